@@ -1,0 +1,34 @@
+"""Where the project keeps its data. Paths come from this file's location, never the working
+directory, and nothing here writes anything.
+
+``PPAP_DATA_DIR`` moves the whole data folder (boundaries, samples, store) elsewhere, for
+deployments that keep data off the code's disk.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def data_dir() -> Path:
+    """The data folder: ``$PPAP_DATA_DIR`` when set, else ``<project>/data``."""
+    override = os.environ.get("PPAP_DATA_DIR")
+    return Path(override).resolve() if override else PROJECT_ROOT / "data"
+
+
+def boundaries_dir() -> Path:
+    """Installed boundaries: ``province.parquet``, ``district.parquet``, ``subdistrict.parquet``."""
+    return data_dir() / "boundaries"
+
+
+def samples_dir() -> Path:
+    """The synthetic sample: ``households.parquet`` and ``pilots.csv``."""
+    return data_dir() / "samples"
+
+
+def store_dir() -> Path:
+    """The app's store of imported households and their provenance."""
+    return data_dir() / "store"
