@@ -1,0 +1,203 @@
+"""Maps as data: functions that return a ``pydeck.Deck`` for areas, H3 cells and pilot sites.
+
+Offline by construction: every deck is made with ``map_provider=None``, which pydeck writes as the
+map style ``"__MAP_STYLE__"``; Streamlit (1.5x and later) then mounts no basemap at all, where an
+*empty* style would make it fetch an online Carto basemap. The boundaries drawn by the layers are
+the base map, so nothing is fetched from the network (``tests/e2e`` checks this in Chromium).
+
+Tooltips: deck.gl inserts property values into the tooltip HTML as they are, so every value
+shown is escaped here (:func:`tooltip_html`) and the template only names the one pre-escaped
+property ``tooltip_html``.
+
+Coordinate order: GeoJSON and pydeck positions are (lon, lat); view states take latitude and
+longitude by name.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Sequence
+
+import json
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pydeck as pdk
+import shapely
+from pydeck.bindings.json_tools import default_serialize
+
+from geo.mapstyle import OUTLINE_COLOUR
+
+TOOLTIP: dict = {
+    "html": "{tooltip_html}",
+    "style": {"backgroundColor": "#222", "color": "#fff", "fontSize": "16px", "padding": "8px 10px"},
+}
+#: Thailand as a whole, when nothing narrower is shown.
+THAILAND_VIEW = pdk.ViewState(latitude=13.0, longitude=101.0, zoom=4.6, pitch=0, bearing=0)
+# Display geometry: simplified (about 200 m) and rounded (4 decimals, about 11 m), so one map of
+# every district stays small enough to send to a browser quickly.
+DISPLAY_TOLERANCE_DEG = 0.002
+DISPLAY_DECIMALS = 4
+
+
+def tooltip_html(title: str, rows: Sequence[tuple[str, str]]) -> str:
+    """Escaped tooltip HTML: a bold title then ``label: value`` lines.
+
+    Example
+    -------
+    >>> tooltip_html("<b>", [("ครัวเรือน", "1,234")])
+    '<b>&lt;b&gt;</b><br/>ครัวเรือน: 1,234'
+    """
+    lines = [f"<b>{html.escape(str(title))}</b>"]
+    lines += [f"{html.escape(str(label))}: {html.escape(str(value))}" for label, value in rows]
+    return "<br/>".join(lines)
+
+
+def display_geometry(geometry: gpd.GeoSeries) -> gpd.GeoSeries:
+    """Simplify and round geometries for drawing (never for analysis)."""
+    simple = shapely.simplify(geometry.values, DISPLAY_TOLERANCE_DEG, preserve_topology=True)
+    rounded = shapely.set_precision(simple, 10 ** -DISPLAY_DECIMALS, mode="pointwise")
+    return gpd.GeoSeries(rounded, index=geometry.index, crs=geometry.crs)
+
+
+def view_for_bounds(bounds: Sequence[float], *, width_px: int = 1100, height_px: int = 650,
+                    padding: float = 0.08) -> pdk.ViewState:
+    """A view state that fits ``(minx, miny, maxx, maxy)`` in a map of the given size.
+
+    Web Mercator zoom: at zoom z the world is 512 * 2**z pixels wide.
+    """
+    minx, miny, maxx, maxy = (float(b) for b in bounds)
+    if not all(math.isfinite(b) for b in (minx, miny, maxx, maxy)):
+        return THAILAND_VIEW
+    lon_span = max(maxx - minx, 1e-4) * (1 + 2 * padding)
+
+    def merc_y(lat: float) -> float:
+        lat = max(min(lat, 85.0), -85.0)
+        return math.log(math.tan(math.pi / 4 + math.radians(lat) / 2))
+
+    y_span = max(merc_y(maxy) - merc_y(miny), 1e-6) * (1 + 2 * padding)
+    zoom_x = math.log2(width_px * 360.0 / (lon_span * 512.0))
+    zoom_y = math.log2(height_px * 2 * math.pi / (y_span * 512.0))
+    zoom = max(min(zoom_x, zoom_y, 13.0), 3.0)
+    centre_y = (merc_y(maxy) + merc_y(miny)) / 2
+    centre_lat = math.degrees(2 * math.atan(math.exp(centre_y)) - math.pi / 2)
+    return pdk.ViewState(latitude=round(centre_lat, 5), longitude=round((minx + maxx) / 2, 5),
+                         zoom=round(zoom, 2), pitch=0, bearing=0)
+
+
+def resolution_for_zoom(zoom: float, *, max_res: int = 9) -> int:
+    """The H3 resolution that keeps hexagons a readable size at a map zoom level.
+
+    About 15-40 pixels across per hexagon: res 5 at country scale, res 9 at street scale.
+    """
+    for limit, res in ((5.5, 5), (7.0, 6), (8.5, 7), (10.0, 8)):
+        if zoom < limit:
+            return min(res, max_res)
+    return min(9, max_res)
+
+
+def _rgba_lists(colours: np.ndarray) -> list[list[int]]:
+    return np.asarray(colours, dtype="uint8").astype(int).tolist()
+
+
+def area_layer(areas: gpd.GeoDataFrame, fill: np.ndarray, tooltips: Sequence[str], *,
+               layer_id: str = "areas", line_width_px: float = 1.0, pickable: bool = True) -> pdk.Layer:
+    """A filled GeoJSON layer, one feature per area, carrying ``code`` and ``tooltip_html``.
+
+    Parameters
+    ----------
+    areas : GeoDataFrame
+        With ``code`` and display-ready geometry (see :func:`display_geometry`).
+    fill : array (n, 4) of uint8
+        RGBA fill per area, e.g. from :func:`geo.mapstyle.fill_colours`.
+    tooltips : sequence of str
+        Escaped HTML per area, from :func:`tooltip_html`.
+    """
+    if len(areas) != len(fill) or len(areas) != len(tooltips):
+        raise ValueError(
+            f"areas, fill and tooltips must have one entry per area: got {len(areas)}, {len(fill)}, {len(tooltips)}"
+        )
+    features = []
+    for code, geom, colour, tip in zip(areas["code"], areas.geometry, _rgba_lists(fill), tooltips):
+        features.append({
+            "type": "Feature",
+            "geometry": shapely.geometry.mapping(geom),
+            "properties": {"code": str(code), "fill": colour, "tooltip_html": tip},
+        })
+    return pdk.Layer(
+        "GeoJsonLayer",
+        data={"type": "FeatureCollection", "features": features},
+        id=layer_id,
+        pickable=pickable,
+        stroked=True,
+        filled=True,
+        get_fill_color="properties.fill",
+        get_line_color=list(OUTLINE_COLOUR),
+        line_width_min_pixels=line_width_px,
+        auto_highlight=pickable,
+    )
+
+
+def outline_layer(areas: gpd.GeoDataFrame, *, layer_id: str = "outline", width_px: float = 2.0,
+                  colour: Sequence[int] = (40, 40, 40)) -> pdk.Layer:
+    """Unfilled outlines (e.g. provinces over districts), not pickable."""
+    data = {
+        "type": "FeatureCollection",
+        "features": [{"type": "Feature", "geometry": shapely.geometry.mapping(g), "properties": {}} for g in areas.geometry],
+    }
+    return pdk.Layer("GeoJsonLayer", data=data, id=layer_id, pickable=False, stroked=True, filled=False,
+                     get_line_color=list(colour), line_width_min_pixels=width_px)
+
+
+def h3_layer(cells: Sequence[str], fill: np.ndarray, tooltips: Sequence[str], *, layer_id: str = "h3") -> pdk.Layer:
+    """An H3 hexagon layer from cell strings, fills and escaped tooltips."""
+    if len(cells) != len(fill) or len(cells) != len(tooltips):
+        raise ValueError(f"cells, fill and tooltips must match: got {len(cells)}, {len(fill)}, {len(tooltips)}")
+    data = [
+        {"h3_cell": str(c), "fill": colour, "tooltip_html": tip}
+        for c, colour, tip in zip(cells, _rgba_lists(fill), tooltips)
+    ]
+    return pdk.Layer("H3HexagonLayer", data=data, id=layer_id, pickable=True, stroked=True, filled=True,
+                     extruded=False, get_hexagon="h3_cell", get_fill_color="fill",
+                     get_line_color=[255, 255, 255, 120], line_width_min_pixels=0.5, auto_highlight=True)
+
+
+def point_layer(points: pd.DataFrame, *, fill: np.ndarray, tooltips: Sequence[str], radius_m: float = 1500,
+                layer_id: str = "points", line_colour: Sequence[int] = (20, 20, 20)) -> pdk.Layer:
+    """Circles at ``lon``/``lat`` columns (pilot sites), outlined so they stand out on any fill."""
+    data = [
+        {"lon": float(lon), "lat": float(lat), "fill": colour, "tooltip_html": tip}
+        for lon, lat, colour, tip in zip(points["lon"], points["lat"], _rgba_lists(fill), tooltips)
+    ]
+    return pdk.Layer("ScatterplotLayer", data=data, id=layer_id, pickable=True, stroked=True, filled=True,
+                     get_position=["lon", "lat"], get_fill_color="fill", get_line_color=list(line_colour),
+                     get_radius=radius_m, radius_min_pixels=7, line_width_min_pixels=2)
+
+
+def ring_layer(points: pd.DataFrame, *, radius_m: float, layer_id: str = "rings") -> pdk.Layer:
+    """Reach rings: unfilled circles of ``radius_m`` around ``lon``/``lat`` points."""
+    data = [{"lon": float(lon), "lat": float(lat)} for lon, lat in zip(points["lon"], points["lat"])]
+    return pdk.Layer("ScatterplotLayer", data=data, id=layer_id, pickable=False, stroked=True, filled=False,
+                     get_position=["lon", "lat"], get_radius=radius_m, get_line_color=[0, 90, 160, 220],
+                     line_width_min_pixels=2)
+
+
+class CompactDeck(pdk.Deck):
+    """A ``pydeck.Deck`` whose JSON has no indentation: pydeck indents by 2 spaces, which makes
+    a map of every district about five times larger to send to the browser."""
+
+    def to_json(self) -> str:
+        return json.dumps(self, sort_keys=True, default=default_serialize, separators=(",", ":"), ensure_ascii=False)
+
+
+def make_deck(layers: Sequence[pdk.Layer], view: pdk.ViewState | None = None) -> pdk.Deck:
+    """A deck with no basemap (offline) and the escaped tooltip.
+
+    Example
+    -------
+    >>> '"mapStyle":"__MAP_STYLE__"' in make_deck([]).to_json()
+    True
+    """
+    return CompactDeck(layers=list(layers), initial_view_state=view or THAILAND_VIEW, map_provider=None, tooltip=TOOLTIP)

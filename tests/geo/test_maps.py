@@ -1,0 +1,116 @@
+"""Map styling and decks as data: colours, breaks, legends, escaped tooltips, golden deck JSON."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from shapely.geometry import box
+
+from geo import maps, mapstyle
+
+GOLDEN = Path(__file__).parent / "golden"
+
+
+def test_quantile_breaks_are_increasing_and_cover_the_values():
+    values = np.array([1, 2, 2, 3, 5, 8, 13, 21, 34, 55, np.nan])
+    edges = mapstyle.class_breaks(values)
+    assert (np.diff(edges) > 0).all()
+    assert edges[0] <= 1 and edges[-1] >= 55
+    classes = mapstyle.classify(values, edges)
+    assert classes[-1] == -1 and classes[:-1].min() == 0 and classes[:-1].max() == edges.size - 2
+
+
+@pytest.mark.parametrize("values", [np.array([]), np.array([np.nan, np.nan])])
+def test_breaks_of_nothing_are_empty(values):
+    assert mapstyle.class_breaks(values).size == 0
+
+
+def test_equal_breaks_over_a_fixed_domain():
+    edges = mapstyle.class_breaks(np.array([0.2, 0.3]), method="equal", domain=(0, 1), n_classes=5)
+    assert edges.tolist() == pytest.approx([0, 0.2, 0.4, 0.6, 0.8, 1.0])
+    assert mapstyle.classify(np.array([0.0, 0.2, 0.21, 1.0]), edges).tolist() == [0, 0, 1, 4]
+
+
+def test_fill_colours_grey_out_withheld_and_empty_areas():
+    edges = np.array([0.0, 10.0, 20.0])
+    fill = mapstyle.fill_colours(np.array([5.0, 15.0, np.nan, 15.0]), edges, withheld=np.array([False, False, False, True]))
+    palette = mapstyle.sequential_palette(2)
+    assert tuple(fill[0, :3]) == palette[0] and tuple(fill[1, :3]) == palette[1]
+    assert tuple(fill[2, :3]) == mapstyle.NO_DATA_COLOUR
+    assert tuple(fill[3, :3]) == mapstyle.WITHHELD_COLOUR
+    assert mapstyle.WITHHELD_COLOUR not in mapstyle.SEQUENTIAL_YLORRD
+
+
+def test_sequential_scale_gets_darker_and_categories_are_distinct():
+    lightness = [sum(c) for c in mapstyle.SEQUENTIAL_YLORRD]
+    assert lightness == sorted(lightness, reverse=True)
+    assert len(set(mapstyle.CAPITAL_COLOURS.values())) == 5
+
+
+def test_legends_label_each_class():
+    legend = mapstyle.sequential_legend("ครัวเรือน", np.array([0.0, 10.0, 20.0]), lambda v: f"{v:,.0f}",
+                                        withheld_label="<10", no_data_label="none")
+    assert [i.label for i in legend.items] == ["0 – 10", "10 – 20"]
+    assert [n.label for n in legend.notes] == ["<10", "none"]
+
+
+def test_tooltips_escape_every_value():
+    tip = maps.tooltip_html('<img src=x onerror="alert(1)">', [("<script>", "a&b")])
+    assert "<img" not in tip and "<script>" not in tip
+    assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in tip and "a&amp;b" in tip
+
+
+def test_view_fits_bounds_and_resolution_follows_zoom():
+    country = maps.view_for_bounds((97.3, 5.6, 105.7, 20.5))
+    province = maps.view_for_bounds((103.0, 16.0, 104.0, 17.0))
+    assert 4 <= country.zoom < province.zoom <= 10
+    assert province.latitude == pytest.approx(16.5, abs=0.01) and province.longitude == pytest.approx(103.5)
+    assert maps.resolution_for_zoom(country.zoom) == 5
+    assert maps.resolution_for_zoom(12) == 9 and maps.resolution_for_zoom(12, max_res=7) == 7
+    assert maps.view_for_bounds((np.nan, 0, 1, 1)) == maps.THAILAND_VIEW
+
+
+def test_layers_refuse_mismatched_lengths():
+    areas = gpd.GeoDataFrame({"code": ["46"]}, geometry=[box(0, 0, 1, 1)], crs="EPSG:4326")
+    with pytest.raises(ValueError, match="one entry per area"):
+        maps.area_layer(areas, np.zeros((2, 4), dtype="uint8"), ["x"])
+
+
+def tiny_deck():
+    areas = gpd.GeoDataFrame(
+        {"code": ["4609", "4602"]},
+        geometry=[box(103.0, 16.0, 103.5, 16.5), box(103.5, 16.5, 104.0, 17.0)], crs="EPSG:4326",
+    )
+    edges = np.array([0.0, 50.0, 100.0])
+    fill = mapstyle.fill_colours(np.array([20.0, 80.0]), edges)
+    tips = [maps.tooltip_html("สหัสขันธ์", [("ครัวเรือน", "20")]), maps.tooltip_html("นามน", [("ครัวเรือน", "80")])]
+    pilots = pd.DataFrame({"lon": [103.3], "lat": [16.3]})
+    layers = [
+        maps.area_layer(areas, fill, tips),
+        maps.outline_layer(areas),
+        maps.h3_layer(["8965a2e4c6bffff"], fill[:1], tips[:1]),
+        maps.point_layer(pilots, fill=fill[:1], tooltips=tips[:1]),
+        maps.ring_layer(pilots, radius_m=5000),
+    ]
+    return maps.make_deck(layers, maps.view_for_bounds(areas.total_bounds))
+
+
+def test_tiny_deck_matches_golden_json():
+    got = json.loads(tiny_deck().to_json())
+    path = GOLDEN / "tiny_deck.json"
+    if os.environ.get("PPAP_UPDATE_GOLDEN"):
+        path.write_text(json.dumps(got, ensure_ascii=False, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    assert got == json.loads(path.read_text(encoding="utf-8"))
+
+
+def test_decks_are_offline_and_compact():
+    text = tiny_deck().to_json()
+    assert '"mapStyle":"__MAP_STYLE__"' in text  # Streamlit mounts no basemap for this
+    assert "http" not in text
+    assert "\n" not in text
