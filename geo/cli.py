@@ -17,6 +17,7 @@ from geo.errors import PPAPError
 COMMAND_MODULES: tuple[str, ...] = (
     "geo.boundaries",
     "geo.sample",
+    "geo.ingest",
 )
 
 

@@ -1,0 +1,45 @@
+"""Household import: messy real files in, a clear report out, nothing lost.
+
+Public API (pure: nothing here imports Streamlit, and nothing is written until
+:func:`save_import`)::
+
+    result = import_households(files, mode="append", store=store_dir(), id_key=key, boundaries=b)
+    result.report()            # the JSON report
+    rejects_to_bytes(result)   # rejected rows with reasons, XLSX or CSV
+    save_import(result)        # accepted rows and provenance into the store
+
+The command line is ``python -m geo households import FILE [FILE ...]`` (:mod:`geo.ingest.cli`).
+Rules, reason codes and the alias table are in ``docs/DATA.md``.
+"""
+
+from geo.ingest.pipeline import (
+    FileSummary,
+    ImportResult,
+    content_hash,
+    households_to_bytes,
+    import_households,
+    rejects_to_bytes,
+    save_import,
+)
+from geo.ingest.reasons import REASONS, Reason
+
+
+def add_commands(subparsers) -> None:
+    """Add ``households import`` to the ``python -m geo`` command line."""
+    from geo.ingest.cli import add_commands as _add
+
+    _add(subparsers)
+
+
+__all__ = [
+    "REASONS",
+    "FileSummary",
+    "ImportResult",
+    "Reason",
+    "add_commands",
+    "content_hash",
+    "households_to_bytes",
+    "import_households",
+    "rejects_to_bytes",
+    "save_import",
+]

@@ -1,0 +1,163 @@
+"""Household positions: read them, fix swapped ones, drop impossible ones, check the district.
+
+A household with a bad position is never rejected for it: the position is dropped (or fixed) and
+the row flagged, and the household stays on the map by its district and subdistrict codes.
+
+Coordinate order: the contract's columns are ``lat`` and ``lon`` (WGS84 degrees); shapely points
+are built as (lon, lat).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from geo.contract import THAILAND_LAT_RANGE, THAILAND_LON_RANGE
+from geo.ingest.values import parse_number
+
+
+def _in_thailand(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    return (
+        (lat >= THAILAND_LAT_RANGE[0]) & (lat <= THAILAND_LAT_RANGE[1])
+        & (lon >= THAILAND_LON_RANGE[0]) & (lon <= THAILAND_LON_RANGE[1])
+    )
+
+
+def read_positions(lat_text: pd.Series, lon_text: pd.Series) -> pd.DataFrame:
+    """Read latitude and longitude cells and classify each position.
+
+    Parameters
+    ----------
+    lat_text, lon_text : pandas.Series of str
+        The cells as text, on the same index (blank is ``""``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        On the same index: ``lat``, ``lon`` (float, NaN when dropped) and ``problem``: ``None`` for a
+        good position, else one of ``latlon_swapped`` (fixed, kept), ``position_missing``,
+        ``position_not_number``, ``position_zero``, ``position_outside_thailand`` (all dropped).
+        ``bad_text`` holds the offending cell for ``position_not_number``.
+
+    Example
+    -------
+    >>> out = read_positions(pd.Series(["16.43", "103.5", "0", "abc"]), pd.Series(["103.5", "16.43", "0", "1"]))
+    >>> out["problem"].tolist()
+    [None, 'latlon_swapped', 'position_zero', 'position_not_number']
+    """
+    if not lat_text.index.equals(lon_text.index):
+        raise ValueError("lat_text and lon_text must share one index")
+    cache: dict[str, tuple[object, str | None]] = {}
+
+    def parse(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+        values = np.full(len(series), np.nan)
+        bad = np.zeros(len(series), dtype=bool)
+        for i, text in enumerate(series.tolist()):
+            if text not in cache:
+                cache[text] = parse_number(text)
+            number, error = cache[text]
+            if error:
+                bad[i] = True
+            elif number is not None:
+                values[i] = float(number)  # type: ignore[arg-type]
+        return values, bad
+
+    lat, lat_bad = parse(lat_text)
+    lon, lon_bad = parse(lon_text)
+    problem = np.full(len(lat), None, dtype=object)
+    bad_text = np.full(len(lat), "", dtype=object)
+
+    not_number = lat_bad | lon_bad
+    problem[not_number] = "position_not_number"
+    bad_text[lat_bad] = np.asarray(lat_text.tolist(), dtype=object)[lat_bad]
+    only_lon = lon_bad & ~lat_bad
+    bad_text[only_lon] = np.asarray(lon_text.tolist(), dtype=object)[only_lon]
+
+    both = ~not_number & ~np.isnan(lat) & ~np.isnan(lon)
+    missing = ~not_number & ~both
+    problem[missing] = "position_missing"
+
+    zero = both & (lat == 0) & (lon == 0)
+    problem[zero] = "position_zero"
+    inside = both & _in_thailand(lat, lon)
+    swapped = both & ~inside & _in_thailand(lon, lat)
+    problem[swapped] = "latlon_swapped"
+    lat[swapped], lon[swapped] = lon[swapped].copy(), lat[swapped].copy()
+    outside = both & ~zero & ~inside & ~swapped
+    problem[outside] = "position_outside_thailand"
+
+    keep = inside | swapped
+    out = pd.DataFrame(
+        {
+            "lat": np.where(keep, lat, np.nan),
+            "lon": np.where(keep, lon, np.nan),
+            "given_lat": lat,
+            "given_lon": lon,
+        },
+        index=lat_text.index,
+    )
+    out["problem"] = pd.Series(problem, index=lat_text.index, dtype=object)
+    out["bad_text"] = pd.Series(bad_text, index=lat_text.index, dtype=object)
+    return out
+
+
+def positions_outside_district(households: pd.DataFrame, boundaries) -> pd.Series:
+    """Tell which households lie outside the district they declare.
+
+    This is the importer's own check, used until the engine's verification is available; it takes
+    the boundaries as a parameter so tests can pass tiny inline polygons.
+
+    Parameters
+    ----------
+    households : pandas.DataFrame
+        Columns ``lat``, ``lon`` (WGS84; NaN when unknown) and ``district_code``.
+    boundaries : geopandas.GeoDataFrame
+        District boundaries with columns ``code`` and ``geometry``, as
+        ``geo.boundaries.load_boundaries("district")`` returns them (EPSG:4326, or any CRS that
+        is converted to it).
+
+    Returns
+    -------
+    pandas.Series of boolean
+        On ``households``' index: True outside the declared district, False inside or on its
+        border, ``<NA>`` when it cannot be told (no position, or the district has no boundary).
+
+    Raises
+    ------
+    ValueError
+        When a required column is missing from either frame.
+
+    Example
+    -------
+    >>> import geopandas as gpd
+    >>> from shapely.geometry import box
+    >>> b = gpd.GeoDataFrame({"code": ["4609"]}, geometry=[box(103.4, 16.6, 103.7, 16.9)], crs=4326)
+    >>> h = pd.DataFrame({"lat": [16.7, 16.0, None], "lon": [103.5, 103.5, None], "district_code": ["4609"] * 3})
+    >>> positions_outside_district(h, b).tolist()
+    [False, True, <NA>]
+    """
+    import shapely
+
+    for column in ("lat", "lon", "district_code"):
+        if column not in households.columns:
+            raise ValueError(f"households must have a {column!r} column; it has {list(households.columns)}")
+    for column in ("code", "geometry"):
+        if column not in boundaries.columns:
+            raise ValueError(f"boundaries must have a {column!r} column; it has {list(boundaries.columns)}")
+    if getattr(boundaries, "crs", None) is not None and boundaries.crs.to_epsg() != 4326:
+        boundaries = boundaries.to_crs(4326)
+    shapes = boundaries.drop_duplicates("code").set_index("code").geometry
+    geometries = np.asarray(shapes.values, dtype=object)
+    shapely.prepare(geometries)
+    lookup = dict(zip(shapes.index.astype(str), geometries))
+    lat = pd.to_numeric(households["lat"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    lon = pd.to_numeric(households["lon"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    codes = households["district_code"].astype(object).tolist()
+    polygons = np.array([lookup.get(str(c)) if isinstance(c, str) else None for c in codes], dtype=object)
+    known = np.array([p is not None for p in polygons]) & ~np.isnan(lat) & ~np.isnan(lon)
+    result = pd.Series(pd.NA, index=households.index, dtype="boolean")
+    if known.any():
+        points = shapely.points(lon[known], lat[known])
+        inside = shapely.covers(polygons[known], points)
+        result[known] = ~inside
+    return result

@@ -1,0 +1,229 @@
+"""The app's store of imported households and where they came from.
+
+Layout of :func:`geo.paths.store_dir` (or any directory passed as ``store``)::
+
+    households.parquet   every imported household, in the data contract's columns and dtypes
+                         (plus ``head_name`` only when an import kept it on purpose)
+    provenance.json      {"imports": [{"file", "content_hash", "imported_at", "mode",
+                                       "rows_in", "accepted", "warnings", "rejected"}, ...]}
+    .lock                taken while an import writes, so two imports never interleave
+
+An ``append`` import adds rows; a ``replace`` import swaps the whole table for its rows. The
+provenance list is never shortened: a ``replace`` entry marks where the current data begins, and
+only files imported since then count as "already imported". Files are written under new names and
+renamed into place, so a reader sees the old store or the new one, never half of one. National
+IDs never reach the store: only their keyed hashes do.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+
+from geo.contract import HOUSEHOLD_COLUMN_NAMES, conform_households
+from geo.errors import PPAPError
+from geo.paths import store_dir
+
+HOUSEHOLDS_FILE = "households.parquet"
+PROVENANCE_FILE = "provenance.json"
+LOCK_FILE = ".lock"
+MODES: tuple[str, ...] = ("append", "replace")
+#: Columns kept beside the contract's when an import asks for them.
+OPTIONAL_EXTRA_COLUMNS: tuple[str, ...] = ("head_name",)
+
+
+class StoreError(PPAPError):
+    """The store cannot be read or written, or changed under an import."""
+
+
+def _store_path(store: str | os.PathLike[str] | None) -> Path:
+    return Path(store) if store is not None else store_dir()
+
+
+def _conform(frame: pd.DataFrame) -> pd.DataFrame:
+    extras = [c for c in OPTIONAL_EXTRA_COLUMNS if c in frame.columns]
+    out = conform_households(frame)
+    for column in extras:
+        out[column] = frame[column].astype("string").reset_index(drop=True)
+    return out
+
+
+def empty_households() -> pd.DataFrame:
+    """A household frame with the contract's columns and no rows."""
+    return conform_households(pd.DataFrame({c: [] for c in HOUSEHOLD_COLUMN_NAMES}))
+
+
+def load_households(store: str | os.PathLike[str] | None = None) -> pd.DataFrame:
+    """Return the stored households (contract columns and dtypes), empty when nothing is stored.
+
+    Parameters
+    ----------
+    store : path, optional
+        The store directory; :func:`geo.paths.store_dir` when omitted.
+
+    Raises
+    ------
+    StoreError
+        When the households file exists but cannot be read.
+    """
+    path = _store_path(store) / HOUSEHOLDS_FILE
+    if not path.is_file():
+        return empty_households()
+    try:
+        frame = pd.read_parquet(path)
+    except (OSError, ValueError) as exc:
+        raise StoreError(f"store: cannot read {path}: {exc}") from exc
+    return _conform(frame)
+
+
+def stored_keys(store: str | os.PathLike[str] | None = None) -> set[tuple[str, int]]:
+    """The ``(household_id, survey_year)`` pairs already in the store."""
+    path = _store_path(store) / HOUSEHOLDS_FILE
+    if not path.is_file():
+        return set()
+    try:
+        frame = pd.read_parquet(path, columns=["household_id", "survey_year"])
+    except (OSError, ValueError) as exc:
+        raise StoreError(f"store: cannot read {path}: {exc}") from exc
+    return set(zip(frame["household_id"].astype(str), frame["survey_year"].astype(int)))
+
+
+def load_provenance(store: str | os.PathLike[str] | None = None) -> list[dict]:
+    """Every import ever made into the store, oldest first (``[]`` for a new store).
+
+    Raises
+    ------
+    StoreError
+        When ``provenance.json`` exists but is not valid JSON of the expected shape.
+    """
+    path = _store_path(store) / PROVENANCE_FILE
+    if not path.is_file():
+        return []
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise StoreError(f"store: cannot read {path}: {exc}") from exc
+    imports = data.get("imports") if isinstance(data, dict) else None
+    if not isinstance(imports, list):
+        raise StoreError(f"store: {path} has no 'imports' list")
+    return imports
+
+
+def current_imports(provenance: list[dict]) -> list[dict]:
+    """The imports whose rows are in the store now: those since the last ``replace`` (inclusive)."""
+    start = 0
+    for index, entry in enumerate(provenance):
+        if entry.get("mode") == "replace":
+            start = index
+    return provenance[start:]
+
+
+def imported_hashes(store: str | os.PathLike[str] | None = None) -> dict[str, dict]:
+    """Content hash -> provenance entry, for files whose rows are in the store now."""
+    return {e["content_hash"]: e for e in current_imports(load_provenance(store)) if "content_hash" in e}
+
+
+def _write_atomically(path: Path, write) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        with open(tmp, "rb") as handle:
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@contextlib.contextmanager
+def locked(store: str | os.PathLike[str] | None = None) -> Iterator[Path]:
+    """Hold the store's lock (blocking) while the ``with`` body runs; yield the store directory."""
+    directory = _store_path(store)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        handle = open(directory / LOCK_FILE, "a+")
+    except OSError as exc:
+        raise StoreError(f"store: cannot open {directory}: {exc}") from exc
+    with handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield directory
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def save_households(
+    households: pd.DataFrame,
+    entries: list[dict],
+    *,
+    mode: str = "append",
+    store: str | os.PathLike[str] | None = None,
+) -> Path:
+    """Write imported households and their provenance entries into the store.
+
+    Under the store's lock it checks again that none of the ``entries``' files was imported
+    meanwhile and (for ``append``) that no household/round is already stored, then writes.
+
+    Parameters
+    ----------
+    households : pandas.DataFrame
+        Accepted rows in the data contract (``head_name`` may be present when kept on purpose).
+    entries : list of dict
+        One provenance entry per file: ``file``, ``content_hash``, ``imported_at``, counts.
+    mode : {"append", "replace"}
+        Add to the stored rows, or replace them all.
+    store : path, optional
+        The store directory; :func:`geo.paths.store_dir` when omitted.
+
+    Returns
+    -------
+    pathlib.Path
+        The households file.
+
+    Raises
+    ------
+    StoreError
+        When the store changed under the import (another import of the same file or households),
+        or cannot be written.
+    ValueError
+        When ``mode`` is not ``append`` or ``replace``.
+    """
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    if not isinstance(households, pd.DataFrame):
+        raise TypeError(f"households must be a DataFrame, got {type(households).__name__}")
+    new = _conform(households)
+    with locked(store) as directory:
+        provenance = load_provenance(directory)
+        if mode == "append":
+            known = {e.get("content_hash") for e in current_imports(provenance)}
+            again = [e["file"] for e in entries if e.get("content_hash") in known]
+            if again:
+                raise StoreError(f"store: {', '.join(again)} was imported meanwhile; run the import again")
+            existing = load_households(directory)
+            keys = set(zip(existing["household_id"].astype(str), existing["survey_year"].astype(int)))
+            clash = [k for k in zip(new["household_id"].astype(str), new["survey_year"].astype(int)) if k in keys]
+            if clash:
+                raise StoreError(
+                    f"store: {len(clash)} households were stored meanwhile (e.g. {clash[0][0]} in "
+                    f"{clash[0][1]}); run the import again"
+                )
+            combined = new if existing.empty else pd.concat([existing, new], ignore_index=True)
+        else:
+            combined = new
+        combined = _conform(combined)
+        try:
+            _write_atomically(directory / HOUSEHOLDS_FILE, lambda p: combined.to_parquet(p, index=False))
+            text = json.dumps({"imports": provenance + list(entries)}, ensure_ascii=False, indent=2)
+            _write_atomically(directory / PROVENANCE_FILE, lambda p: p.write_text(text + "\n", encoding="utf-8"))
+        except OSError as exc:
+            raise StoreError(f"store: cannot write {directory}: {exc}") from exc
+    return directory / HOUSEHOLDS_FILE
