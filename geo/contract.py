@@ -145,14 +145,14 @@ PILOT_DTYPES: dict[str, str] = {c.name: c.dtype for c in PILOT_COLUMNS}
 #: columns: the importer resolves names to codes.
 HEADER_ALIASES: dict[str, tuple[str, ...]] = {
     "household_id": ("household_id", "hh_id", "household", "รหัสครัวเรือน", "รหัสบ้าน", "เลขที่ครัวเรือน"),
-    "survey_year": ("survey_year", "year", "survey_round", "ปีสำรวจ", "ปีที่สำรวจ", "ปี"),
+    "survey_year": ("survey_year", "year", "survey_round", "ปีสำรวจ", "ปีที่สำรวจ", "ปี", "ปี พ.ศ.", "พ.ศ."),
     "province_code": ("province_code", "province", "changwat", "รหัสจังหวัด", "จังหวัด"),
     "district_code": ("district_code", "district", "amphoe", "รหัสอำเภอ", "อำเภอ", "อำเภอ/เขต"),
     "subdistrict_code": ("subdistrict_code", "subdistrict", "tambon", "รหัสตำบล", "ตำบล", "ตำบล/แขวง"),
     "village_no": ("village_no", "village", "moo", "หมู่ที่", "หมู่", "หมู่บ้าน"),
     "lat": ("lat", "latitude", "ละติจูด", "ละติจูต"),
     "lon": ("lon", "lng", "long", "longitude", "ลองจิจูด", "ลองติจูด"),
-    "members": ("members", "household_size", "people", "จำนวนสมาชิก", "สมาชิก", "จำนวนคน"),
+    "members": ("members", "household_size", "people", "จำนวนสมาชิก", "สมาชิก", "จำนวนคน", "จำนวนสมาชิกในครัวเรือน"),
     "income_per_capita_year": (
         "income_per_capita_year", "income_per_capita", "income", "รายได้ต่อคนต่อปี",
         "รายได้เฉลี่ยต่อคนต่อปี", "รายได้ต่อหัวต่อปี",
@@ -178,7 +178,8 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
     ),
     "assistance_status": ("assistance_status", "assistance", "status", "สถานะการช่วยเหลือ", "การช่วยเหลือ"),
     "pilot_id": ("pilot_id", "pilot", "รหัสโครงการ", "โครงการนำร่อง"),
-    "national_id": ("national_id", "citizen_id", "pid", "id_card", "เลขประจำตัวประชาชน", "เลขบัตรประชาชน"),
+    "national_id": ("national_id", "citizen_id", "pid", "id_card", "เลขประจำตัวประชาชน", "เลขบัตรประชาชน",
+                    "เลขบัตรประจำตัวประชาชน"),
     "head_name": ("head_name", "name", "ชื่อหัวหน้าครัวเรือน", "ชื่อสกุล", "ชื่อ"),
 }
 
