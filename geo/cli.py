@@ -18,6 +18,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "geo.boundaries",
     "geo.sample",
     "geo.ingest",
+    "geo.engine_cli",
 )
 
 

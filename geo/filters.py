@@ -1,0 +1,149 @@
+"""Household filters for every aggregation: one frozen description, one vectorised mask.
+
+A :class:`HouseholdFilter` says which households to keep; :func:`filter_mask` turns it into a
+boolean array in a :class:`~geo.aggregate.HouseholdIndex`'s order, which :func:`geo.aggregate.aggregate`
+and :func:`geo.aggregate.pilot_reach` take as ``mask``. Every field left at ``None`` means "no
+restriction"; fields combine with AND; values within one field combine with OR.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from geo.aggregate import DEFAULT_DEFICIT_CUTOFF, HouseholdIndex
+from geo.checks import (
+    EngineInputError,
+    check_bool_or_none,
+    check_choices,
+    check_codes,
+    check_float,
+    check_ints,
+)
+from geo.contract import ASSISTANCE_STATUSES, CAPITALS
+
+#: Value of ``pilots`` meaning "households in no pilot".
+NO_PILOT = "none"
+
+
+@dataclass(frozen=True)
+class HouseholdFilter:
+    """Which households to aggregate.
+
+    Parameters
+    ----------
+    provinces : sequence of str, optional
+        2-digit DOPA province codes.
+    districts : sequence of str, optional
+        4-digit DOPA district codes.
+    levels : sequence of int, optional
+        Household levels 1-4.
+    capitals_in_deficit : sequence of str, optional
+        Keep households in deficit (score below ``deficit_cutoff``) in at least one of these
+        capitals (names from :data:`geo.contract.CAPITALS`).
+    deficit_cutoff : float, default 1.75
+    in_tpmap : bool, optional
+        True: only households in TPMAP; False: only households missing from TPMAP.
+    verified : bool, optional
+    assistance : sequence of str, optional
+        Statuses from :data:`geo.contract.ASSISTANCE_STATUSES`.
+    pilots : sequence of str, optional
+        Pilot ids; ``"none"`` selects households in no pilot.
+
+    Raises
+    ------
+    EngineInputError
+        When a value is not allowed; the message names the field.
+
+    Example
+    -------
+    >>> HouseholdFilter(provinces=["46"], levels=[1, 2]).is_empty
+    False
+    """
+
+    provinces: tuple[str, ...] | None = None
+    districts: tuple[str, ...] | None = None
+    levels: tuple[int, ...] | None = None
+    capitals_in_deficit: tuple[str, ...] | None = None
+    deficit_cutoff: float = DEFAULT_DEFICIT_CUTOFF
+    in_tpmap: bool | None = None
+    verified: bool | None = None
+    assistance: tuple[str, ...] | None = None
+    pilots: tuple[str, ...] | None = field(default=None)
+
+    def __post_init__(self) -> None:
+        setter = object.__setattr__
+        setter(self, "provinces", check_codes(self.provinces, "provinces", 2))
+        setter(self, "districts", check_codes(self.districts, "districts", 4))
+        setter(self, "levels", check_ints(self.levels, "levels", allowed=(1, 2, 3, 4)))
+        setter(self, "capitals_in_deficit", check_choices(self.capitals_in_deficit, "capitals_in_deficit", CAPITALS))
+        setter(self, "deficit_cutoff", check_float(self.deficit_cutoff, "deficit_cutoff", minimum=1.0, maximum=4.0))
+        setter(self, "in_tpmap", check_bool_or_none(self.in_tpmap, "in_tpmap"))
+        setter(self, "verified", check_bool_or_none(self.verified, "verified"))
+        setter(self, "assistance", check_choices(self.assistance, "assistance", ASSISTANCE_STATUSES))
+        setter(self, "pilots", check_choices(self.pilots, "pilots"))
+
+    @property
+    def is_empty(self) -> bool:
+        """True when the filter keeps every household."""
+        return all(
+            getattr(self, name) is None
+            for name in ("provinces", "districts", "levels", "capitals_in_deficit", "in_tpmap", "verified",
+                         "assistance", "pilots")
+        )
+
+
+def _isin_codes(values: np.ndarray, categories: np.ndarray, wanted: tuple[str, ...]) -> np.ndarray:
+    positions = np.flatnonzero(np.isin(categories.astype(str), np.array(wanted, dtype=str)))
+    return np.isin(values, positions)
+
+
+def filter_mask(index: HouseholdIndex, flt: HouseholdFilter | None) -> np.ndarray | None:
+    """Boolean mask of the households ``flt`` keeps, in ``index`` order; ``None`` keeps all.
+
+    Parameters
+    ----------
+    index : HouseholdIndex
+    flt : HouseholdFilter or None
+
+    Returns
+    -------
+    numpy.ndarray of bool, or None
+        ``None`` when the filter keeps every household (so aggregation can skip copying).
+
+    Example
+    -------
+    >>> mask = filter_mask(index, HouseholdFilter(levels=[1]))  # doctest: +SKIP
+    """
+    if not isinstance(index, HouseholdIndex):
+        raise EngineInputError(f"index must be a HouseholdIndex, got {type(index).__name__}")
+    if flt is None or flt.is_empty:
+        return None
+    if not isinstance(flt, HouseholdFilter):
+        raise EngineInputError(f"flt must be a HouseholdFilter or None, got {type(flt).__name__}")
+    mask = np.ones(index.n, dtype=bool)
+    if flt.provinces is not None:
+        mask &= _isin_codes(index.province, index.province_codes, flt.provinces)
+    if flt.districts is not None:
+        mask &= _isin_codes(index.district, index.district_codes, flt.districts)
+    if flt.levels is not None:
+        mask &= np.isin(index.level, np.array(flt.levels, dtype=np.int8))
+    if flt.capitals_in_deficit is not None:
+        any_deficit = np.zeros(index.n, dtype=bool)
+        for capital in flt.capitals_in_deficit:
+            any_deficit |= index.capitals[CAPITALS.index(capital)] < flt.deficit_cutoff
+        mask &= any_deficit
+    if flt.in_tpmap is not None:
+        mask &= index.in_tpmap == flt.in_tpmap
+    if flt.verified is not None:
+        mask &= index.verified == flt.verified
+    if flt.assistance is not None:
+        wanted = [ASSISTANCE_STATUSES.index(s) for s in flt.assistance]
+        mask &= np.isin(index.assistance, np.array(wanted, dtype=np.int8))
+    if flt.pilots is not None:
+        keep = _isin_codes(index.pilot, index.pilot_ids, tuple(p for p in flt.pilots if p != NO_PILOT))
+        if NO_PILOT in flt.pilots:
+            keep |= index.pilot < 0
+        mask &= keep
+    return mask
