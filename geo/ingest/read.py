@@ -143,7 +143,7 @@ def cell_to_text(value: object) -> str:
             return str(value)
         if value.is_integer() and abs(value) < 1e16:
             return str(int(value))
-        return repr(value)
+        return repr(float(value))
     if isinstance(value, dt.datetime):
         if value.time() == dt.time(0, 0):
             return value.date().isoformat()

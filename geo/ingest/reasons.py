@@ -73,7 +73,7 @@ _SPECS: tuple[ReasonSpec, ...] = (
                "'{column}': {value} ตรงกับหลายพื้นที่ ({matches}) กรุณาระบุรหัส หรือจังหวัด/อำเภอ"),
     ReasonSpec("code_mismatch", "reject",
                "{child_column} {child} is not in {parent_column} {parent}",
-               "{child_column} {child} ไม่ได้อยู่ใน {parent_column} {parent}"),
+               "{child_th} {child} ไม่ได้อยู่ใน{parent_th} {parent}"),
     ReasonSpec("members_out_of_range", "reject",
                "members: {value} is outside 1-30",
                "จำนวนสมาชิก: {value} อยู่นอกช่วง 1-30"),
@@ -95,7 +95,7 @@ _SPECS: tuple[ReasonSpec, ...] = (
                "ส่งต่อ หรือ ไม่มี"),
     ReasonSpec("bad_boolean", "reject",
                "'{column}': {value} is not yes or no (ใช่/ไม่ใช่, มี/ไม่มี, 1/0, true/false, ✓)",
-               "'{column}': {value} ไม่ใช่ ใช่/ไม่ใช่ (ใช่/ไม่ใช่, มี/ไม่มี, 1/0, true/false, ✓)"),
+               "'{column}': {value} ไม่ใช่คำตอบ ใช่ หรือ ไม่ใช่ (ใช้ ใช่/ไม่ใช่, มี/ไม่มี, 1/0, true/false หรือ ✓)"),
     ReasonSpec("bad_id_hash", "reject",
                "national_id_hash is not 64 hexadecimal characters",
                "national_id_hash ไม่ใช่ค่าแฮชเลขฐานสิบหก 64 ตัว"),
@@ -180,6 +180,7 @@ WARNING_CODES: tuple[str, ...] = tuple(s.code for s in _SPECS if s.severity == "
 NOTE_CODES: tuple[str, ...] = tuple(s.code for s in _SPECS if s.severity == "note")
 
 _SHOWN_LIMIT = 60
+_AREA_TH = {"province_code": "จังหวัด", "district_code": "อำเภอ", "subdistrict_code": "ตำบล"}
 
 
 def shown(value: object) -> str:
@@ -240,4 +241,6 @@ def make_reason(code: str, column: str | None = None, **fields: object) -> Reaso
     values.setdefault("where_th", "")
     values.setdefault("first_th", values.get("first", ""))
     values.setdefault("why_th", values.get("why", ""))
+    values.setdefault("child_th", _AREA_TH.get(str(values.get("child_column", "")), ""))
+    values.setdefault("parent_th", _AREA_TH.get(str(values.get("parent_column", "")), ""))
     return Reason(code, spec.severity, spec.message_en.format(**values), spec.message_th.format(**values), column)
