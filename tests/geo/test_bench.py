@@ -1,0 +1,64 @@
+"""Smoke tests for ``geo.bench``: it runs end to end on a tiny N and reports every figure.
+
+The figures themselves are not asserted (they are read, see docs/ENGINE.md); only that the
+engine and its baselines agreed while being timed.
+"""
+
+from __future__ import annotations
+
+import json
+
+import geopandas as gpd
+import pytest
+from shapely.geometry import box
+
+from geo import cli
+from geo.bench import format_figures, run_bench, synthetic_households
+from geo.contract import check_households
+
+
+@pytest.fixture(scope="module")
+def districts() -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(
+        {"code": ["4601", "4602", "4603", "3401"], "parent_code": ["46", "46", "46", "34"],
+         "name_th": ["ก", "ข", "ค", "ง"], "name_en": ["a", "b", "c", "d"]},
+        geometry=[box(103.0, 16.0, 103.5, 16.5), box(103.5, 16.0, 104.0, 16.5), box(103.0, 16.5, 103.5, 17.0),
+                  box(104.5, 15.0, 105.0, 15.5)],
+        crs="EPSG:4326",
+    )
+
+
+def test_synthetic_households_keep_the_contract(districts):
+    households = synthetic_households(2000, districts, seed=1)
+    check_households(households)
+    assert len(households) == 2000
+    assert households["district_code"].isin(districts["code"]).all()
+
+
+def test_bench_smoke(districts):
+    figures = run_bench(2000, repeat=1, districts=districts)
+    assert figures["households"] == 2000
+    assert figures["indexing"]["identical"] is True
+    assert figures["verification"]["identical"] is True
+    assert {"h3_res5", "h3_res10", "district", "province"} <= set(figures["aggregation"])
+    for row in figures["aggregation"].values():
+        assert row["aggregate_ms"] > 0
+    assert figures["memory"]["peak_rss_mb"] > 0
+    text = format_figures(figures)
+    assert "plain h3.latlng_to_cell loop" in text and "geopandas.sjoin" in text
+    json.dumps(figures)
+
+
+def test_bench_command_prints_json(districts, tmp_path, capsys):
+    districts.to_parquet(tmp_path / "district.parquet")
+    assert cli.main(["bench", "--households", "500", "--repeat", "1", "--json", "--boundaries", str(tmp_path)]) == 0
+    figures = json.loads(capsys.readouterr().out)
+    assert figures["households"] == 500
+    assert figures["verification"]["identical"] is True
+
+
+def test_bench_rejects_tiny_n(districts):
+    from geo.checks import EngineInputError
+
+    with pytest.raises(EngineInputError, match="households must be between 100 and inf, got 5"):
+        run_bench(5, districts=districts)
