@@ -56,7 +56,7 @@ from geo.contract import (
     DEPRIVATION_COLUMNS,
     DEPRIVATIONS,
 )
-from geo.h3index import INDEX_RES, cells_resolution, cells_to_str, points_to_cells
+from geo.h3index import INDEX_RES, cells_resolution, cells_to_str, parents_unchecked, points_to_cells
 
 #: Ways to aggregate.
 AGGREGATE_BY: tuple[str, ...] = ("h3", "subdistrict", "district", "province")
@@ -491,16 +491,9 @@ def _selected(index: HouseholdIndex, mask: np.ndarray | None, with_position: boo
     return out
 
 
-def _parent_fast(cells: np.ndarray, res: int) -> np.ndarray:
-    # cells_to_parent without its resolution check: index cells are all res 10.
-    res_mask = np.uint64(0xF) << np.uint64(52)
-    low = np.uint64((1 << (3 * (15 - res))) - 1)
-    return (cells & ~res_mask) | (np.uint64(res) << np.uint64(52)) | low
-
-
 def _rollup_keys(cells: np.ndarray, res: int, min_count: int, floor: int) -> np.ndarray:
     """Per household, the cell it is reported in after rolling small cells up (see :func:`aggregate`)."""
-    keys = _parent_fast(cells, res)
+    keys = parents_unchecked(cells, res)
     for level in range(res, floor, -1):
         starts = _runs(keys)
         if starts.size == 0:
@@ -508,7 +501,7 @@ def _rollup_keys(cells: np.ndarray, res: int, min_count: int, floor: int) -> np.
         counts = np.diff(np.append(starts, keys.size))
         row_keys = keys[starts]
         # Every current key is at resolution >= level here, so its parent at level - 1 exists.
-        family = _parent_fast(row_keys, level - 1)
+        family = parents_unchecked(row_keys, level - 1)
         fam_starts = _runs(family)
         small_family = np.minimum.reduceat(counts, fam_starts) < min_count
         if not small_family.any():
@@ -529,7 +522,7 @@ def _groups_for(index: HouseholdIndex, sel: dict[str, np.ndarray], by: str, res:
         if rollup_min_count is not None and rollup_min_count > 1:
             keys = _rollup_keys(sel["cell"], res, rollup_min_count, ROLLUP_FLOOR_RES)
         else:
-            keys = sel["cell"] if res == INDEX_RES else _parent_fast(sel["cell"], res)
+            keys = sel["cell"] if res == INDEX_RES else parents_unchecked(sel["cell"], res)
         starts = _runs(keys)
         return _Groups(n=n, n_groups=int(starts.size), starts=starts), keys[starts]
     codes = {"province": sel["province"], "district": sel["district"], "subdistrict": sel["subdistrict"]}[by]

@@ -150,6 +150,15 @@ def cells_to_parent(cells: object, res: int) -> np.ndarray:
     return np.where(arr == 0, np.uint64(0), parent)
 
 
+def parents_unchecked(cells: np.ndarray, res: int) -> np.ndarray:
+    """:func:`cells_to_parent` without its checks, for engine code that knows its cells are valid.
+
+    ``cells`` must be uint64 cells at resolution ``res`` or finer, none of them 0.
+    """
+    low_digits = np.uint64((1 << (3 * (15 - res))) - 1)
+    return (cells & ~_RES_MASK) | (np.uint64(res) << _RES_SHIFT) | low_digits
+
+
 def cells_to_str(cells: object) -> np.ndarray:
     """H3 string form of each cell (lower-case hex, as ``h3.int_to_str``); ``""`` for cell 0.
 

@@ -44,7 +44,7 @@ import numpy as np
 import pandas as pd
 
 from geo.checks import EngineInputError, check_columns, check_int
-from geo.h3index import cells_to_parent
+from geo.h3index import parents_unchecked
 
 #: Default smallest count an area may show.
 DEFAULT_MIN_COUNT = 10
@@ -75,10 +75,27 @@ def _hierarchy(table: pd.DataFrame, by: str | None) -> list[tuple[np.ndarray, np
         for level in range(int(res.max(initial=0)) - 1, -1, -1):
             scope = res > level
             keys = np.zeros(n, dtype=np.uint64)
-            keys[scope] = cells_to_parent(cells[scope], level)
+            keys[scope] = parents_unchecked(cells[scope], level)
             levels.append((keys, scope))
         return levels + [root]
     return [root]
+
+
+def _withhold(values: pd.Series, hide: np.ndarray):
+    """The column with ``hide`` rows withheld: nullable ``Int64``/``boolean`` for integers and
+    booleans (always, so dtypes do not depend on the data), NaN for floats, <NA> otherwise."""
+    missing = values.isna().to_numpy()
+    if pd.api.types.is_bool_dtype(values.dtype):
+        return pd.arrays.BooleanArray(values.to_numpy(dtype=bool, na_value=False), hide | missing)
+    if pd.api.types.is_integer_dtype(values.dtype):
+        return pd.arrays.IntegerArray(values.to_numpy(dtype="int64", na_value=0), hide | missing)
+    if pd.api.types.is_float_dtype(values.dtype):
+        if isinstance(values.dtype, np.dtype):
+            return np.where(hide, np.nan, values.to_numpy())
+        return pd.arrays.FloatingArray(values.to_numpy(dtype="float64", na_value=0.0), hide | missing)
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        return pd.Categorical.from_codes(np.where(hide, -1, values.cat.codes.to_numpy()), dtype=values.dtype)
+    return values.mask(hide).array if hide.any() else values.array
 
 
 def _complementary(households: np.ndarray, suppressed: np.ndarray, k: int,
@@ -144,31 +161,34 @@ def protect(table: pd.DataFrame, *, k: int = DEFAULT_MIN_COUNT) -> pd.DataFrame:
     complementary = _complementary(households, small, k, _hierarchy(table, by)) if small.any() else np.zeros_like(small)
     suppressed = small | complementary
 
-    out = table.copy()
-    withheld = [c for c in out.columns if c not in AREA_COLUMNS and c != getattr(out, "_geometry_column_name", None)]
-    for column in withheld:
-        values = out[column]
-        if pd.api.types.is_bool_dtype(values) or pd.api.types.is_integer_dtype(values):
-            values = values.astype("Int64" if not pd.api.types.is_bool_dtype(values) else "boolean")
-        elif isinstance(values.dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(values):
-            pass
-        elif not pd.api.types.is_float_dtype(values):
-            values = values.astype(object)
-        out[column] = values.mask(suppressed)
-    if by == "pilot" and "in_need_within" in out.columns:
+    geometry_name = getattr(table, "_geometry_column_name", None)
+    columns: dict[str, object] = {}
+    for name in table.columns:
+        if name in AREA_COLUMNS or name == geometry_name:
+            columns[name] = table[name].array
+        else:
+            columns[name] = _withhold(table[name], suppressed)
+    if by == "pilot" and "in_need_within" in table.columns:
         need = table["in_need_within"].to_numpy(dtype="float64", na_value=0.0)
-        for column in ("in_need_within", "in_need_within_not_enrolled"):
-            if column in out.columns:
-                out[column] = out[column].astype("Int64").mask((need > 0) & (need < k))
-
-    shown = pd.Series(households.astype(str), index=out.index, dtype=object)
+        for name in ("in_need_within", "in_need_within_not_enrolled"):
+            if name in table.columns:
+                columns[name] = _withhold(table[name], (need > 0) & (need < k))
+    shown = households.astype(str).astype(object)
     shown[small] = f"<{k}"
     shown[complementary & ~small] = "suppressed"
-    reason = np.where(small, "small", np.where(complementary, "complementary", ""))
-    position = out.columns.get_loc("households")
-    out.insert(position, "households_shown", shown.astype("string"))
-    out.insert(position + 1, "suppressed", suppressed)
-    out.insert(position + 2, "suppression", pd.Categorical(reason, categories=list(SUPPRESSION_REASONS)))
+    reason = np.where(small, 1, np.where(complementary, 2, 0)).astype(np.int8)
+    ordered: dict[str, object] = {}
+    for name, values in columns.items():
+        if name == "households":
+            ordered["households_shown"] = pd.array(shown, dtype="string")
+            ordered["suppressed"] = suppressed
+            ordered["suppression"] = pd.Categorical.from_codes(reason, categories=list(SUPPRESSION_REASONS))
+        ordered[name] = values
+    out = pd.DataFrame(ordered, index=table.index, copy=False)
+    if geometry_name is not None:
+        import geopandas as gpd
+
+        out = gpd.GeoDataFrame(out, geometry=geometry_name, crs=table.crs)  # type: ignore[attr-defined]
     out.attrs = {**table.attrs, "min_count": k}
     return out
 

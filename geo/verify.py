@@ -55,9 +55,12 @@ class PreparedBoundaries:
 
     def positions_of(self, codes: object) -> np.ndarray:
         """Index of each code in :attr:`codes`; -1 for a missing or unknown code (int32)."""
-        values = pd.array(codes, dtype="string")
-        found = pd.Index(self.codes).get_indexer(pd.Index(values))
-        return found.astype(np.int32)
+        if isinstance(codes, np.ndarray) and codes.dtype.kind in "iu":
+            return codes.astype(np.int32)  # already positions
+        # factorise first (arrow-backed strings hash fast), then look up the few distinct codes
+        values, uniques = pd.factorize(pd.array(codes, dtype="string"))
+        lookup = pd.Index(self.codes).get_indexer(pd.Index(np.asarray(uniques, dtype=object))).astype(np.int32)
+        return np.where(values >= 0, lookup[np.maximum(values, 0)] if lookup.size else -1, -1).astype(np.int32)
 
 
 def prepare_boundaries(boundaries: pd.DataFrame, level: str = "district") -> PreparedBoundaries:
@@ -162,7 +165,7 @@ def in_declared(lon: object, lat: object, declared: object, boundaries: object, 
     lon, lat : array-like of float
         WGS84 degrees.
     declared : array-like of str
-        Declared codes of ``level``.
+        Declared codes of ``level`` (or their integer positions in the prepared codes).
     boundaries : PreparedBoundaries or geopandas.GeoDataFrame
     level : str, default "district"
     workers : int, optional
@@ -220,9 +223,9 @@ def locate_households(lon: object, lat: object, declared: object, boundaries: ob
     """
     prepared = _as_prepared(boundaries, level)
     x, y = _xy(lon, lat)
-    inside = in_declared(x, y, declared, prepared, level, workers=workers)
-    located = np.full(x.size, -1, dtype=np.int32)
     declared_pos = prepared.positions_of(declared)
+    inside = in_declared(x, y, declared_pos, prepared, level, workers=workers)
+    located = np.full(x.size, -1, dtype=np.int32)
     located[inside == 1] = declared_pos[inside == 1]
     rest = np.flatnonzero((inside != 1) & np.isfinite(x) & np.isfinite(y))
     if rest.size:
