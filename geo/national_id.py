@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import operator
 import os
 import re
 from collections.abc import Mapping
@@ -26,6 +27,7 @@ MIN_KEY_LENGTH = 16
 
 _DIGITS = str.maketrans("๐๑๒๓๔๕๖๗๘๙０１２３４５６７８９", "01234567890123456789")
 _SEPARATORS = re.compile(r"[\s\-./]+")
+_WEIGHTS = tuple(range(13, 1, -1))  # digit i (0..11) counts 13 - i times
 
 
 class IdKeyError(PPAPError):
@@ -60,7 +62,7 @@ def national_id_check_digit(first12: str) -> int:
     """
     if not (isinstance(first12, str) and len(first12) == 12 and first12.isascii() and first12.isdigit()):
         raise ValueError(f"first12 must be 12 ASCII digits, got a value of length {len(str(first12))}")
-    total = sum(int(d) * (13 - i) for i, d in enumerate(first12))
+    total = sum(map(operator.mul, map(int, first12), _WEIGHTS))
     return (11 - total % 11) % 10
 
 

@@ -163,6 +163,7 @@ def _write_atomically(data: bytes, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; os.umask() to read the mask is not thread-safe
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
         os.replace(tmp, path)

@@ -134,6 +134,7 @@ def _write_atomically(path: Path, write) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     os.close(fd)
     try:
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; os.umask() to read the mask is not thread-safe
         write(Path(tmp))
         with open(tmp, "rb") as handle:
             os.fsync(handle.fileno())

@@ -37,7 +37,7 @@ from geo.contract import (
 from geo.errors import InputFileError
 from geo.ingest import values as V
 from geo.ingest.areas import area_label, resolve_area
-from geo.ingest.positions import positions_outside_district, read_positions
+from geo.ingest.positions import district_mismatches, read_positions
 from geo.ingest.read import MAX_FILE_BYTES, RawTable, match_header, read_table
 from geo.ingest.reasons import Reason, make_reason
 
@@ -273,17 +273,41 @@ def _map_unique(texts: pd.Series, parser: Callable[[str], tuple[object, str | No
     return values, errors
 
 
+def _map_cached(series: pd.Series, function: Callable[[object], object]) -> list:
+    """``function`` of each value, computed once per distinct value."""
+    values = series.tolist()
+    done = {v: function(v) for v in dict.fromkeys(values)}
+    return [done[v] for v in values]
+
+
 def _coalesce(cells: pd.DataFrame, positions: list[int]) -> pd.Series:
-    """The first non-blank cell of several columns that stand for one contract column."""
-    out = cells[positions[0]].map(V.clean_cell).astype(object)
+    """The first non-blank cell of several columns that stand for one contract column, cleaned."""
+    out = _map_cached(cells[positions[0]], V.clean_cell)
     for position in positions[1:]:
-        other = cells[position].map(V.clean_cell).astype(object)
-        out = out.where(out != "", other)
-    return out
+        other = _map_cached(cells[position], V.clean_cell)
+        out = [a if a != "" else b for a, b in zip(out, other)]
+    return pd.Series(out, index=cells.index, dtype=object)
 
 
 def _header_label(headers: list[str], position: int) -> str:
     return headers[position] if headers[position] else f"(column {position + 1})"
+
+
+def _hash_id(value: str, key: bytes) -> tuple[str | None, str | None]:
+    """(hash, None) for a valid ID, else (None, reason code). The value never leaves here."""
+    digits = nid.normalise_national_id(value)
+    if len(digits) != 13 or not (digits.isascii() and digits.isdigit()):
+        return None, "national_id_not_13_digits"
+    if not nid.is_valid_national_id(digits):
+        return None, "national_id_check_digit"
+    return nid.hash_national_id(digits, key), None
+
+
+def _is_national_id(value: object) -> bool:
+    """True for text that is a valid 13-digit national ID (cheap test first)."""
+    if not isinstance(value, str) or len(value) < 13 or not value[:1].translate(V._DIGITS).isdigit():
+        return False
+    return nid.is_valid_national_id(value)
 
 
 class _Reasons:
@@ -313,7 +337,9 @@ def _parse_file(
 ) -> _Parsed:
     headers = table.headers
     cells = table.cells
-    nonblank = cells.apply(lambda col: col.map(lambda v: bool(str(v).strip()))).any(axis=1)
+    filled = [np.asarray(_map_cached(cells[c], lambda v: bool(str(v).strip())), dtype=bool) for c in cells.columns]
+    nonblank = pd.Series(np.logical_or.reduce(filled) if filled else np.zeros(len(cells), dtype=bool),
+                         index=cells.index)
     blank_rows = int((~nonblank).sum())
     cells = cells[nonblank]
     widths = table.widths[nonblank]
@@ -326,7 +352,7 @@ def _parse_file(
     for position, header in enumerate(headers):
         column = match_header(header)
         if column is None:
-            if header or (cells[position].map(lambda v: bool(str(v).strip())).any()):
+            if header or any(_map_cached(cells[position], lambda v: bool(str(v).strip()))):
                 extras.append(_header_label(headers, position))
             continue
         positions.setdefault(column, []).append(position)
@@ -381,8 +407,7 @@ def _parse_file(
     # --- identifiers and year ----------------------------------------------------------------
     hid_text = column_text("household_id")
     hid, err = _map_unique(hid_text, V.parse_household_id)
-    looks_like_id = hid.map(lambda v: isinstance(v, str) and nid.is_valid_national_id(v) and
-                            len(nid.normalise_national_id(v)) == 13 and nid.normalise_national_id(v).isdigit())
+    looks_like_id = pd.Series(_map_cached(hid, _is_national_id), index=index, dtype=bool)
     for row in hid.index[looks_like_id.astype(bool)]:
         reasons.add(row, make_reason("household_id_is_national_id", "household_id"))
         hid[row] = None
@@ -447,16 +472,20 @@ def _parse_file(
     flag_errors("poverty_level", level_text, err)
     scores = out[list(CAPITAL_COLUMNS)].astype("float64")
     mean = scores.mean(axis=1, skipna=False).round(6)
-    derived = pd.Series(poverty_level_from_scores(mean.to_numpy()), index=index)
-    for row in index:
-        given = level[row]
-        if derived[row] == 0:
+    derived = poverty_level_from_scores(mean.to_numpy())
+    given_levels = level.tolist()
+    level_errors = err.tolist()
+    means = mean.tolist()
+    for i, row in enumerate(index):
+        given, wanted = given_levels[i], int(derived[i])
+        if wanted == 0:
             continue
-        if given is None and err[row] is None:
-            level[row] = int(derived[row])
-        elif given is not None and int(given) != int(derived[row]):
+        if given is None and level_errors[i] is None:
+            given_levels[i] = wanted
+        elif given is not None and int(given) != wanted:
             reasons.add(row, make_reason("level_inconsistent", "poverty_level", given=given,
-                                         mean=f"{mean[row]:.2f}", derived=int(derived[row])))
+                                         mean=f"{means[i]:.2f}", derived=wanted))
+    level = pd.Series(given_levels, index=index, dtype=object)
     if "poverty_level" not in missing:
         for row in index[level.isna().to_numpy() & err.isna().to_numpy()]:
             if not any(r.column in CAPITAL_COLUMNS for r in reasons.by_row.get(int(row), ())):
@@ -465,7 +494,7 @@ def _parse_file(
 
     # --- yes/no columns ----------------------------------------------------------------------
     # A file that ticks boxes (✓) leaves the unticked ones blank: there, blank means "no".
-    ticks = any(column_text(c).map(V.is_check_mark).any() for c in BOOLEAN_COLUMNS if c in text)
+    ticks = any(any(_map_cached(column_text(c), V.is_check_mark)) for c in BOOLEAN_COLUMNS if c in text)
     for column in BOOLEAN_COLUMNS:
         bool_text = column_text(column)
         values, err = _map_unique(bool_text, V.parse_boolean)
@@ -514,20 +543,18 @@ def _parse_file(
                 reasons.add(row, make_reason("id_key_missing", "national_id"))
         else:
             computed: dict[str, tuple[str | None, str | None]] = {}
-            for row, value in id_text[has_id].items():
+            hash_list = hashes.tolist()
+            for i, (row, value) in enumerate(zip(index, id_text.tolist())):
+                if not value:
+                    continue
                 if value not in computed:
-                    digits = nid.normalise_national_id(value)
-                    if len(digits) != 13 or not (digits.isascii() and digits.isdigit()):
-                        computed[value] = (None, "national_id_not_13_digits")
-                    elif not nid.is_valid_national_id(digits):
-                        computed[value] = (None, "national_id_check_digit")
-                    else:
-                        computed[value] = (nid.hash_national_id(digits, id_key), None)
+                    computed[value] = _hash_id(value, id_key)
                 hashed, problem = computed[value]
                 if problem:
                     reasons.add(row, make_reason(problem, "national_id"))
                 else:
-                    hashes[row] = hashed
+                    hash_list[i] = hashed
+            hashes = pd.Series(hash_list, index=index, dtype=object)
             if has_id.any():
                 summary.notes.append(make_reason("national_id_hashed"))
     out["national_id_hash"] = hashes
@@ -749,8 +776,7 @@ def import_households(
     first_seen: dict[tuple[str, int], tuple[str, int]] = {}
     for item in parsed:
         values = item.values
-        for row in values.index:
-            hid, year = values.at[row, "household_id"], values.at[row, "survey_year"]
+        for row, hid, year in zip(values.index, values["household_id"].tolist(), values["survey_year"].tolist()):
             if hid is None or year is None or any(r.severity == "reject" for r in item.reasons.get(int(row), ())):
                 continue
             key_pair = (str(hid), int(year))
@@ -835,14 +861,17 @@ def _check_districts(parsed: list[_Parsed], boundaries, problem: str | None) -> 
         return
     for item in with_position:
         values = item.values
-        checkable = values[["lat", "lon", "district_code"]].copy()
-        outside = positions_outside_district(checkable, boundaries)
-        for row in outside.index[outside.fillna(False).to_numpy(dtype=bool)]:
+        found = district_mismatches(values[["lat", "lon", "district_code"]], boundaries)
+        for row in found.index[found["outside"].fillna(False).to_numpy(dtype=bool)]:
             if any(r.severity == "reject" for r in item.reasons.get(int(row), ())):
                 continue
+            located = found.at[row, "located_code"]
             item.reasons.setdefault(int(row), []).append(make_reason(
                 "position_outside_district", "lat", lat=f"{values.at[row, 'lat']:.5f}",
-                lon=f"{values.at[row, 'lon']:.5f}", district=area_label("district_code", values.at[row, "district_code"])))
+                lon=f"{values.at[row, 'lon']:.5f}", district=area_label("district_code", values.at[row, "district_code"]),
+                km=f"{found.at[row, 'distance_m'] / 1000:.1f}",
+                located=area_label("district_code", located) if located else "no district",
+                located_th=area_label("district_code", located) if located else "ไม่อยู่ในอำเภอใด"))
 
 
 def _households_frame(parts: list[pd.DataFrame], keep_head_name: bool) -> pd.DataFrame:

@@ -1,7 +1,8 @@
 """Household positions: read them, fix swapped ones, drop impossible ones, check the district.
 
 A household with a bad position is never rejected for it: the position is dropped (or fixed) and
-the row flagged, and the household stays on the map by its district and subdistrict codes.
+the row flagged, and the household stays on the map by its district and subdistrict codes. The
+check against the declared district is the engine's (:mod:`geo.verify`).
 
 Coordinate order: the contract's columns are ``lat`` and ``lon`` (WGS84 degrees); shapely points
 are built as (lon, lat).
@@ -101,31 +102,73 @@ def read_positions(lat_text: pd.Series, lon_text: pd.Series) -> pd.DataFrame:
     return out
 
 
-def positions_outside_district(households: pd.DataFrame, boundaries) -> pd.Series:
-    """Tell which households lie outside the district they declare.
+def district_mismatches(households: pd.DataFrame, boundaries) -> pd.DataFrame:
+    """Check each position against its declared district with the engine's verification.
 
-    This is the importer's own check, used until the engine's verification is available; it takes
-    the boundaries as a parameter so tests can pass tiny inline polygons.
+    Delegates to :func:`geo.verify.verify_households` (a point on the border counts as inside).
 
     Parameters
     ----------
     households : pandas.DataFrame
         Columns ``lat``, ``lon`` (WGS84; NaN when unknown) and ``district_code``.
-    boundaries : geopandas.GeoDataFrame
+    boundaries : geopandas.GeoDataFrame or geo.verify.PreparedBoundaries
         District boundaries with columns ``code`` and ``geometry``, as
-        ``geo.boundaries.load_boundaries("district")`` returns them (EPSG:4326, or any CRS that
-        is converted to it).
+        ``geo.boundaries.load_boundaries("district")`` returns them. A GeoDataFrame in another CRS
+        is converted to EPSG:4326 first, so tests can pass tiny inline polygons in any CRS.
 
     Returns
     -------
-    pandas.Series of boolean
-        On ``households``' index: True outside the declared district, False inside or on its
-        border, ``<NA>`` when it cannot be told (no position, or the district has no boundary).
+    pandas.DataFrame
+        On ``households``' index: ``outside`` (boolean: True outside the declared district, False
+        inside or on its border, ``<NA>`` when it cannot be told -- no position, or no boundary for
+        the declared code), ``located_code`` (the district the position is in, ``""`` for none)
+        and ``distance_m`` (metres from the position to the declared district, when outside).
 
     Raises
     ------
     ValueError
         When a required column is missing from either frame.
+    """
+    from geo.verify import PreparedBoundaries, verify_households
+
+    for column in ("lat", "lon", "district_code"):
+        if column not in households.columns:
+            raise ValueError(f"households must have a {column!r} column; it has {list(households.columns)}")
+    if not isinstance(boundaries, PreparedBoundaries):
+        for column in ("code", "geometry"):
+            if column not in boundaries.columns:
+                raise ValueError(f"boundaries must have a {column!r} column; it has {list(boundaries.columns)}")
+        if getattr(boundaries, "crs", None) is not None and boundaries.crs.to_epsg() != 4326:
+            boundaries = boundaries.to_crs(4326)
+    frame = pd.DataFrame({
+        # the row's position stands in for the household ID, so results map back one to one
+        "household_id": np.arange(len(households)).astype(str),
+        "district_code": households["district_code"].astype("string").to_numpy(),
+        "lat": pd.to_numeric(households["lat"], errors="coerce").to_numpy(dtype=float, na_value=np.nan),
+        "lon": pd.to_numeric(households["lon"], errors="coerce").to_numpy(dtype=float, na_value=np.nan),
+    })
+    problems = verify_households(frame, boundaries)
+    problems = problems[problems["level"] == "district"]
+    outside = pd.array(np.zeros(len(households), dtype=bool), dtype="boolean")
+    located = np.full(len(households), "", dtype=object)
+    distance = np.full(len(households), np.nan)
+    rows = problems["household_id"].astype(int).to_numpy()
+    status = problems["status"].to_numpy(dtype=object)
+    outside[rows[status != "outside_declared"]] = pd.NA
+    hit = rows[status == "outside_declared"]
+    outside[hit] = True
+    located[hit] = problems.loc[status == "outside_declared", "located_code"].fillna("").to_numpy(dtype=object)
+    distance[hit] = problems.loc[status == "outside_declared", "distance_m"].to_numpy(dtype=float)
+    return pd.DataFrame({"outside": outside, "located_code": located, "distance_m": distance}, index=households.index)
+
+
+def positions_outside_district(households: pd.DataFrame, boundaries) -> pd.Series:
+    """Tell which households lie outside the district they declare (see :func:`district_mismatches`).
+
+    Returns
+    -------
+    pandas.Series of boolean
+        True outside, False inside or on the border, ``<NA>`` when it cannot be told.
 
     Example
     -------
@@ -136,28 +179,4 @@ def positions_outside_district(households: pd.DataFrame, boundaries) -> pd.Serie
     >>> positions_outside_district(h, b).tolist()
     [False, True, <NA>]
     """
-    import shapely
-
-    for column in ("lat", "lon", "district_code"):
-        if column not in households.columns:
-            raise ValueError(f"households must have a {column!r} column; it has {list(households.columns)}")
-    for column in ("code", "geometry"):
-        if column not in boundaries.columns:
-            raise ValueError(f"boundaries must have a {column!r} column; it has {list(boundaries.columns)}")
-    if getattr(boundaries, "crs", None) is not None and boundaries.crs.to_epsg() != 4326:
-        boundaries = boundaries.to_crs(4326)
-    shapes = boundaries.drop_duplicates("code").set_index("code").geometry
-    geometries = np.asarray(shapes.values, dtype=object)
-    shapely.prepare(geometries)
-    lookup = dict(zip(shapes.index.astype(str), geometries))
-    lat = pd.to_numeric(households["lat"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-    lon = pd.to_numeric(households["lon"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-    codes = households["district_code"].astype(object).tolist()
-    polygons = np.array([lookup.get(str(c)) if isinstance(c, str) else None for c in codes], dtype=object)
-    known = np.array([p is not None for p in polygons]) & ~np.isnan(lat) & ~np.isnan(lon)
-    result = pd.Series(pd.NA, index=households.index, dtype="boolean")
-    if known.any():
-        points = shapely.points(lon[known], lat[known])
-        inside = shapely.covers(polygons[known], points)
-        result[known] = ~inside
-    return result
+    return district_mismatches(households, boundaries)["outside"]
