@@ -42,14 +42,13 @@ from geo.ingest.read import MAX_FILE_BYTES, RawTable, match_header, read_table
 from geo.ingest.reasons import Reason, make_reason
 
 MODES: tuple[str, ...] = ("append", "replace")
+#: Row statuses in the report.
 STATUSES: tuple[str, ...] = ("accepted", "warning", "rejected")
 BOOLEAN_COLUMNS: tuple[str, ...] = ("in_tpmap", "verified", *DEPRIVATION_COLUMNS)
 MEMBERS_RANGE = (1, 30)
 VILLAGE_RANGE = (1, 999)
 FIRST_SURVEY_YEAR = 2000
 AREA_COLUMNS: tuple[str, ...] = ("province_code", "district_code", "subdistrict_code")
-#: Columns whose values never appear in a message, a report or a rejects file.
-_NEVER_SHOWN = ("national_id",)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -305,7 +304,7 @@ def _hash_id(value: str, key: bytes) -> tuple[str | None, str | None]:
 
 def _is_national_id(value: object) -> bool:
     """True for text that is a valid 13-digit national ID (cheap test first)."""
-    if not isinstance(value, str) or len(value) < 13 or not value[:1].translate(V._DIGITS).isdigit():
+    if not isinstance(value, str) or len(value) < 13 or not V.to_ascii_digits(value[:1]).isdigit():
         return False
     return nid.is_valid_national_id(value)
 
@@ -322,9 +321,6 @@ class _Reasons:
     def add_many(self, rows: Iterable[int], make: Callable[[int], Reason]) -> None:
         for row in rows:
             self.add(row, make(row))
-
-    def rejected(self, row: int) -> bool:
-        return any(r.severity == "reject" for r in self.by_row.get(int(row), ()))
 
 
 def _parse_file(
