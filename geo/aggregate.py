@@ -32,9 +32,7 @@ The tables returned here are **not** protected: everything that leaves the engin
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -54,7 +52,6 @@ from geo.contract import (
     CAPITAL_COLUMNS,
     CAPITALS,
     DEPRIVATION_COLUMNS,
-    DEPRIVATIONS,
 )
 from geo.h3index import INDEX_RES, cells_resolution, cells_to_str, parents_unchecked, points_to_cells
 

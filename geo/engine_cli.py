@@ -168,7 +168,8 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     agg.add_argument("--input", required=True, metavar="FILE", help="households (.parquet or .csv, contract columns)")
     agg.add_argument("--by", required=True, choices=AGGREGATE_BY)
     agg.add_argument("--res", type=int, choices=H3_RESOLUTIONS, default=8, help="H3 resolution (--by h3; default 8)")
-    agg.add_argument("--province", action="append", metavar="CODE", help="2-digit province code(s), repeat or comma-separate")
+    agg.add_argument("--province", action="append", metavar="CODE",
+                     help="2-digit province code(s); repeat or comma-separate")
     agg.add_argument("--district", action="append", metavar="CODE", help="4-digit district code(s)")
     agg.add_argument("--level", action="append", metavar="N", help="household level(s) 1-4")
     agg.add_argument("--deficit", action="append", metavar="CAPITAL",
@@ -181,9 +182,11 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     agg.add_argument("--deficit-cutoff", type=float, default=DEFAULT_DEFICIT_CUTOFF,
                      help=f"capital score below which a household is in deficit (default {DEFAULT_DEFICIT_CUTOFF})")
     agg.add_argument("--k-deprivations", type=int, default=DEFAULT_K_DEPRIVATIONS,
-                     help=f"Alkire-Foster: poor when deprived in at least k capitals (default {DEFAULT_K_DEPRIVATIONS})")
+                     help="Alkire-Foster: poor when deprived in at least k capitals "
+                          f"(default {DEFAULT_K_DEPRIVATIONS})")
     agg.add_argument("--min-count", type=int, default=DEFAULT_MIN_COUNT, metavar="K",
-                     help=f"smallest count shown (default {DEFAULT_MIN_COUNT}); 1 turns suppression off (operators only)")
+                     help=f"smallest count shown (default {DEFAULT_MIN_COUNT}); "
+                          "1 turns suppression off (operators only)")
     agg.add_argument("--rollup", action="store_true", help="H3: roll small cells up into parents until they reach K")
     agg.add_argument("--boundaries", metavar="DIR", help="installed boundaries folder (names and geometry)")
     agg.add_argument("--format", required=True, choices=OUTPUT_FORMATS)

@@ -96,7 +96,8 @@ def prepare_boundaries(boundaries: pd.DataFrame, level: str = "district") -> Pre
         raise EngineInputError(f"boundaries['code'] must be {width}-digit {level} codes, got {bad.head(5).tolist()}")
     frame = pd.DataFrame({"code": codes.to_numpy(dtype=object), "geometry": np.asarray(boundaries.geometry.values)})
     if frame["code"].duplicated().any():
-        frame = frame.groupby("code", sort=True)["geometry"].agg(lambda g: shapely.union_all(np.asarray(g))).reset_index()
+        united = frame.groupby("code", sort=True)["geometry"].agg(lambda g: shapely.union_all(np.asarray(g)))
+        frame = united.reset_index()
     else:
         frame = frame.sort_values("code", ignore_index=True)
     geometries = np.asarray(frame["geometry"].to_numpy(), dtype=object)
@@ -248,7 +249,9 @@ def sjoin_locate(lon: object, lat: object, declared: object, boundaries: pd.Data
     joined = gpd.sjoin(points, boundaries[["code", "geometry"]], how="left", predicate="intersects")
     joined = joined[joined["code"].notna()]
     is_declared = (joined["code"] == joined["declared"]).fillna(False).to_numpy(bool)
-    ranked = pd.DataFrame({"row": joined.index.to_numpy(), "rank": ~is_declared, "code": joined["code"].to_numpy(object)})
+    ranked = pd.DataFrame(
+        {"row": joined.index.to_numpy(), "rank": ~is_declared, "code": joined["code"].to_numpy(object)}
+    )
     best = ranked.sort_values(["row", "rank", "code"]).drop_duplicates("row")
     out = np.full(x.size, "", dtype=object)
     out[best["row"].to_numpy()] = best["code"].to_numpy(object)
@@ -341,8 +344,8 @@ def verify_households(households: pd.DataFrame, districts: object, subdistricts:
         outside = rows[status[rows] == "outside_declared"]
         distance = np.full(x.size, np.nan)
         if outside.size:
-            distance[outside] = distance_to_areas_m(x[outside], y[outside], prepared.positions_of(declared.iloc[outside]),
-                                                    prepared, level)
+            area = prepared.positions_of(declared.iloc[outside])
+            distance[outside] = distance_to_areas_m(x[outside], y[outside], area, prepared, level)
         codes = np.append(prepared.codes, "")
         parts.append(pd.DataFrame({
             "household_id": households["household_id"].iloc[rows].to_numpy(),

@@ -195,7 +195,8 @@ FILTER_CASES = [
     (HouseholdFilter(capitals_in_deficit=["human"], deficit_cutoff=2.5), lambda d: d["capital_human"] < 2.5),
     (HouseholdFilter(in_tpmap=False), lambda d: ~d["in_tpmap"]),
     (HouseholdFilter(verified=True), lambda d: d["verified"]),
-    (HouseholdFilter(assistance=["helped", "in_progress"]), lambda d: d["assistance_status"].isin(["helped", "in_progress"])),
+    (HouseholdFilter(assistance=["helped", "in_progress"]),
+     lambda d: d["assistance_status"].isin(["helped", "in_progress"])),
     (HouseholdFilter(pilots=["P01"]), lambda d: d["pilot_id"] == "P01"),
     (HouseholdFilter(pilots=["none"]), lambda d: d["pilot_id"].isna()),
     (HouseholdFilter(provinces=["46"], levels=[2], verified=False),
@@ -398,7 +399,8 @@ def test_pilot_reach(households, index):
     near = households[households["poverty_level"].isin([1, 2]) & households["lat"].notna()]
     dist = haversine_km(16.45, 103.5, near["lat"], near["lon"])
     assert table.loc[0, "in_need_within"] == int((dist <= 10.0).sum())
-    assert table.loc[0, "in_need_within_not_enrolled"] == int(((dist <= 10.0) & (near["pilot_id"] != "P01").fillna(True)).sum())
+    not_enrolled = (near["pilot_id"] != "P01").fillna(True)
+    assert table.loc[0, "in_need_within_not_enrolled"] == int(((dist <= 10.0) & not_enrolled).sum())
     assert table.loc[2, "in_need_within"] == 0
     with pytest.raises(EngineInputError, match="radius_km must be between 0 and 500, got -1"):
         pilot_reach(index, pilots, radius_km=-1)
