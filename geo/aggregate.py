@@ -117,15 +117,12 @@ class HouseholdIndex:
     level: np.ndarray  # int8, 1-4
     capitals: np.ndarray  # float64, shape (5, n), in CAPITALS order
     profile: np.ndarray  # uint8: level, assistance, TPMAP and verified packed, see _N_PROFILES
-    assistance: np.ndarray  # int8 index into ASSISTANCE_STATUSES
-    in_tpmap: np.ndarray  # bool
-    verified: np.ndarray  # bool
     deprivation_mask: np.ndarray  # uint8, bit j = TPMAP deprivation DEPRIVATIONS[j]
     deficit_mask: np.ndarray  # uint8, bit j = capital j below DEFAULT_DEFICIT_CUTOFF
     j2: np.ndarray  # uint16, ((level - 1) * 31 + members) * 32 + deprivation_mask
     pilot: np.ndarray  # int16 index into pilot_ids, -1 = none
-    lat: np.ndarray  # float64
-    lon: np.ndarray  # float64
+    lat: np.ndarray  # float32 (about 1 m), for distances to pilots; cells come from float64
+    lon: np.ndarray  # float32
     province_codes: np.ndarray  # object (str), sorted
     district_codes: np.ndarray
     subdistrict_codes: np.ndarray
@@ -142,9 +139,23 @@ class HouseholdIndex:
         return sum(
             getattr(self, f).nbytes
             for f in ("cell", "order", "province", "district", "subdistrict", "members", "level", "capitals",
-                      "profile", "assistance", "in_tpmap", "verified", "deprivation_mask", "deficit_mask", "j2",
-                      "pilot", "lat", "lon")
+                      "profile", "deprivation_mask", "deficit_mask", "j2", "pilot", "lat", "lon")
         )
+
+    @property
+    def assistance(self) -> np.ndarray:
+        """Index into :data:`geo.contract.ASSISTANCE_STATUSES` per household (int8), from ``profile``."""
+        return ((self.profile // _N_LEVELS) % _N_ASSIST).astype(np.int8)
+
+    @property
+    def in_tpmap(self) -> np.ndarray:
+        """Household is in TPMAP (bool), from ``profile``."""
+        return ((self.profile // (_N_LEVELS * _N_ASSIST)) % 2).astype(bool)
+
+    @property
+    def verified(self) -> np.ndarray:
+        """Household was verified in the field (bool), from ``profile``."""
+        return (self.profile // (_N_LEVELS * _N_ASSIST * 2)).astype(bool)
 
 
 def _codes(values: pd.Series, dtype: str) -> tuple[np.ndarray, np.ndarray]:
@@ -240,15 +251,12 @@ def index_households(households: pd.DataFrame) -> HouseholdIndex:
         level=level[order],
         capitals=np.ascontiguousarray(capitals[:, order]),
         profile=profile[order],
-        assistance=assistance.astype(np.int8)[order],
-        in_tpmap=in_tpmap[order],
-        verified=verified[order],
         deprivation_mask=dep_mask[order],
         deficit_mask=deficit_mask[order],
         j2=j2[order],
         pilot=pilot[order],
-        lat=lat[order],
-        lon=lon[order],
+        lat=lat.astype(np.float32)[order],
+        lon=lon.astype(np.float32)[order],
         province_codes=province_codes,
         district_codes=district_codes,
         subdistrict_codes=subdistrict_codes,
@@ -476,8 +484,8 @@ def _raw_sums(g: _Groups, sel: dict[str, np.ndarray], cutoff: float, k_dep: int)
 def _selected(index: HouseholdIndex, mask: np.ndarray | None, with_position: bool) -> dict[str, np.ndarray]:
     """The arrays of the households in ``mask`` (views when no copy is needed)."""
     start = int(np.searchsorted(index.cell, 1)) if with_position else 0
-    names = ("cell", "province", "district", "subdistrict", "members", "level", "profile", "assistance", "in_tpmap",
-             "verified", "deprivation_mask", "deficit_mask", "j2", "pilot")
+    names = ("cell", "province", "district", "subdistrict", "members", "level", "profile", "deprivation_mask",
+             "deficit_mask", "j2", "pilot")
     if mask is None:
         out = {name: getattr(index, name)[start:] for name in names}
         out["capitals"] = index.capitals[:, start:]
