@@ -43,7 +43,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from geo.checks import EngineInputError, check_columns, check_int
+from geo.checks import check_columns, check_int
 from geo.h3index import parents_unchecked
 
 #: Default smallest count an area may show.
@@ -201,10 +201,3 @@ def released_values_ok(released: pd.DataFrame, k: int) -> bool:
         return bool(not ((values > 0) & (values < k)).any())
     except (KeyError, TypeError, ValueError):
         return False
-
-
-def check_min_count(k: object) -> int:
-    """Return ``k`` as an int >= 1 or raise :class:`~geo.checks.EngineInputError`."""
-    if k is None:
-        raise EngineInputError("k must be an integer >= 1, got None")
-    return check_int(k, "k", minimum=1)
