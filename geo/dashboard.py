@@ -1,0 +1,437 @@
+"""What the dashboard pages show, computed once here so pages stay thin: headline figures, metric
+values, top-10 tables, five-capital profiles, area tables, titles and legends.
+
+Every figure that leaves this module has passed :func:`geo.protect.protect`: area tables row by
+row, and the headline figures of a selection as a one-row table (:func:`selection_totals`), so a
+selection of fewer than ``k`` households shows ``<10`` and nothing else.
+
+Pure Python: no Streamlit. Pages call these through ``pages/_shared.py`` (cached loaders) and
+render the results.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+
+from geo.aggregate import COUNT_COLUMNS, METRIC_COLUMNS, HouseholdIndex, aggregate
+from geo.contract import ASSISTANCE_STATUSES, CAPITAL_COLUMNS, CAPITALS
+from geo.filters import filter_mask
+from geo.i18n import capital_label, format_number, format_percent, text, to_be
+from geo.mapstyle import Legend, hex_colour
+from geo.protect import DEFAULT_MIN_COUNT, protect
+from geo.viewstate import ViewState, area_level, area_parents
+
+#: The 20 PPAP pilot provinces (DOMAIN.md), in the programme's order.
+PILOT_PROVINCES: tuple[str, ...] = (
+    "46", "18", "94", "49", "58", "35", "33", "47", "32", "37",
+    "31", "30", "42", "45", "52", "65", "93", "95", "96", "34",
+)
+ADMIN_LEVELS: tuple[str, ...] = ("province", "district", "subdistrict")
+_CODE_WIDTH = {"province": 2, "district": 4, "subdistrict": 6}
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """How a metric is computed from an aggregate row and shown.
+
+    ``kind``: ``"count"`` (households, summable, quantile classes), ``"share"`` (0-1, shown as a
+    percentage, equal classes over 0-1) or ``"index"`` (0-1, three decimals).
+    """
+
+    key: str
+    label_key: str
+    kind: str
+
+
+METRIC_SPECS: dict[str, MetricSpec] = {
+    "poor_households": MetricSpec("poor_households", "metric_poor_households", "count"),
+    "share_level_1_2": MetricSpec("share_level_1_2", "metric_share_levels_1_2", "share"),
+    "not_in_tpmap": MetricSpec("not_in_tpmap", "metric_not_in_tpmap", "count"),
+    "mpi": MetricSpec("mpi", "metric_mpi", "index"),
+    "assistance_coverage": MetricSpec("assistance_coverage", "metric_assistance_coverage", "share"),
+}
+
+
+def metric_values(table: pd.DataFrame, metric: str) -> np.ndarray:
+    """The metric per row of an aggregate (protected or not) as float64; NaN where withheld.
+
+    Example
+    -------
+    >>> t = pd.DataFrame({"households_level_1": [1, 2], "households_level_2": [3, 4]})
+    >>> metric_values(t, "poor_households").tolist()
+    [4.0, 6.0]
+    """
+    if metric not in METRIC_SPECS:
+        raise ValueError(f"metric must be one of {list(METRIC_SPECS)}, got {metric!r}")
+
+    def column(name: str) -> np.ndarray:
+        return pd.to_numeric(table[name], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+
+    if metric == "poor_households":
+        return column("households_level_1") + column("households_level_2")
+    if metric == "mpi":
+        return column("af_mpi")
+    if metric == "assistance_coverage":
+        return column("assistance_helped_share")
+    return column(metric)
+
+
+def format_metric(value: float, metric: str, lang: str = "th") -> str:
+    """A metric value as text: counts with separators, shares as percentages, the MPI to 3 decimals."""
+    kind = METRIC_SPECS[metric].kind
+    if kind == "count":
+        return format_number(value, lang)
+    if kind == "share":
+        return format_percent(value, lang)
+    return format_number(value, lang, decimals=3)
+
+
+# ---------------------------------------------------------------------------------------------
+# Masks: filters and the selected area
+# ---------------------------------------------------------------------------------------------
+
+
+def area_mask(index: HouseholdIndex, area: str) -> np.ndarray | None:
+    """Households in ``area`` (a 2-, 4- or 6-digit code; ``""`` is everything -> None).
+
+    Example
+    -------
+    >>> area_mask(index, "4609").sum()  # doctest: +SKIP
+    9000
+    """
+    level = area_level(area)
+    if level == "all":
+        return None
+    codes = {"province": index.province_codes, "district": index.district_codes,
+             "subdistrict": index.subdistrict_codes}[level]
+    arrays = {"province": index.province, "district": index.district, "subdistrict": index.subdistrict}[level]
+    position = np.flatnonzero(codes.astype(str) == area)
+    if position.size == 0:
+        return np.zeros(index.n, dtype=bool)
+    return arrays == position[0]
+
+
+def combine_masks(*masks: np.ndarray | None) -> np.ndarray | None:
+    """AND of the given masks; ``None`` (everything) when all are None."""
+    out = None
+    for mask in masks:
+        if mask is None:
+            continue
+        out = mask.copy() if out is None else out & mask
+    return out
+
+
+def view_mask(index: HouseholdIndex, view: ViewState, *, area: str | None = None) -> np.ndarray | None:
+    """Households the view's filters keep inside ``area`` (default: the view's selected area)."""
+    return combine_masks(filter_mask(index, view.to_filter()), area_mask(index, view.area if area is None else area))
+
+
+def map_parent(view: ViewState) -> str:
+    """The area whose children the map draws: the selected area, or its district for a subdistrict."""
+    return view.area[:4] if len(view.area) == 6 else view.area
+
+
+# ---------------------------------------------------------------------------------------------
+# Tables
+# ---------------------------------------------------------------------------------------------
+
+
+def selection_totals(index: HouseholdIndex, mask: np.ndarray | None, *, k: int = DEFAULT_MIN_COUNT) -> pd.DataFrame:
+    """Headline figures of a whole selection as a protected one-row table.
+
+    Counts are sums over the selection; means, shares and the Alkire-Foster H and MPI are
+    household-weighted averages (all of them decompose that way); ``helped`` counts households
+    whose assistance status is "helped". With fewer than ``k`` households the row is withheld.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row: ``households_shown``, ``suppressed``, ``households``, ``people``, the count
+        columns of :data:`geo.aggregate.COUNT_COLUMNS`, ``share_level_1_2``, means, deficit
+        shares, ``af_h``, ``af_mpi``, assistance shares, ``helped``.
+    """
+    by_province = aggregate(index, "province", mask=mask)
+    households = by_province["households"].to_numpy(dtype="float64")
+    total = float(households.sum())
+    row: dict[str, object] = {}
+    for name in COUNT_COLUMNS:
+        row[name] = int(by_province[name].sum())
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for name in METRIC_COLUMNS:
+            if name in row or name == "dominant_deficit" or name.startswith("af_contribution") or name == "af_a":
+                continue
+            values = by_province[name].to_numpy(dtype="float64", na_value=np.nan)
+            row[name] = float(np.nansum(values * households) / total) if total else np.nan
+    row["helped"] = int(round(float(np.nansum(by_province["assistance_helped_share"].to_numpy(float) * households))))
+    table = pd.DataFrame([row])
+    table["helped"] = table["helped"].astype("int64")
+    table.attrs["by"] = "selection"
+    return protect(table, k=k)
+
+
+def area_table(index: HouseholdIndex, level: str, mask: np.ndarray | None, *, k: int = DEFAULT_MIN_COUNT,
+               names: bool = True) -> pd.DataFrame:
+    """Protected aggregate of the selected households by admin ``level``, with Thai/English names.
+
+    Parameters
+    ----------
+    index : HouseholdIndex
+    level : {"province", "district", "subdistrict"}
+    mask : bool array or None
+        Households to include (filters and selected area).
+    k : int, default 10
+    names : bool, default True
+        Add ``name_th`` and ``name_en`` after ``code`` (from the DOPA list).
+    """
+    if level not in ADMIN_LEVELS:
+        raise ValueError(f"level must be one of {ADMIN_LEVELS}, got {level!r}")
+    table = protect(aggregate(index, level, mask=mask), k=k)
+    if names:
+        codes = table["code"].astype(str).tolist()
+        position = table.columns.get_loc("code") + 1
+        table.insert(position, "name_th", [area_name(c, "th") for c in codes])
+        table.insert(position + 1, "name_en", [area_name(c, "en") for c in codes])
+    return table
+
+
+def top_areas(table: pd.DataFrame, metric: str, *, n: int = 10, lang: str = "th") -> pd.DataFrame:
+    """The ``n`` areas with the highest metric, for the table beside the map.
+
+    Withheld areas are never ranked. Columns: ``code``, ``rank``, ``area``, ``value`` (text),
+    ``households`` (as shown).
+    """
+    values = metric_values(table, metric)
+    keep = np.isfinite(values)
+    if "suppressed" in table.columns:
+        keep &= ~table["suppressed"].to_numpy(dtype=bool)
+    rows = np.flatnonzero(keep)
+    order = rows[np.lexsort((table["code"].astype(str).to_numpy()[rows], -values[rows]))][:n]
+    codes = table["code"].astype(str).to_numpy()[order]
+    return pd.DataFrame({
+        "code": codes,
+        "rank": np.arange(1, order.size + 1),
+        "area": [area_name(c, lang) for c in codes],
+        "value": [format_metric(v, metric, lang) for v in values[order]],
+        "households": table["households_shown"].astype(str).to_numpy()[order] if "households_shown" in table
+        else [format_number(v, lang) for v in table["households"].to_numpy()[order]],
+    })
+
+
+def capital_profile(index: HouseholdIndex, view: ViewState, *, k: int = DEFAULT_MIN_COUNT) -> pd.DataFrame:
+    """Mean capital scores of the selected area, its province and the 20 pilot provinces.
+
+    The three groups use the view's filters (for the 20-province reference, every filter except
+    provinces and districts, so like is compared with like). A group of fewer than ``k``
+    households is withheld (NaN). With no area selected, the first group is the whole selection.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Long form: ``group`` (``"area"``, ``"province"``, ``"pilot_provinces"``), ``capital``,
+        ``mean_score``, ``deficit_share``, ``households_shown``.
+    """
+    flt_mask = filter_mask(index, view.to_filter())
+    present = set(index.province_codes.astype(str))
+    reference = replace(view, provinces=tuple(p for p in PILOT_PROVINCES if p in present), districts=())
+    groups: list[tuple[str, np.ndarray | None]] = [("area", combine_masks(flt_mask, area_mask(index, view.area)))]
+    if view.area:
+        groups.append(("province", combine_masks(flt_mask, area_mask(index, view.area[:2]))))
+    groups.append(("pilot_provinces", filter_mask(index, reference.to_filter()) if reference.provinces
+                   else np.zeros(index.n, dtype=bool)))
+    rows = []
+    for group, mask in groups:
+        totals = selection_totals(index, mask, k=k).iloc[0]
+        for capital, column in zip(CAPITALS, CAPITAL_COLUMNS):
+            rows.append({
+                "group": group,
+                "capital": capital,
+                "mean_score": float(totals[f"mean_{column}"]) if pd.notna(totals[f"mean_{column}"]) else np.nan,
+                "deficit_share": float(totals[f"deficit_share_{capital}"])
+                if pd.notna(totals[f"deficit_share_{capital}"]) else np.nan,
+                "households_shown": str(totals["households_shown"]),
+            })
+    return pd.DataFrame(rows)
+
+
+def capitals_table(table: pd.DataFrame, lang: str = "th") -> pd.DataFrame:
+    """A protected area table laid out for reading and sorting: name, households, mean score and
+    share in deficit per capital, dominant deficit (labels in ``lang``)."""
+    out = pd.DataFrame({
+        text("area", lang): [area_name(c, lang) for c in table["code"].astype(str)],
+        text("code", lang): table["code"].astype(str).to_numpy(),
+        text("households", lang): pd.array(table["households"], dtype="Int64"),
+    })
+    for capital, column in zip(CAPITALS, CAPITAL_COLUMNS):
+        out[f"{capital_label(capital, lang)} · {text('mean_score_short', lang)}"] = (
+            pd.to_numeric(table[f"mean_{column}"], errors="coerce").round(2).to_numpy())
+    for capital in CAPITALS:
+        out[f"{capital_label(capital, lang)} · {text('deficit_short', lang)} %"] = (
+            (100 * pd.to_numeric(table[f"deficit_share_{capital}"], errors="coerce")).round(1).to_numpy())
+    dominant = table["dominant_deficit"].astype("string")
+    out[text("dominant_deficit", lang)] = [capital_label(d, lang) if isinstance(d, str) else "–" for d in dominant]
+    return out
+
+
+def download_table(table: pd.DataFrame, lang: str = "th") -> pd.DataFrame:
+    """A protected area table as it is downloaded: key, names, households as shown, then metrics.
+
+    Withheld rows keep their name and the ``<10`` / ``suppressed`` text and nothing else.
+    """
+    if "households_shown" not in table.columns:
+        raise ValueError("table must come from protect() (no 'households_shown' column)")
+    drop = {"suppressed", "geometry", "res"}
+    columns = [c for c in table.columns if c not in drop]
+    out = table[columns].copy()
+    out = out.rename(columns={"households_shown": "households_shown", "households": "households_count"})
+    if "dominant_deficit" in out.columns:
+        out["dominant_deficit"] = out["dominant_deficit"].astype("string")
+    out.insert(0, "min_count", table.attrs.get("min_count", DEFAULT_MIN_COUNT))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Names, titles, legends
+# ---------------------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=20_000)
+def area_name(code: str, lang: str = "th") -> str:
+    """The DOPA name of an area code in ``lang`` (``"4609" -> "สหัสขันธ์"``); the code if unknown.
+
+    ``""`` is every province shown (:data:`PILOT_PROVINCES` or all).
+    """
+    import geothai
+
+    code = str(code)
+    if code == "":
+        return text("all_pilot_provinces", lang)
+    lookup = {2: geothai.province, 4: geothai.district, 6: geothai.subdistrict}.get(len(code))
+    area = lookup(code) if lookup is not None else None
+    if area is None:
+        return code
+    return area.name_th if lang == "th" else area.name_en
+
+
+def breadcrumb(area: str, lang: str = "th") -> list[tuple[str, str]]:
+    """``[(code, name), ...]`` from all provinces down to ``area``, for the "back" links."""
+    return [(code, area_name(code, lang)) for code in area_parents(area)]
+
+
+def describe_filters(view: ViewState, lang: str = "th") -> str:
+    """The view's filters in words, for titles and downloads (``""`` when none is set)."""
+    from geo.i18n import assistance_label, level_label
+
+    parts = []
+    if view.provinces:
+        parts.append(", ".join(area_name(p, lang) for p in view.provinces))
+    if view.districts:
+        parts.append(f"{text('district', lang)} " + ", ".join(area_name(d, lang) for d in view.districts))
+    if view.levels:
+        parts.append(f"{text('level', lang)} " + ", ".join(f"{lv} {level_label(lv, lang)}" for lv in view.levels))
+    if view.capitals_in_deficit:
+        parts.append(text("deficit_in", lang, capitals=", ".join(capital_label(c, lang) for c in view.capitals_in_deficit)))
+    if view.tpmap != "any":
+        parts.append(text(f"tpmap_{view.tpmap}", lang))
+    if view.verified != "any":
+        parts.append(text(f"verified_{view.verified}", lang))
+    if view.assistance:
+        parts.append(", ".join(assistance_label(s, lang) for s in view.assistance))
+    if view.pilots:
+        parts.append(f"{text('pilot', lang)} " + ", ".join(text("no_pilot", lang) if p == "none" else p for p in view.pilots))
+    return "; ".join(parts)
+
+
+def map_title(what: str, level: str, view: ViewState, lang: str = "th") -> str:
+    """``"<what> · by <level> · <where> (<filters>)"``: what a map shows and for which selection."""
+    where = area_name(view.area, lang) if view.area else text("all_pilot_provinces", lang)
+    if view.area:
+        where = " › ".join(name for _, name in breadcrumb(view.area, lang)[1:])
+    by = text(f"by_{level}", lang)
+    filters = describe_filters(view, lang)
+    return f"{what} · {by} · {where}" + (f" ({filters})" if filters else "")
+
+
+def legend_html(legend: Legend) -> str:
+    """The legend as escaped HTML: a title and one swatch per class or category, large type.
+
+    Every label is escaped with :func:`html.escape`, so a name can never inject markup.
+
+    Example
+    -------
+    >>> from geo.mapstyle import LegendItem
+    >>> "&lt;b&gt;" in legend_html(Legend("<b>", (LegendItem((0, 0, 0), "x"),)))
+    True
+    """
+    def swatch(colour, label: str) -> str:
+        return (
+            '<span style="display:inline-flex;align-items:center;margin:2px 14px 2px 0;">'
+            f'<span style="display:inline-block;width:22px;height:16px;background:{hex_colour(colour)};'
+            'border:1px solid #555;margin-right:6px;"></span>'
+            f"{html.escape(label)}</span>"
+        )
+
+    items = "".join(swatch(i.colour, i.label) for i in legend.items)
+    notes = "".join(swatch(i.colour, i.label) for i in legend.notes)
+    return (
+        '<div style="font-size:1.05rem;line-height:1.6;">'
+        f'<div style="font-weight:600;">{html.escape(legend.title)}</div>'
+        f"<div>{items}{notes}</div></div>"
+    )
+
+
+def year_label(year_ce: int, lang: str = "th", era: str = "BE") -> str:
+    """A survey year as shown: ``พ.ศ. 2566`` / ``BE 2566``, or ``ค.ศ. 2023`` / ``2023`` in CE."""
+    if era == "CE":
+        return f"ค.ศ. {year_ce}" if lang == "th" else f"{year_ce} CE"
+    return f"พ.ศ. {to_be(year_ce)}" if lang == "th" else f"BE {to_be(year_ce)}"
+
+
+def headline_items(totals: pd.DataFrame, lang: str = "th") -> list[tuple[str, str]]:
+    """``(label, value)`` pairs of the headline figures from :func:`selection_totals`.
+
+    A withheld selection shows its ``<10`` text for households and "–" elsewhere.
+    """
+    row = totals.iloc[0]
+    suppressed = bool(row["suppressed"])
+
+    def count(name: str) -> str:
+        value = row[name]
+        return "–" if suppressed or pd.isna(value) else format_number(int(value), lang)
+
+    poor = "–" if suppressed else format_number(int(row["households_level_1"]) + int(row["households_level_2"]), lang)
+    return [
+        (text("households", lang), str(row["households_shown"]) if suppressed else count("households")),
+        (text("people", lang), count("people")),
+        (text("levels_1_2", lang), poor),
+        (text("not_in_tpmap", lang), count("not_in_tpmap")),
+        (text("verified", lang), count("verified")),
+        (text("helped", lang), count("helped")),
+    ]
+
+
+def codes_in(index: HouseholdIndex, level: str) -> tuple[str, ...]:
+    """Area codes present in the data at ``level`` (pilot provinces first for provinces)."""
+    codes = {"province": index.province_codes, "district": index.district_codes,
+             "subdistrict": index.subdistrict_codes}[level].astype(str).tolist()
+    if level == "province":
+        pilot = [p for p in PILOT_PROVINCES if p in codes]
+        return tuple(pilot + sorted(set(codes) - set(pilot)))
+    return tuple(sorted(codes))
+
+
+def ordered_provinces(codes: Sequence[str], lang: str = "th") -> list[str]:
+    """Province codes with the 20 pilot provinces first, each group sorted by name in ``lang``."""
+    pilot = sorted((c for c in codes if c in PILOT_PROVINCES), key=lambda c: area_name(c, lang))
+    other = sorted((c for c in codes if c not in PILOT_PROVINCES), key=lambda c: area_name(c, lang))
+    return pilot + other
+
+
+def assistance_statuses() -> tuple[str, ...]:
+    """The assistance statuses in the contract's order."""
+    return ASSISTANCE_STATUSES

@@ -1,0 +1,381 @@
+"""What a dashboard view shows, as a value: filters and map view, to and from the URL query string.
+
+A :class:`ViewState` holds everything that makes a view shareable: the household filters of the
+sidebar, the language and era, and the page's map view (metric, map level, H3 resolution, the
+selected area, the capital, the reach distance). :func:`parse_query` reads it from a URL's query
+parameters and :func:`to_query` writes it back, so a link reopens the same view.
+
+Query string (defaults are left out; lists are comma-separated, repeated keys are read too)::
+
+    prov=46,34     provinces (2-digit DOPA codes)        dist=4609      districts (4 digits)
+    level=1,2      household levels 1-4                  deficit=natural capitals in deficit
+    tpmap=out      in | out (missing from TPMAP)         verified=yes   yes | no
+    assist=none    assistance statuses                   pilot=P01-4609 pilot ids, or "none"
+    lang=en        th (default) | en                     era=CE         BE (default) | CE
+    metric=mpi     the Overview's metric                 by=district    h3 | district | province
+    res=8          H3 resolution 5-9 (absent: automatic) area=4609      selected area (2/4/6 digits)
+    capital=human  the Capitals page's capital           km=10          the Pilots page's distance
+
+Bad values never raise: :func:`parse_query` drops them and returns a :class:`Notice` for each, so
+the page can say what it ignored. Unknown keys are ignored silently (other tools add their own).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, fields, replace
+
+from geo.contract import ASSISTANCE_STATUSES, CAPITALS
+from geo.filters import NO_PILOT, HouseholdFilter
+
+LANGS: tuple[str, ...] = ("th", "en")
+ERAS: tuple[str, ...] = ("BE", "CE")
+#: Overview metrics, in the order the page offers them.
+METRICS: tuple[str, ...] = ("poor_households", "share_level_1_2", "not_in_tpmap", "mpi", "assistance_coverage")
+#: Map levels: H3 hexagons or admin-area choropleths.
+MAP_BY: tuple[str, ...] = ("province", "district", "h3")
+#: H3 resolutions a user may pick (finer cells are rolled up to stay protected anyway).
+MAP_RESOLUTIONS: tuple[int, ...] = (5, 6, 7, 8, 9)
+#: Reach distances offered on the Pilots page, km.
+REACH_KM: tuple[int, ...] = (2, 5, 10, 20, 30)
+TPMAP_CHOICES: tuple[str, ...] = ("any", "in", "out")
+VERIFIED_CHOICES: tuple[str, ...] = ("any", "yes", "no")
+#: Pages and the view fields each one puts in its URL (filters, ``lang`` and ``era`` always).
+PAGE_FIELDS: dict[str, tuple[str, ...]] = {
+    "overview": ("metric", "by", "res", "area"),
+    "capitals": ("capital", "by", "area"),
+    "pilots": ("km",),
+    "households": ("by",),
+    "data": (),
+}
+FILTER_FIELDS: tuple[str, ...] = (
+    "provinces", "districts", "levels", "capitals_in_deficit", "tpmap", "verified", "assistance", "pilots",
+)
+_PILOT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,39}$")
+_MAX_LIST = 100
+
+
+@dataclass(frozen=True)
+class ViewState:
+    """One dashboard view. Every field has a default, so ``ViewState()`` is the opening view.
+
+    Lists are tuples without duplicates, in a canonical order (codes sorted, levels ascending,
+    capitals and statuses in the contract's order), so two equal views serialise equally.
+    """
+
+    provinces: tuple[str, ...] = ()
+    districts: tuple[str, ...] = ()
+    levels: tuple[int, ...] = ()
+    capitals_in_deficit: tuple[str, ...] = ()
+    tpmap: str = "any"
+    verified: str = "any"
+    assistance: tuple[str, ...] = ()
+    pilots: tuple[str, ...] = ()
+    lang: str = "th"
+    era: str = "BE"
+    metric: str = "poor_households"
+    by: str = "province"
+    res: int | None = None
+    area: str = ""
+    capital: str = "human"
+    km: int = 5
+
+    def to_filter(self) -> HouseholdFilter | None:
+        """The engine's :class:`~geo.filters.HouseholdFilter` for these filters; ``None`` keeps all.
+
+        Example
+        -------
+        >>> ViewState(levels=(1, 2), tpmap="out").to_filter().in_tpmap
+        False
+        """
+        flt = HouseholdFilter(
+            provinces=self.provinces or None,
+            districts=self.districts or None,
+            levels=self.levels or None,
+            capitals_in_deficit=self.capitals_in_deficit or None,
+            in_tpmap={"any": None, "in": True, "out": False}[self.tpmap],
+            verified={"any": None, "yes": True, "no": False}[self.verified],
+            assistance=self.assistance or None,
+            pilots=self.pilots or None,
+        )
+        return None if flt.is_empty else flt
+
+    @property
+    def has_filters(self) -> bool:
+        """True when any household filter is set."""
+        return any(getattr(self, name) not in ((), "any") for name in FILTER_FIELDS)
+
+    def without_filters(self) -> ViewState:
+        """The same view with every household filter cleared."""
+        defaults = ViewState()
+        return replace(self, **{name: getattr(defaults, name) for name in FILTER_FIELDS})
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A query value that was ignored, and why (``reason`` is a :mod:`geo.i18n` label key)."""
+
+    param: str
+    value: str
+    reason: str
+
+
+# ---------------------------------------------------------------------------------------------
+# Areas: drilling down and back
+# ---------------------------------------------------------------------------------------------
+
+#: Admin level of an area code by its length.
+AREA_LEVEL_BY_WIDTH: dict[int, str] = {0: "all", 2: "province", 4: "district", 6: "subdistrict"}
+
+
+def is_valid_area(code: object) -> bool:
+    """True for ``""`` (everything) or a 2-, 4- or 6-digit DOPA code; never raises."""
+    return isinstance(code, str) and len(code) in AREA_LEVEL_BY_WIDTH and code.isascii() and (code == "" or code.isdigit())
+
+
+def area_level(code: str) -> str:
+    """``"all"``, ``"province"``, ``"district"`` or ``"subdistrict"`` for an area code."""
+    if not is_valid_area(code):
+        raise ValueError(f"code must be '' or a 2-, 4- or 6-digit DOPA code, got {code!r}")
+    return AREA_LEVEL_BY_WIDTH[len(code)]
+
+
+def area_parents(code: str) -> list[str]:
+    """The breadcrumb from everything to ``code``: ``"4609" -> ["", "46", "4609"]``."""
+    area_level(code)
+    return [code[:width] for width in range(0, len(code) + 1, 2)]
+
+
+def shown_level(view: ViewState) -> str:
+    """Which admin level the map draws: the level below the selected area, at least ``view.by``.
+
+    A selected subdistrict is drawn among its district's subdistricts. With ``by="h3"`` this is
+    the admin level the top-10 table and drill-down use.
+
+    Example
+    -------
+    >>> shown_level(ViewState(by="province", area="46")), shown_level(ViewState(area="460901"))
+    ('district', 'subdistrict')
+    """
+    order = ("province", "district", "subdistrict")
+    below = {0: 0, 2: 1, 4: 2, 6: 2}[len(view.area)]
+    floor = order.index(view.by) if view.by in order else 0
+    return order[max(below, floor)]
+
+
+def drill_down(view: ViewState, code: str) -> ViewState:
+    """The view after clicking area ``code``: it becomes the selected area.
+
+    Clicking a subdistrict selects it (there is no finer admin level); clicking the already
+    selected area keeps the view. Codes that are not areas leave the view unchanged.
+    """
+    if not is_valid_area(code) or code == "":
+        return view
+    return replace(view, area=code)
+
+
+def drill_up(view: ViewState) -> ViewState:
+    """The view one level up: subdistrict -> its district's view, district -> province, province -> all.
+
+    A selected subdistrict goes back to its district, which shows the same subdistricts map.
+    """
+    return replace(view, area=view.area[:-2]) if view.area else view
+
+
+# ---------------------------------------------------------------------------------------------
+# Parsing and serialising
+# ---------------------------------------------------------------------------------------------
+
+
+def _values(raw: object) -> list[str]:
+    """Every comma-separated value of a query parameter (a string or a list of strings)."""
+    items = [raw] if isinstance(raw, str) else list(raw) if isinstance(raw, Iterable) else [str(raw)]
+    out: list[str] = []
+    for item in items:
+        out += [part.strip() for part in str(item).split(",") if part.strip()]
+    return out
+
+
+def _single(raw: object) -> str:
+    values = [raw] if isinstance(raw, str) else list(raw) if isinstance(raw, Iterable) else [str(raw)]
+    return str(values[-1]).strip() if values else ""
+
+
+def _codes(param: str, raw: object, width: int, notices: list[Notice]) -> tuple[str, ...]:
+    good = []
+    for value in _values(raw)[:_MAX_LIST]:
+        if len(value) == width and value.isascii() and value.isdigit():
+            good.append(value)
+        else:
+            notices.append(Notice(param, value, "url_bad_code"))
+    return tuple(sorted(set(good)))
+
+
+def _choices(param: str, raw: object, allowed: tuple[str, ...], notices: list[Notice]) -> tuple[str, ...]:
+    values = _values(raw)[:_MAX_LIST]
+    for value in values:
+        if value not in allowed:
+            notices.append(Notice(param, value, "url_bad_choice"))
+    return tuple(a for a in allowed if a in values)
+
+
+def _choice(param: str, raw: object, allowed: tuple[str, ...], default: str, notices: list[Notice]) -> str:
+    value = _single(raw)
+    if value in allowed:
+        return value
+    notices.append(Notice(param, value, "url_bad_choice"))
+    return default
+
+
+def _levels(raw: object, notices: list[Notice]) -> tuple[int, ...]:
+    good = set()
+    for value in _values(raw)[:_MAX_LIST]:
+        if value in ("1", "2", "3", "4"):
+            good.add(int(value))
+        else:
+            notices.append(Notice("level", value, "url_bad_choice"))
+    return tuple(sorted(good))
+
+
+def _pilots(raw: object, notices: list[Notice]) -> tuple[str, ...]:
+    good = set()
+    for value in _values(raw)[:_MAX_LIST]:
+        if value == NO_PILOT or _PILOT_ID.match(value):
+            good.add(value)
+        else:
+            notices.append(Notice("pilot", value, "url_bad_code"))
+    return tuple(sorted(good))
+
+
+def _int_choice(param: str, raw: object, allowed: tuple[int, ...], notices: list[Notice]) -> int | None:
+    value = _single(raw)
+    if value.isascii() and value.isdigit() and int(value) in allowed:
+        return int(value)
+    notices.append(Notice(param, value, "url_bad_choice"))
+    return None
+
+
+def parse_query(params: Mapping[str, object]) -> tuple[ViewState, list[Notice]]:
+    """Read a view from URL query parameters; bad values are dropped with a notice, never raised.
+
+    Parameters
+    ----------
+    params : mapping of str to str or list of str
+        ``st.query_params`` (as ``{key: get_all(key)}``) or any parsed query string.
+
+    Returns
+    -------
+    (ViewState, list of Notice)
+
+    Example
+    -------
+    >>> view, notices = parse_query({"prov": "46,xx", "by": "district"})
+    >>> view.provinces, view.by, [(n.param, n.value) for n in notices]
+    (('46',), 'district', [('prov', 'xx')])
+    """
+    notices: list[Notice] = []
+    values: dict[str, object] = {}
+    get = params.get
+    if "prov" in params:
+        values["provinces"] = _codes("prov", get("prov"), 2, notices)
+    if "dist" in params:
+        values["districts"] = _codes("dist", get("dist"), 4, notices)
+    if "level" in params:
+        values["levels"] = _levels(get("level"), notices)
+    if "deficit" in params:
+        values["capitals_in_deficit"] = _choices("deficit", get("deficit"), CAPITALS, notices)
+    if "tpmap" in params:
+        values["tpmap"] = _choice("tpmap", get("tpmap"), TPMAP_CHOICES, "any", notices)
+    if "verified" in params:
+        values["verified"] = _choice("verified", get("verified"), VERIFIED_CHOICES, "any", notices)
+    if "assist" in params:
+        values["assistance"] = _choices("assist", get("assist"), ASSISTANCE_STATUSES, notices)
+    if "pilot" in params:
+        values["pilots"] = _pilots(get("pilot"), notices)
+    if "lang" in params:
+        values["lang"] = _choice("lang", get("lang"), LANGS, "th", notices)
+    if "era" in params:
+        values["era"] = _choice("era", get("era"), ERAS, "BE", notices)
+    if "metric" in params:
+        values["metric"] = _choice("metric", get("metric"), METRICS, ViewState.metric, notices)
+    if "by" in params:
+        values["by"] = _choice("by", get("by"), MAP_BY, ViewState.by, notices)
+    if "res" in params:
+        values["res"] = _int_choice("res", get("res"), MAP_RESOLUTIONS, notices)
+    if "area" in params:
+        area = _single(get("area"))
+        if is_valid_area(area):
+            values["area"] = area
+        else:
+            notices.append(Notice("area", area, "url_bad_code"))
+    if "capital" in params:
+        values["capital"] = _choice("capital", get("capital"), CAPITALS, ViewState.capital, notices)
+    if "km" in params:
+        km = _int_choice("km", get("km"), REACH_KM, notices)
+        if km is not None:
+            values["km"] = km
+    view = ViewState(**values)  # type: ignore[arg-type]
+    if view.districts and view.provinces:
+        inside = tuple(d for d in view.districts if d[:2] in view.provinces)
+        for d in sorted(set(view.districts) - set(inside)):
+            notices.append(Notice("dist", d, "url_district_outside"))
+        view = replace(view, districts=inside)
+    return view, notices
+
+
+def to_query(view: ViewState, page: str | None = None) -> dict[str, str]:
+    """URL query parameters for ``view`` on ``page`` (all view fields when ``page`` is None).
+
+    Fields at their default are left out, so the opening view has an empty query string.
+
+    Example
+    -------
+    >>> to_query(ViewState(provinces=("46",), levels=(1, 2), by="district"), "overview")
+    {'prov': '46', 'level': '1,2', 'by': 'district'}
+    """
+    if page is not None and page not in PAGE_FIELDS:
+        raise ValueError(f"page must be one of {list(PAGE_FIELDS)}, got {page!r}")
+    wanted = set(PAGE_FIELDS[page]) if page is not None else {f for fs in PAGE_FIELDS.values() for f in fs}
+    defaults = ViewState()
+    names = {
+        "provinces": "prov", "districts": "dist", "levels": "level", "capitals_in_deficit": "deficit",
+        "tpmap": "tpmap", "verified": "verified", "assistance": "assist", "pilots": "pilot",
+        "lang": "lang", "era": "era", "metric": "metric", "by": "by", "res": "res", "area": "area",
+        "capital": "capital", "km": "km",
+    }
+    out: dict[str, str] = {}
+    for field in fields(ViewState):
+        name = field.name
+        if name not in FILTER_FIELDS and name not in ("lang", "era") and name not in wanted:
+            continue
+        value = getattr(view, name)
+        if value == getattr(defaults, name):
+            continue
+        out[names[name]] = ",".join(str(v) for v in value) if isinstance(value, tuple) else str(value)
+    return out
+
+
+def normalise(view: ViewState) -> ViewState:
+    """``view`` in canonical form (sorted, de-duplicated lists), as :func:`parse_query` returns."""
+    return parse_query(to_query(view))[0]
+
+
+def restrict(view: ViewState, *, provinces: Iterable[str], districts: Iterable[str],
+             pilots: Iterable[str]) -> tuple[ViewState, list[Notice]]:
+    """Drop codes the data does not hold (a link made with other data), with a notice each.
+
+    Parameters
+    ----------
+    view : ViewState
+    provinces, districts, pilots : iterable of str
+        The codes present in the data shown (``"none"`` is always a valid pilot).
+    """
+    notices: list[Notice] = []
+    known = {"prov": set(provinces), "dist": set(districts), "pilot": set(pilots) | {NO_PILOT}}
+    values = {}
+    for name, param in (("provinces", "prov"), ("districts", "dist"), ("pilots", "pilot")):
+        kept = tuple(v for v in getattr(view, name) if v in known[param])
+        notices += [Notice(param, v, "url_not_in_data") for v in getattr(view, name) if v not in known[param]]
+        values[name] = kept
+    return replace(view, **values), notices
