@@ -14,9 +14,14 @@ PAGES_DIR = Path(__file__).resolve().parent / "pages"
 # fonts.gstatic.com, and the app must work offline.
 st.set_page_config(page_title="PPAP Atlas", page_icon="🗺️", layout="wide")
 
+# Thai titles first, English beside them: the menu is read before anyone picks a language.
 page = st.navigation(
     [
-        st.Page(PAGES_DIR / "overview.py", title="ภาพรวม", icon=":material/dashboard:", default=True),
+        st.Page(PAGES_DIR / "overview.py", title="ภาพรวม · Overview", icon=":material/dashboard:", default=True),
+        st.Page(PAGES_DIR / "capitals.py", title="ทุน 5 มิติ · Capitals", icon=":material/radar:"),
+        st.Page(PAGES_DIR / "pilots.py", title="โครงการนำร่อง · Pilots", icon=":material/agriculture:"),
+        st.Page(PAGES_DIR / "households.py", title="ครัวเรือน · Households", icon=":material/table_chart:"),
+        st.Page(PAGES_DIR / "data.py", title="ข้อมูล · Data", icon=":material/upload_file:"),
     ]
 )
 page.run()

@@ -259,6 +259,27 @@ def capital_profile(index: HouseholdIndex, view: ViewState, *, k: int = DEFAULT_
     return pd.DataFrame(rows)
 
 
+def profile_chart_data(profile: pd.DataFrame, view: ViewState, lang: str = "th") -> pd.DataFrame:
+    """:func:`capital_profile` with readable labels for a grouped bar chart: ``capital``
+    (name in ``lang``), ``group`` (the selected area's name, its province's, the 20-province
+    average), ``mean_score``; withheld groups are dropped."""
+    group_names = {
+        "area": area_name(view.area, lang) if view.area else text("group_selection", lang),
+        "province": area_name(view.area[:2], lang) if view.area else "",
+        "pilot_provinces": text("group_pilot_provinces", lang),
+    }
+    shown = profile.dropna(subset=["mean_score"])
+    if view.area and len(view.area) == 2:
+        shown = shown[shown["group"] != "province"]  # the area is the province
+    return pd.DataFrame({
+        "capital": [capital_label(c, lang) for c in shown["capital"]],
+        "group": [group_names[g] for g in shown["group"]],
+        "order": [list(group_names).index(g) for g in shown["group"]],
+        "mean_score": shown["mean_score"].round(2).to_numpy(),
+        "deficit_share": shown["deficit_share"].to_numpy(),
+    })
+
+
 def capitals_table(table: pd.DataFrame, lang: str = "th") -> pd.DataFrame:
     """A protected area table laid out for reading and sorting: name, households, mean score and
     share in deficit per capital, dominant deficit (labels in ``lang``)."""
@@ -276,6 +297,66 @@ def capitals_table(table: pd.DataFrame, lang: str = "th") -> pd.DataFrame:
     dominant = table["dominant_deficit"].astype("string")
     out[text("dominant_deficit", lang)] = [capital_label(d, lang) if isinstance(d, str) else "–" for d in dominant]
     return out
+
+
+def research_table(table: pd.DataFrame, lang: str = "th") -> pd.DataFrame:
+    """A protected area table for reading on screen: names, households as shown (``<10`` for
+    withheld areas), people, households per level, share at levels 1-2, not in TPMAP, verified,
+    MPI and the share helped, with headers in ``lang``."""
+    from geo.i18n import level_label
+
+    def number(name: str) -> pd.Series:
+        return pd.array(pd.to_numeric(table[name], errors="coerce"), dtype="Float64")
+
+    out = pd.DataFrame({
+        text("code", lang): table["code"].astype(str).to_numpy(),
+        text("area", lang): [area_name(c, lang) for c in table["code"].astype(str)],
+        text("households", lang): table["households_shown"].astype(str).to_numpy(),
+        text("people", lang): pd.array(table["people"], dtype="Int64"),
+    })
+    for lv in range(1, 5):
+        out[f"{lv} {level_label(lv, lang)}"] = pd.array(table[f"households_level_{lv}"], dtype="Int64")
+    out[text("metric_share_levels_1_2", lang) + " %"] = (100 * number("share_level_1_2")).round(1)
+    out[text("not_in_tpmap", lang)] = pd.array(table["not_in_tpmap"], dtype="Int64")
+    out[text("verified", lang)] = pd.array(table["verified"], dtype="Int64")
+    out["MPI"] = number("af_mpi").round(3)
+    out[text("metric_assistance_coverage", lang) + " %"] = (100 * number("assistance_helped_share")).round(1)
+    return out
+
+
+def pilots_table(pilots: pd.DataFrame, reach: pd.DataFrame, km: int, lang: str = "th") -> pd.DataFrame:
+    """Pilot projects for reading: name, kind, university, enrolled / target and households in
+    need within ``km``, from a protected :func:`geo.aggregate.pilot_reach` table."""
+    from geo.dashboard_maps import pilot_kind_label, pilot_kind_letter
+
+    by_id = reach.set_index("pilot_id") if len(reach) else pd.DataFrame(columns=["households_shown", "in_need_within"])
+    rows = []
+    for _, site in pilots.iterrows():
+        row = by_id.loc[site["pilot_id"]] if site["pilot_id"] in by_id.index else None
+        target = site["households_target"]
+        need = None if row is None else row["in_need_within"]
+        rows.append({
+            text("pilot", lang): site["name_th"] if lang == "th" else site["name_en"],
+            text("pilot_kind", lang): f"{pilot_kind_letter(site['kind'])} · {pilot_kind_label(site['kind'], lang)}",
+            text("university", lang): site["university"],
+            text("area", lang): f"{area_name(str(site['district_code']), lang)}, {area_name(str(site['province_code']), lang)}",
+            text("enrolled", lang): "0" if row is None else str(row["households_shown"]),
+            text("target", lang): "–" if pd.isna(target) else format_number(target, lang),
+            text("in_need_within", lang, km=km): "–" if need is None or pd.isna(need) else format_number(int(need), lang),
+        })
+    return pd.DataFrame(rows)
+
+
+def gaps_table(gaps: pd.DataFrame, lang: str = "th") -> pd.DataFrame:
+    """Candidate sites from :func:`geo.gaps.pilot_gaps` for reading: rank, subdistrict with its
+    district and province, households in need, distance to the nearest pilot."""
+    codes = gaps["code"].astype(str).tolist()
+    return pd.DataFrame({
+        text("rank", lang): np.arange(1, len(gaps) + 1),
+        text("area", lang): [" › ".join(area_name(c[:w], lang) for w in range(2, len(c) + 1, 2)) for c in codes],
+        text("in_need", lang): gaps["households_shown"].astype(str).to_numpy(),
+        text("nearest_pilot_km", lang): pd.to_numeric(gaps["nearest_pilot_km"], errors="coerce").round(1).to_numpy(),
+    })
 
 
 def download_table(table: pd.DataFrame, lang: str = "th") -> pd.DataFrame:
@@ -435,3 +516,72 @@ def ordered_provinces(codes: Sequence[str], lang: str = "th") -> list[str]:
 def assistance_statuses() -> tuple[str, ...]:
     """The assistance statuses in the contract's order."""
     return ASSISTANCE_STATUSES
+
+
+# ---------------------------------------------------------------------------------------------
+# The data page: import report, boundaries, provenance
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ImportSummary:
+    """An import's report as two tables for the page: per file, and rows with problems."""
+
+    files: pd.DataFrame
+    problems: pd.DataFrame
+
+
+def import_summary(result, lang: str = "th", *, max_rows: int = 500) -> ImportSummary:
+    """Tables of a :class:`geo.ingest.ImportResult`: one row per file, and up to ``max_rows``
+    rows with warnings or rejections, their reasons in ``lang``."""
+    files = pd.DataFrame({
+        text("file", lang): [f.file for f in result.files],
+        text("rows_in", lang): [f.rows_in for f in result.files],
+        text("accepted", lang): [f.accepted for f in result.files],
+        text("warnings", lang): [f.warnings for f in result.files],
+        text("rejected", lang): [f.rejected for f in result.files],
+        "": ["; ".join(getattr(n, f"message_{lang}") for n in f.notes) for f in result.files],
+    })
+    rows = result.rows[result.rows["status"] != "accepted"].head(max_rows)
+    problems = pd.DataFrame({
+        text("file", lang): rows["file"].to_numpy(),
+        "#": rows["row"].to_numpy(),
+        text("mode", lang): [text("rejected" if s == "rejected" else "warnings", lang) for s in rows["status"]],
+        "": ["; ".join(getattr(r, f"message_{lang}") for r in reasons) for reasons in rows["reasons"]],
+    })
+    return ImportSummary(files, problems)
+
+
+def boundaries_summary(manifest: dict, lang: str = "th") -> tuple[list[tuple[str, str]], pd.DataFrame]:
+    """Facts about installed boundaries (source, credit, licence, date) and a table per level."""
+    facts = [
+        (text("boundaries_source", lang), str(manifest.get("source", "–"))),
+        (text("source", lang), str(manifest.get("attribution", "–"))),
+        ("Licence" if lang == "en" else "สัญญาอนุญาต", str(manifest.get("licence", "–"))),
+        (text("installed_at", lang), str(manifest.get("installed_at", "–"))),
+    ]
+    levels = manifest.get("levels") or {}
+    table = pd.DataFrame({
+        text("level", lang): [text(level, lang) if level in ("province", "district", "subdistrict") else str(level)
+                              for level in levels],
+        text("boundaries_count", lang): [int(v.get("count", 0)) for v in levels.values()],
+        text("boundaries_unmatched", lang): [len(v.get("unmatched") or []) for v in levels.values()],
+        "": [", ".join(f"{u.get('name_th', '')} ({u.get('reason', '')})" for u in (v.get("unmatched") or [])[:5])
+             for v in levels.values()],
+    })
+    return facts, table
+
+
+def provenance_table(imports: list[dict], lang: str = "th") -> pd.DataFrame:
+    """The store's import history, newest first."""
+    rows = list(reversed(imports))
+    return pd.DataFrame({
+        text("file", lang): [str(e.get("file", "")) for e in rows],
+        text("imported_at", lang): [str(e.get("imported_at", "")) for e in rows],
+        text("mode", lang): [text(f"mode_{e.get('mode')}", lang) if e.get("mode") in ("append", "replace")
+                             else str(e.get("mode", "")) for e in rows],
+        text("rows_in", lang): [int(e.get("rows_in", 0)) for e in rows],
+        text("accepted", lang): [int(e.get("accepted", 0)) for e in rows],
+        text("warnings", lang): [int(e.get("warnings", 0)) for e in rows],
+        text("rejected", lang): [int(e.get("rejected", 0)) for e in rows],
+    })

@@ -174,7 +174,10 @@ TEXT.update({
     "kind_livestock": {"th": "ปศุสัตว์", "en": "Livestock"},
     "kind_fishery": {"th": "ประมง", "en": "Fishery"},
     "kind_crafts": {"th": "หัตถกรรม", "en": "Crafts"},
+    "kind_insects": {"th": "แมลง", "en": "Insects"},
     "kind_other": {"th": "อื่น ๆ", "en": "Other"},
+    "rollup_note": {"th": "หกเหลี่ยมที่มีน้อยกว่า {k} ครัวเรือนรวมเข้ากับหกเหลี่ยมใหญ่ที่ครอบอยู่",
+                    "en": "Hexagons with fewer than {k} households merge into the larger hexagon around them."},
     "illustrative": {"th": "สมมุติ", "en": "illustrative"},
     "no_pilots": {"th": "ยังไม่มีข้อมูลโครงการนำร่อง", "en": "No pilot projects yet."},
     # households

@@ -12,7 +12,7 @@ Query string (defaults are left out; lists are comma-separated, repeated keys ar
     tpmap=out      in | out (missing from TPMAP)         verified=yes   yes | no
     assist=none    assistance statuses                   pilot=P01-4609 pilot ids, or "none"
     lang=en        th (default) | en                     era=CE         BE (default) | CE
-    metric=mpi     the Overview's metric                 by=district    h3 | district | province
+    metric=mpi     the Overview's metric                 by=district    province | district | subdistrict | h3
     res=8          H3 resolution 5-9 (absent: automatic) area=4609      selected area (2/4/6 digits)
     capital=human  the Capitals page's capital           km=10          the Pilots page's distance
 
@@ -34,7 +34,7 @@ ERAS: tuple[str, ...] = ("BE", "CE")
 #: Overview metrics, in the order the page offers them.
 METRICS: tuple[str, ...] = ("poor_households", "share_level_1_2", "not_in_tpmap", "mpi", "assistance_coverage")
 #: Map levels: H3 hexagons or admin-area choropleths.
-MAP_BY: tuple[str, ...] = ("province", "district", "h3")
+MAP_BY: tuple[str, ...] = ("province", "district", "subdistrict", "h3")
 #: H3 resolutions a user may pick (finer cells are rolled up to stay protected anyway).
 MAP_RESOLUTIONS: tuple[int, ...] = (5, 6, 7, 8, 9)
 #: Reach distances offered on the Pilots page, km.
@@ -52,6 +52,15 @@ PAGE_FIELDS: dict[str, tuple[str, ...]] = {
 FILTER_FIELDS: tuple[str, ...] = (
     "provinces", "districts", "levels", "capitals_in_deficit", "tpmap", "verified", "assistance", "pilots",
 )
+#: Query parameter of each view field.
+QUERY_NAMES: dict[str, str] = {
+    "provinces": "prov", "districts": "dist", "levels": "level", "capitals_in_deficit": "deficit",
+    "tpmap": "tpmap", "verified": "verified", "assistance": "assist", "pilots": "pilot",
+    "lang": "lang", "era": "era", "metric": "metric", "by": "by", "res": "res", "area": "area",
+    "capital": "capital", "km": "km",
+}
+#: Every query parameter the dashboard reads.
+QUERY_KEYS: frozenset[str] = frozenset(QUERY_NAMES.values())
 _PILOT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,39}$")
 _MAX_LIST = 100
 
@@ -181,6 +190,28 @@ def drill_up(view: ViewState) -> ViewState:
     A selected subdistrict goes back to its district, which shows the same subdistricts map.
     """
     return replace(view, area=view.area[:-2]) if view.area else view
+
+
+def selected_code(selection: object, layer: str = "areas") -> str | None:
+    """The area code of the object picked on a map (Streamlit's pydeck selection state); never raises.
+
+    ``selection`` is ``{"indices": {...}, "objects": {layer: [object, ...]}}``; an area is a GeoJSON
+    feature whose ``properties`` hold ``code``. Anything else gives ``None``.
+
+    Example
+    -------
+    >>> selected_code({"objects": {"areas": [{"properties": {"code": "4609"}}]}})
+    '4609'
+    """
+    try:
+        picked = selection["objects"][layer]  # type: ignore[index]
+        if not picked:
+            return None
+        obj = picked[0]
+        code = obj.get("properties", {}).get("code", obj.get("code")) if isinstance(obj, Mapping) else None
+    except (KeyError, TypeError, IndexError, AttributeError):
+        return None
+    return code if is_valid_area(code) and code != "" else None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -338,12 +369,6 @@ def to_query(view: ViewState, page: str | None = None) -> dict[str, str]:
         raise ValueError(f"page must be one of {list(PAGE_FIELDS)}, got {page!r}")
     wanted = set(PAGE_FIELDS[page]) if page is not None else {f for fs in PAGE_FIELDS.values() for f in fs}
     defaults = ViewState()
-    names = {
-        "provinces": "prov", "districts": "dist", "levels": "level", "capitals_in_deficit": "deficit",
-        "tpmap": "tpmap", "verified": "verified", "assistance": "assist", "pilots": "pilot",
-        "lang": "lang", "era": "era", "metric": "metric", "by": "by", "res": "res", "area": "area",
-        "capital": "capital", "km": "km",
-    }
     out: dict[str, str] = {}
     for field in fields(ViewState):
         name = field.name
@@ -352,7 +377,7 @@ def to_query(view: ViewState, page: str | None = None) -> dict[str, str]:
         value = getattr(view, name)
         if value == getattr(defaults, name):
             continue
-        out[names[name]] = ",".join(str(v) for v in value) if isinstance(value, tuple) else str(value)
+        out[QUERY_NAMES[name]] = ",".join(str(v) for v in value) if isinstance(value, tuple) else str(value)
     return out
 
 

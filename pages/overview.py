@@ -1,49 +1,90 @@
-"""ภาพรวม / Overview: what the sample holds, and where the boundaries come from."""
+"""ภาพรวม / Overview: headline figures, a metric map (provinces, districts or H3 hexagons) that
+drills down on a click, and the top 10 areas beside it."""
+
+from functools import partial
 
 import streamlit as st
 
-from geo.errors import PPAPError
-from pages._shared import boundary_attribution, boundary_manifest, sample_headline
-
-SYNTHETIC_LABEL = "ข้อมูลตัวอย่างสังเคราะห์ / synthetic sample"
-
-st.title("ภาพรวม")
-st.caption("Overview — PPAP Atlas, the Provincial Poverty Alleviation Platform's map of poor households")
-st.info(
-    f"**{SYNTHETIC_LABEL}** — ครัวเรือนสมมุติ ไม่ใช่ข้อมูลจริง · generated households, not real people.",
-    icon=":material/science:",
+from geo.dashboard import (
+    METRIC_SPECS,
+    area_table,
+    headline_items,
+    map_parent,
+    selection_totals,
+    top_areas,
+    view_mask,
 )
+from geo.dashboard_maps import metric_map, resolution_label
+from geo.i18n import text
+from geo.viewstate import MAP_RESOLUTIONS, drill_down, shown_level
+from pages._render import area_nav, drill_map, legend, load_or_explain, map_footer, page_header
+from pages._shared import boundaries_by_level
+from pages._sidebar import PAGE_BY, PAGE_KEYS, current_view, page_view, set_view
 
-try:
-    headline = sample_headline()
-except PPAPError as exc:
-    headline = None
-    st.error(f"อ่านข้อมูลตัวอย่างไม่ได้ / The sample could not be read: {exc}", icon=":material/error:")
-else:
-    if headline is None:
-        st.warning(
-            "ยังไม่มีข้อมูลตัวอย่าง / No sample data yet. Run `make run` "
-            "(it generates the sample with `python -m geo sample`).",
-            icon=":material/info:",
-        )
+PAGE = "overview"
 
-if headline is not None:
-    households_col, people_col = st.columns(2)
-    households_col.metric("ครัวเรือน / Households", f"{headline.households:,}")
-    people_col.metric("คน / People", f"{headline.people:,}")
-    st.caption(f"รอบสำรวจ พ.ศ. {headline.survey_year + 543} · survey round {headline.survey_year}")
 
-try:
-    manifest = boundary_manifest()
-except PPAPError as exc:
-    manifest = None
-    st.error(f"อ่านขอบเขตการปกครองไม่ได้ / The boundaries could not be read: {exc}", icon=":material/error:")
-else:
-    if manifest is None:
-        st.warning(
-            "ยังไม่ได้ติดตั้งขอบเขตการปกครอง / Boundaries are not installed. Run `make run` "
-            "(it installs them with `python -m geo boundaries install`).",
-            icon=":material/info:",
-        )
+def on_table_select(key: str, codes: list[str]) -> None:
+    rows = st.session_state[key]["selection"]["rows"]
+    if rows and rows[0] < len(codes):
+        set_view(drill_down(current_view(), codes[rows[0]]), PAGE)
 
-st.caption(boundary_attribution(manifest))
+
+data = load_or_explain(current_view().lang)
+view = page_view(PAGE, data)
+lang = view.lang
+page_header("page_overview", view, data)
+boundaries = boundaries_by_level()
+if data is None or not boundaries:
+    if data is not None:
+        st.warning(text("no_boundaries", lang), icon=":material/info:")
+    st.stop()
+
+area_nav(view, PAGE)
+
+totals = selection_totals(data.index, view_mask(data.index, view))
+for column, (label, value) in zip(st.columns(6), headline_items(totals, lang)):
+    column.metric(label, value)
+if bool(totals["suppressed"].iloc[0]):
+    st.caption(text("headline_withheld", lang, k=totals.attrs["min_count"]))
+
+controls = st.container()
+figure = metric_map(data.index, boundaries, view)
+with controls:
+    left, middle, right = st.columns([3, 3, 2])
+    left.selectbox(text("metric", lang), tuple(METRIC_SPECS), key=PAGE_KEYS[PAGE]["metric"],
+                   format_func=lambda m: text(METRIC_SPECS[m].label_key, lang))
+    middle.radio(text("map_by", lang), PAGE_BY[PAGE], key=PAGE_KEYS[PAGE]["by"], horizontal=True,
+                 format_func=lambda by: text(f"map_{by}", lang))
+    if view.by == "h3":
+        right.selectbox(text("resolution", lang), (None, *MAP_RESOLUTIONS), key=PAGE_KEYS[PAGE]["res"],
+                        format_func=lambda r: text("res_auto", lang, res=figure.auto_res) if r is None
+                        else resolution_label(r, lang))
+
+map_column, table_column = st.columns([3, 2])
+with map_column:
+    st.markdown(f"#### {figure.title}")
+    for notice in figure.notices:
+        st.caption(text(notice, lang, res=figure.res))
+    map_key = f"overview_map_{view.by}_{view.area or 'all'}"
+    drill_map(figure.deck, map_key, PAGE)
+    legend(figure.legend)
+    if view.by == "h3":
+        st.caption(text("rollup_note", lang, k=figure.table.attrs.get("min_count", 10)))
+    map_footer(view, data)
+
+with table_column:
+    level = shown_level(view)
+    table = figure.table if figure.level != "h3" else area_table(
+        data.index, level, view_mask(data.index, view, area=map_parent(view)))
+    top = top_areas(table, view.metric, lang=lang)
+    st.markdown(f"#### {text('top10', lang)} · {text(f'by_{level}', lang)}")
+    st.caption(text("click_to_drill", lang))
+    top_key = f"overview_top10_{view.area or 'all'}_{view.metric}"
+    st.dataframe(
+        top.drop(columns=["code"]).rename(columns={
+            "rank": text("rank", lang), "area": text("area", lang),
+            "value": text(METRIC_SPECS[view.metric].label_key, lang), "households": text("households", lang)}),
+        hide_index=True, width="stretch", height=400, key=top_key, on_select=partial(on_table_select, top_key,
+                                                                                     top["code"].tolist()),
+        selection_mode="single-row")

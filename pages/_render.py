@@ -1,0 +1,109 @@
+"""Small drawing helpers the pages share: page header, data notices, legend, credit, downloads.
+
+No data work here: every value drawn comes from ``geo`` already computed and protected. Text
+that reaches HTML is escaped by ``geo`` (:func:`geo.dashboard.legend_html`) before it gets here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from functools import partial
+
+import pandas as pd
+import streamlit as st
+
+from dataclasses import replace
+
+from geo.dashboard import breadcrumb, legend_html
+from geo.errors import PPAPError
+from geo.i18n import text
+from geo.mapstyle import Legend
+from geo.spreadsheet import to_csv_bytes, to_xlsx_bytes
+from geo.viewstate import ViewState, drill_down, selected_code
+from pages._shared import LoadedData, boundary_attribution, boundary_manifest, load_data
+from pages._sidebar import current_view, set_view
+
+
+def load_or_explain(lang_hint: str = "th") -> LoadedData | None:
+    """The shown data, or None after telling the user what is missing or broken."""
+    try:
+        data = load_data()
+    except PPAPError as exc:
+        st.error(text("read_error", lang_hint, error=exc), icon=":material/error:")
+        return None
+    return data
+
+
+def page_header(title_key: str, view: ViewState, data: LoadedData | None) -> None:
+    """The page title in the view's language, the synthetic label, or what to run without data."""
+    st.title(text(title_key, view.lang))
+    if data is None:
+        st.warning(text("no_data_yet", view.lang), icon=":material/info:")
+    elif data.source.synthetic:
+        st.caption(f"**{text('synthetic_badge', view.lang)}** · {text('synthetic_note', view.lang)}")
+
+
+def credit_line() -> str:
+    """The boundary credit from the installed manifest (the default when none is readable)."""
+    try:
+        manifest = boundary_manifest()
+    except PPAPError:
+        manifest = None
+    return boundary_attribution(manifest)
+
+
+def legend(legend_data: Legend) -> None:
+    """Draw a legend (escaped HTML from :func:`geo.dashboard.legend_html`)."""
+    st.html(legend_html(legend_data))
+
+
+def map_footer(view: ViewState, data: LoadedData) -> None:
+    """Under every map: the credit line and, for the sample, the synthetic label."""
+    parts = [credit_line()]
+    if data.source.synthetic:
+        parts.append(text("synthetic_badge", view.lang))
+    st.caption(" · ".join(parts))
+
+
+def download_buttons(table: pd.DataFrame, name: str, view: ViewState, *, key: str,
+                     today: Callable[[], dt.date] = dt.date.today) -> None:
+    """CSV and XLSX downloads of an already protected table (formulas neutralised).
+
+    The files are made only when a button is pressed (deferred), so reruns stay fast.
+    """
+    stem = f"ppap_{name}_{today().isoformat()}"
+    left, right = st.columns(2)
+    left.download_button(text("download_csv", view.lang), data=lambda: to_csv_bytes(table),
+                         file_name=f"{stem}.csv", mime="text/csv", key=f"{key}_csv", icon=":material/download:")
+    right.download_button(text("download_xlsx", view.lang), data=lambda: to_xlsx_bytes(table, sheet_name="ppap"),
+                          file_name=f"{stem}.xlsx", key=f"{key}_xlsx", icon=":material/download:",
+                          mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+def _go_to(area: str, page: str) -> None:
+    set_view(replace(current_view(), area=area), page)
+
+
+def area_nav(view: ViewState, page: str) -> None:
+    """"Back" and the breadcrumb from all provinces to the selected area, as buttons."""
+    crumbs = breadcrumb(view.area, view.lang)
+    columns = st.columns([1] + [2] * len(crumbs) + [max(8 - len(crumbs), 1)], vertical_alignment="center")
+    columns[0].button(text("back", view.lang), key=f"{page}_back", icon=":material/arrow_back:",
+                      disabled=not view.area, on_click=_go_to, args=(view.area[:-2], page))
+    for column, (code, name) in zip(columns[1:], crumbs):
+        column.button(name, key=f"{page}_crumb_{code or 'all'}", on_click=_go_to, args=(code, page),
+                      type="primary" if code == view.area else "secondary")
+
+
+def _on_map_select(key: str, page: str) -> None:
+    code = selected_code(st.session_state[key]["selection"])
+    if code:
+        set_view(drill_down(current_view(), code), page)
+
+
+def drill_map(deck, key: str, page: str, *, height: int = 620) -> None:
+    """Draw a deck whose ``areas`` layer drills down on a click (the key changes with the area,
+    so each level starts with no selection)."""
+    st.pydeck_chart(deck, on_select=partial(_on_map_select, key, page), selection_mode="single-object",
+                    key=key, height=height)

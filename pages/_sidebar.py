@@ -1,0 +1,209 @@
+"""The one sidebar every page calls, and the view state behind it (filters, language, map view).
+
+The view lives in three places that :func:`page_view` keeps in step on every run:
+
+* the **URL** query string (``geo.viewstate``), so a view can be shared as a link and reopened;
+* ``st.session_state["ppap_view"]``, a :class:`~geo.viewstate.ViewState` that survives moving
+  between pages (Streamlit gives widgets on different pages different identities, and page links
+  drop the query string);
+* the **widgets**: sidebar filters (``sidebar_*``) and each page's own controls (``overview_metric``,
+  ``capitals_capital``, ...), seeded from the view before they are drawn.
+
+A link opened with new query values wins over the session; otherwise the widgets' values win.
+Callbacks (map clicks, "back") change the view through :func:`set_view`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import streamlit as st
+
+from geo.contract import ASSISTANCE_STATUSES, CAPITALS
+from geo.dashboard import area_name, codes_in, ordered_provinces, year_label
+from geo.filters import NO_PILOT
+from geo.i18n import assistance_label, capital_label, format_number, level_label, text
+from geo.viewstate import (
+    QUERY_KEYS,
+    TPMAP_CHOICES,
+    VERIFIED_CHOICES,
+    Notice,
+    ViewState,
+    parse_query,
+    restrict,
+    to_query,
+)
+
+VIEW_KEY = "ppap_view"
+URL_KEY = "ppap_url"
+#: Sidebar widgets: view field -> widget key.
+SIDEBAR_KEYS: dict[str, str] = {
+    "lang": "sidebar_lang",
+    "era": "sidebar_era",
+    "provinces": "sidebar_provinces",
+    "districts": "sidebar_districts",
+    "levels": "sidebar_levels",
+    "capitals_in_deficit": "sidebar_deficit",
+    "tpmap": "sidebar_tpmap",
+    "verified": "sidebar_verified",
+    "assistance": "sidebar_assistance",
+    "pilots": "sidebar_pilots",
+}
+#: Each page's own controls: view field -> widget key (page-prefixed).
+PAGE_KEYS: dict[str, dict[str, str]] = {
+    "overview": {"metric": "overview_metric", "by": "overview_by", "res": "overview_res"},
+    "capitals": {"capital": "capitals_capital", "by": "capitals_by"},
+    "pilots": {"km": "pilots_km"},
+    "households": {"by": "households_by"},
+    "data": {},
+}
+#: The map levels each page offers; a view's ``by`` outside them shows the page's first.
+PAGE_BY: dict[str, tuple[str, ...]] = {
+    "overview": ("province", "district", "h3"),
+    "capitals": ("province", "district", "h3"),
+    "households": ("province", "district", "subdistrict"),
+}
+
+
+def _to_widget(field: str, value: object) -> object:
+    if field == "era":
+        return value == "CE"
+    if isinstance(value, tuple):
+        return list(value)
+    return value
+
+
+def _from_widget(field: str, value: object) -> object:
+    if field == "era":
+        return "CE" if value else "BE"
+    if field in ("provinces", "districts", "pilots"):
+        return tuple(sorted(set(value or ())))
+    if field == "levels":
+        return tuple(sorted(set(int(v) for v in value or ())))
+    if field == "capitals_in_deficit":
+        return tuple(c for c in CAPITALS if c in (value or ()))
+    if field == "assistance":
+        return tuple(s for s in ASSISTANCE_STATUSES if s in (value or ()))
+    return value
+
+
+def _keys(page: str) -> dict[str, str]:
+    return {**SIDEBAR_KEYS, **PAGE_KEYS[page]}
+
+
+def current_view() -> ViewState:
+    """The session's view (the opening view before the first run)."""
+    return st.session_state.get(VIEW_KEY, ViewState())
+
+
+def set_view(view: ViewState, page: str) -> None:
+    """Make ``view`` the session's view and put its values in the widgets (for callbacks)."""
+    st.session_state[VIEW_KEY] = view
+    for field, key in _keys(page).items():
+        if field == "by" and view.by not in PAGE_BY.get(page, (view.by,)):
+            continue
+        st.session_state[key] = _to_widget(field, getattr(view, field))
+
+
+def _url_params() -> dict[str, list[str]]:
+    return {key: st.query_params.get_all(key) for key in st.query_params}
+
+
+def _resolve(page: str, data) -> tuple[ViewState, list[Notice]]:
+    """The view for this run: a new link's values, else the widgets' values over the session's."""
+    url = _url_params()
+    view, notices = current_view(), []
+    ours = {k: v for k, v in url.items() if k in QUERY_KEYS}
+    if ours and {k: ",".join(v) for k, v in ours.items()} != st.session_state.get(URL_KEY):
+        view, notices = parse_query(ours)
+        if data is not None:
+            view, more = restrict(view, provinces=codes_in(data.index, "province"),
+                                  districts=codes_in(data.index, "district"),
+                                  pilots=data.index.pilot_ids.astype(str).tolist())
+            notices += more
+    else:
+        values = {f: _from_widget(f, st.session_state[k]) for f, k in _keys(page).items() if k in st.session_state}
+        view = replace(view, **values)
+    if view.provinces:
+        view = replace(view, districts=tuple(d for d in view.districts if d[:2] in view.provinces))
+    else:
+        view = replace(view, districts=())
+    return view, notices
+
+
+def _write_url(view: ViewState, page: str) -> None:
+    query = to_query(view, page)
+    if {k: ",".join(v) for k, v in _url_params().items()} != query:
+        st.query_params.from_dict(query)
+    st.session_state[URL_KEY] = query
+
+
+def page_view(page: str, data) -> ViewState:
+    """Resolve the view, draw the sidebar, write the URL; return the view for this run.
+
+    Parameters
+    ----------
+    page : str
+        The calling page (a key of :data:`PAGE_KEYS`).
+    data : pages._shared.LoadedData or None
+        The shown households (for the filter choices), None when there are none.
+    """
+    view, notices = _resolve(page, data)
+    if page in PAGE_BY and view.by not in PAGE_BY[page]:
+        page_by = PAGE_BY[page][0]
+        if st.session_state.get(PAGE_KEYS[page]["by"]) in PAGE_BY[page]:
+            page_by = st.session_state[PAGE_KEYS[page]["by"]]
+        view = replace(view, by=page_by)
+    set_view(view, page)
+    _draw_sidebar(view, page, data)
+    _write_url(view, page)
+    for notice in notices:
+        st.warning(text("url_ignored", view.lang, param=notice.param, value=notice.value,
+                        why=text(notice.reason, view.lang)), icon=":material/link_off:")
+    return view
+
+
+def _clear_filters(page: str) -> None:
+    set_view(current_view().without_filters(), page)
+
+
+def _draw_sidebar(view: ViewState, page: str, data) -> None:
+    lang = view.lang
+    bar = st.sidebar
+    bar.radio(text("language", lang), ("th", "en"), key=SIDEBAR_KEYS["lang"], horizontal=True,
+              format_func=lambda v: "ไทย" if v == "th" else "English")
+    if data is not None:
+        source = "data_from_store" if data.source.kind == "store" else "data_from_sample"
+        bar.caption(f"{text(source, lang, rows=format_number(data.rows, lang))} · "
+                    f"{text('survey_round', lang, year=year_label(data.survey_year, lang, view.era))}")
+        if data.source.synthetic:
+            bar.info(f"**{text('synthetic_badge', lang)}** — {text('synthetic_note', lang)}", icon=":material/science:")
+    bar.subheader(text("filters", lang))
+    provinces = ordered_provinces(codes_in(data.index, "province"), lang) if data is not None else []
+    bar.multiselect(text("province", lang), provinces, key=SIDEBAR_KEYS["provinces"],
+                    format_func=lambda c: area_name(c, lang), placeholder=text("all_pilot_provinces", lang))
+    districts = [d for d in codes_in(data.index, "district") if d[:2] in view.provinces] if data is not None else []
+    bar.multiselect(text("district", lang), districts, key=SIDEBAR_KEYS["districts"],
+                    format_func=lambda c: f"{area_name(c, lang)} ({area_name(c[:2], lang)})",
+                    disabled=not view.provinces,
+                    placeholder=text("all_areas" if view.provinces else "choose_province_first", lang))
+    bar.multiselect(text("household_level", lang), [1, 2, 3, 4], key=SIDEBAR_KEYS["levels"],
+                    format_func=lambda lv: f"{lv} {level_label(lv, lang)}", placeholder=text("tpmap_any", lang))
+    bar.radio(text("tpmap_status", lang), TPMAP_CHOICES, key=SIDEBAR_KEYS["tpmap"],
+              format_func=lambda v: text(f"tpmap_{v}", lang))
+    more = bar.expander(text("more_filters", lang), expanded=view.has_filters and any(
+        getattr(view, f) not in ((), "any") for f in ("capitals_in_deficit", "verified", "assistance", "pilots")))
+    more.multiselect(text("capital_in_deficit", lang), list(CAPITALS), key=SIDEBAR_KEYS["capitals_in_deficit"],
+                     format_func=lambda c: capital_label(c, lang), placeholder=text("tpmap_any", lang))
+    more.radio(text("verified_status", lang), VERIFIED_CHOICES, key=SIDEBAR_KEYS["verified"], horizontal=True,
+               format_func=lambda v: text(f"verified_{v}", lang))
+    more.multiselect(text("assistance", lang), list(ASSISTANCE_STATUSES), key=SIDEBAR_KEYS["assistance"],
+                     format_func=lambda s: assistance_label(s, lang), placeholder=text("tpmap_any", lang))
+    pilots = [NO_PILOT] + (sorted(data.index.pilot_ids.astype(str).tolist()) if data is not None else [])
+    more.multiselect(text("pilot", lang), pilots, key=SIDEBAR_KEYS["pilots"],
+                     format_func=lambda p: text("no_pilot", lang) if p == NO_PILOT else p,
+                     placeholder=text("tpmap_any", lang))
+    bar.button(text("clear_filters", lang), key="sidebar_clear", on_click=_clear_filters, args=(page,),
+               disabled=not view.has_filters, icon=":material/filter_alt_off:")
+    bar.toggle(text("show_ce", lang), key=SIDEBAR_KEYS["era"])
+    bar.caption(text("share_link", lang))

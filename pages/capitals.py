@@ -1,0 +1,63 @@
+"""ทุน 5 มิติ / Capitals: where households lack one capital, which capital is lacking most, the
+five-capital profile of the selected area against its province and the 20 pilot provinces, and a
+table to sort."""
+
+import altair as alt
+import streamlit as st
+
+from geo.contract import CAPITALS
+from geo.dashboard import area_table, capital_profile, capitals_table, map_parent, profile_chart_data, view_mask
+from geo.dashboard_maps import capital_map
+from geo.i18n import capital_label, text
+from geo.viewstate import shown_level
+from pages._render import area_nav, drill_map, legend, load_or_explain, map_footer, page_header
+from pages._shared import boundaries_by_level
+from pages._sidebar import PAGE_BY, PAGE_KEYS, current_view, page_view
+
+PAGE = "capitals"
+
+data = load_or_explain(current_view().lang)
+view = page_view(PAGE, data)
+lang = view.lang
+page_header("page_capitals", view, data)
+boundaries = boundaries_by_level()
+if data is None or not boundaries:
+    if data is not None:
+        st.warning(text("no_boundaries", lang), icon=":material/info:")
+    st.stop()
+
+area_nav(view, PAGE)
+left, right = st.columns([3, 4])
+left.selectbox(text("capital", lang), CAPITALS, key=PAGE_KEYS[PAGE]["capital"],
+               format_func=lambda c: capital_label(c, lang))
+right.radio(text("map_by", lang), PAGE_BY[PAGE], key=PAGE_KEYS[PAGE]["by"], horizontal=True,
+            format_func=lambda by: text(f"map_{by}", lang))
+
+deficit = capital_map(data.index, boundaries, view)
+dominant = capital_map(data.index, boundaries, view, dominant=True)
+for column, figure, kind in zip(st.columns(2), (deficit, dominant), ("deficit", "dominant")):
+    with column:
+        st.markdown(f"#### {figure.title}")
+        drill_map(figure.deck, f"capitals_map_{kind}_{view.by}_{view.area or 'all'}", PAGE, height=520)
+        legend(figure.legend)
+        map_footer(view, data)
+
+st.markdown(f"#### {text('capital_profile', lang)} · {text('mean_score', lang)}")
+chart = profile_chart_data(capital_profile(data.index, view), view, lang)
+st.altair_chart(
+    alt.Chart(chart).mark_bar().encode(
+        x=alt.X("capital:N", title=None, sort=[capital_label(c, lang) for c in CAPITALS],
+                axis=alt.Axis(labelAngle=0, labelFontSize=15)),
+        xOffset=alt.XOffset("group:N", sort=alt.SortField("order")),
+        y=alt.Y("mean_score:Q", title=text("mean_score", lang), scale=alt.Scale(domain=[1, 4])),
+        color=alt.Color("group:N", title=text("group", lang), sort=alt.SortField("order"),
+                        scale=alt.Scale(range=["#0B6E69", "#7FB7B2", "#9A9A9A"]),
+                        legend=alt.Legend(orient="top", labelFontSize=15, titleFontSize=15)),
+        tooltip=["group", "capital", "mean_score"],
+    ).properties(height=340),
+    width="stretch", key="capitals_profile")
+
+level = shown_level(view)
+st.markdown(f"#### {text('area_table', lang)} · {text(f'by_{level}', lang)}")
+table = area_table(data.index, level, view_mask(data.index, view, area=map_parent(view)))
+st.dataframe(capitals_table(table, lang), hide_index=True, width="stretch", key="capitals_table")

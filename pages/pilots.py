@@ -1,0 +1,55 @@
+"""โครงการนำร่อง / Pilot projects: sites (a colour and a letter per kind) over poverty
+concentration, reach rings at a chosen distance, and the gaps: high-need areas with no pilot
+within that distance, listed as candidate sites."""
+
+import streamlit as st
+
+from geo.aggregate import pilot_reach
+from geo.dashboard import gaps_table, pilots_table, view_mask
+from geo.dashboard_maps import pilot_map
+from geo.gaps import pilot_gaps
+from geo.i18n import format_number, text
+from geo.protect import protect
+from geo.viewstate import REACH_KM
+from pages._render import area_nav, drill_map, legend, load_or_explain, map_footer, page_header
+from pages._shared import boundaries_by_level
+from pages._sidebar import PAGE_KEYS, current_view, page_view
+
+PAGE = "pilots"
+
+data = load_or_explain(current_view().lang)
+view = page_view(PAGE, data)
+lang = view.lang
+page_header("page_pilots", view, data)
+boundaries = boundaries_by_level()
+if data is None or not boundaries:
+    if data is not None:
+        st.warning(text("no_boundaries", lang), icon=":material/info:")
+    st.stop()
+if data.pilots.empty:
+    st.info(text("no_pilots", lang), icon=":material/info:")
+
+area_nav(view, PAGE)
+st.radio(text("reach_km", lang), REACH_KM, key=PAGE_KEYS[PAGE]["km"], horizontal=True,
+         format_func=lambda km: f"{km} km")
+mask = view_mask(data.index, view)
+reach = protect(pilot_reach(data.index, data.pilots, radius_km=view.km, mask=mask))
+gaps = pilot_gaps(data.index, data.pilots, radius_km=view.km, mask=mask)
+figure = pilot_map(data.index, boundaries, view, data.pilots, reach, gaps)
+
+map_column, side = st.columns([3, 2])
+with map_column:
+    st.markdown(f"#### {figure.title}")
+    drill_map(figure.deck, f"pilots_map_{view.km}_{view.area or 'all'}", PAGE)
+    legend(figure.legend)
+    for extra in figure.extra_legends:
+        legend(extra)
+    map_footer(view, data)
+with side:
+    st.markdown(f"#### {text('gaps_title', lang, km=view.km)}")
+    st.caption(text("gaps_note", lang, km=view.km, gaps=format_number(gaps.attrs["gaps"], lang),
+                    areas=format_number(gaps.attrs["areas_in_need"], lang)))
+    st.dataframe(gaps_table(gaps, lang), hide_index=True, width="stretch", key="pilots_gaps")
+
+st.markdown(f"#### {text('pilot_sites', lang)}")
+st.dataframe(pilots_table(data.pilots, reach, view.km, lang), hide_index=True, width="stretch", key="pilots_table")
