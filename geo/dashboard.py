@@ -218,8 +218,7 @@ def top_areas(table: pd.DataFrame, metric: str, *, n: int = 10, lang: str = "th"
         "rank": np.arange(1, order.size + 1),
         "area": [area_name(c, lang) for c in codes],
         "value": [format_metric(v, metric, lang) for v in values[order]],
-        "households": table["households_shown"].astype(str).to_numpy()[order] if "households_shown" in table
-        else [format_number(v, lang) for v in table["households"].to_numpy()[order]],
+        "households": [format_number(v, lang) for v in table["households"].to_numpy(dtype="float64", na_value=np.nan)[order]],
     })
 
 
@@ -404,12 +403,24 @@ def breadcrumb(area: str, lang: str = "th") -> list[tuple[str, str]]:
     return [(code, area_name(code, lang)) for code in area_parents(area)]
 
 
-def describe_filters(view: ViewState, lang: str = "th") -> str:
-    """The view's filters in words, for titles and downloads (``""`` when none is set)."""
+def where_label(view: ViewState, lang: str = "th") -> str:
+    """Where a view looks: the selected area's breadcrumb, else the chosen provinces, else all."""
+    if view.area:
+        return " › ".join(name for _, name in breadcrumb(view.area, lang)[1:])
+    if view.provinces:
+        return ", ".join(area_name(p, lang) for p in view.provinces)
+    return text("all_pilot_provinces", lang)
+
+
+def describe_filters(view: ViewState, lang: str = "th", *, with_provinces: bool = False) -> str:
+    """The view's filters in words, for titles and downloads (``""`` when none is set).
+
+    Provinces are left out unless ``with_provinces`` (titles name them through :func:`where_label`).
+    """
     from geo.i18n import assistance_label, level_label
 
     parts = []
-    if view.provinces:
+    if view.provinces and (with_provinces or view.area):
         parts.append(", ".join(area_name(p, lang) for p in view.provinces))
     if view.districts:
         parts.append(f"{text('district', lang)} " + ", ".join(area_name(d, lang) for d in view.districts))
@@ -430,12 +441,9 @@ def describe_filters(view: ViewState, lang: str = "th") -> str:
 
 def map_title(what: str, level: str, view: ViewState, lang: str = "th") -> str:
     """``"<what> · by <level> · <where> (<filters>)"``: what a map shows and for which selection."""
-    where = area_name(view.area, lang) if view.area else text("all_pilot_provinces", lang)
-    if view.area:
-        where = " › ".join(name for _, name in breadcrumb(view.area, lang)[1:])
     by = text(f"by_{level}", lang)
     filters = describe_filters(view, lang)
-    return f"{what} · {by} · {where}" + (f" ({filters})" if filters else "")
+    return f"{what} · {by} · {where_label(view, lang)}" + (f" ({filters})" if filters else "")
 
 
 def legend_html(legend: Legend) -> str:
@@ -556,8 +564,8 @@ def boundaries_summary(manifest: dict, lang: str = "th") -> tuple[list[tuple[str
     """Facts about installed boundaries (source, credit, licence, date) and a table per level."""
     facts = [
         (text("boundaries_source", lang), str(manifest.get("source", "–"))),
-        (text("source", lang), str(manifest.get("attribution", "–"))),
-        ("Licence" if lang == "en" else "สัญญาอนุญาต", str(manifest.get("licence", "–"))),
+        (text("credit", lang), str(manifest.get("attribution", "–"))),
+        (text("licence", lang), str(manifest.get("licence", "–"))),
         (text("installed_at", lang), str(manifest.get("installed_at", "–"))),
     ]
     levels = manifest.get("levels") or {}

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 import pydeck as pdk
+import shapely
 
 from geo import maps, mapstyle
 from geo.aggregate import HouseholdIndex, aggregate
@@ -55,6 +56,8 @@ MAP_HEIGHT_PX = 620
 PILOT_KIND_LETTERS: dict[str, str] = {
     "mushroom": "M", "vegetables": "V", "rice": "R", "livestock": "L", "fishery": "F", "crafts": "C",
 }
+#: Colour of the reach rings (:func:`geo.maps.ring_layer`).
+RING_COLOUR = (0, 90, 160)
 #: Average H3 cell area, km² (DOMAIN.md), for the resolution labels.
 H3_CELL_KM2: dict[int, float] = {5: 253, 6: 36, 7: 5.2, 8: 0.74, 9: 0.11}
 
@@ -93,8 +96,38 @@ def _areas_for(boundaries: dict, level: str, parent: str, codes: pd.Series) -> p
     return frame.loc[keep.to_numpy(), ["code", "geometry"]].reset_index(drop=True)
 
 
-def _view(bounds) -> pdk.ViewState:
-    return maps.view_for_bounds(bounds, width_px=MAP_WIDTH_PX, height_px=MAP_HEIGHT_PX)
+Size = tuple[int, int]
+#: (width, height) in pixels a map is fitted to by default.
+DEFAULT_SIZE: Size = (MAP_WIDTH_PX, MAP_HEIGHT_PX)
+#: Context outlines: every province, simplified to about 1 km, drawn under every map.
+CONTEXT_TOLERANCE_DEG = 0.01
+
+
+def _view(bounds, size: Size = DEFAULT_SIZE) -> pdk.ViewState:
+    return maps.view_for_bounds(bounds, width_px=size[0], height_px=size[1])
+
+
+def context_geometry(provinces):
+    """Every province simplified for the pale background that places the shown areas in Thailand.
+
+    Build once per boundary set (pages cache it as ``boundaries["context"]``).
+    """
+    import shapely
+
+    simple = shapely.simplify(provinces.geometry.values, CONTEXT_TOLERANCE_DEG, preserve_topology=True)
+    rounded = shapely.set_precision(simple, 1e-3, mode="pointwise")
+    return provinces[["code"]].assign(geometry=rounded).set_geometry("geometry", crs=provinces.crs)
+
+
+def _context(boundaries: dict) -> list[pdk.Layer]:
+    frame = boundaries.get("context")
+    if frame is None or frame.empty:
+        return []
+    data = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": shapely.geometry.mapping(g), "properties": {}} for g in frame.geometry]}
+    return [pdk.Layer("GeoJsonLayer", data=data, id="context", pickable=False, stroked=True, filled=True,
+                      get_fill_color=[242, 242, 242, 255], get_line_color=[185, 185, 185, 255],
+                      line_width_min_pixels=1)]
 
 
 def _withheld_label(k: int, lang: str) -> str:
@@ -150,7 +183,8 @@ def _formatter(kind: str, lang: str):
     return lambda v: format_number(v, lang, decimals=2)
 
 
-def metric_map(index: HouseholdIndex, boundaries: dict, view: ViewState, *, k: int = DEFAULT_MIN_COUNT) -> DashboardMap:
+def metric_map(index: HouseholdIndex, boundaries: dict, view: ViewState, *, k: int = DEFAULT_MIN_COUNT,
+               size: Size = DEFAULT_SIZE) -> DashboardMap:
     """The Overview map: ``view.metric`` by ``view.by`` (areas below the selected one, or hexagons).
 
     Parameters
@@ -162,12 +196,14 @@ def metric_map(index: HouseholdIndex, boundaries: dict, view: ViewState, *, k: i
     view : ViewState
     k : int, default 10
         Small-cell threshold.
+    size : (int, int)
+        Width and height of the map in pixels, to fit the view to.
     """
     spec = METRIC_SPECS[view.metric]
     what = text(spec.label_key, view.lang)
     if view.by == "h3":
         return _h3_map(index, boundaries, view, k=k, values_of=lambda t: metric_values(t, view.metric),
-                       kind=spec.kind, what=what, metric=view.metric)
+                       kind=spec.kind, what=what, metric=view.metric, size=size)
     level = shown_level(view)
     joined, table = _choropleth(index, boundaries, view, level, k)
     values = metric_values(joined, view.metric)
@@ -181,21 +217,21 @@ def metric_map(index: HouseholdIndex, boundaries: dict, view: ViewState, *, k: i
             rows.append([(text("households", view.lang), shown)])
         else:
             rows.append([(what, format_metric(value, view.metric, view.lang)), (text("households", view.lang), shown)])
-    layers = [maps.area_layer(joined, fill, _tooltips(names, rows)), *_outline(boundaries, view)]
+    layers = [*_context(boundaries), maps.area_layer(joined, fill, _tooltips(names, rows)), *_outline(boundaries, view)]
     legend = mapstyle.sequential_legend(what, edges, _formatter(spec.kind, view.lang),
                                         withheld_label=_withheld_label(k, view.lang),
                                         no_data_label=text("no_data", view.lang))
-    deck = maps.make_deck(layers, _view(joined.total_bounds))
+    deck = maps.make_deck(layers, _view(joined.total_bounds, size))
     return DashboardMap(deck, table, legend, map_title(what, level, view, view.lang), level)
 
 
-def auto_resolution(bounds) -> int:
+def auto_resolution(bounds, size: Size = DEFAULT_SIZE) -> int:
     """The H3 resolution for an extent: from the zoom that fits it (:func:`geo.maps.resolution_for_zoom`)."""
-    return maps.resolution_for_zoom(_view(bounds).zoom)
+    return maps.resolution_for_zoom(_view(bounds, size).zoom)
 
 
 def _h3_map(index: HouseholdIndex, boundaries: dict, view: ViewState, *, k: int, values_of, kind: str, what: str,
-            metric: str | None = None) -> DashboardMap:
+            metric: str | None = None, size: Size = DEFAULT_SIZE) -> DashboardMap:
     parent = map_parent(view)
     level = shown_level(view)
     mask = combine_masks(filter_mask(index, view.to_filter()), area_mask(index, parent))
@@ -205,7 +241,7 @@ def _h3_map(index: HouseholdIndex, boundaries: dict, view: ViewState, *, k: int,
     if view.provinces and areas is not None and not parent:
         areas = areas[areas["code"].astype(str).str[:2].isin(view.provinces)].reset_index(drop=True)
     bounds = areas.total_bounds if areas is not None and len(areas) else (97.3, 5.6, 105.7, 20.5)
-    auto = auto_resolution(bounds)
+    auto = auto_resolution(bounds, size)
     res = view.res or auto
     notices: list[str] = []
     while True:
@@ -227,14 +263,14 @@ def _h3_map(index: HouseholdIndex, boundaries: dict, view: ViewState, *, k: int,
             line.insert(0, (what, format_metric(value, metric, view.lang)))
         rows.append(line)
     names = [f"H3 {c}" for c in cells]
-    layers = [maps.h3_layer(cells, fill, _tooltips(names, rows), layer_id="cells")]
+    layers = [*_context(boundaries), maps.h3_layer(cells, fill, _tooltips(names, rows), layer_id="cells")]
     if areas is not None and len(areas):
         layers.append(maps.outline_layer(areas, layer_id="outline", width_px=1.0, colour=(90, 90, 90)))
     layers += _outline(boundaries, view)
     legend = mapstyle.sequential_legend(what, edges, _formatter(kind, view.lang),
                                         withheld_label=_withheld_label(k, view.lang))
     title = map_title(what, "h3", view, view.lang) + f" · res {res}"
-    deck = maps.make_deck(layers, _view(bounds))
+    deck = maps.make_deck(layers, _view(bounds, size))
     return DashboardMap(deck, table, legend, title, "h3", res, auto, tuple(dict.fromkeys(notices)))
 
 
@@ -244,7 +280,7 @@ def _h3_map(index: HouseholdIndex, boundaries: dict, view: ViewState, *, k: int,
 
 
 def capital_map(index: HouseholdIndex, boundaries: dict, view: ViewState, *, dominant: bool = False,
-                k: int = DEFAULT_MIN_COUNT) -> DashboardMap:
+                k: int = DEFAULT_MIN_COUNT, size: Size = DEFAULT_SIZE) -> DashboardMap:
     """Share of households in deficit in ``view.capital`` (sequential), or, with ``dominant``,
     the capital most often in deficit per area (Okabe-Ito categorical colours)."""
     lang = view.lang
@@ -256,7 +292,8 @@ def capital_map(index: HouseholdIndex, boundaries: dict, view: ViewState, *, dom
     column = f"deficit_share_{capital}"
     if view.by == "h3" and not dominant:
         return _h3_map(index, boundaries, view, k=k, kind="share", what=what,
-                       values_of=lambda t: pd.to_numeric(t[column], errors="coerce").to_numpy(float, na_value=np.nan))
+                       values_of=lambda t: pd.to_numeric(t[column], errors="coerce").to_numpy(float, na_value=np.nan),
+                       size=size)
     level = shown_level(view)
     joined, table = _choropleth(index, boundaries, view, level, k)
     withheld = joined["suppressed"].fillna(False).to_numpy(dtype=bool)
@@ -283,8 +320,8 @@ def capital_map(index: HouseholdIndex, boundaries: dict, view: ViewState, *, dom
         legend = mapstyle.sequential_legend(what, edges, _formatter("share", lang),
                                             withheld_label=_withheld_label(k, lang),
                                             no_data_label=text("no_data", lang))
-    layers = [maps.area_layer(joined, fill, _tooltips(names, rows)), *_outline(boundaries, view)]
-    deck = maps.make_deck(layers, _view(joined.total_bounds))
+    layers = [*_context(boundaries), maps.area_layer(joined, fill, _tooltips(names, rows)), *_outline(boundaries, view)]
+    deck = maps.make_deck(layers, _view(joined.total_bounds, size))
     return DashboardMap(deck, table, legend, map_title(what, level, view, lang), level)
 
 
@@ -313,7 +350,7 @@ def pilot_kind_label(kind: str, lang: str = "th") -> str:
 
 
 def pilot_map(index: HouseholdIndex, boundaries: dict, view: ViewState, pilots: pd.DataFrame, reach: pd.DataFrame,
-              gaps: pd.DataFrame, *, k: int = DEFAULT_MIN_COUNT) -> DashboardMap:
+              gaps: pd.DataFrame, *, k: int = DEFAULT_MIN_COUNT, size: Size = DEFAULT_SIZE) -> DashboardMap:
     """Poverty concentration (households at levels 1-2, by district) under the pilot sites.
 
     Parameters
@@ -327,7 +364,7 @@ def pilot_map(index: HouseholdIndex, boundaries: dict, view: ViewState, pilots: 
     """
     lang = view.lang
     base_view = ViewState(**{**view.__dict__, "metric": "poor_households", "by": "district", "area": view.area})
-    base = metric_map(index, boundaries, base_view, k=k)
+    base = metric_map(index, boundaries, base_view, k=k, size=size)
     layers = [layer for layer in base.deck.layers]
     sites = pilots.dropna(subset=["lat", "lon"]).reset_index(drop=True)
     if len(sites):
@@ -348,11 +385,15 @@ def pilot_map(index: HouseholdIndex, boundaries: dict, view: ViewState, pilots: 
             ]
             tips.append(maps.tooltip_html(str(name), lines))
         layers.append(maps.ring_layer(sites, radius_m=view.km * 1000.0))
-        layers.append(maps.point_layer(sites, fill=colours, tooltips=tips, radius_m=2500, layer_id="pilots"))
+        points = [{"lon": float(lo), "lat": float(la), "fill": [int(v) for v in c], "tooltip_html": t}
+                  for lo, la, c, t in zip(sites["lon"], sites["lat"], colours, tips)]
+        layers.append(pdk.Layer("ScatterplotLayer", data=points, id="pilots", pickable=True, stroked=True, filled=True,
+                                get_position=["lon", "lat"], get_fill_color="fill", get_line_color=[20, 20, 20],
+                                get_radius=2500, radius_min_pixels=13, line_width_min_pixels=2))
         letters = [{"lon": float(lo), "lat": float(la), "letter": pilot_kind_letter(kd)}
                    for lo, la, kd in zip(sites["lon"], sites["lat"], sites["kind"])]
         layers.append(pdk.Layer("TextLayer", data=letters, id="pilot_letters", get_position=["lon", "lat"],
-                                get_text="letter", get_size=15, get_color=[255, 255, 255], outline_width=3,
+                                get_text="letter", get_size=17, get_color=[255, 255, 255], outline_width=3,
                                 outline_color=[20, 20, 20], font_weight=700, get_text_anchor="'middle'",
                                 get_alignment_baseline="'center'", font_settings={"sdf": True}, pickable=False))
     shown_gaps = gaps[~gaps["suppressed"].to_numpy(dtype=bool)] if len(gaps) else gaps
@@ -367,11 +408,15 @@ def pilot_map(index: HouseholdIndex, boundaries: dict, view: ViewState, pilots: 
         layers.append(pdk.Layer("ScatterplotLayer", data=data, id="gaps", pickable=True, stroked=True, filled=False,
                                 get_position=["lon", "lat"], get_radius=1800, radius_min_pixels=9,
                                 line_width_min_pixels=3, get_line_color=[0, 0, 0, 255]))
-    legend = mapstyle.categorical_legend(
+    kinds = list(dict.fromkeys(sites["kind"].astype(str)))
+    notes = (mapstyle.LegendItem(RING_COLOUR, text("reach_rings", lang, km=view.km)),
+             mapstyle.LegendItem((0, 0, 0), text("candidate_site", lang)))
+    legend = mapstyle.Legend(
         text("pilot_sites", lang),
-        {kd: f"{pilot_kind_letter(kd)} {pilot_kind_label(kd, lang)}" for kd in dict.fromkeys(sites["kind"].astype(str))},
-        {kd: pilot_kind_colour(kd) for kd in dict.fromkeys(sites["kind"].astype(str))},
-    ) if len(sites) else mapstyle.Legend(text("pilot_sites", lang), ())
+        tuple(mapstyle.LegendItem(pilot_kind_colour(kd), f"{pilot_kind_letter(kd)} {pilot_kind_label(kd, lang)}")
+              for kd in kinds),
+        notes if len(sites) else (),
+    )
     deck = maps.make_deck(layers, base.deck.initial_view_state)
     title = f"{text('pilot_sites', lang)} · {text('reach_rings', lang, km=view.km)} · {base.title}"
     return DashboardMap(deck, base.table, legend, title, base.level, notices=base.notices,

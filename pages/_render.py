@@ -88,12 +88,12 @@ def _go_to(area: str, page: str) -> None:
 def area_nav(view: ViewState, page: str) -> None:
     """"Back" and the breadcrumb from all provinces to the selected area, as buttons."""
     crumbs = breadcrumb(view.area, view.lang)
-    columns = st.columns([1] + [2] * len(crumbs) + [max(8 - len(crumbs), 1)], vertical_alignment="center")
-    columns[0].button(text("back", view.lang), key=f"{page}_back", icon=":material/arrow_back:",
-                      disabled=not view.area, on_click=_go_to, args=(view.area[:-2], page))
-    for column, (code, name) in zip(columns[1:], crumbs):
-        column.button(name, key=f"{page}_crumb_{code or 'all'}", on_click=_go_to, args=(code, page),
-                      type="primary" if code == view.area else "secondary")
+    row = st.container(horizontal=True, vertical_alignment="center")
+    row.button(text("back", view.lang), key=f"{page}_back", icon=":material/arrow_back:",
+               disabled=not view.area, on_click=_go_to, args=(view.area[:-2], page))
+    for code, name in crumbs:
+        row.button(name, key=f"{page}_crumb_{code or 'all'}", on_click=_go_to, args=(code, page),
+                   type="primary" if code == view.area else "secondary")
 
 
 def _on_map_select(key: str, page: str) -> None:

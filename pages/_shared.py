@@ -24,6 +24,7 @@ from geo import paths
 from geo.aggregate import HouseholdIndex, index_households
 from geo.boundaries import load_boundaries
 from geo.contract import conform_pilots
+from geo.dashboard_maps import context_geometry
 from geo.errors import BoundaryError, InputFileError
 from geo.maps import display_geometry
 from geo.national_id import id_hash_key
@@ -197,13 +198,22 @@ def _analysis_boundaries(directory: str, level: str, signature: tuple[int, int])
 
 
 def boundaries_by_level() -> dict[str, Any]:
-    """Every installed level's display boundaries (levels not installed are left out)."""
+    """Every installed level's display boundaries (levels not installed are left out), and
+    ``"context"``: every province, simplified further, for the pale background."""
     out = {}
     for level in ("province", "district", "subdistrict"):
         frame = display_boundaries(level)
         if frame is not None:
             out[level] = frame
+    path = paths.boundaries_dir() / "province.parquet"
+    if "province" in out:
+        out["context"] = _context_boundaries(str(path.parent), _signature(path))
     return out
+
+
+@st.cache_resource(show_spinner=False, max_entries=2)
+def _context_boundaries(directory: str, signature: tuple[int, int]):
+    return context_geometry(load_boundaries("province", Path(directory)))
 
 
 def boundary_manifest() -> dict[str, Any] | None:

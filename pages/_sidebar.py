@@ -65,9 +65,15 @@ PAGE_BY: dict[str, tuple[str, ...]] = {
 }
 
 
+#: The H3 resolution control's value for "automatic" (a selectbox cannot show None as chosen).
+AUTO_RES = 0
+
+
 def _to_widget(field: str, value: object) -> object:
     if field == "era":
         return value == "CE"
+    if field == "res":
+        return AUTO_RES if value is None else value
     if isinstance(value, tuple):
         return list(value)
     return value
@@ -76,6 +82,8 @@ def _to_widget(field: str, value: object) -> object:
 def _from_widget(field: str, value: object) -> object:
     if field == "era":
         return "CE" if value else "BE"
+    if field == "res":
+        return None if value in (None, AUTO_RES) else int(value)
     if field in ("provinces", "districts", "pilots"):
         return tuple(sorted(set(value or ())))
     if field == "levels":
@@ -138,6 +146,21 @@ def _write_url(view: ViewState, page: str) -> None:
     st.session_state[URL_KEY] = query
 
 
+def _ensure_router() -> None:
+    """Make a link straight to a page work on a freshly started server.
+
+    Until ``app.py`` has run once in the server, Streamlit still treats ``pages/`` as an
+    old-style pages folder (``PagesManager.uses_pages_directory``) and runs a linked page alone,
+    without the router: wrong menu, no page set-up. Clearing that flag and rerunning sends the
+    run through ``app.py``'s ``st.navigation``, which finds the linked page by its URL.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 def page_view(page: str, data) -> ViewState:
     """Resolve the view, draw the sidebar, write the URL; return the view for this run.
 
@@ -148,6 +171,7 @@ def page_view(page: str, data) -> ViewState:
     data : pages._shared.LoadedData or None
         The shown households (for the filter choices), None when there are none.
     """
+    _ensure_router()
     view, notices = _resolve(page, data)
     if page in PAGE_BY and view.by not in PAGE_BY[page]:
         page_by = PAGE_BY[page][0]

@@ -33,8 +33,8 @@ left.selectbox(text("capital", lang), CAPITALS, key=PAGE_KEYS[PAGE]["capital"],
 right.radio(text("map_by", lang), PAGE_BY[PAGE], key=PAGE_KEYS[PAGE]["by"], horizontal=True,
             format_func=lambda by: text(f"map_{by}", lang))
 
-deficit = capital_map(data.index, boundaries, view)
-dominant = capital_map(data.index, boundaries, view, dominant=True)
+deficit = capital_map(data.index, boundaries, view, size=(480, 500))
+dominant = capital_map(data.index, boundaries, view, dominant=True, size=(480, 500))
 for column, figure, kind in zip(st.columns(2), (deficit, dominant), ("deficit", "dominant")):
     with column:
         st.markdown(f"#### {figure.title}")
@@ -47,9 +47,11 @@ chart = profile_chart_data(capital_profile(data.index, view), view, lang)
 st.altair_chart(
     alt.Chart(chart).mark_bar().encode(
         x=alt.X("capital:N", title=None, sort=[capital_label(c, lang) for c in CAPITALS],
-                axis=alt.Axis(labelAngle=0, labelFontSize=15)),
+                axis=alt.Axis(labelAngle=0, labelFontSize=15, labelLimit=220)),
         xOffset=alt.XOffset("group:N", sort=alt.SortField("order")),
-        y=alt.Y("mean_score:Q", title=text("mean_score", lang), scale=alt.Scale(domain=[1, 4])),
+        y=alt.Y("mean_score:Q", title=text("mean_score", lang), scale=alt.Scale(domain=[1, 4], zero=False),
+                axis=alt.Axis(labelFontSize=14, titleFontSize=14)),
+        y2=alt.datum(1),
         color=alt.Color("group:N", title=text("group", lang), sort=alt.SortField("order"),
                         scale=alt.Scale(range=["#0B6E69", "#7FB7B2", "#9A9A9A"]),
                         legend=alt.Legend(orient="top", labelFontSize=15, titleFontSize=15)),

@@ -3,7 +3,7 @@ with CSV and XLSX downloads. No household rows: those wait for access control (a
 
 import streamlit as st
 
-from geo.dashboard import area_table, breadcrumb, describe_filters, download_table, research_table, view_mask
+from geo.dashboard import area_table, describe_filters, download_table, research_table, view_mask, where_label
 from geo.i18n import format_number, text
 from pages._render import download_buttons, load_or_explain, page_header
 from pages._sidebar import PAGE_BY, PAGE_KEYS, current_view, page_view
@@ -18,9 +18,8 @@ if data is not None:
     st.radio(text("table_by", lang), PAGE_BY["households"], key=PAGE_KEYS["households"]["by"], horizontal=True,
              format_func=lambda by: text(f"map_{by}", lang) if by != "subdistrict" else text("subdistrict", lang))
     table = area_table(data.index, view.by, view_mask(data.index, view))
-    where = " › ".join(name for _, name in breadcrumb(view.area, lang))
     filters = describe_filters(view, lang)
-    st.subheader(f"{text(f'by_{view.by}', lang)} · {where}" + (f" ({filters})" if filters else ""))
+    st.subheader(f"{text(f'by_{view.by}', lang)} · {where_label(view, lang)}" + (f" ({filters})" if filters else ""))
     st.caption(f"{text('rows_shown', lang, rows=format_number(len(table), lang))} · "
                f"{text('protection_note', lang, k=table.attrs.get('min_count', 10))}")
     if table.empty:

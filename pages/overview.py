@@ -19,7 +19,7 @@ from geo.i18n import text
 from geo.viewstate import MAP_RESOLUTIONS, drill_down, shown_level
 from pages._render import area_nav, drill_map, legend, load_or_explain, map_footer, page_header
 from pages._shared import boundaries_by_level
-from pages._sidebar import PAGE_BY, PAGE_KEYS, current_view, page_view, set_view
+from pages._sidebar import AUTO_RES, PAGE_BY, PAGE_KEYS, current_view, page_view, set_view
 
 PAGE = "overview"
 
@@ -49,7 +49,7 @@ if bool(totals["suppressed"].iloc[0]):
     st.caption(text("headline_withheld", lang, k=totals.attrs["min_count"]))
 
 controls = st.container()
-figure = metric_map(data.index, boundaries, view)
+figure = metric_map(data.index, boundaries, view, size=(600, 600))
 with controls:
     left, middle, right = st.columns([3, 3, 2])
     left.selectbox(text("metric", lang), tuple(METRIC_SPECS), key=PAGE_KEYS[PAGE]["metric"],
@@ -57,8 +57,8 @@ with controls:
     middle.radio(text("map_by", lang), PAGE_BY[PAGE], key=PAGE_KEYS[PAGE]["by"], horizontal=True,
                  format_func=lambda by: text(f"map_{by}", lang))
     if view.by == "h3":
-        right.selectbox(text("resolution", lang), (None, *MAP_RESOLUTIONS), key=PAGE_KEYS[PAGE]["res"],
-                        format_func=lambda r: text("res_auto", lang, res=figure.auto_res) if r is None
+        right.selectbox(text("resolution", lang), (AUTO_RES, *MAP_RESOLUTIONS), key=PAGE_KEYS[PAGE]["res"],
+                        format_func=lambda r: text("res_auto", lang, res=figure.auto_res) if r == AUTO_RES
                         else resolution_label(r, lang))
 
 map_column, table_column = st.columns([3, 2])

@@ -35,7 +35,7 @@ st.radio(text("reach_km", lang), REACH_KM, key=PAGE_KEYS[PAGE]["km"], horizontal
 mask = view_mask(data.index, view)
 reach = protect(pilot_reach(data.index, data.pilots, radius_km=view.km, mask=mask))
 gaps = pilot_gaps(data.index, data.pilots, radius_km=view.km, mask=mask)
-figure = pilot_map(data.index, boundaries, view, data.pilots, reach, gaps)
+figure = pilot_map(data.index, boundaries, view, data.pilots, reach, gaps, size=(600, 600))
 
 map_column, side = st.columns([3, 2])
 with map_column:
