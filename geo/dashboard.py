@@ -82,6 +82,15 @@ def metric_values(table: pd.DataFrame, metric: str) -> np.ndarray:
     return column(metric)
 
 
+def shown_count(value: object, lang: str = "th") -> str:
+    """A protected ``households_shown`` value for people: numbers with separators, ``<10`` as it
+    is, complementary suppression as "withheld" in ``lang``."""
+    value = str(value)
+    if value == "suppressed":
+        return text("withheld", lang)
+    return format_number(int(value), lang) if value.isdigit() else value
+
+
 def format_metric(value: float, metric: str, lang: str = "th") -> str:
     """A metric value as text: counts with separators, shares as percentages, the MPI to 3 decimals."""
     kind = METRIC_SPECS[metric].kind
@@ -310,7 +319,7 @@ def research_table(table: pd.DataFrame, lang: str = "th") -> pd.DataFrame:
     out = pd.DataFrame({
         text("code", lang): table["code"].astype(str).to_numpy(),
         text("area", lang): [area_name(c, lang) for c in table["code"].astype(str)],
-        text("households", lang): table["households_shown"].astype(str).to_numpy(),
+        text("households", lang): [shown_count(v, lang) for v in table["households_shown"]],
         text("people", lang): pd.array(table["people"], dtype="Int64"),
     })
     for lv in range(1, 5):
@@ -339,7 +348,7 @@ def pilots_table(pilots: pd.DataFrame, reach: pd.DataFrame, km: int, lang: str =
             text("pilot_kind", lang): f"{pilot_kind_letter(site['kind'])} · {pilot_kind_label(site['kind'], lang)}",
             text("university", lang): site["university"],
             text("area", lang): f"{area_name(str(site['district_code']), lang)}, {area_name(str(site['province_code']), lang)}",
-            text("enrolled", lang): "0" if row is None else str(row["households_shown"]),
+            text("enrolled", lang): "0" if row is None else shown_count(row["households_shown"], lang),
             text("target", lang): "–" if pd.isna(target) else format_number(target, lang),
             text("in_need_within", lang, km=km): "–" if need is None or pd.isna(need) else format_number(int(need), lang),
         })
@@ -353,7 +362,7 @@ def gaps_table(gaps: pd.DataFrame, lang: str = "th") -> pd.DataFrame:
     return pd.DataFrame({
         text("rank", lang): np.arange(1, len(gaps) + 1),
         text("area", lang): [" › ".join(area_name(c[:w], lang) for w in range(2, len(c) + 1, 2)) for c in codes],
-        text("in_need", lang): gaps["households_shown"].astype(str).to_numpy(),
+        text("in_need", lang): [shown_count(v, lang) for v in gaps["households_shown"]],
         text("nearest_pilot_km", lang): pd.to_numeric(gaps["nearest_pilot_km"], errors="coerce").round(1).to_numpy(),
     })
 

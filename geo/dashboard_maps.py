@@ -40,6 +40,7 @@ from geo.dashboard import (
     map_title,
     metric_values,
     area_mask,
+    shown_count,
 )
 from geo.filters import filter_mask
 from geo.h3index import cells_to_str
@@ -146,6 +147,11 @@ def _choropleth(index: HouseholdIndex, boundaries: dict, view: ViewState, level:
     return joined, table
 
 
+def _shown(table: pd.DataFrame, lang: str) -> list[str]:
+    """Households as shown in tooltips; "no data" for areas without households."""
+    return [text("no_data", lang) if pd.isna(v) else shown_count(v, lang) for v in table["households_shown"]]
+
+
 def _tooltips(names: list[str], rows: list[list[tuple[str, str]]]) -> list[str]:
     return [maps.tooltip_html(name, row) for name, row in zip(names, rows)]
 
@@ -212,7 +218,7 @@ def metric_map(index: HouseholdIndex, boundaries: dict, view: ViewState, *, k: i
     fill = mapstyle.fill_colours(values, edges, withheld=withheld)
     names = [area_name(c, view.lang) for c in joined["code"].astype(str)]
     rows = []
-    for value, shown, hidden in zip(values, joined["households_shown"].fillna(text("no_data", view.lang)), withheld):
+    for value, shown, hidden in zip(values, _shown(joined, view.lang), withheld):
         if hidden:
             rows.append([(text("households", view.lang), shown)])
         else:
@@ -257,7 +263,7 @@ def _h3_map(index: HouseholdIndex, boundaries: dict, view: ViewState, *, k: int,
     fill = mapstyle.fill_colours(values, edges, withheld=withheld, alpha=225)
     cells = cells_to_str(table["h3_cell"].to_numpy(dtype=np.uint64))
     rows = []
-    for value, shown, hidden in zip(values, table["households_shown"], withheld):
+    for value, shown, hidden in zip(values, _shown(table, view.lang), withheld):
         line = [(text("households", view.lang), shown)]
         if not hidden and metric is not None:
             line.insert(0, (what, format_metric(value, metric, view.lang)))
@@ -298,7 +304,7 @@ def capital_map(index: HouseholdIndex, boundaries: dict, view: ViewState, *, dom
     joined, table = _choropleth(index, boundaries, view, level, k)
     withheld = joined["suppressed"].fillna(False).to_numpy(dtype=bool)
     names = [area_name(c, lang) for c in joined["code"].astype(str)]
-    shown = joined["households_shown"].fillna(text("no_data", lang)).tolist()
+    shown = _shown(joined, lang)
     if dominant:
         dom = joined["dominant_deficit"].astype("string")
         fill = np.empty((len(joined), 4), dtype="uint8")
@@ -373,7 +379,7 @@ def pilot_map(index: HouseholdIndex, boundaries: dict, view: ViewState, pilots: 
         tips = []
         for _, site in sites.iterrows():
             row = by_id.loc[site["pilot_id"]] if site["pilot_id"] in by_id.index else None
-            enrolled = str(row["households_shown"]) if row is not None else "0"
+            enrolled = shown_count(row["households_shown"], lang) if row is not None else "0"
             target = format_number(site["households_target"], lang) if pd.notna(site["households_target"]) else "–"
             name = site["name_th"] if lang == "th" else site["name_en"]
             lines = [
@@ -399,7 +405,7 @@ def pilot_map(index: HouseholdIndex, boundaries: dict, view: ViewState, pilots: 
     shown_gaps = gaps[~gaps["suppressed"].to_numpy(dtype=bool)] if len(gaps) else gaps
     if len(shown_gaps):
         tips = [maps.tooltip_html(f"{text('candidate_site', lang)}: {area_name(c, lang)}",
-                                  [(text("in_need", lang), s),
+                                  [(text("in_need", lang), shown_count(s, lang)),
                                    (text("nearest_pilot_km", lang), format_number(d, lang, decimals=1))])
                 for c, s, d in zip(shown_gaps["code"].astype(str), shown_gaps["households_shown"],
                                    shown_gaps["nearest_pilot_km"])]

@@ -23,7 +23,7 @@ import streamlit as st
 from geo import paths
 from geo.aggregate import HouseholdIndex, index_households
 from geo.boundaries import load_boundaries
-from geo.contract import conform_pilots
+from geo.contract import PILOT_COLUMN_NAMES, conform_pilots
 from geo.dashboard_maps import context_geometry
 from geo.errors import BoundaryError, InputFileError
 from geo.maps import display_geometry
@@ -146,7 +146,11 @@ def _load_data(path: str, kind: str, synthetic: bool, signature: tuple[int, int]
         metadata = read_sample_metadata(Path(path))
     except (OSError, ValueError):
         pass
+    # Pilot sites are programme facts, not household rows: the store's own list when it has one,
+    # else the sample's.
     pilots_file = Path(path).with_name(PILOTS_FILE)
+    if not pilots_file.is_file():
+        pilots_file = paths.samples_dir() / PILOTS_FILE
     pilots = _read_pilots(pilots_file)
     source = DataSource(Path(path), kind, synthetic, signature)
     return LoadedData(source, index, latest, len(frame), pilots, metadata)
@@ -154,7 +158,7 @@ def _load_data(path: str, kind: str, synthetic: bool, signature: tuple[int, int]
 
 def _read_pilots(path: Path) -> pd.DataFrame:
     if not path.is_file():
-        return conform_pilots(pd.DataFrame({}))
+        return conform_pilots(pd.DataFrame({c: [] for c in PILOT_COLUMN_NAMES}))
     try:
         frame = pd.read_csv(path, dtype={"province_code": str, "district_code": str, "pilot_id": str})
         return conform_pilots(frame)

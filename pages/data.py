@@ -12,28 +12,37 @@ from pages._render import credit_line, load_or_explain, page_header
 from pages._shared import analysis_boundaries, boundary_manifest, hash_key, provenance
 from pages._sidebar import current_view, page_view
 
+
+def run_import() -> None:
+    """Import the uploaded file into the store (a callback: it runs before the page, so the
+    sidebar and every page already show the updated store)."""
+    st.session_state.pop("data_import_error", None)
+    try:
+        districts, problem = analysis_boundaries("district")
+        result = import_households([st.session_state["data_upload"]], mode=st.session_state["data_mode"],
+                                   store=paths.store_dir(), id_key=hash_key(), boundaries=districts,
+                                   boundaries_problem=problem)
+        save_import(result, store=paths.store_dir())
+    except PPAPError as exc:
+        st.session_state["data_import_error"] = str(exc)
+    else:
+        st.session_state["data_last_import"] = result
+
+
 data = load_or_explain(current_view().lang)
 view = page_view("data", data)
 lang = view.lang
 page_header("page_data", view, data)
 
 st.header(text("import_title", lang))
-key = hash_key()
-st.caption(text("id_key_present" if key else "id_key_missing", lang))
+st.caption(text("id_key_present" if hash_key() else "id_key_missing", lang))
 upload = st.file_uploader(text("import_file", lang), type=["csv", "xlsx", "parquet", "txt"], key="data_upload")
-mode = st.radio(text("import_mode", lang), ("append", "replace"), key="data_mode", horizontal=True,
+st.radio(text("import_mode", lang), ("append", "replace"), key="data_mode", horizontal=True,
                 format_func=lambda m: text(f"mode_{m}", lang))
-if st.button(text("import_button", lang), key="data_import", disabled=upload is None, type="primary"):
-    try:
-        districts, problem = analysis_boundaries("district")
-        result = import_households([upload], mode=mode, store=paths.store_dir(), id_key=key,
-                                   boundaries=districts, boundaries_problem=problem)
-        save_import(result, store=paths.store_dir())
-    except PPAPError as exc:
-        st.error(str(exc), icon=":material/error:")
-    else:
-        st.session_state["data_last_import"] = result
-        st.rerun()  # the sidebar and the other pages now show the updated store
+st.button(text("import_button", lang), key="data_import", disabled=upload is None, type="primary",
+          on_click=run_import)
+if st.session_state.get("data_import_error"):
+    st.error(st.session_state["data_import_error"], icon=":material/error:")
 result = st.session_state.get("data_last_import")
 if result is not None:
     st.subheader(text("import_report", lang))

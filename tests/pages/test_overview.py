@@ -1,4 +1,5 @@
-"""The overview page through Streamlit's AppTest, started from the real entry point."""
+"""The Overview page through AppTest from the entry point: headline figures equal the engine's for
+each filter, drill-down and back, map modes, the language switch, the URL, and missing data."""
 
 from __future__ import annotations
 
@@ -6,77 +7,174 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from streamlit.testing.v1 import AppTest
 
-APP_PATH = Path(__file__).resolve().parents[2] / "app.py"
-# The first run imports pandas and pyarrow; give slow CI machines room.
-TIMEOUT_S = 60
+from geo import dashboard as D
+from geo.aggregate import index_households
+from geo.viewstate import ViewState
+from tests.pages.conftest import decks, metrics, open_app, page_text, rerun
+from tests.pages.tiny_world import households
 
-
-def run_app() -> AppTest:
-    at = AppTest.from_file(str(APP_PATH), default_timeout=TIMEOUT_S)
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+SYNTHETIC = "ข้อมูลตัวอย่างสังเคราะห์ / synthetic sample"
+MAX_DECK_BYTES = 3_000_000
 
 
-def metric_value(at: AppTest, label_start: str) -> int:
-    matches = [m for m in at.metric if m.label.startswith(label_start)]
-    assert len(matches) == 1, [m.label for m in at.metric]
-    return int(matches[0].value.replace(",", ""))
+def expected_headline(frame: pd.DataFrame, view: ViewState, lang: str = "th") -> dict[str, str]:
+    index = index_households(frame)
+    return dict(D.headline_items(D.selection_totals(index, D.view_mask(index, view)), lang))
 
 
-def page_text(at: AppTest) -> str:
-    parts = [e.value for e in (*at.title, *at.caption, *at.info, *at.warning, *at.error)]
-    return "\n".join(str(p) for p in parts)
+def top10(at) -> pd.DataFrame:
+    return at.dataframe[0].value
 
 
-def test_overview_shows_the_generated_sample(sample_households_path: Path):
-    frame = pd.read_parquet(sample_households_path, columns=["survey_year", "members"])
-    latest_round = frame[frame["survey_year"] == frame["survey_year"].max()]
+def test_overview_on_the_sample_shows_the_engines_figures(sample_households_path: Path):
+    frame = pd.read_parquet(sample_households_path)
+    frame = frame[frame["survey_year"] == frame["survey_year"].max()].reset_index(drop=True)
 
-    at = run_app()
+    at = open_app()
 
     assert at.title[0].value == "ภาพรวม"
-    assert metric_value(at, "ครัวเรือน") == len(latest_round)
-    if frame["survey_year"].nunique() == 1:
-        assert metric_value(at, "ครัวเรือน") == len(frame)
-    assert metric_value(at, "คน") == int(latest_round["members"].sum())
-    assert "ข้อมูลตัวอย่างสังเคราะห์ / synthetic sample" in page_text(at)
-
-
-def test_overview_counts_latest_round_and_credits_boundaries(tiny_data_dir: Path):
-    at = run_app()
-
-    # conftest.TINY_HOUSEHOLDS: the 2024 round has 2 households and 4 + 3 people.
-    assert metric_value(at, "ครัวเรือน") == 2
-    assert metric_value(at, "คน") == 7
-    text = page_text(at)
-    assert "ข้อมูลตัวอย่างสังเคราะห์ / synthetic sample" in text
-    assert "Boundaries: RTSD / OCHA (CC BY-IGO) — test manifest" in text
-    assert "2567" in text  # survey round shown in the Buddhist Era too
-    assert not at.warning and not at.error
-
-
-def test_overview_without_data_says_what_to_run(empty_data_dir: Path):
-    at = run_app()
-
-    assert not at.metric
-    warnings = "\n".join(w.value for w in at.warning)
-    assert "python -m geo sample" in warnings
-    assert "python -m geo boundaries install" in warnings
-    assert warnings.count("`make run`") == 2
-    # The credit line stays, from the default when no manifest is installed.
+    shown = metrics(at)
+    assert shown["ครัวเรือน"] == f"{len(frame):,}"
+    assert shown["คน"] == f"{int(frame['members'].sum()):,}"
+    assert shown == expected_headline(frame, ViewState())
+    assert SYNTHETIC in page_text(at)
     assert "Boundaries: RTSD / OCHA (CC BY-IGO)" in page_text(at)
 
+    at.multiselect(key="sidebar_levels").set_value([1, 2])
+    at.radio(key="sidebar_tpmap").set_value("out")
+    rerun(at)
+    assert metrics(at) == expected_headline(frame, ViewState(levels=(1, 2), tpmap="out"))
+    assert at.query_params == {"level": "1,2", "tpmap": "out"}
 
-def test_overview_with_a_broken_sample_shows_a_message_not_a_traceback(tiny_data_dir: Path):
-    (tiny_data_dir / "samples" / "households.parquet").write_bytes(b"not a parquet file")
-    (tiny_data_dir / "boundaries" / "manifest.json").write_text("[1, 2", encoding="utf-8")
+    for by in ("province", "district", "h3"):
+        at.radio(key="overview_by").set_value(by)
+        rerun(at)
+        (spec,) = decks(at)
+        size = len(at.get("deck_gl_json_chart")[0].proto.json.encode("utf-8"))
+        assert size < MAX_DECK_BYTES, (by, size)
+        kinds = [layer["@@type"] for layer in spec["layers"]]
+        assert ("H3HexagonLayer" in kinds) == (by == "h3"), kinds
 
-    at = run_app()
+
+def test_drill_down_by_link_and_back(tiny_dir):
+    at = open_app(query={"area": "4609", "by": "province"})
+
+    assert metrics(at)["ครัวเรือน"] == "29"
+    assert "กาฬสินธุ์ › สหัสขันธ์" in page_text(at)
+    assert [b.label for b in at.button if b.key and b.key.startswith("overview_crumb")] == [
+        "20 จังหวัดนำร่อง", "กาฬสินธุ์", "สหัสขันธ์"]
+    (spec,) = decks(at)
+    areas = next(layer for layer in spec["layers"] if layer["id"] == "areas")
+    assert sorted(f["properties"]["code"] for f in areas["data"]["features"]) == ["460901", "460902"]
+    assert any(layer["id"] == "selected" for layer in spec["layers"])
+
+    at.button(key="overview_back").click()
+    rerun(at)
+    assert at.query_params.get("area") == "46"
+    assert metrics(at)["ครัวเรือน"] == "59"
+    assert top10(at)["พื้นที่"].tolist() == ["เมืองกาฬสินธุ์", "สหัสขันธ์"]
+
+    at.button(key="overview_crumb_all").click()
+    rerun(at)
+    assert "area" not in at.query_params
+    assert metrics(at)["ครัวเรือน"] == "71"
+
+
+def test_a_small_area_is_withheld_everywhere(tiny_dir):
+    at = open_app(query={"area": "460902"})
+
+    shown = metrics(at)
+    assert shown["ครัวเรือน"] == "<10"
+    assert set(list(shown.values())[1:]) == {"–"}
+    assert "น้อยกว่า 10 ครัวเรือน" in page_text(at)
+    # Its district's map shows neither subdistrict: one is small, the other would reveal it.
+    assert top10(at).empty
+
+
+def test_language_switch_changes_labels_legend_and_url(tiny_dir):
+    at = open_app()
+    at.radio(key="sidebar_lang").set_value("en")
+    rerun(at)
+
+    assert at.title[0].value == "Overview"
+    assert "Households" in metrics(at) and "People" in metrics(at)
+    text = page_text(at)
+    assert "Poor households (levels 1-2) · by province · 20 pilot provinces" in text
+    assert "Fewer than 10 households (withheld)" in text  # the legend
+    assert at.query_params == {"lang": "en"}
+    assert at.multiselect(key="sidebar_provinces").label == "Province"
+    (spec,) = decks(at)
+    areas = next(layer for layer in spec["layers"] if layer["id"] == "areas")
+    assert "Households" in areas["data"]["features"][0]["properties"]["tooltip_html"]
+
+
+def test_metric_and_resolution_live_in_the_url(tiny_dir):
+    at = open_app()
+    at.selectbox(key="overview_metric").set_value("mpi")
+    at.radio(key="overview_by").set_value("h3")
+    rerun(at)
+    assert at.query_params == {"metric": "mpi", "by": "h3"}
+    assert at.selectbox(key="overview_res").value == 0  # automatic
+    at.selectbox(key="overview_res").set_value(6)
+    rerun(at)
+    assert at.query_params == {"metric": "mpi", "by": "h3", "res": "6"}
+    assert "res 6" in page_text(at)
+
+    reopened = open_app(query={"metric": "mpi", "by": "h3", "res": "6"})
+    assert reopened.selectbox(key="overview_metric").value == "mpi"
+    assert reopened.radio(key="overview_by").value == "h3"
+    assert reopened.selectbox(key="overview_res").value == 6
+
+
+def test_bad_link_values_are_named_not_raised(tiny_dir):
+    at = open_app(query={"prov": "46,zz", "by": "county", "area": "TH46"})
+
+    warnings = "\n".join(w.value for w in at.warning)
+    for bad in ("prov=zz", "by=county", "area=TH46"):
+        assert bad in warnings
+    assert at.multiselect(key="sidebar_provinces").value == ["46"]
+    assert at.query_params == {"prov": "46"}
+
+
+def test_filters_follow_to_other_pages(tiny_dir):
+    at = open_app()
+    at.multiselect(key="sidebar_provinces").set_value(["46"])
+    at.multiselect(key="sidebar_levels").set_value([2])
+    rerun(at)
+    at.switch_page("pages/households.py")
+    at.query_params.clear()  # a menu link drops the query string; the session keeps the view
+    rerun(at)
+    assert at.multiselect(key="sidebar_provinces").value == ["46"]
+    assert at.multiselect(key="sidebar_levels").value == [2]
+    assert at.query_params == {"prov": "46", "level": "2"}
+
+
+def test_without_data_says_what_to_run(empty_data_dir: Path):
+    at = open_app()
+
+    warnings = "\n".join(w.value for w in at.warning)
+    assert "python -m geo sample" in warnings
+    assert not at.metric and not at.get("deck_gl_json_chart")
+
+
+def test_a_broken_sample_shows_a_message_not_a_traceback(tiny_dir: Path):
+    (tiny_dir / "samples" / "households.parquet").write_bytes(b"not a parquet file")
+
+    at = open_app()
 
     errors = "\n".join(e.value for e in at.error)
     assert "python -m geo sample" in errors
-    assert "python -m geo boundaries install" in errors
     assert not at.metric
+
+
+@pytest.mark.parametrize("page", ["capitals", "pilots", "households", "data"])
+def test_every_page_opens_from_the_entry_point(tiny_dir, page):
+    at = open_app(page)
+    assert at.title and SYNTHETIC in page_text(at)
+
+
+def test_sample_figures_match_a_fresh_index(tiny_dir):
+    frame = households()
+    at = open_app(query={"prov": "34"})
+    assert metrics(at) == expected_headline(frame, ViewState(provinces=("34",)))

@@ -1,0 +1,205 @@
+"""The dashboard's view state: URL round trips, bad values as notices, drill-down and back."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from geo.contract import ASSISTANCE_STATUSES, CAPITALS
+from geo.viewstate import (
+    LANGS,
+    MAP_BY,
+    MAP_RESOLUTIONS,
+    METRICS,
+    PAGE_FIELDS,
+    QUERY_KEYS,
+    REACH_KM,
+    TPMAP_CHOICES,
+    VERIFIED_CHOICES,
+    ViewState,
+    area_level,
+    area_parents,
+    drill_down,
+    drill_up,
+    is_valid_area,
+    normalise,
+    parse_query,
+    restrict,
+    selected_code,
+    shown_level,
+    to_query,
+)
+
+PROVINCES = ("46", "34", "30", "94")
+codes2 = st.sampled_from(PROVINCES)
+
+
+def sorted_unique(strategy, **kwargs):
+    return st.lists(strategy, unique=True, **kwargs).map(lambda xs: tuple(sorted(xs)))
+
+
+def in_order(choices):
+    return st.lists(st.sampled_from(choices), unique=True).map(lambda xs: tuple(c for c in choices if c in xs))
+
+
+@st.composite
+def views(draw) -> ViewState:
+    provinces = draw(sorted_unique(codes2, max_size=3))
+    districts = ()
+    if provinces:
+        districts = draw(sorted_unique(st.builds(lambda p, n: f"{p}{n:02d}", st.sampled_from(provinces),
+                                                 st.integers(1, 30)), max_size=3))
+    area = draw(st.sampled_from(["", "46", "4609", "460901", "34", "3401"]))
+    return ViewState(
+        provinces=provinces,
+        districts=districts,
+        levels=draw(sorted_unique(st.integers(1, 4))),
+        capitals_in_deficit=draw(in_order(CAPITALS)),
+        tpmap=draw(st.sampled_from(TPMAP_CHOICES)),
+        verified=draw(st.sampled_from(VERIFIED_CHOICES)),
+        assistance=draw(in_order(ASSISTANCE_STATUSES)),
+        pilots=draw(sorted_unique(st.sampled_from(["none", "P01-4609", "P02-4602", "X_9"]))),
+        lang=draw(st.sampled_from(LANGS)),
+        era=draw(st.sampled_from(("BE", "CE"))),
+        metric=draw(st.sampled_from(METRICS)),
+        by=draw(st.sampled_from(MAP_BY)),
+        res=draw(st.none() | st.sampled_from(MAP_RESOLUTIONS)),
+        area=area,
+        capital=draw(st.sampled_from(CAPITALS)),
+        km=draw(st.sampled_from(REACH_KM)),
+    )
+
+
+@given(views())
+def test_every_view_survives_the_url(view):
+    query = to_query(view)
+    assert all(isinstance(k, str) and isinstance(v, str) for k, v in query.items())
+    assert set(query) <= QUERY_KEYS
+    back, notices = parse_query(query)
+    assert notices == []
+    assert back == view
+
+
+@given(views())
+def test_repeated_keys_read_like_comma_lists(view):
+    query = {key: value.split(",") for key, value in to_query(view).items()}
+    assert parse_query(query) == (view, [])
+
+
+@given(views(), st.sampled_from(sorted(PAGE_FIELDS)))
+def test_a_page_url_keeps_filters_and_its_own_fields_only(view, page):
+    query = to_query(view, page)
+    back, _ = parse_query(query)
+    for name in ("provinces", "districts", "levels", "tpmap", "lang", "era"):
+        assert getattr(back, name) == getattr(view, name)
+    for name in ("metric", "by", "res", "area", "capital", "km"):
+        expected = getattr(view, name) if name in PAGE_FIELDS[page] else getattr(ViewState(), name)
+        assert getattr(back, name) == expected
+
+
+def test_the_opening_view_has_an_empty_query():
+    assert to_query(ViewState()) == {}
+    assert parse_query({}) == (ViewState(), [])
+
+
+@settings(max_examples=300)
+@given(st.dictionaries(st.sampled_from(sorted(QUERY_KEYS) + ["embed", "x"]),
+                       st.one_of(st.text(max_size=30), st.lists(st.text(max_size=12), max_size=4)),
+                       max_size=8))
+def test_any_query_parses_without_raising(params):
+    view, notices = parse_query(params)
+    assert isinstance(view, ViewState)
+    assert normalise(view) == view  # what is kept is canonical
+    assert all(n.param in QUERY_KEYS for n in notices)
+
+
+@pytest.mark.parametrize(
+    ("params", "expected", "ignored"),
+    [
+        ({"prov": "46,4x,460"}, ViewState(provinces=("46",)), [("prov", "4x"), ("prov", "460")]),
+        ({"level": "2,9,1"}, ViewState(levels=(1, 2)), [("level", "9")]),
+        ({"by": "county"}, ViewState(), [("by", "county")]),
+        ({"res": "12"}, ViewState(), [("res", "12")]),
+        ({"res": ""}, ViewState(), [("res", "")]),
+        ({"area": "TH46"}, ViewState(), [("area", "TH46")]),
+        ({"km": "7"}, ViewState(), [("km", "7")]),
+        ({"lang": "fr"}, ViewState(), [("lang", "fr")]),
+        ({"pilot": "<script>"}, ViewState(), [("pilot", "<script>")]),
+        ({"prov": "46", "dist": "4609,3401"}, ViewState(provinces=("46",), districts=("4609",)), [("dist", "3401")]),
+        ({"deficit": "natural,wealth"}, ViewState(capitals_in_deficit=("natural",)), [("deficit", "wealth")]),
+        ({"embed": "true", "metric": "mpi"}, ViewState(metric="mpi"), []),
+    ],
+)
+def test_bad_values_are_dropped_with_a_notice(params, expected, ignored):
+    view, notices = parse_query(params)
+    assert view == expected
+    assert [(n.param, n.value) for n in notices] == ignored
+
+
+def test_filters_become_the_engine_filter():
+    assert ViewState().to_filter() is None
+    flt = ViewState(provinces=("46",), levels=(1, 2), tpmap="out", verified="yes", pilots=("none",)).to_filter()
+    assert flt.provinces == ("46",) and flt.levels == (1, 2)
+    assert flt.in_tpmap is False and flt.verified is True and flt.pilots == ("none",)
+    assert ViewState(levels=(1,), area="46").has_filters
+    assert not ViewState(area="46", metric="mpi").has_filters
+    assert ViewState(levels=(1,), area="46").without_filters() == ViewState(area="46")
+
+
+def test_drill_down_and_back():
+    top = ViewState(by="province")
+    province = drill_down(top, "46")
+    district = drill_down(province, "4609")
+    subdistrict = drill_down(district, "460901")
+    assert [shown_level(v) for v in (top, province, district, subdistrict)] == [
+        "province", "district", "subdistrict", "subdistrict"]
+    assert drill_up(subdistrict) == district and drill_up(district) == province and drill_up(province) == top
+    assert drill_up(top) == top
+    assert drill_down(top, "not a code") == top and drill_down(top, "") == top
+    assert shown_level(ViewState(by="district")) == "district"
+    assert shown_level(ViewState(by="h3", area="46")) == "district"
+    assert area_parents("460901") == ["", "46", "4609", "460901"]
+    assert area_level("") == "all" and area_level("4609") == "district"
+    with pytest.raises(ValueError, match="code must be"):
+        area_level("123")
+
+
+@pytest.mark.parametrize("code", ["", "46", "4609", "460901"])
+def test_valid_areas(code):
+    assert is_valid_area(code)
+
+
+@pytest.mark.parametrize("code", [None, 46, "4", "46a", "๔๖", "4609011", " 46"])
+def test_invalid_areas_are_false_never_raise(code):
+    assert not is_valid_area(code)
+
+
+@pytest.mark.parametrize(
+    ("selection", "expected"),
+    [
+        ({"indices": {"areas": [3]}, "objects": {"areas": [{"properties": {"code": "4609"}}]}}, "4609"),
+        ({"objects": {"areas": [{"code": "46"}]}}, "46"),
+        ({"objects": {"areas": []}}, None),
+        ({"objects": {"cells": [{"h3_cell": "8765a2e4cffffff"}]}}, None),
+        ({"objects": {"areas": [{"properties": {"code": "<b>"}}]}}, None),
+        ({}, None),
+        (None, None),
+        ("junk", None),
+    ],
+)
+def test_selected_code_reads_a_map_click(selection, expected):
+    assert selected_code(selection) == expected
+
+
+def test_restrict_drops_codes_not_in_the_data():
+    view = ViewState(provinces=("46", "99"), districts=("4609", "9901"), pilots=("none", "P99"))
+    kept, notices = restrict(view, provinces=["46"], districts=["4609"], pilots=["P01"])
+    assert kept == ViewState(provinces=("46",), districts=("4609",), pilots=("none",))
+    assert {(n.param, n.value, n.reason) for n in notices} == {
+        ("prov", "99", "url_not_in_data"), ("dist", "9901", "url_not_in_data"), ("pilot", "P99", "url_not_in_data")}
+
+
+def test_to_query_refuses_an_unknown_page():
+    with pytest.raises(ValueError, match="page must be one of"):
+        to_query(ViewState(), "maps")

@@ -1,0 +1,186 @@
+"""The Capitals, Pilots, Households and Data pages through AppTest from the entry point, on the
+tiny known world (tests/pages/tiny_world.py)."""
+
+from __future__ import annotations
+
+import io
+
+import openpyxl
+import pandas as pd
+from streamlit import dataframe_util
+
+from geo import dashboard as D
+from geo.aggregate import index_households
+from geo.viewstate import ViewState
+from tests.pages.conftest import decks, open_app, page_text, rerun
+from tests.pages.tiny_world import ATTRIBUTION, households
+
+# ---------------------------------------------------------------------------------------------
+# Capitals
+# ---------------------------------------------------------------------------------------------
+
+
+def test_capitals_maps_profile_and_table(tiny_dir):
+    at = open_app("capitals", {"area": "46", "capital": "natural"})
+
+    text = page_text(at)
+    assert "สัดส่วนที่ขาดทุนธรรมชาติ · รายอำเภอ · กาฬสินธุ์" in text
+    assert "ทุนที่ขาดมากที่สุด · รายอำเภอ · กาฬสินธุ์" in text
+    assert text.count(ATTRIBUTION) >= 2  # a credit line under each map
+    deficit, dominant = decks(at)
+    assert {layer["id"] for layer in deficit["layers"]} >= {"context", "areas", "selected"}
+    colours = {tuple(f["properties"]["fill"][:3]) for layer in dominant["layers"] if layer["id"] == "areas"
+               for f in layer["data"]["features"]}
+    from geo.mapstyle import CAPITAL_COLOURS
+    assert colours <= set(CAPITAL_COLOURS.values()) | {(150, 150, 150), (235, 235, 235)}
+    (chart,) = at.get("vega_lite_chart")  # the five-capital profile
+    profile = dataframe_util.convert_arrow_bytes_to_pandas_df(chart.proto.datasets[0].data.data)
+    assert set(profile["group"]) == {"กาฬสินธุ์", "เฉลี่ย 20 จังหวัดนำร่อง"}
+    kalasin = frame_mean = households()
+    kalasin = frame_mean[frame_mean["province_code"] == "46"]["capital_natural"].mean()
+    natural = profile[(profile["group"] == "กาฬสินธุ์") & (profile["capital"] == "ทุนธรรมชาติ")]["mean_score"]
+    assert natural.item() == round(kalasin, 2)
+    table = at.dataframe[0].value
+    frame = households()
+    expected = frame[frame["province_code"] == "46"].groupby("district_code")["capital_natural"].mean().round(2)
+    assert table["ทุนธรรมชาติ · คะแนน"].tolist() == expected.tolist()
+
+    at.selectbox(key="capitals_capital").set_value("human")
+    rerun(at)
+    assert at.query_params == {"area": "46"}  # human is the default capital
+    assert "สัดส่วนที่ขาดทุนมนุษย์" in page_text(at)
+
+
+def test_capitals_in_english(tiny_dir):
+    at = open_app("capitals", {"lang": "en", "by": "district"})
+    assert at.title[0].value == "Five capitals"
+    assert "Dominant deficit · by district · 20 pilot provinces" in page_text(at)
+    assert "Financial capital" in page_text(at)  # a legend swatch
+
+
+# ---------------------------------------------------------------------------------------------
+# Pilots
+# ---------------------------------------------------------------------------------------------
+
+
+def test_pilots_sites_reach_and_gaps(tiny_dir):
+    at = open_app("pilots", {"km": "5"})
+
+    (spec,) = decks(at)
+    layers = {layer["id"]: layer for layer in spec["layers"]}
+    assert {"areas", "rings", "pilots", "pilot_letters"} <= set(layers)
+    assert layers["rings"]["getRadius"] == 5000
+    assert [d["letter"] for d in layers["pilot_letters"]["data"]] == ["M", "C"]
+    assert "Test University" in layers["pilots"]["data"][0]["tooltip_html"]
+    gaps, sites = at.dataframe[0].value, at.dataframe[1].value
+    assert sites["ครัวเรือนที่เข้าร่วม"].tolist() == ["10", "0"]
+    assert sites["เป้าหมาย"].tolist() == ["20", "15"]
+    assert set(gaps["ครัวเรือนระดับ 1-2"]) <= {"<10", "ปกปิด"}  # both gaps too small to show
+    assert "พื้นที่ช่องว่าง: ความต้องการสูง ไม่มีโครงการในระยะ 5 กม." in page_text(at)
+
+    at.radio(key="pilots_km").set_value(30)
+    rerun(at)
+    assert at.query_params == {"km": "30"}
+    (spec,) = decks(at)
+    assert next(layer for layer in spec["layers"] if layer["id"] == "rings")["getRadius"] == 30000
+
+
+# ---------------------------------------------------------------------------------------------
+# Households (research)
+# ---------------------------------------------------------------------------------------------
+
+
+def test_households_tables_are_protected_aggregates_with_downloads(tiny_dir, download_bytes):
+    at = open_app("households")
+    at.radio(key="households_by").set_value("subdistrict")
+    rerun(at)
+
+    assert "เฉพาะตารางรวมตามพื้นที่" in page_text(at)  # aggregates only, household rows later
+    table = at.dataframe[0].value
+    assert dict(zip(table["รหัส"], table["ครัวเรือน"])) == {
+        "340101": "12", "460101": "30", "460901": "ปกปิด", "460902": "<10"}
+    assert at.query_params == {"by": "subdistrict"}
+
+    csv = pd.read_csv(io.BytesIO(download_bytes(at, "households_download_csv")), encoding="utf-8-sig",
+                      dtype={"code": str})
+    index = index_households(households())
+    expected = D.area_table(index, "subdistrict", None)
+    assert csv["code"].tolist() == expected["code"].tolist()
+    assert csv["households_shown"].tolist() == ["12", "30", "suppressed", "<10"]
+    assert csv.loc[csv["code"] == "460902", ["people", "households_count"]].isna().all(axis=None)
+    assert (csv["min_count"] == 10).all()
+
+    book = openpyxl.load_workbook(io.BytesIO(download_bytes(at, "households_download_xlsx")), read_only=True)
+    rows = list(book.active.iter_rows(values_only=True))
+    assert rows[0][:3] == ("min_count", "code", "name_th") and len(rows) == 5
+
+
+def test_households_follow_the_filters(tiny_dir):
+    at = open_app("households", {"prov": "46", "level": "2"})
+    table = at.dataframe[0].value
+    frame = households()
+    expected = frame[(frame["province_code"] == "46") & (frame["poverty_level"] == 2)]
+    assert table["ครัวเรือน"].tolist() == [str(len(expected))]
+    index = index_households(frame)
+    totals = D.selection_totals(index, D.view_mask(index, ViewState(provinces=("46",), levels=(2,))))
+    assert int(totals["households"].iloc[0]) == len(expected)
+
+
+# ---------------------------------------------------------------------------------------------
+# Data
+# ---------------------------------------------------------------------------------------------
+
+
+def upload_csv(frame: pd.DataFrame) -> bytes:
+    return frame.to_csv(index=False).encode("utf-8")
+
+
+def test_data_page_imports_a_file_and_shows_the_report(tiny_dir, download_bytes):
+    new = households().head(12).copy()
+    new["household_id"] = [f"N{i:03d}" for i in range(12)]
+    new.loc[0, "members"] = 99  # rejected: members out of range
+    at = open_app("data")
+    assert "แถวที่มีเลขบัตรประชาชนจะถูกปฏิเสธ" in page_text(at)  # no ID key: the page says why
+    boundaries = at.dataframe[0].value
+    assert boundaries["จำนวน"].tolist() == [2, 3, 4]
+
+    at.file_uploader(key="data_upload").set_value(("new.csv", upload_csv(new), "text/csv"))
+    rerun(at)
+    at.button(key="data_import").click()
+    rerun(at)
+
+    assert "นำเข้าแล้ว 11 แถว ปฏิเสธ 1 แถว จาก 12 แถว" in page_text(at)
+    stored = pd.read_parquet(tiny_dir / "store" / "households.parquet")
+    assert len(stored) == 11 and set(stored["household_id"]) == set(new["household_id"][1:])
+    rejects = openpyxl.load_workbook(io.BytesIO(download_bytes(at, "data_rejects")), read_only=True)
+    rows = list(rejects.active.iter_rows(values_only=True))
+    assert len(rows) == 2 and "members" in " ".join(str(v) for v in rows[1])
+    # The app now shows the store, not the sample, and says so.
+    assert "ข้อมูลที่นำเข้า (11 ครัวเรือน)" in page_text(at)
+    provenance = at.dataframe[-1].value
+    assert provenance["ไฟล์"].tolist() == ["new.csv"] and provenance["รับ"].tolist() == [11]
+
+
+def test_national_ids_without_a_key_are_rejected_and_with_one_hashed(tiny_dir, monkeypatch):
+    new = households().head(2).copy()
+    new["household_id"] = ["K1", "K2"]
+    new["national_id"] = ["1101700207030", "1101700207030"]
+    new = new.drop(columns=["national_id_hash"])
+    at = open_app("data")
+    at.file_uploader(key="data_upload").set_value(("ids.csv", upload_csv(new), "text/csv"))
+    rerun(at)
+    at.button(key="data_import").click()
+    rerun(at)
+    assert "ปฏิเสธ 2 แถว" in page_text(at)
+
+    monkeypatch.setenv("PPAP_ID_HASH_KEY", "a-test-key-of-enough-length")
+    keyed = open_app("data")
+    assert "เก็บเฉพาะค่าแฮช" in page_text(keyed)
+    new["household_id"] = ["K3", "K4"]
+    keyed.file_uploader(key="data_upload").set_value(("ids2.csv", upload_csv(new), "text/csv"))
+    rerun(keyed)
+    keyed.button(key="data_import").click()
+    rerun(keyed)
+    stored = pd.read_parquet(tiny_dir / "store" / "households.parquet")
+    assert stored["national_id_hash"].notna().all()
+    assert "1101700207030" not in stored.to_csv()
