@@ -1,24 +1,33 @@
-"""The app in a real browser, offline: Thai renders, the page says what it is, and the browser
-asks for nothing beyond the app's own server."""
+"""The app in a real browser, offline: every page asks for nothing beyond the app's own server, a
+link straight to a page works, the maps draw, a click on a district drills down, a download
+arrives. One server for all of them (``app_url``, session-scoped)."""
 
 from __future__ import annotations
 
+import io
+import math
+import time
+from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
+import pandas as pd
 import pytest
 
-from geo.paths import samples_dir
+from geo.paths import boundaries_dir, samples_dir
 
 pytestmark = pytest.mark.e2e
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
-LOAD_TIMEOUT_MS = 30_000
+LOAD_TIMEOUT_MS = 60_000
+VIEWPORT = {"width": 1600, "height": 1300}
+DECK = "[data-testid='stDeckGlJsonChart']"
 
 
-def test_overview_renders_offline(browser, app_url: str, tmp_path: Path):
-    from playwright.sync_api import expect
-
+@pytest.fixture
+def offline_page(browser) -> Iterator[object]:
+    """A page whose every request outside the app's server is refused and recorded; the test
+    fails if any was attempted."""
     blocked: list[str] = []
 
     def only_local(route, request):
@@ -29,25 +38,155 @@ def test_overview_renders_offline(browser, app_url: str, tmp_path: Path):
             blocked.append(request.url)
             route.abort()
 
-    context = browser.new_context(viewport={"width": 1366, "height": 900}, locale="th-TH")
+    context = browser.new_context(viewport=VIEWPORT, locale="th-TH", accept_downloads=True)
+    context.route("**/*", only_local)
     try:
-        context.route("**/*", only_local)
-        page = context.new_page()
-        page.goto(app_url, wait_until="domcontentloaded", timeout=LOAD_TIMEOUT_MS)
-
-        expect(page.locator("h1", has_text="ภาพรวม")).to_be_visible(timeout=LOAD_TIMEOUT_MS)
-        expect(page.get_by_text("ข้อมูลตัวอย่างสังเคราะห์ / synthetic sample")).to_be_visible()
-        expect(page.get_by_text("Boundaries: RTSD / OCHA (CC BY-IGO)")).to_be_visible()
-        if (samples_dir() / "households.parquet").is_file():
-            expect(page.get_by_test_id("stMetric")).to_have_count(2)
-        # Let the app settle (fonts, icons, any late fetches) before judging the network.
-        page.wait_for_load_state("networkidle", timeout=LOAD_TIMEOUT_MS)
-
-        screenshot = tmp_path / "overview.png"
-        page.screenshot(path=str(screenshot), full_page=True)
-        assert screenshot.stat().st_size > 10_000
-        print(f"screenshot: {screenshot}")
+        yield context.new_page()
     finally:
         context.close()
-
     assert blocked == [], f"the page tried to reach outside addresses: {blocked}"
+
+
+def require_data(skip_or_fail) -> None:
+    for path in (samples_dir() / "households.parquet", boundaries_dir() / "district.parquet"):
+        if not path.is_file():
+            skip_or_fail(f"no {path}; run `make test` (it installs boundaries and the sample)")
+
+
+def wait_for_map(page, index: int = 0):
+    """The ``index``-th deck canvas once deck.gl has drawn into it."""
+    canvas = page.locator(f"{DECK} canvas").nth(index)
+    canvas.wait_for(state="visible", timeout=LOAD_TIMEOUT_MS)
+    page.wait_for_load_state("networkidle", timeout=LOAD_TIMEOUT_MS)
+    time.sleep(1.5)  # deck.gl draws on the next animation frames
+    return canvas
+
+
+def coloured_share(png: bytes) -> float:
+    """Share of pixels that carry a map colour (saturated), not the white/grey background."""
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(png)).convert("HSV")
+    saturation = image.getchannel("S")
+    histogram = saturation.histogram()
+    total = sum(histogram)
+    return sum(histogram[60:]) / total if total else 0.0
+
+
+# The first test opens a page by its own link before anything else has run on the fresh server.
+def test_a_link_straight_to_a_page_opens_with_the_router(offline_page, app_url, skip_or_fail):
+    require_data(skip_or_fail)
+    from playwright.sync_api import expect
+
+    page = offline_page
+    page.goto(f"{app_url}/capitals?area=46&capital=natural", wait_until="domcontentloaded", timeout=LOAD_TIMEOUT_MS)
+
+    expect(page.locator("h1", has_text="ทุน 5 มิติ")).to_be_visible(timeout=LOAD_TIMEOUT_MS)
+    nav = page.get_by_test_id("stSidebarNav")
+    expect(nav.get_by_text("ภาพรวม · Overview")).to_be_visible()
+    expect(nav.get_by_text("capitals", exact=True)).to_have_count(0)  # not the bare pages folder
+    expect(page.get_by_text("สัดส่วนที่ขาดทุนธรรมชาติ · รายอำเภอ · กาฬสินธุ์")).to_be_visible()
+    wait_for_map(page)
+
+
+def test_overview_draws_its_map_offline(offline_page, app_url, tmp_path: Path, skip_or_fail):
+    require_data(skip_or_fail)
+    from playwright.sync_api import expect
+
+    page = offline_page
+    page.goto(app_url, wait_until="domcontentloaded", timeout=LOAD_TIMEOUT_MS)
+
+    expect(page.locator("h1", has_text="ภาพรวม")).to_be_visible(timeout=LOAD_TIMEOUT_MS)
+    expect(page.get_by_text("ข้อมูลตัวอย่างสังเคราะห์ / synthetic sample").first).to_be_visible()
+    expect(page.get_by_text("Boundaries: RTSD / OCHA (CC BY-IGO)").first).to_be_visible()
+    expect(page.get_by_test_id("stMetric")).to_have_count(6)
+    canvas = wait_for_map(page)
+
+    shot = canvas.screenshot()
+    (tmp_path / "overview_map.png").write_bytes(shot)
+    assert coloured_share(shot) > 0.03, "the map canvas is blank"
+    page.screenshot(path=str(tmp_path / "overview.png"))
+    print(f"screenshots: {tmp_path}")
+
+
+def _project(lon: float, lat: float, view, width: float, height: float) -> tuple[float, float]:
+    """Screen position of (lon, lat) in a Web Mercator view (deck.gl: the world is 512 * 2**zoom px)."""
+    scale = 512 * 2 ** view.zoom
+
+    def world(lo: float, la: float) -> tuple[float, float]:
+        x = (lo + 180) / 360 * scale
+        y = (1 - math.log(math.tan(math.pi / 4 + math.radians(la) / 2)) / math.pi) / 2 * scale
+        return x, y
+
+    x, y = world(lon, lat)
+    x0, y0 = world(view.longitude, view.latitude)
+    return width / 2 + (x - x0), height / 2 + (y - y0)
+
+
+def test_a_click_on_a_district_drills_down(offline_page, app_url, skip_or_fail):
+    require_data(skip_or_fail)
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+    from playwright.sync_api import expect
+
+    from geo.boundaries import load_boundaries
+    from geo.maps import view_for_bounds
+
+    districts = load_boundaries("district")
+    kalasin = districts[districts["code"].str.startswith("46")]
+    # The largest district, clicked at a point well inside it.
+    target = kalasin.loc[kalasin.to_crs(32648).area.idxmax()]
+    point = target.geometry.representative_point()
+    view = view_for_bounds(kalasin.total_bounds, width_px=600, height_px=600)  # as pages/overview.py fits it
+
+    page = offline_page
+    page.goto(f"{app_url}/?area=46", wait_until="domcontentloaded", timeout=LOAD_TIMEOUT_MS)
+    expect(page.locator("h1", has_text="ภาพรวม")).to_be_visible(timeout=LOAD_TIMEOUT_MS)
+    canvas = wait_for_map(page)
+    box = canvas.bounding_box()
+    x, y = _project(point.x, point.y, view, box["width"], box["height"])
+    assert 0 < x < box["width"] and 0 < y < box["height"], (x, y, box)
+    # deck.gl may still be settling its first frames: click again if nothing happened.
+    for _ in range(5):
+        page.mouse.click(box["x"] + x, box["y"] + y)
+        try:
+            page.wait_for_function(f"window.location.search.includes('area={target['code']}')", timeout=6_000)
+            break
+        except PlaywrightTimeout:
+            continue
+    search = page.evaluate("window.location.search")
+    assert parse_qs(search.lstrip("?"))["area"] == [target["code"]], search
+    expect(page.get_by_role("button", name=target["name_th"])).to_be_visible(timeout=LOAD_TIMEOUT_MS)
+    expect(page.get_by_text(f"รายตำบล · กาฬสินธุ์ › {target['name_th']}").first).to_be_visible()
+
+
+def test_a_download_arrives(offline_page, app_url, tmp_path: Path, skip_or_fail):
+    require_data(skip_or_fail)
+    from playwright.sync_api import expect
+
+    page = offline_page
+    page.goto(f"{app_url}/households?prov=46&by=district", wait_until="domcontentloaded", timeout=LOAD_TIMEOUT_MS)
+    button = page.get_by_role("button", name="ดาวน์โหลด CSV")
+    expect(button).to_be_visible(timeout=LOAD_TIMEOUT_MS)
+    with page.expect_download(timeout=LOAD_TIMEOUT_MS) as info:
+        button.click()
+    download = info.value
+    assert download.suggested_filename.startswith("ppap_households_by_district_")
+    path = tmp_path / download.suggested_filename
+    download.save_as(path)
+    table = pd.read_csv(path, encoding="utf-8-sig", dtype={"code": str})
+    assert table["code"].str.startswith("46").all() and len(table) == 18
+    assert {"name_th", "households_shown", "people"} <= set(table.columns)
+
+
+@pytest.mark.parametrize("path", ["pilots?km=10", "data", "capitals?by=h3&lang=en"])
+def test_other_pages_render_offline(offline_page, app_url, path, skip_or_fail):
+    require_data(skip_or_fail)
+    from playwright.sync_api import expect
+
+    page = offline_page
+    page.goto(f"{app_url}/{path}", wait_until="domcontentloaded", timeout=LOAD_TIMEOUT_MS)
+    expect(page.locator("h1")).to_be_visible(timeout=LOAD_TIMEOUT_MS)
+    if path != "data":
+        assert coloured_share(wait_for_map(page).screenshot()) > 0.02
+    page.wait_for_load_state("networkidle", timeout=LOAD_TIMEOUT_MS)
+    expect(page.get_by_test_id("stException")).to_have_count(0)

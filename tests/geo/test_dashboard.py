@@ -274,10 +274,20 @@ def test_decks_are_offline_pickable_by_id_and_show_only_protected_figures(index,
         assert all(ids) and len(set(ids)) == len(ids), name
     drill = decks(index, boundaries, pilots)["overview_drill_4609"]
     features = json.loads(drill.deck.to_json())["layers"][1]["data"]["features"]
-    tips = {f["properties"]["code"]: f["properties"]["tooltip_html"] for f in features}
+    tips = {f["properties"]["code"]: {k: v for k, v in f["properties"].items() if k.startswith("tt_")}
+            for f in features}
     assert set(tips) == {"460901", "460902"}
-    assert tips["460902"] == "<b>สหัสขันธ์</b><br/>ครัวเรือน: &lt;10"
-    assert tips["460901"] == "<b>ภูสิงห์</b><br/>ครัวเรือน: ปกปิด"  # complementary: withheld, no share shown
+    assert tips["460902"] == {"tt_title": "สหัสขันธ์", "tt_1": "ครัวเรือน: <10", "tt_2": "", "tt_3": "", "tt_4": ""}
+    # Complementary suppression: withheld too, and no share shown.
+    assert tips["460901"] == {"tt_title": "ภูสิงห์", "tt_1": "ครัวเรือน: ปกปิด", "tt_2": "", "tt_3": "", "tt_4": ""}
+    assert json.loads(drill.deck.to_json())["layers"][1]["data"]["features"][0]["properties"].keys() >= {"code", "fill"}
+
+
+def test_tooltips_are_plain_text_in_a_fixed_template():
+    # Streamlit escapes each value it fills in; the markup is only in the template.
+    assert M.TOOLTIP["html"] == "<b>{tt_title}</b><div>{tt_1}</div><div>{tt_2}</div><div>{tt_3}</div><div>{tt_4}</div>"
+    fields = M.tooltip_fields("<img src=x>", [("a", "1")] * 6)
+    assert fields["tt_title"] == "<img src=x>" and fields["tt_4"] == "a: 1" and len(fields) == 5
 
 
 def test_h3_map_rolls_small_cells_up_and_caps_resolution(index, boundaries, monkeypatch):

@@ -106,7 +106,7 @@ def test_language_switch_changes_labels_legend_and_url(tiny_dir):
     assert at.multiselect(key="sidebar_provinces").label == "Province"
     (spec,) = decks(at)
     areas = next(layer for layer in spec["layers"] if layer["id"] == "areas")
-    assert "Households" in areas["data"]["features"][0]["properties"]["tooltip_html"]
+    assert areas["data"]["features"][0]["properties"]["tt_2"].startswith("Households: ")
 
 
 def test_metric_and_resolution_live_in_the_url(tiny_dir):

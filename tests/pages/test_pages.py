@@ -71,7 +71,7 @@ def test_pilots_sites_reach_and_gaps(tiny_dir):
     assert {"areas", "rings", "pilots", "pilot_letters"} <= set(layers)
     assert layers["rings"]["getRadius"] == 5000
     assert [d["letter"] for d in layers["pilot_letters"]["data"]] == ["M", "C"]
-    assert "Test University" in layers["pilots"]["data"][0]["tooltip_html"]
+    assert layers["pilots"]["data"][0]["tt_2"] == "มหาวิทยาลัย: Test University"
     gaps, sites = at.dataframe[0].value, at.dataframe[1].value
     assert sites["ครัวเรือนที่เข้าร่วม"].tolist() == ["10", "0"]
     assert sites["เป้าหมาย"].tolist() == ["20", "15"]
