@@ -20,6 +20,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "geo.ingest",
     "geo.engine_cli",
     "geo.access_cli",
+    "geo.bench_dashboard",
 )
 
 

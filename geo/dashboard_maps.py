@@ -90,10 +90,8 @@ def _areas_for(boundaries: dict, level: str, parent: str, codes: pd.Series) -> p
     if parent:
         keep = frame["code"].astype(str).str.startswith(parent)
     else:
-        wanted = set(codes.astype(str))
-        if level != "province":
-            wanted = {c for c in frame["code"].astype(str) if c[:2] in {w[:2] for w in wanted}}
-        keep = frame["code"].astype(str).isin(wanted)
+        provinces = {c[:2] for c in codes.astype(str)}
+        keep = frame["code"].astype(str).str[:2].isin(provinces)
     return frame.loc[keep.to_numpy(), ["code", "geometry"]].reset_index(drop=True)
 
 

@@ -320,3 +320,19 @@ def test_pilot_map_without_pilots_draws_the_need_alone(index, boundaries, pilots
     assert "pilots" not in ids and "areas" in ids
     assert figure.legend.items == () and gaps.attrs["gaps"] == 4
     assert D.pilots_table(none, reach, 5).empty
+
+
+def test_bench_dashboard_runs_on_a_small_world(tmp_path, monkeypatch):
+    from geo import bench_dashboard
+    from geo.cli import build_parser
+
+    tiny_world.write_data_dir(tmp_path)
+    monkeypatch.setenv("PPAP_DATA_DIR", str(tmp_path))
+    report = bench_dashboard.run(repeat=1, apptest=False)
+    assert report["households"] == 71
+    assert [row["mode"] for row in report["pipeline"]] == [label for label, _ in bench_dashboard.MODES]
+    assert all(row["engine_ms_median"] > 0 and row["deck_mb_max"] > 0 for row in report["pipeline"])
+    text = bench_dashboard.format_report(report)
+    assert "baseline" in text and "deck MB" in text
+    args = build_parser().parse_args(["bench-dashboard", "--repeat", "1", "--no-apptest"])
+    assert args.func is bench_dashboard._cmd

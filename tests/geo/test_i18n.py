@@ -59,3 +59,34 @@ def test_dates_in_buddhist_era_with_common_era_available():
     assert i18n.format_date_both(day, "en") == "13 Jun 2024 (BE 2567)"
     with pytest.raises(ValueError, match="era"):
         i18n.format_date(day, era="AD")
+
+
+def test_every_label_the_dashboard_asks_for_exists():
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    sources = [*root.glob("pages/*.py"), root / "geo" / "dashboard.py", root / "geo" / "dashboard_maps.py",
+               root / "geo" / "viewstate.py"]
+    literal = re.compile(r"""text\(\s*["']([a-z0-9_]+)["']""")
+    asked = {key for path in sources for key in literal.findall(path.read_text(encoding="utf-8"))}
+    assert len(asked) > 60
+    assert sorted(asked - set(i18n.TEXT)) == []
+    # Keys the pages build from a value.
+    from geo.viewstate import MAP_BY, TPMAP_CHOICES, VERIFIED_CHOICES
+
+    built = [f"by_{by}" for by in ("province", "district", "subdistrict", "h3")]
+    built += [f"map_{by}" for by in MAP_BY if by != "subdistrict"]
+    built += [f"tpmap_{v}" for v in TPMAP_CHOICES] + [f"verified_{v}" for v in VERIFIED_CHOICES]
+    built += [f"mode_{m}" for m in ("append", "replace")] + ["url_bad_code", "url_bad_choice",
+                                                               "url_district_outside", "url_not_in_data"]
+    built += [f"kind_{k}" for k in ("mushroom", "vegetables", "rice", "livestock", "fishery", "crafts")]
+    built += [f"page_{p}" for p in ("overview", "capitals", "pilots", "households", "data")]
+    assert [key for key in built if key not in i18n.TEXT] == []
+
+
+def test_dashboard_labels_switch_language():
+    for key in ("page_overview", "filters", "metric_mpi", "top10", "back", "download_csv", "gaps_title"):
+        assert i18n.text(key, "th", km=5) != i18n.text(key, "en", km=5), key
+    assert i18n.text("synthetic_badge", "en") == "ข้อมูลตัวอย่างสังเคราะห์ / synthetic sample"
+    assert i18n.text("url_ignored", "en", param="by", value="x", why="no") == "Ignored by=x from the link: no"
