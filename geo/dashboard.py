@@ -490,6 +490,29 @@ def year_label(year_ce: int, lang: str = "th", era: str = "BE") -> str:
     return f"พ.ศ. {to_be(year_ce)}" if lang == "th" else f"BE {to_be(year_ce)}"
 
 
+def format_timestamp(value: object, lang: str = "th", era: str = "BE") -> str:
+    """An ISO 8601 time from a manifest or the store as a Thai date (BE, or CE) and time of day.
+
+    Text that is not a time is returned as it is.
+
+    Example
+    -------
+    >>> format_timestamp("2026-11-21T05:17:19+00:00")
+    '21 พ.ย. 2569 05:17'
+    >>> format_timestamp("2026-11-21T05:17:19+00:00", "en", "CE")
+    '21 Nov 2026 05:17'
+    """
+    import datetime as dt
+
+    from geo.i18n import format_date
+
+    try:
+        moment = dt.datetime.fromisoformat(str(value))
+    except ValueError:
+        return str(value)
+    return f"{format_date(moment.date(), lang, era=era)} {moment:%H:%M}"
+
+
 def headline_items(totals: pd.DataFrame, lang: str = "th") -> list[tuple[str, str]]:
     """``(label, value)`` pairs of the headline figures from :func:`selection_totals`.
 
@@ -569,13 +592,13 @@ def import_summary(result, lang: str = "th", *, max_rows: int = 500) -> ImportSu
     return ImportSummary(files, problems)
 
 
-def boundaries_summary(manifest: dict, lang: str = "th") -> tuple[list[tuple[str, str]], pd.DataFrame]:
+def boundaries_summary(manifest: dict, lang: str = "th", era: str = "BE") -> tuple[list[tuple[str, str]], pd.DataFrame]:
     """Facts about installed boundaries (source, credit, licence, date) and a table per level."""
     facts = [
         (text("boundaries_source", lang), str(manifest.get("source", "–"))),
         (text("credit", lang), str(manifest.get("attribution", "–"))),
         (text("licence", lang), str(manifest.get("licence", "–"))),
-        (text("installed_at", lang), str(manifest.get("installed_at", "–"))),
+        (text("installed_at", lang), format_timestamp(manifest.get("installed_at", "–"), lang, era)),
     ]
     levels = manifest.get("levels") or {}
     table = pd.DataFrame({
@@ -589,12 +612,12 @@ def boundaries_summary(manifest: dict, lang: str = "th") -> tuple[list[tuple[str
     return facts, table
 
 
-def provenance_table(imports: list[dict], lang: str = "th") -> pd.DataFrame:
-    """The store's import history, newest first."""
+def provenance_table(imports: list[dict], lang: str = "th", era: str = "BE") -> pd.DataFrame:
+    """The store's import history, newest first (times in BE, or CE)."""
     rows = list(reversed(imports))
     return pd.DataFrame({
         text("file", lang): [str(e.get("file", "")) for e in rows],
-        text("imported_at", lang): [str(e.get("imported_at", "")) for e in rows],
+        text("imported_at", lang): [format_timestamp(e.get("imported_at", ""), lang, era) for e in rows],
         text("mode", lang): [text(f"mode_{e.get('mode')}", lang) if e.get("mode") in ("append", "replace")
                              else str(e.get("mode", "")) for e in rows],
         text("rows_in", lang): [int(e.get("rows_in", 0)) for e in rows],

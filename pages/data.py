@@ -4,7 +4,7 @@ installed boundaries with their source and credit, and where the shown data come
 import streamlit as st
 
 from geo import paths
-from geo.dashboard import boundaries_summary, import_summary, provenance_table
+from geo.dashboard import boundaries_summary, format_timestamp, import_summary, provenance_table
 from geo.errors import PPAPError
 from geo.i18n import format_number, text
 from geo.ingest import import_households, rejects_to_bytes, save_import
@@ -66,7 +66,7 @@ except PPAPError as exc:
 if manifest is None:
     st.warning(text("no_boundaries", lang), icon=":material/info:")
 else:
-    facts, levels = boundaries_summary(manifest, lang)
+    facts, levels = boundaries_summary(manifest, lang, view.era)
     st.markdown("  \n".join(f"**{label}:** {value}" for label, value in facts))
     st.dataframe(levels, hide_index=True, width="stretch", key="data_boundaries")
 st.caption(credit_line())
@@ -74,13 +74,14 @@ st.caption(credit_line())
 st.header(text("provenance_title", lang))
 if data is not None and data.source.kind == "sample":
     meta = data.metadata
-    st.markdown(text("sample_source", lang, seed=meta.get("seed", "?"), created=meta.get("created", "?")))
+    st.markdown(text("sample_source", lang, seed=meta.get("seed", "?"),
+                     created=format_timestamp(meta.get("created", "?"), lang, view.era)))
 try:
     imports = provenance()
 except PPAPError as exc:
     imports = []
     st.error(str(exc), icon=":material/error:")
 if imports:
-    st.dataframe(provenance_table(imports, lang), hide_index=True, width="stretch", key="data_provenance")
+    st.dataframe(provenance_table(imports, lang, view.era), hide_index=True, width="stretch", key="data_provenance")
 else:
     st.caption(text("provenance_none", lang))

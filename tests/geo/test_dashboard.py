@@ -336,3 +336,12 @@ def test_bench_dashboard_runs_on_a_small_world(tmp_path, monkeypatch):
     assert "baseline" in text and "deck MB" in text
     args = build_parser().parse_args(["bench-dashboard", "--repeat", "1", "--no-apptest"])
     assert args.func is bench_dashboard._cmd
+
+
+def test_times_from_manifests_show_in_be_with_ce_available():
+    assert D.format_timestamp("2026-11-21T05:17:19+00:00") == "21 พ.ย. 2569 05:17"
+    assert D.format_timestamp("2026-11-21T05:17:19+00:00", "en", "CE") == "21 Nov 2026 05:17"
+    assert D.format_timestamp("not a time") == "not a time"
+    table = D.provenance_table([{"file": "a.csv", "imported_at": "2024-06-13T10:00:00+00:00", "mode": "append",
+                                 "rows_in": 3, "accepted": 2, "warnings": 0, "rejected": 1}], "th")
+    assert table["นำเข้าเมื่อ"].tolist() == ["13 มิ.ย. 2567 10:00"]

@@ -184,3 +184,13 @@ def test_national_ids_without_a_key_are_rejected_and_with_one_hashed(tiny_dir, m
     stored = pd.read_parquet(tiny_dir / "store" / "households.parquet")
     assert stored["national_id_hash"].notna().all()
     assert "1101700207030" not in stored.to_csv()
+
+
+def test_dates_show_in_the_buddhist_era_with_common_era_on_request(tiny_dir):
+    at = open_app("data")
+    assert "21 พ.ย. 2569 00:00" in page_text(at)  # boundaries installed (manifest time)
+    assert "พ.ศ. 2566" in page_text(at)  # the survey round, in the sidebar
+    at.toggle(key="sidebar_era").set_value(True)
+    rerun(at)
+    assert "21 พ.ย. 2026 00:00" in page_text(at) and "ค.ศ. 2023" in page_text(at)
+    assert at.query_params == {"era": "CE"}
