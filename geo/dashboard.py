@@ -529,10 +529,10 @@ def headline_items(totals: pd.DataFrame, lang: str = "th") -> list[tuple[str, st
     return [
         (text("households", lang), str(row["households_shown"]) if suppressed else count("households")),
         (text("people", lang), count("people")),
-        (text("levels_1_2", lang), poor),
+        (text("headline_levels_1_2", lang), poor),
         (text("not_in_tpmap", lang), count("not_in_tpmap")),
         (text("verified", lang), count("verified")),
-        (text("helped", lang), count("helped")),
+        (text("headline_helped", lang), count("helped")),
     ]
 
 

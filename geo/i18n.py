@@ -129,6 +129,8 @@ TEXT.update({
     "selected_area": {"th": "พื้นที่ที่เลือก: {name}", "en": "Selected area: {name}"},
     "no_households": {"th": "ไม่มีครัวเรือนตามตัวกรองนี้", "en": "No households match these filters."},
     "withheld": {"th": "ปกปิด", "en": "withheld"},
+    "headline_levels_1_2": {"th": "อยู่ลำบาก/อยู่ยาก", "en": "Levels 1–2"},
+    "headline_helped": {"th": "ช่วยเหลือแล้ว", "en": "Helped"},
     "headline_withheld": {"th": "น้อยกว่า {k} ครัวเรือน ตัวเลขถูกปกปิดเพื่อคุ้มครองข้อมูล",
                           "en": "Fewer than {k} households: figures withheld to protect them."},
     "protection_note": {"th": "พื้นที่ที่มีน้อยกว่า {k} ครัวเรือนจะถูกปกปิด (สีเทา)",

@@ -224,8 +224,10 @@ def _draw_sidebar(view: ViewState, page: str, data) -> None:
     more.multiselect(text("assistance", lang), list(ASSISTANCE_STATUSES), key=SIDEBAR_KEYS["assistance"],
                      format_func=lambda s: assistance_label(s, lang), placeholder=text("tpmap_any", lang))
     pilots = [NO_PILOT] + (sorted(data.index.pilot_ids.astype(str).tolist()) if data is not None else [])
+    names = {} if data is None else dict(zip(data.pilots["pilot_id"].astype(str),
+                                             data.pilots["name_th" if lang == "th" else "name_en"].astype(str)))
     more.multiselect(text("pilot", lang), pilots, key=SIDEBAR_KEYS["pilots"],
-                     format_func=lambda p: text("no_pilot", lang) if p == NO_PILOT else p,
+                     format_func=lambda p: text("no_pilot", lang) if p == NO_PILOT else names.get(p, p),
                      placeholder=text("tpmap_any", lang))
     bar.button(text("clear_filters", lang), key="sidebar_clear", on_click=_clear_filters, args=(page,),
                disabled=not view.has_filters, icon=":material/filter_alt_off:")

@@ -161,7 +161,7 @@ def test_data_page_imports_a_file_and_shows_the_report(tiny_dir, download_bytes)
     assert provenance["ไฟล์"].tolist() == ["new.csv"] and provenance["รับ"].tolist() == [11]
 
 
-def test_national_ids_without_a_key_are_rejected_and_with_one_hashed(tiny_dir, monkeypatch):
+def test_national_ids_without_a_key_are_rejected_and_with_one_hashed(tiny_dir):
     new = households().head(2).copy()
     new["household_id"] = ["K1", "K2"]
     new["national_id"] = ["1101700207030", "1101700207030"]
@@ -173,8 +173,15 @@ def test_national_ids_without_a_key_are_rejected_and_with_one_hashed(tiny_dir, m
     rerun(at)
     assert "ปฏิเสธ 2 แถว" in page_text(at)
 
-    monkeypatch.setenv("PPAP_ID_HASH_KEY", "a-test-key-of-enough-length")
-    keyed = open_app("data")
+    from streamlit.testing.v1 import AppTest
+
+    from tests.pages.conftest import APP_PATH, TIMEOUT_S
+
+    keyed = AppTest.from_file(str(APP_PATH), default_timeout=TIMEOUT_S)
+    keyed.secrets["ppap_id_hash_key"] = "a-test-key-of-enough-length"  # from st.secrets
+    rerun(keyed)
+    keyed.switch_page("pages/data.py")
+    rerun(keyed)
     assert "เก็บเฉพาะค่าแฮช" in page_text(keyed)
     new["household_id"] = ["K3", "K4"]
     keyed.file_uploader(key="data_upload").set_value(("ids2.csv", upload_csv(new), "text/csv"))
