@@ -141,8 +141,10 @@ def _resolve(page: str, data) -> tuple[ViewState, list[Notice]]:
 
 def _write_url(view: ViewState, page: str) -> None:
     query = to_query(view, page)
-    if {k: ",".join(v) for k, v in _url_params().items()} != query:
-        st.query_params.from_dict(query)
+    current = _url_params()
+    others = {k: v for k, v in current.items() if k not in QUERY_KEYS}  # e.g. Streamlit's own ?embed=
+    if {k: ",".join(v) for k, v in current.items() if k in QUERY_KEYS} != query:
+        st.query_params.from_dict({**others, **query})
     st.session_state[URL_KEY] = query
 
 

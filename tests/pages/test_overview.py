@@ -137,6 +137,13 @@ def test_bad_link_values_are_named_not_raised(tiny_dir):
     assert at.query_params == {"prov": "46"}
 
 
+def test_other_query_parameters_are_kept(tiny_dir):
+    at = open_app(query={"embed": "true", "prov": "46"})
+    at.multiselect(key="sidebar_levels").set_value([1])
+    rerun(at)
+    assert at.query_params == {"embed": "true", "prov": "46", "level": "1"}
+
+
 def test_filters_follow_to_other_pages(tiny_dir):
     at = open_app()
     at.multiselect(key="sidebar_provinces").set_value(["46"])
