@@ -259,5 +259,6 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--repeat", type=int, default=3, help="runs per filter; the best counts (default 3)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument("--no-apptest", action="store_true", help="skip the AppTest reruns")
-    parser.add_argument("--data", type=Path, metavar="FILE", help="households file (default: the store, else the sample)")
+    parser.add_argument("--data", type=Path, metavar="FILE",
+                        help="households file (default: the store, else the sample)")
     parser.set_defaults(func=_cmd)

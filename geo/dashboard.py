@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from geo.aggregate import COUNT_COLUMNS, METRIC_COLUMNS, HouseholdIndex, aggregate
-from geo.contract import ASSISTANCE_STATUSES, CAPITAL_COLUMNS, CAPITALS
+from geo.contract import CAPITAL_COLUMNS, CAPITALS
 from geo.filters import filter_mask
 from geo.i18n import capital_label, format_number, format_percent, text, to_be
 from geo.mapstyle import Legend, hex_colour
@@ -227,7 +227,8 @@ def top_areas(table: pd.DataFrame, metric: str, *, n: int = 10, lang: str = "th"
         "rank": np.arange(1, order.size + 1),
         "area": [area_name(c, lang) for c in codes],
         "value": [format_metric(v, metric, lang) for v in values[order]],
-        "households": [format_number(v, lang) for v in table["households"].to_numpy(dtype="float64", na_value=np.nan)[order]],
+        "households": [format_number(v, lang)
+                       for v in table["households"].to_numpy(dtype="float64", na_value=np.nan)[order]],
     })
 
 
@@ -347,10 +348,12 @@ def pilots_table(pilots: pd.DataFrame, reach: pd.DataFrame, km: int, lang: str =
             text("pilot", lang): site["name_th"] if lang == "th" else site["name_en"],
             text("pilot_kind", lang): f"{pilot_kind_letter(site['kind'])} · {pilot_kind_label(site['kind'], lang)}",
             text("university", lang): site["university"],
-            text("area", lang): f"{area_name(str(site['district_code']), lang)}, {area_name(str(site['province_code']), lang)}",
+            text("area", lang): f"{area_name(str(site['district_code']), lang)}, "
+                                f"{area_name(str(site['province_code']), lang)}",
             text("enrolled", lang): "0" if row is None else shown_count(row["households_shown"], lang),
             text("target", lang): "–" if pd.isna(target) else format_number(target, lang),
-            text("in_need_within", lang, km=km): "–" if need is None or pd.isna(need) else format_number(int(need), lang),
+            text("in_need_within", lang, km=km): (
+                "–" if need is None or pd.isna(need) else format_number(int(need), lang)),
         })
     return pd.DataFrame(rows)
 
@@ -436,7 +439,8 @@ def describe_filters(view: ViewState, lang: str = "th", *, with_provinces: bool 
     if view.levels:
         parts.append(f"{text('level', lang)} " + ", ".join(f"{lv} {level_label(lv, lang)}" for lv in view.levels))
     if view.capitals_in_deficit:
-        parts.append(text("deficit_in", lang, capitals=", ".join(capital_label(c, lang) for c in view.capitals_in_deficit)))
+        capitals = ", ".join(capital_label(c, lang) for c in view.capitals_in_deficit)
+        parts.append(text("deficit_in", lang, capitals=capitals))
     if view.tpmap != "any":
         parts.append(text(f"tpmap_{view.tpmap}", lang))
     if view.verified != "any":
@@ -444,7 +448,8 @@ def describe_filters(view: ViewState, lang: str = "th", *, with_provinces: bool 
     if view.assistance:
         parts.append(", ".join(assistance_label(s, lang) for s in view.assistance))
     if view.pilots:
-        parts.append(f"{text('pilot', lang)} " + ", ".join(text("no_pilot", lang) if p == "none" else p for p in view.pilots))
+        pilots = ", ".join(text("no_pilot", lang) if p == "none" else p for p in view.pilots)
+        parts.append(f"{text('pilot', lang)} {pilots}")
     return "; ".join(parts)
 
 
@@ -551,11 +556,6 @@ def ordered_provinces(codes: Sequence[str], lang: str = "th") -> list[str]:
     pilot = sorted((c for c in codes if c in PILOT_PROVINCES), key=lambda c: area_name(c, lang))
     other = sorted((c for c in codes if c not in PILOT_PROVINCES), key=lambda c: area_name(c, lang))
     return pilot + other
-
-
-def assistance_statuses() -> tuple[str, ...]:
-    """The assistance statuses in the contract's order."""
-    return ASSISTANCE_STATUSES
 
 
 # ---------------------------------------------------------------------------------------------

@@ -9,9 +9,10 @@
   letter per kind), reach rings and candidate sites for the gaps.
 
 The decks are offline (no basemap, as :func:`geo.maps.make_deck`; the boundaries are the base) and
-their tooltips plain text that Streamlit escapes (:data:`TOOLTIP`). Every value drawn comes from a protected table: admin areas from
-:func:`geo.dashboard.area_table`, hexagons from a rolled-up H3 aggregate (cells of fewer than
-``k`` households merge into their parents) through :func:`geo.protect.protect`.
+their tooltips plain text that Streamlit escapes (:data:`TOOLTIP`). Every value drawn comes from a
+protected table: admin areas from :func:`geo.dashboard.area_table`, hexagons from a rolled-up H3
+aggregate (cells of fewer than ``k`` households merge into their parents) through
+:func:`geo.protect.protect`.
 
 Layer ids are fixed (``areas``, ``cells``, ``outline``, ``selected``, ``pilots``, ``pilot_letters``,
 ``rings``, ``gaps``) so Streamlit can keep a selection across reruns; clicking a feature of the
@@ -424,11 +425,13 @@ def pilot_map(index: HouseholdIndex, boundaries: dict, view: ViewState, pilots: 
             target = format_number(site["households_target"], lang) if pd.notna(site["households_target"]) else "–"
             name = site["name_th"] if lang == "th" else site["name_en"]
             lines = [
-                (text("pilot_kind", lang), f"{pilot_kind_letter(site['kind'])} · {pilot_kind_label(site['kind'], lang)}"),
+                (text("pilot_kind", lang),
+                 f"{pilot_kind_letter(site['kind'])} · {pilot_kind_label(site['kind'], lang)}"),
                 (text("university", lang), str(site["university"])),
                 (text("enrolled_of_target", lang), f"{enrolled} / {target}"),
                 (text("in_need_within", lang, km=view.km),
-                 "–" if row is None or pd.isna(row["in_need_within"]) else format_number(int(row["in_need_within"]), lang)),
+                 "–" if row is None or pd.isna(row["in_need_within"])
+                 else format_number(int(row["in_need_within"]), lang)),
             ]
             tips.append(tooltip_fields(str(name), lines))
         layers.append(maps.ring_layer(sites, radius_m=view.km * 1000.0))
@@ -475,8 +478,3 @@ def resolution_label(res: int, lang: str = "th") -> str:
     km2 = H3_CELL_KM2.get(res)
     shown = format_number(km2, lang, decimals=0 if km2 and km2 >= 10 else 2 if km2 and km2 < 1 else 1)
     return text("res_n", lang, res=res, km2=shown)
-
-
-def deck_size_mb(deck: pdk.Deck) -> float:
-    """Size of the deck's JSON as sent to the browser, MB."""
-    return len(deck.to_json().encode("utf-8")) / 1e6

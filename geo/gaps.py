@@ -62,7 +62,8 @@ def nearest_pilot_km(lat: np.ndarray, lon: np.ndarray, pilots: pd.DataFrame) -> 
     lat = np.asarray(lat, dtype=float)
     lon = np.asarray(lon, dtype=float)
     best = np.full(lat.shape, np.inf)
-    for plat, plon in zip(pilots["lat"].to_numpy(float, na_value=np.nan), pilots["lon"].to_numpy(float, na_value=np.nan)):
+    sites = zip(pilots["lat"].to_numpy(float, na_value=np.nan), pilots["lon"].to_numpy(float, na_value=np.nan))
+    for plat, plon in sites:
         if np.isfinite(plat) and np.isfinite(plon):
             best = np.minimum(best, haversine_km(lat, lon, plat, plon))
     return best

@@ -140,7 +140,8 @@ AREA_LEVEL_BY_WIDTH: dict[int, str] = {0: "all", 2: "province", 4: "district", 6
 
 def is_valid_area(code: object) -> bool:
     """True for ``""`` (everything) or a 2-, 4- or 6-digit DOPA code; never raises."""
-    return isinstance(code, str) and len(code) in AREA_LEVEL_BY_WIDTH and code.isascii() and (code == "" or code.isdigit())
+    return (isinstance(code, str) and len(code) in AREA_LEVEL_BY_WIDTH and code.isascii()
+            and (code == "" or code.isdigit()))
 
 
 def area_level(code: str) -> str:
