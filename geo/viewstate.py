@@ -45,8 +45,8 @@ VERIFIED_CHOICES: tuple[str, ...] = ("any", "yes", "no")
 PAGE_FIELDS: dict[str, tuple[str, ...]] = {
     "overview": ("metric", "by", "res", "area"),
     "capitals": ("capital", "by", "area"),
-    "pilots": ("km",),
-    "households": ("by",),
+    "pilots": ("km", "area"),
+    "households": ("by", "area"),
     "data": (),
 }
 FILTER_FIELDS: tuple[str, ...] = (
