@@ -9,7 +9,7 @@
   letter per kind), reach rings and candidate sites for the gaps.
 
 The decks are offline (no basemap, as :func:`geo.maps.make_deck`; the boundaries are the base) and
-their tooltips plain text that Streamlit escapes (:data:`TOOLTIP`). Every value drawn comes from a
+their tooltips plain text that Streamlit escapes (:data:`geo.maps.TOOLTIP`). Every value drawn comes from a
 protected table: admin areas from :func:`geo.dashboard.area_table`, hexagons from a rolled-up H3
 aggregate (cells of fewer than ``k`` households merge into their parents) through
 :func:`geo.protect.protect`.
@@ -151,50 +151,8 @@ def _shown(table: pd.DataFrame, lang: str) -> list[str]:
     return [text("no_data", lang) if pd.isna(v) else shown_count(v, lang) for v in table["households_shown"]]
 
 
-#: Tooltip template. Streamlit escapes every value it puts into an ``html`` tooltip, so the
-#: markup lives here and each feature carries plain-text fields (``tt_title``, ``tt_1`` ...);
-#: a pre-escaped HTML property (``geo.maps.TOOLTIP``) would show its tags as text.
-TOOLTIP_LINES = 4
-TOOLTIP: dict = {
-    "html": "<b>{tt_title}</b>" + "".join(f"<div>{{tt_{i}}}</div>" for i in range(1, TOOLTIP_LINES + 1)),
-    "style": maps.TOOLTIP["style"],
-}
-
-
-def tooltip_fields(title: str, rows: list[tuple[str, str]]) -> dict[str, str]:
-    """Plain-text tooltip fields for one feature: a title and up to four ``label: value`` lines.
-
-    Every field is present (empty when unused): Streamlit leaves a placeholder with no value as
-    written. Streamlit escapes the values when it fills the template in.
-
-    Example
-    -------
-    >>> tooltip_fields("นามน", [("ครัวเรือน", "<10")])["tt_1"]
-    'ครัวเรือน: <10'
-    """
-    lines = [f"{label}: {value}" for label, value in rows][:TOOLTIP_LINES]
-    lines += [""] * (TOOLTIP_LINES - len(lines))
-    return {"tt_title": str(title), **{f"tt_{i}": line for i, line in enumerate(lines, start=1)}}
-
-
-def _with_tooltips(layer: pdk.Layer, fields: list[dict[str, str]]) -> pdk.Layer:
-    """Give each object of a layer built by :mod:`geo.maps` the plain-text tooltip fields."""
-    data = layer.data["features"] if isinstance(layer.data, dict) else layer.data
-    for item, extra in zip(data, fields):
-        target = item["properties"] if "properties" in item else item
-        target.pop("tooltip_html", None)
-        target.update(extra)
-    return layer
-
-
 def _area_layer(areas, fill, names: list[str], rows: list[list[tuple[str, str]]]) -> pdk.Layer:
-    layer = maps.area_layer(areas, fill, [""] * len(areas))
-    return _with_tooltips(layer, [tooltip_fields(n, r) for n, r in zip(names, rows)])
-
-
-def _deck(layers: list[pdk.Layer], view: pdk.ViewState) -> pdk.Deck:
-    """An offline deck (no basemap, as :func:`geo.maps.make_deck`) with :data:`TOOLTIP`."""
-    return maps.CompactDeck(layers=list(layers), initial_view_state=view, map_provider=None, tooltip=TOOLTIP)
+    return maps.area_layer(areas, fill, [maps.tooltip_fields(n, r) for n, r in zip(names, rows)])
 
 
 def _outline(boundaries: dict, view: ViewState) -> list[pdk.Layer]:
@@ -268,7 +226,7 @@ def metric_map(index: HouseholdIndex, boundaries: dict, view: ViewState, *, k: i
     legend = mapstyle.sequential_legend(what, edges, _formatter(spec.kind, view.lang),
                                         withheld_label=_withheld_label(k, view.lang),
                                         no_data_label=text("no_data", view.lang))
-    deck = _deck(layers, _view(joined.total_bounds, size))
+    deck = maps.make_deck(layers, _view(joined.total_bounds, size))
     return DashboardMap(deck, table, legend, map_title(what, level, view, view.lang), level)
 
 
@@ -310,15 +268,15 @@ def _h3_map(index: HouseholdIndex, boundaries: dict, view: ViewState, *, k: int,
             line.insert(0, (what, format_metric(value, metric, view.lang)))
         rows.append(line)
     names = [f"H3 {c}" for c in cells]
-    cell_layer = maps.h3_layer(cells, fill, [""] * len(cells), layer_id="cells")
-    layers = [*_context(boundaries), _with_tooltips(cell_layer, [tooltip_fields(n, r) for n, r in zip(names, rows)])]
+    cell_layer = maps.h3_layer(cells, fill, [maps.tooltip_fields(n, r) for n, r in zip(names, rows)], layer_id="cells")
+    layers = [*_context(boundaries), cell_layer]
     if areas is not None and len(areas):
         layers.append(maps.outline_layer(areas, layer_id="outline", width_px=1.0, colour=(90, 90, 90)))
     layers += _outline(boundaries, view)
     legend = mapstyle.sequential_legend(what, edges, _formatter(kind, view.lang),
                                         withheld_label=_withheld_label(k, view.lang))
     title = map_title(what, "h3", view, view.lang) + f" · res {res}"
-    deck = _deck(layers, _view(bounds, size))
+    deck = maps.make_deck(layers, _view(bounds, size))
     return DashboardMap(deck, table, legend, title, "h3", res, auto, tuple(dict.fromkeys(notices)))
 
 
@@ -369,7 +327,7 @@ def capital_map(index: HouseholdIndex, boundaries: dict, view: ViewState, *, dom
                                             withheld_label=_withheld_label(k, lang),
                                             no_data_label=text("no_data", lang))
     layers = [*_context(boundaries), _area_layer(joined, fill, names, rows), *_outline(boundaries, view)]
-    deck = _deck(layers, _view(joined.total_bounds, size))
+    deck = maps.make_deck(layers, _view(joined.total_bounds, size))
     return DashboardMap(deck, table, legend, map_title(what, level, view, lang), level)
 
 
@@ -433,7 +391,7 @@ def pilot_map(index: HouseholdIndex, boundaries: dict, view: ViewState, pilots: 
                  "–" if row is None or pd.isna(row["in_need_within"])
                  else format_number(int(row["in_need_within"]), lang)),
             ]
-            tips.append(tooltip_fields(str(name), lines))
+            tips.append(maps.tooltip_fields(str(name), lines))
         layers.append(maps.ring_layer(sites, radius_m=view.km * 1000.0))
         points = [{"lon": float(lo), "lat": float(la), "fill": [int(v) for v in c], **t}
                   for lo, la, c, t in zip(sites["lon"], sites["lat"], colours, tips)]
@@ -448,7 +406,7 @@ def pilot_map(index: HouseholdIndex, boundaries: dict, view: ViewState, pilots: 
                                 get_alignment_baseline="'center'", font_settings={"sdf": True}, pickable=False))
     shown_gaps = gaps[~gaps["suppressed"].to_numpy(dtype=bool)] if len(gaps) else gaps
     if len(shown_gaps):
-        tips = [tooltip_fields(f"{text('candidate_site', lang)}: {area_name(c, lang)}",
+        tips = [maps.tooltip_fields(f"{text('candidate_site', lang)}: {area_name(c, lang)}",
                                   [(text("in_need", lang), shown_count(s, lang)),
                                    (text("nearest_pilot_km", lang), format_number(d, lang, decimals=1))])
                 for c, s, d in zip(shown_gaps["code"].astype(str), shown_gaps["households_shown"],
@@ -467,7 +425,7 @@ def pilot_map(index: HouseholdIndex, boundaries: dict, view: ViewState, pilots: 
               for kd in kinds),
         notes if len(sites) else (),
     )
-    deck = _deck(layers, base.deck.initial_view_state)
+    deck = maps.make_deck(layers, base.deck.initial_view_state)
     title = f"{text('pilot_sites', lang)} · {text('reach_rings', lang, km=view.km)} · {base.title}"
     return DashboardMap(deck, base.table, legend, title, base.level, notices=base.notices,
                         extra_legends=(base.legend,))

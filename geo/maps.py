@@ -5,9 +5,10 @@ map style ``"__MAP_STYLE__"``; Streamlit (1.5x and later) then mounts no basemap
 *empty* style would make it fetch an online Carto basemap. The boundaries drawn by the layers are
 the base map, so nothing is fetched from the network (``tests/e2e`` checks this in Chromium).
 
-Tooltips: deck.gl inserts property values into the tooltip HTML as they are, so every value
-shown is escaped here (:func:`tooltip_html`) and the template only names the one pre-escaped
-property ``tooltip_html``.
+Tooltips: the markup lives in one fixed template (:data:`TOOLTIP`) and each feature carries
+plain-text fields (``tt_title``, ``tt_1`` ... from :func:`tooltip_fields`). Streamlit escapes every
+value it puts into an ``html`` tooltip, so text from the data can never become markup (and
+pre-escaped HTML would show its tags as text).
 
 Coordinate order: GeoJSON and pydeck positions are (lon, lat); view states take latitude and
 longitude by name.
@@ -30,8 +31,9 @@ from pydeck.bindings.json_tools import default_serialize
 
 from geo.mapstyle import OUTLINE_COLOUR
 
+TOOLTIP_LINES = 4
 TOOLTIP: dict = {
-    "html": "{tooltip_html}",
+    "html": "<b>{tt_title}</b>" + "".join(f"<div>{{tt_{i}}}</div>" for i in range(1, TOOLTIP_LINES + 1)),
     "style": {"backgroundColor": "#222", "color": "#fff", "fontSize": "16px", "padding": "8px 10px"},
 }
 #: Thailand as a whole, when nothing narrower is shown.
@@ -42,17 +44,20 @@ DISPLAY_TOLERANCE_DEG = 0.002
 DISPLAY_DECIMALS = 4
 
 
-def tooltip_html(title: str, rows: Sequence[tuple[str, str]]) -> str:
-    """Escaped tooltip HTML: a bold title then ``label: value`` lines.
+def tooltip_fields(title: str, rows: Sequence[tuple[str, str]]) -> dict[str, str]:
+    """Plain-text tooltip fields for one feature: a title and up to four ``label: value`` lines.
+
+    Every field is present (empty when unused): Streamlit leaves a placeholder with no value as
+    written. Streamlit escapes the values when it fills :data:`TOOLTIP` in.
 
     Example
     -------
-    >>> tooltip_html("<b>", [("ครัวเรือน", "1,234")])
-    '<b>&lt;b&gt;</b><br/>ครัวเรือน: 1,234'
+    >>> tooltip_fields("นามน", [("ครัวเรือน", "<10")])["tt_1"]
+    'ครัวเรือน: <10'
     """
-    lines = [f"<b>{html.escape(str(title))}</b>"]
-    lines += [f"{html.escape(str(label))}: {html.escape(str(value))}" for label, value in rows]
-    return "<br/>".join(lines)
+    lines = [f"{label}: {value}" for label, value in rows][:TOOLTIP_LINES]
+    lines += [""] * (TOOLTIP_LINES - len(lines))
+    return {"tt_title": str(title), **{f"tt_{i}": line for i, line in enumerate(lines, start=1)}}
 
 
 def display_geometry(geometry: gpd.GeoSeries) -> gpd.GeoSeries:
@@ -102,9 +107,9 @@ def _rgba_lists(colours: np.ndarray) -> list[list[int]]:
     return np.asarray(colours, dtype="uint8").astype(int).tolist()
 
 
-def area_layer(areas: gpd.GeoDataFrame, fill: np.ndarray, tooltips: Sequence[str], *,
+def area_layer(areas: gpd.GeoDataFrame, fill: np.ndarray, tooltips: Sequence[dict[str, str]], *,
                layer_id: str = "areas", line_width_px: float = 1.0, pickable: bool = True) -> pdk.Layer:
-    """A filled GeoJSON layer, one feature per area, carrying ``code`` and ``tooltip_html``.
+    """A filled GeoJSON layer, one feature per area, carrying ``code`` and its tooltip fields.
 
     Parameters
     ----------
@@ -112,8 +117,8 @@ def area_layer(areas: gpd.GeoDataFrame, fill: np.ndarray, tooltips: Sequence[str
         With ``code`` and display-ready geometry (see :func:`display_geometry`).
     fill : array (n, 4) of uint8
         RGBA fill per area, e.g. from :func:`geo.mapstyle.fill_colours`.
-    tooltips : sequence of str
-        Escaped HTML per area, from :func:`tooltip_html`.
+    tooltips : sequence of dict
+        Tooltip fields per area, from :func:`tooltip_fields`.
     """
     if len(areas) != len(fill) or len(areas) != len(tooltips):
         raise ValueError(
@@ -124,7 +129,7 @@ def area_layer(areas: gpd.GeoDataFrame, fill: np.ndarray, tooltips: Sequence[str
         features.append({
             "type": "Feature",
             "geometry": shapely.geometry.mapping(geom),
-            "properties": {"code": str(code), "fill": colour, "tooltip_html": tip},
+            "properties": {"code": str(code), "fill": colour, **tip},
         })
     return pdk.Layer(
         "GeoJsonLayer",
@@ -151,12 +156,13 @@ def outline_layer(areas: gpd.GeoDataFrame, *, layer_id: str = "outline", width_p
                      get_line_color=list(colour), line_width_min_pixels=width_px)
 
 
-def h3_layer(cells: Sequence[str], fill: np.ndarray, tooltips: Sequence[str], *, layer_id: str = "h3") -> pdk.Layer:
-    """An H3 hexagon layer from cell strings, fills and escaped tooltips."""
+def h3_layer(cells: Sequence[str], fill: np.ndarray, tooltips: Sequence[dict[str, str]], *,
+             layer_id: str = "h3") -> pdk.Layer:
+    """An H3 hexagon layer from cell strings, fills and tooltip fields (:func:`tooltip_fields`)."""
     if len(cells) != len(fill) or len(cells) != len(tooltips):
         raise ValueError(f"cells, fill and tooltips must match: got {len(cells)}, {len(fill)}, {len(tooltips)}")
     data = [
-        {"h3_cell": str(c), "fill": colour, "tooltip_html": tip}
+        {"h3_cell": str(c), "fill": colour, **tip}
         for c, colour, tip in zip(cells, _rgba_lists(fill), tooltips)
     ]
     return pdk.Layer("H3HexagonLayer", data=data, id=layer_id, pickable=True, stroked=True, filled=True,
@@ -164,11 +170,11 @@ def h3_layer(cells: Sequence[str], fill: np.ndarray, tooltips: Sequence[str], *,
                      get_line_color=[255, 255, 255, 120], line_width_min_pixels=0.5, auto_highlight=True)
 
 
-def point_layer(points: pd.DataFrame, *, fill: np.ndarray, tooltips: Sequence[str], radius_m: float = 1500,
+def point_layer(points: pd.DataFrame, *, fill: np.ndarray, tooltips: Sequence[dict[str, str]], radius_m: float = 1500,
                 layer_id: str = "points", line_colour: Sequence[int] = (20, 20, 20)) -> pdk.Layer:
     """Circles at ``lon``/``lat`` columns (pilot sites), outlined so they stand out on any fill."""
     data = [
-        {"lon": float(lon), "lat": float(lat), "fill": colour, "tooltip_html": tip}
+        {"lon": float(lon), "lat": float(lat), "fill": colour, **tip}
         for lon, lat, colour, tip in zip(points["lon"], points["lat"], _rgba_lists(fill), tooltips)
     ]
     return pdk.Layer("ScatterplotLayer", data=data, id=layer_id, pickable=True, stroked=True, filled=True,
@@ -193,7 +199,7 @@ class CompactDeck(pdk.Deck):
 
 
 def make_deck(layers: Sequence[pdk.Layer], view: pdk.ViewState | None = None) -> pdk.Deck:
-    """A deck with no basemap (offline) and the escaped tooltip.
+    """A deck with no basemap (offline) and the plain-text tooltip template.
 
     Example
     -------

@@ -283,13 +283,6 @@ def test_decks_are_offline_pickable_by_id_and_show_only_protected_figures(index,
     assert json.loads(drill.deck.to_json())["layers"][1]["data"]["features"][0]["properties"].keys() >= {"code", "fill"}
 
 
-def test_tooltips_are_plain_text_in_a_fixed_template():
-    # Streamlit escapes each value it fills in; the markup is only in the template.
-    assert M.TOOLTIP["html"] == "<b>{tt_title}</b><div>{tt_1}</div><div>{tt_2}</div><div>{tt_3}</div><div>{tt_4}</div>"
-    fields = M.tooltip_fields("<img src=x>", [("a", "1")] * 6)
-    assert fields["tt_title"] == "<img src=x>" and fields["tt_4"] == "a: 1" and len(fields) == 5
-
-
 def test_h3_map_rolls_small_cells_up_and_caps_resolution(index, boundaries, monkeypatch):
     figure = M.metric_map(index, boundaries, ViewState(by="h3", res=9))
     visible = figure.table[~figure.table["suppressed"]]

@@ -60,10 +60,14 @@ def test_legends_label_each_class():
     assert [n.label for n in legend.notes] == ["<10", "none"]
 
 
-def test_tooltips_escape_every_value():
-    tip = maps.tooltip_html('<img src=x onerror="alert(1)">', [("<script>", "a&b")])
-    assert "<img" not in tip and "<script>" not in tip
-    assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in tip and "a&amp;b" in tip
+def test_tooltips_are_plain_text_in_a_fixed_template():
+    # Streamlit escapes each value it fills in (tests/e2e checks it), so the markup is only in the
+    # template and data text travels as plain fields, never as HTML.
+    assert maps.TOOLTIP["html"] == "<b>{tt_title}</b><div>{tt_1}</div><div>{tt_2}</div><div>{tt_3}</div><div>{tt_4}</div>"
+    fields = maps.tooltip_fields('<img src=x onerror="alert(1)">', [("a", "1")] * 6)
+    assert fields["tt_title"] == '<img src=x onerror="alert(1)">'
+    assert fields["tt_4"] == "a: 1" and len(fields) == 5
+    assert maps.tooltip_fields("x", [])["tt_1"] == ""
 
 
 def test_view_fits_bounds_and_resolution_follows_zoom():
@@ -79,7 +83,7 @@ def test_view_fits_bounds_and_resolution_follows_zoom():
 def test_layers_refuse_mismatched_lengths():
     areas = gpd.GeoDataFrame({"code": ["46"]}, geometry=[box(0, 0, 1, 1)], crs="EPSG:4326")
     with pytest.raises(ValueError, match="one entry per area"):
-        maps.area_layer(areas, np.zeros((2, 4), dtype="uint8"), ["x"])
+        maps.area_layer(areas, np.zeros((2, 4), dtype="uint8"), [maps.tooltip_fields("x", [])])
 
 
 def tiny_deck():
@@ -89,7 +93,7 @@ def tiny_deck():
     )
     edges = np.array([0.0, 50.0, 100.0])
     fill = mapstyle.fill_colours(np.array([20.0, 80.0]), edges)
-    tips = [maps.tooltip_html("สหัสขันธ์", [("ครัวเรือน", "20")]), maps.tooltip_html("นามน", [("ครัวเรือน", "80")])]
+    tips = [maps.tooltip_fields("สหัสขันธ์", [("ครัวเรือน", "20")]), maps.tooltip_fields("นามน", [("ครัวเรือน", "80")])]
     pilots = pd.DataFrame({"lon": [103.3], "lat": [16.3]})
     layers = [
         maps.area_layer(areas, fill, tips),
