@@ -19,6 +19,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "geo.sample",
     "geo.ingest",
     "geo.engine_cli",
+    "geo.export.cli",
     "geo.access_cli",
     "geo.bench_dashboard",
 )

@@ -1,0 +1,450 @@
+"""Static exports drawn with matplotlib: PNG at presentation and print sizes, and a one-page PDF brief.
+
+Everything drawn comes from a :class:`geo.mapview.MapFigure` (protected aggregates, their
+geometry, fills and legend): no household row reaches this module.
+
+Layout (landscape; the same proportions at every size, so a 4K export looks like the 1080p one,
+only sharper)::
+
+    +-----------------------------------------------------------+
+    | title (bold, wrapped to two lines)      [synthetic sample] |
+    | subtitle                                                  |
+    +--------------------------------------+--------------------+
+    |                                  N ^ | legend             |
+    |            map (north up)            | headline figures   |
+    |                                      | (brief: filters,   |
+    | |0___10 km|                          |  highest areas)    |
+    +--------------------------------------+--------------------+
+    | credit line                                date BE (CE)   |
+    +-----------------------------------------------------------+
+
+The map is drawn in longitude/latitude with the aspect ``1 / cos(latitude)`` at the map's centre
+(a local equirectangular projection: distances east-west and north-south agree there), so the
+scale bar's kilometres are measured along the bar's own latitude (great circle).
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from geo.aggregate import haversine_km
+from geo.fonts import PDF_LOCK, THAI_FONT_FAMILY, pdf_text_fix, register_thai_font
+from geo.mapview import MapFigure, map_text
+
+BACKGROUND = "#ffffff"
+INK = "#1a1a1a"
+MUTED = "#555555"
+SYNTHETIC_FILL = "#fff1cc"
+SYNTHETIC_EDGE = "#b35900"
+CONTEXT_FILL = (0.95, 0.95, 0.95, 1.0)
+CONTEXT_EDGE = (0.73, 0.73, 0.73, 1.0)
+#: Design width (inches) the font sizes below are for; other sizes scale with their width.
+DESIGN_WIDTH_IN = 19.2
+
+
+@dataclass(frozen=True)
+class PageSize:
+    """An output size: pixels and the dots per inch that give the design's type sizes."""
+
+    name: str
+    width_px: int
+    height_px: int
+    dpi: int
+
+    @property
+    def inches(self) -> tuple[float, float]:
+        # A quarter pixel more: Agg truncates the canvas size, and w / dpi * dpi can fall short.
+        return (self.width_px + 0.25) / self.dpi, (self.height_px + 0.25) / self.dpi
+
+
+def _mm_to_px(mm: float, dpi: int) -> int:
+    return int(round(mm / 25.4 * dpi))
+
+
+#: Sizes a PNG can be exported at: presentation (16:9) and print (ISO landscape at 300 dpi).
+SIZES: dict[str, PageSize] = {
+    "1920x1080": PageSize("1920x1080", 1920, 1080, 100),
+    "3840x2160": PageSize("3840x2160", 3840, 2160, 200),
+    "a4": PageSize("a4", _mm_to_px(297, 300), _mm_to_px(210, 300), 300),
+    "a3": PageSize("a3", _mm_to_px(420, 300), _mm_to_px(297, 300), 300),
+}
+#: The PDF brief's page: A4 landscape.
+BRIEF_SIZE = SIZES["a4"]
+
+
+def _rgba(fill: np.ndarray) -> np.ndarray:
+    return np.asarray(fill, dtype="float64") / 255.0
+
+
+class _Canvas:
+    """A figure with the helpers the layout needs (sizes in design points, text fitting)."""
+
+    def __init__(self, size: PageSize):
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+
+        register_thai_font()
+        self.size = size
+        self.fig = Figure(figsize=size.inches, dpi=size.dpi, facecolor=BACKGROUND)
+        FigureCanvasAgg(self.fig)
+        self.unit = size.inches[0] / DESIGN_WIDTH_IN
+        self.renderer = self.fig.canvas.get_renderer()
+
+    def pt(self, points: float) -> float:
+        """A design size in points at this canvas's scale."""
+        return points * self.unit
+
+    def text(self, x: float, y: float, s: str, size: float, **kw):
+        kw.setdefault("family", THAI_FONT_FAMILY)
+        kw.setdefault("color", INK)
+        return self.fig.text(x, y, s, fontsize=self.pt(size), **kw)
+
+    def width_of(self, s: str, size: float, weight: str = "normal") -> float:
+        """Width of ``s`` in figure fraction."""
+        t = self.fig.text(0, 0, s, fontsize=self.pt(size), family=THAI_FONT_FAMILY, weight=weight)
+        width = t.get_window_extent(self.renderer).width / self.fig.bbox.width
+        t.remove()
+        return width
+
+    def wrap(self, s: str, size: float, max_width: float, *, weight: str = "normal", max_lines: int = 2,
+             min_size: float = 9.0) -> tuple[list[str], float]:
+        """Break ``s`` at spaces into at most ``max_lines`` lines of ``max_width`` (figure fraction),
+        shrinking the type down to ``min_size`` until it fits; return the lines and the size."""
+        words = s.split(" ")
+        while True:
+            lines: list[str] = []
+            for word in words:
+                if lines and self.width_of(f"{lines[-1]} {word}", size, weight) <= max_width:
+                    lines[-1] = f"{lines[-1]} {word}"
+                else:
+                    lines.append(word)
+            fits = len(lines) <= max_lines and all(self.width_of(line, size, weight) <= max_width for line in lines)
+            if fits or size <= min_size:
+                if len(lines) > max_lines:
+                    lines = lines[: max_lines - 1] + [" ".join(lines[max_lines - 1:])]
+                return lines, size
+            size = max(size * 0.92, min_size)
+
+
+def _draw_geometries(ax, geometries, facecolors, edgecolor, linewidth, zorder):
+    """Polygons (with holes, multi-parts) as one PatchCollection."""
+    from matplotlib.collections import PathCollection
+    from matplotlib.path import Path as MplPath
+
+    paths, colours = [], []
+    for geom, colour in zip(geometries, facecolors if facecolors is not None else [None] * len(geometries)):
+        if geom is None or geom.is_empty:
+            continue
+        parts = getattr(geom, "geoms", [geom])
+        vertices, codes = [], []
+        for part in parts:
+            if part.geom_type != "Polygon":
+                continue
+            for ring in [part.exterior, *part.interiors]:
+                coords = np.asarray(ring.coords)
+                if len(coords) < 3:
+                    continue
+                ring_codes = np.full(len(coords), MplPath.LINETO, dtype=np.uint8)
+                ring_codes[0] = MplPath.MOVETO
+                ring_codes[-1] = MplPath.CLOSEPOLY
+                vertices.append(coords)
+                codes.append(ring_codes)
+        if vertices:
+            paths.append(MplPath(np.concatenate(vertices), np.concatenate(codes)))
+            colours.append(colour)
+    if not paths:
+        return None
+    collection = PathCollection(paths, facecolors=colours if facecolors is not None else "none",
+                                edgecolors=edgecolor, linewidths=linewidth, zorder=zorder)
+    ax.add_collection(collection)
+    return collection
+
+
+def _nice_length(km: float) -> float:
+    """The largest 1, 2 or 5 x 10^n not above ``km``."""
+    if km <= 0:
+        return 1.0
+    power = 10 ** math.floor(math.log10(km))
+    for step in (5, 2, 1):
+        if step * power <= km:
+            return step * power
+    return power
+
+
+def _scale_bar(canvas: _Canvas, ax, lang: str) -> None:
+    from matplotlib.patches import Rectangle
+
+    x0, x1 = ax.get_xlim()
+    y0, y1 = ax.get_ylim()
+    left = x0 + 0.04 * (x1 - x0)
+    lat = y0 + 0.06 * (y1 - y0)
+    km_per_degree = float(haversine_km(lat, left, lat, left + 1.0))
+    length_km = _nice_length(0.22 * (x1 - x0) * km_per_degree)
+    length_deg = length_km / km_per_degree
+    height = 0.012 * (y1 - y0)
+    halves = 2
+    for i in range(halves):
+        ax.add_patch(Rectangle((left + i * length_deg / halves, lat), length_deg / halves, height,
+                               facecolor=INK if i % 2 == 0 else BACKGROUND, edgecolor=INK,
+                               linewidth=canvas.pt(1.0), zorder=10))
+    label = f"{length_km:g} {map_text('km', lang)}"
+    style = {"fontsize": canvas.pt(13), "family": THAI_FONT_FAMILY, "color": INK, "zorder": 10}
+    ax.text(left, lat + 2.2 * height, "0", ha="center", va="bottom", **style)
+    ax.text(left + length_deg, lat + 2.2 * height, label, ha="center", va="bottom", **style)
+
+
+def _north_arrow(canvas: _Canvas, ax) -> None:
+    from matplotlib.patches import Polygon
+
+    x0, x1 = ax.get_xlim()
+    y0, y1 = ax.get_ylim()
+    cx = x1 - 0.05 * (x1 - x0)
+    top = y1 - 0.05 * (y1 - y0)
+    height = 0.09 * (y1 - y0)
+    half = 0.35 * height * (x1 - x0) / (y1 - y0) * (ax.bbox.height / ax.bbox.width)
+    base = top - height
+    ax.add_patch(Polygon([(cx, top), (cx - half, base), (cx, base + 0.25 * height)], closed=True,
+                         facecolor=INK, edgecolor=INK, linewidth=canvas.pt(1), zorder=10))
+    ax.add_patch(Polygon([(cx, top), (cx + half, base), (cx, base + 0.25 * height)], closed=True,
+                         facecolor=BACKGROUND, edgecolor=INK, linewidth=canvas.pt(1), zorder=10))
+    ax.text(cx, base - 0.02 * (y1 - y0), "N", ha="center", va="top", fontsize=canvas.pt(18),
+            family=THAI_FONT_FAMILY, weight="bold", color=INK, zorder=10)
+
+
+def _draw_map(canvas: _Canvas, figure: MapFigure, rect: tuple[float, float, float, float]) -> None:
+    import matplotlib.patheffects as pe
+
+    ax = canvas.fig.add_axes(rect)
+    ax.set_axis_off()
+    minx, miny, maxx, maxy = figure.bounds
+    mid_lat = (miny + maxy) / 2
+    # Local equirectangular projection: one degree of latitude is 1 / cos(lat) degrees of longitude
+    # on screen. The limits are widened to the axes' shape, so the scale is the same both ways.
+    aspect = 1.0 / math.cos(math.radians(mid_lat))
+    dx, dy = max(maxx - minx, 0.01) * 1.08, max(maxy - miny, 0.01) * 1.08
+    box_w = rect[2] * canvas.size.inches[0]
+    box_h = rect[3] * canvas.size.inches[1]
+    if dy * aspect / dx < box_h / box_w:
+        dy = dx * box_h / (box_w * aspect)
+    else:
+        dx = dy * aspect * box_w / box_h
+    cx, cy = (minx + maxx) / 2, (miny + maxy) / 2
+    x0, x1, y0, y1 = cx - dx / 2, cx + dx / 2, cy - dy / 2, cy + dy / 2
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
+
+    if figure.context is not None and len(figure.context):
+        from shapely.geometry import box
+
+        window = box(x0, y0, x1, y1)
+        context = [g for g in figure.context.geometry if g is not None and g.intersects(window)]
+        _draw_geometries(ax, context, [CONTEXT_FILL] * len(context), CONTEXT_EDGE, canvas.pt(0.8), 1)
+    edge = (1, 1, 1, 0.7) if figure.level == "h3" else (0.31, 0.31, 0.31, 1.0)
+    _draw_geometries(ax, list(figure.areas.geometry), _rgba(figure.fill), edge,
+                     canvas.pt(0.5 if figure.level == "h3" else 0.8), 2)
+    if figure.outlines is not None and len(figure.outlines):
+        _draw_geometries(ax, list(figure.outlines.geometry), None, (0.16, 0.16, 0.16, 1.0), canvas.pt(2.0), 3)
+    if figure.labelled:
+        halo = [pe.Stroke(linewidth=canvas.pt(3.5), foreground="white")]
+        for name, status, value_text, geom in zip(figure.areas["name"], figure.areas["status"],
+                                                  figure.areas["value_text"], figure.areas.geometry):
+            if geom is None or geom.is_empty:
+                continue
+            point = geom.representative_point()
+            label = f"{name}\n{value_text}" if status == "shown" and value_text else name
+            style = {"ha": "center", "va": "center", "fontsize": canvas.pt(11.5), "family": THAI_FONT_FAMILY,
+                     "linespacing": 1.05}
+            # The halo is a separate artist (drawn as outlines), so the label itself stays real
+            # text in the PDF: searchable, and checked by the tests.
+            ax.text(point.x, point.y, label, color="white", path_effects=halo, zorder=6, **style)
+            ax.text(point.x, point.y, label, color=INK, zorder=7, **style)
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
+    _north_arrow(canvas, ax)
+    _scale_bar(canvas, ax, figure.view.lang)
+
+
+def _legend(canvas: _Canvas, figure: MapFigure, x: float, y: float, width: float) -> float:
+    """Draw the legend from ``y`` (top, figure fraction) down; return the y below it."""
+    from matplotlib.patches import Rectangle
+
+    lines, size = canvas.wrap(figure.legend.title, 17, width, weight="bold", max_lines=3, min_size=12)
+    line_h = canvas.pt(size) * 1.45 / 72 / canvas.size.inches[1]
+    for line in lines:
+        canvas.text(x, y, line, size, weight="bold", va="top")
+        y -= line_h
+    y -= 0.008
+    swatch_h = canvas.pt(15) * 1.3 / 72 / canvas.size.inches[1]
+    swatch_w = swatch_h * canvas.size.inches[1] / canvas.size.inches[0] * 1.6
+    for item in (*figure.legend.items, *figure.legend.notes):
+        colour = tuple(c / 255 for c in item.colour[:3])
+        canvas.fig.add_artist(Rectangle((x, y - swatch_h), swatch_w, swatch_h, transform=canvas.fig.transFigure,
+                                        facecolor=colour, edgecolor=MUTED, linewidth=canvas.pt(0.8)))
+        label, label_size = canvas.wrap(item.label, 15, width - swatch_w - 0.01, max_lines=1, min_size=10)
+        canvas.text(x + swatch_w + 0.008, y - swatch_h / 2, label[0], label_size, va="center")
+        y -= swatch_h * 1.35
+    return y
+
+
+def _block(canvas: _Canvas, title: str, rows: list[tuple[str, str]], x: float, y: float, width: float,
+           size: float = 14) -> float:
+    """A titled list of ``label  value`` rows; return the y below it."""
+    line_h = canvas.pt(size) * 1.5 / 72 / canvas.size.inches[1]
+    canvas.text(x, y, title, size + 1.5, weight="bold", va="top")
+    y -= line_h * 1.2
+    for label, value in rows:
+        label_lines, label_size = canvas.wrap(label, size, width * (0.62 if value else 1.0), max_lines=2, min_size=9)
+        for i, line in enumerate(label_lines):
+            canvas.text(x, y - i * line_h, line, label_size, va="top", color=MUTED if value else INK)
+        if value:
+            canvas.text(x + width, y, value, size, va="top", ha="right", weight="bold")
+        y -= line_h * len(label_lines)
+    return y
+
+
+def _top_areas(figure: MapFigure, n: int = 5) -> list[tuple[str, str]]:
+    from geo.mapview import METRICS
+
+    areas = figure.areas
+    if figure.level == "h3" or areas.empty or METRICS[figure.view.metric].kind == "category":
+        return []
+    shown = areas[areas["status"] == "shown"]
+    order = np.argsort(-shown["value"].to_numpy(dtype="float64"), kind="stable")[:n]
+    return [(str(shown["name"].iloc[i]), str(shown["value_text"].iloc[i])) for i in order]
+
+
+def render(figure: MapFigure, size: PageSize, *, brief: bool = False):
+    """Lay a :class:`MapFigure` out on a matplotlib ``Figure`` of ``size`` (see the module docstring).
+
+    ``brief`` adds the filters, the highest areas and the data notes to the side panel (the PDF).
+    """
+    canvas = _Canvas(size)
+    lang = figure.view.lang
+    aspect = size.inches[0] / size.inches[1]
+    margin_x = 0.022
+    margin_y = margin_x * aspect
+    panel_x = 0.705
+    panel_w = 1 - margin_x - panel_x
+
+    # Title band.
+    title_w = (0.66 if figure.synthetic else 1 - 2 * margin_x)
+    lines, title_size = canvas.wrap(figure.title, 30, title_w, weight="bold", max_lines=2, min_size=16)
+    y = 1 - margin_y
+    line_h = canvas.pt(title_size) * 1.3 / 72 / size.inches[1]
+    for line in lines:
+        canvas.text(margin_x, y, line, title_size, weight="bold", va="top")
+        y -= line_h
+    sub_lines, sub_size = canvas.wrap(figure.subtitle, 16, 1 - 2 * margin_x if not figure.synthetic else title_w,
+                                      max_lines=2, min_size=10)
+    sub_h = canvas.pt(sub_size) * 1.35 / 72 / size.inches[1]
+    y -= 0.006
+    for line in sub_lines:
+        canvas.text(margin_x, y, line, sub_size, va="top", color=MUTED)
+        y -= sub_h
+    if figure.synthetic:
+        badge_lines, badge_size = canvas.wrap(figure.synthetic_text, 17, 1 - margin_x - 0.72 - 0.02, weight="bold",
+                                              max_lines=2, min_size=10)
+        canvas.text(1 - margin_x - 0.006, 1 - margin_y - 0.004, "\n".join(badge_lines), badge_size, weight="bold",
+                    ha="right", va="top", color=SYNTHETIC_EDGE, linespacing=1.25,
+                    bbox={"boxstyle": f"round,pad={0.45}", "facecolor": SYNTHETIC_FILL, "edgecolor": SYNTHETIC_EDGE,
+                          "linewidth": canvas.pt(1.5)})
+    top_of_body = y - 0.015
+
+    # Footer band.
+    footer_size = 13 if not brief else 12
+    foot_h = canvas.pt(footer_size) * 1.4 / 72 / size.inches[1]
+    date_line = f"{map_text('made_on', lang)} {figure.date_text}"
+    date_w = canvas.width_of(date_line, footer_size)
+    credit_lines, credit_size = canvas.wrap(figure.credit, footer_size, 1 - 2 * margin_x - date_w - 0.03,
+                                            max_lines=2, min_size=8)
+    bottom = margin_y
+    for i, line in enumerate(reversed(credit_lines)):
+        canvas.text(margin_x, bottom + i * foot_h, line, credit_size, va="bottom", color=MUTED)
+    canvas.text(1 - margin_x, bottom, date_line, footer_size, va="bottom", ha="right", color=INK)
+    bottom_of_body = bottom + len(credit_lines) * foot_h + 0.015
+
+    # Map and side panel.
+    _draw_map(canvas, figure, (margin_x, bottom_of_body, panel_x - margin_x - 0.015, top_of_body - bottom_of_body))
+    y = _legend(canvas, figure, panel_x, top_of_body, panel_w)
+    y -= 0.02
+    headline = [(h.label, h.text) for h in figure.headline]
+    y = _block(canvas, map_text("headline", lang), headline, panel_x, y, panel_w, size=14 if not brief else 13)
+    if brief:
+        y -= 0.015
+        filters = [(f, "") for f in figure.filters_text] or [(map_text("all_households", lang), "")]
+        y = _block(canvas, map_text("filters_used", lang), filters, panel_x, y, panel_w, size=12.5)
+        top = _top_areas(figure)
+        if top and y > bottom_of_body + 0.2:
+            y -= 0.015
+            _block(canvas, map_text("top_areas", lang), top, panel_x, y, panel_w, size=12.5)
+    return canvas.fig
+
+
+def _check_size(size: str) -> PageSize:
+    from geo.export import ExportError
+
+    if size not in SIZES:
+        raise ExportError(f"size must be one of {list(SIZES)}, got {size!r}")
+    return SIZES[size]
+
+
+def export_png(figure: MapFigure, *, size: str = "1920x1080") -> bytes:
+    """The map as a PNG image of exactly the given size.
+
+    Parameters
+    ----------
+    figure : MapFigure
+        From :func:`geo.mapview.build_map`.
+    size : {"1920x1080", "3840x2160", "a4", "a3"}, default "1920x1080"
+        Presentation sizes in pixels, or A4/A3 landscape at 300 dpi (3508x2480, 4961x3508).
+
+    Returns
+    -------
+    bytes
+        PNG data (with the title in its metadata).
+
+    Raises
+    ------
+    ExportError
+        When ``figure`` is not a MapFigure or ``size`` is unknown.
+
+    Example
+    -------
+    >>> data = export_png(figure, size="a4")  # doctest: +SKIP
+    """
+    from geo.export import _check_figure
+
+    _check_figure(figure)
+    page = _check_size(size)
+    fig = render(figure, page)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=page.dpi, facecolor=BACKGROUND,
+                metadata={"Title": figure.title, "Source": figure.credit, "Software": "PPAP Atlas"})
+    return buffer.getvalue()
+
+
+def export_pdf(figure: MapFigure) -> bytes:
+    """A one-page brief (A4 landscape): map, legend, headline figures, filters, highest areas,
+    date (BE with CE), data source, boundary credit, and the synthetic label when it applies.
+
+    Text is real text (Sarabun embedded as TrueType), so it can be searched and copied.
+
+    Raises
+    ------
+    ExportError
+        When ``figure`` is not a MapFigure.
+    """
+    from geo.export import _check_figure
+
+    _check_figure(figure)
+    fig = render(figure, BRIEF_SIZE, brief=True)
+    buffer = io.BytesIO()
+    metadata = {"Title": figure.title, "Subject": figure.subtitle, "Creator": "PPAP Atlas",
+                "Keywords": figure.credit}
+    with PDF_LOCK, pdf_text_fix():
+        fig.savefig(buffer, format="pdf", facecolor=BACKGROUND, metadata=metadata)
+    return buffer.getvalue()

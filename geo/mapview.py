@@ -1,0 +1,906 @@
+"""One map view, one figure: what the app draws and what every export prints come from here.
+
+A :class:`MapView` is a small frozen value (hashable, so it is a good cache key) that says what to
+map: the metric, the area (a province or a district, or every province), the level (provinces,
+districts, subdistricts or H3 hexagons at a resolution), the household filters, the language and
+the small-cell threshold ``k``. :func:`build_map` turns it into a :class:`MapFigure`:
+
+1. aggregates the selected households with the engine (:func:`geo.aggregate.aggregate`; H3 cells
+   rolled up so cells of fewer than ``k`` households merge into their parents);
+2. passes the table through :func:`geo.protect.protect` — the one small-cell gate; nothing after
+   this step sees a household or an unprotected count;
+3. joins the areas' geometry (admin boundaries, or hexagons), classifies the metric
+   (:mod:`geo.mapstyle`: colour-blind-safe quantile classes, grey for withheld areas) and writes
+   the legend, title, subtitle, credit line, date (BE with CE) and headline figures (the whole
+   selection as one protected row, :func:`geo.dashboard.selection_totals`).
+
+The figure draws itself as a ``pydeck.Deck`` (:meth:`MapFigure.deck`, offline: no basemap) and
+:mod:`geo.export` renders it as PNG, PDF and self-contained HTML. Pure Python: no Streamlit.
+
+Coordinate order: geometries are shapely (lon, lat) in EPSG:4326; ``bounds`` is
+``(min_lon, min_lat, max_lon, max_lat)``.
+
+Metrics (names are stable; the dashboard's ``share_level_1_2`` is accepted for
+``share_levels_1_2``):
+
+=====================  ==================================================  ==========
+name                   engine column(s) of :data:`geo.aggregate.METRIC_COLUMNS`  kind
+=====================  ==================================================  ==========
+households             ``households``                                      count
+poor_households        ``households_level_1 + households_level_2``         count
+share_levels_1_2       ``share_level_1_2``                                 share
+not_in_tpmap           ``not_in_tpmap``                                    count
+mpi                    ``af_mpi`` (Alkire-Foster H x A)                    index
+assistance_coverage    ``assistance_helped_share`` (status "helped")       share
+deficit_<capital>      ``deficit_share_<capital>`` (score below 1.75)      share
+dominant_deficit       ``dominant_deficit`` (capital most often in deficit) category
+=====================  ==================================================  ==========
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import pandas as pd
+
+from geo import mapstyle
+from geo.aggregate import HouseholdIndex, aggregate, attach_cell_geometry
+from geo.boundaries import ATTRIBUTION
+from geo.checks import EngineInputError, check_int
+from geo.contract import CAPITALS
+from geo.errors import BoundaryError
+from geo.filters import HouseholdFilter, filter_mask
+from geo.i18n import LANGUAGES, TEXT, capital_label, format_date_both, format_number, format_percent, text
+from geo.protect import DEFAULT_MIN_COUNT, protect
+
+#: Levels a map can draw.
+MAP_LEVELS: tuple[str, ...] = ("province", "district", "subdistrict", "h3")
+ADMIN_LEVELS: tuple[str, ...] = ("province", "district", "subdistrict")
+#: H3 resolutions a map may use (res 10 cells are a few households; the roll-up would merge them).
+MAP_RESOLUTIONS: tuple[int, ...] = (5, 6, 7, 8, 9)
+#: Most hexagons one map draws; a finer resolution is stepped down until it fits.
+MAX_CELLS = 12_000
+#: Maps label their areas by name (and value) when they draw at most this many areas.
+MAX_LABELLED_AREAS = 30
+#: Status of each drawn area.
+AREA_STATUSES: tuple[str, ...] = ("shown", "withheld", "no_data")
+#: The 20 PPAP pilot provinces (DOMAIN.md), in the programme's order.
+PILOT_PROVINCES: tuple[str, ...] = (
+    "46", "18", "94", "49", "58", "35", "33", "47", "32", "37",
+    "31", "30", "42", "45", "52", "65", "93", "95", "96", "34",
+)
+_CODE_WIDTH = {"province": 2, "district": 4, "subdistrict": 6}
+
+
+# ---------------------------------------------------------------------------------------------
+# Words not (yet) in geo.i18n.TEXT
+# ---------------------------------------------------------------------------------------------
+
+#: Labels the maps and exports add to :data:`geo.i18n.TEXT` (Thai first, English beside).
+MAP_TEXT: dict[str, dict[str, str]] = {
+    "where_province": {"th": "จังหวัด{name}", "en": "{name} province"},
+    "where_district": {"th": "อำเภอ{name} จังหวัด{province}", "en": "{name} district, {province}"},
+    "all_households": {"th": "ทุกครัวเรือน", "en": "All households"},
+    "protection_note": {"th": "ปกปิดพื้นที่ที่มีน้อยกว่า {k} ครัวเรือน",
+                        "en": "Areas with fewer than {k} households are withheld"},
+    "data_source": {"th": "ข้อมูลครัวเรือน PPAP", "en": "PPAP household data"},
+    "headline_poor": {"th": "ครัวเรือนยากจน (ระดับ 1-2)", "en": "Poor households (levels 1-2)"},
+    "headline_share_poor": {"th": "สัดส่วนระดับ 1-2", "en": "Share at levels 1-2"},
+    "headline_mpi": {"th": "ดัชนี MPI", "en": "MPI"},
+    "headline_coverage": {"th": "ได้รับความช่วยเหลือแล้ว", "en": "Assistance coverage"},
+    "headline_withheld": {"th": "น้อยกว่า {k} ครัวเรือน: ไม่แสดงตัวเลข",
+                          "en": "Fewer than {k} households: no figures shown"},
+    "made_on": {"th": "จัดทำเมื่อ", "en": "Made on"},
+    "headline": {"th": "ตัวเลขสำคัญ", "en": "Headline figures"},
+    "filters_used": {"th": "ตัวกรองที่ใช้", "en": "Filters used"},
+    "top_areas": {"th": "พื้นที่ที่มีค่าสูงสุด", "en": "Highest areas"},
+    "north": {"th": "เหนือ", "en": "N"},
+    "km": {"th": "กม.", "en": "km"},
+    "h3_cell": {"th": "หกเหลี่ยม H3", "en": "H3 cell"},
+    "deficit_cutoff": {"th": "ขาด = คะแนนต่ำกว่า {cutoff}", "en": "deficit = score below {cutoff}"},
+}
+
+
+def map_text(key: str, lang: str = "th", **values: object) -> str:
+    """A label from :data:`geo.i18n.TEXT`, else :data:`MAP_TEXT`, in ``lang`` with placeholders filled.
+
+    Example
+    -------
+    >>> map_text("where_province", "en", name="Kalasin")
+    'Kalasin province'
+    """
+    if key in TEXT:
+        return text(key, lang, **values)
+    if lang not in LANGUAGES:
+        raise ValueError(f"lang must be one of {LANGUAGES}, got {lang!r}")
+    label = MAP_TEXT[key][lang]
+    return label.format(**values) if values else label
+
+
+# ---------------------------------------------------------------------------------------------
+# Metrics
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A metric a map can show: its name, what it is computed from, and how it reads.
+
+    ``kind`` is ``"count"`` (households), ``"share"`` (0-1, shown as a percentage), ``"index"``
+    (0-1, three decimals) or ``"category"`` (a capital's name).
+    """
+
+    name: str
+    kind: str
+    columns: tuple[str, ...]
+
+
+def _metrics() -> dict[str, Metric]:
+    out = {
+        "poor_households": Metric("poor_households", "count", ("households_level_1", "households_level_2")),
+        "share_levels_1_2": Metric("share_levels_1_2", "share", ("share_level_1_2",)),
+        "not_in_tpmap": Metric("not_in_tpmap", "count", ("not_in_tpmap",)),
+        "mpi": Metric("mpi", "index", ("af_mpi",)),
+        "assistance_coverage": Metric("assistance_coverage", "share", ("assistance_helped_share",)),
+        "households": Metric("households", "count", ("households",)),
+    }
+    for capital in CAPITALS:
+        out[f"deficit_{capital}"] = Metric(f"deficit_{capital}", "share", (f"deficit_share_{capital}",))
+    out["dominant_deficit"] = Metric("dominant_deficit", "category", ("dominant_deficit",))
+    return out
+
+
+#: Every metric by name, in the order a menu offers them.
+METRICS: dict[str, Metric] = _metrics()
+#: Other names accepted for a metric (the dashboard's URL spelling).
+METRIC_ALIASES: dict[str, str] = {"share_level_1_2": "share_levels_1_2"}
+
+
+def metric_label(metric: str, lang: str = "th") -> str:
+    """What a metric is called in ``lang``.
+
+    Example
+    -------
+    >>> metric_label("deficit_natural", "en")
+    'Share in deficit: Natural capital'
+    """
+    metric = METRIC_ALIASES.get(metric, metric)
+    if metric.startswith("deficit_"):
+        return text("share_in_deficit", lang, capital=capital_label(metric.removeprefix("deficit_"), lang))
+    if metric == "dominant_deficit":
+        return text("dominant_deficit", lang)
+    return text(f"metric_{metric}", lang)
+
+
+def metric_values(table: pd.DataFrame, metric: str) -> np.ndarray:
+    """The metric per row of an aggregate (protected or not); NaN (or None for categories) where withheld.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 for numeric metrics; object (capital name or None) for ``dominant_deficit``.
+
+    Example
+    -------
+    >>> t = pd.DataFrame({"households_level_1": [1, 2], "households_level_2": [3, pd.NA]})
+    >>> metric_values(t, "poor_households").tolist()
+    [4.0, nan]
+    """
+    spec = METRICS[METRIC_ALIASES.get(metric, metric)]
+    if spec.kind == "category":
+        values = table[spec.columns[0]].astype("string")
+        return np.array([v if isinstance(v, str) else None for v in values.tolist()], dtype=object)
+    total = np.zeros(len(table), dtype="float64")
+    for column in spec.columns:
+        total = total + pd.to_numeric(table[column], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    return total
+
+
+def format_value(value: object, metric: str, lang: str = "th") -> str:
+    """A metric value as people read it: ``1,234``, ``42.4%``, ``0.213`` or a capital's name; ``–`` if missing.
+
+    Example
+    -------
+    >>> format_value(0.4235, "share_levels_1_2"), format_value("natural", "dominant_deficit", "en")
+    ('42.4%', 'Natural capital')
+    """
+    kind = METRICS[METRIC_ALIASES.get(metric, metric)].kind
+    if kind == "category":
+        return capital_label(str(value), lang) if isinstance(value, str) and value in CAPITALS else "–"
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if kind == "count":
+        return format_number(float(value), lang)
+    if kind == "share":
+        return format_percent(float(value), lang)
+    return format_number(float(value), lang, decimals=3)
+
+
+def _legend_formatter(kind: str, lang: str):
+    if kind == "count":
+        return lambda v: format_number(v, lang)
+    if kind == "share":
+        return lambda v: format_percent(v, lang, decimals=0)
+    return lambda v: format_number(v, lang, decimals=2)
+
+
+# ---------------------------------------------------------------------------------------------
+# The view
+# ---------------------------------------------------------------------------------------------
+
+
+def _check_code(value: object, name: str, width: int) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value) != width or not value.isascii() or not value.isdigit():
+        raise EngineInputError(f"{name} must be a {width}-digit DOPA code (e.g. {'4609'[:width] if width <= 4 else '460901'!r}) "
+                               f"or None, got {value!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class MapView:
+    """What one map shows. Frozen and hashable: use it as a cache key.
+
+    Parameters
+    ----------
+    metric : str, default "poor_households"
+        A name from :data:`METRICS` (or an alias from :data:`METRIC_ALIASES`, normalised).
+    level : {"province", "district", "subdistrict", "h3"}, default "district"
+        What the map is made of. It must be the scope's level or finer: a district's map can be
+        drawn by district (one area), subdistrict or H3, not by province.
+    province_code : str, optional
+        2-digit DOPA code of the province mapped; ``None`` maps every province in the data.
+    district_code : str, optional
+        4-digit code of the district mapped (its province is taken from it when not given).
+    res : int, optional
+        H3 resolution 5-9 when ``level="h3"``; ``None`` picks one from the map's extent.
+    filters : HouseholdFilter, optional
+        Which households to count (in addition to the area).
+    lang : {"th", "en"}, default "th"
+    min_count : int, default 10
+        The small-cell threshold ``k`` passed to :func:`geo.protect.protect`. ``1`` turns protection
+        off: pages must get it from ``geo.access.check_min_count``.
+
+    Raises
+    ------
+    EngineInputError
+        When a value is not allowed; the message names the field, the value and what is allowed.
+
+    Example
+    -------
+    >>> MapView(metric="mpi", level="h3", province_code="46", res=7).scope_code
+    '46'
+    """
+
+    metric: str = "poor_households"
+    level: str = "district"
+    province_code: str | None = None
+    district_code: str | None = None
+    res: int | None = None
+    filters: HouseholdFilter | None = None
+    lang: str = "th"
+    min_count: int = DEFAULT_MIN_COUNT
+
+    def __post_init__(self) -> None:
+        setter = object.__setattr__
+        metric = METRIC_ALIASES.get(self.metric, self.metric) if isinstance(self.metric, str) else self.metric
+        if metric not in METRICS:
+            raise EngineInputError(f"metric must be one of {list(METRICS)}, got {self.metric!r}")
+        setter(self, "metric", metric)
+        if self.level not in MAP_LEVELS:
+            raise EngineInputError(f"level must be one of {list(MAP_LEVELS)}, got {self.level!r}")
+        province = _check_code(self.province_code, "province_code", 2)
+        district = _check_code(self.district_code, "district_code", 4)
+        if district is not None:
+            if province is not None and not district.startswith(province):
+                raise EngineInputError(
+                    f"district_code {district!r} is not in province_code {province!r} (its first two digits must match)")
+            province = district[:2]
+        setter(self, "province_code", province)
+        setter(self, "district_code", district)
+        if self.level == "h3":
+            if self.res is not None and (isinstance(self.res, bool) or self.res not in MAP_RESOLUTIONS):
+                raise EngineInputError(f"res must be one of {list(MAP_RESOLUTIONS)} or None (automatic), got {self.res!r}")
+        elif self.res is not None:
+            raise EngineInputError(f"res is only for level='h3', got res={self.res!r} with level={self.level!r}")
+        if district is not None and self.level == "province":
+            raise EngineInputError(
+                f"level must be one of ['district', 'subdistrict', 'h3'] for a district's map, got {self.level!r}")
+        if self.filters is not None and not isinstance(self.filters, HouseholdFilter):
+            raise EngineInputError(f"filters must be a HouseholdFilter or None, got {type(self.filters).__name__}")
+        if self.lang not in LANGUAGES:
+            raise EngineInputError(f"lang must be one of {list(LANGUAGES)}, got {self.lang!r}")
+        setter(self, "min_count", check_int(self.min_count, "min_count", minimum=1))
+
+    @property
+    def scope_code(self) -> str:
+        """The area mapped: the district's code, the province's, or ``""`` for every province."""
+        return self.district_code or self.province_code or ""
+
+    def with_province(self, province_code: str) -> MapView:
+        """The same view of another province (the district is dropped), e.g. for meeting mode."""
+        return replace(self, province_code=province_code, district_code=None)
+
+    @classmethod
+    def from_viewstate(cls, view, *, min_count: int = DEFAULT_MIN_COUNT) -> MapView:
+        """The map view of a dashboard :class:`geo.viewstate.ViewState`.
+
+        The selected area becomes the scope (a selected subdistrict maps its district, as the
+        Overview does), ``by`` the level (at least the level below the area), ``res`` and the
+        filters carry over. With no area and one province in the filters, that province is the scope.
+
+        Example
+        -------
+        >>> from geo.viewstate import ViewState
+        >>> MapView.from_viewstate(ViewState(area="4609", by="h3", metric="mpi")).district_code
+        '4609'
+        """
+        from geo.viewstate import shown_level
+
+        area = view.area[:4] if len(view.area) == 6 else view.area
+        if not area and len(view.provinces) == 1:
+            area = view.provinces[0]
+        level = "h3" if view.by == "h3" else shown_level(replace(view, area=area))
+        return cls(
+            metric=view.metric, level=level,
+            province_code=area[:2] or None, district_code=area if len(area) == 4 else None,
+            res=view.res if view.by == "h3" else None, filters=view.to_filter(), lang=view.lang,
+            min_count=min_count,
+        )
+
+
+def next_province(code: str | None, step: int = 1, provinces: Sequence[str] = PILOT_PROVINCES) -> str:
+    """The province ``step`` places after ``code`` in ``provinces``, wrapping round (meeting mode).
+
+    A code not in the list (or ``None``) gives the first province for a step forward and the
+    last for a step back.
+
+    Example
+    -------
+    >>> next_province("34"), next_province("46", -1)
+    ('46', '34')
+    """
+    if not provinces:
+        raise EngineInputError("provinces must not be empty")
+    if code not in provinces:
+        return provinces[0] if step >= 0 else provinces[-1]
+    return provinces[(list(provinces).index(code) + int(step)) % len(provinces)]
+
+
+# ---------------------------------------------------------------------------------------------
+# The figure
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Headline:
+    """One headline figure: a stable ``key``, its ``label`` and ``text`` in the view's language,
+    and the ``value`` (``None`` when withheld)."""
+
+    key: str
+    label: str
+    text: str
+    value: float | None
+
+
+@dataclass(frozen=True, eq=False)
+class MapFigure:
+    """A protected map, ready to draw on screen (:meth:`deck`) or export (:mod:`geo.export`).
+
+    Attributes
+    ----------
+    view : MapView
+        What was asked for.
+    level : str
+        What is drawn (``"h3"`` or an admin level).
+    res : int or None
+        The H3 resolution used (after automatic choice and capping), else None.
+    table : geopandas.GeoDataFrame
+        The protected aggregate (one row per area or cell with households) with its geometry;
+        every value in it passed :func:`geo.protect.protect`.
+    areas : geopandas.GeoDataFrame
+        What is drawn, one row per area: ``key`` (DOPA code or H3 cell), ``name``, ``status``
+        (``"shown"``, ``"withheld"``, ``"no_data"``), ``value`` (NaN/None unless shown),
+        ``value_text``, ``households_text``, the tooltip fields ``tt_title``, ``tt_1``..``tt_4``
+        and ``geometry``.
+    fill : numpy.ndarray
+        RGBA (n, 4) uint8 per row of ``areas``.
+    outlines : geopandas.GeoDataFrame or None
+        Admin outlines drawn over the fills (the areas one level up, or the districts under
+        hexagons).
+    context : geopandas.GeoDataFrame or None
+        Pale outlines of every province, for orientation.
+    legend : geo.mapstyle.Legend
+    title, subtitle, credit : str
+        Thai-first (in ``view.lang``): the title says the metric, the level, the area and the
+        filters; the credit names the data source and the boundaries' attribution.
+    synthetic : bool
+        The data are the synthetic sample; ``synthetic_text`` says so in ``view.lang`` (``""`` if not).
+    date : datetime.date
+    date_text : str
+        The date in BE with CE (``21 พ.ย. 2569 (2026)``).
+    filters_text : tuple of str
+        The filters in words, one per filter (empty: all households).
+    headline : tuple of Headline
+        Figures for the whole selection, protected as one row.
+    bounds : tuple of float
+        ``(min_lon, min_lat, max_lon, max_lat)`` of the map.
+    place : str
+        The area mapped, in words (``จังหวัดกาฬสินธุ์``).
+    """
+
+    view: MapView
+    level: str
+    res: int | None
+    table: object
+    areas: object
+    fill: np.ndarray
+    outlines: object | None
+    context: object | None
+    legend: mapstyle.Legend
+    title: str
+    subtitle: str
+    credit: str
+    synthetic: bool
+    synthetic_text: str
+    date: dt.date
+    date_text: str
+    filters_text: tuple[str, ...]
+    headline: tuple[Headline, ...]
+    bounds: tuple[float, float, float, float]
+    place: str
+    notices: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def min_count(self) -> int:
+        """The small-cell threshold the figure was protected with."""
+        return self.view.min_count
+
+    @property
+    def labelled(self) -> bool:
+        """True when the map is small enough to label each area by name and value."""
+        return self.level != "h3" and len(self.areas) <= MAX_LABELLED_AREAS
+
+    def file_stem(self, *, size: str | None = None) -> str:
+        """A file name without extension: province, metric, (level,) (size,) date.
+
+        ``46_kalasin_poor_households_2026-11-21`` for a province by district (the default level),
+        ``46_kalasin_4609_sahatsakhan_mpi_h3r8_2026-11-21`` for a district's hexagons.
+        """
+        from geo.dashboard import area_name
+
+        def slug(words: str) -> str:
+            return re.sub(r"[^a-z0-9]+", "_", words.lower()).strip("_")
+
+        view = self.view
+        parts = []
+        if view.province_code:
+            parts += [view.province_code, slug(area_name(view.province_code, "en"))]
+        else:
+            parts.append("all_provinces")
+        if view.district_code:
+            parts += [view.district_code, slug(area_name(view.district_code, "en"))]
+        parts.append(view.metric)
+        default_level = "district" if view.district_code is None else "subdistrict"
+        if view.province_code is None:
+            default_level = "province"
+        if self.level == "h3":
+            parts.append(f"h3r{self.res}")
+        elif self.level != default_level:
+            parts.append(self.level)
+        if view.lang != "th":
+            parts.append(view.lang)
+        if size:
+            parts.append(slug(size))
+        parts.append(self.date.isoformat())
+        return "_".join(parts)
+
+    def deck(self, *, width_px: int = 1100, height_px: int = 650):
+        """The map as an offline ``pydeck.Deck`` (no basemap), fitted to ``width_px`` x ``height_px``.
+
+        Layer ids: ``context``, ``areas`` or ``cells``, ``outline``. Each feature carries its
+        ``code`` (or ``h3_cell``) and the plain-text tooltip fields of :data:`geo.maps.TOOLTIP`.
+        """
+        import pydeck as pdk
+        import shapely
+
+        from geo import maps
+
+        layers = []
+        if self.context is not None and len(self.context):
+            data = {"type": "FeatureCollection", "features": [
+                {"type": "Feature", "geometry": shapely.geometry.mapping(g), "properties": {}}
+                for g in self.context.geometry]}
+            layers.append(pdk.Layer("GeoJsonLayer", data=data, id="context", pickable=False, stroked=True,
+                                    filled=True, get_fill_color=[242, 242, 242, 255],
+                                    get_line_color=[185, 185, 185, 255], line_width_min_pixels=1))
+        tips = [dict(zip(_TOOLTIP_FIELDS, row)) for row in self.areas[list(_TOOLTIP_FIELDS)].itertuples(index=False)]
+        if self.level == "h3":
+            layers.append(maps.h3_layer(self.areas["key"].tolist(), self.fill, tips, layer_id="cells"))
+        else:
+            layers.append(maps.area_layer(self.areas.rename(columns={"key": "code"}), self.fill, tips,
+                                          layer_id="areas"))
+        if self.outlines is not None and len(self.outlines):
+            layers.append(maps.outline_layer(self.outlines, layer_id="outline", width_px=2.0, colour=(40, 40, 40)))
+        view = maps.view_for_bounds(self.bounds, width_px=width_px, height_px=height_px)
+        return maps.make_deck(layers, view)
+
+
+_TOOLTIP_FIELDS = ("tt_title", "tt_1", "tt_2", "tt_3", "tt_4")
+
+
+# ---------------------------------------------------------------------------------------------
+# Building
+# ---------------------------------------------------------------------------------------------
+
+
+def _scope_mask(index: HouseholdIndex, code: str) -> np.ndarray | None:
+    from geo.dashboard import area_mask
+
+    return area_mask(index, code) if code else None
+
+
+def _and(*masks: np.ndarray | None) -> np.ndarray | None:
+    out = None
+    for mask in masks:
+        if mask is not None:
+            out = mask.copy() if out is None else out & mask
+    return out
+
+
+def _boundary(boundaries_by_level: Mapping[str, object], level: str):
+    frame = boundaries_by_level.get(level)
+    if frame is None:
+        raise BoundaryError(
+            f"boundaries_by_level has no {level!r} boundaries (has {sorted(boundaries_by_level)}); "
+            "run: python -m geo boundaries install")
+    return frame
+
+
+def _within(frame, code: str, provinces: set[str] | None = None):
+    codes = frame["code"].astype(str)
+    keep = codes.str.startswith(code) if code else codes.str[:2].isin(provinces or set())
+    return frame.loc[keep.to_numpy()].reset_index(drop=True)
+
+
+def _place(view: MapView, lang: str) -> str:
+    from geo.dashboard import area_name
+
+    if view.district_code:
+        return map_text("where_district", lang, name=area_name(view.district_code, lang),
+                        province=area_name(view.province_code, lang))
+    if view.province_code:
+        return map_text("where_province", lang, name=area_name(view.province_code, lang))
+    return text("all_pilot_provinces", lang)
+
+
+def _filters_in_words(flt: HouseholdFilter | None, lang: str) -> tuple[str, ...]:
+    if flt is None or flt.is_empty:
+        return ()
+    from geo.dashboard import describe_filters
+    from geo.viewstate import ViewState
+
+    state = ViewState(
+        provinces=tuple(flt.provinces or ()), districts=tuple(flt.districts or ()), levels=tuple(flt.levels or ()),
+        capitals_in_deficit=tuple(flt.capitals_in_deficit or ()),
+        tpmap={None: "any", True: "in", False: "out"}[flt.in_tpmap],
+        verified={None: "any", True: "yes", False: "no"}[flt.verified],
+        assistance=tuple(flt.assistance or ()), pilots=tuple(flt.pilots or ()),
+    )
+    parts = [p for p in describe_filters(state, lang, with_provinces=True).split("; ") if p]
+    if flt.capitals_in_deficit and flt.deficit_cutoff != 1.75:
+        parts.append(map_text("deficit_cutoff", lang, cutoff=f"{flt.deficit_cutoff:g}"))
+    return tuple(parts)
+
+
+def _headline(index: HouseholdIndex, mask: np.ndarray | None, view: MapView) -> tuple[Headline, ...]:
+    from geo.dashboard import selection_totals
+
+    lang, k = view.lang, view.min_count
+    row = selection_totals(index, mask, k=k).iloc[0]
+    withheld = bool(row["suppressed"])
+
+    def number(name: str) -> float | None:
+        value = row[name]
+        return None if withheld or pd.isna(value) else float(value)
+
+    poor = None if withheld else number("households_level_1") + number("households_level_2")
+    items = [
+        ("households", map_text("households", lang), number("households"), "count"),
+        ("poor_households", map_text("headline_poor", lang), poor, "count"),
+        ("share_levels_1_2", map_text("headline_share_poor", lang), number("share_level_1_2"), "share"),
+        ("not_in_tpmap", map_text("metric_not_in_tpmap", lang), number("not_in_tpmap"), "count"),
+        ("mpi", map_text("headline_mpi", lang), number("af_mpi"), "index"),
+        ("assistance_coverage", map_text("headline_coverage", lang), number("assistance_helped_share"), "share"),
+    ]
+    if view.metric.startswith("deficit_"):
+        items.append((view.metric, metric_label(view.metric, lang),
+                      number(f"deficit_share_{view.metric.removeprefix('deficit_')}"), "share"))
+    out = []
+    for key, label, value, kind in items:
+        if withheld:
+            shown = str(row["households_shown"]) if key == "households" else "–"
+        elif kind == "count":
+            shown = format_number(value, lang)
+        elif kind == "share":
+            shown = format_percent(value, lang)
+        else:
+            shown = format_number(value, lang, decimals=3)
+        out.append(Headline(key, label, shown, value))
+    return tuple(out)
+
+
+def _h3_table(index: HouseholdIndex, mask: np.ndarray | None, res: int, k: int) -> tuple[pd.DataFrame, int, list[str]]:
+    notices = []
+    while True:
+        table = aggregate(index, "h3", res=res, mask=mask, rollup_min_count=k)
+        if len(table) <= MAX_CELLS or res <= MAP_RESOLUTIONS[0]:
+            return table, res, notices
+        res -= 1
+        notices.append("res_capped")
+
+
+def build_map(
+    index: HouseholdIndex,
+    boundaries_by_level: Mapping[str, object],
+    view: MapView,
+    *,
+    now: dt.date,
+    synthetic: bool,
+    attribution: str = ATTRIBUTION,
+    data_source: str | None = None,
+    mask: np.ndarray | None = None,
+) -> MapFigure:
+    """Aggregate, protect, classify and label one map view.
+
+    Parameters
+    ----------
+    index : HouseholdIndex
+        From :func:`geo.aggregate.index_households` (build once, reuse).
+    boundaries_by_level : mapping
+        ``{"province": GeoDataFrame, "district": ..., "subdistrict": ...}`` with ``code`` and
+        geometry (EPSG:4326), as drawn: pages pass their display boundaries
+        (:func:`geo.maps.display_geometry`). Needs the drawn level, ``"province"``, and
+        ``"district"`` for district or H3 maps; an optional ``"context"`` frame (every province,
+        simplified) is drawn pale under the map.
+    view : MapView
+    now : datetime.date
+        The date printed (BE with CE); a ``datetime`` is taken as its date.
+    synthetic : bool
+        The data are the synthetic sample (:func:`geo.sample.is_synthetic`): the figure says so.
+    attribution : str, default "Boundaries: RTSD / OCHA (CC BY-IGO)"
+        The boundaries' credit (the installed manifest's ``attribution``).
+    data_source : str, optional
+        Where the households come from, for the credit line (default: PPAP household data).
+    mask : numpy.ndarray of bool, optional
+        A further restriction of the households, in the index's order — e.g. the user's scope
+        from ``geo.access.scoped_mask``. ANDed with the view's area and filters.
+
+    Returns
+    -------
+    MapFigure
+
+    Raises
+    ------
+    EngineInputError
+        When an argument is of the wrong kind.
+    BoundaryError
+        When a needed boundary level is missing.
+
+    Example
+    -------
+    >>> figure = build_map(index, boundaries, MapView(province_code="46"),  # doctest: +SKIP
+    ...                    now=dt.date(2026, 11, 21), synthetic=True)
+    >>> figure.title  # doctest: +SKIP
+    'ครัวเรือนยากจน (ระดับ 1-2) · รายอำเภอ · จังหวัดกาฬสินธุ์'
+    """
+    import geopandas as gpd
+
+    from geo.dashboard import area_name
+
+    if not isinstance(index, HouseholdIndex):
+        raise EngineInputError(f"index must be a HouseholdIndex from index_households(), got {type(index).__name__}")
+    if not isinstance(boundaries_by_level, Mapping):
+        raise EngineInputError(f"boundaries_by_level must be a dict of level -> GeoDataFrame, got "
+                               f"{type(boundaries_by_level).__name__}")
+    if not isinstance(view, MapView):
+        raise EngineInputError(f"view must be a MapView, got {type(view).__name__}")
+    if isinstance(now, dt.datetime):
+        now = now.date()
+    if not isinstance(now, dt.date):
+        raise EngineInputError(f"now must be a datetime.date, got {now!r}")
+    if not isinstance(synthetic, (bool, np.bool_)):
+        raise EngineInputError(f"synthetic must be True or False, got {synthetic!r}")
+    if mask is not None:
+        mask = np.asarray(mask)
+        if mask.dtype != bool or mask.shape != (index.n,):
+            raise EngineInputError(f"mask must be a bool array of length {index.n}, got {mask.dtype} {mask.shape}")
+
+    lang, k, metric = view.lang, view.min_count, view.metric
+    spec = METRICS[metric]
+    scope = view.scope_code
+    selected = _and(filter_mask(index, view.filters), _scope_mask(index, scope), mask)
+    provinces = _boundary(boundaries_by_level, "province")
+    data_provinces = set(index.province_codes.astype(str).tolist())
+    if scope:
+        scope_level = "district" if view.district_code else "province"
+        scope_frame = _within(_boundary(boundaries_by_level, scope_level), scope)
+        scope_frame = scope_frame[scope_frame["code"].astype(str) == scope]
+    else:
+        scope_frame = _within(provinces, "", data_provinces)
+    if scope_frame.empty:
+        raise BoundaryError(f"no boundary for area {scope!r} in the installed boundaries")
+    bounds = tuple(float(b) for b in scope_frame.total_bounds)
+
+    notices: list[str] = []
+    res = None
+    if view.level == "h3":
+        from geo.dashboard_maps import auto_resolution
+
+        res = view.res or auto_resolution(bounds)
+        raw, res, notices = _h3_table(index, selected, res, k)
+        table = attach_cell_geometry(protect(raw, k=k))
+        drawn = pd.DataFrame({"key": table["h3_cell"].astype(str).to_numpy()})
+        geometry = table.geometry.to_numpy()
+        names = [f"H3 {c}" for c in drawn["key"]]
+        # Outlines under hexagons: the districts of the area (or provinces when mapping all).
+        outline_level = "district" if scope else "province"
+        outlines = _within(_boundary(boundaries_by_level, outline_level), scope, data_provinces)
+        if view.district_code:
+            outlines = scope_frame
+        rows = table
+    else:
+        level = view.level
+        table = protect(aggregate(index, level, mask=selected), k=k)
+        frame = _within(_boundary(boundaries_by_level, level), scope, data_provinces)
+        frame = frame.assign(code=frame["code"].astype(str))
+        joined = frame[["code", "geometry"]].merge(table.assign(code=table["code"].astype(str)), on="code", how="left")
+        table = gpd.GeoDataFrame(
+            table.assign(code=table["code"].astype(str)).merge(frame[["code", "geometry"]], on="code", how="left"),
+            geometry="geometry", crs=frame.crs)
+        rows = joined
+        drawn = pd.DataFrame({"key": joined["code"].to_numpy()})
+        geometry = joined["geometry"].to_numpy()
+        names = [area_name(c, lang) for c in drawn["key"]]
+        up = {"province": None, "district": "province", "subdistrict": "district"}[level]
+        outlines = _within(_boundary(boundaries_by_level, up), scope, data_provinces) if up else None
+        if outlines is not None and scope and len(outlines) <= 1 and level == "district":
+            outlines = scope_frame
+
+    has_data = rows["households_shown"].notna().to_numpy() if len(rows) else np.zeros(0, dtype=bool)
+    withheld = (rows["suppressed"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+                if len(rows) else np.zeros(0, dtype=bool))
+    status = np.where(withheld, "withheld", np.where(has_data, "shown", "no_data"))
+    values = metric_values(rows, metric) if len(rows) else np.zeros(0)
+    what = metric_label(metric, lang)
+    withheld_label = text("suppressed", lang, k=k)
+    no_data_label = text("no_data", lang) if view.level != "h3" else None
+    if spec.kind == "category":
+        values = np.array([v if s == "shown" else None for v, s in zip(values, status)], dtype=object)
+        fill = np.zeros((len(drawn), 4), dtype="uint8")
+        fill[:, 3] = 220
+        fill[:, :3] = mapstyle.NO_DATA_COLOUR
+        for capital in CAPITALS:
+            fill[values == capital, :3] = mapstyle.CAPITAL_COLOURS[capital]
+        fill[withheld, :3] = mapstyle.WITHHELD_COLOUR
+        legend = mapstyle.categorical_legend(what, {c: capital_label(c, lang) for c in CAPITALS},
+                                             mapstyle.CAPITAL_COLOURS, withheld_label=withheld_label)
+        if no_data_label:
+            legend = replace(legend, notes=legend.notes + (mapstyle.LegendItem(mapstyle.NO_DATA_COLOUR, no_data_label),))
+    else:
+        values = np.where(status == "shown", values.astype("float64"), np.nan)
+        edges = mapstyle.class_breaks(values[np.isfinite(values)], method="quantile")
+        fill = mapstyle.fill_colours(values, edges, withheld=withheld, alpha=225 if view.level == "h3" else 210)
+        legend = mapstyle.sequential_legend(what, edges, _legend_formatter(spec.kind, lang),
+                                            withheld_label=withheld_label, no_data_label=no_data_label)
+
+    from geo.dashboard import shown_count
+
+    value_text = [format_value(v, metric, lang) if s == "shown" else "" for v, s in zip(values, status)]
+    households_text = []
+    for shown, s in zip(rows["households_shown"].tolist() if len(rows) else [], status):
+        households_text.append(text("no_data", lang) if s == "no_data" else shown_count(shown, lang))
+    tips = {f: [] for f in _TOOLTIP_FIELDS}
+    for name, s, v_text, h_text in zip(names, status, value_text, households_text):
+        lines = [(text("households", lang), h_text)] if s != "shown" else [(what, v_text), (text("households", lang), h_text)]
+        from geo.maps import tooltip_fields
+
+        for key, value in tooltip_fields(name, lines).items():
+            tips[key].append(value)
+    areas = gpd.GeoDataFrame(
+        {"key": drawn["key"].to_numpy(), "name": names, "status": status, "value": values,
+         "value_text": value_text, "households_text": households_text, **tips},
+        geometry=list(geometry), crs="EPSG:4326")
+
+    by = text(f"by_{view.level}", lang)
+    place = _place(view, lang)
+    filters_text = _filters_in_words(view.filters, lang)
+    title = f"{what} · {by} · {place}" + (f" ({'; '.join(filters_text)})" if filters_text else "")
+    subtitle_parts = []
+    if res is not None:
+        from geo.dashboard_maps import resolution_label
+
+        subtitle_parts.append(resolution_label(res, lang))
+    subtitle_parts.append("; ".join(filters_text) if filters_text else map_text("all_households", lang))
+    subtitle_parts.append(map_text("protection_note", lang, k=k))
+    synthetic_text = text("synthetic_sample", lang) if synthetic else ""
+    source = data_source or map_text("data_source", lang)
+    if synthetic:
+        source = f"{source} ({text('synthetic_note', lang)})"
+    credit = f"{text('source', lang)}: {source} · {attribution}"
+    context = boundaries_by_level.get("context")
+    return MapFigure(
+        view=view, level=view.level, res=res, table=table, areas=areas, fill=fill,
+        outlines=outlines, context=context, legend=legend, title=title, subtitle=" · ".join(subtitle_parts),
+        credit=credit, synthetic=bool(synthetic), synthetic_text=synthetic_text, date=now,
+        date_text=format_date_both(now, lang), filters_text=filters_text,
+        headline=_headline(index, selected, view), bounds=bounds, place=place, notices=tuple(dict.fromkeys(notices)),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading everything a map needs (the command line; pages use their cached loaders)
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class MapInputs:
+    """Households indexed once, display boundaries by level, and what the credit line needs."""
+
+    index: HouseholdIndex
+    boundaries: dict
+    synthetic: bool
+    attribution: str
+    source_path: object = None
+
+    def build(self, view: MapView, *, now: dt.date, data_source: str | None = None) -> MapFigure:
+        """:func:`build_map` with these inputs."""
+        return build_map(self.index, self.boundaries, view, now=now, synthetic=self.synthetic,
+                         attribution=self.attribution, data_source=data_source)
+
+
+def load_map_inputs(households_path=None, boundaries_dir=None) -> MapInputs:
+    """Read households (default: the sample) and installed boundaries, index and simplify once.
+
+    Parameters
+    ----------
+    households_path : path, optional
+        A contract Parquet or CSV file; default ``geo.paths.samples_dir()/households.parquet``.
+    boundaries_dir : path, optional
+        Installed boundaries; default :func:`geo.paths.boundaries_dir`.
+
+    Raises
+    ------
+    InputFileError, ContractError, BoundaryError
+        When the households or boundaries cannot be read.
+    """
+    from pathlib import Path
+
+    from geo import paths
+    from geo.aggregate import index_households
+    from geo.boundaries import load_boundaries, read_manifest
+    from geo.dashboard_maps import context_geometry
+    from geo.engine_cli import read_households
+    from geo.maps import display_geometry
+    from geo.sample import is_synthetic
+
+    path = Path(households_path) if households_path is not None else paths.samples_dir() / "households.parquet"
+    households = read_households(path)
+    if "survey_year" in households.columns and households["survey_year"].notna().any():
+        latest = households["survey_year"].max()
+        households = households[households["survey_year"] == latest].reset_index(drop=True)
+    index = index_households(households)
+    directory = Path(boundaries_dir) if boundaries_dir is not None else None
+    boundaries = {}
+    for level in ADMIN_LEVELS:
+        frame = load_boundaries(level, directory)
+        boundaries[level] = frame.set_geometry(display_geometry(frame.geometry))
+    boundaries["context"] = context_geometry(load_boundaries("province", directory))
+    attribution = str(read_manifest(directory).get("attribution") or ATTRIBUTION)
+    return MapInputs(index, boundaries, is_synthetic(path), attribution, path)
