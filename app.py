@@ -22,6 +22,8 @@ page = st.navigation(
         st.Page(PAGES_DIR / "pilots.py", title="โครงการนำร่อง · Pilots", icon=":material/agriculture:"),
         st.Page(PAGES_DIR / "households.py", title="ครัวเรือน · Households", icon=":material/table_chart:"),
         st.Page(PAGES_DIR / "data.py", title="ข้อมูล · Data", icon=":material/upload_file:"),
+        # Administrators only: the page itself refuses everyone else (geo.audit.read_audit).
+        st.Page(PAGES_DIR / "audit.py", title="บันทึกการตรวจสอบ · Audit", icon=":material/policy:"),
     ]
 )
 page.run()

@@ -189,7 +189,7 @@ def _formatter(kind: str, lang: str):
 
 
 def metric_map(index: HouseholdIndex, boundaries: dict, view: ViewState, *, k: int = DEFAULT_MIN_COUNT,
-               size: Size = DEFAULT_SIZE) -> DashboardMap:
+               size: Size = DEFAULT_SIZE, max_res: int = 10) -> DashboardMap:
     """The Overview map: ``view.metric`` by ``view.by`` (areas below the selected one, or hexagons).
 
     Parameters
@@ -203,12 +203,14 @@ def metric_map(index: HouseholdIndex, boundaries: dict, view: ViewState, *, k: i
         Small-cell threshold.
     size : (int, int)
         Width and height of the map in pixels, to fit the view to.
+    max_res : int, default 10
+        The finest H3 resolution drawn (the user's role's, ``geo.access.cap_resolution``).
     """
     spec = METRIC_SPECS[view.metric]
     what = text(spec.label_key, view.lang)
     if view.by == "h3":
         return _h3_map(index, boundaries, view, k=k, values_of=lambda t: metric_values(t, view.metric),
-                       kind=spec.kind, what=what, metric=view.metric, size=size)
+                       kind=spec.kind, what=what, metric=view.metric, size=size, max_res=max_res)
     level = shown_level(view)
     joined, table = _choropleth(index, boundaries, view, level, k)
     values = metric_values(joined, view.metric)
@@ -236,7 +238,7 @@ def auto_resolution(bounds, size: Size = DEFAULT_SIZE) -> int:
 
 
 def _h3_map(index: HouseholdIndex, boundaries: dict, view: ViewState, *, k: int, values_of, kind: str, what: str,
-            metric: str | None = None, size: Size = DEFAULT_SIZE) -> DashboardMap:
+            metric: str | None = None, size: Size = DEFAULT_SIZE, max_res: int = 10) -> DashboardMap:
     parent = map_parent(view)
     level = shown_level(view)
     mask = combine_masks(filter_mask(index, view.to_filter()), area_mask(index, parent))
@@ -246,8 +248,8 @@ def _h3_map(index: HouseholdIndex, boundaries: dict, view: ViewState, *, k: int,
     if view.provinces and areas is not None and not parent:
         areas = areas[areas["code"].astype(str).str[:2].isin(view.provinces)].reset_index(drop=True)
     bounds = areas.total_bounds if areas is not None and len(areas) else (97.3, 5.6, 105.7, 20.5)
-    auto = auto_resolution(bounds, size)
-    res = view.res or auto
+    auto = min(auto_resolution(bounds, size), max_res)
+    res = min(view.res or auto, max_res)  # max_res: the role's finest (geo.access.cap_resolution)
     notices: list[str] = []
     while True:
         table = aggregate(index, "h3", res=res, mask=mask, rollup_min_count=k)
@@ -286,7 +288,7 @@ def _h3_map(index: HouseholdIndex, boundaries: dict, view: ViewState, *, k: int,
 
 
 def capital_map(index: HouseholdIndex, boundaries: dict, view: ViewState, *, dominant: bool = False,
-                k: int = DEFAULT_MIN_COUNT, size: Size = DEFAULT_SIZE) -> DashboardMap:
+                k: int = DEFAULT_MIN_COUNT, size: Size = DEFAULT_SIZE, max_res: int = 10) -> DashboardMap:
     """Share of households in deficit in ``view.capital`` (sequential), or, with ``dominant``,
     the capital most often in deficit per area (Okabe-Ito categorical colours)."""
     lang = view.lang
@@ -299,7 +301,7 @@ def capital_map(index: HouseholdIndex, boundaries: dict, view: ViewState, *, dom
     if view.by == "h3" and not dominant:
         return _h3_map(index, boundaries, view, k=k, kind="share", what=what,
                        values_of=lambda t: pd.to_numeric(t[column], errors="coerce").to_numpy(float, na_value=np.nan),
-                       size=size)
+                       size=size, max_res=max_res)
     level = shown_level(view)
     joined, table = _choropleth(index, boundaries, view, level, k)
     withheld = joined["suppressed"].fillna(False).to_numpy(dtype=bool)

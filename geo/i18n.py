@@ -185,10 +185,25 @@ TEXT.update({
     "no_pilots": {"th": "ยังไม่มีข้อมูลโครงการนำร่อง", "en": "No pilot projects yet."},
     # households
     "table_by": {"th": "ตารางราย", "en": "Table by"},
-    "aggregates_only": {"th": "หน้านี้แสดงเฉพาะตารางรวมตามพื้นที่ ข้อมูลรายครัวเรือนจะเปิดให้เฉพาะผู้มีสิทธิ์ "
-                              "เมื่อมีระบบสิทธิ์การเข้าถึง (ยังไม่พร้อม)",
-                        "en": "This page shows aggregated tables by area only. Household-level rows will be "
-                              "shown only to users allowed to see them, once access control exists (not yet)."},
+    "aggregates_only": {"th": "หน้านี้แสดงเฉพาะตารางรวมตามพื้นที่ ข้อมูลรายครัวเรือนแสดงเฉพาะบทบาทที่มีสิทธิ์ "
+                              "(เจ้าหน้าที่ในพื้นที่ของตน และผู้ดูแลระบบ)",
+                        "en": "This page shows aggregated tables by area only. Household rows are shown only "
+                              "to roles allowed to see them (officers in their own areas, administrators)."},
+    "household_rows_title": {"th": "ข้อมูลรายครัวเรือน", "en": "Household rows"},
+    "household_rows_note": {"th": "ไม่มีเลขประจำตัวประชาชนและชื่อ ตำแหน่งปัดเศษตามบทบาท "
+                                  "การเปิดดูนี้ถูกบันทึกในบันทึกการตรวจสอบ",
+                            "en": "No national IDs or names; positions rounded for your role. "
+                                  "This view is recorded in the audit log."},
+    "import_not_allowed": {"th": "บทบาทของคุณนำเข้าข้อมูลไม่ได้ (เฉพาะเจ้าหน้าที่และผู้ดูแลระบบ)",
+                           "en": "Your role cannot import data (officers and administrators only)."},
+    "audit_title": {"th": "บันทึกการตรวจสอบ", "en": "Audit log"},
+    "audit_admin_only": {"th": "เฉพาะผู้ดูแลระบบเท่านั้นที่อ่านบันทึกการตรวจสอบได้",
+                         "en": "Only administrators can read the audit log."},
+    "audit_intact": {"th": "บันทึกครบถ้วน ไม่ถูกแก้ไข ({lines} รายการ)",
+                     "en": "The log's chain is intact ({lines} records)."},
+    "audit_broken": {"th": "บันทึกถูกแก้ไขหรือเสียหาย ตั้งแต่บรรทัดที่ {line}",
+                     "en": "The log has been altered or damaged, from line {line}."},
+    "audit_download": {"th": "ดาวน์โหลดบันทึก (CSV)", "en": "Download the log (CSV)"},
     "download_csv": {"th": "ดาวน์โหลด CSV", "en": "Download CSV"},
     "download_xlsx": {"th": "ดาวน์โหลด Excel (XLSX)", "en": "Download Excel (XLSX)"},
     "rows_shown": {"th": "{rows} พื้นที่", "en": "{rows} areas"},

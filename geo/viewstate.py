@@ -48,6 +48,7 @@ PAGE_FIELDS: dict[str, tuple[str, ...]] = {
     "pilots": ("km", "area"),
     "households": ("by", "area"),
     "data": (),
+    "audit": (),
 }
 FILTER_FIELDS: tuple[str, ...] = (
     "provinces", "districts", "levels", "capitals_in_deficit", "tpmap", "verified", "assistance", "pilots",

@@ -15,20 +15,27 @@ import streamlit as st
 
 from dataclasses import replace
 
+from geo.access import scope_key
+from geo.audit import log_event, sha256_hex
 from geo.dashboard import breadcrumb, legend_html
 from geo.errors import PPAPError
 from geo.i18n import text
 from geo.mapstyle import Legend
 from geo.spreadsheet import to_csv_bytes, to_xlsx_bytes
 from geo.viewstate import ViewState, drill_down, selected_code
+from pages._auth import current_user, require_user
 from pages._shared import LoadedData, boundary_attribution, boundary_manifest, load_data
 from pages._sidebar import current_view, set_view
 
 
 def load_or_explain(lang_hint: str = "th") -> LoadedData | None:
-    """The shown data, or None after telling the user what is missing or broken."""
+    """The data the session's user may see, or None after telling the user what is missing or broken.
+
+    When a login is required and nobody is logged in, draws the login form and stops the page.
+    """
+    user = require_user(lang_hint)
     try:
-        data = load_data()
+        data = load_data(scope_key(user))
     except PPAPError as exc:
         st.error(text("read_error", lang_hint, error=exc), icon=":material/error:")
         return None
@@ -70,13 +77,24 @@ def download_buttons(table: pd.DataFrame, name: str, view: ViewState, *, key: st
                      today: Callable[[], dt.date] = dt.date.today) -> None:
     """CSV and XLSX downloads of an already protected table (formulas neutralised).
 
-    The files are made only when a button is pressed (deferred), so reruns stay fast.
+    The files are made only when a button is pressed (deferred), so reruns stay fast; each file
+    made is logged (``export``, with its SHA-256) for the session's user.
     """
     stem = f"ppap_{name}_{today().isoformat()}"
+    user = current_user()
+
+    def logged(make: Callable[[], bytes], fmt: str) -> Callable[[], bytes]:
+        def build() -> bytes:
+            data = make()
+            log_event("export", user, what=f"{name}.{fmt}", rows=len(table), file_sha256=sha256_hex(data))
+            return data
+        return build
+
     left, right = st.columns(2)
-    left.download_button(text("download_csv", view.lang), data=lambda: to_csv_bytes(table),
+    left.download_button(text("download_csv", view.lang), data=logged(lambda: to_csv_bytes(table), "csv"),
                          file_name=f"{stem}.csv", mime="text/csv", key=f"{key}_csv", icon=":material/download:")
-    right.download_button(text("download_xlsx", view.lang), data=lambda: to_xlsx_bytes(table, sheet_name="ppap"),
+    right.download_button(text("download_xlsx", view.lang),
+                          data=logged(lambda: to_xlsx_bytes(table, sheet_name="ppap"), "xlsx"),
                           file_name=f"{stem}.xlsx", key=f"{key}_xlsx", icon=":material/download:",
                           mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 

@@ -2,8 +2,9 @@
 
 Cache keys are small: a file's path plus its size and modification time, so a regenerated or
 re-imported file is read again and an unchanged one is not. Caches are shared by every user of
-the server; nothing here depends on who asks (there are no roles yet — when access control comes,
-its role and province scope must join every key).
+the server, so every loader that returns household data takes ``access=scope_key(user)`` and
+enforces with the user rebuilt from it (``geo.access.user_from_scope_key``): what is cached under a
+key is exactly what that role and area scope may see (docs/ACCESS.md).
 
 Which households the app shows is decided in one place, :func:`data_source`: the app's store
 (``geo.paths.store_dir()/households.parquet``) when it holds households, else the synthetic sample.
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,15 @@ import pandas as pd
 import streamlit as st
 
 from geo import paths
+from geo.access import (
+    AccessConfig,
+    LoginLimiter,
+    access_config_path,
+    frame_scope_mask,
+    load_access_config,
+    scope_key,
+    user_from_scope_key,
+)
 from geo.aggregate import HouseholdIndex, index_households
 from geo.boundaries import load_boundaries
 from geo.contract import PILOT_COLUMN_NAMES, conform_pilots
@@ -60,6 +70,11 @@ class LoadedData:
     rows: int
     pilots: pd.DataFrame
     metadata: dict
+    #: The households behind ``index`` (latest round, in scope): for household rows only, through
+    #: ``geo.audit.view_household_rows``. Read-only.
+    households: pd.DataFrame | None = None
+    #: ``scope_key`` of the user this data was cut for.
+    access: str = ""
 
 
 def sample_path() -> Path:
@@ -111,36 +126,76 @@ def _is_synthetic(path: str, signature: tuple[int, int]) -> bool:
         return False
 
 
-def load_data() -> LoadedData | None:
-    """The shown households, indexed (cached per file version); None when there is no data.
+def load_data(access: str) -> LoadedData | None:
+    """The households ``access`` (a :func:`geo.access.scope_key`) may see, indexed; None when there is no data.
+
+    Cached per file version and per scope: an officer's data holds only their areas (and their
+    pilots), so every figure, map and table computed from it is in scope.
 
     Raises
     ------
     InputFileError
         The households file exists but cannot be read or indexed.
     """
+    if not isinstance(access, str) or not access:
+        raise TypeError("load_data needs access=scope_key(user)")
     source = data_source()
     if source is None:
         return None
-    return _load_data(str(source.path), source.kind, source.synthetic, source.signature)
+    return _load_data(str(source.path), source.kind, source.synthetic, source.signature, access)
+
+
+def load_data_for(user) -> LoadedData | None:
+    """:func:`load_data` for a :class:`geo.access.User`."""
+    return load_data(scope_key(user))
+
+
+@st.cache_resource(show_spinner="ข้อมูลกำลังโหลด / loading data…", max_entries=8)
+def _load_data(path: str, kind: str, synthetic: bool, signature: tuple[int, int], access: str) -> LoadedData:
+    # A read-only object shared by every session with this scope: never mutate it in a page.
+    from geo.errors import PPAPError
+
+    user = user_from_scope_key(access)
+    if user.scope.is_national:
+        full = _national_data(path, kind, synthetic, signature)
+        return replace(full, access=access)
+    frame, latest, metadata, pilots = _read_households(path)
+    frame = frame[frame_scope_mask(frame, user)].reset_index(drop=True)
+    try:
+        index = index_households(frame)
+    except PPAPError as exc:
+        raise InputFileError(f"cannot index {path}: {exc}") from exc
+    scope = user.scope
+    keep = [scope.overlaps(str(p)) and (scope.districts is None or scope.includes(str(d)))
+            for p, d in zip(pilots["province_code"], pilots["district_code"])]
+    pilots = pilots[keep].reset_index(drop=True)
+    source = DataSource(Path(path), kind, synthetic, signature)
+    return LoadedData(source, index, latest, len(frame), pilots, metadata, frame, access)
 
 
 @st.cache_resource(show_spinner="ข้อมูลกำลังโหลด / loading data…", max_entries=2)
-def _load_data(path: str, kind: str, synthetic: bool, signature: tuple[int, int]) -> LoadedData:
-    # A read-only object shared by every session: never mutate it in a page.
+def _national_data(path: str, kind: str, synthetic: bool, signature: tuple[int, int]) -> LoadedData:
+    # Every household: shared by the national scopes (administrator, researcher, viewer).
     from geo.errors import PPAPError
 
+    frame, latest, metadata, pilots = _read_households(path)
+    try:
+        index = index_households(frame)
+    except PPAPError as exc:
+        raise InputFileError(f"cannot index {path}: {exc}") from exc
+    source = DataSource(Path(path), kind, synthetic, signature)
+    return LoadedData(source, index, latest, len(frame), pilots, metadata, frame, "")
+
+
+def _read_households(path: str) -> tuple[pd.DataFrame, int, dict, pd.DataFrame]:
     try:
         frame = pd.read_parquet(path)
         if frame.empty:
             raise InputFileError(f"{path} holds no households")
         latest = int(frame["survey_year"].max())
         frame = frame[frame["survey_year"] == latest].reset_index(drop=True)
-        index = index_households(frame)
     except (OSError, ValueError, KeyError) as exc:
         raise InputFileError(f"cannot read {path}: {exc}. Rebuild the sample with `python -m geo sample`.") from exc
-    except PPAPError as exc:
-        raise InputFileError(f"cannot index {path}: {exc}") from exc
     metadata = {}
     try:
         metadata = read_sample_metadata(Path(path))
@@ -151,9 +206,7 @@ def _load_data(path: str, kind: str, synthetic: bool, signature: tuple[int, int]
     pilots_file = Path(path).with_name(PILOTS_FILE)
     if not pilots_file.is_file():
         pilots_file = paths.samples_dir() / PILOTS_FILE
-    pilots = _read_pilots(pilots_file)
-    source = DataSource(Path(path), kind, synthetic, signature)
-    return LoadedData(source, index, latest, len(frame), pilots, metadata)
+    return frame, latest, metadata, _read_pilots(pilots_file)
 
 
 def _read_pilots(path: Path) -> pd.DataFrame:
@@ -274,3 +327,93 @@ def hash_key() -> str | bytes | None:
         secret = None
     return id_hash_key(secret, os.environ)
 
+
+
+def check_view_scope(view, user) -> None:
+    """Raise :class:`geo.access.AccessDenied` when the view asks for an area outside ``user``'s scope.
+
+    The view's province and district filters and its selected area (a province, district or
+    subdistrict code) are checked with :func:`geo.access.scope_filter`; nothing is narrowed here.
+    """
+    from geo.access import scope_filter
+    from geo.filters import HouseholdFilter
+
+    scope_filter(view.to_filter(), user)
+    area = str(view.area or "")
+    if len(area) == 2:
+        scope_filter(HouseholdFilter(provinces=(area,)), user)
+    elif len(area) >= 4:
+        scope_filter(HouseholdFilter(provinces=(area[:2],), districts=(area[:4],)), user)
+
+
+def rows_in_view(frame: pd.DataFrame, view) -> pd.DataFrame:
+    """The households of ``frame`` that the view's area filters and levels keep (for the rows table).
+
+    ``frame`` is already cut to the user's scope (:func:`load_data`); ``geo.audit.view_household_rows``
+    applies the scope again and drops IDs and names.
+    """
+    keep = pd.Series(True, index=frame.index)
+    if view.provinces:
+        keep &= frame["province_code"].astype(str).isin(view.provinces)
+    if view.districts:
+        keep &= frame["district_code"].astype(str).isin(view.districts)
+    if view.area:
+        column = {2: "province_code", 4: "district_code"}.get(len(view.area), "subdistrict_code")
+        if column in frame.columns:
+            keep &= frame[column].astype(str) == view.area
+    if view.levels and "poverty_level" in frame.columns:
+        keep &= frame["poverty_level"].isin(view.levels)
+    return frame[keep.to_numpy()]
+
+
+def _config_key() -> tuple[str, bool, int]:
+    path, explicit = access_config_path()
+    try:
+        mtime = path.stat().st_mtime_ns
+    except OSError:
+        mtime = -1
+    return str(path), explicit, mtime
+
+
+def access_config() -> AccessConfig:
+    """The deployment's access configuration (``geo.access.load_access_config``), read once per
+    file version; a bad file raises ``AccessConfigError`` naming the file and key."""
+    path, explicit, mtime = _config_key()
+    return _access_config(path if explicit else None, mtime)
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _access_config(path: str | None, mtime: int) -> AccessConfig:
+    return load_access_config(path)
+
+
+def login_limiter() -> LoginLimiter:
+    """The failed-login limiter for this configuration, shared by every session of the process."""
+    return _login_limiter(*_config_key())
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _login_limiter(path: str, explicit: bool, mtime: int) -> LoginLimiter:
+    return access_config().new_limiter()
+
+
+def rejects_for(result, user):
+    """The import ``result`` with its rejected rows' positions rounded for ``user``'s role.
+
+    The rejects download echoes the uploaded rows (IDs masked, names dropped by the importer);
+    roles that see positions only at reduced precision (officers) get them rounded the same way
+    as household rows (``Capabilities.position_decimals``).
+    """
+    from geo.ingest.read import match_header
+
+    decimals = user.capabilities.position_decimals
+    rejects = result.rejects
+    if decimals is None or rejects is None or rejects.empty:
+        return result
+    rejects = rejects.copy()
+    for column in rejects.columns[5:]:
+        if match_header(str(column).strip()) in ("lat", "lon"):
+            numbers = pd.to_numeric(rejects[column].astype(str).str.strip(), errors="coerce")
+            rounded = numbers.round(decimals).map(lambda v: f"{v:.{decimals}f}" if pd.notna(v) else "")
+            rejects[column] = rounded.where(numbers.notna(), "")
+    return replace(result, rejects=rejects)

@@ -19,6 +19,8 @@ from dataclasses import replace
 
 import streamlit as st
 
+from geo.access import AccessDenied
+from geo.audit import log_denied
 from geo.contract import ASSISTANCE_STATUSES, CAPITALS
 from geo.dashboard import area_name, codes_in, ordered_provinces, year_label
 from geo.filters import NO_PILOT
@@ -33,6 +35,8 @@ from geo.viewstate import (
     restrict,
     to_query,
 )
+from pages._auth import public_notice, require_user, sidebar_user
+from pages._shared import check_view_scope
 
 VIEW_KEY = "ppap_view"
 URL_KEY = "ppap_url"
@@ -56,6 +60,7 @@ PAGE_KEYS: dict[str, dict[str, str]] = {
     "pilots": {"km": "pilots_km"},
     "households": {"by": "households_by"},
     "data": {},
+    "audit": {},
 }
 #: The map levels each page offers; a view's ``by`` outside them shows the page's first.
 PAGE_BY: dict[str, tuple[str, ...]] = {
@@ -117,13 +122,17 @@ def _url_params() -> dict[str, list[str]]:
     return {key: st.query_params.get_all(key) for key in st.query_params}
 
 
-def _resolve(page: str, data) -> tuple[ViewState, list[Notice]]:
-    """The view for this run: a new link's values, else the widgets' values over the session's."""
+def _resolve(page: str, data, user) -> tuple[ViewState, list[Notice]]:
+    """The view for this run: a new link's values, else the widgets' values over the session's.
+
+    Raises ``AccessDenied`` when a new link asks for an area outside ``user``'s scope.
+    """
     url = _url_params()
     view, notices = current_view(), []
     ours = {k: v for k, v in url.items() if k in QUERY_KEYS}
     if ours and {k: ",".join(v) for k, v in ours.items()} != st.session_state.get(URL_KEY):
         view, notices = parse_query(ours)
+        check_view_scope(view, user)
         if data is not None:
             view, more = restrict(view, provinces=codes_in(data.index, "province"),
                                   districts=codes_in(data.index, "district"),
@@ -174,15 +183,32 @@ def page_view(page: str, data) -> ViewState:
         The shown households (for the filter choices), None when there are none.
     """
     _ensure_router()
-    view, notices = _resolve(page, data)
+    user = require_user(current_view().lang)
+    try:
+        view, notices = _resolve(page, data, user)
+        check_view_scope(view, user)
+    except AccessDenied as exc:
+        view = current_view()
+        # Denied, not narrowed: say why, forget the out-of-scope areas (so the next run is not
+        # denied again), and stop before anything is computed.
+        log_denied(user, exc, what=f"{page} {dict((k, ','.join(v)) for k, v in _url_params().items())}")
+        st.session_state[URL_KEY] = {k: ",".join(v) for k, v in _url_params().items() if k in QUERY_KEYS}
+        set_view(replace(view, provinces=(), districts=(), area=""), page)
+        sidebar_user(user, view.lang)
+        st.error(exc.message(view.lang), icon=":material/block:")
+        st.stop()
     if page in PAGE_BY and view.by not in PAGE_BY[page]:
         page_by = PAGE_BY[page][0]
         if st.session_state.get(PAGE_KEYS[page]["by"]) in PAGE_BY[page]:
             page_by = st.session_state[PAGE_KEYS[page]["by"]]
         view = replace(view, by=page_by)
+    if view.res is not None and view.res > user.capabilities.max_h3_res:
+        view = replace(view, res=user.capabilities.max_h3_res)  # geo.access.cap_resolution
     set_view(view, page)
+    sidebar_user(user, view.lang)
     _draw_sidebar(view, page, data)
     _write_url(view, page)
+    public_notice(user, view.lang)
     for notice in notices:
         st.warning(text("url_ignored", view.lang, param=notice.param, value=notice.value,
                         why=text(notice.reason, view.lang)), icon=":material/link_off:")

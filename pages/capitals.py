@@ -5,11 +5,13 @@ table to sort."""
 import altair as alt
 import streamlit as st
 
+from geo.access import cap_resolution
 from geo.contract import CAPITALS
 from geo.dashboard import area_table, capital_profile, capitals_table, map_parent, profile_chart_data, view_mask
 from geo.dashboard_maps import capital_map
 from geo.i18n import capital_label, text
 from geo.viewstate import shown_level
+from pages._auth import current_user
 from pages._render import area_nav, drill_map, legend, load_or_explain, map_footer, page_header
 from pages._shared import boundaries_by_level
 from pages._sidebar import PAGE_BY, PAGE_KEYS, current_view, page_view
@@ -33,7 +35,8 @@ left.selectbox(text("capital", lang), CAPITALS, key=PAGE_KEYS[PAGE]["capital"],
 right.radio(text("map_by", lang), PAGE_BY[PAGE], key=PAGE_KEYS[PAGE]["by"], horizontal=True,
             format_func=lambda by: text(f"map_{by}", lang))
 
-deficit = capital_map(data.index, boundaries, view, size=(480, 500))
+max_res = cap_resolution(10, current_user())
+deficit = capital_map(data.index, boundaries, view, size=(480, 500), max_res=max_res)
 dominant = capital_map(data.index, boundaries, view, dominant=True, size=(480, 500))
 for column, figure, kind in zip(st.columns(2), (deficit, dominant), ("deficit", "dominant")):
     with column:

@@ -4,12 +4,15 @@ installed boundaries with their source and credit, and where the shown data come
 import streamlit as st
 
 from geo import paths
+from geo.access import AccessDenied, check_import
+from geo.audit import log_denied, log_event, sha256_hex
 from geo.dashboard import boundaries_summary, format_timestamp, import_summary, provenance_table
 from geo.errors import PPAPError
 from geo.i18n import format_number, text
 from geo.ingest import import_households, rejects_to_bytes, save_import
+from pages._auth import current_user
 from pages._render import credit_line, load_or_explain, page_header
-from pages._shared import analysis_boundaries, boundary_manifest, hash_key, provenance
+from pages._shared import analysis_boundaries, boundary_manifest, hash_key, provenance, rejects_for
 from pages._sidebar import current_view, page_view
 
 
@@ -17,16 +20,31 @@ def run_import() -> None:
     """Import the uploaded file into the store (a callback: it runs before the page, so the
     sidebar and every page already show the updated store)."""
     st.session_state.pop("data_import_error", None)
+    user = current_user()
+    upload = st.session_state["data_upload"]
     try:
         districts, problem = analysis_boundaries("district")
-        result = import_households([st.session_state["data_upload"]], mode=st.session_state["data_mode"],
+        result = import_households([upload], mode=st.session_state["data_mode"],
                                    store=paths.store_dir(), id_key=hash_key(), boundaries=districts,
                                    boundaries_problem=problem)
+        check_import(user, result.households, mode=result.mode)  # role, mode, areas; raises AccessDenied
         save_import(result, store=paths.store_dir())
+    except AccessDenied as exc:
+        log_denied(user, exc, what="import")
+        st.session_state["data_import_error"] = exc.message(current_view().lang)
     except PPAPError as exc:
         st.session_state["data_import_error"] = str(exc)
     else:
+        log_event("import", user, what=f"import {result.mode}", rows=result.accepted,
+                  file_sha256=sha256_hex(upload.getvalue()))
         st.session_state["data_last_import"] = result
+
+
+def rejects_file(result) -> bytes:
+    """The rejected rows as XLSX, the export logged."""
+    data = rejects_to_bytes(rejects_for(result, current_user()), "xlsx")
+    log_event("export", current_user(), what="import rejects.xlsx", rows=result.rejected, file_sha256=sha256_hex(data))
+    return data
 
 
 data = load_or_explain(current_view().lang)
@@ -35,12 +53,17 @@ lang = view.lang
 page_header("page_data", view, data)
 
 st.header(text("import_title", lang))
-st.caption(text("id_key_present" if hash_key() else "id_key_missing", lang))
-upload = st.file_uploader(text("import_file", lang), type=["csv", "xlsx", "parquet", "txt"], key="data_upload")
-st.radio(text("import_mode", lang), ("append", "replace"), key="data_mode", horizontal=True,
-                format_func=lambda m: text(f"mode_{m}", lang))
-st.button(text("import_button", lang), key="data_import", disabled=upload is None, type="primary",
-          on_click=run_import)
+user = current_user()
+if not user.capabilities.may_import:
+    st.info(text("import_not_allowed", lang), icon=":material/lock:")
+else:
+    st.caption(text("id_key_present" if hash_key() else "id_key_missing", lang))
+    upload = st.file_uploader(text("import_file", lang), type=["csv", "xlsx", "parquet", "txt"], key="data_upload")
+    modes = ("append", "replace") if user.capabilities.may_replace_store else ("append",)
+    st.radio(text("import_mode", lang), modes, key="data_mode", horizontal=True,
+             format_func=lambda m: text(f"mode_{m}", lang))
+    st.button(text("import_button", lang), key="data_import", disabled=upload is None, type="primary",
+              on_click=run_import)
 if st.session_state.get("data_import_error"):
     st.error(st.session_state["data_import_error"], icon=":material/error:")
 result = st.session_state.get("data_last_import")
@@ -53,7 +76,7 @@ if result is not None:
     if not summary.problems.empty:
         st.dataframe(summary.problems, hide_index=True, width="stretch", key="data_problems")
     if result.rejected:
-        st.download_button(text("download_rejects", lang), data=rejects_to_bytes(result, "xlsx"),
+        st.download_button(text("download_rejects", lang), data=lambda: rejects_file(result),
                            file_name="ppap_rejected_rows.xlsx", key="data_rejects", icon=":material/download:",
                            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 

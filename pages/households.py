@@ -1,18 +1,24 @@
-"""ครัวเรือน / Households (research): protected aggregate tables by area for the current filters,
-with CSV and XLSX downloads. No household rows: those wait for access control (a later issue)."""
+"""ครัวเรือน / Households: protected aggregate tables by area for the current filters, with CSV and
+XLSX downloads; for roles allowed to see them (officers in their areas, administrators), the
+household rows too — no IDs or names, positions rounded for the role, every view logged."""
 
 import streamlit as st
 
+from geo.audit import view_household_rows
 from geo.dashboard import area_table, describe_filters, download_table, research_table, view_mask, where_label
 from geo.i18n import format_number, text
+from pages._auth import current_user
 from pages._render import download_buttons, load_or_explain, page_header
+from pages._shared import rows_in_view
 from pages._sidebar import PAGE_BY, PAGE_KEYS, current_view, page_view
 
 data = load_or_explain(current_view().lang)
 view = page_view("households", data)
 lang = view.lang
+user = current_user()
 page_header("page_households", view, data)
-st.info(text("aggregates_only", lang), icon=":material/lock:")
+if not user.capabilities.may_see_household_rows:
+    st.info(text("aggregates_only", lang), icon=":material/lock:")
 
 if data is not None:
     st.radio(text("table_by", lang), PAGE_BY["households"], key=PAGE_KEYS["households"]["by"], horizontal=True,
@@ -27,3 +33,11 @@ if data is not None:
     else:
         st.dataframe(research_table(table, lang), hide_index=True, width="stretch", key="households_table")
         download_buttons(download_table(table, lang), f"households_by_{view.by}", view, key="households_download")
+
+    if user.capabilities.may_see_household_rows and data.households is not None:
+        st.subheader(text("household_rows_title", lang))
+        st.caption(text("household_rows_note", lang))
+        where = f"households page, area {view.area or 'all'}" + (f", {filters}" if filters else "")
+        rows = view_household_rows(rows_in_view(data.households, view), user, what=where)
+        st.caption(text("rows_shown", lang, rows=format_number(len(rows), lang)))
+        st.dataframe(rows, hide_index=True, width="stretch", key="households_rows")

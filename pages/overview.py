@@ -5,6 +5,7 @@ from functools import partial
 
 import streamlit as st
 
+from geo.access import cap_resolution
 from geo.dashboard import (
     METRIC_SPECS,
     area_table,
@@ -17,6 +18,7 @@ from geo.dashboard import (
 from geo.dashboard_maps import metric_map, resolution_label
 from geo.i18n import text
 from geo.viewstate import MAP_RESOLUTIONS, drill_down, shown_level
+from pages._auth import current_user
 from pages._render import area_nav, drill_map, legend, load_or_explain, map_footer, page_header
 from pages._shared import boundaries_by_level
 from pages._sidebar import AUTO_RES, PAGE_BY, PAGE_KEYS, current_view, page_view, set_view
@@ -49,7 +51,9 @@ if bool(totals["suppressed"].iloc[0]):
     st.caption(text("headline_withheld", lang, k=totals.attrs["min_count"]))
 
 controls = st.container()
-figure = metric_map(data.index, boundaries, view, size=(600, 600))
+user = current_user()
+max_res = cap_resolution(10, user)
+figure = metric_map(data.index, boundaries, view, size=(600, 600), max_res=max_res)
 with controls:
     left, middle, right = st.columns([3, 3, 2])
     left.selectbox(text("metric", lang), tuple(METRIC_SPECS), key=PAGE_KEYS[PAGE]["metric"],
@@ -57,7 +61,7 @@ with controls:
     middle.radio(text("map_by", lang), PAGE_BY[PAGE], key=PAGE_KEYS[PAGE]["by"], horizontal=True,
                  format_func=lambda by: text(f"map_{by}", lang))
     if view.by == "h3":
-        right.selectbox(text("resolution", lang), (AUTO_RES, *MAP_RESOLUTIONS), key=PAGE_KEYS[PAGE]["res"],
+        right.selectbox(text("resolution", lang), (AUTO_RES, *(r for r in MAP_RESOLUTIONS if r <= max_res)), key=PAGE_KEYS[PAGE]["res"],
                         format_func=lambda r: text("res_auto", lang, res=figure.auto_res) if r == AUTO_RES
                         else resolution_label(r, lang))
 

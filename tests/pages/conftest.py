@@ -17,13 +17,22 @@ APP_PATH = Path(__file__).resolve().parents[2] / "app.py"
 TIMEOUT_S = 90
 
 
-def open_app(page: str | None = None, query: dict[str, str] | None = None) -> AppTest:
-    """Run the app from ``app.py`` (optionally with a query string), switch to ``page``, run it."""
+def open_app(page: str | None = None, query: dict[str, str] | None = None, *, login: str | None = None) -> AppTest:
+    """Run the app from ``app.py`` (optionally with a query string), switch to ``page``, run it.
+
+    ``login``: a username of :data:`USERS` (needs the ``access_users`` fixture), logged in through
+    the sidebar's form before switching to ``page``.
+    """
     at = AppTest.from_file(str(APP_PATH), default_timeout=TIMEOUT_S)
     if query and page is None:
         at.query_params.update(query)
     at.run()
     assert not at.exception, [e.value for e in at.exception]
+    if login is not None:
+        log_in(at, login, PASSWORDS[login])
+        assert at.session_state["auth_user"].username == login
+        if page is None:
+            page = "overview"
     if page is not None:
         at.switch_page(f"pages/{page}.py")
         if query:
@@ -32,6 +41,62 @@ def open_app(page: str | None = None, query: dict[str, str] | None = None) -> Ap
         at.run()
         assert not at.exception, [e.value for e in at.exception]
     return at
+
+
+def log_in(at: AppTest, username: str, password: str) -> AppTest:
+    """Fill the login form (sidebar, or the page when a login is required) and submit it."""
+    at.text_input(key="auth_username").input(username)
+    at.text_input(key="auth_password").input(password)
+    at.button(key="auth_submit").click()
+    return rerun(at)
+
+
+#: Test users: username -> (role, provinces, districts). Passwords are in :data:`PASSWORDS`.
+USERS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
+    "admin": ("administrator", (), ()),
+    "kalasin": ("provincial_officer", ("46",), ()),
+    "district4609": ("district_officer", (), ("4609",)),
+    "research": ("researcher", (), ()),
+    "viewer": ("viewer", (), ()),
+}
+PASSWORDS = {name: f"correct horse {name} battery" for name in USERS}
+_HASHES: dict[str, str] = {}
+
+
+def write_access_config(path: Path, *, public_access: bool = True) -> Path:
+    """A local-mode ``access.toml`` with :data:`USERS` (scrypt hashes from ``geo.access``)."""
+    from geo.access import hash_password
+
+    lines = ["[auth]", 'mode = "local"', f"public_access = {'true' if public_access else 'false'}", ""]
+    for name, (role, provinces, districts) in USERS.items():
+        if name not in _HASHES:
+            _HASHES[name] = hash_password(PASSWORDS[name])
+        lines += ["[[users]]", f'username = "{name}"', f'role = "{role}"', f'display_name = "Test {name}"',
+                  f'password_hash = "{_HASHES[name]}"']
+        if provinces:
+            lines.append("provinces = [" + ", ".join(f'"{p}"' for p in provinces) + "]")
+        if districts:
+            lines.append("districts = [" + ", ".join(f'"{d}"' for d in districts) + "]")
+        lines.append("")
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(autouse=True)
+def audit_log(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every page test writes its audit records to a temporary log; no access config unless asked."""
+    path = tmp_path_factory.mktemp("audit") / "audit.jsonl"
+    monkeypatch.setenv("PPAP_AUDIT_LOG", str(path))
+    monkeypatch.delenv("PPAP_ACCESS_CONFIG", raising=False)
+    return path
+
+
+@pytest.fixture
+def access_users(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """``PPAP_ACCESS_CONFIG``: local logins for :data:`USERS`, public viewer until one logs in."""
+    path = write_access_config(tmp_path_factory.mktemp("access") / "access.toml")
+    monkeypatch.setenv("PPAP_ACCESS_CONFIG", str(path))
+    return path
 
 
 def rerun(at: AppTest) -> AppTest:

@@ -135,11 +135,11 @@ def upload_csv(frame: pd.DataFrame) -> bytes:
     return frame.to_csv(index=False).encode("utf-8")
 
 
-def test_data_page_imports_a_file_and_shows_the_report(tiny_dir, download_bytes):
+def test_data_page_imports_a_file_and_shows_the_report(tiny_dir, download_bytes, access_users):
     new = households().head(12).copy()
     new["household_id"] = [f"N{i:03d}" for i in range(12)]
     new.loc[0, "members"] = 99  # rejected: members out of range
-    at = open_app("data")
+    at = open_app("data", login="admin")
     assert "แถวที่มีเลขบัตรประชาชนจะถูกปฏิเสธ" in page_text(at)  # no ID key: the page says why
     boundaries = at.dataframe[0].value
     assert boundaries["จำนวน"].tolist() == [2, 3, 4]
@@ -161,12 +161,12 @@ def test_data_page_imports_a_file_and_shows_the_report(tiny_dir, download_bytes)
     assert provenance["ไฟล์"].tolist() == ["new.csv"] and provenance["รับ"].tolist() == [11]
 
 
-def test_national_ids_without_a_key_are_rejected_and_with_one_hashed(tiny_dir):
+def test_national_ids_without_a_key_are_rejected_and_with_one_hashed(tiny_dir, access_users):
     new = households().head(2).copy()
     new["household_id"] = ["K1", "K2"]
     new["national_id"] = ["1101700207030", "1101700207030"]
     new = new.drop(columns=["national_id_hash"])
-    at = open_app("data")
+    at = open_app("data", login="admin")
     at.file_uploader(key="data_upload").set_value(("ids.csv", upload_csv(new), "text/csv"))
     rerun(at)
     at.button(key="data_import").click()
@@ -175,11 +175,12 @@ def test_national_ids_without_a_key_are_rejected_and_with_one_hashed(tiny_dir):
 
     from streamlit.testing.v1 import AppTest
 
-    from tests.pages.conftest import APP_PATH, TIMEOUT_S
+    from tests.pages.conftest import APP_PATH, PASSWORDS, TIMEOUT_S, log_in
 
     keyed = AppTest.from_file(str(APP_PATH), default_timeout=TIMEOUT_S)
     keyed.secrets["ppap_id_hash_key"] = "a-test-key-of-enough-length"  # from st.secrets
     rerun(keyed)
+    log_in(keyed, "admin", PASSWORDS["admin"])
     keyed.switch_page("pages/data.py")
     rerun(keyed)
     assert "เก็บเฉพาะค่าแฮช" in page_text(keyed)

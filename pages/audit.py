@@ -1,0 +1,36 @@
+"""บันทึกการตรวจสอบ / Audit log (administrators only): who logged in, viewed household rows,
+imported and exported, whether the log's hash chain is intact, and a CSV export (itself logged).
+
+The page is always in the menu (``app.py`` only routes); ``geo.audit.read_audit`` refuses anyone
+but an administrator, and the page says so."""
+
+import streamlit as st
+
+from geo.access import AccessDenied
+from geo.audit import EVENTS, export_audit, log_denied, read_audit
+from geo.i18n import format_number, text
+from pages._auth import current_user
+from pages._render import load_or_explain
+from pages._sidebar import current_view, page_view
+
+data = load_or_explain(current_view().lang)
+view = page_view("audit", data)
+lang = view.lang
+user = current_user()
+st.title(text("audit_title", lang))
+if not user.capabilities.may_read_audit:
+    log_denied(user, AccessDenied(text("audit_admin_only", "th"), text("audit_admin_only", "en"), reason="audit"),
+               what="audit page")
+    st.error(text("audit_admin_only", lang), icon=":material/lock:")
+    st.stop()
+
+events = st.multiselect("event", list(EVENTS), key="audit_events", placeholder="*")
+log = read_audit(user, event=events or None)
+check = log.attrs.pop("check", None)
+if check is not None and check.ok:
+    st.success(text("audit_intact", lang, lines=format_number(check.lines, lang)), icon=":material/verified:")
+elif check is not None:
+    st.error(text("audit_broken", lang, line=check.first_bad_line) + f" — {check.problem}", icon=":material/warning:")
+st.dataframe(log, hide_index=True, width="stretch", key="audit_table")
+st.download_button(text("audit_download", lang), data=lambda: export_audit(user, fmt="csv", event=events or None),
+                   file_name="ppap_audit.csv", mime="text/csv", key="audit_download", icon=":material/download:")
