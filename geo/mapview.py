@@ -528,7 +528,10 @@ class MapFigure:
                                           layer_id="areas"))
         if self.outlines is not None and len(self.outlines):
             layers.append(maps.outline_layer(self.outlines, layer_id="outline", width_px=2.0, colour=(40, 40, 40)))
-        view = maps.view_for_bounds(self.bounds, width_px=width_px, height_px=height_px)
+        fitted = maps.view_for_bounds(self.bounds, width_px=width_px, height_px=height_px)
+        # 4 decimals (about 11 m) like the geometry, so no number in the deck looks like a precise position.
+        view = pdk.ViewState(latitude=round(fitted.latitude, 4), longitude=round(fitted.longitude, 4),
+                             zoom=fitted.zoom, pitch=0, bearing=0)
         return maps.make_deck(layers, view)
 
 
@@ -799,6 +802,10 @@ def build_map(
         fill = mapstyle.fill_colours(values, edges, withheld=withheld, alpha=225 if view.level == "h3" else 210)
         legend = mapstyle.sequential_legend(what, edges, _legend_formatter(spec.kind, lang),
                                             withheld_label=withheld_label, no_data_label=no_data_label)
+        # One value (or classes that round alike) reads "60%", not "60% – 60%".
+        items = tuple(replace(i, label=i.label.split(" – ")[0]) if len(set(i.label.split(" – "))) == 1 else i
+                      for i in legend.items)
+        legend = replace(legend, items=items)
 
     from geo.dashboard import shown_count
 

@@ -1,0 +1,241 @@
+"""Map views and figures: input checks, protection of everything a figure holds, metric values
+equal to the engine's columns, words (title, credit, date) and the pydeck deck."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from geo import mapstyle
+from geo.aggregate import aggregate, index_households
+from geo.checks import EngineInputError
+from geo.errors import BoundaryError
+from geo.filters import HouseholdFilter
+from geo.mapview import (
+    METRICS,
+    PILOT_PROVINCES,
+    MapFigure,
+    MapView,
+    build_map,
+    format_value,
+    metric_label,
+    metric_values,
+    next_province,
+)
+from geo.protect import released_values_ok
+from tests.geo import export_world as world
+
+DAY = dt.date(2026, 11, 21)
+
+
+@pytest.fixture(scope="module")
+def index():
+    return index_households(world.households())
+
+
+@pytest.fixture(scope="module")
+def boundaries():
+    return world.boundaries()
+
+
+@pytest.fixture(scope="module")
+def kalasin(index, boundaries) -> MapFigure:
+    return build_map(index, boundaries, MapView(province_code="46", metric="poor_households"), now=DAY,
+                     synthetic=True, attribution=world.ATTRIBUTION)
+
+
+# --- the view ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "named"),
+    [
+        ({"metric": "poverty"}, "metric"),
+        ({"level": "village"}, "level"),
+        ({"province_code": "4"}, "province_code"),
+        ({"province_code": 46}, "province_code"),
+        ({"district_code": "46090"}, "district_code"),
+        ({"province_code": "34", "district_code": "4609"}, "district_code"),
+        ({"level": "district", "res": 8}, "res"),
+        ({"level": "h3", "res": 10}, "res"),
+        ({"level": "h3", "res": True}, "res"),
+        ({"district_code": "4609", "level": "province"}, "level"),
+        ({"lang": "fr"}, "lang"),
+        ({"min_count": 0}, "min_count"),
+        ({"filters": {"levels": [1]}}, "filters"),
+    ],
+)
+def test_bad_views_name_the_field(kwargs, named):
+    with pytest.raises(EngineInputError, match=named):
+        MapView(**kwargs)
+
+
+def test_view_normalises_and_is_a_cache_key():
+    view = MapView(metric="share_level_1_2", district_code="4609", level="h3")
+    assert view.metric == "share_levels_1_2" and view.province_code == "46" and view.scope_code == "4609"
+    same = MapView(metric="share_levels_1_2", province_code="46", district_code="4609", level="h3")
+    assert view == same and len({view, same}) == 1
+    assert view.with_province("34").scope_code == "34"
+
+
+def test_view_from_dashboard_state():
+    from geo.viewstate import ViewState
+
+    view = MapView.from_viewstate(ViewState(area="460901", by="district", metric="mpi", levels=(1, 2), lang="en"))
+    assert (view.district_code, view.level, view.metric, view.lang) == ("4609", "subdistrict", "mpi", "en")
+    assert view.filters == HouseholdFilter(levels=(1, 2))
+    h3 = MapView.from_viewstate(ViewState(provinces=("46",), by="h3", res=7))
+    assert (h3.province_code, h3.level, h3.res) == ("46", "h3", 7)
+
+
+def test_next_province_walks_the_pilots_round():
+    walked = [PILOT_PROVINCES[0]]
+    for _ in range(len(PILOT_PROVINCES)):
+        walked.append(next_province(walked[-1]))
+    assert walked[-1] == walked[0] and sorted(walked[:-1]) == sorted(PILOT_PROVINCES)
+    assert next_province("46", -1) == "34" and next_province(None) == "46" and next_province("10", -1) == "34"
+
+
+def test_labels_for_every_metric_in_both_languages():
+    for metric in METRICS:
+        assert metric_label(metric, "th") and metric_label(metric, "en")
+    assert format_value(np.nan, "mpi") == "–" and format_value(None, "dominant_deficit") == "–"
+
+
+# --- what a figure holds ---------------------------------------------------------------------
+
+
+def test_small_district_is_withheld_and_cannot_be_recovered(kalasin):
+    areas = kalasin.areas.set_index("key")
+    assert areas.loc["4602", "status"] == "withheld"
+    assert areas.loc["4609", "status"] == "withheld"  # complementary: 28 households hidden, not 3
+    assert areas.loc["4601", "status"] == "shown"
+    assert released_values_ok(kalasin.table, 10)
+    for key in ("4602", "4609"):
+        assert np.isnan(areas.loc[key, "value"]) and areas.loc[key, "value_text"] == ""
+        assert "<10" in areas.loc[key, "households_text"] or "ปกปิด" in areas.loc[key, "households_text"]
+    withheld_fill = kalasin.fill[kalasin.areas["status"].to_numpy() == "withheld", :3]
+    assert (withheld_fill == mapstyle.WITHHELD_COLOUR).all()
+    assert mapstyle.WITHHELD_COLOUR in [item.colour for item in kalasin.legend.notes]
+
+
+def test_figure_text_never_carries_the_small_area_s_values(index, boundaries):
+    raw = aggregate(index, "district", mask=None).set_index("code")
+    small = raw.loc[world.SMALL_DISTRICT]
+    assert small["households"] == 3 and small["share_level_1_2"] == 1.0
+    for metric in ("share_levels_1_2", "mpi", "poor_households"):
+        figure = build_map(index, boundaries, MapView(province_code="46", metric=metric), now=DAY, synthetic=True)
+        secret = format_value(float(metric_values(raw.loc[[world.SMALL_DISTRICT]], metric)[0]), metric)
+        words = json.dumps(figure.areas.drop(columns="geometry").to_dict("records"), ensure_ascii=False, default=str)
+        deck = figure.deck().to_json()
+        row = figure.areas.set_index("key").loc[world.SMALL_DISTRICT]
+        assert secret not in " ".join(row[["value_text", "tt_1", "tt_2", "tt_3", "tt_4"]].astype(str))
+        assert "3" not in row["households_text"].replace("<10", "")
+        assert secret not in words or metric == "poor_households"  # "3" may be another area's digit
+        assert '"households":3' not in deck
+
+
+@pytest.mark.parametrize("metric", list(METRICS))
+def test_metric_values_are_the_engine_columns_on_shown_areas(index, boundaries, metric):
+    figure = build_map(index, boundaries, MapView(level="province", metric=metric), now=DAY, synthetic=True)
+    raw = aggregate(index, "province").set_index("code")
+    shown = figure.areas[figure.areas["status"] == "shown"].set_index("key")
+    assert len(shown) == 2
+    expected = metric_values(raw.loc[shown.index], metric)
+    if METRICS[metric].kind == "category":
+        assert list(shown["value"]) == list(expected)
+    else:
+        np.testing.assert_allclose(shown["value"].to_numpy(float), expected)
+
+
+def test_households_are_conserved_and_empty_areas_are_no_data(index, boundaries):
+    view = MapView(level="subdistrict", metric="households", filters=HouseholdFilter(levels=(3, 4)))
+    figure = build_map(index, boundaries, view, now=DAY, synthetic=False)
+    selected = int(np.isin(index.level, [3, 4]).sum())
+    assert int(pd.to_numeric(figure.table["households"], errors="coerce").fillna(0).sum()) <= selected
+    raw = aggregate(index, "subdistrict", mask=np.isin(index.level, [3, 4]))
+    assert int(raw["households"].sum()) == selected
+    statuses = dict(zip(figure.areas["key"], figure.areas["status"]))
+    assert statuses["460201"] == "no_data"  # Na Mon has no level 3-4 household
+    assert figure.synthetic_text == "" and figure.synthetic is False
+
+
+def test_h3_cells_are_rolled_up_and_protected(index, boundaries):
+    figure = build_map(index, boundaries, MapView(province_code="46", level="h3", res=9, metric="mpi"),
+                       now=DAY, synthetic=True)
+    assert figure.level == "h3" and figure.res == 9
+    shown = pd.to_numeric(figure.table["households"], errors="coerce").dropna()
+    assert (shown >= 10).all() and released_values_ok(figure.table, 10)
+    assert set(figure.areas["key"]).isdisjoint({""}) and figure.areas["key"].str.len().eq(15).all()
+    deck = json.loads(figure.deck().to_json())
+    assert [layer["id"] for layer in deck["layers"]] == ["context", "cells", "outline"]
+    auto = build_map(index, boundaries, MapView(province_code="46", level="h3"), now=DAY, synthetic=True)
+    assert 5 <= auto.res <= 9
+
+
+def test_words_title_credit_date_and_headline(index, boundaries, kalasin):
+    assert kalasin.title == "ครัวเรือนยากจน (ระดับ 1-2) · รายอำเภอ · จังหวัดกาฬสินธุ์"
+    assert world.ATTRIBUTION in kalasin.credit and "ที่มา" in kalasin.credit
+    assert kalasin.date_text == "21 พ.ย. 2569 (2026)" and kalasin.synthetic_text
+    headline = {h.key: h for h in kalasin.headline}
+    assert headline["households"].text == "68" and headline["households"].value == 68
+    en = build_map(index, boundaries, MapView(district_code="4609", level="subdistrict", lang="en", metric="mpi",
+                                              filters=HouseholdFilter(levels=(1, 2), in_tpmap=False)),
+                   now=DAY, synthetic=True)
+    assert en.title.startswith("Multidimensional poverty index (MPI) · by subdistrict · Sahatsakhan district")
+    assert "Not in TPMAP" in en.title and "21 Nov 2026 (BE 2569)" == en.date_text
+    assert en.filters_text and all(h.text == "–" for h in en.headline[1:])  # 25 -> fewer than 10 selected
+
+
+def test_file_stems(index, boundaries, kalasin):
+    assert kalasin.file_stem() == "46_kalasin_poor_households_2026-11-21"
+    h3 = build_map(index, boundaries, MapView(district_code="4609", level="h3", res=8, lang="en"), now=DAY,
+                   synthetic=True)
+    assert h3.file_stem(size="a4") == "46_kalasin_4609_sahatsakhan_poor_households_h3r8_en_a4_2026-11-21"
+
+
+def test_deck_has_fixed_layers_and_plain_text_tooltips(kalasin):
+    deck = json.loads(kalasin.deck().to_json())
+    assert deck["mapStyle"] == "__MAP_STYLE__"
+    assert [layer["id"] for layer in deck["layers"]] == ["context", "areas", "outline"]
+    features = {f["properties"]["code"]: f["properties"] for f in deck["layers"][1]["data"]["features"]}
+    assert features["4601"]["tt_1"].startswith("ครัวเรือนยากจน") and features["4602"]["tt_title"] == world.SMALL_NAME_TH
+    assert features["4602"]["tt_1"].endswith("<10") and features["4602"]["tt_2"] == ""
+
+
+def test_build_map_checks_its_inputs(index, boundaries):
+    view = MapView(province_code="46")
+    with pytest.raises(EngineInputError, match="index"):
+        build_map(None, boundaries, view, now=DAY, synthetic=True)
+    with pytest.raises(EngineInputError, match="now"):
+        build_map(index, boundaries, view, now="2026-11-21", synthetic=True)
+    with pytest.raises(EngineInputError, match="synthetic"):
+        build_map(index, boundaries, view, now=DAY, synthetic="yes")
+    with pytest.raises(EngineInputError, match="mask"):
+        build_map(index, boundaries, view, now=DAY, synthetic=True, mask=np.ones(3, dtype=bool))
+    with pytest.raises(BoundaryError, match="subdistrict"):
+        build_map(index, {"province": boundaries["province"]}, MapView(province_code="46", level="subdistrict"),
+                  now=DAY, synthetic=True)
+
+
+def test_an_extra_mask_narrows_like_a_scope(index, boundaries):
+    scope = np.asarray(index.district == list(index.district_codes).index("4601"))
+    figure = build_map(index, boundaries, MapView(province_code="46"), now=DAY, synthetic=True, mask=scope)
+    assert {h.key: h.value for h in figure.headline}["households"] == 40
+
+
+def test_real_sample_kalasin_is_quick(sample_households_path):
+    import time
+
+    from geo.mapview import load_map_inputs
+
+    inputs = load_map_inputs(sample_households_path)
+    start = time.perf_counter()
+    figure = inputs.build(MapView(province_code="46", level="subdistrict"), now=DAY)
+    assert time.perf_counter() - start < 2.0
+    assert {h.key: h.text for h in figure.headline}["households"] == "18,000" and figure.synthetic
+    assert released_values_ok(figure.table, 10)
