@@ -93,15 +93,11 @@ MAP_TEXT: dict[str, dict[str, str]] = {
     "headline_share_poor": {"th": "สัดส่วนระดับ 1-2", "en": "Share at levels 1-2"},
     "headline_mpi": {"th": "ดัชนี MPI", "en": "MPI"},
     "headline_coverage": {"th": "ได้รับความช่วยเหลือแล้ว", "en": "Assistance coverage"},
-    "headline_withheld": {"th": "น้อยกว่า {k} ครัวเรือน: ไม่แสดงตัวเลข",
-                          "en": "Fewer than {k} households: no figures shown"},
     "made_on": {"th": "จัดทำเมื่อ", "en": "Made on"},
     "headline": {"th": "ตัวเลขสำคัญ", "en": "Headline figures"},
     "filters_used": {"th": "ตัวกรองที่ใช้", "en": "Filters used"},
     "top_areas": {"th": "พื้นที่ที่มีค่าสูงสุด", "en": "Highest areas"},
-    "north": {"th": "เหนือ", "en": "N"},
     "km": {"th": "กม.", "en": "km"},
-    "h3_cell": {"th": "หกเหลี่ยม H3", "en": "H3 cell"},
     "deficit_cutoff": {"th": "ขาด = คะแนนต่ำกว่า {cutoff}", "en": "deficit = score below {cutoff}"},
 }
 
@@ -238,8 +234,8 @@ def _check_code(value: object, name: str, width: int) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str) or len(value) != width or not value.isascii() or not value.isdigit():
-        raise EngineInputError(f"{name} must be a {width}-digit DOPA code (e.g. {'4609'[:width] if width <= 4 else '460901'!r}) "
-                               f"or None, got {value!r}")
+        example = {2: "46", 4: "4609"}.get(width, "460901")
+        raise EngineInputError(f"{name} must be a {width}-digit DOPA code (e.g. {example!r}) or None, got {value!r}")
     return value
 
 
@@ -299,14 +295,15 @@ class MapView:
         district = _check_code(self.district_code, "district_code", 4)
         if district is not None:
             if province is not None and not district.startswith(province):
-                raise EngineInputError(
-                    f"district_code {district!r} is not in province_code {province!r} (its first two digits must match)")
+                raise EngineInputError(f"district_code {district!r} is not in province_code {province!r} "
+                                       "(its first two digits must match)")
             province = district[:2]
         setter(self, "province_code", province)
         setter(self, "district_code", district)
         if self.level == "h3":
             if self.res is not None and (isinstance(self.res, bool) or self.res not in MAP_RESOLUTIONS):
-                raise EngineInputError(f"res must be one of {list(MAP_RESOLUTIONS)} or None (automatic), got {self.res!r}")
+                raise EngineInputError(
+                    f"res must be one of {list(MAP_RESOLUTIONS)} or None (automatic), got {self.res!r}")
         elif self.res is not None:
             raise EngineInputError(f"res is only for level='h3', got res={self.res!r} with level={self.level!r}")
         if district is not None and self.level == "province":
@@ -703,14 +700,30 @@ def build_map(
     >>> figure.title  # doctest: +SKIP
     'ครัวเรือนยากจน (ระดับ 1-2) · รายอำเภอ · จังหวัดกาฬสินธุ์'
     """
-    import geopandas as gpd
+    now, mask = _check_build_inputs(index, boundaries_by_level, view, now, synthetic, mask)
+    selected = _and(filter_mask(index, view.filters), _scope_mask(index, view.scope_code), mask)
+    data_provinces = set(index.province_codes.astype(str).tolist())
+    scope_frame = _scope_frame(boundaries_by_level, view, data_provinces)
+    bounds = tuple(float(b) for b in scope_frame.total_bounds)
+    if view.level == "h3":
+        drawn = _h3_drawn(index, boundaries_by_level, view, selected, bounds, scope_frame, data_provinces)
+    else:
+        drawn = _admin_drawn(index, boundaries_by_level, view, selected, scope_frame, data_provinces)
+    areas, fill, legend = _classified(drawn, view)
+    words = _words(view, drawn.res, synthetic=bool(synthetic), attribution=attribution, data_source=data_source)
+    return MapFigure(
+        view=view, level=view.level, res=drawn.res, table=drawn.table, areas=areas, fill=fill,
+        outlines=drawn.outlines, context=boundaries_by_level.get("context"), legend=legend,
+        synthetic=bool(synthetic), date=now, date_text=format_date_both(now, view.lang),
+        headline=_headline(index, selected, view), bounds=bounds, notices=drawn.notices, **words,
+    )
 
-    from geo.dashboard import area_name
 
+def _check_build_inputs(index, boundaries_by_level, view, now, synthetic, mask):
     if not isinstance(index, HouseholdIndex):
         raise EngineInputError(f"index must be a HouseholdIndex from index_households(), got {type(index).__name__}")
     if not isinstance(boundaries_by_level, Mapping):
-        raise EngineInputError(f"boundaries_by_level must be a dict of level -> GeoDataFrame, got "
+        raise EngineInputError("boundaries_by_level must be a dict of level -> GeoDataFrame, got "
                                f"{type(boundaries_by_level).__name__}")
     if not isinstance(view, MapView):
         raise EngineInputError(f"view must be a MapView, got {type(view).__name__}")
@@ -724,69 +737,91 @@ def build_map(
         mask = np.asarray(mask)
         if mask.dtype != bool or mask.shape != (index.n,):
             raise EngineInputError(f"mask must be a bool array of length {index.n}, got {mask.dtype} {mask.shape}")
+    return now, mask
+
+
+def _scope_frame(boundaries_by_level, view: MapView, data_provinces: set[str]):
+    """The boundary of the area mapped (every province with data when there is no area)."""
+    scope = view.scope_code
+    if scope:
+        frame = _within(_boundary(boundaries_by_level, "district" if view.district_code else "province"), scope)
+        frame = frame[frame["code"].astype(str) == scope]
+    else:
+        frame = _within(_boundary(boundaries_by_level, "province"), "", data_provinces)
+    if frame.empty:
+        raise BoundaryError(f"no boundary for area {scope!r} in the installed boundaries")
+    return frame
+
+
+@dataclass(frozen=True, eq=False)
+class _Drawn:
+    """What a map draws before colouring: the protected table, one row per drawn area, outlines."""
+
+    table: object  # protected aggregate with geometry
+    rows: pd.DataFrame  # one per drawn area: households_shown, suppressed, metric columns (NaN if no data)
+    keys: list[str]
+    names: list[str]
+    geometry: list
+    outlines: object | None
+    res: int | None = None
+    notices: tuple[str, ...] = ()
+
+
+def _h3_drawn(index, boundaries_by_level, view, selected, bounds, scope_frame, data_provinces) -> _Drawn:
+    from geo.dashboard_maps import auto_resolution
+
+    raw, res, notices = _h3_table(index, selected, view.res or auto_resolution(bounds), view.min_count)
+    table = attach_cell_geometry(protect(raw, k=view.min_count))
+    keys = table["h3_cell"].astype(str).tolist()
+    # Outlines over hexagons: the districts of the area (or the provinces when mapping all).
+    if view.district_code:
+        outlines = scope_frame
+    else:
+        level = "district" if view.province_code else "province"
+        outlines = _within(_boundary(boundaries_by_level, level), view.scope_code, data_provinces)
+    return _Drawn(table, table, keys, [f"H3 {c}" for c in keys], list(table.geometry), outlines, res,
+                  tuple(dict.fromkeys(notices)))
+
+
+def _admin_drawn(index, boundaries_by_level, view, selected, scope_frame, data_provinces) -> _Drawn:
+    import geopandas as gpd
+
+    from geo.dashboard import area_name
+
+    level, scope = view.level, view.scope_code
+    protected = protect(aggregate(index, level, mask=selected), k=view.min_count)
+    protected = protected.assign(code=protected["code"].astype(str))
+    frame = _within(_boundary(boundaries_by_level, level), scope, data_provinces)
+    frame = frame.assign(code=frame["code"].astype(str))[["code", "geometry"]]
+    rows = frame.merge(protected, on="code", how="left")  # every area of the scope, with data or not
+    table = gpd.GeoDataFrame(protected.merge(frame, on="code", how="left"), geometry="geometry", crs=frame.crs)
+    up = {"province": None, "district": "province", "subdistrict": "district"}[level]
+    outlines = _within(_boundary(boundaries_by_level, up), scope, data_provinces) if up else None
+    if outlines is not None and scope and len(outlines) <= 1 and level == "district":
+        outlines = scope_frame
+    keys = rows["code"].tolist()
+    return _Drawn(table, rows, keys, [area_name(c, view.lang) for c in keys], list(rows["geometry"]), outlines)
+
+
+def _classified(drawn: _Drawn, view: MapView):
+    """Status, value and colour of each drawn area, the legend, and the tooltip fields."""
+    import geopandas as gpd
+
+    from geo.dashboard import shown_count
+    from geo.maps import tooltip_fields
 
     lang, k, metric = view.lang, view.min_count, view.metric
-    spec = METRICS[metric]
-    scope = view.scope_code
-    selected = _and(filter_mask(index, view.filters), _scope_mask(index, scope), mask)
-    provinces = _boundary(boundaries_by_level, "province")
-    data_provinces = set(index.province_codes.astype(str).tolist())
-    if scope:
-        scope_level = "district" if view.district_code else "province"
-        scope_frame = _within(_boundary(boundaries_by_level, scope_level), scope)
-        scope_frame = scope_frame[scope_frame["code"].astype(str) == scope]
-    else:
-        scope_frame = _within(provinces, "", data_provinces)
-    if scope_frame.empty:
-        raise BoundaryError(f"no boundary for area {scope!r} in the installed boundaries")
-    bounds = tuple(float(b) for b in scope_frame.total_bounds)
-
-    notices: list[str] = []
-    res = None
-    if view.level == "h3":
-        from geo.dashboard_maps import auto_resolution
-
-        res = view.res or auto_resolution(bounds)
-        raw, res, notices = _h3_table(index, selected, res, k)
-        table = attach_cell_geometry(protect(raw, k=k))
-        drawn = pd.DataFrame({"key": table["h3_cell"].astype(str).to_numpy()})
-        geometry = table.geometry.to_numpy()
-        names = [f"H3 {c}" for c in drawn["key"]]
-        # Outlines under hexagons: the districts of the area (or provinces when mapping all).
-        outline_level = "district" if scope else "province"
-        outlines = _within(_boundary(boundaries_by_level, outline_level), scope, data_provinces)
-        if view.district_code:
-            outlines = scope_frame
-        rows = table
-    else:
-        level = view.level
-        table = protect(aggregate(index, level, mask=selected), k=k)
-        frame = _within(_boundary(boundaries_by_level, level), scope, data_provinces)
-        frame = frame.assign(code=frame["code"].astype(str))
-        joined = frame[["code", "geometry"]].merge(table.assign(code=table["code"].astype(str)), on="code", how="left")
-        table = gpd.GeoDataFrame(
-            table.assign(code=table["code"].astype(str)).merge(frame[["code", "geometry"]], on="code", how="left"),
-            geometry="geometry", crs=frame.crs)
-        rows = joined
-        drawn = pd.DataFrame({"key": joined["code"].to_numpy()})
-        geometry = joined["geometry"].to_numpy()
-        names = [area_name(c, lang) for c in drawn["key"]]
-        up = {"province": None, "district": "province", "subdistrict": "district"}[level]
-        outlines = _within(_boundary(boundaries_by_level, up), scope, data_provinces) if up else None
-        if outlines is not None and scope and len(outlines) <= 1 and level == "district":
-            outlines = scope_frame
-
-    has_data = rows["households_shown"].notna().to_numpy() if len(rows) else np.zeros(0, dtype=bool)
-    withheld = (rows["suppressed"].astype("boolean").fillna(False).to_numpy(dtype=bool)
-                if len(rows) else np.zeros(0, dtype=bool))
+    rows, n = drawn.rows, len(drawn.keys)
+    has_data = rows["households_shown"].notna().to_numpy() if n else np.zeros(0, dtype=bool)
+    withheld = rows["suppressed"].astype("boolean").fillna(False).to_numpy(dtype=bool) if n else has_data
     status = np.where(withheld, "withheld", np.where(has_data, "shown", "no_data"))
-    values = metric_values(rows, metric) if len(rows) else np.zeros(0)
+    values = metric_values(rows, metric) if n else np.zeros(0)
     what = metric_label(metric, lang)
     withheld_label = text("suppressed", lang, k=k)
     no_data_label = text("no_data", lang) if view.level != "h3" else None
-    if spec.kind == "category":
+    if METRICS[metric].kind == "category":
         values = np.array([v if s == "shown" else None for v, s in zip(values, status)], dtype=object)
-        fill = np.zeros((len(drawn), 4), dtype="uint8")
+        fill = np.zeros((n, 4), dtype="uint8")
         fill[:, 3] = 220
         fill[:, :3] = mapstyle.NO_DATA_COLOUR
         for capital in CAPITALS:
@@ -795,60 +830,59 @@ def build_map(
         legend = mapstyle.categorical_legend(what, {c: capital_label(c, lang) for c in CAPITALS},
                                              mapstyle.CAPITAL_COLOURS, withheld_label=withheld_label)
         if no_data_label:
-            legend = replace(legend, notes=legend.notes + (mapstyle.LegendItem(mapstyle.NO_DATA_COLOUR, no_data_label),))
+            no_data = mapstyle.LegendItem(mapstyle.NO_DATA_COLOUR, no_data_label)
+            legend = replace(legend, notes=legend.notes + (no_data,))
     else:
         values = np.where(status == "shown", values.astype("float64"), np.nan)
         edges = mapstyle.class_breaks(values[np.isfinite(values)], method="quantile")
         fill = mapstyle.fill_colours(values, edges, withheld=withheld, alpha=225 if view.level == "h3" else 210)
-        legend = mapstyle.sequential_legend(what, edges, _legend_formatter(spec.kind, lang),
+        legend = mapstyle.sequential_legend(what, edges, _legend_formatter(METRICS[metric].kind, lang),
                                             withheld_label=withheld_label, no_data_label=no_data_label)
         # One value (or classes that round alike) reads "60%", not "60% – 60%".
         items = tuple(replace(i, label=i.label.split(" – ")[0]) if len(set(i.label.split(" – "))) == 1 else i
                       for i in legend.items)
         legend = replace(legend, items=items)
 
-    from geo.dashboard import shown_count
-
     value_text = [format_value(v, metric, lang) if s == "shown" else "" for v, s in zip(values, status)]
-    households_text = []
-    for shown, s in zip(rows["households_shown"].tolist() if len(rows) else [], status):
-        households_text.append(text("no_data", lang) if s == "no_data" else shown_count(shown, lang))
+    shown = rows["households_shown"].tolist() if n else []
+    households_text = [text("no_data", lang) if s == "no_data" else shown_count(h, lang) for h, s in zip(shown, status)]
+    households = text("households", lang)
     tips = {f: [] for f in _TOOLTIP_FIELDS}
-    for name, s, v_text, h_text in zip(names, status, value_text, households_text):
-        lines = [(text("households", lang), h_text)] if s != "shown" else [(what, v_text), (text("households", lang), h_text)]
-        from geo.maps import tooltip_fields
-
+    for name, s, v_text, h_text in zip(drawn.names, status, value_text, households_text):
+        lines = [(what, v_text), (households, h_text)] if s == "shown" else [(households, h_text)]
         for key, value in tooltip_fields(name, lines).items():
             tips[key].append(value)
     areas = gpd.GeoDataFrame(
-        {"key": drawn["key"].to_numpy(), "name": names, "status": status, "value": values,
-         "value_text": value_text, "households_text": households_text, **tips},
-        geometry=list(geometry), crs="EPSG:4326")
+        {"key": drawn.keys, "name": drawn.names, "status": status, "value": values, "value_text": value_text,
+         "households_text": households_text, **tips},
+        geometry=drawn.geometry, crs="EPSG:4326")
+    return areas, fill, legend
 
-    by = text(f"by_{view.level}", lang)
+
+def _words(view: MapView, res: int | None, *, synthetic: bool, attribution: str, data_source: str | None) -> dict:
+    """Title, subtitle, credit, synthetic label, place and filters, in the view's language."""
+    lang = view.lang
     place = _place(view, lang)
     filters_text = _filters_in_words(view.filters, lang)
-    title = f"{what} · {by} · {place}" + (f" ({'; '.join(filters_text)})" if filters_text else "")
-    subtitle_parts = []
+    what = metric_label(view.metric, lang)
+    title = f"{what} · {text(f'by_{view.level}', lang)} · {place}"
+    if filters_text:
+        title += f" ({'; '.join(filters_text)})"
+    subtitle = []
     if res is not None:
         from geo.dashboard_maps import resolution_label
 
-        subtitle_parts.append(resolution_label(res, lang))
-    subtitle_parts.append("; ".join(filters_text) if filters_text else map_text("all_households", lang))
-    subtitle_parts.append(map_text("protection_note", lang, k=k))
-    synthetic_text = text("synthetic_sample", lang) if synthetic else ""
+        subtitle.append(resolution_label(res, lang))
+    subtitle.append("; ".join(filters_text) if filters_text else map_text("all_households", lang))
+    subtitle.append(map_text("protection_note", lang, k=view.min_count))
     source = data_source or map_text("data_source", lang)
     if synthetic:
         source = f"{source} ({text('synthetic_note', lang)})"
-    credit = f"{text('source', lang)}: {source} · {attribution}"
-    context = boundaries_by_level.get("context")
-    return MapFigure(
-        view=view, level=view.level, res=res, table=table, areas=areas, fill=fill,
-        outlines=outlines, context=context, legend=legend, title=title, subtitle=" · ".join(subtitle_parts),
-        credit=credit, synthetic=bool(synthetic), synthetic_text=synthetic_text, date=now,
-        date_text=format_date_both(now, lang), filters_text=filters_text,
-        headline=_headline(index, selected, view), bounds=bounds, place=place, notices=tuple(dict.fromkeys(notices)),
-    )
+    return {
+        "title": title, "subtitle": " · ".join(subtitle), "place": place, "filters_text": filters_text,
+        "credit": f"{text('source', lang)}: {source} · {attribution}",
+        "synthetic_text": text("synthetic_sample", lang) if synthetic else "",
+    }
 
 
 # ---------------------------------------------------------------------------------------------

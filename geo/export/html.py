@@ -76,11 +76,13 @@ _CSS = """
 *{box-sizing:border-box}
 html,body{margin:0;height:100%;background:#fff;color:#1a1a1a;font-family:'Sarabun',sans-serif}
 body{display:grid;grid-template-rows:auto 1fr auto;grid-template-columns:1fr 22rem;height:100vh}
-header{grid-column:1/3;padding:.6rem 1rem .4rem;border-bottom:1px solid #ddd;display:flex;gap:1rem;align-items:flex-start}
+header{grid-column:1/3;padding:.6rem 1rem .4rem;border-bottom:1px solid #ddd;display:flex;gap:1rem;
+  align-items:flex-start}
 header .titles{flex:1}
 h1{font-size:1.5rem;margin:0;line-height:1.3}
 .subtitle{margin:.2rem 0 0;color:#555}
-.synthetic{background:#fff1cc;border:2px solid #b35900;color:#b35900;font-weight:700;padding:.3rem .7rem;border-radius:.4rem}
+.synthetic{background:#fff1cc;border:2px solid #b35900;color:#b35900;font-weight:700;padding:.3rem .7rem;
+  border-radius:.4rem}
 #map{position:relative;min-height:20rem}
 #deck-container{position:absolute;inset:0}
 aside{padding:.8rem 1rem;overflow:auto;border-left:1px solid #ddd;font-size:1.05rem}
@@ -91,7 +93,8 @@ aside li{display:flex;align-items:center;margin:.25rem 0}
 .headline table{border-collapse:collapse;width:100%}
 .headline th{text-align:left;font-weight:400;color:#555;padding:.15rem .4rem .15rem 0}
 .headline td{text-align:right;font-weight:700}
-footer{grid-column:1/3;display:flex;justify-content:space-between;gap:1rem;padding:.4rem 1rem;border-top:1px solid #ddd;color:#555;font-size:.9rem}
+footer{grid-column:1/3;display:flex;justify-content:space-between;gap:1rem;padding:.4rem 1rem;
+  border-top:1px solid #ddd;color:#555;font-size:.9rem}
 """
 
 # Tooltips from each picked object's plain-text fields (GeoJSON features keep them in properties).
