@@ -36,8 +36,15 @@ def _oidc_user(config: AccessConfig) -> User | None:
         return None
     if not logged_in:
         return None
-    user = resolve_oidc_user(config, st.user.get("email"), email_verified=st.user.get("email_verified"))
-    log_event("login", user, detail="oidc")
+    try:
+        user = resolve_oidc_user(config, st.user.get("email"), email_verified=st.user.get("email_verified"))
+    except AccessDenied as exc:
+        if not st.session_state.get(ERROR_KEY + "_oidc_logged"):  # once per session, not every rerun
+            log_event("login_failed", None, detail=exc.reason)
+            st.session_state[ERROR_KEY + "_oidc_logged"] = True
+        raise
+    if not user.is_public:
+        log_event("login", user, detail="oidc")
     return user
 
 
@@ -50,9 +57,12 @@ def current_user() -> User | None:
         OIDC mode: the provider's identity is not a configured user and public access is off.
     """
     user = st.session_state.get(USER_KEY)
-    if isinstance(user, User):
-        return user
     config = access_config()
+    if isinstance(user, User):
+        # A user removed or changed in the configuration loses the session on the next run.
+        if user.is_public or config.user(user.username) == user:
+            return user
+        st.session_state.pop(USER_KEY, None)
     if config.mode == "oidc":
         user = _oidc_user(config)
         if user is not None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -20,7 +22,7 @@ from geo.aggregate import index_households
 from geo.audit import scan_output, verify_audit_log
 from geo.i18n import text
 from geo.viewstate import ViewState
-from tests.pages.conftest import PASSWORDS, log_in, metrics, open_app, page_text, rerun
+from tests.pages.conftest import PASSWORDS, decks, log_in, metrics, open_app, page_text, rerun
 from tests.pages.tiny_world import households
 
 PAGES = ("overview", "capitals", "pilots", "households", "data", "audit")
@@ -84,7 +86,9 @@ def test_every_page_for_every_role(role, tiny_dir, access_users, audit_log):
             assert f"Test {username}" in "\n".join(m.value for m in at.sidebar.markdown)
         if page == "overview":
             top = frame_by_key(at, "overview_top10")
-            assert top is not None
+            names = {"46": "กาฬสินธุ์", "34": "อุบลราชธานี"}
+            assert set(top["พื้นที่"]) == {names[p] for p in provinces}, (role, top)
+            assert len(at.metric) == 6
         if page == "households":
             table = at.dataframe[0].value
             assert {c[:2] for c in table["รหัส"]} == provinces, (role, table)
@@ -133,11 +137,16 @@ def test_officer_headline_figures_are_the_engines_for_their_province(tiny_dir, a
     assert set(frame_by_key(at, "capitals_table").iloc[:, 0].astype(str)) <= {"กาฬสินธุ์", "46"}
 
 
-def test_h3_resolution_is_capped_for_the_role(tiny_dir, access_users):
-    at = open_app("overview", {"by": "h3", "res": "9"}, login="viewer")
-    assert at.session_state["overview_res"] in (0, 5, 6, 7)
-    options = at.selectbox(key="overview_res").options
-    assert "9" not in " ".join(options) or all("9" not in o.split()[0] for o in options)
+@pytest.mark.parametrize(("username", "finest"), [("viewer", 7), ("research", 8), ("kalasin", 9), ("admin", 9)])
+def test_h3_resolution_is_capped_for_the_role(username, finest, tiny_dir, access_users):
+    import h3
+
+    at = open_app("overview", {"by": "h3", "res": "9"}, login=username)
+    assert at.session_state["overview_res"] == finest
+    assert len(at.selectbox(key="overview_res").options) == 1 + len(range(5, finest + 1))
+    (deck,) = decks(at)
+    (cells,) = [layer for layer in deck["layers"] if layer["id"] == "cells"]
+    assert {h3.get_resolution(row["h3_cell"]) for row in cells["data"]} <= set(range(5, finest + 1))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -282,3 +291,27 @@ def test_rejects_download_is_clean_and_imports_are_logged(tiny_dir, access_users
     events = [r["event"] for r in audit_records(audit_log)]
     assert "export" in events
     assert "import" in events or "denied" in events
+
+
+def test_a_display_name_with_html_is_shown_as_text(tiny_dir, tmp_path, monkeypatch):
+    from tests.pages.conftest import write_access_config
+
+    path = write_access_config(tmp_path / "x.toml")
+    path.write_text(path.read_text(encoding="utf-8").replace(
+        'display_name = "Test viewer"', 'display_name = "<img src=x onerror=alert(1)>"'), encoding="utf-8")
+    monkeypatch.setenv("PPAP_ACCESS_CONFIG", str(path))
+    at = open_app(login="viewer")
+    shown = "\n".join(m.value for m in at.sidebar.markdown)
+    assert re.search(r"(?<!\\)<", shown) is None  # every "<" escaped for Markdown
+    assert "\\<img src=x onerror=alert\\(1\\)\\>" in shown
+    assert all(m.proto.allow_html is False for m in at.sidebar.markdown)
+
+
+def test_a_user_removed_from_the_configuration_loses_the_session(tiny_dir, access_users):
+    at = open_app("households", login="kalasin")
+    access_users.write_text(access_users.read_text(encoding="utf-8").replace(
+        'provinces = ["46"]', 'provinces = ["34"]'), encoding="utf-8")
+    os.utime(access_users, ns=(1, 1))  # a new file version, whatever the clock's resolution
+    rerun(at)
+    assert "auth_user" not in at.session_state
+    assert PUBLIC_NOTICE["th"] in page_text(at)
