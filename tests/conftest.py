@@ -87,3 +87,35 @@ def empty_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A ``PPAP_DATA_DIR`` with neither sample nor boundaries."""
     monkeypatch.setenv("PPAP_DATA_DIR", str(tmp_path))
     return tmp_path
+
+
+CHROMIUM = os.environ.get("PPAP_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Debian Chromium under Playwright, one for the whole run; skipped locally (failed
+    under CI) if missing. One Playwright session serves every browser test: its sync API refuses
+    to start a second one while the first is open."""
+    import shutil
+
+    if not (os.path.isfile(CHROMIUM) or shutil.which(CHROMIUM)):
+        skip_or_fail(f"no Chromium at {CHROMIUM}; run `make test` (scripts/install_system_deps.sh)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        skip_or_fail("playwright is not installed; run `make test` (requirements-dev.txt)")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()

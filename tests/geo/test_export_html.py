@@ -8,9 +8,7 @@ import datetime as dt
 import html
 import io
 import json
-import os
 import re
-import shutil
 
 import numpy as np
 import pytest
@@ -21,9 +19,6 @@ from geo.mapview import MapView, build_map
 from tests.geo import export_world as world
 
 DAY = dt.date(2026, 11, 21)
-CHROMIUM = os.environ.get("PPAP_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
 _EXTERNAL = [
     re.compile(r"<(?:script|link|img|iframe|source|embed|object)\b[^>]*\b(?:src|href|data)\s*=\s*[\"']?(?:https?:)?//",
                re.I),
@@ -94,13 +89,7 @@ def test_write_exports_html_file(figure, tmp_path):
 
 
 @pytest.mark.e2e
-def test_chromium_draws_the_map_offline(figure, page_html, tmp_path, skip_or_fail):
-    if not (os.path.isfile(CHROMIUM) or shutil.which(CHROMIUM)):
-        skip_or_fail(f"no Chromium at {CHROMIUM}; run `make test` (scripts/install_system_deps.sh)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        skip_or_fail("playwright is not installed; run `make test` (requirements-dev.txt)")
+def test_chromium_draws_the_map_offline(figure, page_html, tmp_path, browser):
     from PIL import Image
 
     path = tmp_path / "map.html"
@@ -116,29 +105,28 @@ def test_chromium_draws_the_map_offline(figure, page_html, tmp_path, skip_or_fai
             attempted.append(url)
             request_route.abort()
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 800})
-            page.route("**/*", route)
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.goto(path.as_uri())
-            page.wait_for_selector("#deck-container canvas", timeout=30_000)
-            page.wait_for_function("() => window.ppapDeck && window.ppapDeck.isInitialized", timeout=30_000)
-            page.wait_for_timeout(800)
-            box = page.locator("#deck-container").bounding_box()
-            shot = np.asarray(Image.open(io.BytesIO(page.screenshot())).convert("RGB")).astype(int)
-            x0, y0 = int(box["x"]), int(box["y"])
-            region = shot[y0:y0 + int(box["height"]), x0:x0 + int(box["width"])]
-            # The map's centre is the small district: hover it and read the tooltip.
-            page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-            page.wait_for_timeout(400)
-            tooltip = page.evaluate(
-                "() => Array.from(document.querySelectorAll('.deck-tooltip')).map(e => e.innerText).join('|')")
-            font_ok = page.evaluate(
-                "() => [...document.fonts].some(f => f.family.includes('Sarabun') && f.status === 'loaded')")
-        finally:
-            browser.close()
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    try:
+        page = context.new_page()
+        page.route("**/*", route)
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.goto(path.as_uri())
+        page.wait_for_selector("#deck-container canvas", timeout=30_000)
+        page.wait_for_function("() => window.ppapDeck && window.ppapDeck.isInitialized", timeout=30_000)
+        page.wait_for_timeout(800)
+        box = page.locator("#deck-container").bounding_box()
+        shot = np.asarray(Image.open(io.BytesIO(page.screenshot())).convert("RGB")).astype(int)
+        x0, y0 = int(box["x"]), int(box["y"])
+        region = shot[y0:y0 + int(box["height"]), x0:x0 + int(box["width"])]
+        # The map's centre is the small district: hover it and read the tooltip.
+        page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        page.wait_for_timeout(400)
+        tooltip = page.evaluate(
+            "() => Array.from(document.querySelectorAll('.deck-tooltip')).map(e => e.innerText).join('|')")
+        font_ok = page.evaluate(
+            "() => [...document.fonts].some(f => f.family.includes('Sarabun') && f.status === 'loaded')")
+    finally:
+        context.close()
     assert attempted == [], f"the page tried the network: {attempted[:5]}"
     assert errors == []
     coloured = (region.max(axis=2) - region.min(axis=2)) > 40
