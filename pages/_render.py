@@ -24,8 +24,8 @@ from geo.mapstyle import Legend
 from geo.spreadsheet import to_csv_bytes, to_xlsx_bytes
 from geo.viewstate import ViewState, drill_down, selected_code
 from pages._auth import current_user, require_user
-from pages._shared import LoadedData, boundary_attribution, boundary_manifest, load_data
-from pages._sidebar import current_view, set_view
+from pages._shared import LoadedData, boundaries_by_level, boundary_attribution, boundary_manifest, load_data
+from pages._sidebar import current_view, page_view, set_view
 
 
 def load_or_explain(lang_hint: str = "th") -> LoadedData | None:
@@ -49,6 +49,21 @@ def page_header(title_key: str, view: ViewState, data: LoadedData | None) -> Non
         st.warning(text("no_data_yet", view.lang), icon=":material/info:")
     elif data.source.synthetic:
         st.caption(f"**{text('synthetic_badge', view.lang)}** · {text('synthetic_note', view.lang)}")
+
+
+def map_page(page: str, title_key: str) -> tuple[LoadedData, ViewState, dict]:
+    """Open a map page: its data, its view (from the URL and the sidebar), its title, and the
+    installed boundaries by level. Stops the page, after saying what is missing, when there is
+    no data or no boundaries."""
+    data = load_or_explain(current_view().lang)
+    view = page_view(page, data)
+    page_header(title_key, view, data)
+    boundaries = boundaries_by_level()
+    if data is None or not boundaries:
+        if data is not None:
+            st.warning(text("no_boundaries", view.lang), icon=":material/info:")
+        st.stop()
+    return data, view, boundaries
 
 
 def credit_line() -> str:

@@ -12,21 +12,13 @@ from geo.dashboard_maps import capital_map
 from geo.i18n import capital_label, text
 from geo.viewstate import shown_level
 from pages._auth import current_user
-from pages._render import area_nav, drill_map, legend, load_or_explain, map_footer, page_header
-from pages._shared import boundaries_by_level
-from pages._sidebar import PAGE_BY, PAGE_KEYS, current_view, page_view
+from pages._render import area_nav, drill_map, legend, map_footer, map_page
+from pages._sidebar import PAGE_BY, PAGE_KEYS
 
 PAGE = "capitals"
 
-data = load_or_explain(current_view().lang)
-view = page_view(PAGE, data)
+data, view, boundaries = map_page(PAGE, "page_capitals")
 lang = view.lang
-page_header("page_capitals", view, data)
-boundaries = boundaries_by_level()
-if data is None or not boundaries:
-    if data is not None:
-        st.warning(text("no_boundaries", lang), icon=":material/info:")
-    st.stop()
 
 area_nav(view, PAGE)
 left, right = st.columns([3, 4])

@@ -19,9 +19,8 @@ from geo.dashboard_maps import metric_map, resolution_label
 from geo.i18n import text
 from geo.viewstate import MAP_RESOLUTIONS, drill_down, shown_level
 from pages._auth import current_user
-from pages._render import area_nav, drill_map, legend, load_or_explain, map_footer, page_header
-from pages._shared import boundaries_by_level
-from pages._sidebar import AUTO_RES, PAGE_BY, PAGE_KEYS, current_view, page_view, set_view
+from pages._render import area_nav, drill_map, legend, map_footer, map_page
+from pages._sidebar import AUTO_RES, PAGE_BY, PAGE_KEYS, current_view, set_view
 
 PAGE = "overview"
 
@@ -32,15 +31,8 @@ def on_table_select(key: str, codes: list[str]) -> None:
         set_view(drill_down(current_view(), codes[rows[0]]), PAGE)
 
 
-data = load_or_explain(current_view().lang)
-view = page_view(PAGE, data)
+data, view, boundaries = map_page(PAGE, "page_overview")
 lang = view.lang
-page_header("page_overview", view, data)
-boundaries = boundaries_by_level()
-if data is None or not boundaries:
-    if data is not None:
-        st.warning(text("no_boundaries", lang), icon=":material/info:")
-    st.stop()
 
 area_nav(view, PAGE)
 

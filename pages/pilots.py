@@ -11,21 +11,13 @@ from geo.gaps import pilot_gaps
 from geo.i18n import format_number, text
 from geo.protect import protect
 from geo.viewstate import REACH_KM
-from pages._render import area_nav, drill_map, legend, load_or_explain, map_footer, page_header
-from pages._shared import boundaries_by_level
-from pages._sidebar import PAGE_KEYS, current_view, page_view
+from pages._render import area_nav, drill_map, legend, map_footer, map_page
+from pages._sidebar import PAGE_KEYS
 
 PAGE = "pilots"
 
-data = load_or_explain(current_view().lang)
-view = page_view(PAGE, data)
+data, view, boundaries = map_page(PAGE, "page_pilots")
 lang = view.lang
-page_header("page_pilots", view, data)
-boundaries = boundaries_by_level()
-if data is None or not boundaries:
-    if data is not None:
-        st.warning(text("no_boundaries", lang), icon=":material/info:")
-    st.stop()
 if data.pilots.empty:
     st.info(text("no_pilots", lang), icon=":material/info:")
 
