@@ -400,6 +400,15 @@ def _parse_file(
         for row in values.index[values.isna() & errors.isna()]:
             reasons.add(row, make_reason("missing_value", column))
 
+    def flag_out_of_range(code: str, column: str, values: pd.Series, text: pd.Series,
+                          low: float, high: float) -> pd.Index:
+        """Flag the rows whose parsed value lies outside [low, high]; return those rows."""
+        outside = values.map(lambda v: v is not None and not low <= v <= high).astype(bool)
+        rows = values.index[outside]
+        for row in rows:
+            reasons.add(row, make_reason(code, column, value=text[row]))
+        return rows
+
     # --- identifiers and year ----------------------------------------------------------------
     hid_text = column_text("household_id")
     hid, err = _map_unique(hid_text, V.parse_household_id)
@@ -431,18 +440,14 @@ def _parse_file(
     village_text = column_text("village_no")
     village, err = _map_unique(village_text, V.parse_village)
     flag_errors("village_no", village_text, err)
-    out_of_range = village.map(lambda v: v is not None and not VILLAGE_RANGE[0] <= int(v) <= VILLAGE_RANGE[1])
-    for row in village.index[out_of_range.astype(bool)]:
-        reasons.add(row, make_reason("village_out_of_range", "village_no", value=village_text[row]))
+    flag_out_of_range("village_out_of_range", "village_no", village, village_text, *VILLAGE_RANGE)
     out["village_no"] = village
 
     members_text = column_text("members")
     members, err = _map_unique(members_text, V.parse_whole_number)
     flag_errors("members", members_text, err)
     flag_missing("members", members, err)
-    out_of_range = members.map(lambda v: v is not None and not MEMBERS_RANGE[0] <= int(v) <= MEMBERS_RANGE[1])
-    for row in members.index[out_of_range.astype(bool)]:
-        reasons.add(row, make_reason("members_out_of_range", "members", value=members_text[row]))
+    flag_out_of_range("members_out_of_range", "members", members, members_text, *MEMBERS_RANGE)
     out["members"] = members
 
     income_text = column_text("income_per_capita_year")
@@ -457,10 +462,9 @@ def _parse_file(
         score, err = _map_unique(score_text, V.parse_number)
         flag_errors(column, score_text, err)
         flag_missing(column, score, err)
-        bad = score.map(lambda v: v is not None and not CAPITAL_SCORE_MIN <= v <= CAPITAL_SCORE_MAX)
-        for row in score.index[bad.astype(bool)]:
-            reasons.add(row, make_reason("score_out_of_range", column, value=score_text[row]))
-            score[row] = None
+        outside = flag_out_of_range("score_out_of_range", column, score, score_text,
+                                    CAPITAL_SCORE_MIN, CAPITAL_SCORE_MAX)
+        score[outside] = None
         out[column] = score
 
     level_text = column_text("poverty_level")
