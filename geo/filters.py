@@ -4,6 +4,8 @@ A :class:`HouseholdFilter` says which households to keep; :func:`filter_mask` tu
 boolean array in a :class:`~geo.aggregate.HouseholdIndex`'s order, which :func:`geo.aggregate.aggregate`
 and :func:`geo.aggregate.pilot_reach` take as ``mask``. Every field left at ``None`` means "no
 restriction"; fields combine with AND; values within one field combine with OR.
+:func:`select_rows` turns the same mask into household rows (:func:`filter_rows` for a filter), so
+rows and aggregates never disagree.
 """
 
 from __future__ import annotations
@@ -11,8 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 
-from geo.aggregate import DEFAULT_DEFICIT_CUTOFF, HouseholdIndex
+from geo.aggregate import DEFAULT_DEFICIT_CUTOFF, HouseholdIndex, index_households
 from geo.checks import (
     EngineInputError,
     check_bool_or_none,
@@ -147,3 +150,70 @@ def filter_mask(index: HouseholdIndex, flt: HouseholdFilter | None) -> np.ndarra
             keep |= index.pilot < 0
         mask &= keep
     return mask
+
+
+def select_rows(frame: pd.DataFrame, index: HouseholdIndex, mask: np.ndarray | None) -> pd.DataFrame:
+    """The rows of ``frame`` that ``mask`` keeps: the very mask the aggregates use, as rows.
+
+    ``index`` must have been built from ``frame`` (``index_households(frame)``); ``mask`` is in
+    ``index`` order (:func:`filter_mask`, or any mask passed to ``aggregate(..., mask=)``), and
+    ``index.order`` maps it back to ``frame``'s rows. So a table of rows and an aggregate drawn
+    with the same mask always count the same households: there is one filter implementation.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The households ``index`` was built from, in the same row order.
+    index : HouseholdIndex
+    mask : numpy.ndarray of bool or None
+        ``None`` keeps every row.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The kept rows in ``frame``'s order (a copy), original index labels kept.
+
+    Raises
+    ------
+    EngineInputError
+        When ``frame`` is not ``index``'s frame (lengths differ) or ``mask`` has the wrong shape.
+
+    Example
+    -------
+    >>> select_rows(households, index, filter_mask(index, HouseholdFilter(levels=[1])))  # doctest: +SKIP
+    """
+    if not isinstance(frame, pd.DataFrame):
+        raise EngineInputError(f"frame must be a DataFrame, got {type(frame).__name__}")
+    if not isinstance(index, HouseholdIndex):
+        raise EngineInputError(f"index must be a HouseholdIndex, got {type(index).__name__}")
+    if len(frame) != index.n:
+        raise EngineInputError(
+            f"frame must be the households index was built from: it has {len(frame)} rows, the index {index.n}")
+    if mask is None:
+        return frame.copy()
+    mask = np.asarray(mask)
+    if mask.dtype != bool or mask.shape != (index.n,):
+        raise EngineInputError(f"mask must be a bool array of length {index.n}, got {mask.dtype} {mask.shape}")
+    return frame.iloc[np.sort(index.order[mask])].copy()
+
+
+def filter_rows(frame: pd.DataFrame, flt: HouseholdFilter | None, *, index: HouseholdIndex | None = None
+                ) -> pd.DataFrame:
+    """The rows of ``frame`` that ``flt`` keeps, with exactly :func:`filter_mask`'s semantics.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Households in the contract's columns.
+    flt : HouseholdFilter or None
+    index : HouseholdIndex, optional
+        ``index_households(frame)`` when already built (it is built here otherwise).
+
+    Example
+    -------
+    >>> len(filter_rows(households, HouseholdFilter(in_tpmap=False)))  # doctest: +SKIP
+    18
+    """
+    if index is None:
+        index = index_households(frame)
+    return select_rows(frame, index, filter_mask(index, flt))

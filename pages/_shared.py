@@ -346,26 +346,6 @@ def check_view_scope(view, user) -> None:
         scope_filter(HouseholdFilter(provinces=(area[:2],), districts=(area[:4],)), user)
 
 
-def rows_in_view(frame: pd.DataFrame, view) -> pd.DataFrame:
-    """The households of ``frame`` that the view's area filters and levels keep (for the rows table).
-
-    ``frame`` is already cut to the user's scope (:func:`load_data`); ``geo.audit.view_household_rows``
-    applies the scope again and drops IDs and names.
-    """
-    keep = pd.Series(True, index=frame.index)
-    if view.provinces:
-        keep &= frame["province_code"].astype(str).isin(view.provinces)
-    if view.districts:
-        keep &= frame["district_code"].astype(str).isin(view.districts)
-    if view.area:
-        column = {2: "province_code", 4: "district_code"}.get(len(view.area), "subdistrict_code")
-        if column in frame.columns:
-            keep &= frame[column].astype(str) == view.area
-    if view.levels and "poverty_level" in frame.columns:
-        keep &= frame["poverty_level"].isin(view.levels)
-    return frame[keep.to_numpy()]
-
-
 def _config_key() -> tuple[str, bool, int]:
     path, explicit = access_config_path()
     try:
