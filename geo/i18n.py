@@ -247,6 +247,17 @@ TEXT.update({
 })
 
 
+# Access control: the minimum count, household rows and the import history in scope.
+TEXT.update({
+    "min_count_label": {"th": "จำนวนครัวเรือนขั้นต่ำต่อพื้นที่ (k)", "en": "Minimum households per area (k)"},
+    "min_count_help": {"th": "พื้นที่ที่มีครัวเรือนน้อยกว่านี้จะถูกปกปิด ผู้ดูแลระบบเท่านั้นที่ตั้งต่ำกว่า 10 ได้",
+                       "en": "Areas with fewer households are withheld; only administrators may go below 10"},
+    "household_rows_shown": {"th": "{rows} ครัวเรือน", "en": "{rows} households"},
+    "provenance_scope_note": {"th": "แสดงเฉพาะการนำเข้าที่มีครัวเรือนในพื้นที่ของคุณ ({areas}); ไม่แสดง {hidden} รายการ",
+                              "en": "Only imports with households in your areas ({areas}) are shown; {hidden} not shown"},
+})
+
+
 def text(key: str, lang: str = "th", **values: object) -> str:
     """Return the label ``key`` in ``lang``, with ``{placeholders}`` filled from ``values``.
 

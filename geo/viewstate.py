@@ -15,19 +15,24 @@ Query string (defaults are left out; lists are comma-separated, repeated keys ar
     metric=mpi     the Overview's metric                 by=district    province | district | subdistrict | h3
     res=8          H3 resolution 5-9 (absent: automatic) area=4609      selected area (2/4/6 digits)
     capital=human  the Capitals page's capital           km=10          the Pilots page's distance
+    k=20           minimum households per shown area (every page; default 10)
 
 Bad values never raise: :func:`parse_query` drops them and returns a :class:`Notice` for each, so
 the page can say what it ignored. Unknown keys are ignored silently (other tools add their own).
+Whether the user's role may use a ``k`` is checked by :func:`limit_min_count` (only administrators
+go below 10).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass, fields, replace
 
+from geo.access import AccessDenied, User, check_min_count
 from geo.contract import ASSISTANCE_STATUSES, CAPITALS
 from geo.filters import NO_PILOT, HouseholdFilter
+from geo.protect import DEFAULT_MIN_COUNT
 
 LANGS: tuple[str, ...] = ("th", "en")
 ERAS: tuple[str, ...] = ("BE", "CE")
@@ -39,6 +44,8 @@ MAP_BY: tuple[str, ...] = ("province", "district", "subdistrict", "h3")
 MAP_RESOLUTIONS: tuple[int, ...] = (5, 6, 7, 8, 9)
 #: Reach distances offered on the Pilots page, km.
 REACH_KM: tuple[int, ...] = (2, 5, 10, 20, 30)
+#: Largest minimum count (``k``) a view may ask for.
+MAX_MIN_COUNT = 1000
 TPMAP_CHOICES: tuple[str, ...] = ("any", "in", "out")
 VERIFIED_CHOICES: tuple[str, ...] = ("any", "yes", "no")
 #: Pages and the view fields each one puts in its URL (filters, ``lang`` and ``era`` always).
@@ -58,8 +65,10 @@ QUERY_NAMES: dict[str, str] = {
     "provinces": "prov", "districts": "dist", "levels": "level", "capitals_in_deficit": "deficit",
     "tpmap": "tpmap", "verified": "verified", "assistance": "assist", "pilots": "pilot",
     "lang": "lang", "era": "era", "metric": "metric", "by": "by", "res": "res", "area": "area",
-    "capital": "capital", "km": "km",
+    "capital": "capital", "km": "km", "min_count": "k",
 }
+#: View fields every page puts in its URL besides the filters.
+ALWAYS_FIELDS: tuple[str, ...] = ("lang", "era", "min_count")
 #: Every query parameter the dashboard reads.
 QUERY_KEYS: frozenset[str] = frozenset(QUERY_NAMES.values())
 _PILOT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,39}$")
@@ -90,6 +99,9 @@ class ViewState:
     area: str = ""
     capital: str = "human"
     km: int = 5
+    #: Smallest number of households an area must hold to be shown (``geo.protect.protect``'s
+    #: ``k``); only administrators may go below 10 (:func:`limit_min_count`).
+    min_count: int = DEFAULT_MIN_COUNT
 
     def to_filter(self) -> HouseholdFilter | None:
         """The engine's :class:`~geo.filters.HouseholdFilter` for these filters; ``None`` keeps all.
@@ -281,7 +293,7 @@ def _pilots(raw: object, notices: list[Notice]) -> tuple[str, ...]:
     return tuple(sorted(good))
 
 
-def _int_choice(param: str, raw: object, allowed: tuple[int, ...], notices: list[Notice]) -> int | None:
+def _int_choice(param: str, raw: object, allowed: Container[int], notices: list[Notice]) -> int | None:
     value = _single(raw)
     if value.isascii() and value.isdigit() and int(value) in allowed:
         return int(value)
@@ -348,6 +360,10 @@ def parse_query(params: Mapping[str, object]) -> tuple[ViewState, list[Notice]]:
         km = _int_choice("km", get("km"), REACH_KM, notices)
         if km is not None:
             values["km"] = km
+    if "k" in params:
+        k = _int_choice("k", get("k"), range(1, MAX_MIN_COUNT + 1), notices)
+        if k is not None:
+            values["min_count"] = k
     view = ViewState(**values)  # type: ignore[arg-type]
     if view.districts and view.provinces:
         inside = tuple(d for d in view.districts if d[:2] in view.provinces)
@@ -374,7 +390,7 @@ def to_query(view: ViewState, page: str | None = None) -> dict[str, str]:
     out: dict[str, str] = {}
     for field in fields(ViewState):
         name = field.name
-        if name not in FILTER_FIELDS and name not in ("lang", "era") and name not in wanted:
+        if name not in FILTER_FIELDS and name not in ALWAYS_FIELDS and name not in wanted:
             continue
         value = getattr(view, name)
         if value == getattr(defaults, name):
@@ -406,3 +422,28 @@ def restrict(view: ViewState, *, provinces: Iterable[str], districts: Iterable[s
         notices += [Notice(param, v, "url_not_in_data") for v in getattr(view, name) if v not in known[param]]
         values[name] = kept
     return replace(view, **values), notices
+
+
+def limit_min_count(view: ViewState, user: User) -> tuple[ViewState, AccessDenied | None]:
+    """The view with a minimum count ``user``'s role may use, and the refusal when it was lowered.
+
+    ``view.min_count`` goes through :func:`geo.access.check_min_count`: a ``k`` below the role's
+    floor (``?k=1`` for anyone but an administrator) is refused, and the view falls back to the
+    floor, so the page can show the refusal and still draw protected figures.
+
+    Returns
+    -------
+    (ViewState, AccessDenied or None)
+
+    Example
+    -------
+    >>> from geo.access import public_viewer
+    >>> view, denied = limit_min_count(ViewState(min_count=1), public_viewer())
+    >>> view.min_count, denied.reason
+    (10, 'min_count')
+    """
+    try:
+        check_min_count(view.min_count, user)
+    except AccessDenied as exc:
+        return replace(view, min_count=user.capabilities.min_count), exc
+    return view, None

@@ -19,7 +19,7 @@ from dataclasses import replace
 
 import streamlit as st
 
-from geo.access import AccessDenied
+from geo.access import AccessDenied, User
 from geo.audit import log_denied
 from geo.contract import ASSISTANCE_STATUSES, CAPITALS
 from geo.dashboard import area_name, codes_in, ordered_provinces, year_label
@@ -30,7 +30,9 @@ from geo.viewstate import (
     TPMAP_CHOICES,
     VERIFIED_CHOICES,
     Notice,
+    MAX_MIN_COUNT,
     ViewState,
+    limit_min_count,
     parse_query,
     restrict,
     to_query,
@@ -52,6 +54,7 @@ SIDEBAR_KEYS: dict[str, str] = {
     "verified": "sidebar_verified",
     "assistance": "sidebar_assistance",
     "pilots": "sidebar_pilots",
+    "min_count": "sidebar_min_count",
 }
 #: Each page's own controls: view field -> widget key (page-prefixed).
 PAGE_KEYS: dict[str, dict[str, str]] = {
@@ -89,6 +92,8 @@ def _from_widget(field: str, value: object) -> object:
         return "CE" if value else "BE"
     if field == "res":
         return None if value in (None, AUTO_RES) else int(value)
+    if field == "min_count":
+        return int(value)
     if field in ("provinces", "districts", "pilots"):
         return tuple(sorted(set(value or ())))
     if field == "levels":
@@ -204,15 +209,31 @@ def page_view(page: str, data) -> ViewState:
         view = replace(view, by=page_by)
     if view.res is not None and view.res > user.capabilities.max_h3_res:
         view = replace(view, res=user.capabilities.max_h3_res)  # geo.access.cap_resolution
+    view, k_denied = limit_min_count(view, user)  # ?k=1 as a viewer: refused, the floor instead
+    if k_denied is not None:
+        log_denied(user, k_denied, what=f"{page} k")
     set_view(view, page)
     sidebar_user(user, view.lang)
     _draw_sidebar(view, page, data)
+    _draw_min_count(view, user)
     _write_url(view, page)
+    if k_denied is not None:
+        st.error(k_denied.message(view.lang), icon=":material/block:")
     public_notice(user, view.lang)
     for notice in notices:
         st.warning(text("url_ignored", view.lang, param=notice.param, value=notice.value,
                         why=text(notice.reason, view.lang)), icon=":material/link_off:")
     return view
+
+
+def _draw_min_count(view: ViewState, user: User) -> None:
+    """The minimum-count (k) control, for logged-in roles: from the role's floor (10; 1 for
+    administrators) up; the view already went through ``limit_min_count``."""
+    if user.is_public:
+        return
+    st.sidebar.number_input(text("min_count_label", view.lang), min_value=user.capabilities.min_count,
+                            max_value=MAX_MIN_COUNT, step=1, key=SIDEBAR_KEYS["min_count"],
+                            help=text("min_count_help", view.lang))
 
 
 def _clear_filters(page: str) -> None:

@@ -5,7 +5,7 @@ table to sort."""
 import altair as alt
 import streamlit as st
 
-from geo.access import cap_resolution
+from geo.access import cap_resolution, check_min_count
 from geo.contract import CAPITALS
 from geo.dashboard import area_table, capital_profile, capitals_table, map_parent, profile_chart_data, view_mask
 from geo.dashboard_maps import capital_map
@@ -38,7 +38,8 @@ for column, figure, kind in zip(st.columns(2), (deficit, dominant), ("deficit", 
         map_footer(view, data)
 
 st.markdown(f"#### {text('capital_profile', lang)} · {text('mean_score', lang)}")
-chart = profile_chart_data(capital_profile(data.index, view), view, lang)
+k = check_min_count(view.min_count, current_user())
+chart = profile_chart_data(capital_profile(data.index, view, k=k), view, lang)
 st.altair_chart(
     alt.Chart(chart).mark_bar().encode(
         x=alt.X("capital:N", title=None, sort=[capital_label(c, lang) for c in CAPITALS],
@@ -56,5 +57,5 @@ st.altair_chart(
 
 level = shown_level(view)
 st.markdown(f"#### {text('area_table', lang)} · {text(f'by_{level}', lang)}")
-table = area_table(data.index, level, view_mask(data.index, view, area=map_parent(view)))
+table = area_table(data.index, level, view_mask(data.index, view, area=map_parent(view)), k=k)
 st.dataframe(capitals_table(table, lang), hide_index=True, width="stretch", key="capitals_table")
