@@ -796,6 +796,50 @@ def check_import(user: User, households: pd.DataFrame, *, mode: str = "append") 
         )
 
 
+
+def imports_in_scope(imports: list[dict], user: User) -> list[dict]:
+    """The store's import history (``geo.store.load_provenance``) that ``user`` may see.
+
+    National scopes (administrator, researcher, viewer) see every import. Officers see only the
+    imports whose rows touched their scope (an entry's ``districts``, recorded by
+    ``geo.store.save_households``), with those areas narrowed to their scope; an import with no
+    recorded areas (made before areas were recorded) is not shown to them. The counts of an
+    entry are the whole file's.
+
+    Parameters
+    ----------
+    imports : list of dict
+        Provenance entries, oldest first.
+    user : User
+
+    Returns
+    -------
+    list of dict
+        Copies of the entries shown, in the same order; ``len(imports) - len(result)`` were hidden.
+
+    Example
+    -------
+    >>> imports_in_scope([{"file": "a.csv", "districts": ["3401"]}], User("k", "provincial_officer",
+    ...                  provinces=("46",)))
+    []
+    """
+    user = _check_user(user)
+    if not isinstance(imports, list) or not all(isinstance(e, Mapping) for e in imports):
+        raise TypeError(f"imports must be a list of provenance entries (dicts), got {type(imports).__name__}")
+    scope = user.scope
+    if scope.is_national:
+        return [dict(e) for e in imports]
+    shown = []
+    for entry in imports:
+        districts = entry.get("districts")
+        if not isinstance(districts, list):
+            continue
+        mine = [d for d in districts if scope.includes(str(d))]
+        if mine:
+            provinces = sorted({d[:2] for d in mine})
+            shown.append({**entry, "districts": mine, "provinces": provinces})
+    return shown
+
 # ---------------------------------------------------------------------------------------------
 # Passwords (local mode)
 # ---------------------------------------------------------------------------------------------

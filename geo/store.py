@@ -5,7 +5,8 @@ Layout of :func:`geo.paths.store_dir` (or any directory passed as ``store``)::
     households.parquet   every imported household, in the data contract's columns and dtypes
                          (plus ``head_name`` only when an import kept it on purpose)
     provenance.json      {"imports": [{"file", "content_hash", "imported_at", "mode",
-                                       "rows_in", "accepted", "warnings", "rejected"}, ...]}
+                                       "rows_in", "accepted", "warnings", "rejected",
+                                       "provinces", "districts"}, ...]}
     .lock                taken while an import writes, so two imports never interleave
 
 An ``append`` import adds rows; a ``replace`` import swaps the whole table for its rows. The
@@ -130,6 +131,47 @@ def imported_hashes(store: str | os.PathLike[str] | None = None) -> dict[str, di
     return {e["content_hash"]: e for e in current_imports(load_provenance(store)) if "content_hash" in e}
 
 
+def entries_with_areas(households: pd.DataFrame, entries: list[dict]) -> list[dict]:
+    """Provenance ``entries`` with the areas their accepted rows hold: ``provinces`` and ``districts``.
+
+    An import's accepted rows come file by file, in the entries' order, ``accepted`` rows each
+    (:func:`geo.ingest.import_households`), so each file gets its own areas. When the counts do
+    not add up to the rows, every entry gets the areas of the whole import. The areas let
+    :func:`geo.access.imports_in_scope` show an officer only the imports that touched their scope.
+
+    Parameters
+    ----------
+    households : pandas.DataFrame
+        The import's accepted rows (``province_code``, ``district_code``).
+    entries : list of dict
+        One provenance entry per file read, with ``accepted``.
+
+    Returns
+    -------
+    list of dict
+        New entries (the given ones are not changed), codes sorted.
+
+    Example
+    -------
+    >>> entries_with_areas(frame, [{"file": "a.csv", "accepted": 2}])[0]["districts"]  # doctest: +SKIP
+    ['4601', '4609']
+    """
+    if not isinstance(households, pd.DataFrame):
+        raise TypeError(f"households must be a DataFrame, got {type(households).__name__}")
+    districts = households["district_code"].astype("string").fillna("").to_numpy(dtype=object)
+    provinces = households["province_code"].astype("string").fillna("").to_numpy(dtype=object)
+    counts = [e.get("accepted") for e in entries]
+    split = all(isinstance(c, int) and c >= 0 for c in counts) and sum(counts) == len(households)
+    out, start = [], 0
+    for entry, count in zip(entries, counts):
+        part = slice(start, start + count) if split else slice(None)
+        start += count if split else 0
+        out.append({**entry,
+                    "provinces": sorted({str(c) for c in provinces[part] if c}),
+                    "districts": sorted({str(c) for c in districts[part] if c})})
+    return out
+
+
 def _write_atomically(path: Path, write) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     os.close(fd)
@@ -223,6 +265,7 @@ def save_households(
         combined = _conform(combined)
         try:
             _write_atomically(directory / HOUSEHOLDS_FILE, lambda p: combined.to_parquet(p, index=False))
+            entries = entries_with_areas(new, entries)  # which areas each file touched
             text = json.dumps({"imports": provenance + list(entries)}, ensure_ascii=False, indent=2)
             _write_atomically(directory / PROVENANCE_FILE, lambda p: p.write_text(text + "\n", encoding="utf-8"))
         except OSError as exc:

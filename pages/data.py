@@ -4,7 +4,7 @@ installed boundaries with their source and credit, and where the shown data come
 import streamlit as st
 
 from geo import paths
-from geo.access import AccessDenied, check_import
+from geo.access import AccessDenied, check_import, imports_in_scope
 from geo.audit import log_denied, log_event, sha256_hex
 from geo.dashboard import boundaries_summary, format_timestamp, import_summary, provenance_table
 from geo.errors import PPAPError
@@ -104,7 +104,10 @@ try:
 except PPAPError as exc:
     imports = []
     st.error(str(exc), icon=":material/error:")
-if imports:
-    st.dataframe(provenance_table(imports, lang, view.era), hide_index=True, width="stretch", key="data_provenance")
-else:
+shown = imports_in_scope(imports, user)  # officers: only imports that touched their areas
+if len(shown) < len(imports):
+    st.caption(text("provenance_scope_note", lang, areas=user.scope.describe(lang), hidden=len(imports) - len(shown)))
+if shown:
+    st.dataframe(provenance_table(shown, lang, view.era), hide_index=True, width="stretch", key="data_provenance")
+elif not imports:
     st.caption(text("provenance_none", lang))
