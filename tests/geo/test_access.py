@@ -31,6 +31,7 @@ from geo.access import (
     frame_scope_mask,
     hash_password,
     household_rows,
+    imports_in_scope,
     load_access_config,
     parse_access_config,
     parse_password_hash,
@@ -43,12 +44,13 @@ from geo.access import (
     user_from_scope_key,
     verify_password,
 )
-from geo.aggregate import index_households
+from geo.aggregate import aggregate, index_households
 from geo.audit import max_coordinate_decimals, scan_output
 from geo.bench import random_households
 from geo.checks import EngineInputError
 from geo.cli import main as cli_main
-from geo.filters import HouseholdFilter, filter_mask
+from geo.filters import HouseholdFilter, filter_mask, filter_rows, select_rows
+from geo.store import entries_with_areas, load_provenance, save_households
 
 ADMIN = User("admin", "administrator")
 KALASIN = User("kalasin", "provincial_officer", provinces=("46",))
@@ -379,6 +381,124 @@ def test_check_import(households):
         assert caught.value.reason == "import"
     with pytest.raises(ValueError, match="mode must be"):
         check_import(ADMIN, inside, mode="merge")
+
+
+# ---------------------------------------------------------------------------------------------
+# Household rows follow every filter, exactly as the aggregates do
+# ---------------------------------------------------------------------------------------------
+
+EVERY_FILTER = [
+    None,
+    HouseholdFilter(provinces=["46"]),
+    HouseholdFilter(provinces=["46"], districts=["4609"]),
+    HouseholdFilter(levels=[1, 2]),
+    HouseholdFilter(capitals_in_deficit=["natural", "financial"]),
+    HouseholdFilter(in_tpmap=True),
+    HouseholdFilter(in_tpmap=False),
+    HouseholdFilter(verified=True),
+    HouseholdFilter(verified=False),
+    HouseholdFilter(assistance=["helped", "none"]),
+    HouseholdFilter(pilots=["P01"]),
+    HouseholdFilter(pilots=["none"]),
+    HouseholdFilter(pilots=["P02", "none"]),
+    HouseholdFilter(provinces=["46"], levels=[1], in_tpmap=False, verified=True, assistance=["referred"],
+                    capitals_in_deficit=["human"], pilots=["P01", "none"]),
+]
+
+
+@pytest.mark.parametrize("flt", EVERY_FILTER, ids=lambda f: "none" if f is None else repr(f)[16:60])
+def test_rows_and_aggregates_agree_for_every_filter(households, index, flt):
+    rows = filter_rows(households, flt, index=index)
+    counted = int(aggregate(index, "province", mask=filter_mask(index, flt))["households"].sum())
+    assert len(rows) == counted
+    # the rows are the ones the filter names, field by field
+    if flt is not None and flt.levels:
+        assert rows["poverty_level"].isin(flt.levels).all()
+    if flt is not None and flt.in_tpmap is not None:
+        assert (rows["in_tpmap"] == flt.in_tpmap).all()
+    if flt is not None and flt.pilots == ("none",):
+        assert rows["pilot_id"].isna().all()
+    if flt is not None and flt.capitals_in_deficit:
+        scores = rows[[f"capital_{c}" for c in flt.capitals_in_deficit]]
+        assert (scores < flt.deficit_cutoff).any(axis=1).all()
+    # and, through the scope, an officer's rows equal the scoped aggregate
+    for user in (KALASIN, DISTRICTS, ADMIN):
+        try:
+            mask = scoped_mask(index, flt, user)
+        except AccessDenied:
+            continue  # a province asked for outside the scope: denied (tested above)
+        shown = household_rows(select_rows(households, index, mask), user)
+        assert len(shown) == int(aggregate(index, "province", mask=mask)["households"].sum()), user
+
+
+def test_select_rows_keeps_frame_order_and_checks_its_arguments(households, index):
+    mask = filter_mask(index, HouseholdFilter(levels=[1]))
+    rows = select_rows(households, index, mask)
+    assert rows.index.is_monotonic_increasing and rows["household_id"].tolist() == households.loc[
+        households["poverty_level"] == 1, "household_id"].tolist()
+    assert len(select_rows(households, index, None)) == len(households)
+    with pytest.raises(EngineInputError, match="index was built from"):
+        select_rows(households.head(5), index, mask)
+    with pytest.raises(EngineInputError, match="mask must be a bool array"):
+        select_rows(households, index, mask[:5])
+    with pytest.raises(EngineInputError, match="index must be a HouseholdIndex"):
+        select_rows(households, "index", mask)  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------------------------------------
+# Import history in scope
+# ---------------------------------------------------------------------------------------------
+
+IMPORTS = [
+    {"file": "old.csv", "mode": "replace", "accepted": 5},  # before areas were recorded
+    {"file": "kalasin.csv", "mode": "append", "accepted": 3, "provinces": ["46"], "districts": ["4601", "4609"]},
+    {"file": "ubon.csv", "mode": "append", "accepted": 2, "provinces": ["34"], "districts": ["3401"]},
+    {"file": "both.csv", "mode": "append", "accepted": 9, "provinces": ["34", "46"], "districts": ["3401", "4602"]},
+]
+
+
+@pytest.mark.parametrize("user, files", [
+    (ADMIN, ["old.csv", "kalasin.csv", "ubon.csv", "both.csv"]),
+    (RESEARCHER, ["old.csv", "kalasin.csv", "ubon.csv", "both.csv"]),
+    (public_viewer(), ["old.csv", "kalasin.csv", "ubon.csv", "both.csv"]),
+    (KALASIN, ["kalasin.csv", "both.csv"]),
+    (UBON, ["ubon.csv", "both.csv"]),
+    (DISTRICTS, ["kalasin.csv", "both.csv"]),
+    (User("d4601", "district_officer", districts=("4601",)), ["kalasin.csv"]),
+    (User("d3402", "district_officer", districts=("3402",)), []),
+])
+def test_imports_in_scope(user, files):
+    shown = imports_in_scope(IMPORTS, user)
+    assert [e["file"] for e in shown] == files
+    if not user.scope.is_national:
+        for entry in shown:  # areas narrowed to the scope: other provinces are not named
+            assert all(user.scope.includes(d) for d in entry["districts"])
+            assert set(entry["provinces"]) == {d[:2] for d in entry["districts"]}
+    assert IMPORTS[3]["districts"] == ["3401", "4602"]  # the input is untouched
+
+
+def test_imports_in_scope_checks_its_arguments():
+    with pytest.raises(TypeError, match="imports must be a list"):
+        imports_in_scope("old.csv", ADMIN)  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        imports_in_scope(IMPORTS, "admin")  # type: ignore[arg-type]
+
+
+def test_provenance_records_each_files_areas(households, tmp_path):
+    first = households[households["district_code"] == "4609"]
+    second = households[households["province_code"] == "34"]
+    both = pd.concat([first, second], ignore_index=True).drop(columns=["head_name"])
+    entries = [{"file": "a.csv", "content_hash": "a", "accepted": len(first)},
+               {"file": "b.csv", "content_hash": "b", "accepted": len(second)}]
+    save_households(both, entries, store=tmp_path)
+    stored = load_provenance(tmp_path)
+    assert [(e["provinces"], e["districts"]) for e in stored] == [(["46"], ["4609"]), (["34"], ["3401"])]
+    assert [e["file"] for e in imports_in_scope(stored, KALASIN)] == ["a.csv"]
+    assert [e["file"] for e in imports_in_scope(stored, UBON)] == ["b.csv"]
+    assert "provinces" not in entries[0]  # the caller's entries are not changed
+    # counts that do not add up: every file gets the whole import's areas
+    loose = entries_with_areas(both, [{"file": "a.csv", "accepted": 1}, {"file": "b.csv"}])
+    assert all(e["districts"] == ["3401", "4609"] for e in loose)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -6,10 +6,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from geo.access import AccessDenied, User, public_viewer
 from geo.contract import ASSISTANCE_STATUSES, CAPITALS
 from geo.viewstate import (
     LANGS,
     MAP_BY,
+    MAX_MIN_COUNT,
     MAP_RESOLUTIONS,
     METRICS,
     PAGE_FIELDS,
@@ -23,6 +25,7 @@ from geo.viewstate import (
     drill_down,
     drill_up,
     is_valid_area,
+    limit_min_count,
     normalise,
     parse_query,
     restrict,
@@ -68,6 +71,7 @@ def views(draw) -> ViewState:
         area=area,
         capital=draw(st.sampled_from(CAPITALS)),
         km=draw(st.sampled_from(REACH_KM)),
+        min_count=draw(st.integers(1, MAX_MIN_COUNT)),
     )
 
 
@@ -91,7 +95,7 @@ def test_repeated_keys_read_like_comma_lists(view):
 def test_a_page_url_keeps_filters_and_its_own_fields_only(view, page):
     query = to_query(view, page)
     back, _ = parse_query(query)
-    for name in ("provinces", "districts", "levels", "tpmap", "lang", "era"):
+    for name in ("provinces", "districts", "levels", "tpmap", "lang", "era", "min_count"):
         assert getattr(back, name) == getattr(view, name)
     for name in ("metric", "by", "res", "area", "capital", "km"):
         expected = getattr(view, name) if name in PAGE_FIELDS[page] else getattr(ViewState(), name)
@@ -203,3 +207,50 @@ def test_restrict_drops_codes_not_in_the_data():
 def test_to_query_refuses_an_unknown_page():
     with pytest.raises(ValueError, match="page must be one of"):
         to_query(ViewState(), "maps")
+
+
+# ---------------------------------------------------------------------------------------------
+# Minimum count (k)
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("raw, expected, ignored", [
+    ("25", 25, False), ("1", 1, False), (str(MAX_MIN_COUNT), MAX_MIN_COUNT, False), (["5", "30"], 30, False),
+    ("0", 10, True), ("-3", 10, True), ("2.5", 10, True), ("ten", 10, True), (str(MAX_MIN_COUNT + 1), 10, True),
+    ("", 10, True),
+])
+def test_k_in_the_url(raw, expected, ignored):
+    view, notices = parse_query({"k": raw})
+    assert view.min_count == expected
+    assert [(n.param, n.reason) for n in notices] == ([("k", "url_bad_choice")] if ignored else [])
+
+
+def test_k_is_on_every_page_url_and_left_out_at_the_default():
+    for page in PAGE_FIELDS:
+        assert to_query(ViewState(min_count=25), page) == {"k": "25"}
+        assert "k" not in to_query(ViewState(), page)
+    assert not ViewState(min_count=25).has_filters  # k is not a household filter
+    assert ViewState(min_count=25).without_filters().min_count == 25
+
+
+@pytest.mark.parametrize("user, k, shown", [
+    (User("a", "administrator"), 1, 1),
+    (User("a", "administrator"), 10, 10),
+    (User("k", "provincial_officer", provinces=("46",)), 25, 25),
+    (User("r", "researcher"), 10, 10),
+])
+def test_limit_min_count_keeps_what_the_role_may_use(user, k, shown):
+    view, denied = limit_min_count(ViewState(min_count=k), user)
+    assert (view.min_count, denied) == (shown, None)
+
+
+@pytest.mark.parametrize("user", [public_viewer(), User("v", "viewer"), User("r", "researcher"),
+                                  User("k", "provincial_officer", provinces=("46",)),
+                                  User("d", "district_officer", districts=("4609",))])
+@pytest.mark.parametrize("k", [1, 5, 9])
+def test_limit_min_count_refuses_below_the_floor_and_gives_the_floor(user, k):
+    asked = ViewState(min_count=k, provinces=("46",), area="46")
+    view, denied = limit_min_count(asked, user)
+    assert view.min_count == 10 and view.provinces == ("46",) and view.area == "46"
+    assert isinstance(denied, AccessDenied) and denied.reason == "min_count"
+    assert f"k={k}" in denied.message_en and "10" in denied.message_th
