@@ -315,3 +315,271 @@ def test_a_user_removed_from_the_configuration_loses_the_session(tiny_dir, acces
     rerun(at)
     assert "auth_user" not in at.session_state
     assert PUBLIC_NOTICE["th"] in page_text(at)
+
+
+# ---------------------------------------------------------------------------------------------
+# Household rows follow every sidebar filter, as the aggregates do
+# ---------------------------------------------------------------------------------------------
+
+#: One sidebar widget set at a time (``None``: no filter), and a selected area by link.
+SIDEBAR_FILTERS = [
+    None,
+    ("sidebar_provinces", ["46"]),
+    ("sidebar_levels", [1, 2]),
+    ("sidebar_tpmap", "out"),
+    ("sidebar_tpmap", "in"),
+    ("sidebar_deficit", ["natural"]),
+    ("sidebar_verified", "yes"),
+    ("sidebar_verified", "no"),
+    ("sidebar_assistance", ["helped", "referred"]),
+    ("sidebar_pilots", ["P1"]),
+    ("sidebar_pilots", ["none"]),
+    ("area", "4609"),
+]
+
+
+def set_filter(at, flt) -> None:
+    if flt is None:
+        return
+    key, value = flt
+    if key == "area":
+        goto(at, "households", {"area": value})
+        return
+    widget = at.radio(key=key) if key in ("sidebar_tpmap", "sidebar_verified") else at.multiselect(key=key)
+    widget.set_value(value)
+    rerun(at)
+
+
+def engine_count(view: ViewState, user: User) -> int:
+    from geo.access import scope_mask
+
+    index = index_households(households())
+    mask = D.combine_masks(D.view_mask(index, view), scope_mask(index, user))
+    return int(D.aggregate(index, "province", mask=mask)["households"].sum())
+
+
+@pytest.mark.parametrize("flt", SIDEBAR_FILTERS, ids=lambda f: "none" if f is None else f"{f[0]}={f[1]}")
+def test_household_rows_follow_every_sidebar_filter(flt, tiny_dir, access_users):
+    # The administrator with k=1: nothing withheld, so the page's own table must add up to the rows.
+    at = open_app("households", login="admin")
+    at.number_input(key="sidebar_min_count").set_value(1)
+    rerun(at)
+    set_filter(at, flt)
+    view = at.session_state["ppap_view"]
+    table = at.dataframe[0].value
+    rows = frame_by_key(at, "households_rows")
+    shown = int(pd.to_numeric(table["ครัวเรือน"], errors="raise").sum())
+    assert len(rows) == shown == engine_count(view, User("admin", "administrator")), (flt, view)
+    if flt is not None and flt[0] == "sidebar_levels":
+        assert set(rows["poverty_level"]) <= {1, 2}
+    # An officer: the rows are the engine's count for the filter within the scope.
+    at = open_app("households", login="kalasin")
+    set_filter(at, flt)
+    view = at.session_state["ppap_view"]
+    rows = frame_by_key(at, "households_rows")
+    assert len(rows) == engine_count(view, User("k", "provincial_officer", provinces=("46",))), (flt, view)
+    assert set(rows["province_code"].astype(str)) <= {"46"}
+
+
+# ---------------------------------------------------------------------------------------------
+# Minimum count (k)
+# ---------------------------------------------------------------------------------------------
+
+
+def by_subdistrict(at) -> dict[str, str]:
+    at.radio(key="households_by").set_value("subdistrict")
+    rerun(at)
+    table = at.dataframe[0].value
+    return dict(zip(table["รหัส"], table["ครัวเรือน"]))
+
+
+@pytest.mark.parametrize("username", [None, "viewer", "research", "kalasin", "district4609"])
+def test_a_link_asking_for_k_below_10_is_denied_and_gets_the_floor(username, tiny_dir, access_users, audit_log):
+    at = open_app("households", {"k": "1"}, login=username)
+    errors = " ".join(e.value for e in at.error)
+    assert "k=1" in errors and "10" in errors, errors
+    assert at.session_state["ppap_view"].min_count == 10
+    assert "k" not in at.query_params  # the URL now holds the floor (the default)
+    assert by_subdistrict(at).get("460902") == "<10"  # still withheld
+    denied = [r for r in audit_records(audit_log) if r["event"] == "denied"]
+    assert denied and denied[-1]["detail"].startswith("min_count")
+    rerun(at)
+    assert not at.error  # said once, not on every run
+
+
+def test_the_k_control_is_offered_from_the_roles_floor(tiny_dir, access_users):
+    assert not open_app("households").get("number_input")  # the public viewer: no control
+    for username, floor in (("admin", 1), ("kalasin", 10), ("viewer", 10)):
+        at = open_app("households", login=username)
+        control = at.number_input(key="sidebar_min_count")
+        assert (control.min, control.value) == (floor, 10), username
+
+
+def test_an_administrator_may_show_small_areas_and_anyone_may_raise_k(tiny_dir, access_users, download_bytes):
+    at = open_app("households", login="admin")
+    at.number_input(key="sidebar_min_count").set_value(1)
+    rerun(at)
+    assert not at.error and at.query_params["k"] == "1"
+    assert by_subdistrict(at) == {"340101": "12", "460101": "30", "460901": "25", "460902": "4"}
+    csv = pd.read_csv(io.BytesIO(download_bytes(at, "households_download_csv")), encoding="utf-8-sig")
+    assert (csv["min_count"] == 1).all()
+    goto(at, "capitals", {"area": "4609", "k": "1"})
+    assert "4" in frame_by_key(at, "capitals_table").astype(str).to_numpy().ravel().tolist()
+
+    officer = open_app("households", {"k": "26"}, login="kalasin")
+    assert not officer.error and officer.session_state["sidebar_min_count"] == 26
+    shown = by_subdistrict(officer)
+    assert shown["460101"] == "30" and shown["460901"] != "25" and shown["460902"] in ("<10", "<26")
+    goto(officer, "capitals", {"area": "4609", "k": "26"})
+    assert "25" not in frame_by_key(officer, "capitals_table").astype(str).to_numpy().ravel().tolist()
+
+
+# ---------------------------------------------------------------------------------------------
+# Import history in scope
+# ---------------------------------------------------------------------------------------------
+
+
+def test_import_history_shows_an_officer_only_imports_in_their_areas(tiny_dir, access_users):
+    frame = households()
+    for username, province, name in (("admin", "34", "ubon.csv"), ("kalasin", "46", "kalasin.csv")):
+        new = frame[frame["province_code"] == province].head(3).copy()
+        new["household_id"] = [f"{name[:2]}{i}" for i in range(3)]
+        at = open_app("data", login=username)
+        at.file_uploader(key="data_upload").set_value((name, new.to_csv(index=False).encode(), "text/csv"))
+        rerun(at)
+        at.button(key="data_import").click()
+        rerun(at)
+        assert not at.error, [e.value for e in at.error]
+    admin = open_app("data", login="admin")
+    assert sorted(admin.dataframe[-1].value["ไฟล์"]) == ["kalasin.csv", "ubon.csv"]
+    kalasin = open_app("data", login="kalasin")
+    assert kalasin.dataframe[-1].value["ไฟล์"].tolist() == ["kalasin.csv"]
+    assert text("provenance_scope_note", "th", areas="x", hidden=1).split("(")[0] in page_text(kalasin)
+    district = open_app("data", login="district4609")
+    assert all(d.value.columns[0] != "ไฟล์" for d in district.dataframe)  # no import of 4609
+    assert "ไม่แสดง 2 รายการ" in page_text(district)
+
+
+# ---------------------------------------------------------------------------------------------
+# Hardening: HTML in data values, formulas in downloads, the server's settings
+# ---------------------------------------------------------------------------------------------
+
+XSS = '<img src=x onerror=alert(1)>'
+
+
+def plant_html(root: Path) -> None:
+    """Data values that would run as HTML: pilot names and university, the boundaries' manifest."""
+    pilots = pd.read_csv(root / "samples" / "pilots.csv", dtype=str)
+    for column in ("name_th", "name_en", "university"):
+        pilots[column] = XSS
+    pilots.to_csv(root / "samples" / "pilots.csv", index=False)
+    manifest = json.loads((root / "boundaries" / "manifest.json").read_text(encoding="utf-8"))
+    manifest.update({"source": XSS, "attribution": f"Boundaries: RTSD / OCHA (CC BY-IGO) {XSS}", "licence": XSS})
+    (root / "boundaries" / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+
+
+def assert_no_live_html(at, where) -> None:
+    for element in (*at.markdown, *at.caption, *at.sidebar.markdown, *at.sidebar.caption):
+        if element.proto.allow_html:
+            assert "<img" not in element.proto.body, where
+    for element in at.get("html"):
+        assert "<img" not in element.proto.body, where
+    for deck in decks(at):
+        assert "<img" not in json.dumps(deck.get("tooltip", "")), where  # the template; values are escaped
+
+
+def test_html_in_data_values_never_reaches_a_page_unescaped(tiny_dir, access_users):
+    plant_html(tiny_dir)
+    new = households().head(3).copy()
+    new["household_id"] = ["X1", "X2", "X3"]
+    at = open_app("data", login="admin")
+    at.file_uploader(key="data_upload").set_value((f"{XSS}.csv", new.to_csv(index=False).encode(), "text/csv"))
+    rerun(at)
+    at.button(key="data_import").click()
+    rerun(at)
+    reached = []
+    for lang in ("th", "en"):
+        at.radio(key="sidebar_lang").set_value(lang)
+        rerun(at)
+        for page in PAGES:
+            goto(at, page)
+            assert_no_live_html(at, (lang, page))
+            reached.append(XSS in page_text(at) or any(
+                XSS in str(option) for box in at.multiselect for option in box.options)
+                or any(XSS in d.value.astype(str).to_csv() for d in at.dataframe))
+    assert any(reached)  # the values did reach the pages, as text
+
+
+def test_downloads_neutralise_formulas(tiny_dir, access_users, download_bytes):
+    import openpyxl
+
+    from geo.spreadsheet import is_formula_like
+
+    corpus = Path(__file__).resolve().parents[1] / "fixtures" / "import_corpus" / "formula_injection.csv"
+    at = open_app("data", login="admin")
+    at.file_uploader(key="data_upload").set_value(("=cmd.csv", corpus.read_bytes(), "text/csv"))
+    rerun(at)
+    at.button(key="data_import").click()
+    rerun(at)
+    book = openpyxl.load_workbook(io.BytesIO(download_bytes(at, "data_rejects")), read_only=True)
+    cells = [v for row in book.active.iter_rows(values_only=True) for v in row if isinstance(v, str)]
+    assert any(c.startswith("'+SUM") or c.startswith("'=1+1") for c in cells), cells
+    assert not any(is_formula_like(c) for c in cells)
+    goto(at, "audit")  # the log's own export (formula-like text in it: tests/geo/test_audit.py)
+    log = pd.read_csv(io.BytesIO(download_bytes(at, "audit_download")), encoding="utf-8-sig", dtype=str)
+    cells = [v for v in log.to_numpy().ravel().tolist() if isinstance(v, str)]
+    assert not any(is_formula_like(c) for c in cells)
+
+
+def test_streamlit_settings_hide_errors_limit_uploads_and_check_xsrf():
+    import tomllib
+
+    settings = tomllib.loads((Path(__file__).resolve().parents[2] / ".streamlit" / "config.toml").read_text())
+    # "none": no message or traceback in the browser (the boolean false means "stacktrace" now)
+    assert settings["client"]["showErrorDetails"] == "none"
+    assert settings["server"]["enableXsrfProtection"] is True
+    assert 0 < settings["server"]["maxUploadSize"] <= 50
+    assert settings["browser"]["gatherUsageStats"] is False
+    assert settings["client"]["toolbarMode"] == "viewer"
+
+
+# ---------------------------------------------------------------------------------------------
+# The audit log: who, role, scope, what, rows, file hash, when; readable and exportable
+# ---------------------------------------------------------------------------------------------
+
+
+def test_audit_records_carry_every_field_and_the_log_exports(tiny_dir, access_users, audit_log, download_bytes):
+    from geo.audit import sha256_hex
+
+    new = households()
+    new = new[new["province_code"] == "46"].head(4).copy()
+    new["household_id"] = [f"A{i}" for i in range(4)]
+    upload = new.to_csv(index=False).encode()
+    at = open_app("data", login="kalasin")
+    at.file_uploader(key="data_upload").set_value(("a.csv", upload, "text/csv"))
+    rerun(at)
+    at.button(key="data_import").click()
+    rerun(at)
+    goto(at, "households")
+    download_bytes(at, "households_download_csv")
+    records = audit_records(audit_log)
+    kinds = {r["event"]: r for r in records}
+    assert {"login", "import", "household_view", "export"} <= set(kinds)
+    for record in records:
+        assert {"username", "role", "scope", "event", "what", "rows", "file_sha256", "time"} <= set(record)
+        assert record["username"] == "kalasin" and record["role"] == "provincial_officer"
+        assert record["scope"] == "provincial_officer|p:46"
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", record["time"])
+    assert kinds["import"]["rows"] == 4 and kinds["import"]["file_sha256"] == sha256_hex(upload)
+    assert kinds["household_view"]["rows"] == 4 and kinds["household_view"]["what"]  # the store: 4 households
+    assert len(kinds["export"]["file_sha256"]) == 64
+
+    admin = open_app("audit", login="admin")
+    table = frame_by_key(admin, "audit_table")
+    assert {"import", "household_view", "export"} <= set(table["event"])
+    exported = download_bytes(admin, "audit_download")
+    log = pd.read_csv(io.BytesIO(exported), encoding="utf-8-sig", dtype=str)
+    assert sha256_hex(upload) in set(log["file_sha256"].dropna())
+    last = audit_records(audit_log)[-1]
+    assert (last["event"], last["username"], last["file_sha256"]) == ("export", "admin", sha256_hex(exported))
+    assert verify_audit_log(audit_log) == (True, None)
