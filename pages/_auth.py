@@ -9,6 +9,8 @@ enforced in ``geo.access`` and in ``pages._shared``'s loaders (their cache keys 
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import streamlit as st
 
 from geo.access import (
@@ -22,6 +24,7 @@ from geo.access import (
     resolve_oidc_user,
 )
 from geo.audit import log_event
+from geo.protect import DEFAULT_MIN_COUNT
 from pages._shared import access_config, login_limiter
 
 USER_KEY = "auth_user"
@@ -92,6 +95,12 @@ def _logout() -> None:
     user = st.session_state.pop(USER_KEY, None)
     for key in ("data_last_import", "data_import_error", ERROR_KEY):  # nothing of theirs for the next user
         st.session_state.pop(key, None)
+    # Their minimum count (k) goes too: the next user starts at the default, not at an
+    # administrator's k=1 (pages/_sidebar.py keeps the view and the control under these keys).
+    st.session_state.pop("sidebar_min_count", None)
+    view = st.session_state.get("ppap_view")
+    if view is not None:
+        st.session_state["ppap_view"] = replace(view, min_count=DEFAULT_MIN_COUNT)
     if isinstance(user, User) and not user.is_public:
         log_event("logout", user)
     if access_config().mode == "oidc":

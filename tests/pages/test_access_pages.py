@@ -583,3 +583,49 @@ def test_audit_records_carry_every_field_and_the_log_exports(tiny_dir, access_us
     last = audit_records(audit_log)[-1]
     assert (last["event"], last["username"], last["file_sha256"]) == ("export", "admin", sha256_hex(exported))
     assert verify_audit_log(audit_log) == (True, None)
+
+
+def test_logging_out_forgets_the_administrators_k(tiny_dir, access_users):
+    at = open_app("households", login="admin")
+    at.number_input(key="sidebar_min_count").set_value(1)
+    rerun(at)
+    at.button(key="auth_logout").click()
+    rerun(at)
+    assert not at.error and at.session_state["ppap_view"].min_count == 10
+    assert "k" not in at.query_params
+    assert by_subdistrict(at).get("460902") == "<10"
+
+
+#: Links outside each officer's scope (inside for the national roles).
+OUTSIDE = {
+    "kalasin": [{"prov": "34"}, {"area": "3401"}, {"area": "340101"}, {"prov": "46,34"}],
+    "district4609": [{"prov": "34"}, {"prov": "46", "dist": "4601"}, {"area": "4601"}, {"area": "460101"}],
+}
+
+
+@pytest.mark.parametrize("page", PAGES)
+@pytest.mark.parametrize("username", list(OUTSIDE))
+def test_every_page_denies_links_outside_the_officers_scope(username, page, tiny_dir, access_users, audit_log):
+    at = open_app(login=username)
+    for query in OUTSIDE[username]:
+        goto(at, page, query)
+        errors = " ".join(e.value for e in at.error)
+        assert "Access denied" in errors or "นอกพื้นที่" in errors or "ไม่มีสิทธิ์" in errors, (page, query, errors)
+        assert not at.get("deck_gl_json_chart") and not at.metric, (page, query)
+        for frame in (d.value for d in at.dataframe):
+            for column in ("รหัส", "province_code", "district_code"):
+                if column in frame.columns:
+                    assert not frame[column].astype(str).str.startswith("34").any(), (page, query, frame)
+        at.query_params.clear()
+        rerun(at)  # not sticky
+    denied = [r for r in audit_records(audit_log) if r["event"] == "denied" and r["username"] == username]
+    assert len(denied) >= len(OUTSIDE[username])
+
+
+@pytest.mark.parametrize("username", ["admin", "research", "viewer", None])
+def test_the_same_links_are_in_scope_for_national_roles(username, tiny_dir, access_users):
+    at = open_app(login=username)
+    for query in OUTSIDE["kalasin"]:
+        goto(at, "households", query)
+        assert not at.error, (username, query)
+        assert "34" in {c[:2] for c in at.dataframe[0].value["รหัส"]}
