@@ -22,6 +22,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "geo.export.cli",
     "geo.access_cli",
     "geo.bench_dashboard",
+    "geo.national",
 )
 
 

@@ -2,7 +2,8 @@
 directory, and nothing here writes anything.
 
 ``PPAP_DATA_DIR`` moves the whole data folder (boundaries, samples, store) elsewhere, for
-deployments that keep data off the code's disk.
+deployments that keep data off the code's disk. ``PPAP_NATIONAL_DIR`` moves the national-scale
+data (``python -m geo national``, docs/SCALE.md) on its own: it is large and never committed.
 """
 
 from __future__ import annotations
@@ -32,3 +33,9 @@ def samples_dir() -> Path:
 def store_dir() -> Path:
     """The app's store of imported households and their provenance."""
     return data_dir() / "store"
+
+
+def national_dir() -> Path:
+    """National-scale synthetic data (13M households): ``$PPAP_NATIONAL_DIR``, else ``data/national``."""
+    override = os.environ.get("PPAP_NATIONAL_DIR")
+    return Path(override).resolve() if override else data_dir() / "national"

@@ -63,6 +63,12 @@ Model, in the order it runs (every step is whole-array numpy, seeded; see :func:
 
 Smaller samples (``households=N``) scale every published figure by ``N / 231,021`` (rounded) and
 keep the same model; they exist for fast tests.
+
+Other provinces (``per_province={code: households}``) run the same model over any of the 77
+provinces with the given counts instead of step 2's province split (regional factor 1.0 outside
+the pilot provinces); Kalasin's figures then scale with the households given to Kalasin, and only
+the pilots of the provinces present are placed. :mod:`geo.national` builds the 13-million-household
+national data set this way, a batch of provinces at a time.
 """
 
 from __future__ import annotations
@@ -166,6 +172,31 @@ class SampleTargets:
     kalasin_not_in_tpmap_households: int = 11_875
     kalasin_not_in_tpmap_people: int = 51_034
     pilot_district_households: int = 958
+
+    @classmethod
+    def for_provinces(cls, per_province: Mapping[str, int]) -> SampleTargets:
+        """Targets for households split over provinces as given: people at the sample's 4.5 per
+        household, Kalasin's figures scaled with Kalasin's households (all 0 without Kalasin).
+
+        Example
+        -------
+        >>> SampleTargets.for_provinces({"46": 36_000, "10": 64_000}).kalasin_not_in_tpmap_households
+        23750
+        """
+        full = cls()
+        households = int(sum(per_province.values()))
+        kalasin = int(per_province.get(KALASIN, 0))
+        scale = kalasin / full.kalasin_households
+        missed = round(full.kalasin_not_in_tpmap_households * scale)
+        return cls(
+            households=households,
+            people=round(full.people * households / full.households),
+            kalasin_households=kalasin,
+            kalasin_not_in_tpmap_households=missed,
+            kalasin_not_in_tpmap_people=min(max(round(full.kalasin_not_in_tpmap_people * scale), missed),
+                                            MEMBERS_MAX * missed),
+            pilot_district_households=round(full.pilot_district_households * scale),
+        )
 
     @classmethod
     def for_households(cls, households: int | None = None) -> SampleTargets:
@@ -276,6 +307,7 @@ def generate_sample(
     households: int | None = None,
     boundaries_dir: Path | None = None,
     boundaries: Mapping[str, pd.DataFrame] | None = None,
+    per_province: Mapping[str, int] | None = None,
 ) -> Sample:
     """Generate the synthetic sample in memory.
 
@@ -292,6 +324,9 @@ def generate_sample(
     boundaries : mapping, optional
         ``{"district": frame, "subdistrict": frame}`` with columns ``code`` and ``geometry``
         (EPSG:4326), used instead of reading files (tests pass tiny squares here).
+    per_province : mapping, optional
+        ``{province_code: households}`` over any provinces, instead of the 20 pilot provinces and
+        step 2's split (``households`` must then be None); see :meth:`SampleTargets.for_provinces`.
 
     Returns
     -------
@@ -313,17 +348,27 @@ def generate_sample(
     """
     if not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-    targets = SampleTargets.for_households(households)
+    if per_province is not None:
+        if households is not None:
+            raise ValueError(f"give households or per_province, not both (households={households!r})")
+        bad = {p: n for p, n in per_province.items() if not isinstance(n, (int, np.integer)) or n < 1}
+        if not per_province or bad:
+            raise ValueError(f"per_province must map province codes to positive counts, got {bad or per_province!r}")
+        targets = SampleTargets.for_provinces(per_province)
+    else:
+        targets = SampleTargets.for_households(households)
+    provinces = tuple(sorted(per_province)) if per_province is not None else PILOT_PROVINCES
     started = time.perf_counter()
     if boundaries is None:
         boundaries = _load_boundaries(boundaries_dir)
-    areas = build_areas(PILOT_PROVINCES, boundaries["district"], boundaries["subdistrict"])
-    missing = [d for d in PILOT_DISTRICTS if d not in set(areas["district_code"])]
+    areas = build_areas(provinces, boundaries["district"], boundaries["subdistrict"])
+    pilot_districts = PILOT_DISTRICTS if KALASIN in provinces else ()
+    missing = [d for d in pilot_districts if d not in set(areas["district_code"])]
     if missing:
         raise BoundaryError(f"boundaries have no polygon for the pilot districts {missing}")
     streams = iter(np.random.default_rng(np.random.SeedSequence([seed, int(GENERATOR_VERSION)])).spawn(16))
 
-    hh = _place_households(areas, targets, next(streams), next(streams), next(streams))
+    hh = _place_households(areas, targets, per_province, next(streams), next(streams), next(streams))
     planted = _plant(hh, areas, targets, next(streams))
     caps, standing = _capitals(hh, next(streams))
     income = _income(standing, caps, next(streams))
@@ -385,6 +430,7 @@ def _load_boundaries(directory: Path | None) -> dict[str, pd.DataFrame]:
 def _place_households(
     areas: pd.DataFrame,
     targets: SampleTargets,
+    per_province: Mapping[str, int] | None,
     rng_counts: np.random.Generator,
     rng_villages: np.random.Generator,
     rng_points: np.random.Generator,
@@ -394,13 +440,15 @@ def _place_households(
     district = areas["district_code"].to_numpy()
     n_areas = len(areas)
 
-    # Provinces: Kalasin fixed, the rest by subdistricts x regional factor.
+    # Provinces: as given, else Kalasin fixed and the rest by subdistricts x regional factor.
     others = [p for p in PILOT_PROVINCES if p != KALASIN]
     sub_count = pd.Series(province).value_counts()
     weights = np.array([sub_count.get(p, 0) * REGION_FACTOR[p] for p in others])
     weights = weights * rng_counts.lognormal(0.0, 0.1, len(others))
-    per_province = dict(zip(others, allocate_exact(targets.households - targets.kalasin_households, weights)))
-    per_province[KALASIN] = targets.kalasin_households
+    if per_province is None:
+        per_province = dict(zip(others, allocate_exact(targets.households - targets.kalasin_households, weights)))
+        per_province[KALASIN] = targets.kalasin_households
+    per_province = dict(per_province)
 
     # Districts: the two pilot districts share the 958; other districts share the rest.
     district_codes, district_of_area = np.unique(district, return_inverse=True)
@@ -410,8 +458,9 @@ def _place_households(
     is_pilot = np.isin(district_codes, PILOT_DISTRICTS)
     group = np.where(is_pilot, "pilot", district_province)
     group_totals = dict(per_province)
-    group_totals[KALASIN] = targets.kalasin_households - targets.pilot_district_households
-    group_totals["pilot"] = targets.pilot_district_households
+    if KALASIN in group_totals:
+        group_totals[KALASIN] = targets.kalasin_households - targets.pilot_district_households
+        group_totals["pilot"] = targets.pilot_district_households
     per_district = allocate_exact_grouped(group_totals, group, district_w)
 
     # Subdistricts.
@@ -598,7 +647,10 @@ def _pilots(
     village_district = areas["district_code"].to_numpy()[hh["village_area"]]
     used: set[str] = set()
     rows = []
+    present = set(hh["province_code"].tolist())
     for number, spec in enumerate(PILOT_SPECS, start=1):
+        if spec["province_code"] not in present:
+            continue
         district_code = spec["district_code"] or _pick_district(hh, spec["province_code"], used, rng)
         used.add(district_code)
         villages = np.flatnonzero((village_district == district_code) & (village_households > 0))
@@ -635,7 +687,9 @@ def _pilots(
                 "illustrative": spec["illustrative"],
             }
         )
-    return conform_pilots(pd.DataFrame(rows)), pilot_id
+    columns = ["pilot_id", "name_th", "name_en", "kind", "university", "province_code", "district_code",
+               "lat", "lon", "start_year", "households_target", "illustrative"]
+    return conform_pilots(pd.DataFrame(rows, columns=columns)), pilot_id
 
 
 def _pick_district(hh: dict[str, np.ndarray], province_code: str, used: set[str], rng: np.random.Generator) -> str:

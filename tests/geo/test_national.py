@@ -1,0 +1,91 @@
+"""National-scale generation (geo.national) and the persisted index (geo.store), at 20k households
+on square boundaries: every province covered, counts exact, the index read back equal."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from geo.aggregate import aggregate, index_households
+from geo.national import batches, generate_national, national_counts, national_provinces
+from geo.sample import read_sample_metadata
+from geo.store import index_dir_for, read_index, write_index
+from tests.geo.test_sample import grid_boundaries
+
+HOUSEHOLDS = 20_000
+
+
+@pytest.fixture(scope="module")
+def national(tmp_path_factory):
+    out = tmp_path_factory.mktemp("national")
+    boundaries = grid_boundaries(national_provinces(), size=0.5)
+    manifest = generate_national(out, households=HOUSEHOLDS, batch_households=6_000, boundaries=boundaries)
+    return out, manifest
+
+
+def test_national_provinces_are_all_77():
+    codes = national_provinces()
+    assert len(codes) == 77 and len(set(codes)) == 77 and codes == tuple(sorted(codes))
+
+
+def test_counts_are_exact_and_cover_every_province():
+    counts = national_counts(13_000_000, {"10": 180, "46": 134, "96": 77, "xx": 0}, seed=1)
+    assert sum(counts.values()) == 13_000_000
+    assert set(counts) == {"10", "46", "96"} and min(counts.values()) > 0
+    assert counts["10"] > counts["46"] > counts["96"]
+
+
+def test_counts_reject_fewer_households_than_provinces():
+    with pytest.raises(ValueError, match="at least 2"):
+        national_counts(1, {"10": 1, "11": 1}, seed=1)
+
+
+@pytest.mark.parametrize("limit, expected", [(10, [{"a": 4, "b": 5}, {"c": 12}, {"d": 3}]),
+                                             (100, [{"a": 4, "b": 5, "c": 12, "d": 3}])])
+def test_batches_keep_provinces_whole_and_in_order(limit, expected):
+    assert batches({"c": 12, "a": 4, "d": 3, "b": 5}, limit) == expected
+
+
+def test_generated_file_covers_every_province_with_exact_counts(national):
+    out, manifest = national
+    frame = pd.read_parquet(out / "households.parquet")
+    assert len(frame) == manifest["rows"] == HOUSEHOLDS
+    counts = frame["province_code"].value_counts().to_dict()
+    assert set(counts) == set(national_provinces())
+    assert counts == manifest["per_province"]
+    assert frame["household_id"].is_unique
+    assert frame["province_code"].is_monotonic_increasing  # province order: filters skip row groups
+    meta = read_sample_metadata(out / "households.parquet")
+    assert meta["synthetic"] is True and meta["national"] is True
+    assert json.loads((out / "national_manifest.json").read_text())["rows"] == HOUSEHOLDS
+    pilots = pd.read_csv(out / "pilots.csv", dtype=str)
+    assert pilots["pilot_id"].is_unique and len(pilots) == 10
+
+
+def test_persisted_index_equals_a_fresh_index(national):
+    out, _ = national
+    path = out / "households.parquet"
+    loaded, meta = read_index(path)
+    fresh = index_households(pd.read_parquet(path))
+    assert meta["rows"] == loaded.n == HOUSEHOLDS and meta["survey_year"] == 2023
+    for name in ("cell", "order", "capitals", "profile", "province_codes", "pilot_ids"):
+        assert np.array_equal(getattr(loaded, name), getattr(fresh, name)), name
+    pd.testing.assert_frame_equal(aggregate(loaded, by="province"), aggregate(fresh, by="province"))
+    with pytest.raises(ValueError):  # memory-mapped read-only: the shared index cannot be changed
+        loaded.level[0] = 1
+
+
+def test_index_is_ignored_once_the_file_changes(tmp_path, national):
+    out, _ = national
+    path = tmp_path / "households.parquet"
+    table = pq.read_table(out / "households.parquet").slice(0, 500)
+    pq.write_table(table, path)
+    write_index(path)
+    assert read_index(path)[0].n == 500
+    pq.write_table(table.slice(0, 400), path)
+    assert read_index(path) is None
+    assert index_dir_for(path).name == "households.index"
