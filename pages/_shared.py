@@ -6,8 +6,12 @@ the server, so every loader that returns household data takes ``access=scope_key
 enforces with the user rebuilt from it (``geo.access.user_from_scope_key``): what is cached under a
 key is exactly what that role and area scope may see (docs/ACCESS.md).
 
-Which households the app shows is decided in one place, :func:`data_source`: the app's store
-(``geo.paths.store_dir()/households.parquet``) when it holds households, else the synthetic sample.
+Which households the app shows is decided in one place, :func:`data_source`: the file named by
+``$PPAP_HOUSEHOLDS`` when set (e.g. the national-scale data of ``python -m geo national``), else the
+app's store (``geo.paths.store_dir()/households.parquet``) when it holds households, else the
+synthetic sample. When a file has a fresh persisted index beside it (``geo.store.write_index``),
+the national scopes map that index from disk instead of reading and indexing the file, and
+household rows are read from the file only when a page asks for them (docs/SCALE.md).
 """
 
 from __future__ import annotations
@@ -55,7 +59,7 @@ class DataSource:
     """The households file the app shows and what it is."""
 
     path: Path
-    kind: str  # "store" or "sample"
+    kind: str  # "store" or "sample" (a $PPAP_HOUSEHOLDS file: "sample" when synthetic, else "store")
     synthetic: bool
     signature: tuple[int, int]
 
@@ -70,11 +74,26 @@ class LoadedData:
     rows: int
     pilots: pd.DataFrame
     metadata: dict
-    #: The households behind ``index`` (latest round, in scope): for household rows only, through
-    #: ``geo.audit.view_household_rows``. Read-only.
-    households: pd.DataFrame | None = None
+    #: The households behind ``index`` when they are held in memory; ``None`` when the index was
+    #: read from disk (then :attr:`households` reads them from the file on demand).
+    frame: pd.DataFrame | None = None
     #: ``scope_key`` of the user this data was cut for.
     access: str = ""
+
+    @property
+    def households(self) -> pd.DataFrame | None:
+        """The households behind ``index`` (latest round, in scope, in index ``order``): for
+        household rows only, through ``geo.audit.view_household_rows``. Read-only.
+
+        Held in memory for data indexed at load; for a persisted index, read from the file on each
+        call (only the columns household rows show), so 13 million rows are never held for a map.
+        """
+        if self.frame is not None:
+            return self.frame
+        from geo.access import ROW_COLUMNS
+
+        frame, _, _, _ = _read_households(str(self.source.path), columns=ROW_COLUMNS, with_pilots=False)
+        return frame
 
 
 def sample_path() -> Path:
@@ -97,8 +116,26 @@ def _signature(path: Path) -> tuple[int, int]:
     return stat.st_size, stat.st_mtime_ns
 
 
+#: Environment variable naming a households file to show instead of the store and the sample.
+HOUSEHOLDS_ENV = "PPAP_HOUSEHOLDS"
+
+
 def data_source() -> DataSource | None:
-    """The households the app shows: the store when it holds rows, else the sample; None if neither."""
+    """The households the app shows: ``$PPAP_HOUSEHOLDS`` when set, else the store when it holds
+    rows, else the sample; None if none of them.
+
+    Raises
+    ------
+    InputFileError
+        ``$PPAP_HOUSEHOLDS`` is set but names no file.
+    """
+    override = os.environ.get(HOUSEHOLDS_ENV)
+    if override:
+        path = Path(override).expanduser().resolve()
+        if not path.is_file():
+            raise InputFileError(f"{HOUSEHOLDS_ENV}={override}: no such file (python -m geo national writes one)")
+        synthetic = _is_synthetic(str(path), _signature(path))
+        return DataSource(path, "sample" if synthetic else "store", synthetic, _signature(path))
     store = store_path()
     if store.is_file() and _parquet_rows(str(store), _signature(store)) > 0:
         return DataSource(store, "store", _is_synthetic(str(store), _signature(store)), _signature(store))
@@ -159,13 +196,14 @@ def _load_data(path: str, kind: str, synthetic: bool, signature: tuple[int, int]
     if user.scope.is_national:
         full = _national_data(path, kind, synthetic, signature)
         return replace(full, access=access)
-    frame, latest, metadata, pilots = _read_households(path)
+    scope = user.scope
+    provinces = scope.provinces or tuple(sorted({str(d)[:2] for d in scope.districts or ()})) or None
+    frame, latest, metadata, pilots = _read_households(path, provinces=provinces)
     frame = frame[frame_scope_mask(frame, user)].reset_index(drop=True)
     try:
         index = index_households(frame)
     except PPAPError as exc:
         raise InputFileError(f"cannot index {path}: {exc}") from exc
-    scope = user.scope
     keep = [scope.overlaps(str(p)) and (scope.districts is None or scope.includes(str(d)))
             for p, d in zip(pilots["province_code"], pilots["district_code"])]
     pilots = pilots[keep].reset_index(drop=True)
@@ -177,36 +215,58 @@ def _load_data(path: str, kind: str, synthetic: bool, signature: tuple[int, int]
 def _national_data(path: str, kind: str, synthetic: bool, signature: tuple[int, int]) -> LoadedData:
     # Every household: shared by the national scopes (administrator, researcher, viewer).
     from geo.errors import PPAPError
+    from geo.store import read_index
 
+    source = DataSource(Path(path), kind, synthetic, signature)
+    persisted = read_index(path)
+    if persisted is not None:  # start-up is a read of the index, not a read and index of every row
+        index, meta = persisted
+        return LoadedData(source, index, int(meta["survey_year"]), index.n, _pilots_beside(path),
+                          _metadata_of(path), None, "")
     frame, latest, metadata, pilots = _read_households(path)
     try:
         index = index_households(frame)
     except PPAPError as exc:
         raise InputFileError(f"cannot index {path}: {exc}") from exc
-    source = DataSource(Path(path), kind, synthetic, signature)
     return LoadedData(source, index, latest, len(frame), pilots, metadata, frame, "")
 
 
-def _read_households(path: str) -> tuple[pd.DataFrame, int, dict, pd.DataFrame]:
+def _read_households(path: str, *, provinces: tuple[str, ...] | None = None, columns=None,
+                     with_pilots: bool = True) -> tuple[pd.DataFrame, int, dict, pd.DataFrame | None]:
+    # The latest survey round, read with filters pushed down to the file: a province scope reads
+    # only its row groups, and ``columns`` only those columns.
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
     try:
-        frame = pd.read_parquet(path)
-        if frame.empty:
+        years = pq.read_table(path, columns=["survey_year"]).column("survey_year")
+        if len(years) == 0:
             raise InputFileError(f"{path} holds no households")
-        latest = int(frame["survey_year"].max())
-        frame = frame[frame["survey_year"] == latest].reset_index(drop=True)
+        latest = int(pc.max(years).as_py())
+        filters = [("survey_year", "=", latest)]
+        if provinces:
+            filters.append(("province_code", "in", list(provinces)))
+        frame = pd.read_parquet(path, columns=list(columns) if columns else None, filters=filters)
+        frame = frame.reset_index(drop=True)
     except (OSError, ValueError, KeyError) as exc:
         raise InputFileError(f"cannot read {path}: {exc}. Rebuild the sample with `python -m geo sample`.") from exc
-    metadata = {}
+    return frame, latest, _metadata_of(path), _pilots_beside(path) if with_pilots else None
+
+
+def _metadata_of(path: str) -> dict:
     try:
-        metadata = read_sample_metadata(Path(path))
+        return read_sample_metadata(Path(path))
     except (OSError, ValueError):
-        pass
+        return {}
+
+
+def _pilots_beside(path: str) -> pd.DataFrame:
     # Pilot sites are programme facts, not household rows: the store's own list when it has one,
     # else the sample's.
     pilots_file = Path(path).with_name(PILOTS_FILE)
     if not pilots_file.is_file():
         pilots_file = paths.samples_dir() / PILOTS_FILE
-    return frame, latest, metadata, _read_pilots(pilots_file)
+    return _read_pilots(pilots_file)
 
 
 def _read_pilots(path: Path) -> pd.DataFrame:
