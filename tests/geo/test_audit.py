@@ -5,6 +5,7 @@ no ID, name or position ever reaches the file) and the export scanners."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import subprocess
 import sys
@@ -20,6 +21,7 @@ from geo import audit
 from geo.access import AccessDenied, User, public_viewer
 from geo.audit import (
     AUDIT_COLUMNS,
+    EVENTS,
     GENESIS,
     RECORD_FIELDS,
     AuditError,
@@ -407,6 +409,32 @@ def test_export_audit(log, fmt):
     assert verify_audit_log(log) == (True, None)
     with pytest.raises(ValueError, match="fmt must be"):
         export_audit(ADMIN, fmt="pdf", path=log)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_every_event_records_who_role_scope_what_rows_hash_and_when_and_exports_them(log, fmt):
+    digest = sha256_hex(b"the uploaded file")
+    for n, event in enumerate(EVENTS):
+        log_event(event, KALASIN, what=f"{event} on the households page", rows=n, file_sha256=digest, path=log,
+                  now=T0 + dt.timedelta(minutes=n))
+    records = [json.loads(line) for line in log.read_bytes().splitlines()]
+    assert [r["event"] for r in records] == list(EVENTS)
+    for n, record in enumerate(records):
+        assert (record["username"], record["role"], record["scope"]) == (
+            "kalasin", "provincial_officer", "provincial_officer|p:46")
+        assert record["what"].startswith(record["event"]) and record["rows"] == n
+        assert record["file_sha256"] == digest
+        assert record["time"] == f"2026-11-21T03:{4 + n:02d}:05.123Z"
+    data = export_audit(ADMIN, fmt=fmt, path=log, now=T0)
+    if fmt == "csv":
+        table = pd.read_csv(io.BytesIO(data), encoding="utf-8-sig", dtype=str)
+    else:
+        table = pd.read_excel(io.BytesIO(data), dtype=str)
+    assert {"time", "event", "username", "role", "scope", "what", "rows", "file_sha256"} <= set(table.columns)
+    mine = table[table["username"] == "kalasin"]
+    assert mine["event"].tolist() == list(EVENTS)
+    assert set(mine["file_sha256"]) == {digest} and set(mine["scope"]) == {"provincial_officer|p:46"}
+    assert mine["rows"].astype(int).tolist() == list(range(len(EVENTS)))
 
 
 def test_cli_verify_audit(log, capsys):
