@@ -99,7 +99,7 @@ def load_inputs(data_path: Path | None = None, boundaries_dir: Path | None = Non
     """The shown households (latest round), their index and the display boundaries, as the app loads them."""
     from geo.aggregate import index_households
     from geo.boundaries import load_boundaries
-    from geo.dashboard_maps import context_geometry
+    from geo.mapview import context_geometry
     from geo.maps import display_geometry
 
     if data_path is None:

@@ -336,7 +336,7 @@ def research_table(table: pd.DataFrame, lang: str = "th") -> pd.DataFrame:
 def pilots_table(pilots: pd.DataFrame, reach: pd.DataFrame, km: int, lang: str = "th") -> pd.DataFrame:
     """Pilot projects for reading: name, kind, university, enrolled / target and households in
     need within ``km``, from a protected :func:`geo.aggregate.pilot_reach` table."""
-    from geo.dashboard_maps import pilot_kind_label, pilot_kind_letter
+    from geo.pilot_overlay import pilot_kind_label, pilot_kind_letter
 
     by_id = reach.set_index("pilot_id") if len(reach) else pd.DataFrame(columns=["households_shown", "in_need_within"])
     rows = []
@@ -460,8 +460,9 @@ def map_title(what: str, level: str, view: ViewState, lang: str = "th") -> str:
     return f"{what} · {by} · {where_label(view, lang)}" + (f" ({filters})" if filters else "")
 
 
-def legend_html(legend: Legend) -> str:
-    """The legend as escaped HTML: a title and one swatch per class or category, large type.
+def legend_html(legend: Legend, *, scale: float = 1.0) -> str:
+    """The legend as escaped HTML: a title and one swatch per class or category, large type
+    (``scale`` times larger again for meeting mode's wall screen).
 
     Every label is escaped with :func:`html.escape`, so a name can never inject markup.
 
@@ -473,16 +474,16 @@ def legend_html(legend: Legend) -> str:
     """
     def swatch(colour, label: str) -> str:
         return (
-            '<span style="display:inline-flex;align-items:center;margin:2px 14px 2px 0;">'
-            f'<span style="display:inline-block;width:22px;height:16px;background:{hex_colour(colour)};'
-            'border:1px solid #555;margin-right:6px;"></span>'
+            f'<span style="display:inline-flex;align-items:center;margin:2px {14 * scale:g}px 2px 0;">'
+            f'<span style="display:inline-block;width:{22 * scale:g}px;height:{16 * scale:g}px;'
+            f'background:{hex_colour(colour)};border:1px solid #555;margin-right:{6 * scale:g}px;"></span>'
             f"{html.escape(label)}</span>"
         )
 
     items = "".join(swatch(i.colour, i.label) for i in legend.items)
     notes = "".join(swatch(i.colour, i.label) for i in legend.notes)
     return (
-        '<div style="font-size:1.05rem;line-height:1.6;">'
+        f'<div style="font-size:{1.05 * scale:g}rem;line-height:1.6;">'
         f'<div style="font-weight:600;">{html.escape(legend.title)}</div>'
         f"<div>{items}{notes}</div></div>"
     )

@@ -258,6 +258,44 @@ TEXT.update({
 })
 
 
+# The maps' and exports' words (geo.mapview, geo.export) and meeting mode's.
+TEXT.update({
+    "where_province": {"th": "จังหวัด{name}", "en": "{name} province"},
+    "where_district": {"th": "อำเภอ{name} จังหวัด{province}", "en": "{name} district, {province}"},
+    "all_households": {"th": "ทุกครัวเรือน", "en": "All households"},
+    "withheld_note": {"th": "ปกปิดพื้นที่ที่มีน้อยกว่า {k} ครัวเรือน",
+                      "en": "Areas with fewer than {k} households are withheld"},
+    "data_source": {"th": "ข้อมูลครัวเรือน PPAP", "en": "PPAP household data"},
+    "headline_poor": {"th": "ครัวเรือนยากจน (ระดับ 1-2)", "en": "Poor households (levels 1-2)"},
+    "headline_share_poor": {"th": "สัดส่วนระดับ 1-2", "en": "Share at levels 1-2"},
+    "headline_mpi": {"th": "ดัชนี MPI", "en": "MPI"},
+    "headline_coverage": {"th": "ได้รับความช่วยเหลือแล้ว", "en": "Assistance coverage"},
+    "made_on": {"th": "จัดทำเมื่อ", "en": "Made on"},
+    "headline": {"th": "ตัวเลขสำคัญ", "en": "Headline figures"},
+    "filters_used": {"th": "ตัวกรองที่ใช้", "en": "Filters used"},
+    "top_areas": {"th": "พื้นที่ที่มีค่าสูงสุด", "en": "Highest areas"},
+    "km": {"th": "กม.", "en": "km"},
+    "deficit_cutoff": {"th": "ขาด = คะแนนต่ำกว่า {cutoff}", "en": "deficit = score below {cutoff}"},
+    "export_map": {"th": "ส่งออกแผนที่", "en": "Export map"},
+    "export_format": {"th": "รูปแบบไฟล์", "en": "File format"},
+    "export_png_1920x1080": {"th": "PNG นำเสนอ 1920×1080", "en": "PNG for slides, 1920×1080"},
+    "export_png_3840x2160": {"th": "PNG จอใหญ่ 4K 3840×2160", "en": "PNG for large screens, 4K 3840×2160"},
+    "export_png_a4": {"th": "PNG พิมพ์ A4 แนวนอน (300 dpi)", "en": "PNG to print, A4 landscape (300 dpi)"},
+    "export_png_a3": {"th": "PNG พิมพ์ A3 แนวนอน (300 dpi)", "en": "PNG to print, A3 landscape (300 dpi)"},
+    "export_pdf": {"th": "PDF สรุปหนึ่งหน้า (A4)", "en": "PDF one-page brief (A4)"},
+    "export_html": {"th": "HTML แผนที่โต้ตอบได้ ใช้งานออฟไลน์", "en": "HTML interactive map, works offline"},
+    "download_file": {"th": "ดาวน์โหลด {name}", "en": "Download {name}"},
+    "previous_province": {"th": "ก่อนหน้า", "en": "Previous"},
+    "next_province": {"th": "ถัดไป", "en": "Next"},
+    "leave_meeting": {"th": "ออกจากโหมดประชุม", "en": "Leave meeting mode"},
+    "meeting_keys": {"th": "ปุ่ม ← → บนแป้นพิมพ์เปลี่ยนจังหวัด; ลิงก์ของหน้านี้เปิดจังหวัดเดิม",
+                     "en": "The ← → keys change province; this page's link opens the same province."},
+    "export_note": {"th": "ไฟล์มีเฉพาะตัวเลขรวมที่ปกปิดพื้นที่น้อยกว่า {k} ครัวเรือนแล้ว ไม่มีข้อมูลรายครัวเรือน",
+                    "en": "The file holds protected totals only (areas under {k} households withheld), "
+                          "no household rows."},
+})
+
+
 def text(key: str, lang: str = "th", **values: object) -> str:
     """Return the label ``key`` in ``lang``, with ``{placeholders}`` filled from ``values``.
 

@@ -55,7 +55,7 @@ from geo.checks import EngineInputError, check_int
 from geo.contract import CAPITALS
 from geo.errors import BoundaryError
 from geo.filters import HouseholdFilter, filter_mask
-from geo.i18n import LANGUAGES, TEXT, capital_label, format_date_both, format_number, format_percent, text
+from geo.i18n import LANGUAGES, capital_label, format_date_both, format_number, format_percent, text
 from geo.protect import DEFAULT_MIN_COUNT, protect
 
 #: Levels a map can draw.
@@ -75,47 +75,44 @@ PILOT_PROVINCES: tuple[str, ...] = (
     "31", "30", "42", "45", "52", "65", "93", "95", "96", "34",
 )
 _CODE_WIDTH = {"province": 2, "district": 4, "subdistrict": 6}
+#: Pixel size a screen map is fitted to when none is given (wide, for a projector).
+DEFAULT_SIZE: tuple[int, int] = (900, 620)
+#: Average H3 cell area, km² (DOMAIN.md), for the resolution labels.
+H3_CELL_KM2: dict[int, float] = {5: 253, 6: 36, 7: 5.2, 8: 0.74, 9: 0.11}
+#: Context outlines (every province, pale, under every map) are simplified to about 1 km.
+CONTEXT_TOLERANCE_DEG = 0.01
 
 
-# ---------------------------------------------------------------------------------------------
-# Words not (yet) in geo.i18n.TEXT
-# ---------------------------------------------------------------------------------------------
-
-#: Labels the maps and exports add to :data:`geo.i18n.TEXT` (Thai first, English beside).
-MAP_TEXT: dict[str, dict[str, str]] = {
-    "where_province": {"th": "จังหวัด{name}", "en": "{name} province"},
-    "where_district": {"th": "อำเภอ{name} จังหวัด{province}", "en": "{name} district, {province}"},
-    "all_households": {"th": "ทุกครัวเรือน", "en": "All households"},
-    "protection_note": {"th": "ปกปิดพื้นที่ที่มีน้อยกว่า {k} ครัวเรือน",
-                        "en": "Areas with fewer than {k} households are withheld"},
-    "data_source": {"th": "ข้อมูลครัวเรือน PPAP", "en": "PPAP household data"},
-    "headline_poor": {"th": "ครัวเรือนยากจน (ระดับ 1-2)", "en": "Poor households (levels 1-2)"},
-    "headline_share_poor": {"th": "สัดส่วนระดับ 1-2", "en": "Share at levels 1-2"},
-    "headline_mpi": {"th": "ดัชนี MPI", "en": "MPI"},
-    "headline_coverage": {"th": "ได้รับความช่วยเหลือแล้ว", "en": "Assistance coverage"},
-    "made_on": {"th": "จัดทำเมื่อ", "en": "Made on"},
-    "headline": {"th": "ตัวเลขสำคัญ", "en": "Headline figures"},
-    "filters_used": {"th": "ตัวกรองที่ใช้", "en": "Filters used"},
-    "top_areas": {"th": "พื้นที่ที่มีค่าสูงสุด", "en": "Highest areas"},
-    "km": {"th": "กม.", "en": "km"},
-    "deficit_cutoff": {"th": "ขาด = คะแนนต่ำกว่า {cutoff}", "en": "deficit = score below {cutoff}"},
-}
-
-
-def map_text(key: str, lang: str = "th", **values: object) -> str:
-    """A label from :data:`geo.i18n.TEXT`, else :data:`MAP_TEXT`, in ``lang`` with placeholders filled.
+def auto_resolution(bounds, size: tuple[int, int] = DEFAULT_SIZE) -> int:
+    """The H3 resolution for an extent: from the zoom that fits it (:func:`geo.maps.resolution_for_zoom`).
 
     Example
     -------
-    >>> map_text("where_province", "en", name="Kalasin")
-    'Kalasin province'
+    >>> auto_resolution((103.0, 16.0, 104.0, 17.0)) in (7, 8)
+    True
     """
-    if key in TEXT:
-        return text(key, lang, **values)
-    if lang not in LANGUAGES:
-        raise ValueError(f"lang must be one of {LANGUAGES}, got {lang!r}")
-    label = MAP_TEXT[key][lang]
-    return label.format(**values) if values else label
+    from geo import maps
+
+    return maps.resolution_for_zoom(maps.view_for_bounds(bounds, width_px=size[0], height_px=size[1]).zoom)
+
+
+def resolution_label(res: int, lang: str = "th") -> str:
+    """``"res 7 (~5.2 km²)"`` in ``lang``."""
+    km2 = H3_CELL_KM2.get(res)
+    shown = format_number(km2, lang, decimals=0 if km2 and km2 >= 10 else 2 if km2 and km2 < 1 else 1)
+    return text("res_n", lang, res=res, km2=shown)
+
+
+def context_geometry(provinces):
+    """Every province simplified for the pale background that places the mapped areas in Thailand.
+
+    Build once per boundary set (pages cache it as ``boundaries["context"]``).
+    """
+    import shapely
+
+    simple = shapely.simplify(provinces.geometry.values, CONTEXT_TOLERANCE_DEG, preserve_topology=True)
+    rounded = shapely.set_precision(simple, 1e-3, mode="pointwise")
+    return provinces[["code"]].assign(geometry=rounded).set_geometry("geometry", crs=provinces.crs)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -262,6 +259,11 @@ class MapView:
     min_count : int, default 10
         The small-cell threshold ``k`` passed to :func:`geo.protect.protect`. ``1`` turns protection
         off: pages must get it from ``geo.access.check_min_count``.
+    max_res : int, default 9
+        The finest H3 resolution the map may use (5-10; 10 draws as 9): the user's role's cap from
+        ``geo.access.cap_resolution``. A finer ``res``, or a finer automatic choice, is stepped down.
+    selected_code : str, optional
+        An area inside the scope drawn with a thick outline (the subdistrict picked on screen).
 
     Raises
     ------
@@ -282,6 +284,8 @@ class MapView:
     filters: HouseholdFilter | None = None
     lang: str = "th"
     min_count: int = DEFAULT_MIN_COUNT
+    max_res: int = MAP_RESOLUTIONS[-1]
+    selected_code: str | None = None
 
     def __post_init__(self) -> None:
         setter = object.__setattr__
@@ -314,6 +318,14 @@ class MapView:
         if self.lang not in LANGUAGES:
             raise EngineInputError(f"lang must be one of {list(LANGUAGES)}, got {self.lang!r}")
         setter(self, "min_count", check_int(self.min_count, "min_count", minimum=1))
+        max_res = check_int(self.max_res, "max_res", minimum=MAP_RESOLUTIONS[0], maximum=10)
+        setter(self, "max_res", min(max_res, MAP_RESOLUTIONS[-1]))
+        selected = self.selected_code
+        if selected is not None and (not isinstance(selected, str) or len(selected) not in (2, 4, 6)
+                                     or not selected.isascii() or not selected.isdigit()
+                                     or not selected.startswith(self.scope_code)):
+            raise EngineInputError(f"selected_code must be a DOPA code inside the map's area "
+                                   f"{self.scope_code or '(all)'!r}, got {selected!r}")
 
     @property
     def scope_code(self) -> str:
@@ -325,12 +337,15 @@ class MapView:
         return replace(self, province_code=province_code, district_code=None)
 
     @classmethod
-    def from_viewstate(cls, view, *, min_count: int = DEFAULT_MIN_COUNT) -> MapView:
+    def from_viewstate(cls, view, *, min_count: int = DEFAULT_MIN_COUNT, max_res: int = MAP_RESOLUTIONS[-1],
+                       metric: str | None = None) -> MapView:
         """The map view of a dashboard :class:`geo.viewstate.ViewState`.
 
         The selected area becomes the scope (a selected subdistrict maps its district, as the
         Overview does), ``by`` the level (at least the level below the area), ``res`` and the
         filters carry over. With no area and one province in the filters, that province is the scope.
+        ``metric`` replaces the view's (the Capitals page maps ``deficit_<capital>``); ``max_res`` is
+        the role's finest H3 resolution.
 
         Example
         -------
@@ -344,11 +359,13 @@ class MapView:
         if not area and len(view.provinces) == 1:
             area = view.provinces[0]
         level = "h3" if view.by == "h3" else shown_level(replace(view, area=area))
+        max_res = min(check_int(max_res, "max_res", minimum=MAP_RESOLUTIONS[0], maximum=10), MAP_RESOLUTIONS[-1])
+        res = min(view.res, max_res) if view.by == "h3" and view.res else None
         return cls(
-            metric=view.metric, level=level,
+            metric=metric or view.metric, level=level,
             province_code=area[:2] or None, district_code=area if len(area) == 4 else None,
-            res=view.res if view.by == "h3" else None, filters=view.to_filter(), lang=view.lang,
-            min_count=min_count,
+            res=res, filters=view.to_filter(), lang=view.lang, min_count=min_count, max_res=max_res,
+            selected_code=view.area or None,
         )
 
 
@@ -368,6 +385,16 @@ def next_province(code: str | None, step: int = 1, provinces: Sequence[str] = PI
     if code not in provinces:
         return provinces[0] if step >= 0 else provinces[-1]
     return provinces[(list(provinces).index(code) + int(step)) % len(provinces)]
+
+
+def meeting_provinces(index: HouseholdIndex) -> tuple[str, ...]:
+    """The provinces meeting mode walks through: the pilot provinces with households in ``index``
+    in the programme's order, then any other province with households, by code.
+
+    ``index`` is the user's (already cut to their scope), so an officer walks their own provinces.
+    """
+    present = set(index.province_codes.astype(str).tolist())
+    return tuple(p for p in PILOT_PROVINCES if p in present) + tuple(sorted(present - set(PILOT_PROVINCES)))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -430,6 +457,12 @@ class MapFigure:
         ``(min_lon, min_lat, max_lon, max_lat)`` of the map.
     place : str
         The area mapped, in words (``จังหวัดกาฬสินธุ์``).
+    selected : geopandas.GeoDataFrame or None
+        The view's ``selected_code`` area, outlined thickly.
+    auto_res : int or None
+        For H3 maps, the resolution the extent alone would pick (before the role's cap).
+    pilots : geo.pilot_overlay.PilotOverlay or None
+        Pilot sites, reach rings and candidate sites drawn over the map (:func:`with_pilots`).
     """
 
     view: MapView
@@ -453,6 +486,14 @@ class MapFigure:
     bounds: tuple[float, float, float, float]
     place: str
     notices: tuple[str, ...] = field(default_factory=tuple)
+    selected: object | None = None
+    auto_res: int | None = None
+    pilots: object | None = None
+
+    @property
+    def legends(self) -> tuple[mapstyle.Legend, ...]:
+        """Every legend the figure needs: the pilot sites' first when there are any, then the metric's."""
+        return (self.pilots.legend, self.legend) if self.pilots is not None else (self.legend,)
 
     @property
     def min_count(self) -> int:
@@ -501,7 +542,8 @@ class MapFigure:
     def deck(self, *, width_px: int = 1100, height_px: int = 650):
         """The map as an offline ``pydeck.Deck`` (no basemap), fitted to ``width_px`` x ``height_px``.
 
-        Layer ids: ``context``, ``areas`` or ``cells``, ``outline``. Each feature carries its
+        Layer ids: ``context``, ``areas`` or ``cells``, ``outline``, ``selected``, and with pilots
+        ``rings``, ``pilots``, ``pilot_letters``, ``gaps``. Each feature carries its
         ``code`` (or ``h3_cell``) and the plain-text tooltip fields of :data:`geo.maps.TOOLTIP`.
         """
         import pydeck as pdk
@@ -525,6 +567,10 @@ class MapFigure:
                                           layer_id="areas"))
         if self.outlines is not None and len(self.outlines):
             layers.append(maps.outline_layer(self.outlines, layer_id="outline", width_px=2.0, colour=(40, 40, 40)))
+        if self.selected is not None and len(self.selected):
+            layers.append(maps.outline_layer(self.selected, layer_id="selected", width_px=4.0, colour=(20, 20, 20)))
+        if self.pilots is not None:
+            layers += self.pilots.layers()
         fitted = maps.view_for_bounds(self.bounds, width_px=width_px, height_px=height_px)
         # 4 decimals (about 11 m) like the geometry, so no number in the deck looks like a precise position.
         view = pdk.ViewState(latitude=round(fitted.latitude, 4), longitude=round(fitted.longitude, 4),
@@ -573,10 +619,10 @@ def _place(view: MapView, lang: str) -> str:
     from geo.dashboard import area_name
 
     if view.district_code:
-        return map_text("where_district", lang, name=area_name(view.district_code, lang),
+        return text("where_district", lang, name=area_name(view.district_code, lang),
                         province=area_name(view.province_code, lang))
     if view.province_code:
-        return map_text("where_province", lang, name=area_name(view.province_code, lang))
+        return text("where_province", lang, name=area_name(view.province_code, lang))
     return text("all_pilot_provinces", lang)
 
 
@@ -595,7 +641,7 @@ def _filters_in_words(flt: HouseholdFilter | None, lang: str) -> tuple[str, ...]
     )
     parts = [p for p in describe_filters(state, lang, with_provinces=True).split("; ") if p]
     if flt.capitals_in_deficit and flt.deficit_cutoff != 1.75:
-        parts.append(map_text("deficit_cutoff", lang, cutoff=f"{flt.deficit_cutoff:g}"))
+        parts.append(text("deficit_cutoff", lang, cutoff=f"{flt.deficit_cutoff:g}"))
     return tuple(parts)
 
 
@@ -612,12 +658,12 @@ def _headline(index: HouseholdIndex, mask: np.ndarray | None, view: MapView) -> 
 
     poor = None if withheld else number("households_level_1") + number("households_level_2")
     items = [
-        ("households", map_text("households", lang), number("households"), "count"),
-        ("poor_households", map_text("headline_poor", lang), poor, "count"),
-        ("share_levels_1_2", map_text("headline_share_poor", lang), number("share_level_1_2"), "share"),
-        ("not_in_tpmap", map_text("metric_not_in_tpmap", lang), number("not_in_tpmap"), "count"),
-        ("mpi", map_text("headline_mpi", lang), number("af_mpi"), "index"),
-        ("assistance_coverage", map_text("headline_coverage", lang), number("assistance_helped_share"), "share"),
+        ("households", text("households", lang), number("households"), "count"),
+        ("poor_households", text("headline_poor", lang), poor, "count"),
+        ("share_levels_1_2", text("headline_share_poor", lang), number("share_level_1_2"), "share"),
+        ("not_in_tpmap", text("metric_not_in_tpmap", lang), number("not_in_tpmap"), "count"),
+        ("mpi", text("headline_mpi", lang), number("af_mpi"), "index"),
+        ("assistance_coverage", text("headline_coverage", lang), number("assistance_helped_share"), "share"),
     ]
     if view.metric.startswith("deficit_"):
         items.append((view.metric, metric_label(view.metric, lang),
@@ -715,8 +761,20 @@ def build_map(
         view=view, level=view.level, res=drawn.res, table=drawn.table, areas=areas, fill=fill,
         outlines=drawn.outlines, context=boundaries_by_level.get("context"), legend=legend,
         synthetic=bool(synthetic), date=now, date_text=format_date_both(now, view.lang),
-        headline=_headline(index, selected, view), bounds=bounds, notices=drawn.notices, **words,
+        headline=_headline(index, selected, view), bounds=bounds, notices=drawn.notices,
+        selected=_selected_frame(boundaries_by_level, view), auto_res=drawn.auto_res, **words,
     )
+
+
+def _selected_frame(boundaries_by_level, view: MapView):
+    code = view.selected_code
+    if not code:
+        return None
+    level = {2: "province", 4: "district", 6: "subdistrict"}[len(code)]
+    frame = boundaries_by_level.get(level)
+    if frame is None:
+        return None
+    return frame[frame["code"].astype(str) == code][["code", "geometry"]].reset_index(drop=True)
 
 
 def _check_build_inputs(index, boundaries_by_level, view, now, synthetic, mask):
@@ -748,6 +806,8 @@ def _scope_frame(boundaries_by_level, view: MapView, data_provinces: set[str]):
         frame = frame[frame["code"].astype(str) == scope]
     else:
         frame = _within(_boundary(boundaries_by_level, "province"), "", data_provinces)
+        if frame.empty:  # no households at all (e.g. none yet in a user's scope): the whole country
+            frame = _boundary(boundaries_by_level, "province")
     if frame.empty:
         raise BoundaryError(f"no boundary for area {scope!r} in the installed boundaries")
     return frame
@@ -765,12 +825,13 @@ class _Drawn:
     outlines: object | None
     res: int | None = None
     notices: tuple[str, ...] = ()
+    auto_res: int | None = None
 
 
 def _h3_drawn(index, boundaries_by_level, view, selected, bounds, scope_frame, data_provinces) -> _Drawn:
-    from geo.dashboard_maps import auto_resolution
-
-    raw, res, notices = _h3_table(index, selected, view.res or auto_resolution(bounds), view.min_count)
+    auto = auto_resolution(bounds)
+    res = min(view.res or auto, view.max_res)  # max_res: the role's finest (geo.access.cap_resolution)
+    raw, res, notices = _h3_table(index, selected, res, view.min_count)
     table = attach_cell_geometry(protect(raw, k=view.min_count))
     keys = table["h3_cell"].astype(str).tolist()
     # Outlines over hexagons: the districts of the area (or the provinces when mapping all).
@@ -780,7 +841,7 @@ def _h3_drawn(index, boundaries_by_level, view, selected, bounds, scope_frame, d
         level = "district" if view.province_code else "province"
         outlines = _within(_boundary(boundaries_by_level, level), view.scope_code, data_provinces)
     return _Drawn(table, table, keys, [f"H3 {c}" for c in keys], list(table.geometry), outlines, res,
-                  tuple(dict.fromkeys(notices)))
+                  tuple(dict.fromkeys(notices)), min(auto, view.max_res))
 
 
 def _admin_drawn(index, boundaries_by_level, view, selected, scope_frame, data_provinces) -> _Drawn:
@@ -870,12 +931,10 @@ def _words(view: MapView, res: int | None, *, synthetic: bool, attribution: str,
         title += f" ({'; '.join(filters_text)})"
     subtitle = []
     if res is not None:
-        from geo.dashboard_maps import resolution_label
-
         subtitle.append(resolution_label(res, lang))
-    subtitle.append("; ".join(filters_text) if filters_text else map_text("all_households", lang))
-    subtitle.append(map_text("protection_note", lang, k=view.min_count))
-    source = data_source or map_text("data_source", lang)
+    subtitle.append("; ".join(filters_text) if filters_text else text("all_households", lang))
+    subtitle.append(text("withheld_note", lang, k=view.min_count))
+    source = data_source or text("data_source", lang)
     if synthetic:
         source = f"{source} ({text('synthetic_note', lang)})"
     return {
@@ -926,7 +985,6 @@ def load_map_inputs(households_path=None, boundaries_dir=None) -> MapInputs:
     from geo import paths
     from geo.aggregate import index_households
     from geo.boundaries import load_boundaries, read_manifest
-    from geo.dashboard_maps import context_geometry
     from geo.engine_cli import read_households
     from geo.maps import display_geometry
     from geo.sample import is_synthetic

@@ -54,6 +54,7 @@ PAGE_FIELDS: dict[str, tuple[str, ...]] = {
     "capitals": ("capital", "by", "area"),
     "pilots": ("km", "area"),
     "households": ("by", "area"),
+    "meeting": ("metric", "area"),
     "data": (),
     "audit": (),
 }

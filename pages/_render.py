@@ -18,7 +18,9 @@ from dataclasses import replace
 from geo.access import scope_key
 from geo.audit import log_event, sha256_hex
 from geo.dashboard import breadcrumb, legend_html
+from geo.dashboard_maps import MapContext
 from geo.errors import PPAPError
+from geo.export import EXPORT_CHOICES, FORMATS, export_bytes, file_name
 from geo.i18n import text
 from geo.mapstyle import Legend
 from geo.spreadsheet import to_csv_bytes, to_xlsx_bytes
@@ -73,6 +75,46 @@ def credit_line() -> str:
     except PPAPError:
         manifest = None
     return boundary_attribution(manifest)
+
+
+def map_context(data: LoadedData, view: ViewState, *, today: Callable[[], dt.date] = dt.date.today) -> MapContext:
+    """What every map of the page shares: today's date, the synthetic label, the boundary credit,
+    the session user's finest H3 resolution (``geo.access.cap_resolution``) and small-cell
+    threshold (the view's, through ``geo.access.check_min_count``)."""
+    from geo.access import cap_resolution, check_min_count
+
+    user = current_user()
+    return MapContext(now=today(), synthetic=data.source.synthetic, attribution=credit_line(),
+                      max_res=cap_resolution(10, user), min_count=check_min_count(view.min_count, user))
+
+
+def map_heading(figure) -> None:
+    """Above a map: its title, and the subtitle (H3 resolution, filters, the small-cell rule)."""
+    st.markdown(f"#### {figure.title}")
+    st.caption(figure.subtitle)
+
+
+def export_menu(figure, key: str) -> None:
+    """"Export map": the figure on screen as PNG (presentation and print sizes), a PDF brief or
+    offline HTML (:mod:`geo.export`). The file is made only when its button is pressed, and each
+    file made is logged (``export``, rows drawn, SHA-256) for the session's user."""
+    lang = figure.view.lang
+    user = current_user()
+    with st.popover(text("export_map", lang), icon=":material/ios_share:"):
+        choice = st.selectbox(text("export_format", lang), tuple(EXPORT_CHOICES), key=f"{key}_format",
+                              format_func=lambda c: text(f"export_{c}", lang))
+        fmt, size = EXPORT_CHOICES[choice]
+        name = file_name(figure, fmt, size=size)
+
+        def build() -> bytes:
+            data, _ = export_bytes(figure, fmt, size=size)
+            log_event("export", user, what=f"map {name}", rows=len(figure.table), file_sha256=sha256_hex(data))
+            return data
+
+        st.download_button(text("download_file", lang, name=name), data=build, file_name=name,
+                           mime=FORMATS[fmt], key=f"{key}_download", icon=":material/download:",
+                           type="primary")
+        st.caption(text("export_note", lang, k=figure.min_count))
 
 
 def legend(legend_data: Legend) -> None:

@@ -38,7 +38,7 @@ from geo.access import (
 from geo.aggregate import HouseholdIndex, index_households
 from geo.boundaries import load_boundaries
 from geo.contract import PILOT_COLUMN_NAMES, conform_pilots
-from geo.dashboard_maps import context_geometry
+from geo.mapview import context_geometry
 from geo.errors import BoundaryError, InputFileError
 from geo.maps import display_geometry
 from geo.national_id import id_hash_key

@@ -62,6 +62,7 @@ PAGE_KEYS: dict[str, dict[str, str]] = {
     "capitals": {"capital": "capitals_capital", "by": "capitals_by"},
     "pilots": {"km": "pilots_km"},
     "households": {"by": "households_by"},
+    "meeting": {"metric": "meeting_metric"},
     "data": {},
     "audit": {},
 }
@@ -151,6 +152,13 @@ def _resolve(page: str, data, user) -> tuple[ViewState, list[Notice]]:
     else:
         view = replace(view, districts=())
     return view, notices
+
+
+def keep_view(view: ViewState, page: str) -> None:
+    """Make ``view`` the session's view and the URL's after the widgets are drawn, for changes of
+    fields no widget shows (meeting mode's province); :func:`set_view` is for callbacks."""
+    st.session_state[VIEW_KEY] = view
+    _write_url(view, page)
 
 
 def _write_url(view: ViewState, page: str) -> None:

@@ -5,14 +5,14 @@ table to sort."""
 import altair as alt
 import streamlit as st
 
-from geo.access import cap_resolution, check_min_count
+from geo.access import check_min_count
 from geo.contract import CAPITALS
 from geo.dashboard import area_table, capital_profile, capitals_table, map_parent, profile_chart_data, view_mask
 from geo.dashboard_maps import capital_map
 from geo.i18n import capital_label, text
 from geo.viewstate import shown_level
 from pages._auth import current_user
-from pages._render import area_nav, drill_map, legend, map_footer, map_page
+from pages._render import area_nav, drill_map, export_menu, map_heading, legend, map_context, map_footer, map_page
 from pages._sidebar import PAGE_BY, PAGE_KEYS
 
 PAGE = "capitals"
@@ -27,15 +27,16 @@ left.selectbox(text("capital", lang), CAPITALS, key=PAGE_KEYS[PAGE]["capital"],
 right.radio(text("map_by", lang), PAGE_BY[PAGE], key=PAGE_KEYS[PAGE]["by"], horizontal=True,
             format_func=lambda by: text(f"map_{by}", lang))
 
-max_res = cap_resolution(10, current_user())
-deficit = capital_map(data.index, boundaries, view, size=(480, 500), max_res=max_res)
-dominant = capital_map(data.index, boundaries, view, dominant=True, size=(480, 500))
+context = map_context(data, view)
+deficit = capital_map(data.index, boundaries, view, size=(480, 500), context=context)
+dominant = capital_map(data.index, boundaries, view, dominant=True, size=(480, 500), context=context)
 for column, figure, kind in zip(st.columns(2), (deficit, dominant), ("deficit", "dominant")):
     with column:
-        st.markdown(f"#### {figure.title}")
+        map_heading(figure.figure)
         drill_map(figure.deck, f"capitals_map_{kind}_{view.by}_{view.area or 'all'}", PAGE, height=520)
         legend(figure.legend)
         map_footer(view, data)
+        export_menu(figure.figure, f"capitals_export_{kind}")
 
 st.markdown(f"#### {text('capital_profile', lang)} · {text('mean_score', lang)}")
 k = check_min_count(view.min_count, current_user())

@@ -5,7 +5,6 @@ from functools import partial
 
 import streamlit as st
 
-from geo.access import cap_resolution
 from geo.dashboard import (
     METRIC_SPECS,
     area_table,
@@ -15,11 +14,11 @@ from geo.dashboard import (
     top_areas,
     view_mask,
 )
-from geo.dashboard_maps import metric_map, resolution_label
+from geo.dashboard_maps import metric_map
+from geo.mapview import resolution_label
 from geo.i18n import text
 from geo.viewstate import MAP_RESOLUTIONS, drill_down, shown_level
-from pages._auth import current_user
-from pages._render import area_nav, drill_map, legend, map_footer, map_page
+from pages._render import area_nav, drill_map, export_menu, map_heading, legend, map_context, map_footer, map_page
 from pages._sidebar import AUTO_RES, PAGE_BY, PAGE_KEYS, current_view, set_view
 
 PAGE = "overview"
@@ -36,16 +35,17 @@ lang = view.lang
 
 area_nav(view, PAGE)
 
-totals = selection_totals(data.index, view_mask(data.index, view))
+context = map_context(data, view)
+k = context.min_count
+totals = selection_totals(data.index, view_mask(data.index, view), k=k)
 for column, (label, value) in zip(st.columns(6), headline_items(totals, lang)):
     column.metric(label, value)
 if bool(totals["suppressed"].iloc[0]):
     st.caption(text("headline_withheld", lang, k=totals.attrs["min_count"]))
 
 controls = st.container()
-user = current_user()
-max_res = cap_resolution(10, user)
-figure = metric_map(data.index, boundaries, view, size=(600, 600), max_res=max_res)
+max_res = context.max_res
+figure = metric_map(data.index, boundaries, view, size=(600, 600), context=context)
 with controls:
     left, middle, right = st.columns([3, 3, 2])
     left.selectbox(text("metric", lang), tuple(METRIC_SPECS), key=PAGE_KEYS[PAGE]["metric"],
@@ -59,20 +59,21 @@ with controls:
 
 map_column, table_column = st.columns([3, 2])
 with map_column:
-    st.markdown(f"#### {figure.title}")
+    map_heading(figure.figure)
     for notice in figure.notices:
         st.caption(text(notice, lang, res=figure.res))
     map_key = f"overview_map_{view.by}_{view.area or 'all'}"
     drill_map(figure.deck, map_key, PAGE)
     legend(figure.legend)
     if view.by == "h3":
-        st.caption(text("rollup_note", lang, k=figure.table.attrs.get("min_count", 10)))
+        st.caption(text("rollup_note", lang, k=k))
     map_footer(view, data)
+    export_menu(figure.figure, "overview_export")
 
 with table_column:
     level = shown_level(view)
     table = figure.table if figure.level != "h3" else area_table(
-        data.index, level, view_mask(data.index, view, area=map_parent(view)))
+        data.index, level, view_mask(data.index, view, area=map_parent(view)), k=k)
     top = top_areas(table, view.metric, lang=lang)
     st.markdown(f"#### {text('top10', lang)} · {text(f'by_{level}', lang)}")
     st.caption(text("click_to_drill", lang))

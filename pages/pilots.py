@@ -11,7 +11,7 @@ from geo.gaps import pilot_gaps
 from geo.i18n import format_number, text
 from geo.protect import protect
 from geo.viewstate import REACH_KM
-from pages._render import area_nav, drill_map, legend, map_footer, map_page
+from pages._render import area_nav, drill_map, export_menu, map_heading, legend, map_context, map_footer, map_page
 from pages._sidebar import PAGE_KEYS
 
 PAGE = "pilots"
@@ -25,18 +25,20 @@ area_nav(view, PAGE)
 st.radio(text("reach_km", lang), REACH_KM, key=PAGE_KEYS[PAGE]["km"], horizontal=True,
          format_func=lambda km: f"{km} km")
 mask = view_mask(data.index, view)
-reach = protect(pilot_reach(data.index, data.pilots, radius_km=view.km, mask=mask))
-gaps = pilot_gaps(data.index, data.pilots, radius_km=view.km, mask=mask)
-figure = pilot_map(data.index, boundaries, view, data.pilots, reach, gaps, size=(600, 600))
+context = map_context(data, view)
+reach = protect(pilot_reach(data.index, data.pilots, radius_km=view.km, mask=mask), k=context.min_count)
+gaps = pilot_gaps(data.index, data.pilots, radius_km=view.km, mask=mask, k=context.min_count)
+figure = pilot_map(data.index, boundaries, view, data.pilots, reach, gaps, size=(600, 600), context=context)
 
 map_column, side = st.columns([3, 2])
 with map_column:
-    st.markdown(f"#### {figure.title}")
+    map_heading(figure.figure)
     drill_map(figure.deck, f"pilots_map_{view.km}_{view.area or 'all'}", PAGE)
     legend(figure.legend)
     for extra in figure.extra_legends:
         legend(extra)
     map_footer(view, data)
+    export_menu(figure.figure, "pilots_export")
 with side:
     st.markdown(f"#### {text('gaps_title', lang, km=view.km)}")
     st.caption(text("gaps_note", lang, km=view.km, gaps=format_number(gaps.attrs["gaps"], lang),

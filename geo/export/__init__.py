@@ -73,6 +73,15 @@ def export_html(figure: MapFigure) -> str:
 
 #: PNG sizes: "1920x1080", "3840x2160", "a4" (3508x2480 at 300 dpi), "a3" (4961x3508 at 300 dpi).
 SIZES: tuple[str, ...] = ("1920x1080", "3840x2160", "a4", "a3")
+#: What an export menu offers, by name (``geo.i18n`` label ``export_<name>``): (format, PNG size).
+EXPORT_CHOICES: dict[str, tuple[str, str]] = {
+    "png_1920x1080": ("png", "1920x1080"),
+    "png_3840x2160": ("png", "3840x2160"),
+    "png_a4": ("png", "a4"),
+    "png_a3": ("png", "a3"),
+    "pdf": ("pdf", DEFAULT_SIZE),
+    "html": ("html", DEFAULT_SIZE),
+}
 
 
 def file_name(figure: MapFigure, fmt: str, *, size: str = DEFAULT_SIZE) -> str:
@@ -148,6 +157,6 @@ def write_exports(figure: MapFigure, out_dir: str | Path, *, formats=("png", "pd
 
 
 __all__ = [
-    "DEFAULT_SIZE", "FORMATS", "SIZES", "ExportError", "export_bytes", "export_html", "export_pdf", "export_png",
+    "DEFAULT_SIZE", "EXPORT_CHOICES", "FORMATS", "SIZES", "ExportError", "export_bytes", "export_html", "export_pdf", "export_png",
     "file_name", "write_exports",
 ]

@@ -24,7 +24,8 @@ from pathlib import Path
 
 from geo.fonts import THAI_FONT_FAMILY, thai_font_path
 from geo.mapstyle import hex_colour
-from geo.mapview import MapFigure, map_text
+from geo.i18n import text
+from geo.mapview import MapFigure
 
 #: Size the map's initial view is fitted to (CSS pixels of a typical laptop window's map area).
 HTML_MAP_SIZE = (1100, 700)
@@ -60,15 +61,18 @@ def _legend_html(figure: MapFigure) -> str:
         return (f'<li><span class="sw" style="background:{hex_colour(colour)}"></span>'
                 f"{html.escape(label)}</li>")
 
-    items = "".join(swatch(i.colour, i.label) for i in figure.legend.items)
-    notes = "".join(swatch(i.colour, i.label) for i in figure.legend.notes)
-    return (f'<section class="legend"><h2>{html.escape(figure.legend.title)}</h2>'
-            f"<ul>{items}</ul><ul class=\"notes\">{notes}</ul></section>")
+    sections = []
+    for legend in figure.legends:
+        items = "".join(swatch(i.colour, i.label) for i in legend.items)
+        notes = "".join(swatch(i.colour, i.label) for i in legend.notes)
+        sections.append(f'<section class="legend"><h2>{html.escape(legend.title)}</h2>'
+                        f"<ul>{items}</ul><ul class=\"notes\">{notes}</ul></section>")
+    return "".join(sections)
 
 
 def _headline_html(figure: MapFigure) -> str:
     rows = "".join(f"<tr><th>{html.escape(h.label)}</th><td>{html.escape(h.text)}</td></tr>" for h in figure.headline)
-    return (f'<section class="headline"><h2>{html.escape(map_text("headline", figure.view.lang))}</h2>'
+    return (f'<section class="headline"><h2>{html.escape(text("headline", figure.view.lang))}</h2>'
             f"<table>{rows}</table></section>")
 
 
@@ -147,7 +151,7 @@ def export_html(figure: MapFigure) -> str:
                      "fontFamily": f"'{THAI_FONT_FAMILY}',sans-serif", "whiteSpace": "pre-line"}
     synthetic = (f'<div class="synthetic" role="note">{html.escape(figure.synthetic_text)}</div>'
                  if figure.synthetic else "")
-    date_line = f"{map_text('made_on', lang)} {figure.date_text}"
+    date_line = f"{text('made_on', lang)} {figure.date_text}"
     return "".join([
         "<!DOCTYPE html>\n",
         f'<html lang="{html.escape(lang)}"><head><meta charset="utf-8">',

@@ -33,7 +33,8 @@ import numpy as np
 
 from geo.aggregate import haversine_km
 from geo.fonts import PDF_LOCK, THAI_FONT_FAMILY, pdf_text_fix, register_thai_font
-from geo.mapview import MapFigure, map_text
+from geo.i18n import text
+from geo.mapview import MapFigure
 
 BACKGROUND = "#ffffff"
 INK = "#1a1a1a"
@@ -191,7 +192,7 @@ def _scale_bar(canvas: _Canvas, ax, lang: str) -> None:
         ax.add_patch(Rectangle((left + i * length_deg / halves, lat), length_deg / halves, height,
                                facecolor=INK if i % 2 == 0 else BACKGROUND, edgecolor=INK,
                                linewidth=canvas.pt(1.0), zorder=10))
-    label = f"{length_km:g} {map_text('km', lang)}"
+    label = f"{length_km:g} {text('km', lang)}"
     style = {"fontsize": canvas.pt(13), "family": THAI_FONT_FAMILY, "color": INK, "zorder": 10}
     ax.text(left, lat + 2.2 * height, "0", ha="center", va="bottom", **style)
     ax.text(left + length_deg, lat + 2.2 * height, label, ha="center", va="bottom", **style)
@@ -248,6 +249,10 @@ def _draw_map(canvas: _Canvas, figure: MapFigure, rect: tuple[float, float, floa
                      canvas.pt(0.5 if figure.level == "h3" else 0.8), 2)
     if figure.outlines is not None and len(figure.outlines):
         _draw_geometries(ax, list(figure.outlines.geometry), None, (0.16, 0.16, 0.16, 1.0), canvas.pt(2.0), 3)
+    if figure.selected is not None and len(figure.selected):
+        _draw_geometries(ax, list(figure.selected.geometry), None, (0.08, 0.08, 0.08, 1.0), canvas.pt(4.0), 4)
+    if figure.pilots is not None:
+        _draw_pilots(canvas, ax, figure.pilots)
     if figure.labelled:
         halo = [pe.Stroke(linewidth=canvas.pt(3.5), foreground="white")]
         for name, status, value_text, geom in zip(figure.areas["name"], figure.areas["status"],
@@ -268,11 +273,37 @@ def _draw_map(canvas: _Canvas, figure: MapFigure, rect: tuple[float, float, floa
     _scale_bar(canvas, ax, figure.view.lang)
 
 
-def _legend(canvas: _Canvas, figure: MapFigure, x: float, y: float, width: float) -> float:
-    """Draw the legend from ``y`` (top, figure fraction) down; return the y below it."""
+def _draw_pilots(canvas: _Canvas, ax, overlay) -> None:
+    """Reach rings, candidate sites (hollow circles) and pilot sites (a colour and a letter)."""
+    from geo.pilot_overlay import GAP_COLOUR, RING_COLOUR, ring_polygon
+
+    ring = tuple(c / 255 for c in RING_COLOUR)
+    for lon, lat in zip(overlay.sites["lon"], overlay.sites["lat"]):
+        xy = ring_polygon(lon, lat, overlay.km)
+        ax.fill(xy[:, 0], xy[:, 1], facecolor=(*ring, 0.08), edgecolor=(*ring, 0.9), linewidth=canvas.pt(1.5),
+                zorder=8)
+    if len(overlay.gaps):
+        ax.scatter(overlay.gaps["lon"], overlay.gaps["lat"], s=canvas.pt(15) ** 2, facecolors="none",
+                   edgecolors=[tuple(c / 255 for c in GAP_COLOUR)], linewidths=canvas.pt(2.5), zorder=9)
+    for row in overlay.sites.itertuples(index=False):
+        ax.scatter([row.lon], [row.lat], s=canvas.pt(24) ** 2, color=[tuple(c / 255 for c in row.colour)],
+                   edgecolors=[(0.08, 0.08, 0.08)], linewidths=canvas.pt(1.8), zorder=10)
+        ax.text(row.lon, row.lat, row.letter, ha="center", va="center", color="white", fontsize=canvas.pt(12),
+                fontweight="bold", family=THAI_FONT_FAMILY, zorder=11)
+
+
+def _legends(canvas: _Canvas, figure: MapFigure, x: float, y: float, width: float) -> float:
+    """Draw every legend of the figure from ``y`` (top, figure fraction) down; return the y below them."""
+    for i, legend in enumerate(figure.legends):
+        y = _legend(canvas, legend, x, y - (0.015 if i else 0), width)
+    return y
+
+
+def _legend(canvas: _Canvas, legend, x: float, y: float, width: float) -> float:
+    """Draw one legend from ``y`` (top, figure fraction) down; return the y below it."""
     from matplotlib.patches import Rectangle
 
-    lines, size = canvas.wrap(figure.legend.title, 17, width, weight="bold", max_lines=3, min_size=12)
+    lines, size = canvas.wrap(legend.title, 17, width, weight="bold", max_lines=3, min_size=12)
     line_h = canvas.pt(size) * 1.45 / 72 / canvas.size.inches[1]
     for line in lines:
         canvas.text(x, y, line, size, weight="bold", va="top")
@@ -280,7 +311,7 @@ def _legend(canvas: _Canvas, figure: MapFigure, x: float, y: float, width: float
     y -= 0.008
     swatch_h = canvas.pt(15) * 1.3 / 72 / canvas.size.inches[1]
     swatch_w = swatch_h * canvas.size.inches[1] / canvas.size.inches[0] * 1.6
-    for item in (*figure.legend.items, *figure.legend.notes):
+    for item in (*legend.items, *legend.notes):
         colour = tuple(c / 255 for c in item.colour[:3])
         canvas.fig.add_artist(Rectangle((x, y - swatch_h), swatch_w, swatch_h, transform=canvas.fig.transFigure,
                                         facecolor=colour, edgecolor=MUTED, linewidth=canvas.pt(0.8)))
@@ -357,7 +388,7 @@ def render(figure: MapFigure, size: PageSize, *, brief: bool = False):
     # Footer band.
     footer_size = 13 if not brief else 12
     foot_h = canvas.pt(footer_size) * 1.4 / 72 / size.inches[1]
-    date_line = f"{map_text('made_on', lang)} {figure.date_text}"
+    date_line = f"{text('made_on', lang)} {figure.date_text}"
     date_w = canvas.width_of(date_line, footer_size)
     credit_lines, credit_size = canvas.wrap(figure.credit, footer_size, 1 - 2 * margin_x - date_w - 0.03,
                                             max_lines=2, min_size=8)
@@ -369,18 +400,18 @@ def render(figure: MapFigure, size: PageSize, *, brief: bool = False):
 
     # Map and side panel.
     _draw_map(canvas, figure, (margin_x, bottom_of_body, panel_x - margin_x - 0.015, top_of_body - bottom_of_body))
-    y = _legend(canvas, figure, panel_x, top_of_body, panel_w)
+    y = _legends(canvas, figure, panel_x, top_of_body, panel_w)
     y -= 0.02
     headline = [(h.label, h.text) for h in figure.headline]
-    y = _block(canvas, map_text("headline", lang), headline, panel_x, y, panel_w, size=14 if not brief else 13)
+    y = _block(canvas, text("headline", lang), headline, panel_x, y, panel_w, size=14 if not brief else 13)
     if brief:
         y -= 0.015
-        filters = [(f, "") for f in figure.filters_text] or [(map_text("all_households", lang), "")]
-        y = _block(canvas, map_text("filters_used", lang), filters, panel_x, y, panel_w, size=12.5)
+        filters = [(f, "") for f in figure.filters_text] or [(text("all_households", lang), "")]
+        y = _block(canvas, text("filters_used", lang), filters, panel_x, y, panel_w, size=12.5)
         top = _top_areas(figure)
         if top and y > bottom_of_body + 0.2:
             y -= 0.015
-            _block(canvas, map_text("top_areas", lang), top, panel_x, y, panel_w, size=12.5)
+            _block(canvas, text("top_areas", lang), top, panel_x, y, panel_w, size=12.5)
     return canvas.fig
 
 

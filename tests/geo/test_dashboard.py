@@ -13,6 +13,7 @@ import pytest
 
 from geo import dashboard as D
 from geo import dashboard_maps as M
+from geo import mapview
 from geo.aggregate import index_households, pilot_reach
 from geo.gaps import nearest_pilot_km, pilot_gaps, reached_mask
 from geo.maps import display_geometry
@@ -37,7 +38,7 @@ def index(frame):
 @pytest.fixture(scope="module")
 def boundaries():
     out = {level: f.set_geometry(display_geometry(f.geometry)) for level, f in tiny_world.boundaries().items()}
-    out["context"] = M.context_geometry(tiny_world.boundaries()["province"])
+    out["context"] = mapview.context_geometry(tiny_world.boundaries()["province"])
     return out
 
 
@@ -288,11 +289,11 @@ def test_h3_map_rolls_small_cells_up_and_caps_resolution(index, boundaries, monk
     visible = figure.table[~figure.table["suppressed"]]
     assert (visible["households"] >= 10).all()
     assert figure.table["households"].sum() <= index.n
-    monkeypatch.setattr(M, "MAX_CELLS", 1)
+    monkeypatch.setattr(mapview, "MAX_CELLS", 1)
     capped = M.metric_map(index, boundaries, ViewState(by="h3", res=9))
     assert capped.res == 5 and capped.notices == ("res_capped",)
-    assert M.auto_resolution((103.0, 16.0, 104.0, 17.0)) in (7, 8)
-    assert M.resolution_label(8, "en") == "res 8 (~0.74 km²)"
+    assert mapview.auto_resolution((103.0, 16.0, 104.0, 17.0)) in (7, 8)
+    assert mapview.resolution_label(8, "en") == "res 8 (~0.74 km²)"
 
 
 def test_legends_and_titles_follow_the_language(index, boundaries):

@@ -61,7 +61,7 @@ def test_drill_down_by_link_and_back(tiny_dir):
     at = open_app(query={"area": "4609", "by": "province"})
 
     assert metrics(at)["ครัวเรือน"] == "29"
-    assert "กาฬสินธุ์ › สหัสขันธ์" in page_text(at)
+    assert "รายตำบล · อำเภอสหัสขันธ์ จังหวัดกาฬสินธุ์" in page_text(at)
     assert [b.label for b in at.button if b.key and b.key.startswith("overview_crumb")] == [
         "20 จังหวัดนำร่อง", "กาฬสินธุ์", "สหัสขันธ์"]
     (spec,) = decks(at)
@@ -119,7 +119,7 @@ def test_metric_and_resolution_live_in_the_url(tiny_dir):
     at.selectbox(key="overview_res").set_value(6)
     rerun(at)
     assert at.query_params == {"metric": "mpi", "by": "h3", "res": "6"}
-    assert "res 6" in page_text(at)
+    assert "ระดับ 6 (~36 ตร.กม.)" in page_text(at)  # the subtitle: H3 resolution and cell size
 
     reopened = open_app(query={"metric": "mpi", "by": "h3", "res": "6"})
     assert reopened.selectbox(key="overview_metric").value == "mpi"

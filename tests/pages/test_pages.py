@@ -24,8 +24,8 @@ def test_capitals_maps_profile_and_table(tiny_dir):
     at = open_app("capitals", {"area": "46", "capital": "natural"})
 
     text = page_text(at)
-    assert "สัดส่วนที่ขาดทุนธรรมชาติ · รายอำเภอ · กาฬสินธุ์" in text
-    assert "ทุนที่ขาดมากที่สุด · รายอำเภอ · กาฬสินธุ์" in text
+    assert "สัดส่วนที่ขาดทุนธรรมชาติ · รายอำเภอ · จังหวัดกาฬสินธุ์" in text
+    assert "ทุนที่ขาดมากที่สุด · รายอำเภอ · จังหวัดกาฬสินธุ์" in text
     assert text.count(ATTRIBUTION) >= 2  # a credit line under each map
     deficit, dominant = decks(at)
     assert {layer["id"] for layer in deficit["layers"]} >= {"context", "areas", "selected"}

@@ -1,0 +1,85 @@
+"""ประชุม / Meeting mode: one province at a time on a wall screen — a big title, the headline
+figures, a large map by district with a large legend, and next / previous province from the
+keyboard (← →) or the URL (``/meeting?area=46&metric=mpi``), so a presenter can walk a room
+through the provinces. The sidebar starts closed; the sidebar filters still apply."""
+
+import html
+from dataclasses import replace
+
+import streamlit as st
+
+from geo.dashboard import METRIC_SPECS, area_name, legend_html
+from geo.dashboard_maps import metric_map
+from geo.i18n import format_number, text
+from geo.mapview import meeting_provinces, next_province
+from pages._render import credit_line, export_menu, load_or_explain, map_context
+from pages._shared import boundaries_by_level
+from pages._sidebar import PAGE_KEYS, current_view, keep_view, page_view, set_view
+
+PAGE = "meeting"
+#: Minimal chrome: no toolbar or coloured bar, less padding, large type.
+MEETING_CSS = """<style>
+[data-testid="stToolbar"], [data-testid="stDecoration"] { display: none !important; }
+[data-testid="stMainBlockContainer"] { padding-top: 1.2rem; padding-bottom: 0.5rem; max-width: 100%; }
+.ppap-meeting-title { font-size: 2.6rem; font-weight: 700; line-height: 1.2; margin: 0; }
+.ppap-meeting-sub { font-size: 1.5rem; color: #444; margin: 0.1rem 0 0.4rem 0; }
+[data-testid="stMetricValue"] { font-size: 2.6rem; }
+[data-testid="stMetricLabel"] p { font-size: 1.25rem; }
+</style>"""
+
+
+def _step(provinces: tuple[str, ...], step: int) -> None:
+    view = current_view()
+    set_view(replace(view, area=next_province(view.area[:2] or None, step, provinces)), PAGE)
+
+
+st.set_page_config(initial_sidebar_state="collapsed")
+st.html(MEETING_CSS)
+data = load_or_explain(current_view().lang)
+view = page_view(PAGE, data)
+lang = view.lang
+boundaries = boundaries_by_level()
+if data is None or not boundaries:
+    st.warning(text("no_data_yet" if data is None else "no_boundaries", lang), icon=":material/info:")
+    st.stop()
+
+provinces = meeting_provinces(data.index)
+province = view.area[:2]
+if province not in provinces:
+    province = provinces[0]
+if view.area != province or view.by != "district":
+    view = replace(view, area=province, by="district")
+    keep_view(view, PAGE)
+
+position = provinces.index(province) + 1
+back, title, forward = st.columns([1, 8, 1], vertical_alignment="center")
+back.button(text("previous_province", lang), key="meeting_previous", icon=":material/arrow_back:", shortcut="Left",
+            on_click=_step, args=(provinces, -1), width="stretch")
+forward.button(text("next_province", lang), key="meeting_next", icon=":material/arrow_forward:", shortcut="Right",
+               on_click=_step, args=(provinces, 1), width="stretch", icon_position="right")
+context = map_context(data, view)
+figure = metric_map(data.index, boundaries, view, size=(1150, 720), context=context)
+with title:
+    where = text("where_province", lang, name=area_name(province, lang))
+    what = (f'{text(METRIC_SPECS[view.metric].label_key, lang)} · {text("by_district", lang)} · '
+            f'{format_number(position, lang)} / {format_number(len(provinces), lang)}')
+    st.html(f'<p class="ppap-meeting-title">{html.escape(where)}</p>'
+            f'<p class="ppap-meeting-sub">{html.escape(what)}</p>')
+
+for column, item in zip(st.columns(len(figure.figure.headline[:4])), figure.figure.headline[:4]):
+    column.metric(item.label, item.text)
+
+map_column, side = st.columns([4, 1])
+with map_column:
+    st.pydeck_chart(figure.deck, key=f"meeting_map_{province}_{view.metric}", height=720)
+with side:
+    st.html(legend_html(figure.legend, scale=1.5))
+    st.selectbox(text("metric", lang), tuple(METRIC_SPECS), key=PAGE_KEYS[PAGE]["metric"],
+                 format_func=lambda m: text(METRIC_SPECS[m].label_key, lang))
+    export_menu(figure.figure, "meeting_export")
+    st.page_link("pages/overview.py", label=text("leave_meeting", lang), icon=":material/close_fullscreen:")
+    st.caption(text("meeting_keys", lang))
+footer = [credit_line(), figure.figure.date_text]
+if data.source.synthetic:
+    footer.insert(0, f"**{text('synthetic_badge', lang)}**")
+st.caption(" · ".join(footer))
