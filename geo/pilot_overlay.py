@@ -123,9 +123,10 @@ def _site_rows(pilots: pd.DataFrame, reach: pd.DataFrame, km: int, lang: str) ->
             (text("in_need_within", lang, km=km),
              "–" if row is None or pd.isna(row["in_need_within"]) else format_number(int(row["in_need_within"]), lang)),
         ]
-        rows.append({"lon": float(site["lon"]), "lat": float(site["lat"]), "kind": str(site["kind"]),
-                     "letter": pilot_kind_letter(site["kind"]), "colour": pilot_kind_colour(site["kind"]),
-                     **tooltip_fields(str(name), lines)})
+        # 4 decimals (about 11 m): a village, never a household's exact position.
+        rows.append({"lon": round(float(site["lon"]), 4), "lat": round(float(site["lat"]), 4),
+                     "kind": str(site["kind"]), "letter": pilot_kind_letter(site["kind"]),
+                     "colour": pilot_kind_colour(site["kind"]), **tooltip_fields(str(name), lines)})
     columns = ["lon", "lat", "kind", "letter", "colour", "tt_title", "tt_1", "tt_2", "tt_3", "tt_4"]
     return pd.DataFrame(rows, columns=columns)
 
@@ -144,7 +145,7 @@ def _gap_rows(gaps: pd.DataFrame, lang: str) -> pd.DataFrame:
         tips = tooltip_fields(f"{text('candidate_site', lang)}: {area_name(code, lang)}",
                               [(text("in_need", lang), shown_count(households, lang)),
                                (text("nearest_pilot_km", lang), format_number(km, lang, decimals=1))])
-        rows.append({"code": code, "lon": float(lon), "lat": float(lat), **tips})
+        rows.append({"code": code, "lon": round(float(lon), 4), "lat": round(float(lat), 4), **tips})
     return pd.DataFrame(rows, columns=columns)
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from shapely.geometry import box
 
 from geo.contract import conform_households
@@ -106,3 +107,17 @@ def write_inputs(root) -> tuple:
     path = root / "households.parquet"
     pq.write_table(table, path)
     return path, root / "boundaries"
+
+
+@pytest.fixture(scope="module")
+def index():
+    """The households indexed (a fixture: import it into a test module to use it)."""
+    from geo.aggregate import index_households
+
+    return index_households(households())
+
+
+@pytest.fixture(scope="module", name="boundaries")
+def boundaries_fixture():
+    """:func:`boundaries` as a fixture."""
+    return boundaries()

@@ -17,12 +17,12 @@ import pytest
 from PIL import Image
 
 from geo import mapstyle
-from geo.aggregate import index_households
 from geo.export import ExportError, export_bytes, export_pdf, export_png, file_name, write_exports
 from geo.export import static
 from geo.fonts import THAI_FONT_FAMILY, pdf_text_fix, register_thai_font
 from geo.mapview import MapView, build_map
 from tests.geo import export_world as world
+from tests.geo.export_world import boundaries_fixture, index  # noqa: F401 (fixtures "boundaries", "index")
 
 DAY = dt.date(2026, 11, 21)
 GOLDEN = Path(__file__).parent / "golden" / "export_reference.png"
@@ -30,16 +30,6 @@ GOLDEN_SIZE = (240, 135)
 GOLDEN_TOLERANCE = 4.0  # mean absolute difference, 0-255, after downscaling
 THAI_SAMPLE = "ที่ ผู้ ลำบาก น้ำ อยู่ยาก กาฬสินธุ์ ปัตตานี ญี่ปุ่น ฐูป ปั้น"
 REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def index():
-    return index_households(world.households())
-
-
-@pytest.fixture(scope="module")
-def boundaries():
-    return world.boundaries()
 
 
 @pytest.fixture(scope="module")
@@ -283,3 +273,45 @@ def test_cli_all_pilot_provinces_on_the_sample(sample_households_path, tmp_path)
 
 def test_withheld_grey_is_not_on_the_scale():
     assert mapstyle.WITHHELD_COLOUR not in mapstyle.SEQUENTIAL_YLORRD
+
+
+# --- Pilot sites drawn over a map --------------------------------------------------------------
+
+
+def _pilot_figure(index, boundaries):
+    import pandas as pd
+
+    from geo.aggregate import pilot_reach
+    from geo.contract import conform_pilots
+    from geo.gaps import pilot_gaps
+    from geo.pilot_overlay import with_pilots
+    from geo.protect import protect
+
+    pilots = conform_pilots(pd.DataFrame([{
+        "pilot_id": "KSN-01", "name_th": "เห็ดฟาง", "name_en": "Straw mushrooms", "kind": "mushroom",
+        "province_code": "46", "district_code": "4609", "lat": 16.5, "lon": 104.0,
+        "university": "มหาวิทยาลัยกาฬสินธุ์", "start_year": 2023, "households_target": 20,
+    }]))
+    base = build_map(index, boundaries, MapView(province_code="46"), now=DAY, synthetic=True,
+                     attribution=world.ATTRIBUTION)
+    reach = protect(pilot_reach(index, pilots, radius_km=5))
+    gaps = pilot_gaps(index, pilots, radius_km=5)
+    return with_pilots(base, pilots, reach, gaps, km=5)
+
+
+def test_pilot_sites_reach_every_export(index, boundaries):
+    from geo.export import export_html
+    from geo.pilot_overlay import pilot_kind_colour
+
+    figure = _pilot_figure(index, boundaries)
+    assert figure.title.startswith("ที่ตั้งโครงการนำร่อง · วงระยะ 5 กม.") and len(figure.legends) == 2
+    pixels = _decode(export_png(figure))
+    colour = np.array(pilot_kind_colour("mushroom"), dtype=np.int16)
+    site = (np.abs(pixels - colour).max(axis=2) <= 12).sum()
+    plain = _decode(export_png(build_map(index, boundaries, MapView(province_code="46"), now=DAY, synthetic=True,
+                                         attribution=world.ATTRIBUTION)))
+    assert site > 200 and site > 5 * (np.abs(plain - colour).max(axis=2) <= 12).sum()  # the site's circle
+    text = _flat(_pdf_text(export_pdf(figure)))
+    assert "โครงการนำร่อง" in text and "M เห็ด" in text  # the pilot legend, in the brief too
+    page = export_html(figure)
+    assert '"id":"pilots"' in page.replace(" ", "") and "เห็ดฟาง" in page

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from geo import mapstyle
-from geo.aggregate import aggregate, index_households
+from geo.aggregate import aggregate
 from geo.checks import EngineInputError
 from geo.errors import BoundaryError
 from geo.filters import HouseholdFilter
@@ -28,18 +28,9 @@ from geo.mapview import (
 )
 from geo.protect import released_values_ok
 from tests.geo import export_world as world
+from tests.geo.export_world import boundaries_fixture, index  # noqa: F401 (fixtures "boundaries", "index")
 
 DAY = dt.date(2026, 11, 21)
-
-
-@pytest.fixture(scope="module")
-def index():
-    return index_households(world.households())
-
-
-@pytest.fixture(scope="module")
-def boundaries():
-    return world.boundaries()
 
 
 @pytest.fixture(scope="module")
