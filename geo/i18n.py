@@ -288,6 +288,10 @@ TEXT.update({
     "previous_province": {"th": "ก่อนหน้า", "en": "Previous"},
     "next_province": {"th": "ถัดไป", "en": "Next"},
     "leave_meeting": {"th": "ออกจากโหมดประชุม", "en": "Leave meeting mode"},
+    "meeting_slide": {"th": "แผนที่พร้อมชื่อพื้นที่", "en": "Labelled map"},
+    "meeting_slide_help": {"th": "แสดงแผนที่เป็นภาพนิ่งที่มีชื่อและค่าของแต่ละอำเภอ (เหมือนไฟล์ PNG ที่ส่งออก)",
+                           "en": "Show the map as a still image with each district's name and value "
+                                 "(as the exported PNG)."},
     "meeting_keys": {"th": "ปุ่ม ← → บนแป้นพิมพ์เปลี่ยนจังหวัด; ลิงก์ของหน้านี้เปิดจังหวัดเดิม",
                      "en": "The ← → keys change province; this page's link opens the same province."},
     "export_note": {"th": "ไฟล์มีเฉพาะตัวเลขรวมที่ปกปิดพื้นที่น้อยกว่า {k} ครัวเรือนแล้ว ไม่มีข้อมูลรายครัวเรือน",

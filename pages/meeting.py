@@ -10,6 +10,7 @@ import streamlit as st
 
 from geo.dashboard import METRIC_SPECS, area_name, legend_html
 from geo.dashboard_maps import metric_map
+from geo.export import export_png
 from geo.i18n import format_number, text
 from geo.mapview import meeting_provinces, next_province
 from pages._render import credit_line, export_menu, load_or_explain, map_context
@@ -70,15 +71,19 @@ for column, item in zip(st.columns(len(figure.figure.headline[:4])), figure.figu
     column.metric(item.label, item.text)
 
 map_column, side = st.columns([4, 1])
-with map_column:
-    st.pydeck_chart(figure.deck, key=f"meeting_map_{province}_{view.metric}", height=720)
 with side:
+    slide = st.toggle(text("meeting_slide", lang), key="meeting_slide", help=text("meeting_slide_help", lang))
     st.html(legend_html(figure.legend, scale=1.5))
     st.selectbox(text("metric", lang), tuple(METRIC_SPECS), key=PAGE_KEYS[PAGE]["metric"],
                  format_func=lambda m: text(METRIC_SPECS[m].label_key, lang))
     export_menu(figure.figure, "meeting_export")
     st.page_link("pages/overview.py", label=text("leave_meeting", lang), icon=":material/close_fullscreen:")
     st.caption(text("meeting_keys", lang))
+with map_column:
+    if slide:  # the 1920x1080 export: areas labelled by name and value in Thai (deck.gl cannot shape Thai)
+        st.image(export_png(figure.figure, size="1920x1080"), width="stretch")
+    else:
+        st.pydeck_chart(figure.deck, key=f"meeting_map_{province}_{view.metric}", height=720)
 footer = [credit_line(), figure.figure.date_text]
 if data.source.synthetic:
     footer.insert(0, f"**{text('synthetic_badge', lang)}**")

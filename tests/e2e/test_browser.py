@@ -190,3 +190,47 @@ def test_other_pages_render_offline(offline_page, app_url, path, skip_or_fail):
         assert coloured_share(wait_for_map(page).screenshot()) > 0.02
     page.wait_for_load_state("networkidle", timeout=LOAD_TIMEOUT_MS)
     expect(page.get_by_test_id("stException")).to_have_count(0)
+
+
+def test_meeting_mode_walks_provinces_with_the_arrow_keys(offline_page, app_url, skip_or_fail):
+    require_data(skip_or_fail)
+    from playwright.sync_api import expect
+
+    from geo.mapview import PILOT_PROVINCES
+
+    page = offline_page
+    page.goto(f"{app_url}/meeting?area=46", wait_until="domcontentloaded", timeout=LOAD_TIMEOUT_MS)
+    title = page.locator(".ppap-meeting-title")
+    expect(title).to_have_text("จังหวัดกาฬสินธุ์", timeout=LOAD_TIMEOUT_MS)
+    assert coloured_share(wait_for_map(page).screenshot()) > 0.02
+    expect(page.get_by_test_id("stToolbar")).to_be_hidden()  # minimal chrome
+    second = PILOT_PROVINCES[1]
+    page.locator("body").press("ArrowRight")
+    expect(page).to_have_url(f"{app_url}/meeting?area={second}", timeout=LOAD_TIMEOUT_MS)
+    expect(title).not_to_have_text("จังหวัดกาฬสินธุ์", timeout=LOAD_TIMEOUT_MS)
+    page.locator("body").press("ArrowLeft")
+    expect(page).to_have_url(f"{app_url}/meeting?area=46", timeout=LOAD_TIMEOUT_MS)
+    expect(title).to_have_text("จังหวัดกาฬสินธุ์", timeout=LOAD_TIMEOUT_MS)
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+
+
+def test_a_map_exports_from_the_page(offline_page, app_url, tmp_path: Path, skip_or_fail):
+    require_data(skip_or_fail)
+    from PIL import Image
+    from playwright.sync_api import expect
+
+    page = offline_page
+    page.goto(f"{app_url}/?area=46", wait_until="domcontentloaded", timeout=LOAD_TIMEOUT_MS)
+    wait_for_map(page)
+    page.get_by_role("button", name="ส่งออกแผนที่").click()
+    button = page.get_by_role("button", name="ดาวน์โหลด 46_kalasin_poor_households")
+    expect(button).to_be_visible(timeout=LOAD_TIMEOUT_MS)
+    with page.expect_download(timeout=LOAD_TIMEOUT_MS) as info:
+        button.click()
+    download = info.value
+    assert download.suggested_filename.startswith("46_kalasin_poor_households_")
+    assert download.suggested_filename.endswith(".png")
+    path = tmp_path / download.suggested_filename
+    download.save_as(path)
+    image = Image.open(path)
+    assert image.size == (1920, 1080) and coloured_share(path.read_bytes()) > 0.02

@@ -93,3 +93,10 @@ def test_meeting_mode_stays_in_an_officers_provinces(tiny_dir, access_users):
     at.button(key="meeting_next").click()
     at = rerun(at)
     assert at.session_state["ppap_view"].area == "46"  # one province in scope: next stays there
+
+
+def test_meeting_mode_offers_a_labelled_slide(tiny_dir):
+    at = open_app("meeting", {"area": "46"})
+    at.toggle(key="meeting_slide").set_value(True)
+    at = rerun(at)
+    assert len(decks(at)) == 0 and len(at.image) == 1
