@@ -25,7 +25,7 @@ from geo.viewstate import ViewState
 from tests.pages.conftest import PASSWORDS, decks, log_in, metrics, open_app, page_text, rerun
 from tests.pages.tiny_world import households
 
-PAGES = ("overview", "capitals", "pilots", "households", "data", "audit")
+PAGES = ("overview", "capitals", "pilots", "households", "data", "audit", "meeting")  # meeting selects a province: last
 #: role -> (login username or None for the public viewer, provinces seen, households in scope)
 ROLES = {
     "public": (None, {"34", "46"}, 71),
