@@ -202,3 +202,12 @@ def test_dates_show_in_the_buddhist_era_with_common_era_on_request(tiny_dir):
     rerun(at)
     assert "21 พ.ย. 2026 00:00" in page_text(at) and "ค.ศ. 2023" in page_text(at)
     assert at.query_params == {"era": "CE"}
+
+
+def test_household_rows_are_counted_as_households_and_follow_the_filters(tiny_dir, access_users):
+    at = open_app("households", {"level": "1", "tpmap": "out"}, login="admin")
+    frame = households()
+    expected = frame[(frame["poverty_level"] == 1) & ~frame["in_tpmap"]]
+    rows = [d.value for d in at.dataframe if "household_id" in d.value.columns][0]
+    assert sorted(rows["household_id"]) == sorted(expected["household_id"])
+    assert f"{len(expected)} ครัวเรือน" in [c.value for c in at.caption]
