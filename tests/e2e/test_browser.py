@@ -62,6 +62,19 @@ def wait_for_map(page, index: int = 0):
     return canvas
 
 
+def download(page, button_name: str, folder: Path) -> Path:
+    """Press the download button named ``button_name`` (a prefix) and save what arrives in ``folder``."""
+    from playwright.sync_api import expect
+
+    button = page.get_by_role("button", name=button_name)
+    expect(button).to_be_visible(timeout=LOAD_TIMEOUT_MS)
+    with page.expect_download(timeout=LOAD_TIMEOUT_MS) as info:
+        button.click()
+    path = folder / info.value.suggested_filename
+    info.value.save_as(path)
+    return path
+
+
 def coloured_share(png: bytes) -> float:
     """Share of pixels that carry a map colour (saturated), not the white/grey background."""
     from PIL import Image
@@ -161,18 +174,11 @@ def test_a_click_on_a_district_drills_down(offline_page, app_url, skip_or_fail):
 
 def test_a_download_arrives(offline_page, app_url, tmp_path: Path, skip_or_fail):
     require_data(skip_or_fail)
-    from playwright.sync_api import expect
 
     page = offline_page
     page.goto(f"{app_url}/households?prov=46&by=district", wait_until="domcontentloaded", timeout=LOAD_TIMEOUT_MS)
-    button = page.get_by_role("button", name="ดาวน์โหลด CSV")
-    expect(button).to_be_visible(timeout=LOAD_TIMEOUT_MS)
-    with page.expect_download(timeout=LOAD_TIMEOUT_MS) as info:
-        button.click()
-    download = info.value
-    assert download.suggested_filename.startswith("ppap_households_by_district_")
-    path = tmp_path / download.suggested_filename
-    download.save_as(path)
+    path = download(page, "ดาวน์โหลด CSV", tmp_path)
+    assert path.name.startswith("ppap_households_by_district_")
     table = pd.read_csv(path, encoding="utf-8-sig", dtype={"code": str})
     assert table["code"].str.startswith("46").all() and len(table) == 18
     assert {"name_th", "households_shown", "people"} <= set(table.columns)
@@ -217,20 +223,12 @@ def test_meeting_mode_walks_provinces_with_the_arrow_keys(offline_page, app_url,
 def test_a_map_exports_from_the_page(offline_page, app_url, tmp_path: Path, skip_or_fail):
     require_data(skip_or_fail)
     from PIL import Image
-    from playwright.sync_api import expect
 
     page = offline_page
     page.goto(f"{app_url}/?area=46", wait_until="domcontentloaded", timeout=LOAD_TIMEOUT_MS)
     wait_for_map(page)
     page.get_by_role("button", name="ส่งออกแผนที่").click()
-    button = page.get_by_role("button", name="ดาวน์โหลด 46_kalasin_poor_households")
-    expect(button).to_be_visible(timeout=LOAD_TIMEOUT_MS)
-    with page.expect_download(timeout=LOAD_TIMEOUT_MS) as info:
-        button.click()
-    download = info.value
-    assert download.suggested_filename.startswith("46_kalasin_poor_households_")
-    assert download.suggested_filename.endswith(".png")
-    path = tmp_path / download.suggested_filename
-    download.save_as(path)
+    path = download(page, "ดาวน์โหลด 46_kalasin_poor_households", tmp_path)
+    assert path.name.startswith("46_kalasin_poor_households_") and path.suffix == ".png"
     image = Image.open(path)
     assert image.size == (1920, 1080) and coloured_share(path.read_bytes()) > 0.02
