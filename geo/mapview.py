@@ -547,15 +547,14 @@ class MapFigure:
         ``code`` (or ``h3_cell``) and the plain-text tooltip fields of :data:`geo.maps.TOOLTIP`.
         """
         import pydeck as pdk
-        import shapely
 
         from geo import maps
 
         layers = []
         if self.context is not None and len(self.context):
             data = {"type": "FeatureCollection", "features": [
-                {"type": "Feature", "geometry": shapely.geometry.mapping(g), "properties": {}}
-                for g in self.context.geometry]}
+                {"type": "Feature", "geometry": g, "properties": {}}
+                for g in maps.geojson_geometries(self.context.geometry)]}
             layers.append(pdk.Layer("GeoJsonLayer", data=data, id="context", pickable=False, stroked=True,
                                     filled=True, get_fill_color=[242, 242, 242, 255],
                                     get_line_color=[185, 185, 185, 255], line_width_min_pixels=1))
