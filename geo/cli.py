@@ -23,6 +23,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "geo.access_cli",
     "geo.bench_dashboard",
     "geo.national",
+    "geo.bench_load",
+    "geo.bench_national",
 )
 
 

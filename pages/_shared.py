@@ -85,15 +85,13 @@ class LoadedData:
         """The households behind ``index`` (latest round, in scope, in index ``order``): for
         household rows only, through ``geo.audit.view_household_rows``. Read-only.
 
-        Held in memory for data indexed at load; for a persisted index, read from the file on each
-        call (only the columns household rows show), so 13 million rows are never held for a map.
+        Held in memory for data indexed at load; for a persisted index, read from the file when a
+        page first asks (only the columns household rows show) and kept for
+        :data:`ROWS_TTL_S` seconds, so 13 million rows are never held just to draw a map.
         """
         if self.frame is not None:
             return self.frame
-        from geo.access import ROW_COLUMNS
-
-        frame, _, _, _ = _read_households(str(self.source.path), columns=ROW_COLUMNS, with_pilots=False)
-        return frame
+        return _household_rows(str(self.source.path), self.source.signature)
 
 
 def sample_path() -> Path:
@@ -229,6 +227,19 @@ def _national_data(path: str, kind: str, synthetic: bool, signature: tuple[int, 
     except PPAPError as exc:
         raise InputFileError(f"cannot index {path}: {exc}") from exc
     return LoadedData(source, index, latest, len(frame), pilots, metadata, frame, "")
+
+
+#: How long household rows read on demand (a persisted index) stay in memory.
+ROWS_TTL_S = 120
+
+
+@st.cache_resource(show_spinner="ข้อมูลกำลังโหลด / loading data…", max_entries=1, ttl=ROWS_TTL_S)
+def _household_rows(path: str, signature: tuple[int, int]) -> pd.DataFrame:
+    # Every household of the latest round, in file order (the persisted index's ``order``).
+    from geo.access import ROW_COLUMNS
+
+    frame, _, _, _ = _read_households(path, columns=ROW_COLUMNS, with_pilots=False)
+    return frame
 
 
 def _read_households(path: str, *, provinces: tuple[str, ...] | None = None, columns=None,

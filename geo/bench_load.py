@@ -1,0 +1,554 @@
+"""Load test and soak of the running app with real browsers: ``python -m geo bench-load`` and
+``python -m geo bench-soak``.
+
+Both start the app as a user would (``streamlit run app.py`` in a child process on a free
+loopback port, with ``PPAP_HOUSEHOLDS`` when ``--data`` is given) and drive it with headless
+Chromium (Debian's ``/usr/bin/chromium``, through Playwright): every session is a browser context
+of its own, so a websocket and a Streamlit session of its own. Every request to an address other
+than the app's loopback server is refused. The server's memory (RSS of the server process and its
+children, :mod:`psutil`) is sampled every :data:`SAMPLE_INTERVAL_S` throughout.
+
+**bench-load** ``--sessions 10,20,40``: for each N, N sessions open the Overview at once (initial
+load: navigation until the first script run has finished and the map canvas is drawn), then each
+changes the map level ``--reruns`` times, :data:`THINK_S` after the last answer (rerun: click until
+the run it started has finished and the map is drawn again). Prints p50/p95/p99 of both, failed sessions, and the server's memory.
+The baseline, measured in the same run, is one session alone (N = 1): the ratio is p95 against
+it.
+
+**bench-soak** ``--cycles C --concurrent K``: C cycles in which K sessions connect, load the
+Overview, rerun once and disconnect (contexts closed). The server's memory after each cycle shows
+whether it levels off; the verdict compares the growth over the last third of the cycles with the
+first third (Streamlit keeps a closed session's state for a while, so memory rises during the
+first cycles and must then stay flat).
+
+Runs are bounded: every wait has a timeout, sessions and cycles are counted, and the server is
+stopped at the end whatever happened. Figures are for reading, not asserting (docs/SCALE.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import numpy as np
+
+from geo import paths
+from geo.errors import PPAPError
+
+CHROMIUM = os.environ.get("PPAP_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
+SAMPLE_INTERVAL_S = 0.5
+SERVER_START_TIMEOUT_S = 180.0
+#: Longest wait for one page load or one rerun before the session counts as failed.
+SESSION_TIMEOUT_S = 120.0
+DECK_CANVAS = "[data-testid='stDeckGlJsonChart'] canvas"
+#: The Overview's map level radio (``pages/_sidebar.PAGE_KEYS``); Streamlit gives keyed widgets
+#: the class ``st-key-<key>``.
+RERUN_WIDGET = ".st-key-overview_by [role='radiogroup'] label"
+TARGET_P95_RERUN_S = 2.0
+#: Pause before each rerun, as a person reads the map before the next click.
+THINK_S = 1.0
+
+# Counts finished script runs: the app root's data-test-script-state turns to "notRunning" after
+# each run (Streamlit's own end-to-end tests wait on the same attribute).
+_RUN_COUNTER = """
+window.__ppapRuns = 0; window.__ppapState = null;
+new MutationObserver((mutations) => {
+  for (const m of mutations) {
+    const state = m.target.getAttribute && m.target.getAttribute('data-test-script-state');
+    if (!state || state === window.__ppapState) continue;
+    if (state === 'notRunning') window.__ppapRuns += 1;
+    window.__ppapState = state;
+  }
+}).observe(document, {subtree: true, attributes: true, attributeFilter: ['data-test-script-state']});
+"""
+
+
+# ---------------------------------------------------------------------------------------------
+# Figures
+# ---------------------------------------------------------------------------------------------
+
+
+def percentiles(values: Sequence[float], qs: Sequence[float] = (50, 95, 99)) -> dict[str, float | None]:
+    """``{"p50": …, "p95": …, "p99": …}`` of ``values`` (linear interpolation); None when empty.
+
+    Example
+    -------
+    >>> percentiles([1.0, 2.0, 3.0, 4.0])["p50"]
+    2.5
+    """
+    if any(not 0 <= q <= 100 for q in qs):
+        raise ValueError(f"percentiles must be within 0-100, got {list(qs)}")
+    clean = [float(v) for v in values if v is not None and np.isfinite(v)]
+    return {f"p{q:g}": (float(np.percentile(clean, q)) if clean else None) for q in qs}
+
+
+def levels_off(series: Sequence[float], *, tolerance: float = 0.05) -> dict:
+    """Whether a memory series levels off: growth over its last third against its first third.
+
+    The series levels off when the last third grows by less than ``tolerance`` of its own mean
+    (a flat tail), or by less than a quarter of the first third's growth (decelerating).
+
+    Returns
+    -------
+    dict
+        ``first_third_growth``, ``last_third_growth`` (same unit as ``series``), ``levels_off``.
+
+    Example
+    -------
+    >>> levels_off([100, 150, 180, 190, 191, 191])["levels_off"]
+    True
+    >>> levels_off([100, 120, 140, 160, 180, 200])["levels_off"]
+    False
+    """
+    values = [float(v) for v in series]
+    if len(values) < 3:
+        raise ValueError(f"levels_off needs at least 3 values, got {len(values)}")
+    third = max(len(values) // 3, 1)
+    first = values[third] - values[0] if third < len(values) else 0.0
+    tail = values[-third - 1:]
+    last = tail[-1] - tail[0]
+    flat = last <= tolerance * float(np.mean(tail))
+    slower = first > 0 and last <= 0.25 * first
+    return {"first_third_growth": first, "last_third_growth": last, "levels_off": bool(flat or slower)}
+
+
+class MemorySampler:
+    """Samples the RSS of a process and its children every ``interval`` seconds in a thread.
+
+    Example
+    -------
+    >>> with MemorySampler(os.getpid(), interval=0.05) as memory:  # doctest: +SKIP
+    ...     work()
+    >>> memory.peak_bytes  # doctest: +SKIP
+    """
+
+    def __init__(self, pid: int, *, interval: float = SAMPLE_INTERVAL_S):
+        import psutil
+
+        if interval <= 0:
+            raise ValueError(f"interval must be positive, got {interval}")
+        self._process = psutil.Process(pid)
+        self.interval = interval
+        self.samples: list[tuple[float, int]] = []  # (seconds since start, bytes)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._started = time.monotonic()
+
+    def rss_bytes(self) -> int:
+        """RSS of the process and its children now (0 once it has gone)."""
+        import psutil
+
+        try:
+            procs = [self._process, *self._process.children(recursive=True)]
+        except psutil.Error:
+            return 0
+        total = 0
+        for proc in procs:
+            try:
+                total += proc.memory_info().rss
+            except psutil.Error:
+                pass
+        return total
+
+    def sample(self) -> int:
+        """Take one sample now and return it."""
+        rss = self.rss_bytes()
+        self.samples.append((time.monotonic() - self._started, rss))
+        return rss
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.sample()
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> MemorySampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self.sample()
+
+    @property
+    def peak_bytes(self) -> int:
+        """Largest sample so far (0 before any)."""
+        return max((b for _, b in self.samples), default=0)
+
+    def series_mb(self, every_s: float = 5.0) -> list[tuple[float, float]]:
+        """The samples thinned to one per ``every_s`` seconds, in MB, for printing."""
+        out, next_t = [], 0.0
+        for t, b in self.samples:
+            if t >= next_t:
+                out.append((round(t, 1), round(b / 1e6, 1)))
+                next_t = t + every_s
+        return out
+
+
+# ---------------------------------------------------------------------------------------------
+# The server
+# ---------------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Server:
+    """A running ``streamlit run app.py`` and how long it took to answer its health check."""
+
+    proc: subprocess.Popen
+    url: str
+    log: Path
+    healthy_s: float
+
+
+def start_server(data: Path | None = None, *, port: int | None = None, timeout: float = SERVER_START_TIMEOUT_S,
+                 env: dict | None = None) -> Server:
+    """Start the app on a free loopback port and wait until ``/_stcore/health`` answers.
+
+    Parameters
+    ----------
+    data : pathlib.Path, optional
+        A households file to show (``PPAP_HOUSEHOLDS``); default the store, else the sample.
+
+    Raises
+    ------
+    PPAPError
+        When the server exits or is not healthy within ``timeout`` seconds (its log is quoted).
+    """
+    port = port or free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = Path(tempfile.mkdtemp(prefix="ppap-bench-")) / "server.log"
+    child_env = {**os.environ, **(env or {})}
+    if data is not None:
+        child_env["PPAP_HOUSEHOLDS"] = str(Path(data).resolve())
+    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+           "--server.port", str(port), "--server.address", "127.0.0.1", "--server.fileWatcherType", "none",
+           "--browser.gatherUsageStats", "false"]
+    started = time.perf_counter()
+    with log.open("wb") as out:
+        proc = subprocess.Popen(cmd, cwd=paths.PROJECT_ROOT, stdout=out, stderr=subprocess.STDOUT, env=child_env)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise PPAPError(f"streamlit exited with {proc.returncode}: {log.read_text(errors='replace')[-2000:]}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    return Server(proc, url, log, time.perf_counter() - started)
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.2)
+    stop_server(proc)
+    raise PPAPError(f"streamlit not healthy after {timeout:.0f} s: {log.read_text(errors='replace')[-2000:]}")
+
+
+def stop_server(proc: subprocess.Popen) -> None:
+    """Stop the server started by :func:`start_server` (terminate, then kill after 10 s)."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+# ---------------------------------------------------------------------------------------------
+# Browser sessions
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class SessionResult:
+    """One browser session: its initial load, its reruns (seconds) and what went wrong."""
+
+    initial_s: float | None = None
+    rerun_s: list[float] = field(default_factory=list)
+    error: str | None = None
+
+
+async def launch_browser(playwright):
+    """Debian's Chromium, headless, as the browser tests launch it (Playwright downloads none)."""
+    if not Path(CHROMIUM).is_file():
+        raise PPAPError(f"no Chromium at {CHROMIUM}; run `make system-deps` (or set PPAP_CHROMIUM)")
+    return await playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+
+
+async def open_session(browser, url: str):
+    """A new browser context (its own Streamlit session) whose requests may reach only ``url``'s host."""
+    host = urlsplit(url).hostname
+    context = await browser.new_context(viewport={"width": 1400, "height": 1000}, locale="th-TH")
+
+    async def only_local(route):
+        if urlsplit(route.request.url).hostname == host:
+            await route.continue_()
+        else:
+            await route.abort()
+
+    await context.route("**/*", only_local)
+    await context.add_init_script(_RUN_COUNTER)
+    return context, await context.new_page()
+
+
+async def _runs(page) -> int:
+    return int(await page.evaluate("window.__ppapRuns || 0"))
+
+
+async def _settled(page, after: int, timeout_s: float) -> None:
+    """Wait until a script run later than ``after`` has finished and the map canvas is there."""
+    await page.wait_for_function(f"(window.__ppapRuns || 0) > {after}", timeout=timeout_s * 1000)
+    await page.locator(DECK_CANVAS).first.wait_for(state="visible", timeout=timeout_s * 1000)
+    if await page.locator("[data-testid='stException']").count():
+        raise PPAPError("the app showed an exception")
+
+
+async def load_overview(page, url: str, timeout_s: float = SESSION_TIMEOUT_S) -> float:
+    """Open the Overview; seconds until its first run has finished and the map is drawn."""
+    started = time.perf_counter()
+    await page.goto(url, timeout=timeout_s * 1000)
+    await _settled(page, 0, timeout_s)
+    return time.perf_counter() - started
+
+
+async def rerun(page, option: int, timeout_s: float = SESSION_TIMEOUT_S) -> float:
+    """Click option ``option`` of the map-level radio; seconds until that run has finished."""
+    before = await _runs(page)
+    started = time.perf_counter()
+    await page.locator(RERUN_WIDGET).nth(option).click(timeout=timeout_s * 1000)
+    await _settled(page, before, timeout_s)
+    return time.perf_counter() - started
+
+
+async def _session(browser, url: str, reruns: int, start: asyncio.Event | None,
+                   think_s: float = THINK_S) -> SessionResult:
+    result = SessionResult()
+    context = None
+    try:
+        context, page = await open_session(browser, url)
+        if start is not None:
+            await start.wait()
+        result.initial_s = await load_overview(page, url)
+        for k in range(reruns):
+            await asyncio.sleep(think_s)
+            result.rerun_s.append(await rerun(page, (k + 1) % 3))
+    except Exception as exc:  # noqa: BLE001 - any failure of a session is a figure, not a crash
+        result.error = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
+    finally:
+        if context is not None:
+            await context.close()
+    return result
+
+
+async def drive_sessions(url: str, sessions: int, reruns: int, *, deadline_s: float) -> list[SessionResult]:
+    """``sessions`` browser sessions at once against ``url``, each loading then rerunning ``reruns`` times."""
+    from playwright.async_api import async_playwright
+
+    if sessions < 1 or reruns < 0:
+        raise ValueError(f"sessions must be positive and reruns non-negative, got {sessions}, {reruns}")
+    async with async_playwright() as playwright:
+        browser = await launch_browser(playwright)
+        try:
+            start = asyncio.Event()
+            tasks = [asyncio.create_task(_session(browser, url, reruns, start)) for _ in range(sessions)]
+            await asyncio.sleep(0.5)  # contexts created, then every session navigates at once
+            start.set()
+            done, pending = await asyncio.wait(tasks, timeout=deadline_s)
+            for task in pending:
+                task.cancel()
+            results = [t.result() if t in done else SessionResult(error="over the run's deadline") for t in tasks]
+        finally:
+            await browser.close()
+    return results
+
+
+def summarise(results: list[SessionResult]) -> dict:
+    """p50/p95/p99 of initial loads and reruns, and the failed sessions with their first errors."""
+    failed = [r for r in results if r.error]
+    return {
+        "sessions": len(results),
+        "failed": len(failed),
+        "errors": sorted({r.error for r in failed})[:5],
+        "initial_s": percentiles([r.initial_s for r in results if r.initial_s is not None]),
+        "rerun_s": percentiles([t for r in results for t in r.rerun_s]),
+        "reruns": sum(len(r.rerun_s) for r in results),
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# The two benchmarks
+# ---------------------------------------------------------------------------------------------
+
+
+def run_load(sessions: Sequence[int] = (10, 20, 40), *, reruns: int = 5, data: Path | None = None,
+             deadline_s: float = 600.0) -> dict:
+    """The load test: a baseline of one session, then each N in ``sessions`` (module docstring)."""
+    if not sessions or any(n < 1 for n in sessions):
+        raise ValueError(f"sessions must be positive counts, got {list(sessions)}")
+    server = start_server(data)
+    report = {"data": str(data or "default (store, else sample)"), "machine": _machine(), "reruns_per_session": reruns,
+              "server_healthy_s": server.healthy_s, "runs": []}
+    try:
+        with MemorySampler(server.proc.pid) as memory:
+            asyncio.run(drive_sessions(server.url, 1, 1, deadline_s=deadline_s))  # warm the caches once
+            report["after_warm_up_mb"] = memory.sample() / 1e6
+            for n in (1, *sessions):
+                t0 = len(memory.samples)
+                started = time.perf_counter()
+                results = asyncio.run(drive_sessions(server.url, n, reruns, deadline_s=deadline_s))
+                window = [b for _, b in memory.samples[t0:]] or [memory.sample()]
+                report["runs"].append({**summarise(results), "n": n, "wall_s": time.perf_counter() - started,
+                                       "server_peak_mb": max(window) / 1e6, "server_end_mb": memory.sample() / 1e6})
+        report["server_peak_mb"] = memory.peak_bytes / 1e6
+        report["memory_mb"] = memory.series_mb(every_s=10.0)
+    finally:
+        stop_server(server.proc)
+    return report
+
+
+def run_soak(*, cycles: int = 30, concurrent: int = 5, data: Path | None = None, deadline_s: float = 300.0) -> dict:
+    """The soak: ``cycles`` connect / load / rerun / disconnect cycles of ``concurrent`` sessions."""
+    if cycles < 3 or concurrent < 1:
+        raise ValueError(f"cycles must be at least 3 and concurrent positive, got {cycles}, {concurrent}")
+    server = start_server(data)
+    report = {"data": str(data or "default (store, else sample)"), "machine": _machine(), "cycles": cycles,
+              "concurrent": concurrent, "per_cycle": []}
+    try:
+        with MemorySampler(server.proc.pid) as memory:
+            report["before_mb"] = memory.sample() / 1e6
+            for cycle in range(cycles):
+                results = asyncio.run(drive_sessions(server.url, concurrent, 1, deadline_s=deadline_s))
+                summary = summarise(results)
+                report["per_cycle"].append({"cycle": cycle + 1, "failed": summary["failed"],
+                                            "initial_p50_s": summary["initial_s"]["p50"],
+                                            "rss_mb": memory.sample() / 1e6})
+        rss = [c["rss_mb"] for c in report["per_cycle"]]
+        report["verdict"] = levels_off(rss)
+        report["failed"] = sum(c["failed"] for c in report["per_cycle"])
+        report["server_peak_mb"] = memory.peak_bytes / 1e6
+    finally:
+        stop_server(server.proc)
+    return report
+
+
+def _machine() -> dict:
+    import psutil
+
+    return {"python": platform.python_version(), "cpus": os.cpu_count(),
+            "memory_gb": round(psutil.virtual_memory().total / 2**30, 1), "load_1m": os.getloadavg()[0]}
+
+
+def _fmt(value: float | None, unit: str = "s") -> str:
+    return "—" if value is None else f"{value:.2f} {unit}"
+
+
+def format_load(report: dict) -> str:
+    """The load test's figures as a table."""
+    base = report["runs"][0]
+    lines = [f"load test: {report['data']}; {report['reruns_per_session']} reruns per session; "
+             f"{report['machine']['cpus']} cores; server healthy after {report['server_healthy_s']:.1f} s",
+             f"{'sessions':>8} {'failed':>6} {'initial p50/p95/p99 s':>24} {'rerun p50/p95/p99 s':>22} "
+             f"{'p95 rerun vs 1':>14} {'server peak MB':>15} {'wall s':>7}"]
+    for run in report["runs"]:
+        i, r = run["initial_s"], run["rerun_s"]
+        ratio = (r["p95"] / base["rerun_s"]["p95"]) if r["p95"] and base["rerun_s"]["p95"] else None
+        lines.append(f"{run['n']:>8} {run['failed']:>6} {_trio(i):>24} {_trio(r):>22} "
+                     f"{('x' + format(ratio, '.1f')) if ratio else '—':>14} {run['server_peak_mb']:>15.0f} "
+                     f"{run['wall_s']:>7.0f}")
+        for error in run["errors"]:
+            lines.append(f"{'':>8} error: {error}")
+    verdicts = [f"{run['n']}: {'meets' if (run['rerun_s']['p95'] or 1e9) < TARGET_P95_RERUN_S and not run['failed'] else 'misses'}"
+                for run in report["runs"][1:]]
+    lines.append(f"target p95 rerun under {TARGET_P95_RERUN_S:.0f} s with no failures — " + ", ".join(verdicts))
+    lines.append("server memory (s, MB): " + ", ".join(f"{t:.0f}:{m:.0f}" for t, m in report["memory_mb"]))
+    return "\n".join(lines)
+
+
+def _num(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2f}"
+
+
+def _trio(figures: dict) -> str:
+    return f"{_num(figures['p50'])}/{_num(figures['p95'])}/{_num(figures['p99'])}"
+
+
+def format_soak(report: dict) -> str:
+    """The soak's figures: memory after each cycle and the verdict."""
+    v = report["verdict"]
+    rss = [c["rss_mb"] for c in report["per_cycle"]]
+    return "\n".join([
+        f"soak: {report['cycles']} cycles of {report['concurrent']} sessions (connect, load, rerun, disconnect); "
+        f"{report['data']}",
+        f"server RSS before {report['before_mb']:.0f} MB; after each cycle (MB): " + ", ".join(f"{m:.0f}" for m in rss),
+        f"growth over the first third {v['first_third_growth']:+.0f} MB, over the last third "
+        f"{v['last_third_growth']:+.0f} MB: {'levels off' if v['levels_off'] else 'still climbing'}; "
+        f"peak {report['server_peak_mb']:.0f} MB; failed sessions {report['failed']}",
+    ])
+
+
+# ---------------------------------------------------------------------------------------------
+# Command line
+# ---------------------------------------------------------------------------------------------
+
+
+def _counts(text: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected counts like 10,20,40, got {text!r}") from None
+    if not values or any(v < 1 or v > 100 for v in values):
+        raise argparse.ArgumentTypeError(f"session counts must be 1-100, got {text!r}")
+    return values
+
+
+def add_commands(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``bench-load`` and ``bench-soak`` to the ``python -m geo`` command line."""
+    load = subparsers.add_parser("bench-load", help="N real browser sessions at once against the running app")
+    load.add_argument("--sessions", type=_counts, default=(10, 20, 40), help="session counts (default 10,20,40)")
+    load.add_argument("--reruns", type=int, default=5, help="reruns per session (default 5)")
+    load.add_argument("--data", type=Path, metavar="FILE", help="households file (default: the store, else the sample)")
+    load.add_argument("--json", action="store_true", help="print the figures as JSON")
+    load.set_defaults(func=_cmd_load)
+    soak = subparsers.add_parser("bench-soak", help="repeated connect/disconnect cycles; does memory level off?")
+    soak.add_argument("--cycles", type=int, default=30, help="cycles (default 30)")
+    soak.add_argument("--concurrent", type=int, default=5, help="sessions per cycle (default 5)")
+    soak.add_argument("--data", type=Path, metavar="FILE", help="households file (default: the store, else the sample)")
+    soak.add_argument("--json", action="store_true", help="print the figures as JSON")
+    soak.set_defaults(func=_cmd_soak)
+
+
+def _cmd_load(args: argparse.Namespace) -> int:
+    report = run_load(args.sessions, reruns=args.reruns, data=args.data)
+    print(json.dumps(report, indent=1) if args.json else format_load(report))
+    return 0
+
+
+def _cmd_soak(args: argparse.Namespace) -> int:
+    try:
+        report = run_soak(cycles=args.cycles, concurrent=args.concurrent, data=args.data)
+    except ValueError as exc:
+        raise PPAPError(str(exc)) from exc
+    print(json.dumps(report, indent=1) if args.json else format_soak(report))
+    return 0

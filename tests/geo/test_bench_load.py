@@ -1,0 +1,72 @@
+"""The load test's own arithmetic (geo.bench_load): percentiles, the soak verdict, memory
+sampling, the summary of sessions. No server and no browser here: those run in the benchmark."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+import numpy as np
+import pytest
+
+from geo.bench_load import MemorySampler, SessionResult, _counts, levels_off, percentiles, summarise
+
+
+def test_percentiles_match_numpy_and_ignore_missing():
+    values = [0.3, 1.2, 0.9, 4.0, 2.2, None, float("nan")]
+    clean = [0.3, 1.2, 0.9, 4.0, 2.2]
+    got = percentiles(values)
+    assert got == {f"p{q}": pytest.approx(float(np.percentile(clean, q))) for q in (50, 95, 99)}
+    assert percentiles([]) == {"p50": None, "p95": None, "p99": None}
+    assert percentiles([7.0], qs=(0, 100)) == {"p0": 7.0, "p100": 7.0}
+
+
+def test_percentiles_reject_out_of_range():
+    with pytest.raises(ValueError, match="0-100"):
+        percentiles([1.0], qs=(101,))
+
+
+@pytest.mark.parametrize("series, expected", [
+    ([400, 430, 450, 455, 456, 456, 457, 457, 457], True),  # rises, then flat
+    ([400, 400, 400, 400, 400, 400], True),  # flat from the start
+    ([400, 420, 440, 460, 480, 500, 520, 540, 560], False),  # climbs steadily
+    ([400, 401, 402, 410, 440, 480], False),  # accelerating
+])
+def test_levels_off(series, expected):
+    assert levels_off(series)["levels_off"] is expected
+
+
+def test_levels_off_needs_three_points():
+    with pytest.raises(ValueError, match="at least 3"):
+        levels_off([1, 2])
+
+
+def test_memory_sampler_sees_this_process_grow():
+    with MemorySampler(os.getpid(), interval=0.02) as memory:
+        before = memory.rss_bytes()
+        block = np.ones(40_000_000, dtype=np.uint8)  # 40 MB, touched
+        time.sleep(0.1)
+        assert memory.rss_bytes() > before + 30e6
+        del block
+    assert len(memory.samples) >= 3
+    assert memory.peak_bytes >= before + 30e6
+    assert all(later[0] >= earlier[0] for earlier, later in zip(memory.samples, memory.samples[1:]))
+    assert memory.series_mb(every_s=1000)[0][1] > 0
+
+
+def test_summary_counts_failures_and_pools_reruns():
+    results = [SessionResult(1.0, [0.5, 0.7]), SessionResult(2.0, [0.9]),
+               SessionResult(error="TimeoutError: x"), SessionResult(3.0, [], error="TimeoutError: x")]
+    summary = summarise(results)
+    assert summary["sessions"] == 4 and summary["failed"] == 2 and summary["errors"] == ["TimeoutError: x"]
+    assert summary["reruns"] == 3
+    assert summary["initial_s"]["p50"] == pytest.approx(2.0)
+    assert summary["rerun_s"]["p50"] == pytest.approx(0.7)
+
+
+def test_session_counts_are_parsed_and_bounded():
+    assert _counts("10,20,40") == (10, 20, 40)
+    for bad in ("", "a,b", "0", "500"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            _counts(bad)
