@@ -11,12 +11,13 @@ PORT   ?= 8501
 RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP     := $(VENV)/.dev-installed
 
-.PHONY: run test setup data boundaries sample system-deps bench bench-engine clean help
+.PHONY: run test setup data boundaries sample system-deps bench bench-engine bench-national bench-load bench-soak clean help
 
 help:
 	@echo "make run    install what is needed and start the app on http://localhost:$(PORT)"
 	@echo "make test   install what is needed and run the whole test suite"
 	@echo "make bench  print the engine benchmark (python -m geo bench)"
+	@echo "make bench-national / bench-load / bench-soak   scale benchmarks (docs/SCALE.md)"
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -61,6 +62,17 @@ test: $(DEV_STAMP) data system-deps
 
 bench: $(RUNTIME_STAMP) data
 	$(PY) -m geo bench --households 1000000
+
+# Scale benchmarks (docs/SCALE.md): real streamlit servers and headless Chromium, not part of `make test`.
+# bench-national generates 13M households into data/national/ (never committed) when missing.
+bench-national: $(DEV_STAMP) data system-deps
+	$(PY) -m geo bench-national --households 13000000
+
+bench-load: $(DEV_STAMP) data system-deps
+	$(PY) -m geo bench-load --sessions 10,20,40
+
+bench-soak: $(DEV_STAMP) data system-deps
+	$(PY) -m geo bench-soak --cycles 30 --concurrent 5
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
