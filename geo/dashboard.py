@@ -453,13 +453,6 @@ def describe_filters(view: ViewState, lang: str = "th", *, with_provinces: bool 
     return "; ".join(parts)
 
 
-def map_title(what: str, level: str, view: ViewState, lang: str = "th") -> str:
-    """``"<what> · by <level> · <where> (<filters>)"``: what a map shows and for which selection."""
-    by = text(f"by_{level}", lang)
-    filters = describe_filters(view, lang)
-    return f"{what} · {by} · {where_label(view, lang)}" + (f" ({filters})" if filters else "")
-
-
 def legend_html(legend: Legend, *, scale: float = 1.0) -> str:
     """The legend as escaped HTML: a title and one swatch per class or category, large type
     (``scale`` times larger again for meeting mode's wall screen).

@@ -98,7 +98,7 @@ def test_a_link_straight_to_a_page_opens_with_the_router(offline_page, app_url, 
     nav = page.get_by_test_id("stSidebarNav")
     expect(nav.get_by_text("ภาพรวม · Overview")).to_be_visible()
     expect(nav.get_by_text("capitals", exact=True)).to_have_count(0)  # not the bare pages folder
-    expect(page.get_by_text("สัดส่วนที่ขาดทุนธรรมชาติ · รายอำเภอ · กาฬสินธุ์")).to_be_visible()
+    expect(page.get_by_text("สัดส่วนที่ขาดทุนธรรมชาติ · รายอำเภอ · จังหวัดกาฬสินธุ์")).to_be_visible()
     wait_for_map(page)
 
 
@@ -169,7 +169,7 @@ def test_a_click_on_a_district_drills_down(offline_page, app_url, skip_or_fail):
     search = page.evaluate("window.location.search")
     assert parse_qs(search.lstrip("?"))["area"] == [target["code"]], search
     expect(page.get_by_role("button", name=target["name_th"])).to_be_visible(timeout=LOAD_TIMEOUT_MS)
-    expect(page.get_by_text(f"รายตำบล · กาฬสินธุ์ › {target['name_th']}").first).to_be_visible()
+    expect(page.get_by_text(f"รายตำบล · อำเภอ{target['name_th']} จังหวัดกาฬสินธุ์").first).to_be_visible()
 
 
 def test_a_download_arrives(offline_page, app_url, tmp_path: Path, skip_or_fail):

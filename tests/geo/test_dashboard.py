@@ -214,10 +214,10 @@ def test_gaps_are_areas_in_need_with_no_pilot_in_reach_and_protected(index, pilo
 # ---------------------------------------------------------------------------------------------
 
 
-def test_titles_say_what_where_and_which_filter():
-    view = ViewState(area="4609", levels=(1, 2), tpmap="out")
-    title = D.map_title("X", "subdistrict", view, "en")
-    assert title.startswith("X · by subdistrict · Kalasin › Sahatsakhan")
+def test_titles_say_what_where_and_which_filter(index, boundaries):
+    view = ViewState(area="4609", levels=(1, 2), tpmap="out", lang="en")
+    title = M.metric_map(index, boundaries, view).title
+    assert title.startswith("Poor households (levels 1-2) · by subdistrict · Sahatsakhan district, Kalasin")
     assert "Level 1 Destitute, 2 Hard" in title and "Not in TPMAP" in title
     assert D.where_label(ViewState(provinces=("34", "46")), "th") == "อุบลราชธานี, กาฬสินธุ์"
     assert D.where_label(ViewState(), "en") == "20 pilot provinces"
