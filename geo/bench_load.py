@@ -57,7 +57,12 @@ SAMPLE_INTERVAL_S = 0.5
 SERVER_START_TIMEOUT_S = 180.0
 #: Longest wait for one page load or one rerun before the session counts as failed.
 SESSION_TIMEOUT_S = 120.0
-DECK_CANVAS = "[data-testid='stDeckGlJsonChart'] canvas"
+DECK = "[data-testid='stDeckGlJsonChart']"
+DECK_CANVAS = f"{DECK} canvas"
+#: Without WebGL the browser does not draw the map (deck.gl needs WebGL; here it would be software
+#: rendering on the server's own two cores): the load test measures the server, whose users draw
+#: on their own machines. ``--render`` draws anyway.
+NO_WEBGL_ARGS = ["--disable-3d-apis", "--disable-webgl"]
 #: The Overview's map level radio (``pages/_sidebar.PAGE_KEYS``); Streamlit gives keyed widgets
 #: the class ``st-key-<key>``.
 RERUN_WIDGET = ".st-key-overview_by [role='radiogroup'] label"
@@ -187,6 +192,16 @@ class MemorySampler:
         self._thread.join(timeout=5)
         self.sample()
 
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) the process has used so far (0 once it has gone)."""
+        import psutil
+
+        try:
+            times = self._process.cpu_times()
+        except psutil.Error:
+            return 0.0
+        return times.user + times.system
+
     @property
     def peak_bytes(self) -> int:
         """Largest sample so far (0 before any)."""
@@ -290,11 +305,15 @@ class SessionResult:
     error: str | None = None
 
 
-async def launch_browser(playwright):
-    """Debian's Chromium, headless, as the browser tests launch it (Playwright downloads none)."""
+async def launch_browser(playwright, *, render: bool = True):
+    """Debian's Chromium, headless, as the browser tests launch it (Playwright downloads none);
+    with ``render=False`` without WebGL (:data:`NO_WEBGL_ARGS`)."""
     if not Path(CHROMIUM).is_file():
         raise PPAPError(f"no Chromium at {CHROMIUM}; run `make system-deps` (or set PPAP_CHROMIUM)")
-    return await playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+    args = CHROMIUM_ARGS + ([] if render else NO_WEBGL_ARGS)
+    browser = await playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=args)
+    browser.ppap_render = render
+    return browser
 
 
 async def open_session(browser, url: str):
@@ -318,9 +337,13 @@ async def _runs(page) -> int:
 
 
 async def _settled(page, after: int, timeout_s: float) -> None:
-    """Wait until a script run later than ``after`` has finished and the map canvas is there."""
+    """Wait until a script run later than ``after`` has finished and the map is there (its canvas
+    drawn when the browser renders, else its element)."""
     await page.wait_for_function(f"(window.__ppapRuns || 0) > {after}", timeout=timeout_s * 1000)
-    await page.locator(DECK_CANVAS).first.wait_for(state="visible", timeout=timeout_s * 1000)
+    if getattr(page.context.browser, "ppap_render", True):
+        await page.locator(DECK_CANVAS).first.wait_for(state="visible", timeout=timeout_s * 1000)
+    else:
+        await page.locator(DECK).first.wait_for(state="attached", timeout=timeout_s * 1000)
     if await page.locator("[data-testid='stException']").count():
         raise PPAPError("the app showed an exception")
 
@@ -362,14 +385,15 @@ async def _session(browser, url: str, reruns: int, start: asyncio.Event | None,
     return result
 
 
-async def drive_sessions(url: str, sessions: int, reruns: int, *, deadline_s: float) -> list[SessionResult]:
+async def drive_sessions(url: str, sessions: int, reruns: int, *, deadline_s: float,
+                         render: bool = False) -> list[SessionResult]:
     """``sessions`` browser sessions at once against ``url``, each loading then rerunning ``reruns`` times."""
     from playwright.async_api import async_playwright
 
     if sessions < 1 or reruns < 0:
         raise ValueError(f"sessions must be positive and reruns non-negative, got {sessions}, {reruns}")
     async with async_playwright() as playwright:
-        browser = await launch_browser(playwright)
+        browser = await launch_browser(playwright, render=render)
         try:
             start = asyncio.Event()
             tasks = [asyncio.create_task(_session(browser, url, reruns, start)) for _ in range(sessions)]
@@ -403,23 +427,28 @@ def summarise(results: list[SessionResult]) -> dict:
 
 
 def run_load(sessions: Sequence[int] = (10, 20, 40), *, reruns: int = 5, data: Path | None = None,
-             deadline_s: float = 600.0) -> dict:
+             deadline_s: float = 600.0, render: bool = False) -> dict:
     """The load test: a baseline of one session, then each N in ``sessions`` (module docstring)."""
     if not sessions or any(n < 1 for n in sessions):
         raise ValueError(f"sessions must be positive counts, got {list(sessions)}")
     server = start_server(data)
     report = {"data": str(data or "default (store, else sample)"), "machine": _machine(), "reruns_per_session": reruns,
+              "render": render,
               "server_healthy_s": server.healthy_s, "runs": []}
     try:
         with MemorySampler(server.proc.pid) as memory:
-            asyncio.run(drive_sessions(server.url, 1, 1, deadline_s=deadline_s))  # warm the caches once
+            asyncio.run(drive_sessions(server.url, 1, 1, deadline_s=deadline_s, render=render))  # warm the caches
             report["after_warm_up_mb"] = memory.sample() / 1e6
             for n in (1, *sessions):
-                t0 = len(memory.samples)
+                t0, cpu0 = len(memory.samples), memory.cpu_seconds()
                 started = time.perf_counter()
-                results = asyncio.run(drive_sessions(server.url, n, reruns, deadline_s=deadline_s))
+                results = asyncio.run(drive_sessions(server.url, n, reruns, deadline_s=deadline_s, render=render))
                 window = [b for _, b in memory.samples[t0:]] or [memory.sample()]
-                report["runs"].append({**summarise(results), "n": n, "wall_s": time.perf_counter() - started,
+                summary = summarise(results)
+                runs = summary["reruns"] + summary["sessions"] - summary["failed"]
+                report["runs"].append({**summary, "n": n, "wall_s": time.perf_counter() - started,
+                                       "server_cpu_s": memory.cpu_seconds() - cpu0,
+                                       "server_cpu_per_run_s": (memory.cpu_seconds() - cpu0) / max(runs, 1),
                                        "server_peak_mb": max(window) / 1e6, "server_end_mb": memory.sample() / 1e6})
         report["server_peak_mb"] = memory.peak_bytes / 1e6
         report["memory_mb"] = memory.series_mb(every_s=10.0)
@@ -428,7 +457,8 @@ def run_load(sessions: Sequence[int] = (10, 20, 40), *, reruns: int = 5, data: P
     return report
 
 
-def run_soak(*, cycles: int = 30, concurrent: int = 5, data: Path | None = None, deadline_s: float = 300.0) -> dict:
+def run_soak(*, cycles: int = 30, concurrent: int = 5, data: Path | None = None, deadline_s: float = 300.0,
+             render: bool = False) -> dict:
     """The soak: ``cycles`` connect / load / rerun / disconnect cycles of ``concurrent`` sessions."""
     if cycles < 3 or concurrent < 1:
         raise ValueError(f"cycles must be at least 3 and concurrent positive, got {cycles}, {concurrent}")
@@ -439,7 +469,7 @@ def run_soak(*, cycles: int = 30, concurrent: int = 5, data: Path | None = None,
         with MemorySampler(server.proc.pid) as memory:
             report["before_mb"] = memory.sample() / 1e6
             for cycle in range(cycles):
-                results = asyncio.run(drive_sessions(server.url, concurrent, 1, deadline_s=deadline_s))
+                results = asyncio.run(drive_sessions(server.url, concurrent, 1, deadline_s=deadline_s, render=render))
                 summary = summarise(results)
                 report["per_cycle"].append({"cycle": cycle + 1, "failed": summary["failed"],
                                             "initial_p50_s": summary["initial_s"]["p50"],
@@ -468,15 +498,16 @@ def format_load(report: dict) -> str:
     """The load test's figures as a table."""
     base = report["runs"][0]
     lines = [f"load test: {report['data']}; {report['reruns_per_session']} reruns per session; "
+             f"{'maps drawn (WebGL)' if report['render'] else 'maps not drawn (no WebGL: server figures)'}; "
              f"{report['machine']['cpus']} cores; server healthy after {report['server_healthy_s']:.1f} s",
              f"{'sessions':>8} {'failed':>6} {'initial p50/p95/p99 s':>24} {'rerun p50/p95/p99 s':>22} "
-             f"{'p95 rerun vs 1':>14} {'server peak MB':>15} {'wall s':>7}"]
+             f"{'p95 rerun vs 1':>14} {'server peak MB':>15} {'wall s':>7} {'server CPU s/run':>17}"]
     for run in report["runs"]:
         i, r = run["initial_s"], run["rerun_s"]
         ratio = (r["p95"] / base["rerun_s"]["p95"]) if r["p95"] and base["rerun_s"]["p95"] else None
         lines.append(f"{run['n']:>8} {run['failed']:>6} {_trio(i):>24} {_trio(r):>22} "
                      f"{('x' + format(ratio, '.1f')) if ratio else '—':>14} {run['server_peak_mb']:>15.0f} "
-                     f"{run['wall_s']:>7.0f}")
+                     f"{run['wall_s']:>7.0f} {run['server_cpu_per_run_s']:>17.2f}")
         for error in run["errors"]:
             lines.append(f"{'':>8} error: {error}")
     verdicts = [f"{run['n']}: {'meets' if (run['rerun_s']['p95'] or 1e9) < TARGET_P95_RERUN_S and not run['failed'] else 'misses'}"
@@ -529,25 +560,27 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     load.add_argument("--sessions", type=_counts, default=(10, 20, 40), help="session counts (default 10,20,40)")
     load.add_argument("--reruns", type=int, default=5, help="reruns per session (default 5)")
     load.add_argument("--data", type=Path, metavar="FILE", help="households file (default: the store, else the sample)")
+    load.add_argument("--render", action="store_true", help="let the browsers draw the maps (software WebGL)")
     load.add_argument("--json", action="store_true", help="print the figures as JSON")
     load.set_defaults(func=_cmd_load)
     soak = subparsers.add_parser("bench-soak", help="repeated connect/disconnect cycles; does memory level off?")
     soak.add_argument("--cycles", type=int, default=30, help="cycles (default 30)")
     soak.add_argument("--concurrent", type=int, default=5, help="sessions per cycle (default 5)")
     soak.add_argument("--data", type=Path, metavar="FILE", help="households file (default: the store, else the sample)")
+    soak.add_argument("--render", action="store_true", help="let the browsers draw the maps (software WebGL)")
     soak.add_argument("--json", action="store_true", help="print the figures as JSON")
     soak.set_defaults(func=_cmd_soak)
 
 
 def _cmd_load(args: argparse.Namespace) -> int:
-    report = run_load(args.sessions, reruns=args.reruns, data=args.data)
+    report = run_load(args.sessions, reruns=args.reruns, data=args.data, render=args.render)
     print(json.dumps(report, indent=1) if args.json else format_load(report))
     return 0
 
 
 def _cmd_soak(args: argparse.Namespace) -> int:
     try:
-        report = run_soak(cycles=args.cycles, concurrent=args.concurrent, data=args.data)
+        report = run_soak(cycles=args.cycles, concurrent=args.concurrent, data=args.data, render=args.render)
     except ValueError as exc:
         raise PPAPError(str(exc)) from exc
     print(json.dumps(report, indent=1) if args.json else format_soak(report))
