@@ -729,22 +729,22 @@ def attach_boundaries(table: pd.DataFrame, boundaries: pd.DataFrame):
 
 
 def cells_to_polygons(cells: object):
-    """Hexagon (or pentagon) polygons of H3 cells, (lon, lat) order as shapely expects.
+    """Hexagon (or pentagon) polygons of H3 cells, (lon, lat) order as shapely expects; None for 0.
 
-    ``h3.cell_to_boundary`` returns (lat, lng) pairs; they are swapped here.
+    Built in one vectorised call (h3ronpy writes WKB, shapely reads it), several times faster
+    than ``h3.cell_to_boundary`` cell by cell.
     """
-    import h3.api.basic_int as h3
+    import pyarrow as pa
     import shapely
+    from h3ronpy.vector import cells_to_wkb_polygons
 
     arr = np.asarray(cells, dtype=np.uint64)
-    polygons = []
-    for cell in arr.tolist():
-        if cell == 0:
-            polygons.append(None)
-            continue
-        ring = [(lng, lat) for lat, lng in h3.cell_to_boundary(cell)]
-        polygons.append(shapely.Polygon(ring))
-    return np.array(polygons, dtype=object)
+    out = np.full(arr.shape, None, dtype=object)
+    valid = arr != 0
+    if valid.any():
+        wkb = cells_to_wkb_polygons(pa.array(arr[valid]))
+        out[valid] = shapely.from_wkb(np.asarray(pa.array(wkb).to_pylist(), dtype=object))
+    return out
 
 
 def attach_cell_geometry(table: pd.DataFrame):
