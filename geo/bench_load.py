@@ -14,6 +14,8 @@ changes the map level ``--reruns`` times, :data:`THINK_S` after the last answer 
 the run it started has finished and the map is drawn again). Prints p50/p95/p99 of both, failed sessions, and the server's memory.
 The baseline, measured in the same run, is one session alone (N = 1): the ratio is p95 against
 it.
+``--replicas K`` starts K servers and gives each session one of them for its whole life (what a
+load balancer with sticky sessions does): the same load spread over several processes.
 
 **bench-soak** ``--cycles C --concurrent K``: C cycles in which K sessions connect, load the
 Overview, rerun once and disconnect (contexts closed). The server's memory after each cycle shows
@@ -135,7 +137,8 @@ def levels_off(series: Sequence[float], *, tolerance: float = 0.05) -> dict:
 
 
 class MemorySampler:
-    """Samples the RSS of a process and its children every ``interval`` seconds in a thread.
+    """Samples the RSS of processes (one pid or several: replicas) and their children every
+    ``interval`` seconds in a thread.
 
     Example
     -------
@@ -144,12 +147,12 @@ class MemorySampler:
     >>> memory.peak_bytes  # doctest: +SKIP
     """
 
-    def __init__(self, pid: int, *, interval: float = SAMPLE_INTERVAL_S):
+    def __init__(self, pid: int | Sequence[int], *, interval: float = SAMPLE_INTERVAL_S):
         import psutil
 
         if interval <= 0:
             raise ValueError(f"interval must be positive, got {interval}")
-        self._process = psutil.Process(pid)
+        self._processes = [psutil.Process(p) for p in ([pid] if isinstance(pid, int) else pid)]
         self.interval = interval
         self.samples: list[tuple[float, int]] = []  # (seconds since start, bytes)
         self._stop = threading.Event()
@@ -157,13 +160,15 @@ class MemorySampler:
         self._started = time.monotonic()
 
     def rss_bytes(self) -> int:
-        """RSS of the process and its children now (0 once it has gone)."""
+        """RSS of the processes and their children now (0 once they have gone)."""
         import psutil
 
-        try:
-            procs = [self._process, *self._process.children(recursive=True)]
-        except psutil.Error:
-            return 0
+        procs = []
+        for process in self._processes:
+            try:
+                procs += [process, *process.children(recursive=True)]
+            except psutil.Error:
+                pass
         total = 0
         for proc in procs:
             try:
@@ -193,14 +198,17 @@ class MemorySampler:
         self.sample()
 
     def cpu_seconds(self) -> float:
-        """CPU time (user + system) the process has used so far (0 once it has gone)."""
+        """CPU time (user + system) the processes have used so far (0 for one that has gone)."""
         import psutil
 
-        try:
-            times = self._process.cpu_times()
-        except psutil.Error:
-            return 0.0
-        return times.user + times.system
+        total = 0.0
+        for process in self._processes:
+            try:
+                times = process.cpu_times()
+            except psutil.Error:
+                continue
+            total += times.user + times.system
+        return total
 
     @property
     def peak_bytes(self) -> int:
@@ -385,18 +393,24 @@ async def _session(browser, url: str, reruns: int, start: asyncio.Event | None,
     return result
 
 
-async def drive_sessions(url: str, sessions: int, reruns: int, *, deadline_s: float,
+async def drive_sessions(url: str | Sequence[str], sessions: int, reruns: int, *, deadline_s: float,
                          render: bool = False) -> list[SessionResult]:
-    """``sessions`` browser sessions at once against ``url``, each loading then rerunning ``reruns`` times."""
+    """``sessions`` browser sessions at once against ``url``, each loading then rerunning ``reruns`` times.
+
+    With several URLs (replicas), session ``i`` uses ``url[i % len(url)]`` for its whole life: a
+    sticky load balancer's assignment.
+    """
     from playwright.async_api import async_playwright
 
     if sessions < 1 or reruns < 0:
         raise ValueError(f"sessions must be positive and reruns non-negative, got {sessions}, {reruns}")
+    urls = [url] if isinstance(url, str) else list(url)
     async with async_playwright() as playwright:
         browser = await launch_browser(playwright, render=render)
         try:
             start = asyncio.Event()
-            tasks = [asyncio.create_task(_session(browser, url, reruns, start)) for _ in range(sessions)]
+            tasks = [asyncio.create_task(_session(browser, urls[i % len(urls)], reruns, start))
+                     for i in range(sessions)]
             await asyncio.sleep(0.5)  # contexts created, then every session navigates at once
             start.set()
             done, pending = await asyncio.wait(tasks, timeout=deadline_s)
@@ -427,22 +441,37 @@ def summarise(results: list[SessionResult]) -> dict:
 
 
 def run_load(sessions: Sequence[int] = (10, 20, 40), *, reruns: int = 5, data: Path | None = None,
-             deadline_s: float = 600.0, render: bool = False) -> dict:
-    """The load test: a baseline of one session, then each N in ``sessions`` (module docstring)."""
+             deadline_s: float = 600.0, render: bool = False, replicas: int = 1) -> dict:
+    """The load test: a baseline of one session, then each N in ``sessions`` (module docstring).
+
+    ``replicas`` > 1 starts that many servers and gives each session one of them for its whole
+    life (a sticky load balancer's assignment); memory and CPU are summed over the replicas.
+    """
     if not sessions or any(n < 1 for n in sessions):
         raise ValueError(f"sessions must be positive counts, got {list(sessions)}")
-    server = start_server(data)
-    report = {"data": str(data or "default (store, else sample)"), "machine": _machine(), "reruns_per_session": reruns,
-              "render": render,
-              "server_healthy_s": server.healthy_s, "runs": []}
+    if replicas < 1:
+        raise ValueError(f"replicas must be positive, got {replicas}")
+    servers = []
     try:
-        with MemorySampler(server.proc.pid) as memory:
-            asyncio.run(drive_sessions(server.url, 1, 1, deadline_s=deadline_s, render=render))  # warm the caches
+        for _ in range(replicas):
+            servers.append(start_server(data))
+    except PPAPError:
+        for started in servers:
+            stop_server(started.proc)
+        raise
+    urls = [server.url for server in servers]
+    report = {"data": str(data or "default (store, else sample)"), "machine": _machine(), "reruns_per_session": reruns,
+              "render": render, "replicas": replicas,
+              "server_healthy_s": max(server.healthy_s for server in servers), "runs": []}
+    try:
+        with MemorySampler([server.proc.pid for server in servers]) as memory:
+            for url in urls:  # warm every replica's caches once
+                asyncio.run(drive_sessions(url, 1, 1, deadline_s=deadline_s, render=render))
             report["after_warm_up_mb"] = memory.sample() / 1e6
             for n in (1, *sessions):
                 t0, cpu0 = len(memory.samples), memory.cpu_seconds()
                 started = time.perf_counter()
-                results = asyncio.run(drive_sessions(server.url, n, reruns, deadline_s=deadline_s, render=render))
+                results = asyncio.run(drive_sessions(urls, n, reruns, deadline_s=deadline_s, render=render))
                 window = [b for _, b in memory.samples[t0:]] or [memory.sample()]
                 summary = summarise(results)
                 runs = summary["reruns"] + summary["sessions"] - summary["failed"]
@@ -453,7 +482,8 @@ def run_load(sessions: Sequence[int] = (10, 20, 40), *, reruns: int = 5, data: P
         report["server_peak_mb"] = memory.peak_bytes / 1e6
         report["memory_mb"] = memory.series_mb(every_s=10.0)
     finally:
-        stop_server(server.proc)
+        for server in servers:
+            stop_server(server.proc)
     return report
 
 
@@ -497,7 +527,8 @@ def _fmt(value: float | None, unit: str = "s") -> str:
 def format_load(report: dict) -> str:
     """The load test's figures as a table."""
     base = report["runs"][0]
-    lines = [f"load test: {report['data']}; {report['reruns_per_session']} reruns per session; "
+    lines = [f"load test: {report['data']}; {report.get('replicas', 1)} server process(es); "
+             f"{report['reruns_per_session']} reruns per session; "
              f"{'maps drawn (WebGL)' if report['render'] else 'maps not drawn (no WebGL: server figures)'}; "
              f"{report['machine']['cpus']} cores; server healthy after {report['server_healthy_s']:.1f} s",
              f"{'sessions':>8} {'failed':>6} {'initial p50/p95/p99 s':>24} {'rerun p50/p95/p99 s':>22} "
@@ -560,6 +591,8 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     load.add_argument("--sessions", type=_counts, default=(10, 20, 40), help="session counts (default 10,20,40)")
     load.add_argument("--reruns", type=int, default=5, help="reruns per session (default 5)")
     load.add_argument("--data", type=Path, metavar="FILE", help="households file (default: the store, else the sample)")
+    load.add_argument("--replicas", type=int, default=1,
+                      help="app processes, each session sticking to one (default 1)")
     load.add_argument("--render", action="store_true", help="let the browsers draw the maps (software WebGL)")
     load.add_argument("--json", action="store_true", help="print the figures as JSON")
     load.set_defaults(func=_cmd_load)
@@ -573,7 +606,11 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _cmd_load(args: argparse.Namespace) -> int:
-    report = run_load(args.sessions, reruns=args.reruns, data=args.data, render=args.render)
+    try:
+        report = run_load(args.sessions, reruns=args.reruns, data=args.data, render=args.render,
+                          replicas=args.replicas)
+    except ValueError as exc:
+        raise PPAPError(str(exc)) from exc
     print(json.dumps(report, indent=1) if args.json else format_load(report))
     return 0
 

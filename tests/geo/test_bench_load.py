@@ -55,6 +55,21 @@ def test_memory_sampler_sees_this_process_grow():
     assert memory.series_mb(every_s=1000)[0][1] > 0
 
 
+def test_memory_sampler_sums_several_processes():
+    import subprocess
+    import sys
+
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(5)"])
+    try:
+        one = MemorySampler(os.getpid())
+        both = MemorySampler([os.getpid(), child.pid])
+        assert both.rss_bytes() > one.rss_bytes()
+        assert both.cpu_seconds() >= one.cpu_seconds() > 0
+    finally:
+        child.kill()
+        child.wait()
+
+
 def test_summary_counts_failures_and_pools_reruns():
     results = [SessionResult(1.0, [0.5, 0.7]), SessionResult(2.0, [0.9]),
                SessionResult(error="TimeoutError: x"), SessionResult(3.0, [], error="TimeoutError: x")]
