@@ -100,3 +100,18 @@ def test_meeting_mode_offers_a_labelled_slide(tiny_dir):
     at.toggle(key="meeting_slide").set_value(True)
     at = rerun(at)
     assert len(decks(at)) == 0 and len(at.image) == 1
+
+
+def test_the_maps_use_the_views_k(tiny_dir, access_users):
+    def tooltips(at) -> dict[str, str]:
+        (spec,) = decks(at)
+        areas = next(layer for layer in spec["layers"] if layer["id"] == "areas")
+        return {f["properties"]["code"]: " | ".join(f["properties"][k] for k in ("tt_1", "tt_2") if f["properties"][k])
+                for f in areas["data"]["features"]}
+
+    default = open_app("overview", {"area": "4609"}, login="admin")
+    assert tooltips(default)["460902"] == "ครัวเรือน: <10"
+    small = open_app("overview", {"area": "4609", "k": "1"}, login="admin")
+    assert tooltips(small)["460902"].endswith("ครัวเรือน: 4")  # the administrator lowered k: the 4 households show
+    viewer = open_app("overview", {"area": "4609", "k": "1"}, login="viewer")
+    assert tooltips(viewer)["460902"] == "ครัวเรือน: <10"  # refused: the viewer's floor is 10
