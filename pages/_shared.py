@@ -12,14 +12,18 @@ app's store (``geo.paths.store_dir()/households.parquet``) when it holds househo
 synthetic sample. When a file has a fresh persisted index beside it (``geo.store.write_index``),
 the national scopes map that index from disk instead of reading and indexing the file, and
 household rows are read from the file only when a page asks for them (docs/SCALE.md).
+Maps, headline figures and tables a view needs are computed once for all sessions with the same
+scope (:func:`shared_result`).
 """
 
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TypeVar
 from typing import Any
 
 import pandas as pd
@@ -44,6 +48,8 @@ from geo.maps import display_geometry
 from geo.national_id import id_hash_key
 from geo.sample import read_sample_metadata
 from geo.store import HOUSEHOLDS_FILE, PROVENANCE_FILE
+
+T = TypeVar("T")
 
 #: Credit every map and page showing the boundaries must carry (DOMAIN.md), used when the
 #: installed manifest has no ``attribution`` of its own.
@@ -178,6 +184,24 @@ def load_data(access: str) -> LoadedData | None:
     if source is None:
         return None
     return _load_data(str(source.path), source.kind, source.synthetic, source.signature, access)
+
+
+def shared_result(name: str, data: LoadedData, key: tuple, compute: Callable[[], T]) -> T:
+    """``compute()`` once for every session that asks for the same thing of the same data.
+
+    People in a meeting open the same views: a map, its headline figures and its top 10 are
+    computed once per (households file version, user's scope, ``name``, ``key``) and shared
+    read-only by every session with that scope (kept 15 minutes, at most 256 results). ``key``
+    must hold everything the result depends on beyond the data: the view (a frozen
+    ``ViewState``), ``k``, the H3 cap, the date printed, the size.
+    """
+    return _shared_result(name, str(data.source.path), data.source.signature, data.access, key, compute)
+
+
+@st.cache_resource(show_spinner=False, max_entries=256, ttl=900)
+def _shared_result(name: str, path: str, signature: tuple[int, int], access: str, key: tuple, _compute):
+    # A read-only object shared by every session with this scope: never mutate it in a page.
+    return _compute()
 
 
 def load_data_for(user) -> LoadedData | None:

@@ -13,6 +13,7 @@ from geo.i18n import capital_label, text
 from geo.viewstate import shown_level
 from pages._auth import current_user
 from pages._render import area_nav, drill_map, export_menu, map_heading, legend, map_context, map_footer, map_page
+from pages._shared import shared_result
 from pages._sidebar import PAGE_BY, PAGE_KEYS
 
 PAGE = "capitals"
@@ -28,8 +29,10 @@ right.radio(text("map_by", lang), PAGE_BY[PAGE], key=PAGE_KEYS[PAGE]["by"], hori
             format_func=lambda by: text(f"map_{by}", lang))
 
 context = map_context(data, view)
-deficit = capital_map(data.index, boundaries, view, size=(480, 500), context=context)
-dominant = capital_map(data.index, boundaries, view, dominant=True, size=(480, 500), context=context)
+deficit = shared_result("capitals_deficit", data, (view, context),
+                        lambda: capital_map(data.index, boundaries, view, size=(480, 500), context=context))
+dominant = shared_result("capitals_dominant", data, (view, context), lambda: capital_map(
+    data.index, boundaries, view, dominant=True, size=(480, 500), context=context))
 for column, figure, kind in zip(st.columns(2), (deficit, dominant), ("deficit", "dominant")):
     with column:
         map_heading(figure.figure)

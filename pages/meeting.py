@@ -14,7 +14,7 @@ from geo.export import export_png
 from geo.i18n import format_number, text
 from geo.mapview import meeting_provinces, next_province
 from pages._render import credit_line, export_menu, load_or_explain, map_context
-from pages._shared import boundaries_by_level
+from pages._shared import boundaries_by_level, shared_result
 from pages._sidebar import PAGE_KEYS, current_view, keep_view, page_view, set_view
 
 PAGE = "meeting"
@@ -59,7 +59,8 @@ back.button(text("previous_province", lang), key="meeting_previous", icon=":mate
 forward.button(text("next_province", lang), key="meeting_next", icon=":material/arrow_forward:", shortcut="Right",
                on_click=_step, args=(provinces, 1), width="stretch", icon_position="right")
 context = map_context(data, view)
-figure = metric_map(data.index, boundaries, view, size=(1150, 720), context=context)
+figure = shared_result("meeting_map", data, (view, context),
+                       lambda: metric_map(data.index, boundaries, view, size=(1150, 720), context=context))
 with title:
     where = text("where_province", lang, name=area_name(province, lang))
     what = (f'{text(METRIC_SPECS[view.metric].label_key, lang)} · {text("by_district", lang)} · '

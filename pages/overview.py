@@ -19,6 +19,7 @@ from geo.mapview import resolution_label
 from geo.i18n import text
 from geo.viewstate import MAP_RESOLUTIONS, drill_down, shown_level
 from pages._render import area_nav, drill_map, export_menu, map_heading, legend, map_context, map_footer, map_page
+from pages._shared import shared_result
 from pages._sidebar import AUTO_RES, PAGE_BY, PAGE_KEYS, current_view, set_view
 
 PAGE = "overview"
@@ -37,7 +38,9 @@ area_nav(view, PAGE)
 
 context = map_context(data, view)
 k = context.min_count
-totals = selection_totals(data.index, view_mask(data.index, view), k=k)
+key = (view, context)
+totals = shared_result("overview_totals", data, key,
+                       lambda: selection_totals(data.index, view_mask(data.index, view), k=k))
 for column, (label, value) in zip(st.columns(6), headline_items(totals, lang)):
     column.metric(label, value)
 if bool(totals["suppressed"].iloc[0]):
@@ -45,7 +48,8 @@ if bool(totals["suppressed"].iloc[0]):
 
 controls = st.container()
 max_res = context.max_res
-figure = metric_map(data.index, boundaries, view, size=(600, 600), context=context)
+figure = shared_result("overview_map", data, key,
+                       lambda: metric_map(data.index, boundaries, view, size=(600, 600), context=context))
 with controls:
     left, middle, right = st.columns([3, 3, 2])
     left.selectbox(text("metric", lang), tuple(METRIC_SPECS), key=PAGE_KEYS[PAGE]["metric"],
@@ -72,9 +76,9 @@ with map_column:
 
 with table_column:
     level = shown_level(view)
-    table = figure.table if figure.level != "h3" else area_table(
-        data.index, level, view_mask(data.index, view, area=map_parent(view)), k=k)
-    top = top_areas(table, view.metric, lang=lang)
+    top = shared_result("overview_top10", data, key, lambda: top_areas(
+        figure.table if figure.level != "h3" else area_table(
+            data.index, level, view_mask(data.index, view, area=map_parent(view)), k=k), view.metric, lang=lang))
     st.markdown(f"#### {text('top10', lang)} · {text(f'by_{level}', lang)}")
     st.caption(text("click_to_drill", lang))
     top_key = f"overview_top10_{view.area or 'all'}_{view.metric}"

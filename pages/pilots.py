@@ -12,6 +12,7 @@ from geo.i18n import format_number, text
 from geo.protect import protect
 from geo.viewstate import REACH_KM
 from pages._render import area_nav, drill_map, export_menu, map_heading, legend, map_context, map_footer, map_page
+from pages._shared import shared_result
 from pages._sidebar import PAGE_KEYS
 
 PAGE = "pilots"
@@ -24,11 +25,18 @@ if data.pilots.empty:
 area_nav(view, PAGE)
 st.radio(text("reach_km", lang), REACH_KM, key=PAGE_KEYS[PAGE]["km"], horizontal=True,
          format_func=lambda km: f"{km} km")
-mask = view_mask(data.index, view)
 context = map_context(data, view)
-reach = protect(pilot_reach(data.index, data.pilots, radius_km=view.km, mask=mask), k=context.min_count)
-gaps = pilot_gaps(data.index, data.pilots, radius_km=view.km, mask=mask, k=context.min_count)
-figure = pilot_map(data.index, boundaries, view, data.pilots, reach, gaps, size=(600, 600), context=context)
+
+
+def reach_gaps_and_map():
+    mask = view_mask(data.index, view)
+    reach = protect(pilot_reach(data.index, data.pilots, radius_km=view.km, mask=mask), k=context.min_count)
+    gaps = pilot_gaps(data.index, data.pilots, radius_km=view.km, mask=mask, k=context.min_count)
+    return reach, gaps, pilot_map(data.index, boundaries, view, data.pilots, reach, gaps, size=(600, 600),
+                                  context=context)
+
+
+reach, gaps, figure = shared_result("pilots", data, (view, context), reach_gaps_and_map)
 
 map_column, side = st.columns([3, 2])
 with map_column:

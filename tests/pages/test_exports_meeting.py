@@ -115,3 +115,26 @@ def test_the_maps_use_the_views_k(tiny_dir, access_users):
     assert tooltips(small)["460902"].endswith("ครัวเรือน: 4")  # the administrator lowered k: the 4 households show
     viewer = open_app("overview", {"area": "4609", "k": "1"}, login="viewer")
     assert tooltips(viewer)["460902"] == "ครัวเรือน: <10"  # refused: the viewer's floor is 10
+
+
+def test_a_view_is_computed_once_for_every_session_of_the_same_scope(tiny_dir, access_users, monkeypatch):
+    from geo import dashboard_maps
+    from pages._shared import _shared_result
+
+    calls = []
+    real = dashboard_maps.metric_map
+
+    def counted(*args, **kwargs):
+        calls.append(kwargs.get("context"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(dashboard_maps, "metric_map", counted)
+    _shared_result.clear()
+    first = open_app("overview", {"area": "46"})  # the opening view, then Kalasin's
+    computed = len(calls)
+    assert computed == 2
+    second = open_app("overview", {"area": "46"})
+    assert len(calls) == computed  # the second session got the first one's maps
+    assert decks(first) == decks(second)
+    open_app("overview", {"area": "46"}, login="kalasin")
+    assert len(calls) > computed  # another scope: computed for it, never served the public's
