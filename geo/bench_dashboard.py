@@ -127,8 +127,9 @@ def render_overview(index, boundaries, view) -> int:
     from geo.dashboard_maps import metric_map
     from geo.viewstate import shown_level
 
-    selection_totals(index, view_mask(index, view))
     figure = metric_map(index, boundaries, view, size=(600, 600))
+    if len(view.area) == 6:  # as the Overview: the map's own totals unless a subdistrict is picked
+        selection_totals(index, view_mask(index, view))
     payload = figure.deck.to_json()
     table = figure.table if figure.level != "h3" else area_table(
         index, shown_level(view), view_mask(index, view, area=map_parent(view)))

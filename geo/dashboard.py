@@ -165,7 +165,14 @@ def selection_totals(index: HouseholdIndex, mask: np.ndarray | None, *, k: int =
         columns of :data:`geo.aggregate.COUNT_COLUMNS`, ``share_level_1_2``, means, deficit
         shares, ``af_h``, ``af_mpi``, assistance shares, ``helped``.
     """
-    by_province = aggregate(index, "province", mask=mask)
+    return totals_of(aggregate(index, "province", mask=mask), k=k)
+
+
+def totals_of(by_area: pd.DataFrame, *, k: int = DEFAULT_MIN_COUNT) -> pd.DataFrame:
+    """:func:`selection_totals` from an unprotected :func:`geo.aggregate.aggregate` of the whole
+    selection by any admin level (every household of the selection in exactly one row), so a map
+    that has aggregated its selection gets its headline without aggregating again."""
+    by_province = by_area
     households = by_province["households"].to_numpy(dtype="float64")
     total = float(households.sum())
     row: dict[str, object] = {}

@@ -453,6 +453,8 @@ class MapFigure:
         The filters in words, one per filter (empty: all households).
     headline : tuple of Headline
         Figures for the whole selection, protected as one row.
+    totals : pandas.DataFrame
+        That row: :func:`geo.dashboard.selection_totals` of the map's selection (the headline's source).
     bounds : tuple of float
         ``(min_lon, min_lat, max_lon, max_lat)`` of the map.
     place : str
@@ -489,6 +491,7 @@ class MapFigure:
     selected: object | None = None
     auto_res: int | None = None
     pilots: object | None = None
+    totals: pd.DataFrame | None = None
 
     @property
     def legends(self) -> tuple[mapstyle.Legend, ...]:
@@ -644,11 +647,9 @@ def _filters_in_words(flt: HouseholdFilter | None, lang: str) -> tuple[str, ...]
     return tuple(parts)
 
 
-def _headline(index: HouseholdIndex, mask: np.ndarray | None, view: MapView) -> tuple[Headline, ...]:
-    from geo.dashboard import selection_totals
-
-    lang, k = view.lang, view.min_count
-    row = selection_totals(index, mask, k=k).iloc[0]
+def _headline(totals: pd.DataFrame, view: MapView) -> tuple[Headline, ...]:
+    lang = view.lang
+    row = totals.iloc[0]
     withheld = bool(row["suppressed"])
 
     def number(name: str) -> float | None:
@@ -745,6 +746,8 @@ def build_map(
     >>> figure.title  # doctest: +SKIP
     'ครัวเรือนยากจน (ระดับ 1-2) · รายอำเภอ · จังหวัดกาฬสินธุ์'
     """
+    from geo.dashboard import selection_totals, totals_of
+
     now, mask = _check_build_inputs(index, boundaries_by_level, view, now, synthetic, mask)
     selected = _and(filter_mask(index, view.filters), _scope_mask(index, view.scope_code), mask)
     data_provinces = set(index.province_codes.astype(str).tolist())
@@ -755,12 +758,15 @@ def build_map(
     else:
         drawn = _admin_drawn(index, boundaries_by_level, view, selected, scope_frame, data_provinces)
     areas, fill, legend = _classified(drawn, view)
+    # An admin map's aggregate holds the whole selection: its headline needs no second pass.
+    totals = totals_of(drawn.raw, k=view.min_count) if drawn.raw is not None else \
+        selection_totals(index, selected, k=view.min_count)
     words = _words(view, drawn.res, synthetic=bool(synthetic), attribution=attribution, data_source=data_source)
     return MapFigure(
         view=view, level=view.level, res=drawn.res, table=drawn.table, areas=areas, fill=fill,
         outlines=drawn.outlines, context=boundaries_by_level.get("context"), legend=legend,
         synthetic=bool(synthetic), date=now, date_text=format_date_both(now, view.lang),
-        headline=_headline(index, selected, view), bounds=bounds, notices=drawn.notices,
+        headline=_headline(totals, view), totals=totals, bounds=bounds, notices=drawn.notices,
         selected=_selected_frame(boundaries_by_level, view), auto_res=drawn.auto_res, **words,
     )
 
@@ -825,6 +831,7 @@ class _Drawn:
     res: int | None = None
     notices: tuple[str, ...] = ()
     auto_res: int | None = None
+    raw: pd.DataFrame | None = None  # the unprotected aggregate of the whole selection (admin levels)
 
 
 def _h3_drawn(index, boundaries_by_level, view, selected, bounds, scope_frame, data_provinces) -> _Drawn:
@@ -849,7 +856,8 @@ def _admin_drawn(index, boundaries_by_level, view, selected, scope_frame, data_p
     from geo.dashboard import area_name
 
     level, scope = view.level, view.scope_code
-    protected = protect(aggregate(index, level, mask=selected), k=view.min_count)
+    raw = aggregate(index, level, mask=selected)
+    protected = protect(raw, k=view.min_count)
     protected = protected.assign(code=protected["code"].astype(str))
     frame = _within(_boundary(boundaries_by_level, level), scope, data_provinces)
     frame = frame.assign(code=frame["code"].astype(str))[["code", "geometry"]]
@@ -860,7 +868,8 @@ def _admin_drawn(index, boundaries_by_level, view, selected, scope_frame, data_p
     if outlines is not None and scope and len(outlines) <= 1 and level == "district":
         outlines = scope_frame
     keys = rows["code"].tolist()
-    return _Drawn(table, rows, keys, [area_name(c, view.lang) for c in keys], list(rows["geometry"]), outlines)
+    return _Drawn(table, rows, keys, [area_name(c, view.lang) for c in keys], list(rows["geometry"]), outlines,
+                  raw=raw)
 
 
 def _classified(drawn: _Drawn, view: MapView):

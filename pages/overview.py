@@ -39,8 +39,11 @@ area_nav(view, PAGE)
 context = map_context(data, view)
 k = context.min_count
 key = (view, context)
-totals = shared_result("overview_totals", data, key,
-                       lambda: selection_totals(data.index, view_mask(data.index, view), k=k))
+figure = shared_result("overview_map", data, key,
+                       lambda: metric_map(data.index, boundaries, view, size=(600, 600), context=context))
+# The map's selection is the headline's unless a subdistrict is picked (the map then shows its district).
+totals = figure.figure.totals if len(view.area) != 6 else shared_result(
+    "overview_totals", data, key, lambda: selection_totals(data.index, view_mask(data.index, view), k=k))
 for column, (label, value) in zip(st.columns(6), headline_items(totals, lang)):
     column.metric(label, value)
 if bool(totals["suppressed"].iloc[0]):
@@ -48,8 +51,6 @@ if bool(totals["suppressed"].iloc[0]):
 
 controls = st.container()
 max_res = context.max_res
-figure = shared_result("overview_map", data, key,
-                       lambda: metric_map(data.index, boundaries, view, size=(600, 600), context=context))
 with controls:
     left, middle, right = st.columns([3, 3, 2])
     left.selectbox(text("metric", lang), tuple(METRIC_SPECS), key=PAGE_KEYS[PAGE]["metric"],
