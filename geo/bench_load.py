@@ -504,6 +504,8 @@ def run_soak(*, cycles: int = 30, concurrent: int = 5, data: Path | None = None,
                 report["per_cycle"].append({"cycle": cycle + 1, "failed": summary["failed"],
                                             "initial_p50_s": summary["initial_s"]["p50"],
                                             "rss_mb": memory.sample() / 1e6})
+                print(f"soak cycle {cycle + 1}/{cycles}: {report['per_cycle'][-1]['rss_mb']:.0f} MB, "
+                      f"{summary['failed']} failed {summary['errors'][:1]}", file=sys.stderr, flush=True)
         rss = [c["rss_mb"] for c in report["per_cycle"]]
         report["verdict"] = levels_off(rss)
         report["failed"] = sum(c["failed"] for c in report["per_cycle"])
