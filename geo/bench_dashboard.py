@@ -123,16 +123,16 @@ def load_inputs(data_path: Path | None = None, boundaries_dir: Path | None = Non
 
 def render_overview(index, boundaries, view) -> int:
     """The Overview's server work for one view: headline, map, deck JSON, top 10. Returns JSON bytes."""
-    from geo.dashboard import area_table, map_parent, selection_totals, top_areas, view_mask
+    from geo.dashboard import map_parent, top_areas, view_area_table, view_totals
     from geo.dashboard_maps import metric_map
     from geo.viewstate import shown_level
 
     figure = metric_map(index, boundaries, view, size=(600, 600))
     if len(view.area) == 6:  # as the Overview: the map's own totals unless a subdistrict is picked
-        selection_totals(index, view_mask(index, view))
+        view_totals(index, view)
     payload = figure.deck.to_json()
-    table = figure.table if figure.level != "h3" else area_table(
-        index, shown_level(view), view_mask(index, view, area=map_parent(view)))
+    table = figure.table if figure.level != "h3" else view_area_table(
+        index, shown_level(view), view, area=map_parent(view))
     top_areas(table, view.metric, lang=view.lang)
     return len(payload.encode("utf-8"))
 

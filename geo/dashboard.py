@@ -21,6 +21,7 @@ import pandas as pd
 
 from geo.aggregate import COUNT_COLUMNS, METRIC_COLUMNS, HouseholdIndex, aggregate
 from geo.contract import CAPITAL_COLUMNS, CAPITALS
+from geo.cube import cube_aggregate
 from geo.filters import filter_mask
 from geo.i18n import capital_label, format_number, format_percent, text, to_be
 from geo.mapstyle import Legend, hex_colour
@@ -191,6 +192,29 @@ def totals_of(by_area: pd.DataFrame, *, k: int = DEFAULT_MIN_COUNT) -> pd.DataFr
     return protect(table, k=k)
 
 
+def view_aggregate(index: HouseholdIndex, level: str, view: ViewState, *, area: str | None = None) -> pd.DataFrame:
+    """``aggregate(index, level, mask=view_mask(index, view, area=area))``, unprotected: from the
+    profile cube (:mod:`geo.cube`, milliseconds on national data) when it can answer the view's
+    filters, else from the engine."""
+    area = view.area if area is None else area
+    table = cube_aggregate(index, level, view.to_filter(), area) if level in ADMIN_LEVELS else None
+    return table if table is not None else aggregate(index, level, mask=view_mask(index, view, area=area))
+
+
+def view_totals(index: HouseholdIndex, view: ViewState, *, area: str | None = None,
+                k: int = DEFAULT_MIN_COUNT) -> pd.DataFrame:
+    """:func:`selection_totals` of the view's households (in ``area``, default the view's)."""
+    return totals_of(view_aggregate(index, "province", view, area=area), k=k)
+
+
+def view_area_table(index: HouseholdIndex, level: str, view: ViewState, *, area: str | None = None,
+                    k: int = DEFAULT_MIN_COUNT, names: bool = True) -> pd.DataFrame:
+    """:func:`area_table` of the view's households (in ``area``, default the view's)."""
+    if level not in ADMIN_LEVELS:
+        raise ValueError(f"level must be one of {ADMIN_LEVELS}, got {level!r}")
+    return _named(protect(view_aggregate(index, level, view, area=area), k=k), names)
+
+
 def area_table(index: HouseholdIndex, level: str, mask: np.ndarray | None, *, k: int = DEFAULT_MIN_COUNT,
                names: bool = True) -> pd.DataFrame:
     """Protected aggregate of the selected households by admin ``level``, with Thai/English names.
@@ -207,7 +231,10 @@ def area_table(index: HouseholdIndex, level: str, mask: np.ndarray | None, *, k:
     """
     if level not in ADMIN_LEVELS:
         raise ValueError(f"level must be one of {ADMIN_LEVELS}, got {level!r}")
-    table = protect(aggregate(index, level, mask=mask), k=k)
+    return _named(protect(aggregate(index, level, mask=mask), k=k), names)
+
+
+def _named(table: pd.DataFrame, names: bool) -> pd.DataFrame:
     if names:
         codes = table["code"].astype(str).tolist()
         position = table.columns.get_loc("code") + 1
@@ -252,17 +279,16 @@ def capital_profile(index: HouseholdIndex, view: ViewState, *, k: int = DEFAULT_
         Long form: ``group`` (``"area"``, ``"province"``, ``"pilot_provinces"``), ``capital``,
         ``mean_score``, ``deficit_share``, ``households_shown``.
     """
-    flt_mask = filter_mask(index, view.to_filter())
     present = set(index.province_codes.astype(str))
     reference = replace(view, provinces=tuple(p for p in PILOT_PROVINCES if p in present), districts=())
-    groups: list[tuple[str, np.ndarray | None]] = [("area", combine_masks(flt_mask, area_mask(index, view.area)))]
+    groups: list[tuple[str, pd.DataFrame]] = [("area", view_totals(index, view, k=k))]
     if view.area:
-        groups.append(("province", combine_masks(flt_mask, area_mask(index, view.area[:2]))))
-    groups.append(("pilot_provinces", filter_mask(index, reference.to_filter()) if reference.provinces
-                   else np.zeros(index.n, dtype=bool)))
+        groups.append(("province", view_totals(index, view, area=view.area[:2], k=k)))
+    groups.append(("pilot_provinces", view_totals(index, reference, area="", k=k) if reference.provinces
+                   else selection_totals(index, np.zeros(index.n, dtype=bool), k=k)))
     rows = []
-    for group, mask in groups:
-        totals = selection_totals(index, mask, k=k).iloc[0]
+    for group, table in groups:
+        totals = table.iloc[0]
         for capital, column in zip(CAPITALS, CAPITAL_COLUMNS):
             rows.append({
                 "group": group,

@@ -746,21 +746,22 @@ def build_map(
     >>> figure.title  # doctest: +SKIP
     'ครัวเรือนยากจน (ระดับ 1-2) · รายอำเภอ · จังหวัดกาฬสินธุ์'
     """
-    from geo.dashboard import selection_totals, totals_of
+    from geo.dashboard import totals_of
 
     now, mask = _check_build_inputs(index, boundaries_by_level, view, now, synthetic, mask)
-    selected = _and(filter_mask(index, view.filters), _scope_mask(index, view.scope_code), mask)
+    # Aggregates come from the profile cube when it can answer (geo.cube: no pass over every
+    # household); the households' mask is built only when the engine is needed.
+    selection = _MapSelection(index, view, mask)
     data_provinces = set(index.province_codes.astype(str).tolist())
     scope_frame = _scope_frame(boundaries_by_level, view, data_provinces)
     bounds = tuple(float(b) for b in scope_frame.total_bounds)
     if view.level == "h3":
-        drawn = _h3_drawn(index, boundaries_by_level, view, selected, bounds, scope_frame, data_provinces)
+        drawn = _h3_drawn(index, boundaries_by_level, view, selection.mask(), bounds, scope_frame, data_provinces)
     else:
-        drawn = _admin_drawn(index, boundaries_by_level, view, selected, scope_frame, data_provinces)
+        drawn = _admin_drawn(index, boundaries_by_level, view, selection, scope_frame, data_provinces)
     areas, fill, legend = _classified(drawn, view)
     # An admin map's aggregate holds the whole selection: its headline needs no second pass.
-    totals = totals_of(drawn.raw, k=view.min_count) if drawn.raw is not None else \
-        selection_totals(index, selected, k=view.min_count)
+    totals = totals_of(drawn.raw if drawn.raw is not None else selection.aggregate("province"), k=view.min_count)
     words = _words(view, drawn.res, synthetic=bool(synthetic), attribution=attribution, data_source=data_source)
     return MapFigure(
         view=view, level=view.level, res=drawn.res, table=drawn.table, areas=areas, fill=fill,
@@ -769,6 +770,30 @@ def build_map(
         headline=_headline(totals, view), totals=totals, bounds=bounds, notices=drawn.notices,
         selected=_selected_frame(boundaries_by_level, view), auto_res=drawn.auto_res, **words,
     )
+
+
+class _MapSelection:
+    """The households a map shows: the view's filters, its area and the caller's mask."""
+
+    def __init__(self, index: HouseholdIndex, view: MapView, mask: np.ndarray | None):
+        self.index, self.view, self.extra = index, view, mask
+        self._mask: np.ndarray | None = None
+        self._built = False
+
+    def mask(self) -> np.ndarray | None:
+        if not self._built:
+            self._mask = _and(filter_mask(self.index, self.view.filters), _scope_mask(self.index, self.view.scope_code),
+                              self.extra)
+            self._built = True
+        return self._mask
+
+    def aggregate(self, level: str) -> pd.DataFrame:
+        """Unprotected aggregate of the selection by an admin level (the cube when it can)."""
+        from geo.cube import cube_aggregate
+
+        table = None if self.extra is not None else cube_aggregate(self.index, level, self.view.filters,
+                                                                   self.view.scope_code)
+        return table if table is not None else aggregate(self.index, level, mask=self.mask())
 
 
 def _selected_frame(boundaries_by_level, view: MapView):
@@ -850,13 +875,13 @@ def _h3_drawn(index, boundaries_by_level, view, selected, bounds, scope_frame, d
                   tuple(dict.fromkeys(notices)), min(auto, view.max_res))
 
 
-def _admin_drawn(index, boundaries_by_level, view, selected, scope_frame, data_provinces) -> _Drawn:
+def _admin_drawn(index, boundaries_by_level, view, selection: _MapSelection, scope_frame, data_provinces) -> _Drawn:
     import geopandas as gpd
 
     from geo.dashboard import area_name
 
     level, scope = view.level, view.scope_code
-    raw = aggregate(index, level, mask=selected)
+    raw = selection.aggregate(level)
     protected = protect(raw, k=view.min_count)
     protected = protected.assign(code=protected["code"].astype(str))
     frame = _within(_boundary(boundaries_by_level, level), scope, data_provinces)

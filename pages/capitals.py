@@ -7,7 +7,7 @@ import streamlit as st
 
 from geo.access import check_min_count
 from geo.contract import CAPITALS
-from geo.dashboard import area_table, capital_profile, capitals_table, map_parent, profile_chart_data, view_mask
+from geo.dashboard import capital_profile, capitals_table, map_parent, profile_chart_data, view_area_table
 from geo.dashboard_maps import capital_map
 from geo.i18n import capital_label, text
 from geo.viewstate import shown_level
@@ -61,5 +61,5 @@ st.altair_chart(
 
 level = shown_level(view)
 st.markdown(f"#### {text('area_table', lang)} · {text(f'by_{level}', lang)}")
-table = area_table(data.index, level, view_mask(data.index, view, area=map_parent(view)), k=k)
+table = view_area_table(data.index, level, view, area=map_parent(view), k=k)
 st.dataframe(capitals_table(table, lang), hide_index=True, width="stretch", key="capitals_table")

@@ -6,7 +6,7 @@ import streamlit as st
 
 from geo.access import check_min_count
 from geo.audit import view_household_rows
-from geo.dashboard import area_table, describe_filters, download_table, research_table, view_mask, where_label
+from geo.dashboard import describe_filters, download_table, research_table, view_area_table, view_mask, where_label
 from geo.filters import select_rows
 from geo.i18n import format_number, text
 from pages._auth import current_user
@@ -24,8 +24,7 @@ if not user.capabilities.may_see_household_rows:
 if data is not None:
     st.radio(text("table_by", lang), PAGE_BY["households"], key=PAGE_KEYS["households"]["by"], horizontal=True,
              format_func=lambda by: text(f"map_{by}", lang) if by != "subdistrict" else text("subdistrict", lang))
-    mask = view_mask(data.index, view)  # one mask for the aggregates and the rows
-    table = area_table(data.index, view.by, mask, k=check_min_count(view.min_count, user))
+    table = view_area_table(data.index, view.by, view, k=check_min_count(view.min_count, user))
     filters = describe_filters(view, lang)
     st.subheader(f"{text(f'by_{view.by}', lang)} · {where_label(view, lang)}" + (f" ({filters})" if filters else ""))
     st.caption(f"{text('rows_shown', lang, rows=format_number(len(table), lang))} · "
@@ -40,6 +39,7 @@ if data is not None:
         st.subheader(text("household_rows_title", lang))
         st.caption(text("household_rows_note", lang))
         where = f"households page, area {view.area or 'all'}" + (f", {filters}" if filters else "")
+        mask = view_mask(data.index, view)  # the very households the table above counts
         rows = view_household_rows(select_rows(data.households, data.index, mask), user, what=where)
         st.caption(text("household_rows_shown", lang, rows=format_number(len(rows), lang)))
         st.dataframe(rows, hide_index=True, width="stretch", key="households_rows")

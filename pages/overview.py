@@ -5,15 +5,7 @@ from functools import partial
 
 import streamlit as st
 
-from geo.dashboard import (
-    METRIC_SPECS,
-    area_table,
-    headline_items,
-    map_parent,
-    selection_totals,
-    top_areas,
-    view_mask,
-)
+from geo.dashboard import METRIC_SPECS, headline_items, map_parent, top_areas, view_area_table, view_totals
 from geo.dashboard_maps import metric_map
 from geo.mapview import resolution_label
 from geo.i18n import text
@@ -43,7 +35,7 @@ figure = shared_result("overview_map", data, key,
                        lambda: metric_map(data.index, boundaries, view, size=(600, 600), context=context))
 # The map's selection is the headline's unless a subdistrict is picked (the map then shows its district).
 totals = figure.figure.totals if len(view.area) != 6 else shared_result(
-    "overview_totals", data, key, lambda: selection_totals(data.index, view_mask(data.index, view), k=k))
+    "overview_totals", data, key, lambda: view_totals(data.index, view, k=k))
 for column, (label, value) in zip(st.columns(6), headline_items(totals, lang)):
     column.metric(label, value)
 if bool(totals["suppressed"].iloc[0]):
@@ -78,8 +70,8 @@ with map_column:
 with table_column:
     level = shown_level(view)
     top = shared_result("overview_top10", data, key, lambda: top_areas(
-        figure.table if figure.level != "h3" else area_table(
-            data.index, level, view_mask(data.index, view, area=map_parent(view)), k=k), view.metric, lang=lang))
+        figure.table if figure.level != "h3" else view_area_table(
+            data.index, level, view, area=map_parent(view), k=k), view.metric, lang=lang))
     st.markdown(f"#### {text('top10', lang)} · {text(f'by_{level}', lang)}")
     st.caption(text("click_to_drill", lang))
     top_key = f"overview_top10_{view.area or 'all'}_{view.metric}"

@@ -1,0 +1,88 @@
+"""The profile cube answers admin aggregates exactly as the engine does, for every filter it
+accepts, and declines the filters it cannot answer."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from geo.aggregate import aggregate, index_households
+from geo.contract import ASSISTANCE_STATUSES
+from geo.cube import answers, build_cube, cube_aggregate, cube_for
+from geo.dashboard import area_mask, combine_masks
+from geo.filters import HouseholdFilter, filter_mask
+from tests.geo import export_world
+from tests.pages import tiny_world
+
+
+def _world():
+    frame = pd.concat([tiny_world.households(), export_world.households()], ignore_index=True)
+    frame["household_id"] = [f"H{i:04d}" for i in range(len(frame))]
+    frame.loc[::7, "subdistrict_code"] = pd.NA  # households without a subdistrict still count above it
+    return frame
+
+
+INDEX = index_households(_world())
+
+
+def _engine(by: str, flt: HouseholdFilter | None, area: str) -> pd.DataFrame:
+    return aggregate(INDEX, by, mask=combine_masks(filter_mask(INDEX, flt), area_mask(INDEX, area)))
+
+
+def _same(got: pd.DataFrame, want: pd.DataFrame) -> None:
+    assert list(got.columns) == list(want.columns)
+    assert got.attrs["households_without_key"] == want.attrs["households_without_key"]
+    assert len(got) == len(want)
+    for column in want.columns:
+        a, b = got[column], want[column]
+        if pd.api.types.is_float_dtype(b.dtype):
+            assert np.allclose(a.to_numpy(float, na_value=np.nan), b.to_numpy(float, na_value=np.nan),
+                               equal_nan=True, rtol=1e-9, atol=1e-12), column
+        else:
+            assert a.astype(str).tolist() == b.astype(str).tolist(), column
+            assert a.dtype == b.dtype, column
+
+
+filters = st.builds(
+    HouseholdFilter,
+    provinces=st.one_of(st.none(), st.sampled_from([("46",), ("34",), ("34", "46")])),
+    districts=st.one_of(st.none(), st.sampled_from([("4609",), ("4601", "3401")])),
+    levels=st.one_of(st.none(), st.lists(st.sampled_from([1, 2, 3, 4]), min_size=1, unique=True).map(tuple)),
+    in_tpmap=st.one_of(st.none(), st.booleans()),
+    verified=st.one_of(st.none(), st.booleans()),
+    assistance=st.one_of(st.none(), st.lists(st.sampled_from(ASSISTANCE_STATUSES), min_size=1,
+                                             unique=True).map(tuple)),
+)
+
+
+@settings(max_examples=120, deadline=None)
+@given(flt=filters, by=st.sampled_from(["province", "district", "subdistrict"]),
+       area=st.sampled_from(["", "46", "34", "4609", "4601", "460901", "340101", "99"]))
+def test_the_cube_equals_the_engine(flt, by, area):
+    _same(cube_aggregate(INDEX, by, flt, area), _engine(by, flt, area))
+
+
+def test_no_filter_and_an_empty_selection():
+    for by in ("province", "district", "subdistrict"):
+        _same(cube_aggregate(INDEX, by), aggregate(INDEX, by))
+    empty = cube_aggregate(INDEX, "district", HouseholdFilter(provinces=("34",)), "46")
+    assert empty.empty and list(empty.columns) == list(aggregate(INDEX, "district").columns)
+
+
+def test_filters_the_cube_cannot_answer_fall_back():
+    assert answers(None) and answers(HouseholdFilter(levels=(1,)))
+    for flt in (HouseholdFilter(capitals_in_deficit=("natural",)), HouseholdFilter(pilots=("P1",)),
+                HouseholdFilter(deficit_cutoff=2.0)):
+        assert not answers(flt) and cube_aggregate(INDEX, "province", flt) is None
+    with pytest.raises(ValueError):
+        cube_aggregate(INDEX, "h3")
+
+
+def test_the_cube_is_built_once_per_index_and_counts_every_household():
+    assert cube_for(INDEX) is cube_for(INDEX)
+    cube = build_cube(INDEX)
+    assert int(cube.households.sum()) == INDEX.n
+    assert cube.sums.shape == (cube.households.shape[0], 80, 23)
