@@ -11,6 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from geo.aggregate import aggregate, index_households
+from geo.errors import InputFileError
 from geo.national import batches, generate_national, national_counts, national_provinces
 from geo.sample import read_sample_metadata
 from geo.store import index_dir_for, read_index, write_index
@@ -89,3 +90,22 @@ def test_index_is_ignored_once_the_file_changes(tmp_path, national):
     pq.write_table(table.slice(0, 400), path)
     assert read_index(path) is None
     assert index_dir_for(path).name == "households.index"
+
+
+def test_the_app_starts_from_the_persisted_index_and_reads_rows_on_demand(national, monkeypatch):
+    from geo.access import ROW_COLUMNS
+    from pages import _shared
+
+    out, _ = national
+    monkeypatch.setenv(_shared.HOUSEHOLDS_ENV, str(out / "households.parquet"))
+    source = _shared.data_source()
+    assert source.path == (out / "households.parquet").resolve() and source.kind == "sample" and source.synthetic
+    data = _shared._national_data(str(source.path), source.kind, source.synthetic, source.signature)
+    assert data.frame is None and data.rows == data.index.n == HOUSEHOLDS
+    assert isinstance(data.index.cell, np.ndarray) and not data.index.cell.flags.writeable  # mapped, read-only
+    rows = data.households
+    assert len(rows) == HOUSEHOLDS and list(rows.columns) == [c for c in ROW_COLUMNS if c in rows.columns]
+    assert rows["province_code"].iloc[np.sort(data.index.order[:5])].notna().all()
+    monkeypatch.setenv(_shared.HOUSEHOLDS_ENV, str(out / "missing.parquet"))
+    with pytest.raises(InputFileError, match="no such file"):
+        _shared.data_source()
