@@ -86,21 +86,21 @@ def build_cube(index: HouseholdIndex) -> ProfileCube:
     def total(weights: np.ndarray | None = None) -> np.ndarray:
         return np.bincount(key, weights=weights, minlength=size)
 
-    deficit = index.deficit_mask.astype(np.int64)
-    count = np.zeros(index.n, dtype=np.int64)
-    for j in range(_N_CAPS):
-        count += (deficit >> j) & 1
+    def by_code(codes: np.ndarray, table: np.ndarray) -> np.ndarray:
+        """Sums of ``table[code]`` per cell: one histogram of the 32 codes, then a matrix product."""
+        counts = np.bincount(key * 32 + codes.astype(np.int64), minlength=size * 32).reshape(size, 32)
+        return counts @ table
+
+    bits = np.array([[(code >> j) & 1 for j in range(_N_CAPS)] for code in range(32)], dtype=np.float64)
+    count = bits.sum(axis=1)
     poor = (count >= DEFAULT_K_DEPRIVATIONS).astype(np.float64)
     sums = np.empty((size, _N_FIELDS), dtype=np.float64)
     sums[:, _MEMBERS] = total(index.members.astype(np.float64))
     for j in range(_N_CAPS):
-        bit = ((deficit >> j) & 1).astype(np.float64)
         sums[:, _CAPS + j] = total(np.asarray(index.capitals[j], dtype=np.float64))
-        sums[:, _DEFICIT + j] = total(bit)
-        sums[:, _CENSORED + j] = total(bit * poor)
-        sums[:, _DEP + j] = total(((index.deprivation_mask >> j) & 1).astype(np.float64))
-    sums[:, _POOR] = total(poor)
-    sums[:, _POOR_SUM] = total(poor * count)
+    deficit_table = np.column_stack([bits, bits * poor[:, None], poor, poor * count])  # (32, 12)
+    sums[:, _DEFICIT:_POOR_SUM + 1] = by_code(index.deficit_mask, deficit_table)
+    sums[:, _DEP:_DEP + 5] = by_code(index.deprivation_mask, bits)
     households = total().astype(np.int64).reshape(n_leaves, _N_PROFILES)
     district = (leaves // 1_048_576) % 65536
     return ProfileCube(
