@@ -526,6 +526,11 @@ def log_denied(user: User | None, exc: AccessDenied, *, what: str = "", path: st
     return log_event("denied", user, what=what, detail=f"{exc.reason}: {exc.message_en}", path=path, now=now)
 
 
+#: Most household rows one view shows: a larger selection asks for a smaller area first (a table of
+#: millions of rows helps nobody, and at national scale reading them costs seconds and gigabytes).
+MAX_HOUSEHOLD_ROWS = 50_000
+
+
 def view_household_rows(frame: pd.DataFrame, user: User, *, what: str, redact: Iterable[str] = (),
                         path: str | os.PathLike[str] | None = None, now: dt.datetime | None = None) -> pd.DataFrame:
     """:func:`geo.access.household_rows`, with the view written to the audit log first.

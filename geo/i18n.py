@@ -253,6 +253,10 @@ TEXT.update({
     "min_count_help": {"th": "พื้นที่ที่มีครัวเรือนน้อยกว่านี้จะถูกปกปิด ผู้ดูแลระบบเท่านั้นที่ตั้งต่ำกว่า 10 ได้",
                        "en": "Areas with fewer households are withheld; only administrators may go below 10"},
     "household_rows_shown": {"th": "{rows} ครัวเรือน", "en": "{rows} households"},
+    "household_rows_too_many": {
+        "th": "ตัวกรองนี้มี {rows} ครัวเรือน: เลือกจังหวัด อำเภอ หรือพื้นที่ให้แคบลงเพื่อดูรายครัวเรือน (ไม่เกิน {max} ครัวเรือน)",
+        "en": "These filters select {rows} households: choose a province, district or smaller area to see "
+              "household rows (at most {max})."},
     "provenance_scope_note": {"th": "แสดงเฉพาะการนำเข้าที่มีครัวเรือนในพื้นที่ของคุณ ({areas}); ไม่แสดง {hidden} รายการ",
                               "en": "Only imports with households in your areas ({areas}) are shown; {hidden} not shown"},
 })

@@ -5,7 +5,7 @@ household rows too — no IDs or names, positions rounded for the role, every vi
 import streamlit as st
 
 from geo.access import check_min_count
-from geo.audit import view_household_rows
+from geo.audit import MAX_HOUSEHOLD_ROWS, view_household_rows
 from geo.dashboard import describe_filters, download_table, research_table, view_area_table, view_mask, where_label
 from geo.filters import select_rows
 from geo.i18n import format_number, text
@@ -35,7 +35,12 @@ if data is not None:
         st.dataframe(research_table(table, lang), hide_index=True, width="stretch", key="households_table")
         download_buttons(download_table(table, lang), f"households_by_{view.by}", view, key="households_download")
 
-    if user.capabilities.may_see_household_rows and data.households is not None:
+    selected = int(table["households"].sum()) if len(table) else 0  # withheld areas are small: not counted
+    if user.capabilities.may_see_household_rows and selected > MAX_HOUSEHOLD_ROWS:
+        st.subheader(text("household_rows_title", lang))
+        st.info(text("household_rows_too_many", lang, rows=format_number(selected, lang),
+                     max=format_number(MAX_HOUSEHOLD_ROWS, lang)), icon=":material/zoom_in:")
+    elif user.capabilities.may_see_household_rows and data.households is not None:
         st.subheader(text("household_rows_title", lang))
         st.caption(text("household_rows_note", lang))
         where = f"households page, area {view.area or 'all'}" + (f", {filters}" if filters else "")

@@ -138,3 +138,15 @@ def test_a_view_is_computed_once_for_every_session_of_the_same_scope(tiny_dir, a
     assert decks(first) == decks(second)
     open_app("overview", {"area": "46"}, login="kalasin")
     assert len(calls) > computed  # another scope: computed for it, never served the public's
+
+
+def test_household_rows_ask_for_a_smaller_area_above_the_limit(tiny_dir, access_users, monkeypatch):
+    from geo import audit
+
+    monkeypatch.setattr(audit, "MAX_HOUSEHOLD_ROWS", 40)
+    at = open_app("households", login="admin")  # 71 households
+    assert "เลือกจังหวัด อำเภอ" in page_text(at)
+    assert not [d for d in at.dataframe if d.proto.id and "households_rows" in d.proto.id]
+    narrowed = open_app("households", {"area": "4609"}, login="admin")  # 29 households
+    assert "เลือกจังหวัด อำเภอ" not in page_text(narrowed)
+    assert len(narrowed.dataframe) == 2  # the area table and the rows
