@@ -9,7 +9,6 @@ Playwright; Playwright never downloads a browser here.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
