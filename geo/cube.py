@@ -1,21 +1,23 @@
-"""Precomputed sums by area × household profile: admin-area aggregates without a pass over every
-household.
+"""Precomputed sums by area × household profile × capital deficits: admin-area aggregates
+without a pass over every household.
 
 On national data (13 million households) one :func:`geo.aggregate.aggregate` with a filter takes
 1–2 s: the filter's mask is built over every household and every array the sums need is cut by
-it. But the sidebar's usual filters — area (province, district, subdistrict), household level,
-TPMAP status, field verification and assistance status — only ever pick whole *leaves* (one
-province / district / subdistrict triple) and whole *profiles* (the engine's packed level ×
-assistance × TPMAP × verified code, 80 values). So :class:`ProfileCube` sums every household once
-into a leaf × profile table of the additive quantities the metrics are made of (households,
-members, capital scores, deficit and deprivation counts, the Alkire-Foster counts); an aggregate
-for such a filter is then a sum over at most ~7,500 × 80 cells, in milliseconds.
+it. But the sidebar's filters other than pilots — area (province, district, subdistrict),
+household level, TPMAP status, field verification, assistance status and capitals in deficit —
+only ever pick whole *leaves* (one province / district / subdistrict triple), whole *profiles*
+(the engine's packed level × assistance × TPMAP × verified code, 80 values) and whole *deficit
+codes* (which of the five capitals score below the default cutoff, 32 values). So
+:class:`ProfileCube` sums every household once by leaf × profile × deficit code, keeping only the
+combinations that occur (about 1.8 million at 13 million households): households, members,
+capital scores and deprivations; the deficit and Alkire-Foster counts follow from the code. An
+aggregate for such a filter is then a few histograms over the kept combinations.
 
 :func:`cube_aggregate` returns the same table as :func:`geo.aggregate.aggregate` (same columns,
 dtypes and attributes; floats equal to rounding) or ``None`` when the filter needs households the
-cube does not keep apart (capitals in deficit, pilots, a non-default deficit cutoff), so callers
-fall back to the engine. The cube of an index is built on first use (about 2 s per 13 million
-households, ~110 MB) and kept while the index lives. Pure numpy: no Streamlit.
+cube does not keep apart (pilots, a non-default deficit cutoff), so callers fall back to the
+engine. The cube of an index is built on first use and kept while the index lives (figures in
+docs/SCALE.md). Pure numpy: no Streamlit.
 """
 
 from __future__ import annotations
@@ -43,72 +45,80 @@ from geo.filters import HouseholdFilter
 #: Admin levels the cube answers.
 CUBE_LEVELS: tuple[str, ...] = ("province", "district", "subdistrict")
 _N_CAPS = len(CAPITALS)
-# Field columns of ProfileCube.sums: members, capital sums (5), deficit bits (5), censored deficit
-# bits (5), poor, poor x deficit count, deprivation bits (5).
-_MEMBERS, _CAPS, _DEFICIT, _CENSORED, _POOR, _POOR_SUM, _DEP = 0, 1, 6, 11, 16, 17, 18
-_N_FIELDS = 23
+# Field columns of ProfileCube.sums: members, capital sums (5), deprivation bits (5). The deficit
+# counts (and the Alkire-Foster ones) follow from the deficit code, a key of the cube.
+_MEMBERS, _CAPS, _DEP = 0, 1, 6
+_N_FIELDS = 11
+_BITS = np.array([[(code >> j) & 1 for j in range(5)] for code in range(32)], dtype=np.float64)
+_COUNT = _BITS.sum(axis=1)
+_POOR = (_COUNT >= DEFAULT_K_DEPRIVATIONS).astype(np.float64)
+#: Per deficit code: the five deficit bits, the five censored bits (poor only), poor, poor x count.
+_DEFICIT_TABLE = np.column_stack([_BITS, _BITS * _POOR[:, None], _POOR, _POOR * _COUNT])
 
 
 @dataclass(frozen=True, eq=False)
 class ProfileCube:
-    """Every household summed once by leaf (province, district, subdistrict) × profile.
+    """Every household summed once by leaf (province, district, subdistrict) × profile × deficit
+    code, keeping only the combinations that hold households (about 1.8 million at 13 million
+    households, ~110 MB).
 
     Attributes
     ----------
     leaf_province, leaf_district, leaf_subdistrict : numpy.ndarray
         Per leaf, the index into the index's ``*_codes`` (subdistrict -1 when missing).
+    row_leaf, row_profile, row_deficit : numpy.ndarray
+        Per row (combination): its leaf, profile (0-79) and deficit code (0-31, bit j = capital j
+        below the default cutoff).
     households : numpy.ndarray
-        (leaves, 80) int64: households per leaf and profile.
+        Per row: households (int64).
     sums : numpy.ndarray
-        (leaves, 80, 23) float64: the additive fields (see the module's field columns).
+        (rows, 11) float64: members, the five capital scores, the five deprivation bits.
     """
 
     leaf_province: np.ndarray
     leaf_district: np.ndarray
     leaf_subdistrict: np.ndarray
+    row_leaf: np.ndarray
+    row_profile: np.ndarray
+    row_deficit: np.ndarray
     households: np.ndarray
     sums: np.ndarray
 
     @property
     def nbytes(self) -> int:
-        return int(self.households.nbytes + self.sums.nbytes)
+        return int(sum(a.nbytes for a in (self.row_leaf, self.row_profile, self.row_deficit, self.households,
+                                           self.sums)))
 
 
 def build_cube(index: HouseholdIndex) -> ProfileCube:
-    """Sum every household of ``index`` into a :class:`ProfileCube` (one pass per field)."""
+    """Sum every household of ``index`` into a :class:`ProfileCube` (a sort and one pass per field)."""
     triples = (index.province.astype(np.int64) * 65536 + index.district.astype(np.int64)) * 1_048_576 \
         + (index.subdistrict.astype(np.int64) + 1)
     leaves, leaf_of = np.unique(triples, return_inverse=True)
-    n_leaves = leaves.size
-    key = leaf_of.astype(np.int64) * _N_PROFILES + index.profile.astype(np.int64)
-    size = n_leaves * _N_PROFILES
+    key = (leaf_of.astype(np.int64) * _N_PROFILES + index.profile.astype(np.int64)) * 32 \
+        + index.deficit_mask.astype(np.int64)
+    del leaf_of
+    combos, row_of = np.unique(key, return_inverse=True)
+    del key
+    size = combos.size
 
-    def total(weights: np.ndarray | None = None) -> np.ndarray:
-        return np.bincount(key, weights=weights, minlength=size)
+    def total(weights: np.ndarray) -> np.ndarray:
+        return np.bincount(row_of, weights=weights, minlength=size)
 
-    def by_code(codes: np.ndarray, table: np.ndarray) -> np.ndarray:
-        """Sums of ``table[code]`` per cell: one histogram of the 32 codes, then a matrix product."""
-        counts = np.bincount(key * 32 + codes.astype(np.int64), minlength=size * 32).reshape(size, 32)
-        return counts @ table
-
-    bits = np.array([[(code >> j) & 1 for j in range(_N_CAPS)] for code in range(32)], dtype=np.float64)
-    count = bits.sum(axis=1)
-    poor = (count >= DEFAULT_K_DEPRIVATIONS).astype(np.float64)
     sums = np.empty((size, _N_FIELDS), dtype=np.float64)
     sums[:, _MEMBERS] = total(index.members.astype(np.float64))
     for j in range(_N_CAPS):
         sums[:, _CAPS + j] = total(np.asarray(index.capitals[j], dtype=np.float64))
-    deficit_table = np.column_stack([bits, bits * poor[:, None], poor, poor * count])  # (32, 12)
-    sums[:, _DEFICIT:_POOR_SUM + 1] = by_code(index.deficit_mask, deficit_table)
-    sums[:, _DEP:_DEP + 5] = by_code(index.deprivation_mask, bits)
-    households = total().astype(np.int64).reshape(n_leaves, _N_PROFILES)
-    district = (leaves // 1_048_576) % 65536
+        sums[:, _DEP + j] = total(((index.deprivation_mask >> j) & 1).astype(np.float64))
     return ProfileCube(
         leaf_province=(leaves // (1_048_576 * 65536)).astype(np.int64),
-        leaf_district=district.astype(np.int64),
+        leaf_district=((leaves // 1_048_576) % 65536).astype(np.int64),
         leaf_subdistrict=(leaves % 1_048_576 - 1).astype(np.int64),
-        households=households,
-        sums=sums.reshape(n_leaves, _N_PROFILES, _N_FIELDS),
+        row_leaf=(combos // (_N_PROFILES * 32)).astype(np.int32),
+        row_profile=((combos // 32) % _N_PROFILES).astype(np.int16),
+        row_deficit=(combos % 32).astype(np.int16),
+        households=np.bincount(row_of, minlength=size).astype(np.int64),
+        sums=sums,
     )
 
 
@@ -160,9 +170,16 @@ def _leaf_mask(index: HouseholdIndex, cube: ProfileCube, flt: HouseholdFilter | 
 
 
 def answers(flt: HouseholdFilter | None) -> bool:
-    """True when the cube can answer ``flt`` (no capital-deficit, pilot or cutoff filter)."""
-    return flt is None or (flt.capitals_in_deficit is None and flt.pilots is None
-                           and flt.deficit_cutoff == DEFAULT_DEFICIT_CUTOFF)
+    """True when the cube can answer ``flt`` (no pilot filter, the default deficit cutoff)."""
+    return flt is None or (flt.pilots is None and flt.deficit_cutoff == DEFAULT_DEFICIT_CUTOFF)
+
+
+def _deficit_codes(flt: HouseholdFilter | None) -> np.ndarray:
+    """Deficit codes the filter keeps: in deficit in at least one of its capitals."""
+    if flt is None or flt.capitals_in_deficit is None:
+        return np.ones(32, dtype=bool)
+    wanted = sum(1 << CAPITALS.index(c) for c in flt.capitals_in_deficit)
+    return (np.arange(32) & wanted) != 0
 
 
 def cube_aggregate(index: HouseholdIndex, by: str, flt: HouseholdFilter | None = None, area: str = "",
@@ -192,43 +209,45 @@ def cube_aggregate(index: HouseholdIndex, by: str, flt: HouseholdFilter | None =
     if not answers(flt):
         return None
     cube = cube or cube_for(index)
-    leaves = np.flatnonzero(_leaf_mask(index, cube, flt, area))
-    profiles = _profile_mask(flt).astype(np.float64)
-    households = cube.households[leaves] * profiles.astype(np.int64)  # (L, 80)
-    sums = np.einsum("lpf,p->lf", cube.sums[leaves], profiles)  # (L, 23)
-    indicators = households.astype(np.float64) @ _PROFILE_TABLE  # (L, 11): levels, statuses, not TPMAP, verified
-    people = (cube.sums[leaves, :, _MEMBERS] * profiles) @ _PROFILE_TABLE[:, :_N_LEVELS]  # (L, 4)
-    group = {"province": cube.leaf_province, "district": cube.leaf_district,
-             "subdistrict": cube.leaf_subdistrict}[by][leaves]
+    leaf_group = {"province": cube.leaf_province, "district": cube.leaf_district,
+                  "subdistrict": cube.leaf_subdistrict}[by]
+    ok = _leaf_mask(index, cube, flt, area)[cube.row_leaf] & _profile_mask(flt)[cube.row_profile] \
+        & _deficit_codes(flt)[cube.row_deficit]
+    rows = np.flatnonzero(ok)
+    households = cube.households[rows]
+    selected_total = int(households.sum())
+    group = leaf_group[cube.row_leaf[rows]]
+    has_key = group >= 0
+    rows, households, group = rows[has_key], households[has_key].astype(np.float64), group[has_key]
     codes = {"province": index.province_codes, "district": index.district_codes,
              "subdistrict": index.subdistrict_codes}[by]
-    per_leaf = households.sum(axis=1)
-    selected_total = int(per_leaf.sum())
-    has_key = group >= 0
-    group, per_leaf = group[has_key], per_leaf[has_key]
     n = codes.size
 
-    def by_group(values: np.ndarray) -> np.ndarray:  # (L, m) -> (m, groups)
-        values = values[has_key]
-        return np.stack([np.bincount(group, weights=values[:, j], minlength=n) for j in range(values.shape[1])])
+    def hist(code: np.ndarray, n_codes: int, weights: np.ndarray) -> np.ndarray:  # -> (groups, n_codes)
+        flat = group.astype(np.int64) * n_codes + code
+        return np.bincount(flat, weights=weights, minlength=n * n_codes).reshape(n, n_codes)
 
     def as_int(values: np.ndarray) -> np.ndarray:
         return np.rint(values).astype(np.int64)
 
-    counts = np.bincount(group, weights=per_leaf, minlength=n)
+    counts = np.bincount(group, weights=households, minlength=n)
     keep = np.flatnonzero(counts > 0)
-    ind, fields, ppl = by_group(indicators)[:, keep], by_group(sums)[:, keep], by_group(people)[:, keep]
+    profile = cube.row_profile[rows].astype(np.int64)
+    indicators = (hist(profile, _N_PROFILES, households) @ _PROFILE_TABLE)[keep].T  # levels, statuses, TPMAP, verified
+    people = (hist(profile, _N_PROFILES, cube.sums[rows, _MEMBERS]) @ _PROFILE_TABLE[:, :_N_LEVELS])[keep].T
+    deficits = (hist(cube.row_deficit[rows].astype(np.int64), 32, households) @ _DEFICIT_TABLE)[keep].T
+    fields = np.stack([np.bincount(group, weights=cube.sums[rows, j], minlength=n)[keep] for j in range(_N_FIELDS)])
     raw = {
-        "level": as_int(ind[:_N_LEVELS]),
-        "people_level": as_int(ppl),
-        "assist": as_int(ind[_N_LEVELS:_N_LEVELS + _N_ASSIST]),
-        "not_tpmap": as_int(ind[-2]),
-        "verified": as_int(ind[-1]),
+        "level": as_int(indicators[:_N_LEVELS]),
+        "people_level": as_int(people),
+        "assist": as_int(indicators[_N_LEVELS:_N_LEVELS + _N_ASSIST]),
+        "not_tpmap": as_int(indicators[-2]),
+        "verified": as_int(indicators[-1]),
         "capital_sum": np.ascontiguousarray(fields[_CAPS:_CAPS + _N_CAPS]),
-        "deficit": as_int(fields[_DEFICIT:_DEFICIT + _N_CAPS]),
-        "censored": as_int(fields[_CENSORED:_CENSORED + _N_CAPS]),
-        "poor": as_int(fields[_POOR]),
-        "poor_sum": as_int(fields[_POOR_SUM]),
+        "deficit": as_int(deficits[0:5]),
+        "censored": as_int(deficits[5:10]),
+        "poor": as_int(deficits[10]),
+        "poor_sum": as_int(deficits[11]),
         "dep": as_int(fields[_DEP:_DEP + 5]),
         "households": as_int(counts[keep]),
     }
