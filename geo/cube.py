@@ -36,14 +36,19 @@ from geo.aggregate import (
     _PROFILE_TABLE,
     DEFAULT_DEFICIT_CUTOFF,
     DEFAULT_K_DEPRIVATIONS,
+    ROLLUP_FLOOR_RES,
     HouseholdIndex,
     _metrics,
 )
+from geo.h3index import cells_resolution, parents_unchecked
 from geo.contract import ASSISTANCE_STATUSES, CAPITALS
 from geo.filters import HouseholdFilter
 
-#: Admin levels the cube answers.
-CUBE_LEVELS: tuple[str, ...] = ("province", "district", "subdistrict")
+#: Levels the cube answers: the admin levels, and H3 at :data:`CUBE_H3_RES`.
+CUBE_LEVELS: tuple[str, ...] = ("province", "district", "subdistrict", "h3")
+#: The H3 resolution the cube keeps: the engine's roll-up floor, so cells there never merge and an
+#: H3 aggregate at this resolution is a plain sum by cell (the whole country's automatic map).
+CUBE_H3_RES = ROLLUP_FLOOR_RES
 _N_CAPS = len(CAPITALS)
 # Field columns of ProfileCube.sums: members, capital sums (5), deprivation bits (5). The deficit
 # counts (and the Alkire-Foster ones) follow from the deficit code, a key of the cube.
@@ -66,18 +71,23 @@ class ProfileCube:
     ----------
     leaf_province, leaf_district, leaf_subdistrict : numpy.ndarray
         Per leaf, the index into the index's ``*_codes`` (subdistrict -1 when missing).
+    leaf_cell : numpy.ndarray
+        Per leaf, its H3 cell at :data:`CUBE_H3_RES` (uint64; 0 for households without a position):
+        a leaf is an admin triple *and* a coarse hexagon, so whole-country H3 maps are answered too.
     row_leaf, row_profile, row_deficit : numpy.ndarray
         Per row (combination): its leaf, profile (0-79) and deficit code (0-31, bit j = capital j
         below the default cutoff).
     households : numpy.ndarray
         Per row: households (int64).
     sums : numpy.ndarray
-        (rows, 11) float64: members, the five capital scores, the five deprivation bits.
+        (11, rows) float64, one contiguous array per field: members, the five capital scores,
+        the five deprivation bits.
     """
 
     leaf_province: np.ndarray
     leaf_district: np.ndarray
     leaf_subdistrict: np.ndarray
+    leaf_cell: np.ndarray
     row_leaf: np.ndarray
     row_profile: np.ndarray
     row_deficit: np.ndarray
@@ -94,7 +104,17 @@ def build_cube(index: HouseholdIndex) -> ProfileCube:
     """Sum every household of ``index`` into a :class:`ProfileCube` (a sort and one pass per field)."""
     triples = (index.province.astype(np.int64) * 65536 + index.district.astype(np.int64)) * 1_048_576 \
         + (index.subdistrict.astype(np.int64) + 1)
-    leaves, leaf_of = np.unique(triples, return_inverse=True)
+    cells = index.cell
+    coarse = np.zeros(cells.size, dtype=np.uint64)
+    placed = cells != 0
+    coarse[placed] = parents_unchecked(cells[placed], CUBE_H3_RES)
+    coarse_codes, coarse_of = np.unique(coarse, return_inverse=True)
+    del coarse, placed
+    pairs = triples * np.int64(coarse_codes.size) + coarse_of.astype(np.int64)
+    del triples, coarse_of
+    leaf_keys, leaf_of = np.unique(pairs, return_inverse=True)
+    del pairs
+    leaves = leaf_keys // np.int64(coarse_codes.size)
     key = (leaf_of.astype(np.int64) * _N_PROFILES + index.profile.astype(np.int64)) * 32 \
         + index.deficit_mask.astype(np.int64)
     del leaf_of
@@ -105,15 +125,16 @@ def build_cube(index: HouseholdIndex) -> ProfileCube:
     def total(weights: np.ndarray) -> np.ndarray:
         return np.bincount(row_of, weights=weights, minlength=size)
 
-    sums = np.empty((size, _N_FIELDS), dtype=np.float64)
-    sums[:, _MEMBERS] = total(index.members.astype(np.float64))
+    sums = np.empty((_N_FIELDS, size), dtype=np.float64)
+    sums[_MEMBERS] = total(index.members.astype(np.float64))
     for j in range(_N_CAPS):
-        sums[:, _CAPS + j] = total(np.asarray(index.capitals[j], dtype=np.float64))
-        sums[:, _DEP + j] = total(((index.deprivation_mask >> j) & 1).astype(np.float64))
+        sums[_CAPS + j] = total(np.asarray(index.capitals[j], dtype=np.float64))
+        sums[_DEP + j] = total(((index.deprivation_mask >> j) & 1).astype(np.float64))
     return ProfileCube(
         leaf_province=(leaves // (1_048_576 * 65536)).astype(np.int64),
         leaf_district=((leaves // 1_048_576) % 65536).astype(np.int64),
         leaf_subdistrict=(leaves % 1_048_576 - 1).astype(np.int64),
+        leaf_cell=coarse_codes[leaf_keys % np.int64(coarse_codes.size)],
         row_leaf=(combos // (_N_PROFILES * 32)).astype(np.int32),
         row_profile=((combos // 32) % _N_PROFILES).astype(np.int16),
         row_deficit=(combos % 32).astype(np.int16),
@@ -183,16 +204,20 @@ def _deficit_codes(flt: HouseholdFilter | None) -> np.ndarray:
 
 
 def cube_aggregate(index: HouseholdIndex, by: str, flt: HouseholdFilter | None = None, area: str = "",
-                   *, cube: ProfileCube | None = None) -> pd.DataFrame | None:
+                   *, res: int | None = None, rollup_min_count: int | None = None,
+                   cube: ProfileCube | None = None) -> pd.DataFrame | None:
     """``aggregate(index, by, mask=filter_mask(flt) & area_mask(area))`` from the cube; None if it cannot.
 
     Parameters
     ----------
     index : HouseholdIndex
-    by : {"province", "district", "subdistrict"}
+    by : {"province", "district", "subdistrict", "h3"}
     flt : HouseholdFilter, optional
     area : str, default ""
         A 2-, 4- or 6-digit code the households must be in (``""``: everywhere).
+    res, rollup_min_count : int, optional
+        For ``by="h3"``, as :func:`geo.aggregate.aggregate`; only ``res=CUBE_H3_RES`` is answered
+        (there the roll-up merges nothing).
     cube : ProfileCube, optional
         Default: :func:`cube_for` ``(index)``.
 
@@ -200,17 +225,26 @@ def cube_aggregate(index: HouseholdIndex, by: str, flt: HouseholdFilter | None =
     -------
     pandas.DataFrame or None
         The engine's table (unprotected: pass it through :func:`geo.protect.protect`), or None
-        when ``flt`` filters on something the cube does not keep apart (:func:`answers`).
+        when ``flt`` filters on something the cube does not keep apart (:func:`answers`) or an
+        H3 resolution other than :data:`CUBE_H3_RES` is asked for.
     """
     if by not in CUBE_LEVELS:
         raise ValueError(f"by must be one of {CUBE_LEVELS}, got {by!r}")
     if area and len(area) not in (2, 4, 6):
         raise ValueError(f"area must be a 2-, 4- or 6-digit code or '', got {area!r}")
-    if not answers(flt):
+    if not answers(flt) or (by == "h3" and res != CUBE_H3_RES):
         return None
     cube = cube or cube_for(index)
-    leaf_group = {"province": cube.leaf_province, "district": cube.leaf_district,
-                  "subdistrict": cube.leaf_subdistrict}[by]
+    if by == "h3":
+        codes, leaf_group = np.unique(cube.leaf_cell, return_inverse=True)
+        leaf_group = leaf_group.astype(np.int64)
+        if codes.size and codes[0] == 0:  # households without a position: no hexagon
+            codes, leaf_group = codes[1:], leaf_group - 1
+    else:
+        codes = {"province": index.province_codes, "district": index.district_codes,
+                 "subdistrict": index.subdistrict_codes}[by]
+        leaf_group = {"province": cube.leaf_province, "district": cube.leaf_district,
+                      "subdistrict": cube.leaf_subdistrict}[by]
     ok = _leaf_mask(index, cube, flt, area)[cube.row_leaf] & _profile_mask(flt)[cube.row_profile] \
         & _deficit_codes(flt)[cube.row_deficit]
     rows = np.flatnonzero(ok)
@@ -219,8 +253,6 @@ def cube_aggregate(index: HouseholdIndex, by: str, flt: HouseholdFilter | None =
     group = leaf_group[cube.row_leaf[rows]]
     has_key = group >= 0
     rows, households, group = rows[has_key], households[has_key].astype(np.float64), group[has_key]
-    codes = {"province": index.province_codes, "district": index.district_codes,
-             "subdistrict": index.subdistrict_codes}[by]
     n = codes.size
 
     def hist(code: np.ndarray, n_codes: int, weights: np.ndarray) -> np.ndarray:  # -> (groups, n_codes)
@@ -234,9 +266,9 @@ def cube_aggregate(index: HouseholdIndex, by: str, flt: HouseholdFilter | None =
     keep = np.flatnonzero(counts > 0)
     profile = cube.row_profile[rows].astype(np.int64)
     indicators = (hist(profile, _N_PROFILES, households) @ _PROFILE_TABLE)[keep].T  # levels, statuses, TPMAP, verified
-    people = (hist(profile, _N_PROFILES, cube.sums[rows, _MEMBERS]) @ _PROFILE_TABLE[:, :_N_LEVELS])[keep].T
+    people = (hist(profile, _N_PROFILES, cube.sums[_MEMBERS][rows]) @ _PROFILE_TABLE[:, :_N_LEVELS])[keep].T
     deficits = (hist(cube.row_deficit[rows].astype(np.int64), 32, households) @ _DEFICIT_TABLE)[keep].T
-    fields = np.stack([np.bincount(group, weights=cube.sums[rows, j], minlength=n)[keep] for j in range(_N_FIELDS)])
+    fields = np.stack([np.bincount(group, weights=cube.sums[j][rows], minlength=n)[keep] for j in range(_N_FIELDS)])
     raw = {
         "level": as_int(indicators[:_N_LEVELS]),
         "people_level": as_int(people),
@@ -251,9 +283,13 @@ def cube_aggregate(index: HouseholdIndex, by: str, flt: HouseholdFilter | None =
         "dep": as_int(fields[_DEP:_DEP + 5]),
         "households": as_int(counts[keep]),
     }
-    columns = {"code": pd.array(codes[keep], dtype="string")}
+    if by == "h3":
+        keys = codes[keep]
+        columns: dict[str, object] = {"h3_cell": keys, "res": cells_resolution(keys)}
+    else:
+        columns = {"code": pd.array(codes[keep], dtype="string")}
     columns.update(_metrics(raw))
     table = pd.DataFrame(columns, copy=False)
-    table.attrs.update({"by": by, "res": None, "rollup_min_count": None,
+    table.attrs.update({"by": by, "res": res, "rollup_min_count": rollup_min_count,
                         "households_without_key": selected_total - int(table["households"].sum())})
     return table

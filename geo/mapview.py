@@ -682,10 +682,10 @@ def _headline(totals: pd.DataFrame, view: MapView) -> tuple[Headline, ...]:
     return tuple(out)
 
 
-def _h3_table(index: HouseholdIndex, mask: np.ndarray | None, res: int, k: int) -> tuple[pd.DataFrame, int, list[str]]:
+def _h3_table(selection: _MapSelection, res: int, k: int) -> tuple[pd.DataFrame, int, list[str]]:
     notices = []
     while True:
-        table = aggregate(index, "h3", res=res, mask=mask, rollup_min_count=k)
+        table = selection.aggregate("h3", res=res, rollup_min_count=k)
         if len(table) <= MAX_CELLS or res <= MAP_RESOLUTIONS[0]:
             return table, res, notices
         res -= 1
@@ -756,7 +756,7 @@ def build_map(
     scope_frame = _scope_frame(boundaries_by_level, view, data_provinces)
     bounds = tuple(float(b) for b in scope_frame.total_bounds)
     if view.level == "h3":
-        drawn = _h3_drawn(index, boundaries_by_level, view, selection.mask(), bounds, scope_frame, data_provinces)
+        drawn = _h3_drawn(index, boundaries_by_level, view, selection, bounds, scope_frame, data_provinces)
     else:
         drawn = _admin_drawn(index, boundaries_by_level, view, selection, scope_frame, data_provinces)
     areas, fill, legend = _classified(drawn, view)
@@ -787,13 +787,14 @@ class _MapSelection:
             self._built = True
         return self._mask
 
-    def aggregate(self, level: str) -> pd.DataFrame:
-        """Unprotected aggregate of the selection by an admin level (the cube when it can)."""
+    def aggregate(self, level: str, **options) -> pd.DataFrame:
+        """Unprotected aggregate of the selection (:func:`geo.aggregate.aggregate` ``options``):
+        from the profile cube when it can answer, else from the engine."""
         from geo.cube import cube_aggregate
 
         table = None if self.extra is not None else cube_aggregate(self.index, level, self.view.filters,
-                                                                   self.view.scope_code)
-        return table if table is not None else aggregate(self.index, level, mask=self.mask())
+                                                                   self.view.scope_code, **options)
+        return table if table is not None else aggregate(self.index, level, mask=self.mask(), **options)
 
 
 def _selected_frame(boundaries_by_level, view: MapView):
@@ -862,7 +863,7 @@ class _Drawn:
 def _h3_drawn(index, boundaries_by_level, view, selected, bounds, scope_frame, data_provinces) -> _Drawn:
     auto = auto_resolution(bounds)
     res = min(view.res or auto, view.max_res)  # max_res: the role's finest (geo.access.cap_resolution)
-    raw, res, notices = _h3_table(index, selected, res, view.min_count)
+    raw, res, notices = _h3_table(selected, res, view.min_count)
     table = attach_cell_geometry(protect(raw, k=view.min_count))
     keys = table["h3_cell"].astype(str).tolist()
     # Outlines over hexagons: the districts of the area (or the provinces when mapping all).
