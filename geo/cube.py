@@ -143,8 +143,39 @@ def build_cube(index: HouseholdIndex) -> ProfileCube:
     )
 
 
+#: Arrays of a :class:`ProfileCube`, saved as ``cube_<name>.npy`` beside a persisted index.
+CUBE_ARRAYS: tuple[str, ...] = ("leaf_province", "leaf_district", "leaf_subdistrict", "leaf_cell", "row_leaf",
+                                "row_profile", "row_deficit", "households", "sums")
+
+
+def write_cube(cube: ProfileCube, folder) -> None:
+    """Save ``cube`` into ``folder`` (a persisted index's, :func:`geo.store.write_index`)."""
+    from pathlib import Path
+
+    for name in CUBE_ARRAYS:
+        np.save(Path(folder) / f"cube_{name}.npy", getattr(cube, name), allow_pickle=False)
+
+
+def read_cube(folder, *, mmap: bool = True) -> ProfileCube | None:
+    """The cube saved in ``folder`` (memory-mapped read-only), or None when there is none."""
+    from pathlib import Path
+
+    try:
+        arrays = {name: np.load(Path(folder) / f"cube_{name}.npy", mmap_mode="r" if mmap else None,
+                                allow_pickle=False) for name in CUBE_ARRAYS}
+    except (OSError, ValueError):
+        return None
+    return ProfileCube(**arrays)
+
+
 _CUBES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _LOCK = threading.Lock()
+
+
+def register_cube(index: HouseholdIndex, cube: ProfileCube) -> None:
+    """Use ``cube`` (e.g. read from disk with the index) as the cube of ``index``."""
+    with _LOCK:
+        _CUBES[index] = cube
 
 
 def cube_for(index: HouseholdIndex) -> ProfileCube:

@@ -331,6 +331,7 @@ def write_index(households_path: str | os.PathLike[str]) -> Path:
     import pyarrow.parquet as pq
 
     from geo.aggregate import INDEX_COLUMNS, index_households
+    from geo.cube import build_cube, write_cube
     from geo.errors import PPAPError
 
     path = Path(households_path)
@@ -353,6 +354,8 @@ def write_index(households_path: str | os.PathLike[str]) -> Path:
     tmp.mkdir(parents=True)
     for name in INDEX_ARRAYS:
         np.save(tmp / f"{name}.npy", getattr(index, name), allow_pickle=False)
+    # The profile cube too (geo.cube), so the first map after a start pays no pass over every row.
+    write_cube(build_cube(index), tmp)
     meta = {
         "version": INDEX_VERSION, "source": path.name, "source_signature": signature, "survey_year": latest,
         "rows": int(index.n), **{name: [str(c) for c in getattr(index, name)] for name in INDEX_CODES},
@@ -378,6 +381,7 @@ def read_index(households_path: str | os.PathLike[str], *, mmap: bool = True):
     import numpy as np
 
     from geo.aggregate import HouseholdIndex
+    from geo.cube import read_cube, register_cube
 
     path = Path(households_path)
     folder = index_dir_for(path)
@@ -391,4 +395,8 @@ def read_index(households_path: str | os.PathLike[str], *, mmap: bool = True):
     except (OSError, ValueError, KeyError):
         return None
     codes = {name: np.asarray(meta[name], dtype=object) for name in INDEX_CODES}
-    return HouseholdIndex(**arrays, **codes), meta
+    index = HouseholdIndex(**arrays, **codes)
+    cube = read_cube(folder, mmap=mmap)
+    if cube is not None:
+        register_cube(index, cube)
+    return index, meta

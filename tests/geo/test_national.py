@@ -78,6 +78,14 @@ def test_persisted_index_equals_a_fresh_index(national):
     pd.testing.assert_frame_equal(aggregate(loaded, by="province"), aggregate(fresh, by="province"))
     with pytest.raises(ValueError):  # memory-mapped read-only: the shared index cannot be changed
         loaded.level[0] = 1
+    # The profile cube was saved with the index and comes back with it: the first map pays no build.
+    from geo.cube import _CUBES, build_cube, cube_aggregate
+
+    saved = _CUBES.get(loaded)
+    assert saved is not None and isinstance(saved.sums, np.memmap)
+    assert np.array_equal(saved.households, build_cube(fresh).households)
+    pd.testing.assert_frame_equal(cube_aggregate(loaded, "district"), aggregate(fresh, by="district"),
+                                  check_exact=False, rtol=1e-9)
 
 
 def test_index_is_ignored_once_the_file_changes(tmp_path, national):
