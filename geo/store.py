@@ -366,6 +366,52 @@ def write_index(households_path: str | os.PathLike[str]) -> Path:
     return final
 
 
+def read_rows(households_path: str | os.PathLike[str], positions, *, columns=None) -> pd.DataFrame:
+    """Rows ``positions`` of a households file's latest survey round, reading only the row groups
+    that hold them (a district of a national file: one or two groups of 250,000, not 13 million rows).
+
+    ``positions`` are row numbers in the latest round as :func:`write_index` read it (an index's
+    ``order``); the result keeps them as its index labels, in ascending order.
+
+    Raises
+    ------
+    StoreError
+        When the file cannot be read or a position is out of range.
+    """
+    import numpy as np
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    wanted = np.unique(np.asarray(positions, dtype=np.int64))
+    path = Path(households_path)
+    try:
+        parquet = pq.ParquetFile(path)
+        years = pq.read_table(path, columns=["survey_year"]).column("survey_year")
+        latest = pc.max(years).as_py() if len(years) else None
+        one_round = len(years) == 0 or pc.min(years).as_py() == latest
+        names = list(columns) if columns is not None else None
+        if not one_round:  # rows of several rounds: the latest round's numbering needs the whole file
+            frame = pd.read_parquet(path, columns=names, filters=[("survey_year", "=", latest)])
+            if wanted.size and wanted[-1] >= len(frame):
+                raise StoreError(f"store: row {wanted[-1]} is beyond the {len(frame)} rows of {path}")
+            return frame.iloc[wanted].set_axis(wanted)
+        sizes = np.array([parquet.metadata.row_group(g).num_rows for g in range(parquet.num_row_groups)],
+                         dtype=np.int64)
+        starts = np.concatenate([[0], np.cumsum(sizes)])
+        if wanted.size and wanted[-1] >= starts[-1]:
+            raise StoreError(f"store: row {wanted[-1]} is beyond the {starts[-1]} rows of {path}")
+        groups = np.unique(np.searchsorted(starts, wanted, side="right") - 1)
+        if not groups.size:
+            return parquet.schema_arrow.empty_table().select(names or parquet.schema_arrow.names).to_pandas()
+        table = parquet.read_row_groups(groups.tolist(), columns=names)
+        offsets = np.concatenate([[0], np.cumsum(sizes[groups])])
+        local = offsets[np.searchsorted(groups, np.searchsorted(starts, wanted, side="right") - 1)] \
+            + (wanted - starts[np.searchsorted(starts, wanted, side="right") - 1])
+        return table.take(local).to_pandas().set_axis(wanted)
+    except (OSError, ValueError) as exc:
+        raise StoreError(f"store: cannot read rows of {path}: {exc}") from exc
+
+
 def read_index(households_path: str | os.PathLike[str], *, mmap: bool = True):
     """The persisted index of a households file, or ``None`` when there is none or it is stale.
 

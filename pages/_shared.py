@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TypeVar
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -81,23 +82,25 @@ class LoadedData:
     pilots: pd.DataFrame
     metadata: dict
     #: The households behind ``index`` when they are held in memory; ``None`` when the index was
-    #: read from disk (then :attr:`households` reads them from the file on demand).
+    #: read from disk (then :meth:`household_rows` reads the rows asked for from the file).
     frame: pd.DataFrame | None = None
     #: ``scope_key`` of the user this data was cut for.
     access: str = ""
 
-    @property
-    def households(self) -> pd.DataFrame | None:
-        """The households behind ``index`` (latest round, in scope, in index ``order``): for
-        household rows only, through ``geo.audit.view_household_rows``. Read-only.
+    def household_rows(self, mask) -> pd.DataFrame:
+        """The households ``mask`` keeps (in index order, as the aggregates use it), as rows.
 
-        Held in memory for data indexed at load; for a persisted index, read from the file when a
-        page first asks (only the columns household rows show) and kept for
-        :data:`ROWS_TTL_S` seconds, so 13 million rows are never held just to draw a map.
+        In memory: :func:`geo.filters.select_rows`. From a persisted index: only the row groups of
+        the file that hold them are read (:func:`geo.store.read_rows`), never the whole file.
         """
+        from geo.access import ROW_COLUMNS
+        from geo.filters import select_rows
+        from geo.store import read_rows
+
         if self.frame is not None:
-            return self.frame
-        return _household_rows(str(self.source.path), self.source.signature)
+            return select_rows(self.frame, self.index, mask)
+        positions = np.asarray(self.index.order) if mask is None else np.asarray(self.index.order)[mask]
+        return read_rows(self.source.path, positions, columns=ROW_COLUMNS)
 
 
 def sample_path() -> Path:
@@ -251,19 +254,6 @@ def _national_data(path: str, kind: str, synthetic: bool, signature: tuple[int, 
     except PPAPError as exc:
         raise InputFileError(f"cannot index {path}: {exc}") from exc
     return LoadedData(source, index, latest, len(frame), pilots, metadata, frame, "")
-
-
-#: How long household rows read on demand (a persisted index) stay in memory.
-ROWS_TTL_S = 120
-
-
-@st.cache_resource(show_spinner="ข้อมูลกำลังโหลด / loading data…", max_entries=1, ttl=ROWS_TTL_S)
-def _household_rows(path: str, signature: tuple[int, int]) -> pd.DataFrame:
-    # Every household of the latest round, in file order (the persisted index's ``order``).
-    from geo.access import ROW_COLUMNS
-
-    frame, _, _, _ = _read_households(path, columns=ROW_COLUMNS, with_pilots=False)
-    return frame
 
 
 def _read_households(path: str, *, provinces: tuple[str, ...] | None = None, columns=None,

@@ -7,7 +7,6 @@ import streamlit as st
 from geo.access import check_min_count
 from geo.audit import MAX_HOUSEHOLD_ROWS, view_household_rows
 from geo.dashboard import describe_filters, download_table, research_table, view_area_table, view_mask, where_label
-from geo.filters import select_rows
 from geo.i18n import format_number, text
 from pages._auth import current_user
 from pages._render import download_buttons, load_or_explain, page_header
@@ -40,11 +39,11 @@ if data is not None:
         st.subheader(text("household_rows_title", lang))
         st.info(text("household_rows_too_many", lang, rows=format_number(selected, lang),
                      max=format_number(MAX_HOUSEHOLD_ROWS, lang)), icon=":material/zoom_in:")
-    elif user.capabilities.may_see_household_rows and data.households is not None:
+    elif user.capabilities.may_see_household_rows:
         st.subheader(text("household_rows_title", lang))
         st.caption(text("household_rows_note", lang))
         where = f"households page, area {view.area or 'all'}" + (f", {filters}" if filters else "")
         mask = view_mask(data.index, view)  # the very households the table above counts
-        rows = view_household_rows(select_rows(data.households, data.index, mask), user, what=where)
+        rows = view_household_rows(data.household_rows(mask), user, what=where)
         st.caption(text("household_rows_shown", lang, rows=format_number(len(rows), lang)))
         st.dataframe(rows, hide_index=True, width="stretch", key="households_rows")

@@ -7,6 +7,7 @@ import json
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -111,9 +112,37 @@ def test_the_app_starts_from_the_persisted_index_and_reads_rows_on_demand(nation
     data = _shared._national_data(str(source.path), source.kind, source.synthetic, source.signature)
     assert data.frame is None and data.rows == data.index.n == HOUSEHOLDS
     assert isinstance(data.index.cell, np.ndarray) and not data.index.cell.flags.writeable  # mapped, read-only
-    rows = data.households
-    assert len(rows) == HOUSEHOLDS and list(rows.columns) == [c for c in ROW_COLUMNS if c in rows.columns]
-    assert rows["province_code"].iloc[np.sort(data.index.order[:5])].notna().all()
+    # Rows are read from the row groups that hold them, and equal the file's rows at those positions.
+    from geo.dashboard import area_mask
+    from geo.filters import select_rows
+
+    whole = pd.read_parquet(out / "households.parquet", columns=list(ROW_COLUMNS))
+    district = str(data.index.district_codes[len(data.index.district_codes) // 2])
+    mask = area_mask(data.index, district)
+    rows = data.household_rows(mask)
+    assert 0 < len(rows) < HOUSEHOLDS and (rows["district_code"] == district).all()
+    pd.testing.assert_frame_equal(rows, select_rows(whole, data.index, mask), check_like=False)
+    assert len(data.household_rows(None)) == HOUSEHOLDS
     monkeypatch.setenv(_shared.HOUSEHOLDS_ENV, str(out / "missing.parquet"))
     with pytest.raises(InputFileError, match="no such file"):
         _shared.data_source()
+
+
+def test_read_rows_reads_the_row_groups_that_hold_the_rows(tmp_path):
+    from geo.store import StoreError, read_rows
+
+    frame = pd.DataFrame({"survey_year": 2023, "household_id": [f"H{i:03d}" for i in range(50)],
+                          "members": np.arange(50)})
+    path = tmp_path / "h.parquet"
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path, row_group_size=7)
+    positions = np.array([48, 3, 3, 21, 0, 49])
+    got = read_rows(path, positions, columns=["household_id", "members"])
+    assert got.index.tolist() == [0, 3, 21, 48, 49]
+    assert got["household_id"].tolist() == ["H000", "H003", "H021", "H048", "H049"]
+    assert read_rows(path, [], columns=["members"]).empty
+    with pytest.raises(StoreError, match="beyond"):
+        read_rows(path, [50])
+    # Two survey rounds: positions count rows of the latest round only.
+    rounds = pd.concat([frame.assign(survey_year=2022), frame.assign(members=frame["members"] + 100)])
+    pq.write_table(pa.Table.from_pandas(rounds, preserve_index=False), path, row_group_size=7)
+    assert read_rows(path, [1, 49], columns=["members"])["members"].tolist() == [101, 149]
