@@ -24,6 +24,11 @@ from geo.errors import ContractError
 
 #: The five livelihood capitals, in the order used everywhere (columns, legends, profiles).
 CAPITALS: tuple[str, ...] = ("human", "physical", "natural", "financial", "social")
+#: The 20 PPAP pilot provinces (DOMAIN.md), in the programme's order, Kalasin first.
+PILOT_PROVINCES: tuple[str, ...] = (
+    "46", "18", "94", "49", "58", "35", "33", "47", "32", "37",
+    "31", "30", "42", "45", "52", "65", "93", "95", "96", "34",
+)
 CAPITAL_COLUMNS: tuple[str, ...] = tuple(f"capital_{c}" for c in CAPITALS)
 CAPITAL_LABELS: dict[str, dict[str, str]] = {
     "human": {"th": "ทุนมนุษย์", "en": "Human capital"},

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from geo.aggregate import COUNT_COLUMNS, METRIC_COLUMNS, HouseholdIndex, aggregate
-from geo.contract import CAPITAL_COLUMNS, CAPITALS
+from geo.contract import CAPITAL_COLUMNS, CAPITALS, PILOT_PROVINCES
 from geo.cube import cube_aggregate
 from geo.filters import filter_mask
 from geo.i18n import capital_label, format_number, format_percent, text, to_be
@@ -28,13 +28,7 @@ from geo.mapstyle import Legend, hex_colour
 from geo.protect import DEFAULT_MIN_COUNT, protect
 from geo.viewstate import ViewState, area_level, area_parents
 
-#: The 20 PPAP pilot provinces (DOMAIN.md), in the programme's order.
-PILOT_PROVINCES: tuple[str, ...] = (
-    "46", "18", "94", "49", "58", "35", "33", "47", "32", "37",
-    "31", "30", "42", "45", "52", "65", "93", "95", "96", "34",
-)
 ADMIN_LEVELS: tuple[str, ...] = ("province", "district", "subdistrict")
-_CODE_WIDTH = {"province": 2, "district": 4, "subdistrict": 6}
 
 
 @dataclass(frozen=True)
@@ -68,19 +62,11 @@ def metric_values(table: pd.DataFrame, metric: str) -> np.ndarray:
     >>> metric_values(t, "poor_households").tolist()
     [4.0, 6.0]
     """
+    from geo.mapview import metric_values as map_metric_values
+
     if metric not in METRIC_SPECS:
         raise ValueError(f"metric must be one of {list(METRIC_SPECS)}, got {metric!r}")
-
-    def column(name: str) -> np.ndarray:
-        return pd.to_numeric(table[name], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
-
-    if metric == "poor_households":
-        return column("households_level_1") + column("households_level_2")
-    if metric == "mpi":
-        return column("af_mpi")
-    if metric == "assistance_coverage":
-        return column("assistance_helped_share")
-    return column(metric)
+    return map_metric_values(table, metric)  # one definition of every metric: geo.mapview.METRICS
 
 
 def shown_count(value: object, lang: str = "th") -> str:

@@ -52,7 +52,7 @@ from geo import mapstyle
 from geo.aggregate import HouseholdIndex, aggregate, attach_cell_geometry
 from geo.boundaries import ATTRIBUTION
 from geo.checks import EngineInputError, check_int
-from geo.contract import CAPITALS
+from geo.contract import CAPITALS, PILOT_PROVINCES
 from geo.errors import BoundaryError
 from geo.filters import HouseholdFilter, filter_mask
 from geo.i18n import LANGUAGES, capital_label, format_date_both, format_number, format_percent, text
@@ -69,12 +69,6 @@ MAX_CELLS = 12_000
 MAX_LABELLED_AREAS = 30
 #: Status of each drawn area.
 AREA_STATUSES: tuple[str, ...] = ("shown", "withheld", "no_data")
-#: The 20 PPAP pilot provinces (DOMAIN.md), in the programme's order.
-PILOT_PROVINCES: tuple[str, ...] = (
-    "46", "18", "94", "49", "58", "35", "33", "47", "32", "37",
-    "31", "30", "42", "45", "52", "65", "93", "95", "96", "34",
-)
-_CODE_WIDTH = {"province": 2, "district": 4, "subdistrict": 6}
 #: Pixel size a screen map is fitted to when none is given (wide, for a projector).
 DEFAULT_SIZE: tuple[int, int] = (900, 620)
 #: Average H3 cell area, km² (DOMAIN.md), for the resolution labels.
@@ -588,20 +582,6 @@ _TOOLTIP_FIELDS = ("tt_title", "tt_1", "tt_2", "tt_3", "tt_4")
 # ---------------------------------------------------------------------------------------------
 
 
-def _scope_mask(index: HouseholdIndex, code: str) -> np.ndarray | None:
-    from geo.dashboard import area_mask
-
-    return area_mask(index, code) if code else None
-
-
-def _and(*masks: np.ndarray | None) -> np.ndarray | None:
-    out = None
-    for mask in masks:
-        if mask is not None:
-            out = mask.copy() if out is None else out & mask
-    return out
-
-
 def _boundary(boundaries_by_level: Mapping[str, object], level: str):
     frame = boundaries_by_level.get(level)
     if frame is None:
@@ -782,8 +762,10 @@ class _MapSelection:
 
     def mask(self) -> np.ndarray | None:
         if not self._built:
-            self._mask = _and(filter_mask(self.index, self.view.filters), _scope_mask(self.index, self.view.scope_code),
-                              self.extra)
+            from geo.dashboard import area_mask, combine_masks
+
+            self._mask = combine_masks(filter_mask(self.index, self.view.filters),
+                                       area_mask(self.index, self.view.scope_code), self.extra)
             self._built = True
         return self._mask
 

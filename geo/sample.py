@@ -93,6 +93,7 @@ from geo.contract import (
     ASSISTANCE_STATUSES,
     CAPITAL_COLUMNS,
     DEPRIVATION_COLUMNS,
+    PILOT_PROVINCES,
     check_households,
     conform_households,
     conform_pilots,
@@ -124,11 +125,6 @@ MANIFEST_FILE = "sample_manifest.json"
 METADATA_KEY = b"ppap_sample"
 SYNTHETIC_KEY = b"synthetic"
 
-#: The 20 pilot provinces (DOMAIN.md), Kalasin first.
-PILOT_PROVINCES: tuple[str, ...] = (
-    "46", "18", "94", "49", "58", "35", "33", "47", "32", "37",
-    "31", "30", "42", "45", "52", "65", "93", "95", "96", "34",
-)
 KALASIN = "46"
 #: Sahatsakhan and Na Mon, Kalasin's two pilot districts.
 PILOT_DISTRICTS: tuple[str, ...] = ("4609", "4602")
