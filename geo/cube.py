@@ -33,6 +33,8 @@ from geo.aggregate import (
     _N_ASSIST,
     _N_LEVELS,
     _N_PROFILES,
+    _BITS,
+    _POPCOUNT,
     _PROFILE_TABLE,
     DEFAULT_DEFICIT_CUTOFF,
     DEFAULT_K_DEPRIVATIONS,
@@ -54,11 +56,10 @@ _N_CAPS = len(CAPITALS)
 # counts (and the Alkire-Foster ones) follow from the deficit code, a key of the cube.
 _MEMBERS, _CAPS, _DEP = 0, 1, 6
 _N_FIELDS = 11
-_BITS = np.array([[(code >> j) & 1 for j in range(5)] for code in range(32)], dtype=np.float64)
-_COUNT = _BITS.sum(axis=1)
-_POOR = (_COUNT >= DEFAULT_K_DEPRIVATIONS).astype(np.float64)
-#: Per deficit code: the five deficit bits, the five censored bits (poor only), poor, poor x count.
-_DEFICIT_TABLE = np.column_stack([_BITS, _BITS * _POOR[:, None], _POOR, _POOR * _COUNT])
+_POOR = (_POPCOUNT >= DEFAULT_K_DEPRIVATIONS).astype(np.float64)
+#: Per deficit code: the five deficit bits, the five censored bits (poor only), poor, poor x count
+#: (the table ``geo.aggregate`` builds per call, at the default ``k_deprivations``).
+_DEFICIT_TABLE = np.column_stack([_BITS, _BITS * _POOR[:, None], _POOR, _POOR * _POPCOUNT])
 
 
 @dataclass(frozen=True, eq=False)

@@ -400,13 +400,13 @@ def read_rows(households_path: str | os.PathLike[str], positions, *, columns=Non
         starts = np.concatenate([[0], np.cumsum(sizes)])
         if wanted.size and wanted[-1] >= starts[-1]:
             raise StoreError(f"store: row {wanted[-1]} is beyond the {starts[-1]} rows of {path}")
-        groups = np.unique(np.searchsorted(starts, wanted, side="right") - 1)
+        group_of = np.searchsorted(starts, wanted, side="right") - 1  # the row group of each wanted row
+        groups = np.unique(group_of)
         if not groups.size:
             return parquet.schema_arrow.empty_table().select(names or parquet.schema_arrow.names).to_pandas()
         table = parquet.read_row_groups(groups.tolist(), columns=names)
-        offsets = np.concatenate([[0], np.cumsum(sizes[groups])])
-        local = offsets[np.searchsorted(groups, np.searchsorted(starts, wanted, side="right") - 1)] \
-            + (wanted - starts[np.searchsorted(starts, wanted, side="right") - 1])
+        offsets = np.concatenate([[0], np.cumsum(sizes[groups])])  # where each read group starts in `table`
+        local = offsets[np.searchsorted(groups, group_of)] + (wanted - starts[group_of])
         return table.take(local).to_pandas().set_axis(wanted)
     except (OSError, ValueError) as exc:
         raise StoreError(f"store: cannot read rows of {path}: {exc}") from exc
