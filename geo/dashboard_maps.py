@@ -92,11 +92,9 @@ class MapContext:
 
 
 def _draw(index: HouseholdIndex, boundaries: dict, view: ViewState, context: MapContext | None, *,
-          k: int | None, metric: str | None = None, max_res: int | None = None) -> MapFigure:
+          metric: str | None = None) -> MapFigure:
     context = context or MapContext()
-    cap = min(context.max_res, max_res if max_res is not None else MAP_RESOLUTIONS[-1])
-    k = context.min_count if k is None else k
-    map_view = MapView.from_viewstate(view, min_count=k, max_res=max(cap, MAP_RESOLUTIONS[0]), metric=metric)
+    map_view = MapView.from_viewstate(view, min_count=context.min_count, max_res=context.max_res, metric=metric)
     return build_map(index, boundaries, map_view, now=context.now or dt.date.today(),
                      synthetic=bool(context.synthetic), attribution=context.attribution, mask=context.mask)
 
@@ -105,8 +103,8 @@ def _screen(figure: MapFigure, size: Size) -> DashboardMap:
     return DashboardMap(figure, figure.deck(width_px=size[0], height_px=size[1]))
 
 
-def metric_map(index: HouseholdIndex, boundaries: dict, view: ViewState, *, k: int | None = None,
-               size: Size = DEFAULT_SIZE, max_res: int = 10, context: MapContext | None = None) -> DashboardMap:
+def metric_map(index: HouseholdIndex, boundaries: dict, view: ViewState, *, size: Size = DEFAULT_SIZE,
+               context: MapContext | None = None) -> DashboardMap:
     """The Overview map: ``view.metric`` by ``view.by`` (areas below the selected one, or hexagons).
 
     Parameters
@@ -116,32 +114,27 @@ def metric_map(index: HouseholdIndex, boundaries: dict, view: ViewState, *, k: i
         Display boundaries by level (``"province"``, ``"district"``, ``"subdistrict"``, optional
         ``"context"``), from :func:`geo.maps.display_geometry`.
     view : ViewState
-    k : int, optional
-        Small-cell threshold; default the context's (10 without one).
     size : (int, int)
         Width and height of the map in pixels, to fit the view to.
-    max_res : int, default 10
-        The finest H3 resolution drawn (the user's role's, ``geo.access.cap_resolution``).
     context : MapContext, optional
-        Date, synthetic label, credit and scope mask for the figure.
+        Date, synthetic label, credit, scope mask, the role's finest H3 resolution and the
+        small-cell threshold ``k`` (default: today, k = 10, res up to 9).
     """
-    return _screen(_draw(index, boundaries, view, context, k=k, max_res=max_res), size)
+    return _screen(_draw(index, boundaries, view, context), size)
 
 
 def capital_map(index: HouseholdIndex, boundaries: dict, view: ViewState, *, dominant: bool = False,
-                k: int | None = None, size: Size = DEFAULT_SIZE, max_res: int = 10,
-                context: MapContext | None = None) -> DashboardMap:
+                size: Size = DEFAULT_SIZE, context: MapContext | None = None) -> DashboardMap:
     """Share of households in deficit in ``view.capital`` (sequential), or, with ``dominant``,
     the capital most often in deficit per area (Okabe-Ito categorical colours; admin areas only)."""
     if dominant and view.by == "h3":
         view = replace(view, by="province")  # the area below the selection (geo.viewstate.shown_level)
     metric = "dominant_deficit" if dominant else f"deficit_{view.capital}"
-    return _screen(_draw(index, boundaries, view, context, k=k, metric=metric, max_res=max_res), size)
+    return _screen(_draw(index, boundaries, view, context, metric=metric), size)
 
 
 def pilot_map(index: HouseholdIndex, boundaries: dict, view: ViewState, pilots: pd.DataFrame, reach: pd.DataFrame,
-              gaps: pd.DataFrame, *, k: int | None = None, size: Size = DEFAULT_SIZE,
-              context: MapContext | None = None) -> DashboardMap:
+              gaps: pd.DataFrame, *, size: Size = DEFAULT_SIZE, context: MapContext | None = None) -> DashboardMap:
     """Poverty concentration (households at levels 1-2, by district) under the pilot sites.
 
     Parameters
@@ -154,5 +147,5 @@ def pilot_map(index: HouseholdIndex, boundaries: dict, view: ViewState, pilots: 
         :func:`geo.gaps.pilot_gaps` (protected): candidate sites drawn as hollow circles.
     """
     base = replace(view, metric="poor_households", by="district")
-    figure = _draw(index, boundaries, base, context, k=k)
+    figure = _draw(index, boundaries, base, context)
     return _screen(with_pilots(figure, pilots, reach, gaps, km=view.km), size)
