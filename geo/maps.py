@@ -21,6 +21,7 @@ import math
 from collections.abc import Sequence
 
 import json
+import weakref
 
 import geopandas as gpd
 import numpy as np
@@ -42,6 +43,9 @@ THAILAND_VIEW = pdk.ViewState(latitude=13.0, longitude=101.0, zoom=4.6, pitch=0,
 # every district stays small enough to send to a browser quickly.
 DISPLAY_TOLERANCE_DEG = 0.002
 DISPLAY_DECIMALS = 4
+#: On screen, detail finer than a quarter of a pixel at the map's fitted zoom is not drawn
+#: (:func:`geometry_for_zoom`): zooming in twice still shows under one pixel of difference.
+VIEW_DETAIL_PX = 0.25
 
 
 def tooltip_fields(title: str, rows: Sequence[tuple[str, str]]) -> dict[str, str]:
@@ -65,6 +69,58 @@ def display_geometry(geometry: gpd.GeoSeries) -> gpd.GeoSeries:
     simple = shapely.simplify(geometry.values, DISPLAY_TOLERANCE_DEG, preserve_topology=True)
     rounded = shapely.set_precision(simple, 10 ** -DISPLAY_DECIMALS, mode="pointwise")
     return gpd.GeoSeries(rounded, index=geometry.index, crs=geometry.crs)
+
+
+def degrees_per_pixel(zoom: float) -> float:
+    """Degrees of longitude one screen pixel spans at a Web Mercator ``zoom`` (512-pixel world at 0).
+
+    Example
+    -------
+    >>> round(degrees_per_pixel(5.0), 4)
+    0.022
+    """
+    return 360.0 / (512.0 * 2.0 ** float(zoom))
+
+
+def geometry_for_zoom(geometry, zoom: float, *, pixel_fraction: float = VIEW_DETAIL_PX):
+    """Display geometry (:func:`display_geometry`) thinned to what a map fitted at ``zoom`` can show.
+
+    Vertices closer than ``pixel_fraction`` of a pixel are dropped and the rest rounded to 3
+    decimals (about 110 m) when that tolerance is coarser than :data:`DISPLAY_TOLERANCE_DEG`;
+    closer views keep the display geometry as it is. A map of every district in Thailand is
+    fitted at zoom 4.6 (a pixel is about 3 km), so its polygons shrink by half with no visible
+    change; a click drills down to a new map drawn at the finer detail.
+
+    Parameters
+    ----------
+    geometry : sequence of shapely geometries (a GeoSeries or an array)
+
+    Returns
+    -------
+    numpy.ndarray of shapely geometries, in the input's order.
+    """
+    values = np.asarray(getattr(geometry, "values", geometry), dtype=object)
+    tolerance = degrees_per_pixel(zoom) * pixel_fraction
+    if tolerance <= DISPLAY_TOLERANCE_DEG or not values.size:
+        return values
+    simple = shapely.simplify(values, tolerance, preserve_topology=True)
+    return shapely.set_precision(simple, 1e-3, mode="pointwise")
+
+
+def visible_bounds(view: pdk.ViewState, *, width_px: int, height_px: int,
+                   margin: float = 1.0) -> tuple[float, float, float, float]:
+    """``(min_lon, min_lat, max_lon, max_lat)`` a map of ``width_px`` x ``height_px`` shows at
+    ``view``, widened by ``margin`` times its own size on every side (room to pan).
+
+    Example
+    -------
+    >>> bounds = visible_bounds(pdk.ViewState(latitude=16.0, longitude=103.5, zoom=8), width_px=512, height_px=512, margin=0)
+    >>> [round(b, 2) for b in bounds]
+    [102.8, 15.32, 104.2, 16.68]
+    """
+    half_lon = width_px / 2 * degrees_per_pixel(view.zoom) * (1 + 2 * margin)
+    half_lat = height_px / 2 * degrees_per_pixel(view.zoom) * math.cos(math.radians(view.latitude)) * (1 + 2 * margin)
+    return (view.longitude - half_lon, view.latitude - half_lat, view.longitude + half_lon, view.latitude + half_lat)
 
 
 def view_for_bounds(bounds: Sequence[float], *, width_px: int = 1100, height_px: int = 650,
@@ -203,11 +259,25 @@ def ring_layer(points: pd.DataFrame, *, radius_m: float, layer_id: str = "rings"
 
 
 class CompactDeck(pdk.Deck):
-    """A ``pydeck.Deck`` whose JSON has no indentation: pydeck indents by 2 spaces, which makes
-    a map of every district about five times larger to send to the browser."""
+    """A ``pydeck.Deck`` whose JSON has no indentation (pydeck indents by 2 spaces, which makes
+    a map of every district about five times larger to send to the browser), written once.
+
+    Streamlit asks a deck for its JSON on every script run, and the pages share one deck between
+    runs and sessions (``pages/_shared.shared_result``), so the JSON is kept after the first
+    call: a deck is built, then drawn, never changed (make a new one for a different map).
+    """
 
     def to_json(self) -> str:
-        return json.dumps(self, sort_keys=True, default=default_serialize, separators=(",", ":"), ensure_ascii=False)
+        cached = _DECK_JSON.get(self)
+        if cached is None:
+            cached = json.dumps(self, sort_keys=True, default=default_serialize, separators=(",", ":"),
+                                ensure_ascii=False)
+            _DECK_JSON[self] = cached
+        return cached
+
+
+#: Each CompactDeck's JSON, kept as long as the deck (outside the deck, so never serialised with it).
+_DECK_JSON: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def make_deck(layers: Sequence[pdk.Layer], view: pdk.ViewState | None = None) -> pdk.Deck:

@@ -47,6 +47,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
+import shapely
 
 from geo import mapstyle
 from geo.aggregate import HouseholdIndex, aggregate, attach_cell_geometry
@@ -547,11 +548,15 @@ class MapFigure:
 
         from geo import maps
 
+        fitted = maps.view_for_bounds(self.bounds, width_px=width_px, height_px=height_px)
+        zoom = fitted.zoom
         layers = []
-        if self.context is not None and len(self.context):
+        context = _visible_context(self.context, fitted, width_px=width_px, height_px=height_px)
+        if context is not None and len(context):
             data = {"type": "FeatureCollection", "features": [
                 {"type": "Feature", "geometry": g, "properties": {}}
-                for g in maps.geojson_geometries(self.context.geometry)]}
+                for g in maps.geojson_geometries(
+                    maps.geometry_for_zoom(context.geometry, zoom, pixel_fraction=CONTEXT_DETAIL_PX))]}
             layers.append(pdk.Layer("GeoJsonLayer", data=data, id="context", pickable=False, stroked=True,
                                     filled=True, get_fill_color=[242, 242, 242, 255],
                                     get_line_color=[185, 185, 185, 255], line_width_min_pixels=1))
@@ -559,15 +564,16 @@ class MapFigure:
         if self.level == "h3":
             layers.append(maps.h3_layer(self.areas["key"].tolist(), self.fill, tips, layer_id="cells"))
         else:
-            layers.append(maps.area_layer(self.areas.rename(columns={"key": "code"}), self.fill, tips,
-                                          layer_id="areas"))
+            layers.append(maps.area_layer(_at_zoom(self.areas.rename(columns={"key": "code"}), zoom), self.fill,
+                                          tips, layer_id="areas"))
         if self.outlines is not None and len(self.outlines):
-            layers.append(maps.outline_layer(self.outlines, layer_id="outline", width_px=2.0, colour=(40, 40, 40)))
+            layers.append(maps.outline_layer(_at_zoom(self.outlines, zoom), layer_id="outline", width_px=2.0,
+                                             colour=(40, 40, 40)))
         if self.selected is not None and len(self.selected):
-            layers.append(maps.outline_layer(self.selected, layer_id="selected", width_px=4.0, colour=(20, 20, 20)))
+            layers.append(maps.outline_layer(_at_zoom(self.selected, zoom), layer_id="selected", width_px=4.0,
+                                             colour=(20, 20, 20)))
         if self.pilots is not None:
             layers += self.pilots.layers()
-        fitted = maps.view_for_bounds(self.bounds, width_px=width_px, height_px=height_px)
         # 4 decimals (about 11 m) like the geometry, so no number in the deck looks like a precise position.
         view = pdk.ViewState(latitude=round(fitted.latitude, 4), longitude=round(fitted.longitude, 4),
                              zoom=fitted.zoom, pitch=0, bearing=0)
@@ -575,6 +581,26 @@ class MapFigure:
 
 
 _TOOLTIP_FIELDS = ("tt_title", "tt_1", "tt_2", "tt_3", "tt_4")
+#: The pale context is thinned to one pixel at the map's zoom (it only places the map in Thailand).
+CONTEXT_DETAIL_PX = 1.0
+
+
+def _at_zoom(frame, zoom: float):
+    """``frame`` with its geometry thinned for a screen map at ``zoom`` (:func:`geo.maps.geometry_for_zoom`)."""
+    from geo import maps
+
+    return frame.set_geometry(maps.geometry_for_zoom(frame.geometry, zoom), crs=frame.crs)
+
+
+def _visible_context(context, view, *, width_px: int, height_px: int):
+    """The context provinces a screen map at ``view`` can show, with a view's width of room to pan
+    on every side: a map of one district draws its neighbours, not all 77 provinces."""
+    from geo import maps
+
+    if context is None or not len(context):
+        return context
+    minx, miny, maxx, maxy = maps.visible_bounds(view, width_px=width_px, height_px=height_px)
+    return context.loc[context.geometry.intersects(shapely.box(minx, miny, maxx, maxy))]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -118,3 +118,57 @@ def test_decks_are_offline_and_compact():
     assert '"mapStyle":"__MAP_STYLE__"' in text  # Streamlit mounts no basemap for this
     assert "http" not in text
     assert "\n" not in text
+
+
+# --- detail that follows the view -------------------------------------------------------------
+
+
+def test_degrees_per_pixel_halves_with_each_zoom_level():
+    assert maps.degrees_per_pixel(0) == pytest.approx(360 / 512)
+    assert maps.degrees_per_pixel(6) == pytest.approx(maps.degrees_per_pixel(5) / 2)
+
+
+def _wiggly_polygon(n: int = 2000):
+    """A ring of ``n`` vertices about 0.5 degrees across with 100 m wiggles on its edge."""
+    from shapely.geometry import Polygon
+
+    angles = np.linspace(0, 2 * np.pi, n, endpoint=False)
+    radius = 0.25 + 0.001 * np.sin(angles * 200)
+    return Polygon(np.column_stack([103.5 + radius * np.cos(angles), 16.5 + radius * np.sin(angles)]))
+
+
+def test_geometry_for_a_wide_view_is_thinned_within_a_fraction_of_a_pixel():
+    import shapely
+
+    shape = _wiggly_polygon()
+    zoom = 4.6  # every district of Thailand on a 600-pixel map
+    [thin] = maps.geometry_for_zoom(gpd.GeoSeries([shape]), zoom)
+    tolerance = maps.degrees_per_pixel(zoom) * maps.VIEW_DETAIL_PX
+    assert shapely.get_num_coordinates(thin) < shapely.get_num_coordinates(shape) / 10
+    # Never further from the original than the tolerance (plus the 3-decimal rounding).
+    assert shape.hausdorff_distance(thin) <= tolerance + 0.001
+    assert thin.is_valid and not thin.is_empty
+
+
+def test_geometry_for_a_close_view_is_the_display_geometry_unchanged():
+    shape = _wiggly_polygon()
+    [same] = maps.geometry_for_zoom([shape], 11.0)
+    assert same is shape
+    assert maps.geometry_for_zoom([], 3.0).size == 0
+
+
+def test_visible_bounds_cover_the_fitted_extent_and_widen_with_the_margin():
+    bounds = (103.0, 16.0, 104.2, 17.0)
+    view = maps.view_for_bounds(bounds, width_px=600, height_px=600)
+    seen = maps.visible_bounds(view, width_px=600, height_px=600, margin=0)
+    assert seen[0] <= bounds[0] and seen[1] <= bounds[1] and seen[2] >= bounds[2] and seen[3] >= bounds[3]
+    wide = maps.visible_bounds(view, width_px=600, height_px=600, margin=1.0)
+    assert wide[2] - wide[0] == pytest.approx(3 * (seen[2] - seen[0]))
+
+
+def test_a_deck_is_written_once_and_its_cache_never_reaches_the_json():
+    deck = tiny_deck()
+    first = deck.to_json()
+    assert deck.to_json() is first
+    assert "ppap" not in first.lower() and "_DECK_JSON" not in first
+    assert tiny_deck().to_json() == first  # a new deck with the same content: the same JSON

@@ -230,3 +230,24 @@ def test_real_sample_kalasin_is_quick(sample_households_path):
     assert time.perf_counter() - start < 2.0
     assert {h.key: h.text for h in figure.headline}["households"] == "18,000" and figure.synthetic
     assert released_values_ok(figure.table, 10)
+
+
+def test_screen_decks_carry_the_detail_their_view_can_show(sample_households_path):
+    """On the real boundaries: a map of every district is thinned to a quarter of a pixel, and a
+    map of one district draws only its neighbours as context, not every province of Thailand."""
+    from geo.mapview import load_map_inputs
+
+    inputs = load_map_inputs(sample_households_path)
+    national = inputs.build(MapView(level="district"), now=DAY)
+    deck = json.loads(national.deck(width_px=600, height_px=600).to_json())
+    layers = {layer["id"]: layer for layer in deck["layers"]}
+    drawn = {f["properties"]["code"] for f in layers["areas"]["data"]["features"]}
+    assert drawn == set(national.areas["key"])  # thinned, not dropped
+    vertices = sum(len(json.dumps(f["geometry"])) for f in layers["areas"]["data"]["features"])
+    full = sum(len(json.dumps(g)) for g in json.loads(national.areas.geometry.to_json())["features"])
+    assert vertices < 0.8 * full
+    assert len(layers["context"]["data"]["features"]) == len(national.context)  # all of Thailand is in view
+
+    district = inputs.build(MapView(district_code="4609", level="subdistrict"), now=DAY)
+    context = json.loads(district.deck(width_px=600, height_px=600).to_json())["layers"][0]
+    assert context["id"] == "context" and 0 < len(context["data"]["features"]) < 15
