@@ -161,6 +161,33 @@ def keep_view(view: ViewState, page: str) -> None:
     _write_url(view, page)
 
 
+def controls_free(view: ViewState, page: str) -> ViewState:
+    """``view`` with the page's own controls (:data:`PAGE_KEYS`) at their defaults: the cache key
+    of what those controls do not change (the Overview's headline does not follow its map level)."""
+    default = ViewState()
+    return replace(view, **{f: getattr(default, f) for f in PAGE_KEYS[page]})
+
+
+def controls_view(page: str, page_run_view: ViewState) -> ViewState:
+    """The view for a run of a page's own controls alone (an ``st.fragment`` holding the
+    controls and what they change), written to the session and the URL.
+
+    The session's view with the values of the page's control widgets (:data:`PAGE_KEYS`). A
+    fragment runs without the sidebar, the headline or the breadcrumb, so when anything else in
+    the view has changed since ``page_run_view`` (the view of the page's last full run: a map
+    click or a top-10 row drilled down), the whole page is run instead.
+    """
+    controls = PAGE_KEYS[page]
+    view = current_view()
+    if controls_free(view, page) != controls_free(page_run_view, page):
+        st.rerun(scope="app")
+    view = replace(view, **{f: _from_widget(f, st.session_state[k]) for f, k in controls.items()
+                            if k in st.session_state})
+    st.session_state[VIEW_KEY] = view
+    _write_url(view, page)
+    return view
+
+
 def _write_url(view: ViewState, page: str) -> None:
     query = to_query(view, page)
     current = _url_params()

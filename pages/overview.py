@@ -12,7 +12,7 @@ from geo.i18n import text
 from geo.viewstate import MAP_RESOLUTIONS, drill_down, shown_level
 from pages._render import area_nav, drill_map, export_menu, map_heading, legend, map_context, map_footer, map_page
 from pages._shared import shared_result
-from pages._sidebar import AUTO_RES, PAGE_BY, PAGE_KEYS, current_view, set_view
+from pages._sidebar import AUTO_RES, PAGE_BY, PAGE_KEYS, controls_free, controls_view, current_view, set_view
 
 PAGE = "overview"
 
@@ -28,57 +28,64 @@ lang = view.lang
 
 area_nav(view, PAGE)
 
+# The headline and the breadcrumb follow the area and the filters; the map's own controls (metric,
+# level, resolution) rerun only the fragment below, which holds them and what they change.
 context = map_context(data, view)
-k = context.min_count
-key = (view, context)
-figure = shared_result("overview_map", data, key,
-                       lambda: metric_map(data.index, boundaries, view, size=(600, 600), context=context))
-# The map's selection is the headline's unless a subdistrict is picked (the map then shows its district).
-totals = figure.figure.totals if len(view.area) != 6 else shared_result(
-    "overview_totals", data, key, lambda: view_totals(data.index, view, k=k))
+totals = shared_result("overview_totals", data, (controls_free(view, PAGE), context),
+                       lambda: view_totals(data.index, view, k=context.min_count))
 for column, (label, value) in zip(st.columns(6), headline_items(totals, lang)):
     column.metric(label, value)
 if bool(totals["suppressed"].iloc[0]):
     st.caption(text("headline_withheld", lang, k=totals.attrs["min_count"]))
 
-controls = st.container()
-max_res = context.max_res
-with controls:
+
+@st.fragment
+def map_and_top10(page_run_view) -> None:
+    """The map's controls, the map (drills down on a click) and the top 10 beside it."""
+    view = controls_view(PAGE, page_run_view)
+    context = map_context(data, view)
+    k = context.min_count
+    key = (view, context)
+    figure = shared_result("overview_map", data, key,
+                           lambda: metric_map(data.index, boundaries, view, size=(600, 600), context=context))
     left, middle, right = st.columns([3, 3, 2])
     left.selectbox(text("metric", lang), tuple(METRIC_SPECS), key=PAGE_KEYS[PAGE]["metric"],
                    format_func=lambda m: text(METRIC_SPECS[m].label_key, lang))
     middle.radio(text("map_by", lang), PAGE_BY[PAGE], key=PAGE_KEYS[PAGE]["by"], horizontal=True,
                  format_func=lambda by: text(f"map_{by}", lang))
     if view.by == "h3":
-        right.selectbox(text("resolution", lang), (AUTO_RES, *(r for r in MAP_RESOLUTIONS if r <= max_res)), key=PAGE_KEYS[PAGE]["res"],
+        right.selectbox(text("resolution", lang), (AUTO_RES, *(r for r in MAP_RESOLUTIONS if r <= context.max_res)),
+                        key=PAGE_KEYS[PAGE]["res"],
                         format_func=lambda r: text("res_auto", lang, res=figure.auto_res) if r == AUTO_RES
                         else resolution_label(r, lang))
 
-map_column, table_column = st.columns([3, 2])
-with map_column:
-    map_heading(figure.figure)
-    for notice in figure.notices:
-        st.caption(text(notice, lang, res=figure.res))
-    map_key = f"overview_map_{view.by}_{view.area or 'all'}"
-    drill_map(figure.deck, map_key, PAGE)
-    legend(figure.legend)
-    if view.by == "h3":
-        st.caption(text("rollup_note", lang, k=k))
-    map_footer(view, data)
-    export_menu(figure.figure, "overview_export")
+    map_column, table_column = st.columns([3, 2])
+    with map_column:
+        map_heading(figure.figure)
+        for notice in figure.notices:
+            st.caption(text(notice, lang, res=figure.res))
+        map_key = f"overview_map_{view.by}_{view.area or 'all'}"
+        drill_map(figure.deck, map_key, PAGE)
+        legend(figure.legend)
+        if view.by == "h3":
+            st.caption(text("rollup_note", lang, k=k))
+        map_footer(view, data)
+        export_menu(figure.figure, "overview_export")
 
-with table_column:
-    level = shown_level(view)
-    top = shared_result("overview_top10", data, key, lambda: top_areas(
-        figure.table if figure.level != "h3" else view_area_table(
-            data.index, level, view, area=map_parent(view), k=k), view.metric, lang=lang))
-    st.markdown(f"#### {text('top10', lang)} · {text(f'by_{level}', lang)}")
-    st.caption(text("click_to_drill", lang))
-    top_key = f"overview_top10_{view.area or 'all'}_{view.metric}"
-    st.dataframe(
-        top.drop(columns=["code"]).rename(columns={
-            "rank": text("rank", lang), "area": text("area", lang),
-            "value": text(METRIC_SPECS[view.metric].label_key, lang), "households": text("households", lang)}),
-        hide_index=True, width="stretch", height=400, key=top_key, on_select=partial(on_table_select, top_key,
-                                                                                     top["code"].tolist()),
-        selection_mode="single-row")
+    with table_column:
+        level = shown_level(view)
+        top = shared_result("overview_top10", data, key, lambda: top_areas(
+            figure.table if figure.level != "h3" else view_area_table(
+                data.index, level, view, area=map_parent(view), k=k), view.metric, lang=lang))
+        st.markdown(f"#### {text('top10', lang)} · {text(f'by_{level}', lang)}")
+        st.caption(text("click_to_drill", lang))
+        top_key = f"overview_top10_{view.area or 'all'}_{view.metric}"
+        st.dataframe(
+            top.drop(columns=["code"]).rename(columns={
+                "rank": text("rank", lang), "area": text("area", lang),
+                "value": text(METRIC_SPECS[view.metric].label_key, lang), "households": text("households", lang)}),
+            hide_index=True, width="stretch", height=400, key=top_key,
+            on_select=partial(on_table_select, top_key, top["code"].tolist()), selection_mode="single-row")
+
+
+map_and_top10(view)
