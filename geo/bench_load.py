@@ -9,9 +9,11 @@ than the app's loopback server is refused. The server's memory (RSS of the serve
 children, :mod:`psutil`) is sampled every :data:`SAMPLE_INTERVAL_S` throughout.
 
 **bench-load** ``--sessions 10,20,40``: for each N, N sessions open the Overview at once (initial
-load: navigation until the first script run has finished and the map canvas is drawn), then each
-changes the map level ``--reruns`` times, :data:`THINK_S` after the last answer (rerun: click until
-the run it started has finished and the map is drawn again). Prints p50/p95/p99 of both, failed sessions, and the server's memory.
+load: navigation until the first script run has finished and its map is on the page), then each
+changes the map level ``--reruns`` times, each time after reading the map for a pause drawn from
+``--think`` (default :data:`THINK_S`, 1-5 s; ``--think 1`` for lockstep). A rerun is the click
+until the run it started has finished and the map of the new level is on the page. Prints
+p50/p95/p99 of both, failed sessions (with the step that failed), and the server's memory.
 The baseline, measured in the same run, is one session alone (N = 1): the ratio is p95 against
 it.
 ``--replicas K`` starts K servers and gives each session one of them for its whole life (what a
@@ -34,6 +36,7 @@ import asyncio
 import json
 import os
 import platform
+import random
 import socket
 import subprocess
 import sys
@@ -59,8 +62,6 @@ SAMPLE_INTERVAL_S = 0.5
 SERVER_START_TIMEOUT_S = 180.0
 #: Longest wait for one page load or one rerun before the session counts as failed.
 SESSION_TIMEOUT_S = 120.0
-DECK = "[data-testid='stDeckGlJsonChart']"
-DECK_CANVAS = f"{DECK} canvas"
 #: Without WebGL the browser does not draw the map (deck.gl needs WebGL; here it would be software
 #: rendering on the server's own two cores): the load test measures the server, whose users draw
 #: on their own machines. ``--render`` draws anyway.
@@ -69,22 +70,29 @@ NO_WEBGL_ARGS = ["--disable-3d-apis", "--disable-webgl"]
 #: the class ``st-key-<key>``.
 RERUN_WIDGET = ".st-key-overview_by [role='radiogroup'] label"
 TARGET_P95_RERUN_S = 2.0
-#: Pause before each rerun, as a person reads the map before the next click.
-THINK_S = 1.0
+#: Pause before each rerun, as a person reads the map before the next click: drawn uniformly
+#: between the two bounds, seconds, for each click of each session (Locust's ``between(1, 5)``),
+#: so that ten people do not click in the same tenth of a second. ``--think 1`` (both bounds 1 s)
+#: makes every session click one second after its last answer: the sessions then move in
+#: lockstep, all ten clicking within the same second, the worst case.
+THINK_S: tuple[float, float] = (1.0, 5.0)
 
-# Counts finished script runs: the app root's data-test-script-state turns to "notRunning" after
-# each run (Streamlit's own end-to-end tests wait on the same attribute).
-_RUN_COUNTER = """
-window.__ppapRuns = 0; window.__ppapState = null;
-new MutationObserver((mutations) => {
-  for (const m of mutations) {
-    const state = m.target.getAttribute && m.target.getAttribute('data-test-script-state');
-    if (!state || state === window.__ppapState) continue;
-    if (state === 'notRunning') window.__ppapRuns += 1;
-    window.__ppapState = state;
-  }
-}).observe(document, {subtree: true, attributes: true, attributeFilter: ['data-test-script-state']});
-"""
+#: The map element, once deck.gl's code has loaded (Streamlit loads it on first use).
+DECK = "[data-testid='stDeckGlJsonChart']"
+#: The Overview's map levels in the order of its radio (``pages/_sidebar.PAGE_BY["overview"]``)
+#: and the key its map element gets at each (``pages/overview.py``: the level and the area, here
+#: all provinces); Streamlit gives keyed elements the class ``st-key-<key>``.
+OVERVIEW_LEVELS = ("province", "district", "h3")
+OVERVIEW_MAP_KEY = "overview_map_{by}_all"
+# A run has finished when the app root's data-test-script-state is "notRunning" (Streamlit's own
+# end-to-end tests wait on the same attribute) and the map the run was asked for is on the page
+# (deck.gl loaded and its element drawn).
+# The attribute alone is not enough: a run that takes a few milliseconds may never show
+# "running" in the page at all (React renders both state changes at once).
+_RUN_DONE = """(selector) => {
+  const root = document.querySelector('[data-test-script-state]');
+  return !!root && root.getAttribute('data-test-script-state') === 'notRunning' && !!document.querySelector(selector);
+}"""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -336,22 +344,16 @@ async def open_session(browser, url: str):
             await route.abort()
 
     await context.route("**/*", only_local)
-    await context.add_init_script(_RUN_COUNTER)
     return context, await context.new_page()
 
 
-async def _runs(page) -> int:
-    return int(await page.evaluate("window.__ppapRuns || 0"))
-
-
-async def _settled(page, after: int, timeout_s: float) -> None:
-    """Wait until a script run later than ``after`` has finished and the map is there (its canvas
-    drawn when the browser renders, else its element)."""
-    await page.wait_for_function(f"(window.__ppapRuns || 0) > {after}", timeout=timeout_s * 1000)
+async def _settled(page, by: str, timeout_s: float) -> None:
+    """Wait until the run showing the map at level ``by`` has finished and its map is there (its
+    canvas drawn when the browser renders, else its element)."""
+    selector = f".st-key-{OVERVIEW_MAP_KEY.format(by=by)} {DECK}"
+    await page.wait_for_function(_RUN_DONE, arg=selector, timeout=timeout_s * 1000)
     if getattr(page.context.browser, "ppap_render", True):
-        await page.locator(DECK_CANVAS).first.wait_for(state="visible", timeout=timeout_s * 1000)
-    else:
-        await page.locator(DECK).first.wait_for(state="attached", timeout=timeout_s * 1000)
+        await page.locator(f"{selector} canvas").first.wait_for(state="visible", timeout=timeout_s * 1000)
     if await page.locator("[data-testid='stException']").count():
         raise PPAPError("the app showed an exception")
 
@@ -360,33 +362,50 @@ async def load_overview(page, url: str, timeout_s: float = SESSION_TIMEOUT_S) ->
     """Open the Overview; seconds until its first run has finished and the map is drawn."""
     started = time.perf_counter()
     await page.goto(url, timeout=timeout_s * 1000)
-    await _settled(page, 0, timeout_s)
+    await _settled(page, OVERVIEW_LEVELS[0], timeout_s)
     return time.perf_counter() - started
 
 
 async def rerun(page, option: int, timeout_s: float = SESSION_TIMEOUT_S) -> float:
     """Click option ``option`` of the map-level radio; seconds until that run has finished."""
-    before = await _runs(page)
     started = time.perf_counter()
     await page.locator(RERUN_WIDGET).nth(option).click(timeout=timeout_s * 1000)
-    await _settled(page, before, timeout_s)
+    await _settled(page, OVERVIEW_LEVELS[option], timeout_s)
     return time.perf_counter() - started
 
 
+async def _page_state(page) -> str:
+    """What the page showed when a session failed (the script state, the maps on it), for its error."""
+    if page is None:
+        return ""
+    try:
+        state, maps = await page.evaluate(
+            "[document.querySelector('[data-test-script-state]')?.getAttribute('data-test-script-state'),"
+            " Array.from(document.querySelectorAll(\"[class*='st-key-overview_map_']\")).map(e => e.className"
+            ".match(/st-key-(\\S+)/)[1])]")
+    except Exception:  # noqa: BLE001 - the page itself may be gone
+        return ""
+    return f" (page: script state {state}, maps {maps})"
+
+
 async def _session(browser, url: str, reruns: int, start: asyncio.Event | None,
-                   think_s: float = THINK_S) -> SessionResult:
+                   think_s: tuple[float, float] = THINK_S, rng: random.Random | None = None) -> SessionResult:
     result = SessionResult()
-    context = None
+    context = page = None
+    step = "opening"
     try:
         context, page = await open_session(browser, url)
         if start is not None:
             await start.wait()
+        step = "initial load"
         result.initial_s = await load_overview(page, url)
         for k in range(reruns):
-            await asyncio.sleep(think_s)
+            await asyncio.sleep((rng or random).uniform(*think_s))
+            step = f"rerun {k + 1}"
             result.rerun_s.append(await rerun(page, (k + 1) % 3))
     except Exception as exc:  # noqa: BLE001 - any failure of a session is a figure, not a crash
-        result.error = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
+        result.error = (f"{step}: {type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
+                        f"{await _page_state(page)}")
     finally:
         if context is not None:
             await context.close()
@@ -394,8 +413,11 @@ async def _session(browser, url: str, reruns: int, start: asyncio.Event | None,
 
 
 async def drive_sessions(url: str | Sequence[str], sessions: int, reruns: int, *, deadline_s: float,
-                         render: bool = False) -> list[SessionResult]:
-    """``sessions`` browser sessions at once against ``url``, each loading then rerunning ``reruns`` times.
+                         render: bool = False, think_s: tuple[float, float] = THINK_S,
+                         seed: int = 0) -> list[SessionResult]:
+    """``sessions`` browser sessions at once against ``url``, each loading then rerunning ``reruns``
+    times, each rerun after a pause drawn from ``think_s`` (:data:`THINK_S`; session ``i`` draws
+    from ``random.Random(seed + i)``, so a run can be repeated).
 
     With several URLs (replicas), session ``i`` uses ``url[i % len(url)]`` for its whole life: a
     sticky load balancer's assignment.
@@ -404,12 +426,14 @@ async def drive_sessions(url: str | Sequence[str], sessions: int, reruns: int, *
 
     if sessions < 1 or reruns < 0:
         raise ValueError(f"sessions must be positive and reruns non-negative, got {sessions}, {reruns}")
+    check_think(think_s)
     urls = [url] if isinstance(url, str) else list(url)
     async with async_playwright() as playwright:
         browser = await launch_browser(playwright, render=render)
         try:
             start = asyncio.Event()
-            tasks = [asyncio.create_task(_session(browser, urls[i % len(urls)], reruns, start))
+            tasks = [asyncio.create_task(_session(browser, urls[i % len(urls)], reruns, start, think_s,
+                                                  random.Random(seed + i)))
                      for i in range(sessions)]
             await asyncio.sleep(0.5)  # contexts created, then every session navigates at once
             start.set()
@@ -420,6 +444,12 @@ async def drive_sessions(url: str | Sequence[str], sessions: int, reruns: int, *
         finally:
             await browser.close()
     return results
+
+
+def check_think(think_s: tuple[float, float]) -> None:
+    """Raise ValueError unless ``think_s`` is ``(low, high)`` seconds with 0 <= low <= high <= 60."""
+    if len(think_s) != 2 or not 0 <= think_s[0] <= think_s[1] <= 60:
+        raise ValueError(f"think time must be (low, high) seconds with 0 <= low <= high <= 60, got {think_s}")
 
 
 def summarise(results: list[SessionResult]) -> dict:
@@ -441,7 +471,8 @@ def summarise(results: list[SessionResult]) -> dict:
 
 
 def run_load(sessions: Sequence[int] = (10, 20, 40), *, reruns: int = 5, data: Path | None = None,
-             deadline_s: float = 600.0, render: bool = False, replicas: int = 1) -> dict:
+             deadline_s: float = 600.0, render: bool = False, replicas: int = 1,
+             think_s: tuple[float, float] = THINK_S) -> dict:
     """The load test: a baseline of one session, then each N in ``sessions`` (module docstring).
 
     ``replicas`` > 1 starts that many servers and gives each session one of them for its whole
@@ -451,6 +482,7 @@ def run_load(sessions: Sequence[int] = (10, 20, 40), *, reruns: int = 5, data: P
         raise ValueError(f"sessions must be positive counts, got {list(sessions)}")
     if replicas < 1:
         raise ValueError(f"replicas must be positive, got {replicas}")
+    check_think(think_s)
     servers = []
     try:
         for _ in range(replicas):
@@ -461,7 +493,7 @@ def run_load(sessions: Sequence[int] = (10, 20, 40), *, reruns: int = 5, data: P
         raise
     urls = [server.url for server in servers]
     report = {"data": str(data or "default (store, else sample)"), "machine": _machine(), "reruns_per_session": reruns,
-              "render": render, "replicas": replicas,
+              "render": render, "replicas": replicas, "think_s": list(think_s),
               "server_healthy_s": max(server.healthy_s for server in servers), "runs": []}
     try:
         with MemorySampler([server.proc.pid for server in servers]) as memory:
@@ -471,7 +503,8 @@ def run_load(sessions: Sequence[int] = (10, 20, 40), *, reruns: int = 5, data: P
             for n in (1, *sessions):
                 t0, cpu0 = len(memory.samples), memory.cpu_seconds()
                 started = time.perf_counter()
-                results = asyncio.run(drive_sessions(urls, n, reruns, deadline_s=deadline_s, render=render))
+                results = asyncio.run(drive_sessions(urls, n, reruns, deadline_s=deadline_s, render=render,
+                                                     think_s=think_s, seed=n))
                 window = [b for _, b in memory.samples[t0:]] or [memory.sample()]
                 summary = summarise(results)
                 runs = summary["reruns"] + summary["sessions"] - summary["failed"]
@@ -530,7 +563,7 @@ def format_load(report: dict) -> str:
     """The load test's figures as a table."""
     base = report["runs"][0]
     lines = [f"load test: {report['data']}; {report.get('replicas', 1)} server process(es); "
-             f"{report['reruns_per_session']} reruns per session; "
+             f"{report['reruns_per_session']} reruns per session, {_think(report.get('think_s', THINK_S))} before each; "
              f"{'maps drawn (WebGL)' if report['render'] else 'maps not drawn (no WebGL: server figures)'}; "
              f"{report['machine']['cpus']} cores; server healthy after {report['server_healthy_s']:.1f} s",
              f"{'sessions':>8} {'failed':>6} {'initial p50/p95/p99 s':>24} {'rerun p50/p95/p99 s':>22} "
@@ -548,6 +581,11 @@ def format_load(report: dict) -> str:
     lines.append(f"target p95 rerun under {TARGET_P95_RERUN_S:.0f} s with no failures — " + ", ".join(verdicts))
     lines.append("server memory (s, MB): " + ", ".join(f"{t:.0f}:{m:.0f}" for t, m in report["memory_mb"]))
     return "\n".join(lines)
+
+
+def _think(think_s: Sequence[float]) -> str:
+    low, high = think_s
+    return f"{low:g} s" if low == high else f"{low:g}-{high:g} s (random)"
 
 
 def _num(value: float | None) -> str:
@@ -587,6 +625,20 @@ def _counts(text: str) -> tuple[int, ...]:
     return values
 
 
+def _think_range(text: str) -> tuple[float, float]:
+    """``"1-5"`` -> (1.0, 5.0); ``"1"`` -> (1.0, 1.0)."""
+    try:
+        parts = [float(v) for v in text.split("-")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds like 1-5 or 1, got {text!r}") from None
+    think = (parts[0], parts[-1]) if len(parts) in (1, 2) else ()
+    try:
+        check_think(think)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return think
+
+
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
     """Add ``bench-load`` and ``bench-soak`` to the ``python -m geo`` command line."""
     load = subparsers.add_parser("bench-load", help="N real browser sessions at once against the running app")
@@ -596,6 +648,9 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     load.add_argument("--replicas", type=int, default=1,
                       help="app processes, each session sticking to one (default 1)")
     load.add_argument("--render", action="store_true", help="let the browsers draw the maps (software WebGL)")
+    load.add_argument("--think", type=_think_range, default=THINK_S, metavar="LOW-HIGH",
+                      help="seconds a person reads the map before each click, drawn between LOW and HIGH "
+                           "(default 1-5; a single value, e.g. 1, makes the sessions click in lockstep)")
     load.add_argument("--json", action="store_true", help="print the figures as JSON")
     load.set_defaults(func=_cmd_load)
     soak = subparsers.add_parser("bench-soak", help="repeated connect/disconnect cycles; does memory level off?")
@@ -610,7 +665,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
 def _cmd_load(args: argparse.Namespace) -> int:
     try:
         report = run_load(args.sessions, reruns=args.reruns, data=args.data, render=args.render,
-                          replicas=args.replicas)
+                          replicas=args.replicas, think_s=args.think)
     except ValueError as exc:
         raise PPAPError(str(exc)) from exc
     print(json.dumps(report, indent=1) if args.json else format_load(report))

@@ -232,3 +232,45 @@ def test_a_map_exports_from_the_page(offline_page, app_url, tmp_path: Path, skip
     assert path.name.startswith("46_kalasin_poor_households_") and path.suffix == ".png"
     image = Image.open(path)
     assert image.size == (1920, 1080) and coloured_share(path.read_bytes()) > 0.02
+
+
+def test_the_map_level_changes_the_map_and_keeps_the_headline(offline_page, app_url, skip_or_fail):
+    """The Overview's own controls rerun only the map and the top 10 (an ``st.fragment``): the map
+    changes level, the URL follows, the headline and the filters stay as they were."""
+    require_data(skip_or_fail)
+    from playwright.sync_api import expect
+
+    page = offline_page
+    page.goto(f"{app_url}/?area=46", wait_until="domcontentloaded", timeout=LOAD_TIMEOUT_MS)
+    wait_for_map(page)
+    headline = page.get_by_test_id("stMetric").all_inner_texts()
+    page.locator(".st-key-overview_by [role='radiogroup'] label").nth(2).click()  # H3 hexagons
+    expect(page.locator(f".st-key-overview_map_h3_46 {DECK}")).to_be_attached(timeout=LOAD_TIMEOUT_MS)
+    page.wait_for_function("window.location.search.includes('by=h3')", timeout=LOAD_TIMEOUT_MS)
+    assert parse_qs(page.evaluate("window.location.search").lstrip("?")) == {"area": ["46"], "by": ["h3"]}
+    expect(page.locator(".st-key-overview_res")).to_be_visible()  # the resolution control came with it
+    assert page.get_by_test_id("stMetric").all_inner_texts() == headline
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+    # A breadcrumb click (outside the fragment) still runs the whole page.
+    page.locator(".st-key-overview_crumb_all button").click()
+    page.wait_for_function("!window.location.search.includes('area=')", timeout=LOAD_TIMEOUT_MS)
+    assert parse_qs(page.evaluate("window.location.search").lstrip("?")) == {"by": ["h3"]}
+    expect(page.get_by_test_id("stMetric").first).not_to_have_text(headline[0], timeout=LOAD_TIMEOUT_MS)
+
+
+def test_the_load_test_driver_measures_this_app(app_url, skip_or_fail):
+    """``python -m geo bench-load`` waits on this app's own elements (the map-level radio, the
+    keyed map of each level): one session, every level, no error and a time for each rerun."""
+    require_data(skip_or_fail)
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    from geo.bench_load import OVERVIEW_LEVELS, drive_sessions
+    from pages._sidebar import PAGE_BY
+
+    assert OVERVIEW_LEVELS == PAGE_BY["overview"]
+    # Its own thread: the async driver must not share this thread with the tests' sync Playwright.
+    with ThreadPoolExecutor(1) as pool:
+        [result] = pool.submit(asyncio.run, drive_sessions(app_url, 1, 4, deadline_s=240, think_s=(0.2, 0.2))).result()
+    assert result.error is None
+    assert result.initial_s > 0 and len(result.rerun_s) == 4 and all(t > 0 for t in result.rerun_s)

@@ -1,5 +1,5 @@
 """The load test's own arithmetic (geo.bench_load): percentiles, the soak verdict, memory
-sampling, the summary of sessions. No server and no browser here: those run in the benchmark."""
+sampling, the summary of sessions, the think-time option. No server and no browser here: those run in the benchmark."""
 
 from __future__ import annotations
 
@@ -10,7 +10,16 @@ import time
 import numpy as np
 import pytest
 
-from geo.bench_load import MemorySampler, SessionResult, _counts, levels_off, percentiles, summarise
+from geo.bench_load import (
+    MemorySampler,
+    SessionResult,
+    _counts,
+    _think_range,
+    check_think,
+    levels_off,
+    percentiles,
+    summarise,
+)
 
 
 def test_percentiles_match_numpy_and_ignore_missing():
@@ -85,3 +94,14 @@ def test_session_counts_are_parsed_and_bounded():
     for bad in ("", "a,b", "0", "500"):
         with pytest.raises(argparse.ArgumentTypeError):
             _counts(bad)
+
+
+def test_think_time_is_a_range_or_one_value():
+    assert _think_range("1-5") == (1.0, 5.0)
+    assert _think_range("1") == (1.0, 1.0)  # lockstep
+    assert _think_range("0.5-0.5") == (0.5, 0.5)
+    for bad in ("", "a", "5-1", "1-2-3", "-1", "1-100"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            _think_range(bad)
+    with pytest.raises(ValueError, match="think time"):
+        check_think((2.0, 1.0))
