@@ -1,5 +1,6 @@
 """ภาพรวม / Overview: headline figures, a metric map (provinces, districts or H3 hexagons) that
-drills down on a click, and the top 10 areas beside it."""
+drills down on a click, and the top 10 areas beside it. The map's own controls rerun only the map
+and the top 10 (an ``st.fragment``); the headline follows the area and the filters."""
 
 from functools import partial
 
