@@ -9,8 +9,9 @@ than the app's loopback server is refused. The server's memory (RSS of the serve
 children, :mod:`psutil`) is sampled every :data:`SAMPLE_INTERVAL_S` throughout.
 
 **bench-load** ``--sessions 10,20,40``: for each N, N sessions open the Overview at once (initial
-load: navigation until the first script run has finished and its map is on the page), then each
-changes the map level ``--reruns`` times, each time after reading the map for a pause drawn from
+load: navigation until the first script run has finished and its map is on the page). Once all
+have loaded (the ramp-up, which the initial load reports, is over), each changes the map level
+``--reruns`` times, each time after reading the map for a pause drawn from
 ``--think`` (default :data:`THINK_S`, 1-5 s; ``--think 1`` for lockstep). A rerun is the click
 until the run it started has finished and the map of the new level is on the page. Prints
 p50/p95/p99 of both, failed sessions (with the step that failed), and the server's memory.
@@ -388,17 +389,40 @@ async def _page_state(page) -> str:
     return f" (page: script state {state}, maps {maps})"
 
 
+class _AllLoaded:
+    """Set once every session has finished its initial load, or failed it: the reruns are timed
+    from then on, in the steady state after the ramp-up (whose cost the initial load reports)."""
+
+    def __init__(self, sessions: int):
+        self._left = sessions
+        self._event = asyncio.Event()
+
+    def done(self) -> None:
+        self._left -= 1
+        if self._left <= 0:
+            self._event.set()
+
+    async def wait(self) -> None:
+        await self._event.wait()
+
+
 async def _session(browser, url: str, reruns: int, start: asyncio.Event | None,
-                   think_s: tuple[float, float] = THINK_S, rng: random.Random | None = None) -> SessionResult:
+                   think_s: tuple[float, float] = THINK_S, rng: random.Random | None = None,
+                   loaded: _AllLoaded | None = None) -> SessionResult:
     result = SessionResult()
     context = page = None
     step = "opening"
+    counted = loaded is None
     try:
         context, page = await open_session(browser, url)
         if start is not None:
             await start.wait()
         step = "initial load"
         result.initial_s = await load_overview(page, url)
+        if loaded is not None:
+            counted = True
+            loaded.done()
+            await loaded.wait()
         for k in range(reruns):
             await asyncio.sleep((rng or random).uniform(*think_s))
             step = f"rerun {k + 1}"
@@ -407,6 +431,8 @@ async def _session(browser, url: str, reruns: int, start: asyncio.Event | None,
         result.error = (f"{step}: {type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
                         f"{await _page_state(page)}")
     finally:
+        if not counted:
+            loaded.done()  # a session that failed before loading must not hold the others back
         if context is not None:
             await context.close()
     return result
@@ -415,9 +441,10 @@ async def _session(browser, url: str, reruns: int, start: asyncio.Event | None,
 async def drive_sessions(url: str | Sequence[str], sessions: int, reruns: int, *, deadline_s: float,
                          render: bool = False, think_s: tuple[float, float] = THINK_S,
                          seed: int = 0) -> list[SessionResult]:
-    """``sessions`` browser sessions at once against ``url``, each loading then rerunning ``reruns``
-    times, each rerun after a pause drawn from ``think_s`` (:data:`THINK_S`; session ``i`` draws
-    from ``random.Random(seed + i)``, so a run can be repeated).
+    """``sessions`` browser sessions at once against ``url``: all load the Overview at once, then,
+    once every one has loaded (or failed), each reruns ``reruns`` times, each rerun after a pause
+    drawn from ``think_s`` (:data:`THINK_S`; session ``i`` draws from ``random.Random(seed + i)``,
+    so a run can be repeated).
 
     With several URLs (replicas), session ``i`` uses ``url[i % len(url)]`` for its whole life: a
     sticky load balancer's assignment.
@@ -432,8 +459,9 @@ async def drive_sessions(url: str | Sequence[str], sessions: int, reruns: int, *
         browser = await launch_browser(playwright, render=render)
         try:
             start = asyncio.Event()
+            loaded = _AllLoaded(sessions)
             tasks = [asyncio.create_task(_session(browser, urls[i % len(urls)], reruns, start, think_s,
-                                                  random.Random(seed + i)))
+                                                  random.Random(seed + i), loaded))
                      for i in range(sessions)]
             await asyncio.sleep(0.5)  # contexts created, then every session navigates at once
             start.set()

@@ -105,3 +105,27 @@ def test_think_time_is_a_range_or_one_value():
             _think_range(bad)
     with pytest.raises(ValueError, match="think time"):
         check_think((2.0, 1.0))
+
+
+def test_reruns_wait_until_every_session_has_loaded_or_failed():
+    import asyncio
+
+    from geo.bench_load import _AllLoaded
+
+    async def scenario() -> list[str]:
+        loaded, order = _AllLoaded(3), []
+
+        async def session(name: str, delay: float) -> None:
+            await asyncio.sleep(delay)
+            loaded.done()
+            await loaded.wait()
+            order.append(name)
+
+        waiting = [asyncio.create_task(session("a", 0.0)), asyncio.create_task(session("b", 0.01))]
+        await asyncio.sleep(0.05)
+        assert order == []  # two of three have loaded: nobody reruns yet
+        loaded.done()  # the third failed before loading
+        await asyncio.gather(*waiting)
+        return order
+
+    assert sorted(asyncio.run(scenario())) == ["a", "b"]
