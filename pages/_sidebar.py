@@ -161,9 +161,8 @@ def keep_view(view: ViewState, page: str) -> None:
     _write_url(view, page)
 
 
-def controls_free(view: ViewState, page: str) -> ViewState:
-    """``view`` with the page's own controls (:data:`PAGE_KEYS`) at their defaults: the cache key
-    of what those controls do not change (the Overview's headline does not follow its map level)."""
+def _without_controls(view: ViewState, page: str) -> ViewState:
+    """``view`` with the page's own controls (:data:`PAGE_KEYS`) at their defaults."""
     default = ViewState()
     return replace(view, **{f: getattr(default, f) for f in PAGE_KEYS[page]})
 
@@ -179,7 +178,7 @@ def controls_view(page: str, page_run_view: ViewState) -> ViewState:
     """
     controls = PAGE_KEYS[page]
     view = current_view()
-    if controls_free(view, page) != controls_free(page_run_view, page):
+    if _without_controls(view, page) != _without_controls(page_run_view, page):
         st.rerun(scope="app")
     view = replace(view, **{f: _from_widget(f, st.session_state[k]) for f, k in controls.items()
                             if k in st.session_state})

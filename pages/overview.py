@@ -13,7 +13,7 @@ from geo.i18n import text
 from geo.viewstate import MAP_RESOLUTIONS, drill_down, shown_level
 from pages._render import area_nav, drill_map, export_menu, map_heading, legend, map_context, map_footer, map_page
 from pages._shared import shared_result
-from pages._sidebar import AUTO_RES, PAGE_BY, PAGE_KEYS, controls_free, controls_view, current_view, set_view
+from pages._sidebar import AUTO_RES, PAGE_BY, PAGE_KEYS, controls_view, current_view, set_view
 
 PAGE = "overview"
 
@@ -29,11 +29,20 @@ lang = view.lang
 
 area_nav(view, PAGE)
 
+
+def overview_map(view, context):
+    """The view's map, computed once for every session of the same scope."""
+    return shared_result("overview_map", data, (view, context),
+                         lambda: metric_map(data.index, boundaries, view, size=(600, 600), context=context))
+
+
 # The headline and the breadcrumb follow the area and the filters; the map's own controls (metric,
-# level, resolution) rerun only the fragment below, which holds them and what they change.
+# level, resolution) rerun only the fragment below, which holds them and what they change. The
+# map's selection is the headline's unless a subdistrict is picked (the map then shows its
+# district), so a full run takes the headline from the map the fragment then finds cached.
 context = map_context(data, view)
-totals = shared_result("overview_totals", data, (controls_free(view, PAGE), context),
-                       lambda: view_totals(data.index, view, k=context.min_count))
+totals = overview_map(view, context).figure.totals if len(view.area) != 6 else shared_result(
+    "overview_totals", data, (view, context), lambda: view_totals(data.index, view, k=context.min_count))
 for column, (label, value) in zip(st.columns(6), headline_items(totals, lang)):
     column.metric(label, value)
 if bool(totals["suppressed"].iloc[0]):
@@ -47,8 +56,7 @@ def map_and_top10(page_run_view) -> None:
     context = map_context(data, view)
     k = context.min_count
     key = (view, context)
-    figure = shared_result("overview_map", data, key,
-                           lambda: metric_map(data.index, boundaries, view, size=(600, 600), context=context))
+    figure = overview_map(view, context)
     left, middle, right = st.columns([3, 3, 2])
     left.selectbox(text("metric", lang), tuple(METRIC_SPECS), key=PAGE_KEYS[PAGE]["metric"],
                    format_func=lambda m: text(METRIC_SPECS[m].label_key, lang))
