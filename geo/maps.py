@@ -100,11 +100,35 @@ def geometry_for_zoom(geometry, zoom: float, *, pixel_fraction: float = VIEW_DET
     numpy.ndarray of shapely geometries, in the input's order.
     """
     values = np.asarray(getattr(geometry, "values", geometry), dtype=object)
-    tolerance = degrees_per_pixel(zoom) * pixel_fraction
+    tolerance = round(degrees_per_pixel(zoom) * pixel_fraction, 7)
     if tolerance <= DISPLAY_TOLERANCE_DEG or not values.size:
         return values
-    simple = shapely.simplify(values, tolerance, preserve_topology=True)
-    return shapely.set_precision(simple, 1e-3, mode="pointwise")
+    # Boundaries do not change with the filters: each polygon is thinned once per tolerance and
+    # kept (with the polygon itself, so a reused id() can never match another polygon).
+    out = np.empty(len(values), dtype=object)
+    missing = []
+    for i, shape in enumerate(values):
+        kept = _THINNED.get((id(shape), tolerance))
+        if kept is not None and kept[0] is shape:
+            out[i] = kept[1]
+        else:
+            missing.append(i)
+    if missing:
+        thin = shapely.set_precision(shapely.simplify(values[missing], tolerance, preserve_topology=True), 1e-3,
+                                     mode="pointwise")
+        if len(_THINNED) + len(missing) > _THINNED_MAX:
+            _THINNED.clear()
+        for i, shape in zip(missing, thin):
+            out[i] = shape
+            _THINNED[(id(values[i]), tolerance)] = (values[i], shape)
+    return out
+
+
+#: Thinned polygons by (id of the display polygon, tolerance), with the polygon they came from;
+#: cleared when it would pass :data:`_THINNED_MAX` entries (every subdistrict of Thailand at a few
+#: zoom levels fits).
+_THINNED: dict[tuple[int, float], tuple[object, object]] = {}
+_THINNED_MAX = 100_000
 
 
 def visible_bounds(view: pdk.ViewState, *, width_px: int, height_px: int,

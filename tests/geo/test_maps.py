@@ -172,3 +172,13 @@ def test_a_deck_is_written_once_and_its_cache_never_reaches_the_json():
     assert deck.to_json() is first
     assert "ppap" not in first.lower() and "_DECK_JSON" not in first
     assert tiny_deck().to_json() == first  # a new deck with the same content: the same JSON
+
+
+def test_thinning_is_done_once_per_polygon_and_tolerance():
+    shape, other = _wiggly_polygon(), _wiggly_polygon(1000)
+    [first] = maps.geometry_for_zoom([shape], 4.6)
+    [again, different] = maps.geometry_for_zoom([shape, other], 4.6)
+    assert again is first  # kept, not thinned again
+    assert different is not first and different.equals(maps.geometry_for_zoom([_wiggly_polygon(1000)], 4.6)[0])
+    [coarser] = maps.geometry_for_zoom([shape], 3.0)
+    assert coarser is not first  # another tolerance, another thinning
