@@ -3,9 +3,9 @@ without a pass over every household.
 
 On national data (13 million households) one :func:`geo.aggregate.aggregate` with a filter takes
 1–2 s: the filter's mask is built over every household and every array the sums need is cut by
-it. But the sidebar's filters other than pilots — area (province, district, subdistrict),
-household level, TPMAP status, field verification, assistance status and capitals in deficit —
-only ever pick whole *leaves* (one province / district / subdistrict triple), whole *profiles*
+it. But the sidebar's filters — area (province, district, subdistrict), household level, TPMAP
+status, field verification, assistance status, capitals in deficit and pilots — only ever pick
+whole *leaves* (one province / district / subdistrict triple, res-5 hexagon and pilot), whole *profiles*
 (the engine's packed level × assistance × TPMAP × verified code, 80 values) and whole *deficit
 codes* (which of the five capitals score below the default cutoff, 32 values). So
 :class:`ProfileCube` sums every household once by leaf × profile × deficit code, keeping only the
@@ -15,7 +15,7 @@ aggregate for such a filter is then a few histograms over the kept combinations.
 
 :func:`cube_aggregate` returns the same table as :func:`geo.aggregate.aggregate` (same columns,
 dtypes and attributes; floats equal to rounding) or ``None`` when the filter needs households the
-cube does not keep apart (pilots, a non-default deficit cutoff), so callers fall back to the
+cube does not keep apart (a non-default deficit cutoff), so callers fall back to the
 engine. The cube of an index is built on first use and kept while the index lives (figures in
 docs/SCALE.md). Pure numpy: no Streamlit.
 """
@@ -44,7 +44,7 @@ from geo.aggregate import (
 )
 from geo.h3index import cells_resolution, parents_unchecked
 from geo.contract import ASSISTANCE_STATUSES, CAPITALS
-from geo.filters import HouseholdFilter
+from geo.filters import NO_PILOT, HouseholdFilter
 
 #: Levels the cube answers: the admin levels, and H3 at :data:`CUBE_H3_RES`.
 CUBE_LEVELS: tuple[str, ...] = ("province", "district", "subdistrict", "h3")
@@ -75,6 +75,9 @@ class ProfileCube:
     leaf_cell : numpy.ndarray
         Per leaf, its H3 cell at :data:`CUBE_H3_RES` (uint64; 0 for households without a position):
         a leaf is an admin triple *and* a coarse hexagon, so whole-country H3 maps are answered too.
+    leaf_pilot : numpy.ndarray
+        Per leaf, the index into the index's ``pilot_ids`` of its households' pilot, -1 for none:
+        the pilot filter picks whole leaves too.
     row_leaf, row_profile, row_deficit : numpy.ndarray
         Per row (combination): its leaf, profile (0-79) and deficit code (0-31, bit j = capital j
         below the default cutoff).
@@ -89,6 +92,7 @@ class ProfileCube:
     leaf_district: np.ndarray
     leaf_subdistrict: np.ndarray
     leaf_cell: np.ndarray
+    leaf_pilot: np.ndarray
     row_leaf: np.ndarray
     row_profile: np.ndarray
     row_deficit: np.ndarray
@@ -113,9 +117,16 @@ def build_cube(index: HouseholdIndex) -> ProfileCube:
     del coarse, placed
     pairs = triples * np.int64(coarse_codes.size) + coarse_of.astype(np.int64)
     del triples, coarse_of
-    leaf_keys, leaf_of = np.unique(pairs, return_inverse=True)
+    place_keys, place_of = np.unique(pairs, return_inverse=True)
     del pairs
-    leaves = leaf_keys // np.int64(coarse_codes.size)
+    # A leaf is a place (admin triple and coarse hexagon) and a pilot (0 = none, else 1 + the
+    # index into pilot_ids): few households are in pilots, so few places split.
+    n_pilots = np.int64(index.pilot_ids.size + 1)
+    leaf_keys, leaf_of = np.unique(place_of.astype(np.int64) * n_pilots + (index.pilot.astype(np.int64) + 1),
+                                   return_inverse=True)
+    del place_of
+    place_keys = place_keys[leaf_keys // n_pilots]
+    leaves = place_keys // np.int64(coarse_codes.size)
     key = (leaf_of.astype(np.int64) * _N_PROFILES + index.profile.astype(np.int64)) * 32 \
         + index.deficit_mask.astype(np.int64)
     del leaf_of
@@ -135,7 +146,8 @@ def build_cube(index: HouseholdIndex) -> ProfileCube:
         leaf_province=(leaves // (1_048_576 * 65536)).astype(np.int64),
         leaf_district=((leaves // 1_048_576) % 65536).astype(np.int64),
         leaf_subdistrict=(leaves % 1_048_576 - 1).astype(np.int64),
-        leaf_cell=coarse_codes[leaf_keys % np.int64(coarse_codes.size)],
+        leaf_cell=coarse_codes[place_keys % np.int64(coarse_codes.size)],
+        leaf_pilot=(leaf_keys % n_pilots - 1).astype(np.int32),
         row_leaf=(combos // (_N_PROFILES * 32)).astype(np.int32),
         row_profile=((combos // 32) % _N_PROFILES).astype(np.int16),
         row_deficit=(combos % 32).astype(np.int16),
@@ -145,8 +157,8 @@ def build_cube(index: HouseholdIndex) -> ProfileCube:
 
 
 #: Arrays of a :class:`ProfileCube`, saved as ``cube_<name>.npy`` beside a persisted index.
-CUBE_ARRAYS: tuple[str, ...] = ("leaf_province", "leaf_district", "leaf_subdistrict", "leaf_cell", "row_leaf",
-                                "row_profile", "row_deficit", "households", "sums")
+CUBE_ARRAYS: tuple[str, ...] = ("leaf_province", "leaf_district", "leaf_subdistrict", "leaf_cell", "leaf_pilot",
+                                "row_leaf", "row_profile", "row_deficit", "households", "sums")
 
 
 def write_cube(cube: ProfileCube, folder) -> None:
@@ -215,6 +227,11 @@ def _leaf_mask(index: HouseholdIndex, cube: ProfileCube, flt: HouseholdFilter | 
         keep &= np.isin(cube.leaf_province, _positions(index.province_codes, flt.provinces))
     if flt is not None and flt.districts is not None:
         keep &= np.isin(cube.leaf_district, _positions(index.district_codes, flt.districts))
+    if flt is not None and flt.pilots is not None:
+        pilot_keep = np.isin(cube.leaf_pilot, _positions(index.pilot_ids, [p for p in flt.pilots if p != NO_PILOT]))
+        if NO_PILOT in flt.pilots:
+            pilot_keep |= cube.leaf_pilot < 0
+        keep &= pilot_keep
     if area:
         leaf, codes = {2: (cube.leaf_province, index.province_codes), 4: (cube.leaf_district, index.district_codes),
                        6: (cube.leaf_subdistrict, index.subdistrict_codes)}[len(area)]
@@ -223,8 +240,8 @@ def _leaf_mask(index: HouseholdIndex, cube: ProfileCube, flt: HouseholdFilter | 
 
 
 def answers(flt: HouseholdFilter | None) -> bool:
-    """True when the cube can answer ``flt`` (no pilot filter, the default deficit cutoff)."""
-    return flt is None or (flt.pilots is None and flt.deficit_cutoff == DEFAULT_DEFICIT_CUTOFF)
+    """True when the cube can answer ``flt`` (any filter at the default deficit cutoff)."""
+    return flt is None or flt.deficit_cutoff == DEFAULT_DEFICIT_CUTOFF
 
 
 def _deficit_codes(flt: HouseholdFilter | None) -> np.ndarray:

@@ -57,6 +57,7 @@ filters = st.builds(
                                              unique=True).map(tuple)),
     capitals_in_deficit=st.one_of(st.none(), st.lists(st.sampled_from(CAPITALS), min_size=1,
                                                       unique=True).map(tuple)),
+    pilots=st.one_of(st.none(), st.sampled_from([("P1",), ("P2",), ("none",), ("P1", "none"), ("P9",)])),
 )
 
 
@@ -84,7 +85,8 @@ def test_no_filter_and_an_empty_selection():
 
 def test_filters_the_cube_cannot_answer_fall_back():
     assert answers(None) and answers(HouseholdFilter(levels=(1,), capitals_in_deficit=("natural",)))
-    for flt in (HouseholdFilter(pilots=("P1",)), HouseholdFilter(capitals_in_deficit=("natural",), deficit_cutoff=2.0)):
+    assert answers(HouseholdFilter(pilots=("P1", "none")))
+    for flt in (HouseholdFilter(capitals_in_deficit=("natural",), deficit_cutoff=2.0),):
         assert not answers(flt) and cube_aggregate(INDEX, "province", flt) is None
     with pytest.raises(ValueError):
         cube_aggregate(INDEX, "county")
