@@ -56,6 +56,8 @@ _N_CAPS = len(CAPITALS)
 # counts (and the Alkire-Foster ones) follow from the deficit code, a key of the cube.
 _MEMBERS, _CAPS, _DEP = 0, 1, 6
 _N_FIELDS = 11
+#: Above this share of the cube's rows selected, sums run over every row in place (no gather).
+_DENSE_SHARE = 0.7
 _POOR = (_POPCOUNT >= DEFAULT_K_DEPRIVATIONS).astype(np.float64)
 #: Per deficit code: the five deficit bits, the five censored bits (poor only), poor, poor x count
 #: (the table ``geo.aggregate`` builds per call, at the default ``k_deprivations``).
@@ -296,28 +298,42 @@ def cube_aggregate(index: HouseholdIndex, by: str, flt: HouseholdFilter | None =
                       "subdistrict": cube.leaf_subdistrict}[by]
     ok = _leaf_mask(index, cube, flt, area)[cube.row_leaf] & _profile_mask(flt)[cube.row_profile] \
         & _deficit_codes(flt)[cube.row_deficit]
-    rows = np.flatnonzero(ok)
-    households = cube.households[rows]
-    selected_total = int(households.sum())
-    group = leaf_group[cube.row_leaf[rows]]
-    has_key = group >= 0
-    rows, households, group = rows[has_key], households[has_key].astype(np.float64), group[has_key]
+    selected_total = int(cube.households[ok].sum())
+    group = leaf_group[cube.row_leaf]
+    ok &= group >= 0  # households with no code at this level (or no position) count only in the total
     n = codes.size
+    if np.count_nonzero(ok) > _DENSE_SHARE * ok.size:
+        # Most rows selected (a whole-country map): sum every row in place, the others into a
+        # spare group n, instead of gathering every field's selected rows out of the mapped file.
+        group = np.where(ok, group, n)
+
+        def take(values: np.ndarray) -> np.ndarray:
+            return values
+    else:
+        rows = np.flatnonzero(ok)
+        group = group[rows]
+
+        def take(values: np.ndarray) -> np.ndarray:
+            return values[rows]
+    households = take(cube.households).astype(np.float64)
 
     def hist(code: np.ndarray, n_codes: int, weights: np.ndarray) -> np.ndarray:  # -> (groups, n_codes)
         flat = group.astype(np.int64) * n_codes + code
-        return np.bincount(flat, weights=weights, minlength=n * n_codes).reshape(n, n_codes)
+        return np.bincount(flat, weights=weights, minlength=(n + 1) * n_codes)[:n * n_codes].reshape(n, n_codes)
+
+    def by_group(weights: np.ndarray) -> np.ndarray:
+        return np.bincount(group, weights=weights, minlength=n + 1)[:n]
 
     def as_int(values: np.ndarray) -> np.ndarray:
         return np.rint(values).astype(np.int64)
 
-    counts = np.bincount(group, weights=households, minlength=n)
+    counts = by_group(households)
     keep = np.flatnonzero(counts > 0)
-    profile = cube.row_profile[rows].astype(np.int64)
+    profile = take(cube.row_profile).astype(np.int64)
     indicators = (hist(profile, _N_PROFILES, households) @ _PROFILE_TABLE)[keep].T  # levels, statuses, TPMAP, verified
-    people = (hist(profile, _N_PROFILES, cube.sums[_MEMBERS][rows]) @ _PROFILE_TABLE[:, :_N_LEVELS])[keep].T
-    deficits = (hist(cube.row_deficit[rows].astype(np.int64), 32, households) @ _DEFICIT_TABLE)[keep].T
-    fields = np.stack([np.bincount(group, weights=cube.sums[j][rows], minlength=n)[keep] for j in range(_N_FIELDS)])
+    people = (hist(profile, _N_PROFILES, take(cube.sums[_MEMBERS])) @ _PROFILE_TABLE[:, :_N_LEVELS])[keep].T
+    deficits = (hist(take(cube.row_deficit).astype(np.int64), 32, households) @ _DEFICIT_TABLE)[keep].T
+    fields = np.stack([by_group(take(cube.sums[j]))[keep] for j in range(_N_FIELDS)])
     raw = {
         "level": as_int(indicators[:_N_LEVELS]),
         "people_level": as_int(people),

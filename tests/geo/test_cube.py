@@ -97,3 +97,15 @@ def test_the_cube_is_built_once_per_index_and_counts_every_household():
     cube = build_cube(INDEX)
     assert int(cube.households.sum()) == INDEX.n
     assert cube.sums.shape == (11, cube.households.size) and (cube.households > 0).all()
+
+
+@pytest.mark.parametrize("dense_share", [0.0, 1.0])  # every selection summed in place / gathered
+def test_both_ways_of_summing_equal_the_engine(monkeypatch, dense_share):
+    import geo.cube
+
+    monkeypatch.setattr(geo.cube, "_DENSE_SHARE", dense_share)
+    for flt, area in ((None, ""), (HouseholdFilter(levels=(1, 2), pilots=("none",)), "46"),
+                      (HouseholdFilter(provinces=("34",)), "46")):
+        for by in ("province", "district", "subdistrict"):
+            _same(cube_aggregate(INDEX, by, flt, area), _engine(by, flt, area))
+        _same(cube_aggregate(INDEX, "h3", flt, area, res=5), _engine("h3", flt, area, res=5))
