@@ -56,6 +56,7 @@ FILTERS: tuple[tuple[str, dict], ...] = (
     ("two provinces", {"provinces": ("46", "34")}),
     ("natural capital in deficit", {"capitals_in_deficit": ("natural",)}),
     ("not yet helped, not verified", {"assistance": ("none",), "verified": "no"}),
+    ("in no pilot", {"pilots": ("none",)}),
 )
 TARGET_MS = 300.0
 TARGET_MB = 3.0

@@ -62,14 +62,27 @@ def wait_for_map(page, index: int = 0):
     return canvas
 
 
-def download(page, button_name: str, folder: Path) -> Path:
-    """Press the download button named ``button_name`` (a prefix) and save what arrives in ``folder``."""
+IDLE = "document.querySelector('[data-test-script-state]')?.getAttribute('data-test-script-state') === 'notRunning'"
+
+
+def download(page, button_name: str, folder: Path, attempts: int = 3) -> Path:
+    """Press the download button named ``button_name`` (a prefix) once the page is idle, and save
+    what arrives in ``folder``. A click that lands while a run is redrawing the button can be
+    lost on a busy machine, so it is pressed again (at most ``attempts`` times) if nothing came."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import expect
 
     button = page.get_by_role("button", name=button_name)
-    expect(button).to_be_visible(timeout=LOAD_TIMEOUT_MS)
-    with page.expect_download(timeout=LOAD_TIMEOUT_MS) as info:
-        button.click()
+    for attempt in range(attempts):
+        expect(button).to_be_visible(timeout=LOAD_TIMEOUT_MS)
+        page.wait_for_function(IDLE, timeout=LOAD_TIMEOUT_MS)
+        try:
+            with page.expect_download(timeout=LOAD_TIMEOUT_MS // attempts) as info:
+                button.click()
+            break
+        except PlaywrightTimeout:
+            if attempt == attempts - 1:
+                raise
     path = folder / info.value.suggested_filename
     info.value.save_as(path)
     return path
