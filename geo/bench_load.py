@@ -90,10 +90,9 @@ OVERVIEW_MAP_KEY = "overview_map_{by}_all"
 # (deck.gl loaded and its element drawn).
 # The attribute alone is not enough: a run that takes a few milliseconds may never show
 # "running" in the page at all (React renders both state changes at once).
-_RUN_DONE = """(selector) => {
-  const root = document.querySelector('[data-test-script-state]');
-  return !!root && root.getAttribute('data-test-script-state') === 'notRunning' && !!document.querySelector(selector);
-}"""
+#: True in the page when no script run is going on (also what the browser tests wait on).
+PAGE_IDLE = "document.querySelector('[data-test-script-state]')?.getAttribute('data-test-script-state') === 'notRunning'"
+_RUN_DONE = f"(selector) => ({PAGE_IDLE}) && !!document.querySelector(selector)"
 
 
 # ---------------------------------------------------------------------------------------------

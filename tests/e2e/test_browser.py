@@ -14,6 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 import pandas as pd
 import pytest
 
+from geo.bench_load import PAGE_IDLE
 from geo.paths import boundaries_dir, samples_dir
 
 pytestmark = pytest.mark.e2e
@@ -62,9 +63,6 @@ def wait_for_map(page, index: int = 0):
     return canvas
 
 
-IDLE = "document.querySelector('[data-test-script-state]')?.getAttribute('data-test-script-state') === 'notRunning'"
-
-
 def download(page, button_name: str, folder: Path, attempts: int = 3) -> Path:
     """Press the download button named ``button_name`` (a prefix) once the page is idle, and save
     what arrives in ``folder``. A click that lands while a run is redrawing the button can be
@@ -75,7 +73,7 @@ def download(page, button_name: str, folder: Path, attempts: int = 3) -> Path:
     button = page.get_by_role("button", name=button_name)
     for attempt in range(attempts):
         expect(button).to_be_visible(timeout=LOAD_TIMEOUT_MS)
-        page.wait_for_function(IDLE, timeout=LOAD_TIMEOUT_MS)
+        page.wait_for_function(PAGE_IDLE, timeout=LOAD_TIMEOUT_MS)
         try:
             with page.expect_download(timeout=LOAD_TIMEOUT_MS // attempts) as info:
                 button.click()
