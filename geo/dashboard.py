@@ -159,19 +159,18 @@ def totals_of(by_area: pd.DataFrame, *, k: int = DEFAULT_MIN_COUNT) -> pd.DataFr
     """:func:`selection_totals` from an unprotected :func:`geo.aggregate.aggregate` of the whole
     selection by any admin level (every household of the selection in exactly one row), so a map
     that has aggregated its selection gets its headline without aggregating again."""
-    by_province = by_area
-    households = by_province["households"].to_numpy(dtype="float64")
+    households = by_area["households"].to_numpy(dtype="float64")
     total = float(households.sum())
     row: dict[str, object] = {}
     for name in COUNT_COLUMNS:
-        row[name] = int(by_province[name].sum())
+        row[name] = int(by_area[name].sum())
     with np.errstate(invalid="ignore", divide="ignore"):
         for name in METRIC_COLUMNS:
             if name in row or name == "dominant_deficit" or name.startswith("af_contribution") or name == "af_a":
                 continue
-            values = by_province[name].to_numpy(dtype="float64", na_value=np.nan)
+            values = by_area[name].to_numpy(dtype="float64", na_value=np.nan)
             row[name] = float(np.nansum(values * households) / total) if total else np.nan
-    row["helped"] = int(round(float(np.nansum(by_province["assistance_helped_share"].to_numpy(float) * households))))
+    row["helped"] = int(round(float(np.nansum(by_area["assistance_helped_share"].to_numpy(float) * households))))
     table = pd.DataFrame([row])
     table["helped"] = table["helped"].astype("int64")
     table.attrs["by"] = "selection"

@@ -23,8 +23,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TypeVar
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
