@@ -134,6 +134,9 @@ class Capabilities:
         Import with household heads' names kept (``keep_head_name``); rows never show them.
     national : bool
         Sees every area (aggregates); officers see only their configured areas.
+    exact_counts : bool
+        Sees exact counts (:func:`geo.protect.release_exact`) in its scope; otherwise every figure
+        is the public release, perturbed by cell key (:func:`geo.protect.release_perturbed`).
     """
 
     may_see_household_rows: bool
@@ -146,19 +149,20 @@ class Capabilities:
     may_read_audit: bool
     may_keep_names: bool
     national: bool
+    exact_counts: bool = False
 
 
 _OFFICER = Capabilities(
     may_see_household_rows=True, may_import=True, may_replace_store=False, may_see_precise_positions=False,
     position_decimals=OFFICER_POSITION_DECIMALS, max_h3_res=9, min_count=MIN_COUNT_FLOOR, may_read_audit=False,
-    may_keep_names=False, national=False,
+    may_keep_names=False, national=False, exact_counts=True,
 )
 #: The capability matrix. ``docs/ACCESS.md`` shows it as a table; tests check every cell.
 ROLE_CAPABILITIES: Mapping[str, Capabilities] = MappingProxyType({
     "administrator": Capabilities(
         may_see_household_rows=True, may_import=True, may_replace_store=True, may_see_precise_positions=True,
         position_decimals=None, max_h3_res=10, min_count=1, may_read_audit=True, may_keep_names=True,
-        national=True,
+        national=True, exact_counts=True,
     ),
     "provincial_officer": _OFFICER,
     "district_officer": _OFFICER,
@@ -179,6 +183,7 @@ ROLE_CAPABILITIES: Mapping[str, Capabilities] = MappingProxyType({
 # ---------------------------------------------------------------------------------------------
 
 _USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+\-]{0,63}$")
+_SESSION_ID = re.compile(r"^[A-Za-z0-9_\-]{0,64}$")
 #: Username of :func:`public_viewer`; reserved, so no configured user can take it.
 PUBLIC_USERNAME = "public"
 _CACHE_USERNAME = "scope-key"
@@ -332,6 +337,10 @@ class User:
         District codes; only for ``district_officer`` (at least one).
     display_name : str
         Name shown in the app; the username when empty.
+    session_id : str
+        The browser session's anonymous id (letters, digits, ``_``, ``-``; at most 64), for the
+        audit log's ``session``: who an anonymous visitor is. Not part of equality, hashing or
+        :func:`scope_key` (what a user may see never depends on it).
 
     Raises
     ------
@@ -349,9 +358,14 @@ class User:
     provinces: tuple[str, ...] = ()
     districts: tuple[str, ...] = ()
     display_name: str = ""
+    session_id: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
         setter = object.__setattr__
+        if not isinstance(self.session_id, str) or not _SESSION_ID.match(self.session_id):
+            raise AccessConfigError(
+                f"session_id must be at most 64 letters, digits, _ or -, got {_shown(self.session_id)}"
+            )
         if not isinstance(self.username, str) or not _USERNAME.match(self.username):
             raise AccessConfigError(
                 f"username must be 1-64 characters (letters, digits, . _ @ + -, starting with a letter "
@@ -417,18 +431,30 @@ PUBLIC_NOTICE: Mapping[str, str] = MappingProxyType({
 })
 
 
-def public_viewer() -> User:
+def public_viewer(session_id: str = "") -> User:
     """The user when no authentication is configured (or a visitor has not logged in).
 
     A ``viewer``: protected aggregates only, H3 down to res 7, no household rows, no imports.
-    Pages show :data:`PUBLIC_NOTICE` while ``user.is_public``.
+    Pages show :data:`PUBLIC_NOTICE` while ``user.is_public``. ``session_id`` (the browser
+    session's anonymous id) tells one anonymous visitor from another in the audit log.
 
     Example
     -------
-    >>> public_viewer().role, public_viewer().is_public
-    ('viewer', True)
+    >>> public_viewer().role, public_viewer().is_public, public_viewer("a1b2").session_id
+    ('viewer', True, 'a1b2')
     """
-    return User(PUBLIC_USERNAME, "viewer", display_name="ผู้ชมทั่วไป · Public viewer")
+    return User(PUBLIC_USERNAME, "viewer", display_name="ผู้ชมทั่วไป · Public viewer", session_id=session_id)
+
+
+def with_session(user: User, session_id: str) -> User:
+    """``user`` carrying the browser session's anonymous id (for the audit log's ``session``).
+
+    Example
+    -------
+    >>> with_session(User("admin", "administrator"), "s1").session_id
+    's1'
+    """
+    return dataclasses.replace(_check_user(user), session_id=session_id)
 
 
 def _check_user(user: object, name: str = "user") -> User:
@@ -960,12 +986,20 @@ def verify_password(password: str, encoded: str) -> bool:
 
 
 class LoginLimiter:
-    """Locks a username out after repeated failed logins (in memory, shared by every session).
+    """Locks out a username, and a client, after repeated failed logins (in memory, per process).
 
-    After ``max_failures`` failures in a row the username is locked for ``lockout_seconds``;
-    a success, or the end of a lockout, starts the count again. Unknown usernames are counted
-    the same way, so a lockout says nothing about whether a user exists. Thread-safe. Keep one
-    per app process (``st.cache_resource``); a restart forgets all counts.
+    Two counts, both checked before a password is:
+
+    * **per username**: after ``max_failures`` failures in a row the username is locked for
+      ``lockout_seconds``; a success, or the end of a lockout, starts the count again. Unknown
+      usernames are counted the same way, so a lockout says nothing about whether a user exists.
+    * **per client** (the address the request came from, or the browser session when the address
+      is unknown; see :func:`client_address`): after ``max_client_failures`` failures from one
+      client, *whatever usernames it tried*, the client is locked for ``lockout_seconds``. A
+      success does not clear it (one valid account must not reset a guesser's count); the end of
+      the lockout does. This stops one client trying one password against many names.
+
+    Thread-safe. Keep one per app process (``st.cache_resource``); a restart forgets all counts.
 
     Parameters
     ----------
@@ -974,39 +1008,55 @@ class LoginLimiter:
     clock : callable, default time.monotonic
         Returns seconds; tests pass a fake clock.
     max_tracked : int, default 10000
-        Usernames remembered at most (oldest forgotten first), so junk names cannot fill memory.
+        Usernames (and, separately, clients) remembered at most (oldest forgotten first), so junk
+        names cannot fill memory.
+    max_client_failures : int, default 20
 
     Example
     -------
     >>> limiter = LoginLimiter(max_failures=2, lockout_seconds=60, clock=lambda: 0.0)
     >>> limiter.failure("a"); limiter.failure("a"); limiter.seconds_locked("a")
     60.0
+    >>> limiter = LoginLimiter(max_failures=5, max_client_failures=2, clock=lambda: 0.0)
+    >>> limiter.failure("a", client="10.0.0.7"); limiter.failure("b", client="10.0.0.7")
+    >>> limiter.seconds_locked("c", client="10.0.0.7")
+    60.0
     """
 
     def __init__(self, max_failures: int = 5, lockout_seconds: float = 60.0, *,
-                 clock: Callable[[], float] = time.monotonic, max_tracked: int = 10_000) -> None:
+                 clock: Callable[[], float] = time.monotonic, max_tracked: int = 10_000,
+                 max_client_failures: int = 20) -> None:
         self.max_failures = check_int(max_failures, "max_failures", minimum=1)
+        self.max_client_failures = check_int(max_client_failures, "max_client_failures", minimum=1)
         if isinstance(lockout_seconds, bool) or not isinstance(lockout_seconds, (int, float)) or lockout_seconds <= 0:
             raise ValueError(f"lockout_seconds must be a positive number, got {_shown(lockout_seconds)}")
         self.lockout_seconds = float(lockout_seconds)
         self._clock = clock
         self._max_tracked = check_int(max_tracked, "max_tracked", minimum=1)
         self._state: OrderedDict[str, tuple[int, float]] = OrderedDict()  # name -> (failures, locked_until)
+        self._clients: OrderedDict[str, tuple[int, float]] = OrderedDict()  # client -> (failures, locked_until)
         self._lock = threading.Lock()
 
     @staticmethod
     def _name(username: str) -> str:
         return str(username).strip().casefold()
 
-    def seconds_locked(self, username: str) -> float:
-        """Seconds until ``username`` may try again; 0.0 when not locked."""
-        with self._lock:
-            failures, until = self._state.get(self._name(username), (0, 0.0))
-            return max(0.0, until - self._clock())
+    @staticmethod
+    def _client(client: str | None) -> str | None:
+        return str(client).strip().casefold() or None if client is not None else None
 
-    def check(self, username: str) -> None:
-        """Raise :class:`AccessDenied` (``reason == "locked"``) while ``username`` is locked out."""
-        left = self.seconds_locked(username)
+    def seconds_locked(self, username: str, *, client: str | None = None) -> float:
+        """Seconds until ``username`` (from ``client``) may try again; 0.0 when neither is locked."""
+        key = self._client(client)
+        with self._lock:
+            now = self._clock()
+            _, until = self._state.get(self._name(username), (0, 0.0))
+            _, client_until = self._clients.get(key, (0, 0.0)) if key else (0, 0.0)
+            return max(0.0, until - now, client_until - now)
+
+    def check(self, username: str, *, client: str | None = None) -> None:
+        """Raise :class:`AccessDenied` (``reason == "locked"``) while ``username`` or ``client`` is locked out."""
+        left = self.seconds_locked(username, client=client)
         if left > 0:
             wait = int(np.ceil(left))
             raise AccessDenied(
@@ -1015,25 +1065,64 @@ class LoginLimiter:
                 reason="locked",
             )
 
-    def failure(self, username: str) -> None:
-        """Count a failed login; lock the username when it reaches ``max_failures``."""
-        name = self._name(username)
+    def _count(self, table: OrderedDict, key: str, limit: int, now: float) -> None:
+        failures, until = table.pop(key, (0, 0.0))
+        if until and now >= until:
+            failures, until = 0, 0.0
+        failures += 1
+        if failures >= limit:
+            failures, until = 0, now + self.lockout_seconds
+        table[key] = (failures, until)
+        while len(table) > self._max_tracked:
+            table.popitem(last=False)
+
+    def failure(self, username: str, *, client: str | None = None) -> None:
+        """Count a failed login for ``username`` and for ``client``; lock whichever reaches its limit."""
+        key = self._client(client)
         with self._lock:
             now = self._clock()
-            failures, until = self._state.pop(name, (0, 0.0))
-            if until and now >= until:
-                failures, until = 0, 0.0
-            failures += 1
-            if failures >= self.max_failures:
-                failures, until = 0, now + self.lockout_seconds
-            self._state[name] = (failures, until)
-            while len(self._state) > self._max_tracked:
-                self._state.popitem(last=False)
+            self._count(self._state, self._name(username), self.max_failures, now)
+            if key:
+                self._count(self._clients, key, self.max_client_failures, now)
 
-    def success(self, username: str) -> None:
-        """Forget the failures of ``username`` after a successful login."""
+    def success(self, username: str, *, client: str | None = None) -> None:
+        """Forget the failures of ``username`` after a successful login (the client's count stays)."""
         with self._lock:
             self._state.pop(self._name(username), None)
+
+
+def client_address(remote_ip: str | None, forwarded_for: str | None = None, *,
+                   trusted_proxies: Iterable[str] = ()) -> str | None:
+    """The address a request really came from, for per-client login limits and the audit log.
+
+    ``remote_ip`` is the connection's address (``st.context.ip_address``; Streamlit gives ``None``
+    for a loopback connection, taken here as ``127.0.0.1``). When it is one of
+    ``trusted_proxies`` (the reverse proxy in front of the app, ``[auth] trusted_proxies``), the
+    ``X-Forwarded-For`` header is read from the right, skipping further trusted proxies, and the
+    first other address is the client. Otherwise the header is ignored: anyone can send one.
+
+    Returns
+    -------
+    str or None
+        The client address, or None when it is not known (a loopback connection with no trusted
+        proxy): callers then key by the browser session instead.
+
+    Example
+    -------
+    >>> client_address(None, "203.0.113.9, 10.0.0.2", trusted_proxies=["127.0.0.1", "10.0.0.2"])
+    '203.0.113.9'
+    >>> client_address("198.51.100.4", "203.0.113.9")  # not from a trusted proxy: the header is ignored
+    '198.51.100.4'
+    """
+    trusted = {str(p).strip() for p in trusted_proxies}
+    remote = remote_ip.strip() if isinstance(remote_ip, str) and remote_ip.strip() else "127.0.0.1"
+    if remote in trusted or (remote in ("127.0.0.1", "::1") and ({"127.0.0.1", "::1"} & trusted)):
+        hops = [h.strip() for h in (forwarded_for or "").split(",") if h.strip()]
+        for hop in reversed(hops):
+            if hop not in trusted:
+                return hop[:64]
+        return None
+    return None if remote in ("127.0.0.1", "::1") else remote[:64]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1048,7 +1137,9 @@ ACCESS_CONFIG_ENV = "PPAP_ACCESS_CONFIG"
 DEFAULT_ACCESS_CONFIG = PROJECT_ROOT / "config" / "access.toml"
 
 _TOP_KEYS = ("auth", "users")
-_AUTH_KEYS = ("mode", "public_access", "oidc_provider", "max_failed_logins", "lockout_seconds")
+_AUTH_KEYS = ("mode", "public_access", "oidc_provider", "max_failed_logins", "lockout_seconds",
+              "max_failed_logins_per_client", "idle_timeout_minutes", "session_hours", "remember_login",
+              "trusted_proxies")
 _USER_KEYS = ("username", "role", "provinces", "districts", "display_name", "email", "password_hash")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -1067,8 +1158,19 @@ class AccessConfig:
         configured) browse as :func:`public_viewer`. Always true for ``mode = "none"``.
     oidc_provider : str or None
         Provider name for ``st.login(provider)``; ``None`` for Streamlit's default ``[auth]``.
-    max_failed_logins, lockout_seconds
-        Settings for :meth:`new_limiter`.
+    max_failed_logins, lockout_seconds, max_failed_logins_per_client
+        Settings for :meth:`new_limiter` (per username, and per client).
+    idle_timeout_minutes : float
+        A logged-in session with no page run for this long is logged out (audit event
+        ``expired``); 0 turns the idle timeout off. Default 30.
+    session_hours : float
+        Longest life of a login kept across page reloads (the signed session cookie); default 8.
+    remember_login : bool
+        Local mode: keep the login across page reloads with a signed, expiring, HTTP-only cookie
+        (needs the app started through ``app.py``'s server, see docs/ACCESS.md). Default true.
+    trusted_proxies : tuple of str
+        Addresses of the reverse proxy in front of the app: only from them is
+        ``X-Forwarded-For`` believed (:func:`client_address`).
     source : str
         Where the configuration came from (a path, or ``"(no configuration: public viewer)"``).
     warnings : tuple of str
@@ -1081,6 +1183,11 @@ class AccessConfig:
     oidc_provider: str | None = None
     max_failed_logins: int = 5
     lockout_seconds: float = 60.0
+    max_failed_logins_per_client: int = 20
+    idle_timeout_minutes: float = 30.0
+    session_hours: float = 8.0
+    remember_login: bool = True
+    trusted_proxies: tuple[str, ...] = ()
     source: str = ""
     warnings: tuple[str, ...] = ()
     emails: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}), repr=False, compare=False)
@@ -1100,7 +1207,23 @@ class AccessConfig:
 
     def new_limiter(self, *, clock: Callable[[], float] = time.monotonic) -> LoginLimiter:
         """A :class:`LoginLimiter` with this configuration's settings."""
-        return LoginLimiter(self.max_failed_logins, self.lockout_seconds, clock=clock)
+        return LoginLimiter(self.max_failed_logins, self.lockout_seconds, clock=clock,
+                            max_client_failures=self.max_failed_logins_per_client)
+
+    @property
+    def idle_timeout_seconds(self) -> float:
+        """:attr:`idle_timeout_minutes` in seconds (0 when off)."""
+        return self.idle_timeout_minutes * 60.0
+
+
+def _is_ip(text: str) -> bool:
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(text.strip())
+    except ValueError:
+        return False
+    return True
 
 
 def no_auth_config() -> AccessConfig:
@@ -1204,6 +1327,24 @@ def parse_access_config(data: Mapping[str, object], *, source: str = "(text)") -
     lockout = auth.get("lockout_seconds", 60)
     if isinstance(lockout, bool) or not isinstance(lockout, (int, float)) or not 1 <= lockout <= 86_400:
         raise AccessConfigError(_where(path, f"auth.lockout_seconds must be a number 1-86400, got {_shown(lockout)}"))
+    per_client = auth.get("max_failed_logins_per_client", 20)
+    if isinstance(per_client, bool) or not isinstance(per_client, int) or not 1 <= per_client <= 10_000:
+        raise AccessConfigError(_where(
+            path, f"auth.max_failed_logins_per_client must be an integer 1-10000, got {_shown(per_client)}"))
+    idle = auth.get("idle_timeout_minutes", 30)
+    if isinstance(idle, bool) or not isinstance(idle, (int, float)) or not 0 <= idle <= 24 * 60:
+        raise AccessConfigError(_where(
+            path, f"auth.idle_timeout_minutes must be a number 0-1440 (0 = off), got {_shown(idle)}"))
+    hours = auth.get("session_hours", 8)
+    if isinstance(hours, bool) or not isinstance(hours, (int, float)) or not 0.1 <= hours <= 24 * 30:
+        raise AccessConfigError(_where(path, f"auth.session_hours must be a number 0.1-720, got {_shown(hours)}"))
+    remember = auth.get("remember_login", True)
+    if not isinstance(remember, bool):
+        raise AccessConfigError(_where(path, f"auth.remember_login must be true or false, got {_shown(remember)}"))
+    proxies = auth.get("trusted_proxies", [])
+    if not isinstance(proxies, list) or not all(isinstance(p, str) and _is_ip(p) for p in proxies):
+        raise AccessConfigError(_where(
+            path, f"auth.trusted_proxies must be a list of IP addresses like [\"127.0.0.1\"], got {_shown(proxies)}"))
 
     tables = data.get("users", [])
     if not isinstance(tables, list):
@@ -1235,7 +1376,9 @@ def parse_access_config(data: Mapping[str, object], *, source: str = "(text)") -
         warnings.append("no administrator: nobody can read the audit log in the app")
     return AccessConfig(
         mode=mode, users=tuple(users), public_access=True if mode == "none" else public_access,
-        oidc_provider=provider, max_failed_logins=max_failed, lockout_seconds=float(lockout), source=str(source),
+        oidc_provider=provider, max_failed_logins=max_failed, lockout_seconds=float(lockout),
+        max_failed_logins_per_client=per_client, idle_timeout_minutes=float(idle), session_hours=float(hours),
+        remember_login=remember, trusted_proxies=tuple(p.strip() for p in proxies), source=str(source),
         warnings=tuple(warnings), emails=MappingProxyType(emails),
         password_hashes=MappingProxyType(hashes if mode == "local" else {}),
     )
@@ -1299,7 +1442,8 @@ def _login_failed() -> AccessDenied:
     return AccessDenied("ชื่อผู้ใช้หรือรหัสผ่านไม่ถูกต้อง", "Wrong username or password", reason="login")
 
 
-def authenticate_local(config: AccessConfig, username: str, password: str, *, limiter: LoginLimiter) -> User:
+def authenticate_local(config: AccessConfig, username: str, password: str, *, limiter: LoginLimiter,
+                       client: str | None = None) -> User:
     """Check a username and password (``mode = "local"``); return the user.
 
     Parameters
@@ -1308,6 +1452,10 @@ def authenticate_local(config: AccessConfig, username: str, password: str, *, li
     username, password : str
     limiter : LoginLimiter
         Shared by every session of the app (``st.cache_resource``); counts failures.
+    client : str, optional
+        Who is trying: the client's address (:func:`client_address`), else the browser session's
+        id. Failures are counted per client as well as per username, so one client guessing many
+        usernames is locked out too.
 
     Returns
     -------
@@ -1318,7 +1466,7 @@ def authenticate_local(config: AccessConfig, username: str, password: str, *, li
     AccessDenied
         ``reason == "login"`` for a wrong username or password (the same message for both, and an
         unknown username costs the same scrypt work), ``"locked"`` while the username is locked
-        out (the password is not even checked then).
+        out, or while ``client`` is (the password is not even checked then).
     AccessConfigError
         When the configuration is not in ``local`` mode.
 
@@ -1333,14 +1481,14 @@ def authenticate_local(config: AccessConfig, username: str, password: str, *, li
     if not isinstance(limiter, LoginLimiter):
         raise TypeError(f"limiter must be a LoginLimiter, got {type(limiter).__name__}")
     name = username if isinstance(username, str) else ""
-    limiter.check(name)
+    limiter.check(name, client=client)
     user = config.user(name)
     stored = config.password_hashes.get(user.username.casefold()) if user else None
     ok = verify_password(password if isinstance(password, str) else "", stored or _dummy_hash())
     if not (ok and user and stored):
-        limiter.failure(name)
+        limiter.failure(name, client=client)
         raise _login_failed()
-    limiter.success(name)
+    limiter.success(name, client=client)
     return user
 
 
@@ -1384,3 +1532,320 @@ def resolve_oidc_user(config: AccessConfig, email: str | None, *, email_verified
         "This account has no access to PPAP Atlas; ask the administrator to add your email",
         reason="unknown_identity",
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Logins that survive a page reload: a signed, expiring, HTTP-only session cookie
+# ---------------------------------------------------------------------------------------------
+#
+# Streamlit gives a script no way to set a cookie (st.context.cookies only reads), and a cookie
+# set from the browser's JavaScript could not be HTTP-only. So the app's own server does it:
+# ``app.py``, when ``streamlit run`` imports it as the server (``st.App``), adds two plain HTTP
+# routes (:func:`session_routes`). After a good password the page asks :meth:`LoginSessions.start`
+# for a one-time ticket and sends the browser to ``/ppap/session?ticket=...``; that route swaps
+# the ticket for the cookie and sends the browser back. Every later page load reads the cookie
+# (``st.context.cookies``) and :meth:`LoginSessions.resume` turns it back into the user.
+#
+# The cookie holds ``v1.<session id>.<expiry>.<HMAC-SHA256>``: nothing personal, unforgeable
+# without the key, useless after its expiry, and only honoured while the server still holds the
+# session (idle timeout, logout and restarts end it; a copied cookie dies with it).
+
+#: Name of the login cookie.
+SESSION_COOKIE = "ppap_session"
+#: Environment variable holding the key that signs login cookies (else a random key per process).
+SESSION_KEY_ENV = "PPAP_SESSION_KEY"
+#: Paths of the two routes (under ``server.baseUrlPath``).
+SESSION_ROUTE = "/ppap/session"
+LOGOUT_ROUTE = "/ppap/logout"
+#: Paths the app's server refuses (404) unless ``$PPAP_EXPOSE_METRICS`` is ``1``: Streamlit's
+#: metrics say how many sessions are open and how much memory caches use, to anyone who asks.
+BLOCKED_PATHS: tuple[str, ...] = ("/_stcore/metrics",)
+EXPOSE_METRICS_ENV = "PPAP_EXPOSE_METRICS"
+TICKET_SECONDS = 60.0
+
+
+@dataclass
+class _Session:
+    username: str
+    expires: float
+    last_seen: float
+
+
+class LoginSessions:
+    """Logins kept by the server, and the signed cookies that name them.
+
+    One per app process (:func:`login_sessions`). Thread-safe.
+
+    Parameters
+    ----------
+    key : bytes, optional
+        HMAC key for the cookies; ``$PPAP_SESSION_KEY`` when omitted, else 32 random bytes (the
+        sessions live in this process's memory anyway, so a restart ends them either way).
+    clock : callable, default time.time
+    max_sessions : int, default 10000
+        Oldest sessions are forgotten first beyond this.
+
+    Example
+    -------
+    >>> sessions = LoginSessions(b"k" * 32, clock=lambda: 1000.0)
+    >>> sid, ticket = sessions.start(User("admin", "administrator"), hours=8)
+    >>> cookie, max_age = sessions.redeem(ticket)
+    >>> sessions.resume(cookie, idle_seconds=1800)[:2]
+    ('admin', 'ok')
+    """
+
+    def __init__(self, key: bytes | None = None, *, clock: Callable[[], float] = time.time,
+                 max_sessions: int = 10_000) -> None:
+        if key is None:
+            env = os.environ.get(SESSION_KEY_ENV, "")
+            key = env.encode("utf-8") if env else secrets.token_bytes(32)
+        if not isinstance(key, (bytes, bytearray)) or len(key) < 16:
+            raise ValueError(f"key must be at least 16 bytes (${SESSION_KEY_ENV}: at least 16 characters)")
+        self._key = bytes(key)
+        self._clock = clock
+        self._max = check_int(max_sessions, "max_sessions", minimum=1)
+        self._sessions: OrderedDict[str, _Session] = OrderedDict()
+        self._tickets: dict[str, tuple[str, float]] = {}
+        self._lock = threading.Lock()
+        #: True once :func:`session_routes` serve this object (the app was started through app.py's
+        #: server); until then a login lasts as long as the browser tab.
+        self.routes_installed = False
+
+    def _mac(self, sid: str, expires: int) -> str:
+        return hmac.new(self._key, f"v1.{sid}.{expires}".encode("ascii"), hashlib.sha256).hexdigest()
+
+    def cookie_value(self, sid: str) -> tuple[str, int]:
+        """The signed cookie for session ``sid`` and its remaining life in seconds."""
+        with self._lock:
+            session = self._sessions.get(sid)
+        if session is None:
+            raise KeyError("no such session")
+        expires = int(session.expires)
+        return f"v1.{sid}.{expires}.{self._mac(sid, expires)}", max(0, int(expires - self._clock()))
+
+    def start(self, user: User, *, hours: float) -> tuple[str, str]:
+        """Start a session for ``user`` lasting at most ``hours``; return ``(session id, ticket)``.
+
+        The ticket is good for one :meth:`redeem`, within :data:`TICKET_SECONDS`.
+        """
+        user = _check_user(user)
+        if isinstance(hours, bool) or not isinstance(hours, (int, float)) or hours <= 0:
+            raise ValueError(f"hours must be a positive number, got {_shown(hours)}")
+        now = self._clock()
+        sid, ticket = secrets.token_urlsafe(18), secrets.token_urlsafe(24)
+        with self._lock:
+            self._sessions[sid] = _Session(user.username, now + hours * 3600.0, now)
+            while len(self._sessions) > self._max:
+                self._sessions.popitem(last=False)
+            self._tickets = {t: v for t, v in self._tickets.items() if v[1] > now}
+            self._tickets[ticket] = (sid, now + TICKET_SECONDS)
+        return sid, ticket
+
+    def redeem(self, ticket: str) -> tuple[str, int] | None:
+        """The cookie value and max-age for a ticket from :meth:`start`; None when unknown, used or old."""
+        if not isinstance(ticket, str):
+            return None
+        with self._lock:
+            sid, until = self._tickets.pop(ticket, ("", 0.0))
+        if not sid or until <= self._clock():
+            return None
+        try:
+            return self.cookie_value(sid)
+        except KeyError:
+            return None
+
+    def session_of(self, cookie: str | None) -> str | None:
+        """The session id a well-signed, unexpired cookie names (whether or not it is still held)."""
+        if not isinstance(cookie, str) or len(cookie) > 300:
+            return None
+        parts = cookie.split(".")
+        if len(parts) != 4 or parts[0] != "v1" or not parts[2].isdigit():
+            return None
+        sid, expires, mac = parts[1], int(parts[2]), parts[3]
+        if not hmac.compare_digest(mac, self._mac(sid, expires)) or expires <= self._clock():
+            return None
+        return sid
+
+    def resume(self, cookie: str | None, *, idle_seconds: float) -> tuple[str | None, str, str]:
+        """Who a login cookie belongs to: ``(username or None, status, session id)``.
+
+        ``status`` is ``"ok"`` (the session is touched: its idle clock starts again), ``"none"``
+        (no cookie), ``"invalid"`` (bad signature, expired, or a session this server does not
+        hold: ended by logout or a restart) or ``"idle"`` (unused for longer than
+        ``idle_seconds``; the session is ended, and the caller logs ``expired``).
+        """
+        if not cookie:
+            return None, "none", ""
+        sid = self.session_of(cookie)
+        if sid is None:
+            return None, "invalid", ""
+        now = self._clock()
+        with self._lock:
+            session = self._sessions.get(sid)
+            if session is None or session.expires <= now:
+                self._sessions.pop(sid, None)
+                return None, "invalid", sid
+            if idle_seconds and now - session.last_seen > idle_seconds:
+                del self._sessions[sid]
+                return session.username, "idle", sid
+            session.last_seen = now
+            self._sessions.move_to_end(sid)
+            return session.username, "ok", sid
+
+    def touch(self, sid: str) -> None:
+        """Start the idle clock of session ``sid`` again (every page run of a logged-in user)."""
+        with self._lock:
+            session = self._sessions.get(sid)
+            if session is not None:
+                session.last_seen = self._clock()
+
+    def end(self, sid: str) -> None:
+        """End session ``sid`` (logout, idle timeout): its cookie is no longer honoured."""
+        with self._lock:
+            self._sessions.pop(sid, None)
+
+
+_LOGIN_SESSIONS: list[LoginSessions] = []
+_SESSIONS_LOCK = threading.Lock()
+
+
+def login_sessions() -> LoginSessions:
+    """The process's :class:`LoginSessions`, shared by the server's routes and every page run."""
+    with _SESSIONS_LOCK:
+        if not _LOGIN_SESSIONS:
+            _LOGIN_SESSIONS.append(LoginSessions())
+        return _LOGIN_SESSIONS[0]
+
+
+def idle_expired(last_seen: float | None, now: float, idle_seconds: float) -> bool:
+    """True when a session last used at ``last_seen`` has been idle longer than ``idle_seconds``
+    (0 = no idle timeout; an unknown ``last_seen`` is not expired).
+
+    Example
+    -------
+    >>> idle_expired(0.0, 1801.0, 1800), idle_expired(0.0, 1799.0, 1800), idle_expired(0.0, 9e9, 0)
+    (True, False, False)
+    """
+    return bool(idle_seconds) and last_seen is not None and now - last_seen > idle_seconds
+
+
+def safe_next_path(value: object, base: str = "/") -> str:
+    """Where a login route may send the browser back to: a path on this site, else ``base``.
+
+    Example
+    -------
+    >>> safe_next_path("/households?prov=46"), safe_next_path("//evil.example/"), safe_next_path("https://x")
+    ('/households?prov=46', '/', '/')
+    """
+    if not isinstance(value, str) or not value.startswith("/") or value.startswith("//") or "\\" in value:
+        return base
+    if any(ord(c) < 32 or ord(c) == 127 for c in value) or len(value) > 2000:
+        return base
+    return value
+
+
+def _cookie_header(name: str, value: str, *, max_age: int, path: str, secure: bool) -> bytes:
+    parts = [f"{name}={value}", f"Path={path}", f"Max-Age={max_age}", "HttpOnly", "SameSite=Strict"]
+    if secure:
+        parts.append("Secure")
+    return "; ".join(parts).encode("latin-1")
+
+
+def _query(scope: Mapping) -> dict[str, str]:
+    from urllib.parse import parse_qsl
+
+    return dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=False))
+
+
+def _is_https(scope: Mapping, trusted_proxies: Iterable[str]) -> bool:
+    if scope.get("scheme") == "https":
+        return True
+    client = (scope.get("client") or ("", 0))[0]
+    if client_address(client, None, trusted_proxies=trusted_proxies) is None:  # a trusted proxy (or loopback)
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        return headers.get("x-forwarded-proto", "").split(",")[0].strip().lower() == "https"
+    return False
+
+
+async def _redirect(send: Callable, location: str, cookie: bytes | None = None) -> None:
+    headers = [(b"location", location.encode("latin-1")), (b"cache-control", b"no-store"),
+               (b"content-length", b"0")]
+    if cookie is not None:
+        headers.append((b"set-cookie", cookie))
+    await send({"type": "http.response.start", "status": 303, "headers": headers})
+    await send({"type": "http.response.body", "body": b""})
+
+
+class SessionCookieRoute:
+    """ASGI endpoint of ``/ppap/session?ticket=...&next=/page``: swap a one-time ticket for the
+    HTTP-only login cookie (``SameSite=Strict``; ``Secure`` behind HTTPS) and go back to ``next``.
+
+    An unknown, used or old ticket sets nothing and goes back all the same.
+    """
+
+    def __init__(self, sessions: LoginSessions, *, base_path: str = "/", trusted_proxies: Iterable[str] = ()) -> None:
+        self.sessions = sessions
+        self.base_path = "/" + base_path.strip("/") if base_path.strip("/") else "/"
+        self.trusted_proxies = tuple(trusted_proxies)
+
+    async def __call__(self, scope: Mapping, receive: Callable, send: Callable) -> None:
+        query = _query(scope)
+        back = safe_next_path(query.get("next"), self.base_path)
+        issued = self.sessions.redeem(query.get("ticket", ""))
+        cookie = None
+        if issued is not None:
+            value, max_age = issued
+            cookie = _cookie_header(SESSION_COOKIE, value, max_age=max_age, path=self.base_path,
+                                    secure=_is_https(scope, self.trusted_proxies))
+        await _redirect(send, back, cookie)
+
+
+class LogoutCookieRoute(SessionCookieRoute):
+    """ASGI endpoint of ``/ppap/logout?next=/``: delete the login cookie and go back. (The page
+    has already ended the session on the server, so a kept copy of the cookie is worthless.)"""
+
+    async def __call__(self, scope: Mapping, receive: Callable, send: Callable) -> None:
+        back = safe_next_path(_query(scope).get("next"), self.base_path)
+        cookie = _cookie_header(SESSION_COOKIE, "", max_age=0, path=self.base_path,
+                                secure=_is_https(scope, self.trusted_proxies))
+        await _redirect(send, back, cookie)
+
+
+class BlockPaths:
+    """ASGI middleware answering 404 to :data:`BLOCKED_PATHS` (Streamlit's metrics) before
+    Streamlit sees the request; ``$PPAP_EXPOSE_METRICS=1`` lets them through."""
+
+    def __init__(self, app: Callable, *, paths: Iterable[str] = BLOCKED_PATHS, base_path: str = "/") -> None:
+        self.app = app
+        prefix = "/" + base_path.strip("/") if base_path.strip("/") else ""
+        self.paths = tuple(prefix + p for p in paths)
+
+    async def __call__(self, scope: Mapping, receive: Callable, send: Callable) -> None:
+        path = str(scope.get("path", "")).rstrip("/")
+        if (scope.get("type") == "http" and os.environ.get(EXPOSE_METRICS_ENV) != "1"
+                and any(path == p or path.startswith(p + "/") for p in self.paths)):
+            await send({"type": "http.response.start", "status": 404,
+                        "headers": [(b"content-type", b"text/plain"), (b"content-length", b"9")]})
+            await send({"type": "http.response.body", "body": b"Not Found"})
+            return
+        await self.app(scope, receive, send)
+
+
+def session_routes(sessions: LoginSessions, *, base_path: str = "/", trusted_proxies: Iterable[str] = ()):
+    """Starlette routes for ``app.py``'s server: :class:`SessionCookieRoute` and
+    :class:`LogoutCookieRoute`; marks ``sessions.routes_installed``. (Imports Starlette, which
+    comes with Streamlit; nothing else in ``geo`` does.)"""
+    from starlette.routing import Route
+
+    prefix = "/" + base_path.strip("/") if base_path.strip("/") else ""
+    sessions.routes_installed = True
+    kwargs = {"base_path": base_path, "trusted_proxies": trusted_proxies}
+    return [Route(prefix + SESSION_ROUTE, SessionCookieRoute(sessions, **kwargs), methods=["GET"]),
+            Route(prefix + LOGOUT_ROUTE, LogoutCookieRoute(sessions, **kwargs), methods=["GET"])]
+
+
+def server_middleware(*, base_path: str = "/"):
+    """Starlette middleware for ``app.py``'s server: :class:`BlockPaths`."""
+    from starlette.middleware import Middleware
+
+    return [Middleware(BlockPaths, base_path=base_path)]

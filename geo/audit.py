@@ -5,18 +5,36 @@ Audit log
 An append-only JSON Lines file, :func:`audit_log_path` (``$PPAP_AUDIT_LOG``, else
 ``<data>/audit/audit.jsonl``), one record per event::
 
-    {"seq": 7, "time": "2026-11-21T03:04:05.123Z", "event": "household_view",
-     "username": "kalasin", "role": "provincial_officer", "scope": "provincial_officer|p:46",
-     "what": "households page", "rows": 958, "file_sha256": null, "detail": "",
+    {"seq": 7, "time": "2026-11-21T03:04:05.123Z", "event": "export",
+     "username": "public", "role": "viewer", "scope": "viewer|all", "session": "3f9c0a1b7d2e",
+     "page": "households", "area": "46", "filters": "prov=46 level=1,2 by=district", "format": "csv",
+     "what": "households_by_district", "rows": 18, "file_sha256": "<sha256 of the file>", "detail": "",
      "prev": "<sha256 of line 6>", "hash": "<sha256 of this record without hash>"}
 
+Who: ``username`` (``public`` for anonymous visitors) and ``session``, the browser session's
+anonymous id (``User.session_id``), so two anonymous visitors are told apart. What: ``page``,
+``area``, ``filters`` and ``format`` (:func:`log_export` fills them from the view), ``what``.
+
 Events are :data:`EVENTS`. Writers take an exclusive ``flock`` on ``audit.jsonl.lock``, read the
-last line, append one line with ``O_APPEND``, ``fsync`` it, and record the line count and the last
-line's hash in ``audit.jsonl.head`` (written to a new file and renamed). So concurrent writers
-(several app processes, the CLI) never interleave, and :func:`verify_audit_log` finds the first
-line that was edited (its ``hash``), deleted or inserted (``seq`` and ``prev``), or cut off the end
-(the head). Detection, not prevention: someone who can rewrite the whole file and the head can
-forge a consistent log; ship the log elsewhere too if that matters (docs/ACCESS.md).
+last line, append one line with ``O_APPEND``, ``fsync`` it, and record a **checkpoint** — the
+record count and the last line's hash — twice: in ``audit.jsonl.head`` beside the log and in the
+**anchor**, a file kept apart from the log (:func:`anchor_path`: ``$PPAP_AUDIT_ANCHOR_DIR``, else
+the folder ``<log folder>-anchor`` beside the log's folder), both written to a new file and renamed.
+With ``$PPAP_AUDIT_KEY`` set, each checkpoint carries an HMAC-SHA256 of its content under that key.
+
+**Truncation and deletion are detected, never re-sealed.** Before appending, a writer compares the
+log with its checkpoints; when records were cut off the end, the log was deleted or replaced, or a
+checkpoint is missing or forged, it first appends an ``audit_break`` record saying what it expected
+and what it found, chained to whatever is left, and only then the event. The break stays in the
+chain, so :func:`check_audit_log` reports the log as tampered from then on (``breaks``), as it does
+for a log that disagrees with its checkpoints before anything is written. It also finds the first
+line that was edited (its ``hash``), deleted or inserted (``seq`` and ``prev``). Detection, not
+prevention: someone who can rewrite the log, the head *and* the anchor — and who holds the key, if
+one is set — can forge a consistent log; keep the anchor where the app's other files are not
+(another mount, another owner) and the key out of the data folder (docs/ACCESS.md).
+
+Anonymous denial floods are rate-limited (:class:`DenialBudget`): past a burst, further ``denied``
+records of one anonymous session are counted and written as one ``denials_summarised`` record.
 
 ``what`` and ``detail`` go through :func:`redact_text`: long digit runs (national IDs, phone
 numbers), numbers with two or more decimals (positions), titled names (นาย…, Mr …), names the
@@ -34,15 +52,19 @@ import contextlib
 import datetime as dt
 import fcntl
 import hashlib
+import hmac
 import html
 import io
 import json
 import os
 import re
 import tempfile
+import threading
+import time
 import unicodedata
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,10 +79,25 @@ from geo.spreadsheet import to_csv_bytes, to_xlsx_bytes
 
 #: Environment variable that moves the audit log.
 AUDIT_LOG_ENV = "PPAP_AUDIT_LOG"
-#: What is logged.
-EVENTS: tuple[str, ...] = ("login", "login_failed", "logout", "household_view", "import", "export", "denied")
+#: Environment variable naming the folder of the anchor (:func:`anchor_path`).
+AUDIT_ANCHOR_ENV = "PPAP_AUDIT_ANCHOR_DIR"
+#: Environment variable holding the key of the checkpoints' HMAC (at least 16 characters).
+AUDIT_KEY_ENV = "PPAP_AUDIT_KEY"
+#: What callers log (:func:`log_event`).
+USER_EVENTS: tuple[str, ...] = (
+    "login", "login_failed", "logout", "expired", "household_view", "import", "import_failed", "export", "denied",
+)
+#: Written by the log itself: a break found before appending, and a count of rate-limited denials.
+SYSTEM_EVENTS: tuple[str, ...] = ("audit_break", "denials_summarised")
+#: Everything a record's ``event`` may be.
+EVENTS: tuple[str, ...] = USER_EVENTS + SYSTEM_EVENTS
 #: Fields of a record, in the order written.
 RECORD_FIELDS: tuple[str, ...] = (
+    "seq", "time", "event", "username", "role", "scope", "session", "page", "area", "filters", "format",
+    "what", "rows", "file_sha256", "detail", "prev", "hash",
+)
+#: Fields of records written before ``session`` ... ``format`` existed (still accepted by the check).
+LEGACY_RECORD_FIELDS: tuple[str, ...] = (
     "seq", "time", "event", "username", "role", "scope", "what", "rows", "file_sha256", "detail", "prev", "hash",
 )
 #: Columns of :func:`read_audit`.
@@ -71,6 +108,8 @@ GENESIS = "0" * 64
 MAX_TEXT_CHARS = 500
 #: Username recorded when an event has no known user (a failed login with an unknown name).
 UNKNOWN_USERNAME = "(unknown)"
+#: Username of the records the log writes itself (``audit_break``).
+AUDIT_USERNAME = "(audit)"
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -91,6 +130,42 @@ def _log_path(path: str | os.PathLike[str] | None) -> Path:
 
 def _head_path(path: Path) -> Path:
     return path.with_name(path.name + ".head")
+
+
+def anchor_path(path: str | os.PathLike[str] | None = None) -> Path:
+    """Where the anchor of the log at ``path`` is kept, apart from the log.
+
+    ``$PPAP_AUDIT_ANCHOR_DIR/<log name>.anchor`` when the variable is set, else
+    ``<log folder>-anchor/<log name>.anchor`` (``data/audit-anchor/audit.jsonl.anchor`` for the
+    default log). Point the variable at a folder the app can write but an operator cleaning
+    ``data/`` would not touch — best another mount or owner.
+
+    Example
+    -------
+    >>> anchor_path("/srv/ppap/data/audit/audit.jsonl").as_posix()  # doctest: +SKIP
+    '/srv/ppap/data/audit-anchor/audit.jsonl.anchor'
+    """
+    log = _log_path(path)
+    folder = os.environ.get(AUDIT_ANCHOR_ENV)
+    base = Path(folder) if folder else log.parent.with_name(log.parent.name + "-anchor")
+    return base / (log.name + ".anchor")
+
+
+def audit_key() -> bytes | None:
+    """The checkpoints' HMAC key from ``$PPAP_AUDIT_KEY`` (``None`` when unset: checkpoints are
+    then plain hashes, which whoever can write them can recompute).
+
+    Raises
+    ------
+    AuditError
+        When the variable is set but shorter than 16 characters.
+    """
+    value = os.environ.get(AUDIT_KEY_ENV, "")
+    if not value:
+        return None
+    if len(value) < 16:
+        raise AuditError(f"${AUDIT_KEY_ENV} must be at least 16 characters (a long random string), got {len(value)}")
+    return value.encode("utf-8")
 
 
 def _lock_path(path: Path) -> Path:
@@ -367,17 +442,98 @@ def _last_line(fd: int) -> bytes | None:
     return os.pread(fd, end, 0)
 
 
-def _write_head(path: Path, lines: int, last_sha256: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.head.", dir=path.parent)
+@dataclass(frozen=True)
+class Checkpoint:
+    """A checkpoint (the head beside the log, or the anchor apart from it): how many records the
+    log held and the SHA-256 of its last line when it was last written, and their HMAC."""
+
+    lines: int
+    last_line_sha256: str
+    mac: str | None = None
+
+
+def _checkpoint_mac(key: bytes, lines: int, last_sha256: str) -> str:
+    return hmac.new(key, f"ppap-audit-v1|{lines}|{last_sha256}".encode("ascii"), hashlib.sha256).hexdigest()
+
+
+def _read_checkpoint(file: Path) -> Checkpoint | None:
+    """The checkpoint in ``file``; None when there is none. Raises ValueError when it is damaged."""
+    if not file.is_file():
+        return None
+    stored = json.loads(file.read_text(encoding="utf-8"))
+    mac = stored.get("mac")
+    if mac is not None and not (isinstance(mac, str) and _HEX64.match(mac)):
+        raise ValueError("mac")
+    return Checkpoint(int(stored["lines"]), str(stored["last_line_sha256"]), mac)
+
+
+def _checkpoint_problem(point: Checkpoint, key: bytes | None, name: str) -> str:
+    """Why a checkpoint cannot be trusted under ``key`` ("" when it can)."""
+    if key is None:
+        if point.mac is not None:
+            return f"{name} is signed, but ${AUDIT_KEY_ENV} is not set here, so it cannot be checked"
+        return ""
+    if point.mac is None:
+        return f"{name} is not signed although ${AUDIT_KEY_ENV} is set (written without the key, or forged)"
+    if not hmac.compare_digest(point.mac, _checkpoint_mac(key, point.lines, point.last_line_sha256)):
+        return f"{name}'s signature does not match (forged, or another ${AUDIT_KEY_ENV})"
+    return ""
+
+
+def _write_checkpoint(file: Path, lines: int, last_sha256: str, key: bytes | None) -> None:
+    file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    body = {"lines": lines, "last_line_sha256": last_sha256,
+            "mac": _checkpoint_mac(key, lines, last_sha256) if key is not None else None}
+    fd, tmp = tempfile.mkstemp(prefix=f".{file.name}.", dir=file.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump({"lines": lines, "last_line_sha256": last_sha256}, handle)
+            json.dump(body, handle)
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(tmp, _head_path(path))
+        os.replace(tmp, file)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _break_found(log: Path, last_seq: int, last_sha: str | None, key: bytes | None) -> str:
+    """What is wrong with the log before a record is appended ("" when it is as last written)."""
+    found = f"found {last_seq} record{'s' if last_seq != 1 else ''}" if last_seq else "found no log"
+    problems = []
+    for name, file in (("the anchor", anchor_path(log)), (_head_path(log).name, _head_path(log))):
+        try:
+            point = _read_checkpoint(file)
+        except (ValueError, KeyError, TypeError, OSError):
+            problems.append(f"{name} is damaged")
+            continue
+        if point is None:
+            if last_seq and name == "the anchor":
+                problems.append(f"the anchor is missing ({found}): records cut off the end cannot be ruled out")
+            continue
+        why = _checkpoint_problem(point, key, name)
+        if why and point.mac is not None and key is None:
+            raise AuditError(f"audit log {log}: {why}; set it before anything is logged")
+        if why:
+            problems.append(why)
+        elif point.lines != last_seq or (point.lines and point.last_line_sha256 != last_sha):
+            cut = point.lines - last_seq
+            detail = (f"{cut} record{'s' if cut != 1 else ''} removed from the end" if cut > 0 and last_seq
+                      else "the log was deleted" if not last_seq
+                      else "the last record was replaced" if cut == 0
+                      else f"{-cut} record{'s' if cut != -1 else ''} added without a checkpoint")
+            problems.append(f"{name} records {point.lines} records ending in {point.last_line_sha256[:12]}, "
+                            f"{found}: {detail}")
+    return "; ".join(dict.fromkeys(problems))
+
+
+def _append(fd: int, record: dict) -> bytes:
+    record["hash"] = _record_hash(record)
+    line = json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    payload = memoryview(line + b"\n")
+    while payload:
+        payload = payload[os.write(fd, payload):]
+    os.fsync(fd)
+    return line
 
 
 def _utc_iso(now: dt.datetime | None) -> str:
@@ -401,6 +557,9 @@ def _check_sha(file_sha256: object) -> str | None:
     return text
 
 
+_FORMAT = re.compile(r"^[a-z0-9][a-z0-9_\-]{0,15}$")
+
+
 def log_event(
     event: str,
     user: User | None,
@@ -410,18 +569,29 @@ def log_event(
     file_sha256: str | None = None,
     detail: str = "",
     redact: Iterable[str] = (),
+    page: str = "",
+    area: str = "",
+    filters: str = "",
+    fmt: str = "",
+    session: str | None = None,
     path: str | os.PathLike[str] | None = None,
     now: dt.datetime | None = None,
 ) -> dict:
     """Append one record to the audit log and return it.
 
+    When the log does not match its checkpoints (records cut off the end, the log deleted or
+    replaced, a checkpoint missing or forged), an ``audit_break`` record saying what was expected
+    and what was found is appended first: the log is never re-sealed as if nothing happened, and
+    :func:`check_audit_log` reports the break from then on.
+
     Parameters
     ----------
     event : str
-        One of :data:`EVENTS`.
+        One of :data:`USER_EVENTS`.
     user : User or None
         Who; ``None`` when not known (a failed login with an unknown username is recorded as
         ``"(unknown)"``: the typed name is not logged, it may be a password typed in the wrong box).
+        An anonymous visitor is the public viewer carrying its ``session_id``.
     what : str
         What was seen, imported or exported ("households page, district 4609"); redacted.
     rows : int, optional
@@ -432,6 +602,13 @@ def log_event(
         Anything else; redacted by :func:`redact_text` (no IDs, names, positions).
     redact : iterable of str
         Names (or other strings) known to be personal, removed from ``what`` and ``detail``.
+    page, area, filters : str
+        Where: the page ("households"), the area shown ("46", "4609", "all") and the filters
+        (``prov=46 level=1,2``); redacted like ``what``. :func:`view_fields` makes them from a view.
+    fmt : str
+        The file format of an export or import ("csv", "xlsx", "png", ...).
+    session : str, optional
+        The browser session's anonymous id; ``user.session_id`` when omitted.
     path : path, optional
         The log; :func:`audit_log_path` when omitted.
     now : datetime, optional
@@ -445,8 +622,9 @@ def log_event(
     Raises
     ------
     AuditError
-        When the log cannot be written, or its last line is damaged (run ``python -m geo access
-        verify-audit``). Callers showing household rows must not show them then.
+        When the log or its anchor cannot be written, its last line is damaged (run ``python -m geo
+        access verify-audit``), or its checkpoints are signed but ``$PPAP_AUDIT_KEY`` is not set.
+        Callers showing household rows must not show them then.
     ValueError, TypeError
         When an argument is not allowed; the message names it.
 
@@ -455,64 +633,234 @@ def log_event(
     >>> log_event("login", user, path=tmp / "audit.jsonl")["seq"]  # doctest: +SKIP
     1
     """
-    if event not in EVENTS:
-        raise ValueError(f"event must be one of {', '.join(EVENTS)}; got {str(event)[:40]!r}")
+    if event not in USER_EVENTS:
+        raise ValueError(f"event must be one of {', '.join(USER_EVENTS)}; got {str(event)[:40]!r}")
+    return _write_event(event, user, what=what, rows=rows, file_sha256=file_sha256, detail=detail, redact=redact,
+                        page=page, area=area, filters=filters, fmt=fmt, session=session, path=path, now=now)
+
+
+def _write_event(event, user, *, what="", rows=None, file_sha256=None, detail="", redact=(), page="", area="",
+                 filters="", fmt="", session=None, path=None, now=None) -> dict:
     if user is not None and not isinstance(user, User):
         raise TypeError(f"user must be a geo.access.User or None, got {type(user).__name__}")
-    for name, value in (("what", what), ("detail", detail)):
+    for name, value in (("what", what), ("detail", detail), ("page", page), ("area", area), ("filters", filters)):
         if not isinstance(value, str):
             raise TypeError(f"{name} must be str, got {type(value).__name__}")
+    if not isinstance(fmt, str) or (fmt and not _FORMAT.match(fmt)):
+        raise ValueError(f"fmt must be a short lower-case format name like 'csv', got {str(fmt)[:20]!r}")
+    if session is None:
+        session = user.session_id if user is not None else ""
+    if not isinstance(session, str) or len(session) > 64:
+        raise ValueError(f"session must be text of at most 64 characters, got {str(session)[:70]!r}")
     if rows is not None and (isinstance(rows, bool) or not isinstance(rows, int) or rows < 0):
         raise ValueError(f"rows must be a whole number of at least 0 or None, got {rows!r}")
     names = tuple(redact)
+    time_text = _utc_iso(now)
     record = {
         "seq": 0,
-        "time": _utc_iso(now),
+        "time": time_text,
         "event": event,
-        "username": user.username if user else UNKNOWN_USERNAME,
+        "username": user.username if user else (AUDIT_USERNAME if event == "audit_break" else UNKNOWN_USERNAME),
         "role": user.role if user else "",
         "scope": scope_key(user) if user else "",
+        "session": redact_text(session, limit=64),
+        "page": redact_text(page, names=names, limit=100),
+        "area": redact_text(area, names=names, limit=100),
+        "filters": redact_text(filters, names=names),
+        "format": fmt,
         "what": redact_text(what, names=names),
         "rows": rows,
         "file_sha256": _check_sha(file_sha256),
         "detail": redact_text(detail, names=names),
     }
     log = _log_path(path)
+    key = audit_key()
     try:
         log.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         with _locked(log):
             fd = os.open(log, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
             try:
                 last = _last_line(fd)
-                if last is None:
-                    record["seq"], record["prev"] = 1, GENESIS
-                else:
+                last_seq = 0
+                if last is not None:
                     try:
-                        previous = json.loads(last)
-                        record["seq"] = int(previous["seq"]) + 1
+                        last_seq = int(json.loads(last)["seq"])
                     except (ValueError, KeyError, TypeError):
                         raise AuditError(
                             f"audit log {log}: its last line is damaged, so no record can be chained to it; "
                             "run `python -m geo access verify-audit` and move the file aside"
                         ) from None
-                    record["prev"] = hashlib.sha256(last).hexdigest()
-                record["hash"] = _record_hash(record)
-                line = json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-                payload = memoryview(line + b"\n")
-                while payload:
-                    payload = payload[os.write(fd, payload):]
-                os.fsync(fd)
+                last_sha = hashlib.sha256(last).hexdigest() if last is not None else None
+                broken = _break_found(log, last_seq, last_sha, key)
+                if broken:
+                    found = {"seq": last_seq + 1, "time": time_text, "event": "audit_break",
+                             "username": AUDIT_USERNAME, "role": "", "scope": "", "session": "", "page": "",
+                             "area": "", "filters": "", "format": "", "what": "audit log checked before writing",
+                             "rows": None, "file_sha256": None, "detail": broken[:MAX_TEXT_CHARS],
+                             "prev": last_sha or GENESIS}
+                    last = _append(fd, found)
+                    last_seq, last_sha = found["seq"], hashlib.sha256(last).hexdigest()
+                record["seq"], record["prev"] = last_seq + 1, last_sha or GENESIS
+                line = _append(fd, record)
             finally:
                 os.close(fd)
-            _write_head(log, record["seq"], hashlib.sha256(line).hexdigest())
+            line_sha = hashlib.sha256(line).hexdigest()
+            _write_checkpoint(_head_path(log), record["seq"], line_sha, key)
+            _write_checkpoint(anchor_path(log), record["seq"], line_sha, key)
     except OSError as exc:
         raise AuditError(f"audit log {log}: cannot be written: {exc.strerror or exc}") from exc
     return record
 
 
+def view_fields(view: object) -> dict[str, str]:
+    """``page``-independent ``area`` and ``filters`` for :func:`log_event`, from a
+    :class:`geo.viewstate.ViewState`: the selected area (else the districts, else the provinces,
+    else ``"all"``) and every non-default filter and map setting as ``name=value`` pairs.
+
+    Example
+    -------
+    >>> from geo.viewstate import ViewState
+    >>> view_fields(ViewState(provinces=("46",), levels=(1, 2), by="district"))
+    {'area': '46', 'filters': 'prov=46 level=1,2 by=district'}
+    """
+    from geo.viewstate import ViewState, to_query
+
+    if not isinstance(view, ViewState):
+        raise TypeError(f"view must be a geo.viewstate.ViewState, got {type(view).__name__}")
+    area = view.area or ",".join(view.districts) or ",".join(view.provinces) or "all"
+    query = {k: v for k, v in to_query(view).items() if k not in ("lang", "era")}
+    if view.min_count != ViewState().min_count:
+        query.setdefault("k", str(view.min_count))
+    return {"area": area, "filters": " ".join(f"{k}={v}" for k, v in query.items())}
+
+
+def log_export(user: User, *, page: str, fmt: str, data: bytes, view: object = None, rows: int | None = None,
+               what: str = "", path: str | os.PathLike[str] | None = None, now: dt.datetime | None = None) -> dict:
+    """Record an export: who, the page, the area and filters of the view, the format, the file's hash.
+
+    Parameters
+    ----------
+    user : User
+    page : str
+        The page the export was made on ("households").
+    fmt : str
+        "csv", "xlsx", "png", "pdf", "html", ...
+    data : bytes
+        The exported file (only its SHA-256 is kept).
+    view : geo.viewstate.ViewState, optional
+        The view exported; gives ``area`` and ``filters`` (:func:`view_fields`).
+    rows : int, optional
+        Rows (areas) in the file.
+    what : str
+        Which table or map ("households_by_district").
+
+    Example
+    -------
+    >>> log_export(user, page="households", fmt="csv", data=csv, view=view, rows=len(table),
+    ...            what="households_by_district")  # doctest: +SKIP
+    """
+    where = view_fields(view) if view is not None else {"area": "", "filters": ""}
+    return log_event("export", user, page=page, fmt=fmt, what=what, rows=rows, file_sha256=sha256_hex(data),
+                     path=path, now=now, **where)
+
+
+def log_import_failed(user: User, *, error: BaseException | str, data: bytes | None = None, file_name: str = "",
+                      mode: str = "", path: str | os.PathLike[str] | None = None,
+                      now: dt.datetime | None = None) -> dict:
+    """Record an import that failed (a file that could not be read, checked or saved).
+
+    Only the file's SHA-256 and its format (from ``file_name``'s ending) are kept, never the name
+    itself (it may hold a person's name); the error text is redacted.
+
+    Example
+    -------
+    >>> log_import_failed(user, error=exc, data=upload.getvalue(), file_name=upload.name,
+    ...                   mode="append")  # doctest: +SKIP
+    """
+    suffix = Path(str(file_name)).suffix.lower().lstrip(".")
+    message = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
+    return log_event("import_failed", user, page="data", what=f"import {mode}".strip(), detail=message,
+                     fmt=suffix if _FORMAT.match(suffix or "-") else "",
+                     file_sha256=sha256_hex(data) if data is not None else None, path=path, now=now)
+
+
+class DenialBudget:
+    """How many ``denied`` records anonymous visitors may cause: a token bucket per browser session
+    and one shared by all anonymous sessions.
+
+    Each key may write ``burst`` records at once, then ``per_minute`` more a minute; all anonymous
+    keys together ``shared_burst`` / ``shared_per_minute``. A denial past either budget is counted,
+    not written; the next one admitted for that key is preceded by one ``denials_summarised``
+    record with the count (:func:`log_denied`). Thread-safe; in memory, per process.
+
+    Example
+    -------
+    >>> budget = DenialBudget(burst=2, per_minute=0.001, clock=lambda: 0.0)
+    >>> [budget.admit("s")[0] for _ in range(4)]
+    [True, True, False, False]
+    """
+
+    def __init__(self, burst: int = 10, per_minute: float = 6.0, *, shared_burst: int = 200,
+                 shared_per_minute: float = 120.0, clock: Callable[[], float] = time.monotonic,
+                 max_tracked: int = 10_000) -> None:
+        for name, value in (("burst", burst), ("shared_burst", shared_burst), ("max_tracked", max_tracked)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a whole number of at least 1, got {value!r}")
+        for name, value in (("per_minute", per_minute), ("shared_per_minute", shared_per_minute)):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+                raise ValueError(f"{name} must be a positive number, got {value!r}")
+        self.burst, self.rate = burst, per_minute / 60.0
+        self.shared_burst, self.shared_rate = shared_burst, shared_per_minute / 60.0
+        self._clock = clock
+        self._max = max_tracked
+        self._buckets: OrderedDict[str, list[float]] = OrderedDict()  # key -> [tokens, last, suppressed, first]
+        self._shared = [float(shared_burst), clock()]
+        self._lock = threading.Lock()
+
+    def admit(self, key: str) -> tuple[bool, int, float | None]:
+        """``(write it, denials suppressed before it, clock time of the first suppressed)``."""
+        with self._lock:
+            now = self._clock()
+            bucket = self._buckets.pop(key, None) or [float(self.burst), now, 0, -1.0]
+            bucket[0] = min(self.burst, bucket[0] + (now - bucket[1]) * self.rate)
+            bucket[1] = now
+            self._shared[0] = min(self.shared_burst, self._shared[0] + (now - self._shared[1]) * self.shared_rate)
+            self._shared[1] = now
+            allowed = bucket[0] >= 1 and self._shared[0] >= 1
+            suppressed, first = 0, None
+            if allowed:
+                bucket[0] -= 1
+                self._shared[0] -= 1
+                suppressed, first = int(bucket[2]), (bucket[3] if bucket[2] else None)
+                bucket[2], bucket[3] = 0, -1.0
+            else:
+                if not bucket[2]:
+                    bucket[3] = now
+                bucket[2] += 1
+            self._buckets[key] = bucket
+            while len(self._buckets) > self._max:
+                self._buckets.popitem(last=False)
+            return allowed, suppressed, first
+
+
+#: The process's budget for anonymous denials (:func:`log_denied`).
+DENIAL_BUDGET = DenialBudget()
+
+
 def log_denied(user: User | None, exc: AccessDenied, *, what: str = "", path: str | os.PathLike[str] | None = None,
-               now: dt.datetime | None = None) -> dict:
+               now: dt.datetime | None = None, budget: DenialBudget | None = None, page: str = "",
+               area: str = "", filters: str = "") -> dict | None:
     """Record an :class:`~geo.access.AccessDenied` (``event = "denied"``, its reason and message).
+
+    Denials of anonymous visitors (the public viewer, or no user) are rate-limited per browser
+    session by ``budget`` (:data:`DENIAL_BUDGET` when omitted): past it they are counted, and the
+    next one written is preceded by a ``denials_summarised`` record holding the count (``rows``).
+    Logged-in users' denials are always written.
+
+    Returns
+    -------
+    dict or None
+        The record written, or None when the denial was only counted.
 
     Example
     -------
@@ -523,7 +871,17 @@ def log_denied(user: User | None, exc: AccessDenied, *, what: str = "", path: st
     """
     if not isinstance(exc, AccessDenied):
         raise TypeError(f"exc must be an AccessDenied, got {type(exc).__name__}")
-    return log_event("denied", user, what=what, detail=f"{exc.reason}: {exc.message_en}", path=path, now=now)
+    if user is None or (isinstance(user, User) and user.is_public):
+        session = user.session_id if user is not None else ""
+        allowed, suppressed, _ = (budget or DENIAL_BUDGET).admit(session or "(no session)")
+        if not allowed:
+            return None
+        if suppressed:
+            _write_event("denials_summarised", user, what=what, rows=suppressed, path=path, now=now,
+                         detail=f"{suppressed} earlier denied request{'s' if suppressed != 1 else ''} of this "
+                                "anonymous session were counted, not written one by one (rate limit)")
+    return log_event("denied", user, what=what, detail=f"{exc.reason}: {exc.message_en}", path=path, now=now,
+                     page=page, area=area, filters=filters)
 
 
 #: Most household rows one view shows: a larger selection asks for a smaller area first (a table of
@@ -575,12 +933,19 @@ def view_household_rows(frame: pd.DataFrame, user: User, *, what: str, redact: I
 
 @dataclass(frozen=True)
 class AuditCheck:
-    """Result of :func:`check_audit_log`."""
+    """Result of :func:`check_audit_log`.
+
+    ``breaks`` lists the lines of ``audit_break`` records (a truncation, deletion or forged
+    checkpoint found by a writer); ``keyed`` says the checkpoints were verified with
+    ``$PPAP_AUDIT_KEY``.
+    """
 
     ok: bool
     first_bad_line: int | None  # 1-based; one past the end when lines are missing at the end
     lines: int
     problem: str  # "" when ok
+    breaks: tuple[int, ...] = ()
+    keyed: bool = False
 
 
 def _read_lines(path: Path) -> tuple[list[bytes], bool]:
@@ -593,8 +958,13 @@ def _read_lines(path: Path) -> tuple[list[bytes], bool]:
 
 
 def check_audit_log(path: str | os.PathLike[str] | None = None) -> AuditCheck:
-    """Check the whole chain: every line parses, ``seq`` counts 1, 2, ..., each ``prev`` is the
-    SHA-256 of the line before, each ``hash`` matches its record, and the head agrees.
+    """Check the whole log: every line parses, ``seq`` counts 1, 2, ..., each ``prev`` is the
+    SHA-256 of the line before, each ``hash`` matches its record, no ``audit_break`` was recorded,
+    and both checkpoints — the head beside the log and the anchor apart from it
+    (:func:`anchor_path`) — agree with its end and, with ``$PPAP_AUDIT_KEY`` set, carry its HMAC.
+
+    A log cut short, or deleted while its anchor remains, is reported as tampered, as is a log
+    with a recorded break.
 
     Example
     -------
@@ -602,25 +972,26 @@ def check_audit_log(path: str | os.PathLike[str] | None = None) -> AuditCheck:
     True
     """
     log = _log_path(path)
-    head_file = _head_path(log)
-    if not log.is_file() and not head_file.is_file():
+    key = audit_key()
+    head_file, anchor_file = _head_path(log), anchor_path(log)
+    if not log.is_file() and not head_file.is_file() and not anchor_file.is_file():
         return AuditCheck(True, None, 0, "")
+    points: dict[str, Checkpoint | None] = {}
     with _locked(log, shared=True):
         lines, complete = _read_lines(log) if log.is_file() else ([], True)
-        head = None
-        if head_file.is_file():
+        for name, file in ((head_file.name, head_file), ("the anchor", anchor_file)):
             try:
-                stored = json.loads(head_file.read_text(encoding="utf-8"))
-                head = (int(stored["lines"]), str(stored["last_line_sha256"]))
-            except (ValueError, KeyError, TypeError):
-                return AuditCheck(False, 1, len(lines), f"{head_file.name} is damaged")
+                points[name] = _read_checkpoint(file)
+            except (ValueError, KeyError, TypeError, OSError):
+                return AuditCheck(False, 1, len(lines), f"{name} ({file}) is damaged")
     previous = GENESIS
+    breaks: list[tuple[int, str]] = []
     for number, raw in enumerate(lines, start=1):
         try:
             record = json.loads(raw)
         except ValueError:
             return AuditCheck(False, number, len(lines), f"line {number} is not JSON")
-        if not isinstance(record, dict) or tuple(record) != RECORD_FIELDS:
+        if not isinstance(record, dict) or tuple(record) not in (RECORD_FIELDS, LEGACY_RECORD_FIELDS):
             return AuditCheck(False, number, len(lines), f"line {number} does not have the record's fields")
         if record["seq"] != number:
             return AuditCheck(False, number, len(lines),
@@ -631,21 +1002,36 @@ def check_audit_log(path: str | os.PathLike[str] | None = None) -> AuditCheck:
             return AuditCheck(False, number, len(lines), f"line {number} was changed after it was written")
         if record["event"] not in EVENTS:
             return AuditCheck(False, number, len(lines), f"line {number} has an unknown event")
+        if record["event"] == "audit_break":
+            breaks.append((number, str(record.get("detail", ""))))
         previous = hashlib.sha256(raw).hexdigest()
     if not complete:
         return AuditCheck(False, len(lines), len(lines), f"line {len(lines)} has no line end (cut off)")
-    if head is None:
-        if lines:
-            return AuditCheck(False, len(lines) + 1, len(lines),
-                              f"{head_file.name} is missing: lines cut off the end cannot be ruled out")
-        return AuditCheck(True, None, 0, "")
-    if len(lines) < head[0]:
-        return AuditCheck(False, len(lines) + 1, len(lines),
-                          f"the log ends at line {len(lines)} but {head[0]} records were written: lines were removed")
-    if head[0] and hashlib.sha256(lines[head[0] - 1]).hexdigest() != head[1]:
-        return AuditCheck(False, head[0], len(lines),
-                          f"line {head[0]} differs from the one recorded in {head_file.name}")
-    return AuditCheck(True, None, len(lines), "")
+    break_lines = tuple(n for n, _ in breaks)
+    problems: list[tuple[int, str]] = [(n, f"line {n} records a break in the log: {why}") for n, why in breaks]
+    last_sha = previous if lines else None
+    for name, point in points.items():
+        if point is None:
+            if lines:
+                problems.append((len(lines) + 1, f"{name} is missing: records cut off the end cannot be ruled out"))
+            continue
+        why = _checkpoint_problem(point, key, name)
+        if why:
+            problems.append((len(lines) + 1, why))
+        elif len(lines) < point.lines:
+            what = "the log is missing" if not log.is_file() else f"the log ends at line {len(lines)}"
+            problems.append((len(lines) + 1, f"{what} but {point.lines} records were written ({name}): "
+                                             "records were removed"))
+        elif len(lines) > point.lines:
+            problems.append((point.lines + 1, f"lines after {point.lines} were added without a checkpoint ({name})"))
+        elif point.lines and point.last_line_sha256 != last_sha:
+            problems.append((point.lines, f"line {point.lines} differs from the one recorded in {name}"))
+    keyed = key is not None and all(p is not None and p.mac is not None for p in points.values())
+    if problems:
+        first = min(n for n, _ in problems)
+        return AuditCheck(False, first, len(lines), "; ".join(dict.fromkeys(p for _, p in problems)),
+                          break_lines, keyed)
+    return AuditCheck(True, None, len(lines), "", break_lines, keyed)
 
 
 def verify_audit_log(path: str | os.PathLike[str] | None = None) -> tuple[bool, int | None]:
