@@ -1849,3 +1849,51 @@ def server_middleware(*, base_path: str = "/"):
     from starlette.middleware import Middleware
 
     return [Middleware(BlockPaths, base_path=base_path)]
+
+
+# ---------------------------------------------------------------------------------------------
+# OpenID Connect (st.login) settings
+# ---------------------------------------------------------------------------------------------
+
+_OIDC_PROVIDER_KEYS = ("client_id", "client_secret", "server_metadata_url")
+
+
+def oidc_problem(auth: Mapping[str, object] | None, provider: str | None = None) -> str:
+    """Why Streamlit's OpenID Connect login (``st.login``) cannot work with the ``[auth]`` section
+    of ``.streamlit/secrets.toml``; ``""`` when it can. The login page offers the provider's
+    button only then.
+
+    Needed: ``redirect_uri`` (ending in ``/oauth2callback``) and ``cookie_secret`` (at least 32
+    characters: it signs Streamlit's HTTP-only identity cookie) in ``[auth]``, and
+    ``client_id``, ``client_secret`` and ``server_metadata_url`` in ``[auth]`` itself, or in
+    ``[auth.<provider>]`` when ``access.toml`` names ``oidc_provider``.
+
+    Example
+    -------
+    >>> oidc_problem(None)
+    'no [auth] section in .streamlit/secrets.toml'
+    >>> oidc_problem({"redirect_uri": "https://atlas.example.org/oauth2callback", "cookie_secret": "x" * 32,
+    ...               "google": {"client_id": "a", "client_secret": "b",
+    ...                          "server_metadata_url": "https://accounts.google.com/.well-known/openid-configuration"}},
+    ...              "google")
+    ''
+    """
+    if not isinstance(auth, Mapping) or not auth:
+        return "no [auth] section in .streamlit/secrets.toml"
+    redirect = auth.get("redirect_uri")
+    if not isinstance(redirect, str) or not redirect.rstrip("/").endswith("/oauth2callback"):
+        return "[auth] redirect_uri must be the app's address + /oauth2callback"
+    cookie_secret = auth.get("cookie_secret")
+    if not isinstance(cookie_secret, str) or len(cookie_secret) < 32:
+        return "[auth] cookie_secret must be a random string of at least 32 characters"
+    section, where = auth, "[auth]"
+    if provider is not None:
+        section, where = auth.get(provider), f"[auth.{provider}]"
+        if not isinstance(section, Mapping):
+            return f"no {where} section in .streamlit/secrets.toml (access.toml names oidc_provider = {provider!r})"
+    missing = [k for k in _OIDC_PROVIDER_KEYS if not (isinstance(section.get(k), str) and section.get(k))]
+    if missing:
+        return f"{where} needs {', '.join(missing)}"
+    if not str(section["server_metadata_url"]).startswith("https://"):
+        return f"{where} server_metadata_url must be an https:// address"
+    return ""

@@ -1161,6 +1161,8 @@ def export_audit(
     table = read_audit(user, path, since=since, event=event, username=username)
     table["time"] = table["time"].dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     data = to_csv_bytes(table) if fmt == "csv" else to_xlsx_bytes(table, sheet_name="audit")
-    log_event("export", user, what=f"audit log ({fmt})", rows=len(table), file_sha256=sha256_hex(data), path=path,
+    filters = " ".join(f"{k}={v}" for k, v in (("since", since), ("event", event), ("username", username)) if v)
+    log_event("export", user, what="audit log", page="audit", area="all", filters=filters[:MAX_TEXT_CHARS],
+              fmt=fmt, rows=len(table), file_sha256=sha256_hex(data), path=path,
               now=now)
     return data

@@ -461,6 +461,39 @@ def _login_limiter(path: str, explicit: bool, mtime: int) -> LoginLimiter:
     return access_config().new_limiter()
 
 
+def _secret(name: str):
+    try:
+        return st.secrets.get(name)
+    except (FileNotFoundError, KeyError, AttributeError):  # no secrets file: StreamlitSecretNotFoundError
+        return None
+    except Exception:  # a broken secrets file must not hide the page; Streamlit reports it itself
+        return None
+
+
+def apply_audit_secrets() -> None:
+    """``ppap_audit_key`` from ``.streamlit/secrets.toml`` as ``$PPAP_AUDIT_KEY`` (the key of the
+    audit log's checkpoints, ``geo.audit.audit_key``), unless the variable is already set. The
+    audit functions read only the variable, so the CLI and the app sign alike."""
+    from geo.audit import AUDIT_KEY_ENV
+
+    if not os.environ.get(AUDIT_KEY_ENV):
+        secret = _secret("ppap_audit_key")
+        if isinstance(secret, str) and secret:
+            os.environ[AUDIT_KEY_ENV] = secret
+
+
+def oidc_secrets() -> dict | None:
+    """The ``[auth]`` section of ``.streamlit/secrets.toml`` as a plain dict (None when absent),
+    for ``geo.access.oidc_problem``."""
+    section = _secret("auth")
+    if section is None:
+        return None
+    try:
+        return {k: (dict(v) if hasattr(v, "keys") else v) for k, v in dict(section).items()}
+    except (TypeError, ValueError):
+        return None
+
+
 def rejects_for(result, user):
     """The import ``result`` with its rejected rows' positions rounded for ``user``'s role.
 

@@ -1,5 +1,8 @@
-"""บันทึกการตรวจสอบ / Audit log (administrators only): who logged in, viewed household rows,
-imported and exported, whether the log's hash chain is intact, and a CSV export (itself logged).
+"""บันทึกการตรวจสอบ / Audit log (administrators only): who logged in (or was logged out when idle),
+viewed household rows, imported (or failed to) and exported, on which page, area and filters;
+whether the log is intact — its hash chain, its checkpoints (the head and the anchor kept apart
+from the log, keyed with ``$PPAP_AUDIT_KEY`` when set) and any recorded break (records cut off,
+the log deleted) — and a CSV export (itself logged).
 
 The page is always in the menu (``app.py`` only routes); ``geo.audit.read_audit`` refuses anyone
 but an administrator, and the page says so."""
@@ -20,7 +23,7 @@ user = current_user()
 st.title(text("audit_title", lang))
 if not user.capabilities.may_read_audit:
     log_denied(user, AccessDenied(text("audit_admin_only", "th"), text("audit_admin_only", "en"), reason="audit"),
-               what="audit page")
+               what="audit page", page="audit")
     st.error(text("audit_admin_only", lang), icon=":material/lock:")
     st.stop()
 
@@ -30,7 +33,14 @@ check = log.attrs.pop("check", None)
 if check is not None and check.ok:
     st.success(text("audit_intact", lang, lines=format_number(check.lines, lang)), icon=":material/verified:")
 elif check is not None:
+    # Tampering (records cut off, the log deleted while its anchor remains, a forged checkpoint,
+    # a recorded break) is shown here, never hidden.
     st.error(text("audit_broken", lang, line=check.first_bad_line) + f" — {check.problem}", icon=":material/warning:")
+if check is not None:
+    st.caption(("จุดตรวจสอบลงนามด้วยกุญแจ PPAP_AUDIT_KEY" if check.keyed else
+                "จุดตรวจสอบไม่ได้ลงนาม (ยังไม่ได้ตั้ง PPAP_AUDIT_KEY)") if lang == "th" else
+               ("Checkpoints signed with PPAP_AUDIT_KEY" if check.keyed else
+                "Checkpoints not signed (PPAP_AUDIT_KEY is not set)"))
 st.dataframe(log, hide_index=True, width="stretch", key="audit_table")
 st.download_button(text("audit_download", lang), data=lambda: export_audit(user, fmt="csv", event=events or None),
                    file_name="ppap_audit.csv", mime="text/csv", key="audit_download", icon=":material/download:")
