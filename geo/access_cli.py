@@ -3,8 +3,11 @@
 ``hash-password``  reads a password (from the terminal without echo, or one line of standard
                    input) and prints the scrypt hash to paste into ``password_hash``. The password
                    is never taken from the command line, where ``ps`` and shell history would see it.
-``check-config``   loads an access configuration and prints a summary, or the first error.
-``verify-audit``   checks the audit log's hash chain; exit code 1 when it was tampered with.
+``check-config``   loads an access configuration and prints a summary, or the first error; in
+                   ``oidc`` mode also checks the ``[auth]`` section of ``.streamlit/secrets.toml``.
+``verify-audit``   checks the audit log: its hash chain, its head and its anchor (kept apart from
+                   the log), their HMAC when ``$PPAP_AUDIT_KEY`` is set, and recorded breaks; exit
+                   code 1 when it was tampered with (records cut off, the log deleted, ...).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
+import tomllib
 
 from geo.access import (
     ACCESS_CONFIG_ENV,
@@ -21,8 +25,13 @@ from geo.access import (
     access_config_path,
     hash_password,
     load_access_config,
+    oidc_problem,
 )
-from geo.audit import AUDIT_LOG_ENV, audit_log_path, check_audit_log
+from geo.audit import AUDIT_KEY_ENV, AUDIT_LOG_ENV, AuditError, anchor_path, audit_log_path, check_audit_log
+from geo.paths import PROJECT_ROOT
+
+#: Streamlit's secrets file, read by ``check-config`` in ``oidc`` mode.
+SECRETS_FILE = PROJECT_ROOT / ".streamlit" / "secrets.toml"
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
@@ -81,7 +90,16 @@ def _cmd_check_config(args: argparse.Namespace) -> int:
     print(f"mode: {config.mode}; public access: {'yes' if config.public_access else 'no'}"
           + (f"; OIDC provider: {config.oidc_provider}" if config.oidc_provider else ""))
     if config.mode == "local":
-        print(f"lockout: {config.max_failed_logins} failed logins -> {config.lockout_seconds:g} s")
+        print(f"lockout: {config.max_failed_logins} failed logins per username, "
+              f"{config.max_failed_logins_per_client} per client -> {config.lockout_seconds:g} s")
+        print(f"login kept across reloads: {'yes' if config.remember_login else 'no'}"
+              f" (signed HTTP-only cookie, at most {config.session_hours:g} h)")
+    if config.mode != "none":
+        idle = f"{config.idle_timeout_minutes:g} min" if config.idle_timeout_minutes else "off"
+        print(f"idle timeout: {idle}; trusted proxies: {', '.join(config.trusted_proxies) or 'none'}")
+    if config.mode == "oidc":
+        problem = _oidc_secrets_problem(config)
+        print(f"{SECRETS_FILE}: {'ok' if not problem else 'NOT OK: ' + problem}")
     for user in config.users:
         scope = user.scope.describe("en")
         print(f"  {user.username:<20} {ROLE_LABELS[user.role]['en']:<20} {scope}")
@@ -90,9 +108,23 @@ def _cmd_check_config(args: argparse.Namespace) -> int:
     return 0
 
 
+def _oidc_secrets_problem(config) -> str:
+    try:
+        secrets = tomllib.loads(SECRETS_FILE.read_text(encoding="utf-8")) if SECRETS_FILE.is_file() else {}
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        return f"cannot be read: {exc}"
+    return oidc_problem(secrets.get("auth"), config.oidc_provider)
+
+
 def _cmd_verify_audit(args: argparse.Namespace) -> int:
     path = args.path or audit_log_path()
-    check = check_audit_log(path)
+    try:
+        check = check_audit_log(path)
+    except AuditError as exc:
+        print(f"{path}: cannot be checked: {exc}")
+        return 1
+    signed = "signed with $" + AUDIT_KEY_ENV if check.keyed else "not signed ($" + AUDIT_KEY_ENV + " not set)"
+    print(f"anchor: {anchor_path(path)}; checkpoints {signed}")
     if check.ok:
         print(f"{path}: ok, {check.lines} records")
         return 0
