@@ -151,3 +151,13 @@ def test_audit_page_reports_a_deleted_log(tiny_dir, access_users, audit_log, tmp
     assert not audit.check_audit_log(audit_log).ok
     at = open_app("audit", login="admin")
     assert at.error and "deleted" in at.error[0].value
+
+
+def test_audit_key_from_secrets_signs_the_checkpoints(tiny_dir, access_users, audit_log, monkeypatch):
+    monkeypatch.setenv(audit.AUDIT_KEY_ENV, "")  # unset, and restored after: the app sets it from secrets
+    at = AppTest.from_file(str(APP_PATH), default_timeout=TIMEOUT_S)
+    at.secrets["ppap_audit_key"] = "a-long-random-audit-key-0123456789"
+    rerun(at)
+    log_in(at, "admin", PASSWORDS["admin"])
+    anchor = json.loads(audit.anchor_path(audit_log).read_text())
+    assert anchor["mac"] and audit.check_audit_log(audit_log).keyed
