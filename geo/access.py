@@ -1167,7 +1167,7 @@ class AccessConfig:
         Longest life of a login kept across page reloads (the signed session cookie); default 8.
     remember_login : bool
         Local mode: keep the login across page reloads with a signed, expiring, HTTP-only cookie
-        (needs the app started through ``app.py``'s server, see docs/ACCESS.md). Default true.
+        (needs the app started as ``streamlit run serve.py``, see docs/ACCESS.md). Default true.
     trusted_proxies : tuple of str
         Addresses of the reverse proxy in front of the app: only from them is
         ``X-Forwarded-For`` believed (:func:`client_address`).
@@ -1540,8 +1540,8 @@ def resolve_oidc_user(config: AccessConfig, email: str | None, *, email_verified
 #
 # Streamlit gives a script no way to set a cookie (st.context.cookies only reads), and a cookie
 # set from the browser's JavaScript could not be HTTP-only. So the app's own server does it:
-# ``app.py``, when ``streamlit run`` imports it as the server (``st.App``), adds two plain HTTP
-# routes (:func:`session_routes`). After a good password the page asks :meth:`LoginSessions.start`
+# ``serve.py`` (``streamlit run serve.py``: an ``st.App`` serving the page router ``app.py``) adds
+# two plain HTTP routes (:func:`session_routes`). After a good password the page asks :meth:`LoginSessions.start`
 # for a one-time ticket and sends the browser to ``/ppap/session?ticket=...``; that route swaps
 # the ticket for the cookie and sends the browser back. Every later page load reads the cookie
 # (``st.context.cookies``) and :meth:`LoginSessions.resume` turns it back into the user.
@@ -1607,8 +1607,8 @@ class LoginSessions:
         self._sessions: OrderedDict[str, _Session] = OrderedDict()
         self._tickets: dict[str, tuple[str, float]] = {}
         self._lock = threading.Lock()
-        #: True once :func:`session_routes` serve this object (the app was started through app.py's
-        #: server); until then a login lasts as long as the browser tab.
+        #: True once :func:`session_routes` serve this object (the app was started as
+        #: ``streamlit run serve.py``); until then a login lasts as long as the browser tab.
         self.routes_installed = False
 
     def _mac(self, sid: str, expires: int) -> str:
@@ -1832,7 +1832,7 @@ class BlockPaths:
 
 
 def session_routes(sessions: LoginSessions, *, base_path: str = "/", trusted_proxies: Iterable[str] = ()):
-    """Starlette routes for ``app.py``'s server: :class:`SessionCookieRoute` and
+    """Starlette routes for ``serve.py``'s server: :class:`SessionCookieRoute` and
     :class:`LogoutCookieRoute`; marks ``sessions.routes_installed``. (Imports Starlette, which
     comes with Streamlit; nothing else in ``geo`` does.)"""
     from starlette.routing import Route
@@ -1845,7 +1845,7 @@ def session_routes(sessions: LoginSessions, *, base_path: str = "/", trusted_pro
 
 
 def server_middleware(*, base_path: str = "/"):
-    """Starlette middleware for ``app.py``'s server: :class:`BlockPaths`."""
+    """Starlette middleware for ``serve.py``'s server: :class:`BlockPaths`."""
     from starlette.middleware import Middleware
 
     return [Middleware(BlockPaths, base_path=base_path)]

@@ -8,8 +8,8 @@ user lives in ``st.session_state["auth_user"]``, carrying the browser session's 
 in ``geo.access`` and in ``pages._shared``'s loaders (their cache keys carry ``scope_key(user)``);
 this module only decides who the user is.
 
-Local logins survive a page reload through the signed, HTTP-only session cookie that ``app.py``'s
-server sets (``geo.access.LoginSessions``): after a good password the browser is sent to
+Local logins survive a page reload through the signed, HTTP-only session cookie that the server
+of ``serve.py`` sets (``geo.access.LoginSessions``): after a good password the browser is sent to
 ``/ppap/session`` with a one-time ticket and back. A session unused for
 ``idle_timeout_minutes`` is logged out (audit event ``expired``).
 """
