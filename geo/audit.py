@@ -890,7 +890,8 @@ MAX_HOUSEHOLD_ROWS = 50_000
 
 
 def view_household_rows(frame: pd.DataFrame, user: User, *, what: str, redact: Iterable[str] = (),
-                        path: str | os.PathLike[str] | None = None, now: dt.datetime | None = None) -> pd.DataFrame:
+                        page: str = "", view: object = None, path: str | os.PathLike[str] | None = None,
+                        now: dt.datetime | None = None) -> pd.DataFrame:
     """:func:`geo.access.household_rows`, with the view written to the audit log first.
 
     The rows are returned only after the ``household_view`` record is on disk; a refusal is
@@ -903,6 +904,10 @@ def view_household_rows(frame: pd.DataFrame, user: User, *, what: str, redact: I
     user : User
     what : str
         What is shown, for the log ("households page, filter: district 4609, level 1-2").
+    page : str
+        The page showing the rows ("households").
+    view : geo.viewstate.ViewState, optional
+        The view shown: its area and filters go into the record (:func:`view_fields`).
     redact, path, now
         As for :func:`log_event`.
 
@@ -917,12 +922,14 @@ def view_household_rows(frame: pd.DataFrame, user: User, *, what: str, redact: I
     -------
     >>> rows = view_household_rows(households, user, what="households page")  # doctest: +SKIP
     """
+    where = view_fields(view) if view is not None else {"area": "", "filters": ""}
     try:
         rows = household_rows(frame, user)
     except AccessDenied as exc:
-        log_denied(user, exc, what=what, path=path, now=now)
+        log_denied(user, exc, what=what, path=path, now=now, page=page, **where)
         raise
-    log_event("household_view", user, what=what, rows=len(rows), redact=redact, path=path, now=now)
+    log_event("household_view", user, what=what, rows=len(rows), redact=redact, path=path, now=now, page=page,
+              **where)
     return rows
 
 

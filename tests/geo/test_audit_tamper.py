@@ -319,3 +319,17 @@ def test_all_anonymous_sessions_share_a_ceiling():
     budget = DenialBudget(burst=5, per_minute=1, shared_burst=20, shared_per_minute=0.01, clock=Clock())
     admitted = sum(budget.admit(f"s{i}")[0] for i in range(100))
     assert admitted == 20
+
+
+def test_household_view_carries_page_area_and_filters(log):
+    import pandas as pd
+
+    from geo.access import ROW_COLUMNS
+
+    frame = pd.DataFrame({c: [] for c in ROW_COLUMNS})
+    view = ViewState(provinces=("46",), districts=("4609",), levels=(1,))
+    audit.view_household_rows(frame, KALASIN, what="households page", page="households", view=view, path=log,
+                              now=T0)
+    record = records(log)[-1]
+    assert (record["event"], record["page"], record["area"]) == ("household_view", "households", "4609")
+    assert "dist=4609" in record["filters"] and "level=1" in record["filters"]
