@@ -102,6 +102,9 @@ TEXT.update({
     "url_bad_choice": {"th": "ไม่ใช่ตัวเลือกที่มี", "en": "not one of the choices"},
     "url_district_outside": {"th": "อำเภอไม่อยู่ในจังหวัดที่เลือก", "en": "the district is not in a chosen province"},
     "url_not_in_data": {"th": "ไม่มีในข้อมูลที่แสดง", "en": "not in the data shown"},
+    "url_not_in_boundaries": {"th": "ไม่มีพื้นที่นี้ในขอบเขตการปกครองที่ติดตั้ง", "en": "no such area in the installed boundaries"},
+    "download_rows_note": {"th": "ไฟล์ดาวน์โหลดของแถวครัวเรือนถูกบันทึกในบันทึกการตรวจสอบ",
+                           "en": "Downloads of household rows are recorded in the audit log"},
     # overview
     "metric": {"th": "ตัวชี้วัด", "en": "Metric"},
     "map_by": {"th": "แผนที่แบบ", "en": "Map by"},

@@ -147,14 +147,18 @@ def to_xlsx_bytes(df: pd.DataFrame, *, sheet_name: str = "data") -> bytes:
 def to_csv_bytes(df: pd.DataFrame) -> bytes:
     """Return ``df`` as CSV in UTF-8 with a byte-order mark (so Excel shows Thai), formulas neutralised.
 
+    Lines end in CRLF (RFC 4180), so a cell holding a carriage return or a line feed is quoted: a
+    bare carriage return would start a new row in Excel, whose first cell would escape the
+    neutralising (``"x\\r=1+1"``).
+
     Example
     -------
     >>> to_csv_bytes(pd.DataFrame({"a": ["@SUM(A1)"]}))
-    b"\\xef\\xbb\\xbfa\\n'@SUM(A1)\\n"
+    b"\\xef\\xbb\\xbfa\\r\\n'@SUM(A1)\\r\\n"
     """
     if not isinstance(df, pd.DataFrame):
         raise TypeError(f"df must be a pandas DataFrame, got {type(df).__name__}")
-    text = neutralise_frame(df).to_csv(index=False, lineterminator="\n")
+    text = neutralise_frame(df).to_csv(index=False, lineterminator="\r\n")
     return text.encode("utf-8-sig")
 
 

@@ -19,13 +19,18 @@ Query string (defaults are left out; lists are comma-separated, repeated keys ar
 
 Bad values never raise: :func:`parse_query` drops them and returns a :class:`Notice` for each, so
 the page can say what it ignored. Unknown keys are ignored silently (other tools add their own).
-Whether the user's role may use a ``k`` is checked by :func:`limit_min_count` (only administrators
-go below 10).
+Codes the shown data does not hold are dropped by :func:`restrict`, a selected area the data or
+the boundaries do not hold by :func:`restrict_area`. Whether the user's role may use a ``k`` is
+checked by :func:`limit_min_count` (only administrators go below 10).
+
+A notice repeats the ignored value, which is whatever the link held: pages show it through
+:func:`markdown_literal`, so no link, image or formatting in it is ever rendered.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass, fields, replace
 
@@ -423,6 +428,96 @@ def restrict(view: ViewState, *, provinces: Iterable[str], districts: Iterable[s
         notices += [Notice(param, v, "url_not_in_data") for v in getattr(view, name) if v not in known[param]]
         values[name] = kept
     return replace(view, **values), notices
+
+
+def restrict_area(view: ViewState, *, data_areas: Container[str],
+                  boundary_areas: Container[str] | None = None) -> tuple[ViewState, list[Notice]]:
+    """Drop a selected area that the data or the boundaries do not hold, with a notice.
+
+    A well-formed code of no real area (``?area=99``), or of an area with no households in the
+    data shown, would leave the maps nothing to draw; the view falls back to every area instead.
+
+    Parameters
+    ----------
+    view : ViewState
+    data_areas : container of str
+        Area codes (any level) with households in the data shown.
+    boundary_areas : container of str or None
+        Area codes (any level) in the installed boundaries; ``None`` skips that check (no
+        boundaries installed, so no map is drawn).
+
+    Returns
+    -------
+    (ViewState, list of Notice)
+        The view (``area`` cleared when unknown) and a notice (``url_not_in_data`` or
+        ``url_not_in_boundaries``) when it was.
+
+    Example
+    -------
+    >>> view, notices = restrict_area(ViewState(area="99"), data_areas={"46", "4609"})
+    >>> view.area, [(n.param, n.value, n.reason) for n in notices]
+    ('', [('area', '99', 'url_not_in_data')])
+    """
+    if not view.area:
+        return view, []
+    if view.area not in data_areas:
+        reason = "url_not_in_data"
+    elif boundary_areas is not None and view.area not in boundary_areas:
+        reason = "url_not_in_boundaries"
+    else:
+        return view, []
+    return replace(view, area=""), [Notice("area", view.area, reason)]
+
+
+#: Longest part of a link's value a notice repeats (the rest is cut, with an ellipsis).
+LITERAL_LIMIT = 80
+_BACKTICKS = re.compile(r"`+")
+
+
+def markdown_literal(value: object, *, limit: int = LITERAL_LIMIT) -> str:
+    """``value`` as Markdown that shows exactly its text: an inline code span; never raises.
+
+    For any text a user controls (a link's values, an uploaded file's name, an error message
+    quoting a file) that a page puts in ``st.markdown``, ``st.caption``, ``st.warning`` and the
+    like. Inside a code span Markdown makes no links, images, autolinks (``http://...``,
+    ``www...``, e-mail addresses), emphasis, HTML, maths or Streamlit directives (``:red[...]``,
+    ``:material/...:``), where backslash escapes would still leave autolinks live. The fence is
+    longer than any run of backticks in ``value``; line breaks and other control or format
+    characters (which could end the span or reorder the text, e.g. U+202E) become U+FFFD; the text
+    is cut to ``limit`` characters. ASCII letters and digits alone (``county``, ``TH46``) cannot
+    form any of these and are returned as they are.
+
+    Parameters
+    ----------
+    value : object
+        Any value; ``str(value)`` is shown.
+    limit : int, default LITERAL_LIMIT
+        Most characters of ``value`` shown.
+
+    Returns
+    -------
+    str
+        Markdown; ``""`` for an empty or blank value.
+
+    Example
+    -------
+    >>> markdown_literal("[log in](http://evil.invalid)")
+    '` [log in](http://evil.invalid) `'
+    >>> markdown_literal("a`b"), markdown_literal("county")
+    ('`` a`b ``', 'county')
+    """
+    text_value = value if isinstance(value, str) else str(value)
+    if len(text_value) > limit:
+        text_value = text_value[:limit] + "…"
+    text_value = "".join("\ufffd" if unicodedata.category(ch)[0] == "C" else ch for ch in text_value)
+    if not text_value.strip():
+        return ""
+    if text_value.isascii() and text_value.isalnum():
+        return text_value
+    fence = "`" * (max((len(run) for run in _BACKTICKS.findall(text_value)), default=0) + 1)
+    # Spaces inside the fence: one is stripped from each side, so a value starting or ending with
+    # a backtick cannot join the fence.
+    return f"{fence} {text_value} {fence}"
 
 
 def limit_min_count(view: ViewState, user: User) -> tuple[ViewState, AccessDenied | None]:

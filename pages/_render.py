@@ -1,7 +1,13 @@
-"""Small drawing helpers the pages share: page header, data notices, legend, credit, downloads.
+"""Small drawing helpers the pages share: page header, data notices, legend, credit, tables, downloads.
 
 No data work here: every value drawn comes from ``geo`` already computed and protected. Text
-that reaches HTML is escaped by ``geo`` (:func:`geo.dashboard.legend_html`) before it gets here.
+that reaches HTML is escaped by ``geo`` (:func:`geo.dashboard.legend_html`) before it gets here;
+text a user controls (a link's values, a file's name, an error quoting a file) reaches Markdown
+only through :func:`geo.viewstate.markdown_literal`.
+
+Every table is drawn by :func:`show_table` (a test checks every page), which keeps Streamlit's
+own CSV download and copy off; files leave only through :func:`download_buttons` and the export
+menu, each logged.
 """
 
 from __future__ import annotations
@@ -24,10 +30,13 @@ from geo.export import EXPORT_CHOICES, FORMATS, export_bytes, file_name
 from geo.i18n import text
 from geo.mapstyle import Legend
 from geo.spreadsheet import to_csv_bytes, to_xlsx_bytes
-from geo.viewstate import ViewState, drill_down, selected_code
+from geo.viewstate import ViewState, drill_down, markdown_literal, selected_code
 from pages._auth import current_user, require_user
 from pages._shared import LoadedData, boundaries_by_level, boundary_attribution, boundary_manifest, load_data
-from pages._sidebar import current_view, page_view, set_view
+from pages._sidebar import current_view, no_builtin_export, page_view, set_view
+
+#: Longest error message repeated on a page (it may quote a file's name or its first row).
+ERROR_LIMIT = 500
 
 
 def load_or_explain(lang_hint: str = "th") -> LoadedData | None:
@@ -39,7 +48,7 @@ def load_or_explain(lang_hint: str = "th") -> LoadedData | None:
     try:
         data = load_data(scope_key(user))
     except PPAPError as exc:
-        st.error(text("read_error", lang_hint, error=exc), icon=":material/error:")
+        st.error(text("read_error", lang_hint, error=markdown_literal(exc, limit=ERROR_LIMIT)), icon=":material/error:")
         return None
     return data
 
@@ -128,6 +137,32 @@ def map_footer(view: ViewState, data: LoadedData) -> None:
     if data.source.synthetic:
         parts.append(text("synthetic_badge", view.lang))
     st.caption(" · ".join(parts))
+
+
+def show_table(frame: pd.DataFrame, *, key: str, **options):
+    """Draw a table (``st.dataframe``) without Streamlit's own export: every page's tables go here.
+
+    Streamlit's table toolbar has a "Download as CSV" that writes the table unlogged and with
+    formulas live; :func:`pages._sidebar.no_builtin_export` keeps it (and the copy of cells) off,
+    so a file leaves only through :func:`download_buttons` or the export menu. The index is
+    hidden and the table fills the width.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        What to show, already protected (and neutralised, for household rows).
+    key : str
+        The widget key (page-prefixed).
+    **options
+        Passed to ``st.dataframe`` (``height``, ``on_select``, ``selection_mode``, ...).
+
+    Returns
+    -------
+    What ``st.dataframe`` returns (the selection state when ``on_select`` is set).
+    """
+    no_builtin_export()
+    options = {"hide_index": True, "width": "stretch", **options}
+    return st.dataframe(frame, key=key, **options)
 
 
 def download_buttons(table: pd.DataFrame, name: str, view: ViewState, *, key: str,

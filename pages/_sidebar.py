@@ -10,7 +10,13 @@ The view lives in three places that :func:`page_view` keeps in step on every run
   ``capitals_capital``, ...), seeded from the view before they are drawn.
 
 A link opened with new query values wins over the session; otherwise the widgets' values win.
-Callbacks (map clicks, "back") change the view through :func:`set_view`.
+Callbacks (map clicks, "back") change the view through :func:`set_view`. A selected area the data
+or the boundaries do not hold is dropped on every run, with a notice (``?area=99``).
+
+Values from the link are repeated in the notices only through
+:func:`geo.viewstate.markdown_literal`, never as Markdown. :func:`no_builtin_export` turns off
+Streamlit's own table export (the CSV download and copy on every ``st.dataframe``), so every file
+leaves through the app's logged, neutralised downloads (``pages/_render.download_buttons``).
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from geo.access import AccessDenied, User
 from geo.audit import log_denied
 from geo.contract import ASSISTANCE_STATUSES, CAPITALS
 from geo.dashboard import area_name, codes_in, ordered_provinces, year_label
+from geo.errors import PPAPError
 from geo.filters import NO_PILOT
 from geo.i18n import assistance_label, capital_label, format_number, level_label, text
 from geo.viewstate import (
@@ -32,13 +39,16 @@ from geo.viewstate import (
     Notice,
     MAX_MIN_COUNT,
     ViewState,
+    area_level,
     limit_min_count,
+    markdown_literal,
     parse_query,
     restrict,
+    restrict_area,
     to_query,
 )
 from pages._auth import public_notice, require_user, sidebar_user
-from pages._shared import check_view_scope
+from pages._shared import check_view_scope, display_boundaries
 
 VIEW_KEY = "ppap_view"
 URL_KEY = "ppap_url"
@@ -196,6 +206,39 @@ def _write_url(view: ViewState, page: str) -> None:
     st.session_state[URL_KEY] = query
 
 
+#: Streamlit's option that hides the CSV download (and copy) of every table and chart table view.
+NO_EXPORT_OPTION = "client.disableDataExport"
+
+
+def no_builtin_export() -> None:
+    """Turn off Streamlit's own data export (``client.disableDataExport``) before anything is drawn.
+
+    Every ``st.dataframe`` has a toolbar whose "Download as CSV" writes the table as it is shown:
+    no audit record, no formula neutralising. The option hides it and the clipboard copy of
+    read-only tables (and the CSV of chart table views) in the browser. ``.streamlit/config.toml``
+    should set it; this makes sure of it in any deployment. The browser reads the option from
+    the message that starts each run, so when it was off this sets it (for the whole server) and
+    reruns before anything is sent.
+    """
+    if not st.get_option(NO_EXPORT_OPTION):
+        st.set_option(NO_EXPORT_OPTION, True)
+        st.rerun()
+
+
+def _known_area(view: ViewState, data) -> tuple[ViewState, list[Notice]]:
+    """``view`` without a selected area that the data or the installed boundaries do not hold."""
+    if not view.area:
+        return view, []
+    level = area_level(view.area)
+    data_areas = set(codes_in(data.index, level)) if data is not None else set()
+    try:
+        frame = display_boundaries(level)
+    except PPAPError:  # unreadable boundaries: the map pages say so themselves
+        frame = None
+    boundary_areas = None if frame is None else set(frame["code"].astype(str))
+    return restrict_area(view, data_areas=data_areas, boundary_areas=boundary_areas)
+
+
 def _ensure_router() -> None:
     """Make a link straight to a page work on a freshly started server.
 
@@ -222,6 +265,7 @@ def page_view(page: str, data) -> ViewState:
         The shown households (for the filter choices), None when there are none.
     """
     _ensure_router()
+    no_builtin_export()
     user = require_user(current_view().lang)
     try:
         view, notices = _resolve(page, data, user)
@@ -236,6 +280,8 @@ def page_view(page: str, data) -> ViewState:
         sidebar_user(user, view.lang)
         st.error(exc.message(view.lang), icon=":material/block:")
         st.stop()
+    view, unknown = _known_area(view, data)  # ?area=99, or an area gone from replaced data
+    notices += unknown
     if page in PAGE_BY and view.by not in PAGE_BY[page]:
         page_by = PAGE_BY[page][0]
         if st.session_state.get(PAGE_KEYS[page]["by"]) in PAGE_BY[page]:
@@ -255,7 +301,8 @@ def page_view(page: str, data) -> ViewState:
         st.error(k_denied.message(view.lang), icon=":material/block:")
     public_notice(user, view.lang)
     for notice in notices:
-        st.warning(text("url_ignored", view.lang, param=notice.param, value=notice.value,
+        # The value is whatever the link held: shown literally, never as Markdown (links, images).
+        st.warning(text("url_ignored", view.lang, param=notice.param, value=markdown_literal(notice.value),
                         why=text(notice.reason, view.lang)), icon=":material/link_off:")
     return view
 

@@ -10,7 +10,7 @@ from geo.dashboard import capital_profile, capitals_table, map_parent, profile_c
 from geo.dashboard_maps import capital_map
 from geo.i18n import capital_label, text
 from geo.viewstate import shown_level
-from pages._render import area_nav, drill_map, export_menu, map_heading, legend, map_context, map_footer, map_page
+from pages._render import area_nav, drill_map, export_menu, map_heading, legend, map_context, map_footer, map_page, show_table
 from pages._shared import shared_result
 from pages._sidebar import PAGE_BY, PAGE_KEYS, controls_view
 
@@ -67,7 +67,7 @@ def capital_maps_and_tables(page_run_view) -> None:
     level = shown_level(view)
     st.markdown(f"#### {text('area_table', lang)} · {text(f'by_{level}', lang)}")
     table = view_area_table(data.index, level, view, area=map_parent(view), k=k)
-    st.dataframe(capitals_table(table, lang), hide_index=True, width="stretch", key="capitals_table")
+    show_table(capitals_table(table, lang), key="capitals_table")
 
 
 capital_maps_and_tables(view)

@@ -1,5 +1,8 @@
 """ข้อมูล / Data: import a household file (report shown, rejects downloadable, store updated), the
-installed boundaries with their source and credit, and where the shown data comes from."""
+installed boundaries with their source and credit, and where the shown data comes from.
+
+File names, file paths and error messages (which quote a file's name or first row) are shown
+through ``markdown_literal``: never as Markdown. Tables go through ``show_table``."""
 
 import streamlit as st
 
@@ -10,8 +13,9 @@ from geo.dashboard import boundaries_summary, format_timestamp, import_summary, 
 from geo.errors import PPAPError
 from geo.i18n import format_number, text
 from geo.ingest import import_households, rejects_to_bytes, save_import
+from geo.viewstate import markdown_literal
 from pages._auth import current_user
-from pages._render import credit_line, load_or_explain, page_header
+from pages._render import ERROR_LIMIT, credit_line, load_or_explain, page_header, show_table
 from pages._shared import analysis_boundaries, boundary_manifest, hash_key, provenance, rejects_for
 from pages._sidebar import current_view, page_view
 
@@ -65,16 +69,16 @@ else:
     st.button(text("import_button", lang), key="data_import", disabled=upload is None, type="primary",
               on_click=run_import)
 if st.session_state.get("data_import_error"):
-    st.error(st.session_state["data_import_error"], icon=":material/error:")
+    st.error(markdown_literal(st.session_state["data_import_error"], limit=ERROR_LIMIT), icon=":material/error:")
 result = st.session_state.get("data_last_import")
 if result is not None:
     st.subheader(text("import_report", lang))
     summary = import_summary(result, lang)
     st.success(text("import_done", lang, accepted=format_number(result.accepted, lang),
                     rejected=format_number(result.rejected, lang), rows=format_number(result.rows_in, lang)))
-    st.dataframe(summary.files, hide_index=True, width="stretch", key="data_files")
+    show_table(summary.files, key="data_files")
     if not summary.problems.empty:
-        st.dataframe(summary.problems, hide_index=True, width="stretch", key="data_problems")
+        show_table(summary.problems, key="data_problems")
     if result.rejected:
         st.download_button(text("download_rejects", lang), data=lambda: rejects_file(result),
                            file_name="ppap_rejected_rows.xlsx", key="data_rejects", icon=":material/download:",
@@ -85,13 +89,13 @@ try:
     manifest = boundary_manifest()
 except PPAPError as exc:
     manifest = None
-    st.error(str(exc), icon=":material/error:")
+    st.error(markdown_literal(exc, limit=ERROR_LIMIT), icon=":material/error:")
 if manifest is None:
     st.warning(text("no_boundaries", lang), icon=":material/info:")
 else:
     facts, levels = boundaries_summary(manifest, lang, view.era)
-    st.markdown("  \n".join(f"**{label}:** {value}" for label, value in facts))
-    st.dataframe(levels, hide_index=True, width="stretch", key="data_boundaries")
+    st.markdown("  \n".join(f"**{label}:** {markdown_literal(value, limit=ERROR_LIMIT)}" for label, value in facts))
+    show_table(levels, key="data_boundaries")
 st.caption(credit_line())
 
 st.header(text("provenance_title", lang))
@@ -103,11 +107,11 @@ try:
     imports = provenance()
 except PPAPError as exc:
     imports = []
-    st.error(str(exc), icon=":material/error:")
+    st.error(markdown_literal(exc, limit=ERROR_LIMIT), icon=":material/error:")
 shown = imports_in_scope(imports, user)  # officers: only imports that touched their areas
 if len(shown) < len(imports):
     st.caption(text("provenance_scope_note", lang, areas=user.scope.describe(lang), hidden=len(imports) - len(shown)))
 if shown:
-    st.dataframe(provenance_table(shown, lang, view.era), hide_index=True, width="stretch", key="data_provenance")
+    show_table(provenance_table(shown, lang, view.era), key="data_provenance")
 elif not imports:
     st.caption(text("provenance_none", lang))

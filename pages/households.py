@@ -1,6 +1,7 @@
 """ครัวเรือน / Households: protected aggregate tables by area for the current filters, with CSV and
 XLSX downloads; for roles allowed to see them (officers in their areas, administrators), the
-household rows too — no IDs or names, positions rounded for the role, every view logged."""
+household rows too — no IDs or names, positions rounded for the role, formulas neutralised, every
+view and download logged. Tables go through ``show_table`` (no unlogged built-in CSV download)."""
 
 import streamlit as st
 
@@ -8,8 +9,9 @@ from geo.access import check_min_count
 from geo.audit import MAX_HOUSEHOLD_ROWS, view_household_rows
 from geo.dashboard import describe_filters, download_table, research_table, view_area_table, view_mask, where_label
 from geo.i18n import format_number, text
+from geo.spreadsheet import neutralise_frame
 from pages._auth import current_user
-from pages._render import download_buttons, load_or_explain, page_header
+from pages._render import download_buttons, load_or_explain, page_header, show_table
 from pages._sidebar import PAGE_BY, PAGE_KEYS, current_view, page_view
 
 data = load_or_explain(current_view().lang)
@@ -31,7 +33,7 @@ if data is not None:
     if table.empty:
         st.warning(text("no_households", lang))
     else:
-        st.dataframe(research_table(table, lang), hide_index=True, width="stretch", key="households_table")
+        show_table(research_table(table, lang), key="households_table")
         download_buttons(download_table(table, lang), f"households_by_{view.by}", view, key="households_download")
 
     selected = int(table["households"].sum()) if len(table) else 0  # withheld areas are small: not counted
@@ -44,6 +46,10 @@ if data is not None:
         st.caption(text("household_rows_note", lang))
         where = f"households page, area {view.area or 'all'}" + (f", {filters}" if filters else "")
         mask = view_mask(data.index, view)  # the very households the table above counts
-        rows = view_household_rows(data.household_rows(mask), user, what=where)
+        # Text a spreadsheet would run (=1+1, +cmd|..., @SUM, -2+3) is shown and downloaded neutralised.
+        rows = neutralise_frame(view_household_rows(data.household_rows(mask), user, what=where))
         st.caption(text("household_rows_shown", lang, rows=format_number(len(rows), lang)))
-        st.dataframe(rows, hide_index=True, width="stretch", key="households_rows")
+        show_table(rows, key="households_rows")
+        if len(rows):
+            download_buttons(rows, "household_rows", view, key="households_rows_download")
+            st.caption(text("download_rows_note", lang))

@@ -11,7 +11,7 @@ from geo.dashboard_maps import metric_map
 from geo.mapview import resolution_label
 from geo.i18n import text
 from geo.viewstate import MAP_RESOLUTIONS, drill_down, shown_level
-from pages._render import area_nav, drill_map, export_menu, map_heading, legend, map_context, map_footer, map_page
+from pages._render import area_nav, drill_map, export_menu, map_heading, legend, map_context, map_footer, map_page, show_table
 from pages._shared import shared_result
 from pages._sidebar import AUTO_RES, PAGE_BY, PAGE_KEYS, controls_view, current_view, set_view
 
@@ -89,11 +89,11 @@ def map_and_top10(page_run_view) -> None:
         st.markdown(f"#### {text('top10', lang)} · {text(f'by_{level}', lang)}")
         st.caption(text("click_to_drill", lang))
         top_key = f"overview_top10_{view.area or 'all'}_{view.metric}"
-        st.dataframe(
+        show_table(
             top.drop(columns=["code"]).rename(columns={
                 "rank": text("rank", lang), "area": text("area", lang),
                 "value": text(METRIC_SPECS[view.metric].label_key, lang), "households": text("households", lang)}),
-            hide_index=True, width="stretch", height=400, key=top_key,
+            key=top_key, height=400,
             on_select=partial(on_table_select, top_key, top["code"].tolist()), selection_mode="single-row")
 
 

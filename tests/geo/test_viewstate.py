@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -26,9 +28,11 @@ from geo.viewstate import (
     drill_up,
     is_valid_area,
     limit_min_count,
+    markdown_literal,
     normalise,
     parse_query,
     restrict,
+    restrict_area,
     selected_code,
     shown_level,
     to_query,
@@ -254,3 +258,72 @@ def test_limit_min_count_refuses_below_the_floor_and_gives_the_floor(user, k):
     assert view.min_count == 10 and view.provinces == ("46",) and view.area == "46"
     assert isinstance(denied, AccessDenied) and denied.reason == "min_count"
     assert f"k={k}" in denied.message_en and "10" in denied.message_th
+
+
+# ---------------------------------------------------------------------------------------------
+# Areas the data or the boundaries do not hold
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("area, data, boundaries, kept, reason", [
+    ("", {"46"}, {"46"}, "", None),
+    ("46", {"46", "4609"}, {"46", "4609"}, "46", None),
+    ("99", {"46"}, {"46", "99"}, "", "url_not_in_data"),
+    ("4699", {"46", "4609"}, None, "", "url_not_in_data"),
+    ("469999", {"46", "469999"}, {"46"}, "", "url_not_in_boundaries"),
+    ("460901", {"460901"}, None, "460901", None),  # no boundaries installed: the data decides
+])
+def test_restrict_area(area, data, boundaries, kept, reason):
+    view = ViewState(area=area, provinces=("46",), by="district")
+    out, notices = restrict_area(view, data_areas=data, boundary_areas=boundaries)
+    assert out == ViewState(area=kept, provinces=("46",), by="district")
+    assert [(n.param, n.value, n.reason) for n in notices] == ([("area", area, reason)] if reason else [])
+
+
+# ---------------------------------------------------------------------------------------------
+# Values from a link, shown literally
+# ---------------------------------------------------------------------------------------------
+
+
+def _rendered(markdown: str):
+    from markdown_it import MarkdownIt
+
+    tokens = MarkdownIt("gfm-like", {"html": False}).parse(markdown)
+    inline = [child for token in tokens for child in (token.children or ())]
+    return [t.type for t in tokens], inline
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=st.one_of(st.text(max_size=120), st.sampled_from([
+    "[log in](http://evil.invalid)", "![x](http://evil.invalid/x.png)", "`", "``", "` x `", " `x` ",
+    "x\n\n[y](http://evil.invalid)", "<img src=x onerror=alert(1)>", "www.evil.invalid", "a@evil.invalid",
+    ":red[x] **b** $x$", "\u202e[x](y)", "   ", ""])))
+def test_markdown_literal_shows_exactly_the_text(value):
+    markdown = f"by={markdown_literal(value)} from the link"
+    blocks, inline = _rendered(markdown)
+    assert blocks == ["paragraph_open", "inline", "paragraph_close"]
+    kinds = [t.type for t in inline]
+    assert not {"link_open", "image", "html_inline", "softbreak", "hardbreak"} & set(kinds), (value, kinds)
+    cut = value if len(value) <= 80 else value[:80] + "…"
+    # control and format characters (line breaks, bidi overrides) become U+FFFD, the rest is kept
+    expected = "".join("\ufffd" if unicodedata.category(ch)[0] == "C" else ch for ch in cut)
+    code = [t.content for t in inline if t.type == "code_inline"]
+    if not expected.strip():
+        assert code == []
+        return
+    if expected.isascii() and expected.isalnum():  # letters and digits: plain text, nothing to render
+        assert code == [] and [t.content for t in inline] == [f"by={expected} from the link"]
+        return
+    assert code == [expected]
+    assert [t.content for t in inline if t.type == "text"] == ["by=", " from the link"]
+
+
+def test_markdown_literal_examples():
+    assert markdown_literal("[x](http://evil.invalid)") == "` [x](http://evil.invalid) `"
+    assert markdown_literal("a``b") == "``` a``b ```"
+    assert markdown_literal("x\n\ny") == "` x\ufffd\ufffdy `"
+    assert markdown_literal("\u202eabc") == "` \ufffdabc `"
+    assert markdown_literal("") == markdown_literal("  ") == ""
+    assert markdown_literal("a" * 100) == "` " + "a" * 80 + "… `"
+    assert markdown_literal(46) == markdown_literal("46") == "46"
+    assert markdown_literal("county") == "county" and markdown_literal("www.evil.invalid") == "` www.evil.invalid `"
