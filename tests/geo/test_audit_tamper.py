@@ -333,3 +333,12 @@ def test_household_view_carries_page_area_and_filters(log):
     record = records(log)[-1]
     assert (record["event"], record["page"], record["area"]) == ("household_view", "households", "4609")
     assert "dist=4609" in record["filters"] and "level=1" in record["filters"]
+
+
+def test_a_missing_head_alone_is_harmless_the_anchor_vouches(log):
+    write_some(log, 3)
+    log.with_name("audit.jsonl.head").unlink()
+    assert check_audit_log(log).ok
+    log_event("login", ADMIN, path=log, now=T0)
+    assert [r["event"] for r in records(log)][-1] == "login" and len(records(log)) == 4
+    assert check_audit_log(log).ok
