@@ -11,6 +11,7 @@ Every data row of every file read ends up ``accepted``, ``warning`` (accepted, w
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import io
 import os
@@ -38,7 +39,8 @@ from geo.errors import InputFileError
 from geo.ingest import values as V
 from geo.ingest.areas import area_label, resolve_area
 from geo.ingest.positions import district_mismatches, read_positions
-from geo.ingest.read import MAX_FILE_BYTES, RawTable, match_header, read_table
+from geo.ingest.limits import ImportLimits, refuse_file_size
+from geo.ingest.read import RawTable, match_header, read_table
 from geo.ingest.reasons import Reason, make_reason
 
 MODES: tuple[str, ...] = ("append", "replace")
@@ -49,6 +51,8 @@ MEMBERS_RANGE = (1, 30)
 VILLAGE_RANGE = (1, 999)
 FIRST_SURVEY_YEAR = 2000
 AREA_COLUMNS: tuple[str, ...] = ("province_code", "district_code", "subdistrict_code")
+# A row whose cells cannot be trusted (split wrongly) is reported for that alone.
+_SHAPE_CODES: tuple[str, ...] = ("quote_unclosed", "row_shape")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -211,15 +215,17 @@ class ImportResult:
 # ---------------------------------------------------------------------------------------------
 
 
-def _load_source(source: object) -> tuple[str, bytes]:
-    """Return (name, bytes) of a path, a ``(name, bytes)`` pair, or an uploaded-file object."""
+def _load_source(source: object, limits: ImportLimits | None = None) -> tuple[str, bytes]:
+    """Return (name, bytes) of a path, a ``(name, bytes)`` pair, or an uploaded-file object.
+
+    A path's size is checked against ``limits.max_file_bytes`` before it is read.
+    """
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
         try:
             if not path.is_file():
                 raise InputFileError(f"{path}: file not found" if not path.exists() else f"{path}: is not a file")
-            if path.stat().st_size > MAX_FILE_BYTES:
-                raise InputFileError(f"{path.name}: is larger than {MAX_FILE_BYTES // 2**20} MB; split it")
+            refuse_file_size(path.name, path.stat().st_size, limits or ImportLimits())
             return path.name, path.read_bytes()
         except OSError as exc:
             raise InputFileError(f"{path}: cannot be read ({exc.strerror or exc})") from None
@@ -336,6 +342,7 @@ def _parse_file(
     filled = [np.asarray(_map_cached(cells[c], lambda v: bool(str(v).strip())), dtype=bool) for c in cells.columns]
     nonblank = pd.Series(np.logical_or.reduce(filled) if filled else np.zeros(len(cells), dtype=bool),
                          index=cells.index)
+    nonblank[list(table.quote_lines)] = True  # a broken line is reported even when it reads blank
     blank_rows = int((~nonblank).sum())
     cells = cells[nonblank]
     widths = table.widths[nonblank]
@@ -379,10 +386,19 @@ def _parse_file(
     if missing:
         summary.notes.append(make_reason("missing_columns", columns=", ".join(missing)))
 
-    # --- row shape (CSV rows longer than the header) ------------------------------------------
+    # --- row shape (CSV rows longer than the header) and broken quotation marks --------------
     long_rows = widths[widths > len(headers)]
     for row, width in long_rows.items():
         reasons.add(row, make_reason("row_shape", cells=int(width), headers=len(headers)))
+    for row, line in table.quote_lines.items():
+        reasons.add(row, make_reason("quote_unclosed", line=line))
+    if table.quote_lines:
+        summary.notes.append(make_reason("quote_problems", count=len(table.quote_lines),
+                                         line=min(table.quote_lines.values())))
+    decimal_comma = table.decimal_comma
+    if decimal_comma:
+        summary.notes.append(make_reason("decimal_comma"))
+    number = functools.partial(V.parse_number, decimal_comma=decimal_comma)
 
     out = pd.DataFrame(index=index)
 
@@ -438,20 +454,20 @@ def _parse_file(
 
     # --- numbers -----------------------------------------------------------------------------
     village_text = column_text("village_no")
-    village, err = _map_unique(village_text, V.parse_village)
+    village, err = _map_unique(village_text, functools.partial(V.parse_village, decimal_comma=decimal_comma))
     flag_errors("village_no", village_text, err)
     flag_out_of_range("village_out_of_range", "village_no", village, village_text, *VILLAGE_RANGE)
     out["village_no"] = village
 
     members_text = column_text("members")
-    members, err = _map_unique(members_text, V.parse_whole_number)
+    members, err = _map_unique(members_text, functools.partial(V.parse_whole_number, decimal_comma=decimal_comma))
     flag_errors("members", members_text, err)
     flag_missing("members", members, err)
     flag_out_of_range("members_out_of_range", "members", members, members_text, *MEMBERS_RANGE)
     out["members"] = members
 
     income_text = column_text("income_per_capita_year")
-    income, err = _map_unique(income_text, V.parse_number)
+    income, err = _map_unique(income_text, number)
     flag_errors("income_per_capita_year", income_text, err)
     for row in income.index[income.map(lambda v: v is not None and v < 0).astype(bool)]:
         reasons.add(row, make_reason("income_negative", "income_per_capita_year", value=income_text[row]))
@@ -459,7 +475,7 @@ def _parse_file(
 
     for column in CAPITAL_COLUMNS:
         score_text = column_text(column)
-        score, err = _map_unique(score_text, V.parse_number)
+        score, err = _map_unique(score_text, number)
         flag_errors(column, score_text, err)
         flag_missing(column, score, err)
         outside = flag_out_of_range("score_out_of_range", column, score, score_text,
@@ -513,7 +529,7 @@ def _parse_file(
     out["pilot_id"], _ = _map_unique(pilot_text, V.parse_text)
 
     # --- positions ---------------------------------------------------------------------------
-    positions_frame = read_positions(column_text("lat"), column_text("lon"))
+    positions_frame = read_positions(column_text("lat"), column_text("lon"), decimal_comma=decimal_comma)
     out["lat"] = positions_frame["lat"]
     out["lon"] = positions_frame["lon"]
     has_position_columns = "lat" in text or "lon" in text
@@ -684,6 +700,7 @@ def import_households(
     boundaries=None,
     boundaries_problem: str | None = None,
     now: dt.datetime | None = None,
+    limits: ImportLimits | None = None,
 ) -> ImportResult:
     """Read household files, normalise them to the data contract and judge every row.
 
@@ -715,6 +732,11 @@ def import_households(
     now : datetime, optional
         The time of the import (UTC now by default); survey years after ``now.year + 1`` are
         refused.
+    limits : ImportLimits, optional
+        Rows, columns, unpacked size and memory a file (and the import) may take, checked while
+        each file is read; :meth:`ImportLimits.from_env` (the defaults and any
+        ``PPAP_IMPORT_*`` variable) when omitted. To keep the caller's process out of it
+        altogether, use :func:`geo.ingest.isolated.import_households_isolated`.
 
     Returns
     -------
@@ -724,7 +746,8 @@ def import_households(
     ------
     InputFileError
         When a file cannot be read at all (missing, empty, wrong type, damaged, protected, unknown
-        encoding, no recognised header). Nothing is imported then.
+        encoding, no recognised header) or is over a limit (``ImportLimitError``, in English and
+        Thai). Nothing is imported then.
     IdKeyError
         When ``id_key`` is given but shorter than 16 bytes.
     ValueError, TypeError
@@ -739,6 +762,10 @@ def import_households(
     """
     started = time.perf_counter()
     sources = _check_args(files, mode, store, keep_head_name, sheet)
+    if limits is None:
+        limits = ImportLimits.from_env()
+    elif not isinstance(limits, ImportLimits):
+        raise TypeError(f"limits must be an ImportLimits or None, got {type(limits).__name__}")
     key = nid.check_id_hash_key(id_key) if id_key else None
     now = now or dt.datetime.now(dt.timezone.utc)
     if not isinstance(now, dt.datetime):
@@ -754,10 +781,11 @@ def import_households(
         already = store_module.imported_hashes(store)
         stored = store_module.stored_keys(store)
 
-    loaded = [_load_source(s) for s in sources]
+    loaded = [_load_source(s, limits) for s in sources]
     parsed: list[_Parsed] = []
     summaries: list[FileSummary] = []
     seen_hashes: dict[str, str] = {}
+    memory_used = 0
     for name, data in loaded:
         digest = content_hash(data)
         if digest in seen_hashes or digest in already:
@@ -767,7 +795,8 @@ def import_households(
             summaries.append(summary)
             continue
         seen_hashes[digest] = name
-        table = read_table(data, name, sheet=sheet)
+        table = read_table(data, name, sheet=sheet, limits=limits, memory_used=memory_used)
+        memory_used += table.memory_estimate
         summary = FileSummary(name, digest, "read", table.format, table.encoding, table.sheet, table.header_row)
         parsed.append(_parse_file(table, summary, id_key=key, keep_head_name=keep_head_name, max_year=now.year + 1))
         summaries.append(summary)
@@ -804,8 +833,9 @@ def import_households(
         row_reasons = []
         for row in item.values.index:
             found = item.reasons.get(int(row), [])
-            if any(r.code == "row_shape" for r in found):
-                found = [r for r in found if r.code in ("row_shape", "missing_column")]  # the rest is noise
+            if any(r.code in _SHAPE_CODES for r in found):
+                found = [r for r in found if r.code in (*_SHAPE_CODES, "missing_column")]  # the rest is noise
+                item.reasons[int(row)] = found  # the rejects download says the same
             if any(r.severity == "reject" for r in found):
                 statuses.append("rejected")
             elif found:

@@ -24,13 +24,16 @@ def _in_thailand(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
     )
 
 
-def read_positions(lat_text: pd.Series, lon_text: pd.Series) -> pd.DataFrame:
+def read_positions(lat_text: pd.Series, lon_text: pd.Series, *, decimal_comma: bool = False) -> pd.DataFrame:
     """Read latitude and longitude cells and classify each position.
 
     Parameters
     ----------
     lat_text, lon_text : pandas.Series of str
         The cells as text, on the same index (blank is ``""``).
+    decimal_comma : bool, default False
+        Read ``16,43`` as 16.43 (a semicolon-separated CSV file; see
+        :func:`geo.ingest.values.parse_number`).
 
     Returns
     -------
@@ -55,7 +58,7 @@ def read_positions(lat_text: pd.Series, lon_text: pd.Series) -> pd.DataFrame:
         bad = np.zeros(len(series), dtype=bool)
         for i, text in enumerate(series.tolist()):
             if text not in cache:
-                cache[text] = parse_number(text)
+                cache[text] = parse_number(text, decimal_comma=decimal_comma)
             number, error = cache[text]
             if error:
                 bad[i] = True

@@ -38,6 +38,11 @@ _SPECS: tuple[ReasonSpec, ...] = (
     ReasonSpec("row_shape", "reject",
                "the row has {cells} cells but the header has {headers}; is there a comma inside a value?",
                "แถวนี้มี {cells} ช่อง แต่หัวตารางมี {headers} ช่อง อาจมีเครื่องหมายจุลภาคอยู่ในค่า"),
+    ReasonSpec("quote_unclosed", "reject",
+               "line {line}: a quotation mark (\") opens a value that is not closed properly, so this "
+               "line's cells cannot be trusted; remove the stray \" or close the value, then send the row again",
+               "บรรทัดที่ {line}: มีเครื่องหมายอัญประกาศ (\") เปิดค่าแต่ปิดไม่ถูกต้อง จึงแบ่งช่องของบรรทัดนี้ไม่ได้ "
+               "กรุณาลบ \" ที่เกินหรือปิดให้ครบ แล้วส่งแถวนี้ใหม่"),
     ReasonSpec("bad_household_id", "reject",
                "household_id {value} is too long or holds control characters (at most 64 characters)",
                "รหัสครัวเรือน {value} ยาวเกินไปหรือมีอักขระควบคุม (ไม่เกิน 64 ตัวอักษร)"),
@@ -169,6 +174,14 @@ _SPECS: tuple[ReasonSpec, ...] = (
     ReasonSpec("blank_rows_skipped", "note",
                "{count} blank rows were skipped",
                "ข้ามแถวว่าง {count} แถว"),
+    ReasonSpec("quote_problems", "note",
+               "{count} line(s) had a broken quotation mark (the first on line {line}); each was rejected "
+               "on its own and the lines after it were read as usual",
+               "มี {count} บรรทัดที่เครื่องหมายอัญประกาศไม่ถูกต้อง (บรรทัดแรกคือบรรทัดที่ {line}) "
+               "แต่ละบรรทัดไม่ถูกนำเข้า ส่วนบรรทัดถัดไปอ่านตามปกติ"),
+    ReasonSpec("decimal_comma", "note",
+               "the file is separated by semicolons, so a comma in a number is its decimal mark (1,75 = 1.75)",
+               "ไฟล์นี้คั่นด้วยอัฒภาค (;) จึงอ่านจุลภาคในตัวเลขเป็นจุดทศนิยม (1,75 = 1.75)"),
     ReasonSpec("header_not_first_row", "note",
                "the header was found on row {row}; the rows above it were skipped",
                "พบหัวตารางที่แถว {row} แถวก่อนหน้าถูกข้าม"),

@@ -7,7 +7,9 @@ each distinct value of a column only once, so a large file costs little more tha
 The rules (docs/DATA.md, "Import rules"):
 
 - Thai digits ๐-๙ and full-width digits count as digits everywhere.
-- ``1,234,567.5`` is a number with thousands separators; ``2,5`` is not a number.
+- ``1,234,567.5`` is a number with thousands separators; ``2,5`` is not a number -- except in a
+  semicolon-separated CSV file (``decimal_comma=True``), where ``2,5`` is two and a half and
+  ``1.234,5`` has a dot for thousands, as Excel writes numbers in decimal-comma locales.
 - A year of 2400 or more is Buddhist Era and becomes CE by subtracting 543; a date gives its year.
 - An apostrophe in front of ``= + - @`` (how the app's own downloads neutralise formulas) is
   removed, so a downloaded file imports back unchanged.
@@ -28,6 +30,7 @@ _INVISIBLE = re.compile(r"[\u200b-\u200d\u2060\ufeff\u00ad]")
 _NEUTRALISED = re.compile(r"^'(?=[=+\-@\t\r＝＋－＠])")
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _GROUPED = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?")
+_COMMA_DECIMAL = re.compile(r"[+-]?(?:\d{1,3}(?:\.\d{3})+|\d+),\d+")
 _UNITS = re.compile(
     r"\s*(?:บาท/คน/ปี|บาทต่อคนต่อปี|บาท|บ\.|฿|thb|baht|คน|ราย|people|persons?|คะแนน|points?)\s*$",
     re.IGNORECASE,
@@ -113,21 +116,28 @@ def to_ascii_digits(text: str) -> str:
     return text.translate(_DIGITS)
 
 
-def parse_number(text: str) -> Parsed:
+def parse_number(text: str, *, decimal_comma: bool = False) -> Parsed:
     """Read a number: Thai digits, thousands separators, ``฿``/``บาท``/``คน`` units allowed.
 
     Returns ``(float, None)`` or ``(None, "not_a_number")``; blank gives ``(None, None)``.
+    With ``decimal_comma`` (a semicolon-separated CSV file), one comma between digits is the
+    decimal mark (``1,75``), with dots for thousands before it (``12.500,50``); a dot alone is
+    still a decimal point (``1.75``).
 
     Example
     -------
     >>> parse_number("๑๒,๕๐๐ บาท"), parse_number("2,5"), parse_number("")
     ((12500.0, None), (None, 'not_a_number'), (None, None))
+    >>> parse_number("1,75", decimal_comma=True), parse_number("12.500,5", decimal_comma=True)
+    ((1.75, None), (12500.5, None))
     """
     value = to_ascii_digits(clean_cell(text)).replace("\u2212", "-")
     if not value:
         return None, None
     value = _CURRENCY_PREFIX.sub("", _UNITS.sub("", value)).replace(" ", "")
-    if _GROUPED.fullmatch(value):
+    if decimal_comma and _COMMA_DECIMAL.fullmatch(value):
+        value = value.replace(".", "").replace(",", ".")
+    elif _GROUPED.fullmatch(value):
         value = value.replace(",", "")
     if not _NUMBER.fullmatch(value):
         return None, "not_a_number"
@@ -137,8 +147,10 @@ def parse_number(text: str) -> Parsed:
     return number, None
 
 
-def parse_whole_number(text: str, prefix: re.Pattern[str] | None = None) -> Parsed:
+def parse_whole_number(text: str, prefix: re.Pattern[str] | None = None, *, decimal_comma: bool = False) -> Parsed:
     """Read a whole number (``"4"``, ``"4.0"``, ``"๔ คน"``); ``"4.5"`` gives ``not_a_whole_number``.
+
+    ``decimal_comma`` as for :func:`parse_number` (``"4,0"`` is 4).
 
     Example
     -------
@@ -148,7 +160,7 @@ def parse_whole_number(text: str, prefix: re.Pattern[str] | None = None) -> Pars
     value = clean_cell(text)
     if prefix is not None:
         value = prefix.sub("", value)
-    number, error = parse_number(value)
+    number, error = parse_number(value, decimal_comma=decimal_comma)
     if error or number is None:
         return None, error
     if not float(number).is_integer() or abs(number) > 2**31:
@@ -156,7 +168,7 @@ def parse_whole_number(text: str, prefix: re.Pattern[str] | None = None) -> Pars
     return int(number), None
 
 
-def parse_village(text: str) -> Parsed:
+def parse_village(text: str, *, decimal_comma: bool = False) -> Parsed:
     """Read a village number: ``"5"``, ``"หมู่ 5"``, ``"ม.๕"``, ``"Moo 5"``.
 
     Example
@@ -164,7 +176,7 @@ def parse_village(text: str) -> Parsed:
     >>> parse_village("ม.๕")
     (5, None)
     """
-    return parse_whole_number(text, _VILLAGE_PREFIX)
+    return parse_whole_number(text, _VILLAGE_PREFIX, decimal_comma=decimal_comma)
 
 
 def parse_year(text: str) -> Parsed:
