@@ -53,6 +53,7 @@ from geo.contract import (
     CAPITALS,
     DEPRIVATION_COLUMNS,
 )
+from geo.cellkey import record_keys
 from geo.h3index import INDEX_RES, cells_resolution, cells_to_str, parents_unchecked, points_to_cells
 
 #: Ways to aggregate.
@@ -64,11 +65,14 @@ DEFAULT_K_DEPRIVATIONS = 2
 #: Coarsest resolution H3 roll-up merges into.
 ROLLUP_FLOOR_RES = 5
 
-#: Columns the engine reads from a household frame (see :mod:`geo.contract`).
+#: Columns the engine reads from a household frame (see :mod:`geo.contract`); ``household_id``
+#: is optional (it gives each household its record key, :func:`geo.cellkey.record_keys`).
 INDEX_COLUMNS: tuple[str, ...] = (
     "province_code", "district_code", "subdistrict_code", "lat", "lon", "members", *CAPITAL_COLUMNS,
     "poverty_level", "in_tpmap", "verified", *DEPRIVATION_COLUMNS, "assistance_status", "pilot_id",
 )
+#: Optional columns the engine reads when present.
+OPTIONAL_INDEX_COLUMNS: tuple[str, ...] = ("household_id",)
 
 _N_LEVELS = 4
 _N_ASSIST = len(ASSISTANCE_STATUSES)
@@ -99,6 +103,21 @@ COUNT_COLUMNS: tuple[str, ...] = tuple(
 )
 
 
+def _key_columns() -> tuple[str, ...]:
+    cols = ["ckey_households"] + [f"ckey_households_level_{lv}" for lv in range(1, 5)]
+    cols += ["ckey_not_in_tpmap", "ckey_verified"] + [f"ckey_{c}" for c in DEPRIVATION_COLUMNS]
+    cols += [f"ckey_deficit_{c}" for c in CAPITALS] + ["ckey_af_poor"]
+    cols += [f"ckey_assistance_{s}" for s in ASSISTANCE_STATUSES]
+    return tuple(cols)
+
+
+#: Cell-key columns (:mod:`geo.cellkey`): per area, the sum of the record keys of the households
+#: a published count is made of (``ckey_households`` for ``households``, ``ckey_deficit_<capital>``
+#: for the numerator of ``deficit_share_<capital>``, ...). Summable like counts; never released
+#: (:func:`geo.protect.protect` drops them).
+KEY_COLUMNS: tuple[str, ...] = _key_columns()
+
+
 @dataclass(frozen=True, eq=False)
 class HouseholdIndex:
     """Households indexed once for aggregation: flat numpy arrays sorted by H3 cell.
@@ -121,6 +140,7 @@ class HouseholdIndex:
     deficit_mask: np.ndarray  # uint8, bit j = capital j below DEFAULT_DEFICIT_CUTOFF
     j2: np.ndarray  # uint16, ((level - 1) * 31 + members) * 32 + deprivation_mask
     pilot: np.ndarray  # int16 index into pilot_ids, -1 = none
+    record_key: np.ndarray  # uint16, the household's record key (geo.cellkey)
     lat: np.ndarray  # float32 (about 1 m), for distances to pilots; cells come from float64
     lon: np.ndarray  # float32
     province_codes: np.ndarray  # object (str), sorted
@@ -180,7 +200,9 @@ def index_households(households: pd.DataFrame) -> HouseholdIndex:
     households : pandas.DataFrame
         Households in the contract's columns (:func:`geo.contract.conform_households`); at least
         :data:`INDEX_COLUMNS`. ``lat``/``lon`` may be missing (cell 0); ``subdistrict_code`` and
-        ``pilot_id`` may be missing.
+        ``pilot_id`` may be missing. ``household_id`` gives each household its record key
+        (:func:`geo.cellkey.record_keys`); without it the key comes from the household's place,
+        position and profile.
 
     Returns
     -------
@@ -238,6 +260,12 @@ def index_households(households: pd.DataFrame) -> HouseholdIndex:
     district, district_codes = _codes(frame["district_code"], "int16")
     subdistrict, subdistrict_codes = _codes(frame["subdistrict_code"], "int32")
     pilot, pilot_ids = _codes(frame["pilot_id"], "int16")
+    if "household_id" in frame.columns:
+        ids = frame["household_id"]
+    else:  # no id column (a test frame): a stable key from what the row says
+        ids = pd.util.hash_pandas_object(frame[["district_code", "lat", "lon", "members", "poverty_level"]],
+                                         index=False).astype("string")
+    record_key = record_keys(ids)
     if (province < 0).any() or (district < 0).any():
         raise EngineInputError("households['province_code'] and ['district_code'] must have no missing values")
 
@@ -255,6 +283,7 @@ def index_households(households: pd.DataFrame) -> HouseholdIndex:
         deficit_mask=deficit_mask[order],
         j2=j2[order],
         pilot=pilot[order],
+        record_key=record_key[order],
         lat=lat.astype(np.float32)[order],
         lon=lon.astype(np.float32)[order],
         province_codes=province_codes,
@@ -466,13 +495,80 @@ def _sums_by_runs(g: _Groups, sel: dict[str, np.ndarray], cutoff: float, k_dep: 
     }
 
 
-def _raw_sums(g: _Groups, sel: dict[str, np.ndarray], cutoff: float, k_dep: int) -> dict[str, np.ndarray]:
-    """Per-group sums every metric is computed from (``households`` included)."""
+#: Largest histogram (groups x codes) the cell-key sums build; past it, one pass per indicator.
+_KEY_HISTOGRAM_CELLS = 1 << 22
+
+
+def key_sums_from_histograms(profile: np.ndarray, deficit: np.ndarray, dep: np.ndarray, total: np.ndarray,
+                             k_dep: int = DEFAULT_K_DEPRIVATIONS) -> dict[str, np.ndarray]:
+    """Cell-key sums from record-key histograms: ``profile`` (groups, 80), ``deficit`` (groups, 32)
+    by deficit code, ``dep`` (5, groups) and ``total`` (groups,). Returns ``raw``-style rows."""
+    poor = (_POPCOUNT >= k_dep).astype(np.float64)
+    by_profile = (profile @ _PROFILE_TABLE).T
+    by_deficit = (deficit @ np.column_stack([_BITS, poor])).T
+    return {
+        "key_households": total,
+        "key_level": by_profile[:_N_LEVELS],
+        "key_assist": by_profile[_N_LEVELS:_N_LEVELS + _N_ASSIST],
+        "key_not_tpmap": by_profile[-2],
+        "key_verified": by_profile[-1],
+        "key_deficit": by_deficit[:5],
+        "key_poor": by_deficit[5],
+        "key_dep": dep,
+    }
+
+
+def _key_sums(g: _Groups, sel: Mapping[str, np.ndarray], cutoff: float, k_dep: int) -> dict[str, np.ndarray]:
+    """Per group, the sum of record keys of the households behind every published count
+    (:mod:`geo.cellkey`): a histogram of each packed code weighted by the record key, turned into
+    indicators by the same tables as the counts."""
+    ids = g.group_ids().astype(np.int64)
+    n_groups = g.n_groups
+    rk = sel["record_key"].astype(np.float64)
+    deficit_mask = sel["deficit_mask"] if cutoff == DEFAULT_DEFICIT_CUTOFF else _deficit_mask(sel["capitals"], cutoff)
+    dep_mask = sel["deprivation_mask"]
+    total = np.bincount(ids, weights=rk, minlength=n_groups)
+    if n_groups * _N_PROFILES <= _KEY_HISTOGRAM_CELLS:
+        def hist(codes: np.ndarray, n_codes: int) -> np.ndarray:
+            return np.bincount(ids * n_codes + codes, weights=rk, minlength=n_groups * n_codes).reshape(
+                n_groups, n_codes)
+
+        profile = hist(sel["profile"].astype(np.int64), _N_PROFILES)
+        deficit = hist(deficit_mask.astype(np.int64), 32)
+        dep = (hist(dep_mask.astype(np.int64), 32) @ _BITS).T
+        return key_sums_from_histograms(profile, deficit, dep, total, k_dep)
+    # Very many groups (fine hexagons of a whole country): one weighted pass per indicator.
+    def by_group(indicator: np.ndarray) -> np.ndarray:
+        return np.bincount(ids, weights=rk * indicator, minlength=n_groups)
+
+    table = _PROFILE_TABLE[sel["profile"]]
+    bits = _BITS[deficit_mask]
+    poor = (_POPCOUNT[deficit_mask] >= k_dep).astype(np.float64)
+    dep_bits = _BITS[dep_mask]
+    by_profile = np.stack([by_group(table[:, j]) for j in range(table.shape[1])])
+    return {
+        "key_households": total,
+        "key_level": by_profile[:_N_LEVELS],
+        "key_assist": by_profile[_N_LEVELS:_N_LEVELS + _N_ASSIST],
+        "key_not_tpmap": by_profile[-2],
+        "key_verified": by_profile[-1],
+        "key_deficit": np.stack([by_group(bits[:, j]) for j in range(5)]),
+        "key_poor": by_group(poor),
+        "key_dep": np.stack([by_group(dep_bits[:, j]) for j in range(5)]),
+    }
+
+
+def _raw_sums(g: _Groups, sel: dict[str, np.ndarray], cutoff: float, k_dep: int,
+              cell_keys: bool = True) -> dict[str, np.ndarray]:
+    """Per-group sums every metric is computed from (``households`` included), and the cell-key
+    sums when ``cell_keys``."""
     if g.n == 0 or g.starts is None or g.n_groups * _N_PROFILES <= 2 * g.n:
         raw = _sums_by_histogram(g, sel, cutoff, k_dep)
     else:
         raw = _sums_by_runs(g, sel, cutoff, k_dep)
     raw["households"] = g.households()
+    if cell_keys:
+        raw.update(_key_sums(g, sel, cutoff, k_dep))
     return raw
 
 
@@ -489,7 +585,7 @@ class _Selection(Mapping):
     """
 
     _NAMES = ("cell", "province", "district", "subdistrict", "members", "level", "profile", "deprivation_mask",
-              "deficit_mask", "j2", "pilot", "capitals")
+              "deficit_mask", "j2", "pilot", "capitals", "record_key")
 
     def __init__(self, index: HouseholdIndex, mask: np.ndarray | None, start: int):
         self._index, self._start, self._cache = index, start, {}
@@ -610,6 +706,28 @@ def _metrics(raw: dict[str, np.ndarray]) -> dict[str, object]:
             out[f"af_contribution_{capital}"] = raw["censored"][j] * per_deprivation
         for s, status in enumerate(ASSISTANCE_STATUSES):
             out[f"assistance_{status}_share"] = raw["assist"][s] * per_household
+    if "key_households" in raw:
+        out.update(_key_columns_of(raw))
+    return out
+
+
+def _key_columns_of(raw: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The :data:`KEY_COLUMNS` (int64) from the ``key_*`` rows of ``raw``."""
+    def as_int(values: np.ndarray) -> np.ndarray:
+        return np.rint(values).astype(np.int64)
+
+    out = {"ckey_households": as_int(raw["key_households"])}
+    for lv in range(_N_LEVELS):
+        out[f"ckey_households_level_{lv + 1}"] = as_int(raw["key_level"][lv])
+    out["ckey_not_in_tpmap"] = as_int(raw["key_not_tpmap"])
+    out["ckey_verified"] = as_int(raw["key_verified"])
+    for j, column in enumerate(DEPRIVATION_COLUMNS):
+        out[f"ckey_{column}"] = as_int(raw["key_dep"][j])
+    for j, capital in enumerate(CAPITALS):
+        out[f"ckey_deficit_{capital}"] = as_int(raw["key_deficit"][j])
+    out["ckey_af_poor"] = as_int(raw["key_poor"])
+    for s, status in enumerate(ASSISTANCE_STATUSES):
+        out[f"ckey_assistance_{status}"] = as_int(raw["key_assist"][s])
     return out
 
 
@@ -622,6 +740,7 @@ def aggregate(
     deficit_cutoff: float = DEFAULT_DEFICIT_CUTOFF,
     k_deprivations: int = DEFAULT_K_DEPRIVATIONS,
     rollup_min_count: int | None = None,
+    cell_keys: bool = True,
 ) -> pd.DataFrame:
     """Aggregate indexed households by H3 cell, subdistrict, district or province (unprotected).
 
@@ -644,13 +763,16 @@ def aggregate(
         whose family (the cells sharing its parent) holds any cell with fewer than k households
         is replaced, with its whole family, by the parent. The result is a set of non-overlapping
         cells of mixed resolution; only res-5 cells can still hold fewer than k households.
+    cell_keys : bool, default True
+        Add the :data:`KEY_COLUMNS` the public release perturbs with (:mod:`geo.cellkey`);
+        ``False`` only for tables that are never released (benchmarks).
 
     Returns
     -------
     pandas.DataFrame
         One row per area with at least one selected household, sorted by key. Key columns:
         ``h3_cell`` (uint64) and ``res`` for H3, else ``code`` (DOPA code); then
-        :data:`METRIC_COLUMNS`. ``attrs`` records ``by``, ``res``, ``rollup_min_count`` and
+        :data:`METRIC_COLUMNS`, then :data:`KEY_COLUMNS` (with ``cell_keys``). ``attrs`` records ``by``, ``res``, ``rollup_min_count`` and
         ``households_without_key`` (selected households with no position, or no subdistrict
         code, which no row counts).
 
@@ -686,7 +808,7 @@ def aggregate(
 
     sel = _selected(index, mask, with_position=by == "h3")
     groups, keys = _groups_for(index, sel, by, res, rollup_min_count)
-    raw = _raw_sums(groups, sel, cutoff, k_dep)
+    raw = _raw_sums(groups, sel, cutoff, k_dep, cell_keys)
     selected_total = int(mask.sum()) if mask is not None else index.n
 
     if by == "h3":
@@ -839,8 +961,8 @@ def pilot_reach(
     pandas.DataFrame
         One row per pilot: ``pilot_id`` (and names), ``households_target``, ``households``
         (enrolled), ``people``, ``enrolled_share_of_target``, ``in_need_within`` (households at
-        ``need_levels`` within ``radius_km``) and ``in_need_within_not_enrolled``. ``attrs["by"]``
-        is ``"pilot"``.
+        ``need_levels`` within ``radius_km``) and ``in_need_within_not_enrolled``, and the cell keys
+        of the three counts (``ckey_*``, :mod:`geo.cellkey`). ``attrs["by"]`` is ``"pilot"``.
     """
     if not isinstance(index, HouseholdIndex):
         raise EngineInputError(f"index must be a HouseholdIndex, got {type(index).__name__}")
@@ -856,8 +978,11 @@ def pilot_reach(
     enrolled_codes = np.where(keep, index.pilot.astype(np.int32), -1)
     enrolled = np.bincount(enrolled_codes + 1, minlength=index.pilot_ids.size + 1)[1:]
     people = np.bincount(enrolled_codes + 1, weights=index.members, minlength=index.pilot_ids.size + 1)[1:]
+    enrolled_key = np.bincount(enrolled_codes + 1, weights=index.record_key.astype(np.float64),
+                               minlength=index.pilot_ids.size + 1)[1:]
     in_need = keep & np.isin(index.level, levels) & np.isfinite(index.lat)
     need_lat, need_lon, need_pilot = index.lat[in_need], index.lon[in_need], index.pilot[in_need]
+    need_key = index.record_key[in_need].astype(np.int64)
 
     rows = []
     for pid, lat, lon in zip(pilot_ids, pilots["lat"].to_numpy(float, na_value=np.nan),
@@ -870,18 +995,23 @@ def pilot_reach(
             box = (np.abs(need_lat - lat) <= dlat) & (np.abs(need_lon - lon) <= dlon)
             candidates = np.flatnonzero(box)
             within = candidates[haversine_km(lat, lon, need_lat[candidates], need_lon[candidates]) <= radius]
+        outside = within[need_pilot[within] != code] if code >= 0 else within
         rows.append({
             "households": int(enrolled[code]) if code >= 0 else 0,
             "people": int(people[code]) if code >= 0 else 0,
             "in_need_within": int(within.size),
-            "in_need_within_not_enrolled": int((need_pilot[within] != code).sum()) if code >= 0 else int(within.size),
+            "in_need_within_not_enrolled": int(outside.size),
+            "ckey_households": int(round(enrolled_key[code])) if code >= 0 else 0,
+            "ckey_in_need_within": int(need_key[within].sum()),
+            "ckey_in_need_within_not_enrolled": int(need_key[outside].sum()),
         })
     table = pd.DataFrame({"pilot_id": pd.array(pilot_ids, dtype="string")})
     for name in ("name_th", "name_en"):
         if name in pilots.columns:
             table[name] = pilots[name].astype("string").to_numpy()
     table["households_target"] = pilots["households_target"].to_numpy(dtype="float64", na_value=np.nan)
-    reach = pd.DataFrame(rows, columns=["households", "people", "in_need_within", "in_need_within_not_enrolled"])
+    reach = pd.DataFrame(rows, columns=["households", "people", "in_need_within", "in_need_within_not_enrolled",
+                                        "ckey_households", "ckey_in_need_within", "ckey_in_need_within_not_enrolled"])
     table = pd.concat([table, reach], axis=1)
     target = table["households_target"].to_numpy(float)
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -41,6 +41,7 @@ from geo.aggregate import (
     ROLLUP_FLOOR_RES,
     HouseholdIndex,
     _metrics,
+    key_sums_from_histograms,
 )
 from geo.h3index import cells_resolution, parents_unchecked
 from geo.contract import ASSISTANCE_STATUSES, CAPITALS
@@ -52,10 +53,11 @@ CUBE_LEVELS: tuple[str, ...] = ("province", "district", "subdistrict", "h3")
 #: H3 aggregate at this resolution is a plain sum by cell (the whole country's automatic map).
 CUBE_H3_RES = ROLLUP_FLOOR_RES
 _N_CAPS = len(CAPITALS)
-# Field columns of ProfileCube.sums: members, capital sums (5), deprivation bits (5). The deficit
-# counts (and the Alkire-Foster ones) follow from the deficit code, a key of the cube.
-_MEMBERS, _CAPS, _DEP = 0, 1, 6
-_N_FIELDS = 11
+# Field columns of ProfileCube.sums: members, capital sums (5), deprivation bits (5), record keys
+# (geo.cellkey) and record keys x deprivation bits (5). The deficit counts (and the Alkire-Foster
+# ones), and their cell keys, follow from the deficit code, a key of the cube.
+_MEMBERS, _CAPS, _DEP, _KEY, _KEY_DEP = 0, 1, 6, 11, 12
+_N_FIELDS = 17
 #: Above this share of the cube's rows selected, sums run over every row in place (no gather).
 _DENSE_SHARE = 0.7
 _POOR = (_POPCOUNT >= DEFAULT_K_DEPRIVATIONS).astype(np.float64)
@@ -86,8 +88,9 @@ class ProfileCube:
     households : numpy.ndarray
         Per row: households (int64).
     sums : numpy.ndarray
-        (11, rows) float64, one contiguous array per field: members, the five capital scores,
-        the five deprivation bits.
+        (17, rows) float64, one contiguous array per field: members, the five capital scores,
+        the five deprivation bits, the record keys (:mod:`geo.cellkey`) and the record keys of the
+        households with each deprivation.
     """
 
     leaf_province: np.ndarray
@@ -141,9 +144,13 @@ def build_cube(index: HouseholdIndex) -> ProfileCube:
 
     sums = np.empty((_N_FIELDS, size), dtype=np.float64)
     sums[_MEMBERS] = total(index.members.astype(np.float64))
+    record_key = index.record_key.astype(np.float64)
+    sums[_KEY] = total(record_key)
     for j in range(_N_CAPS):
         sums[_CAPS + j] = total(np.asarray(index.capitals[j], dtype=np.float64))
-        sums[_DEP + j] = total(((index.deprivation_mask >> j) & 1).astype(np.float64))
+        dep = ((index.deprivation_mask >> j) & 1).astype(np.float64)
+        sums[_DEP + j] = total(dep)
+        sums[_KEY_DEP + j] = total(dep * record_key)
     return ProfileCube(
         leaf_province=(leaves // (1_048_576 * 65536)).astype(np.int64),
         leaf_district=((leaves // 1_048_576) % 65536).astype(np.int64),
@@ -179,6 +186,8 @@ def read_cube(folder, *, mmap: bool = True) -> ProfileCube | None:
         arrays = {name: np.load(Path(folder) / f"cube_{name}.npy", mmap_mode="r" if mmap else None,
                                 allow_pickle=False) for name in CUBE_ARRAYS}
     except (OSError, ValueError):
+        return None
+    if arrays["sums"].shape[0] != _N_FIELDS:  # written before the cube kept cell keys: rebuild
         return None
     return ProfileCube(**arrays)
 
@@ -348,6 +357,10 @@ def cube_aggregate(index: HouseholdIndex, by: str, flt: HouseholdFilter | None =
         "dep": as_int(fields[_DEP:_DEP + 5]),
         "households": as_int(counts[keep]),
     }
+    key = take(cube.sums[_KEY])
+    raw.update(key_sums_from_histograms(
+        hist(profile, _N_PROFILES, key)[keep], hist(take(cube.row_deficit).astype(np.int64), 32, key)[keep],
+        fields[_KEY_DEP:_KEY_DEP + 5], fields[_KEY]))
     if by == "h3":
         keys = codes[keep]
         columns: dict[str, object] = {"h3_cell": keys, "res": cells_resolution(keys)}

@@ -19,7 +19,7 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
-from geo.aggregate import COUNT_COLUMNS, METRIC_COLUMNS, HouseholdIndex, aggregate
+from geo.aggregate import COUNT_COLUMNS, KEY_COLUMNS, METRIC_COLUMNS, HouseholdIndex, aggregate
 from geo.contract import CAPITAL_COLUMNS, CAPITALS, PILOT_PROVINCES
 from geo.cube import cube_aggregate
 from geo.filters import filter_mask
@@ -138,12 +138,15 @@ def map_parent(view: ViewState) -> str:
 # ---------------------------------------------------------------------------------------------
 
 
-def selection_totals(index: HouseholdIndex, mask: np.ndarray | None, *, k: int = DEFAULT_MIN_COUNT) -> pd.DataFrame:
+def selection_totals(index: HouseholdIndex, mask: np.ndarray | None, *, k: int = DEFAULT_MIN_COUNT,
+                     exact: bool = False) -> pd.DataFrame:
     """Headline figures of a whole selection as a protected one-row table.
 
     Counts are sums over the selection; means, shares and the Alkire-Foster H and MPI are
     household-weighted averages (all of them decompose that way); ``helped`` counts households
     whose assistance status is "helped". With fewer than ``k`` households the row is withheld.
+    The row is released by :func:`geo.protect.protect` (``exact`` as there): in the public
+    release its counts carry the cell-key noise of the whole selection's households.
 
     Returns
     -------
@@ -152,10 +155,10 @@ def selection_totals(index: HouseholdIndex, mask: np.ndarray | None, *, k: int =
         columns of :data:`geo.aggregate.COUNT_COLUMNS`, ``share_level_1_2``, means, deficit
         shares, ``af_h``, ``af_mpi``, assistance shares, ``helped``.
     """
-    return totals_of(aggregate(index, "province", mask=mask), k=k)
+    return totals_of(aggregate(index, "province", mask=mask), k=k, exact=exact)
 
 
-def totals_of(by_area: pd.DataFrame, *, k: int = DEFAULT_MIN_COUNT) -> pd.DataFrame:
+def totals_of(by_area: pd.DataFrame, *, k: int = DEFAULT_MIN_COUNT, exact: bool = False) -> pd.DataFrame:
     """:func:`selection_totals` from an unprotected :func:`geo.aggregate.aggregate` of the whole
     selection by any admin level (every household of the selection in exactly one row), so a map
     that has aggregated its selection gets its headline without aggregating again."""
@@ -171,10 +174,13 @@ def totals_of(by_area: pd.DataFrame, *, k: int = DEFAULT_MIN_COUNT) -> pd.DataFr
             values = by_area[name].to_numpy(dtype="float64", na_value=np.nan)
             row[name] = float(np.nansum(values * households) / total) if total else np.nan
     row["helped"] = int(round(float(np.nansum(by_area["assistance_helped_share"].to_numpy(float) * households))))
+    for name in KEY_COLUMNS:  # cell keys add up like counts: the selection's key is the sum of its areas'
+        if name in by_area.columns:
+            row[name] = int(by_area[name].sum())
     table = pd.DataFrame([row])
     table["helped"] = table["helped"].astype("int64")
     table.attrs["by"] = "selection"
-    return protect(table, k=k)
+    return protect(table, k=k, exact=exact)
 
 
 def view_aggregate(index: HouseholdIndex, level: str, view: ViewState, *, area: str | None = None) -> pd.DataFrame:
@@ -187,21 +193,21 @@ def view_aggregate(index: HouseholdIndex, level: str, view: ViewState, *, area: 
 
 
 def view_totals(index: HouseholdIndex, view: ViewState, *, area: str | None = None,
-                k: int = DEFAULT_MIN_COUNT) -> pd.DataFrame:
+                k: int = DEFAULT_MIN_COUNT, exact: bool = False) -> pd.DataFrame:
     """:func:`selection_totals` of the view's households (in ``area``, default the view's)."""
-    return totals_of(view_aggregate(index, "province", view, area=area), k=k)
+    return totals_of(view_aggregate(index, "province", view, area=area), k=k, exact=exact)
 
 
 def view_area_table(index: HouseholdIndex, level: str, view: ViewState, *, area: str | None = None,
-                    k: int = DEFAULT_MIN_COUNT, names: bool = True) -> pd.DataFrame:
+                    k: int = DEFAULT_MIN_COUNT, names: bool = True, exact: bool = False) -> pd.DataFrame:
     """:func:`area_table` of the view's households (in ``area``, default the view's)."""
     if level not in ADMIN_LEVELS:
         raise ValueError(f"level must be one of {ADMIN_LEVELS}, got {level!r}")
-    return _named(protect(view_aggregate(index, level, view, area=area), k=k), names)
+    return _named(protect(view_aggregate(index, level, view, area=area), k=k, exact=exact), names)
 
 
 def area_table(index: HouseholdIndex, level: str, mask: np.ndarray | None, *, k: int = DEFAULT_MIN_COUNT,
-               names: bool = True) -> pd.DataFrame:
+               names: bool = True, exact: bool = False) -> pd.DataFrame:
     """Protected aggregate of the selected households by admin ``level``, with Thai/English names.
 
     Parameters
@@ -213,10 +219,12 @@ def area_table(index: HouseholdIndex, level: str, mask: np.ndarray | None, *, k:
     k : int, default 10
     names : bool, default True
         Add ``name_th`` and ``name_en`` after ``code`` (from the DOPA list).
+    exact : bool, default False
+        Exact counts (officers, administrators); else the public release (:func:`geo.protect.protect`).
     """
     if level not in ADMIN_LEVELS:
         raise ValueError(f"level must be one of {ADMIN_LEVELS}, got {level!r}")
-    return _named(protect(aggregate(index, level, mask=mask), k=k), names)
+    return _named(protect(aggregate(index, level, mask=mask), k=k, exact=exact), names)
 
 
 def _named(table: pd.DataFrame, names: bool) -> pd.DataFrame:
@@ -251,7 +259,8 @@ def top_areas(table: pd.DataFrame, metric: str, *, n: int = 10, lang: str = "th"
     })
 
 
-def capital_profile(index: HouseholdIndex, view: ViewState, *, k: int = DEFAULT_MIN_COUNT) -> pd.DataFrame:
+def capital_profile(index: HouseholdIndex, view: ViewState, *, k: int = DEFAULT_MIN_COUNT,
+                    exact: bool = False) -> pd.DataFrame:
     """Mean capital scores of the selected area, its province and the 20 pilot provinces.
 
     The three groups use the view's filters (for the 20-province reference, every filter except
@@ -266,11 +275,12 @@ def capital_profile(index: HouseholdIndex, view: ViewState, *, k: int = DEFAULT_
     """
     present = set(index.province_codes.astype(str))
     reference = replace(view, provinces=tuple(p for p in PILOT_PROVINCES if p in present), districts=())
-    groups: list[tuple[str, pd.DataFrame]] = [("area", view_totals(index, view, k=k))]
+    groups: list[tuple[str, pd.DataFrame]] = [("area", view_totals(index, view, k=k, exact=exact))]
     if view.area:
-        groups.append(("province", view_totals(index, view, area=view.area[:2], k=k)))
-    groups.append(("pilot_provinces", view_totals(index, reference, area="", k=k) if reference.provinces
-                   else selection_totals(index, np.zeros(index.n, dtype=bool), k=k)))
+        groups.append(("province", view_totals(index, view, area=view.area[:2], k=k, exact=exact)))
+    groups.append(("pilot_provinces", view_totals(index, reference, area="", k=k, exact=exact)
+                   if reference.provinces else selection_totals(index, np.zeros(index.n, dtype=bool), k=k,
+                                                                exact=exact)))
     rows = []
     for group, table in groups:
         totals = table.iloc[0]

@@ -89,12 +89,14 @@ class MapContext:
     mask: np.ndarray | None = None
     max_res: int = MAP_RESOLUTIONS[-1]
     min_count: int = DEFAULT_MIN_COUNT
+    exact: bool = False  # exact counts (geo.access.Capabilities.exact_counts); False: the public release
 
 
 def _draw(index: HouseholdIndex, boundaries: dict, view: ViewState, context: MapContext | None, *,
           metric: str | None = None) -> MapFigure:
     context = context or MapContext()
-    map_view = MapView.from_viewstate(view, min_count=context.min_count, max_res=context.max_res, metric=metric)
+    map_view = MapView.from_viewstate(view, min_count=context.min_count, max_res=context.max_res, metric=metric,
+                                      exact=context.exact)
     return build_map(index, boundaries, map_view, now=context.now or dt.date.today(),
                      synthetic=bool(context.synthetic), attribution=context.attribution, mask=context.mask)
 

@@ -123,7 +123,7 @@ def _cmd_aggregate(args: argparse.Namespace) -> int:
         deficit_cutoff=args.deficit_cutoff, k_deprivations=args.k_deprivations,
         rollup_min_count=args.min_count if (args.rollup and args.by == "h3") else None,
     )
-    released = protect(table, k=args.min_count)
+    released = protect(table, k=args.min_count, exact=args.exact)
     geometry = None
     if args.by != "h3" and (args.format == "geojson" or args.boundaries):
         from geo.aggregate import attach_boundaries
@@ -140,8 +140,10 @@ def _cmd_aggregate(args: argparse.Namespace) -> int:
     frame = _export_frame(released, args.by, args.format)
     _write(frame, args.out, args.format, geometry)
     shown = int((~released["suppressed"]).sum())
-    print(f"{len(released):,} areas, {shown:,} shown, {len(released) - shown:,} suppressed (k={args.min_count})",
-          file=sys.stderr)
+    release = "exact" if args.exact else "public release (perturbed)"
+    left_out = int(released.attrs.get("areas_withheld", 0))
+    print(f"{len(released):,} areas, {shown:,} shown, {len(released) - shown + left_out:,} withheld "
+          f"(k={args.min_count}, {release})", file=sys.stderr)
     return 0
 
 
@@ -186,7 +188,10 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
                           f"(default {DEFAULT_K_DEPRIVATIONS})")
     agg.add_argument("--min-count", type=int, default=DEFAULT_MIN_COUNT, metavar="K",
                      help=f"smallest count shown (default {DEFAULT_MIN_COUNT}); "
-                          "1 turns suppression off (operators only)")
+                          "1 turns suppression off (operators only, with --exact)")
+    agg.add_argument("--exact", action="store_true",
+                     help="exact counts with suppression (operators only); the default is the public release: "
+                          "counts perturbed by cell key, areas under K left out (docs/ENGINE.md)")
     agg.add_argument("--rollup", action="store_true", help="H3: roll small cells up into parents until they reach K")
     agg.add_argument("--boundaries", metavar="DIR", help="installed boundaries folder (names and geometry)")
     agg.add_argument("--format", required=True, choices=OUTPUT_FORMATS)

@@ -79,6 +79,7 @@ def pilot_gaps(
     need_levels: Sequence[int] = (1, 2),
     k: int = DEFAULT_MIN_COUNT,
     top: int | None = 10,
+    exact: bool = False,
 ) -> pd.DataFrame:
     """Areas with households in need and no pilot within ``radius_km`` of any of them, ranked.
 
@@ -94,6 +95,9 @@ def pilot_gaps(
     need_levels : sequence of int, default (1, 2)
     k : int, default 10
         Small-cell threshold for :func:`geo.protect.protect`.
+    exact : bool, default False
+        Exact counts (officers, administrators); else the public release (perturbed, areas under
+        ``k`` left out).
     top : int or None, default 10
         Keep the ``top`` gaps with most households in need (None: all).
 
@@ -133,6 +137,7 @@ def pilot_gaps(
     reached_count = np.bincount(codes[reached].astype(np.int64), minlength=n_codes)
     lat_sum = np.bincount(group, weights=index.lat[need].astype(float), minlength=n_codes)
     lon_sum = np.bincount(group, weights=index.lon[need].astype(float), minlength=n_codes)
+    key_sum = np.bincount(group, weights=index.record_key[need].astype(float), minlength=n_codes)
     gap = np.flatnonzero((in_need > 0) & (reached_count == 0))
     with np.errstate(invalid="ignore", divide="ignore"):
         lat = lat_sum[gap] / in_need[gap]
@@ -143,9 +148,10 @@ def pilot_gaps(
         "lat": lat,
         "lon": lon,
         "nearest_pilot_km": nearest_pilot_km(lat, lon, pilots),
+        "ckey_households": np.rint(key_sum[gap]).astype(np.int64),
     })
     table.attrs["by"] = by
-    shown = protect(table, k=k)
+    shown = protect(table, k=k, exact=exact)
     order = np.lexsort((shown["code"].astype(str).to_numpy(),
                         -shown["households"].to_numpy(dtype="float64", na_value=-1.0)))
     shown = shown.iloc[order].reset_index(drop=True)

@@ -27,7 +27,7 @@ Metrics (names are stable; the dashboard's ``share_level_1_2`` is accepted for
 name                   engine column(s) of :data:`geo.aggregate.METRIC_COLUMNS`  kind
 =====================  ==================================================  ==========
 households             ``households``                                      count
-poor_households        ``households_level_1 + households_level_2``         count
+poor_households        ``households_level_1_2`` (levels 1 + 2, one set)     count
 share_levels_1_2       ``share_level_1_2``                                 share
 not_in_tpmap           ``not_in_tpmap``                                    count
 mpi                    ``af_mpi`` (Alkire-Foster H x A)                    index
@@ -57,6 +57,7 @@ from geo.contract import CAPITALS, PILOT_PROVINCES
 from geo.errors import BoundaryError
 from geo.filters import HouseholdFilter, filter_mask
 from geo.i18n import LANGUAGES, capital_label, format_date_both, format_number, format_percent, text
+from geo.cellkey import MAX_NOISE
 from geo.protect import DEFAULT_MIN_COUNT, protect
 
 #: Levels a map can draw.
@@ -130,7 +131,7 @@ class Metric:
 
 def _metrics() -> dict[str, Metric]:
     out = {
-        "poor_households": Metric("poor_households", "count", ("households_level_1", "households_level_2")),
+        "poor_households": Metric("poor_households", "count", ("households_level_1_2",)),
         "share_levels_1_2": Metric("share_levels_1_2", "share", ("share_level_1_2",)),
         "not_in_tpmap": Metric("not_in_tpmap", "count", ("not_in_tpmap",)),
         "mpi": Metric("mpi", "index", ("af_mpi",)),
@@ -180,6 +181,8 @@ def metric_values(table: pd.DataFrame, metric: str) -> np.ndarray:
     [4.0, nan]
     """
     spec = METRICS[METRIC_ALIASES.get(metric, metric)]
+    if spec.name == "poor_households" and "households_level_1_2" not in table.columns:
+        spec = Metric(spec.name, spec.kind, ("households_level_1", "households_level_2"))  # an unprotected table
     if spec.kind == "category":
         values = table[spec.columns[0]].astype("string")
         return np.array([v if isinstance(v, str) else None for v in values.tolist()], dtype=object)
@@ -253,7 +256,10 @@ class MapView:
     lang : {"th", "en"}, default "th"
     min_count : int, default 10
         The small-cell threshold ``k`` passed to :func:`geo.protect.protect`. ``1`` turns protection
-        off: pages must get it from ``geo.access.check_min_count``.
+        off (with ``exact`` only): pages must get it from ``geo.access.check_min_count``.
+    exact : bool, default False
+        Exact counts (officers in their scope, administrators: ``geo.access.Capabilities.exact_counts``);
+        ``False`` is the public release, perturbed by cell key (:mod:`geo.cellkey`).
     max_res : int, default 9
         The finest H3 resolution the map may use (5-10; 10 draws as 9): the user's role's cap from
         ``geo.access.cap_resolution``. A finer ``res``, or a finer automatic choice, is stepped down.
@@ -281,6 +287,7 @@ class MapView:
     min_count: int = DEFAULT_MIN_COUNT
     max_res: int = MAP_RESOLUTIONS[-1]
     selected_code: str | None = None
+    exact: bool = False
 
     def __post_init__(self) -> None:
         setter = object.__setattr__
@@ -333,7 +340,7 @@ class MapView:
 
     @classmethod
     def from_viewstate(cls, view, *, min_count: int = DEFAULT_MIN_COUNT, max_res: int = MAP_RESOLUTIONS[-1],
-                       metric: str | None = None) -> MapView:
+                       metric: str | None = None, exact: bool = False) -> MapView:
         """The map view of a dashboard :class:`geo.viewstate.ViewState`.
 
         The selected area becomes the scope (a selected subdistrict maps its district, as the
@@ -360,7 +367,7 @@ class MapView:
             metric=metric or view.metric, level=level,
             province_code=area[:2] or None, district_code=area if len(area) == 4 else None,
             res=res, filters=view.to_filter(), lang=view.lang, min_count=min_count, max_res=max_res,
-            selected_code=view.area or None,
+            selected_code=view.area or None, exact=bool(exact),
         )
 
 
@@ -662,7 +669,7 @@ def _headline(totals: pd.DataFrame, view: MapView) -> tuple[Headline, ...]:
         value = row[name]
         return None if withheld or pd.isna(value) else float(value)
 
-    poor = None if withheld else number("households_level_1") + number("households_level_2")
+    poor = number("households_level_1_2")
     items = [
         ("households", text("households", lang), number("households"), "count"),
         ("poor_households", text("headline_poor", lang), poor, "count"),
@@ -767,7 +774,8 @@ def build_map(
         drawn = _admin_drawn(index, boundaries_by_level, view, selection, scope_frame, data_provinces)
     areas, fill, legend = _classified(drawn, view)
     # An admin map's aggregate holds the whole selection: its headline needs no second pass.
-    totals = totals_of(drawn.raw if drawn.raw is not None else selection.aggregate("province"), k=view.min_count)
+    totals = totals_of(drawn.raw if drawn.raw is not None else selection.aggregate("province"), k=view.min_count,
+                       exact=view.exact)
     words = _words(view, drawn.res, synthetic=bool(synthetic), attribution=attribution, data_source=data_source)
     return MapFigure(
         view=view, level=view.level, res=drawn.res, table=drawn.table, areas=areas, fill=fill,
@@ -872,7 +880,7 @@ def _h3_drawn(index, boundaries_by_level, view, selected, bounds, scope_frame, d
     auto = auto_resolution(bounds)
     res = min(view.res or auto, view.max_res)  # max_res: the role's finest (geo.access.cap_resolution)
     raw, res, notices = _h3_table(selected, res, view.min_count)
-    table = attach_cell_geometry(protect(raw, k=view.min_count))
+    table = attach_cell_geometry(protect(raw, k=view.min_count, exact=view.exact))
     keys = table["h3_cell"].astype(str).tolist()
     # Outlines over hexagons: the districts of the area (or the provinces when mapping all).
     if view.district_code:
@@ -891,7 +899,7 @@ def _admin_drawn(index, boundaries_by_level, view, selection: _MapSelection, sco
 
     level, scope = view.level, view.scope_code
     raw = selection.aggregate(level)
-    protected = protect(raw, k=view.min_count)
+    protected = protect(raw, k=view.min_count, exact=view.exact)
     protected = protected.assign(code=protected["code"].astype(str))
     frame = _within(_boundary(boundaries_by_level, level), scope, data_provinces)
     frame = frame.assign(code=frame["code"].astype(str))[["code", "geometry"]]
@@ -917,11 +925,13 @@ def _classified(drawn: _Drawn, view: MapView):
     rows, n = drawn.rows, len(drawn.keys)
     has_data = rows["households_shown"].notna().to_numpy() if n else np.zeros(0, dtype=bool)
     withheld = rows["suppressed"].astype("boolean").fillna(False).to_numpy(dtype=bool) if n else has_data
+    if not view.exact:  # the public release leaves withheld areas out: an area with none reads the same
+        withheld = withheld | ~has_data
     status = np.where(withheld, "withheld", np.where(has_data, "shown", "no_data"))
     values = metric_values(rows, metric) if n else np.zeros(0)
     what = metric_label(metric, lang)
-    withheld_label = text("suppressed", lang, k=k)
-    no_data_label = text("no_data", lang) if view.level != "h3" else None
+    withheld_label = text("suppressed" if view.exact else "withheld_or_none", lang, k=k)
+    no_data_label = text("no_data", lang) if view.level != "h3" and view.exact else None
     if METRICS[metric].kind == "category":
         values = np.array([v if s == "shown" else None for v, s in zip(values, status)], dtype=object)
         fill = np.zeros((n, 4), dtype="uint8")
@@ -948,7 +958,8 @@ def _classified(drawn: _Drawn, view: MapView):
 
     value_text = [format_value(v, metric, lang) if s == "shown" else "" for v, s in zip(values, status)]
     shown = rows["households_shown"].tolist() if n else []
-    households_text = [text("no_data", lang) if s == "no_data" else shown_count(h, lang) for h, s in zip(shown, status)]
+    households_text = [text("no_data", lang) if s == "no_data" else shown_count(h if isinstance(h, str) else f"<{k}", lang)
+                       for h, s in zip(shown, status)]
     households = text("households", lang)
     tips = {f: [] for f in _TOOLTIP_FIELDS}
     for name, s, v_text, h_text in zip(drawn.names, status, value_text, households_text):
@@ -976,6 +987,8 @@ def _words(view: MapView, res: int | None, *, synthetic: bool, attribution: str,
         subtitle.append(resolution_label(res, lang))
     subtitle.append("; ".join(filters_text) if filters_text else text("all_households", lang))
     subtitle.append(text("withheld_note", lang, k=view.min_count))
+    if not view.exact:
+        subtitle.append(text("perturbed_note", lang, noise=MAX_NOISE))
     source = data_source or text("data_source", lang)
     if synthetic:
         source = f"{source} ({text('synthetic_note', lang)})"

@@ -43,7 +43,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from geo.checks import check_columns, check_int
+from geo.cellkey import MAX_NOISE, STREAM_HOUSEHOLDS, STREAM_PEOPLE, perturb
+from geo.checks import EngineInputError, check_columns, check_int
+from geo.contract import ASSISTANCE_STATUSES, CAPITALS, DEPRIVATION_COLUMNS
 from geo.h3index import parents_unchecked
 
 #: Default smallest count an area may show.
@@ -52,6 +54,10 @@ DEFAULT_MIN_COUNT = 10
 AREA_COLUMNS: tuple[str, ...] = (
     "h3_cell", "res", "code", "name_th", "name_en", "geometry", "pilot_id", "households_target",
 )
+#: Prefix of the cell-key columns (:data:`geo.aggregate.KEY_COLUMNS`): dropped from every release.
+KEY_PREFIX = "ckey_"
+#: Households at levels 1-2 ("poor households"), added to every release that has both level counts.
+POOR_COLUMN = "households_level_1_2"
 #: Values of the ``suppression`` column.
 SUPPRESSION_REASONS: tuple[str, ...] = ("", "small", "complementary")
 
@@ -122,37 +128,85 @@ def _complementary(households: np.ndarray, suppressed: np.ndarray, k: int,
     return extra
 
 
-def protect(table: pd.DataFrame, *, k: int = DEFAULT_MIN_COUNT) -> pd.DataFrame:
-    """Withhold small areas (and what would reveal them) from an aggregate table.
+def _columns_of(table: pd.DataFrame) -> tuple[dict[str, object], str | None]:
+    geometry_name = getattr(table, "_geometry_column_name", None)
+    return {name: table[name].array for name in table.columns}, geometry_name
+
+
+def _frame(table: pd.DataFrame, columns: dict[str, object], geometry_name: str | None, attrs: dict) -> pd.DataFrame:
+    out = pd.DataFrame(columns, index=table.index, copy=False)
+    if geometry_name is not None:
+        import geopandas as gpd
+
+        out = gpd.GeoDataFrame(out, geometry=geometry_name, crs=table.crs)  # type: ignore[attr-defined]
+    out.attrs = attrs
+    return out
+
+
+def _with_status(columns: dict[str, object], households_shown: np.ndarray, suppressed: np.ndarray,
+                 reason: np.ndarray) -> dict[str, object]:
+    """``columns`` with ``households_shown``, ``suppressed`` and ``suppression`` before ``households``."""
+    ordered: dict[str, object] = {}
+    for name, values in columns.items():
+        if name == "households":
+            ordered["households_shown"] = pd.array(households_shown, dtype="string")
+            ordered["suppressed"] = suppressed
+            ordered["suppression"] = pd.Categorical.from_codes(reason, categories=list(SUPPRESSION_REASONS))
+        ordered[name] = values
+    return ordered
+
+
+def protect(table: pd.DataFrame, *, k: int = DEFAULT_MIN_COUNT, exact: bool = False) -> pd.DataFrame:
+    """Release an aggregate table: the public release (perturbed) or the exact one.
 
     Parameters
     ----------
     table : pandas.DataFrame
-        From :func:`geo.aggregate.aggregate` (or :func:`geo.aggregate.attach_boundaries` of one)
-        or :func:`geo.aggregate.pilot_reach`; ``table.attrs["by"]`` tells the area hierarchy.
+        From :func:`geo.aggregate.aggregate` (or :func:`geo.aggregate.attach_boundaries` of one),
+        :func:`geo.aggregate.pilot_reach` or :func:`geo.dashboard.totals_of`;
+        ``table.attrs["by"]`` tells the area hierarchy. The public release needs the table's
+        cell-key columns (``ckey_*``, :data:`geo.aggregate.KEY_COLUMNS`).
     k : int, default 10
-        Smallest household count an area may show; 1 turns protection off.
+        Smallest household count a figure may show; with ``exact``, 1 turns protection off.
+    exact : bool, default False
+        ``False`` (the default, for the public, viewers and researchers): the **public release**
+        of :func:`release_perturbed` — every count perturbed by its cell key, every count below
+        ``k`` withheld, areas below ``k`` left out. ``True`` (officers in their scope,
+        administrators): exact counts with small-area and complementary suppression
+        (:func:`release_exact`).
 
     Returns
     -------
     pandas.DataFrame
         A copy with three new columns after the key: ``households_shown`` (the count as text, or
         ``"<k"`` / ``"suppressed"``), ``suppressed`` (bool) and ``suppression`` (``""``,
-        ``"small"`` or ``"complementary"``). In suppressed rows every household-derived column
-        is withheld: integer columns become nullable ``Int64`` with ``<NA>``, float columns
-        NaN, categorical columns ``<NA>``. ``attrs`` gains ``min_count``.
+        ``"small"`` or ``"complementary"``). Withheld values are ``<NA>`` (nullable ``Int64``)
+        or NaN. The ``ckey_*`` columns are dropped. ``attrs`` gains ``min_count`` and
+        ``release`` (``"perturbed"`` or ``"exact"``).
 
     Raises
     ------
     EngineInputError
-        When ``k`` is below 1 or the table has no ``households`` column.
+        When ``k`` is below 1, the table has no ``households`` column, or a public release is
+        asked of a table without cell keys.
 
     Example
     -------
     >>> released = protect(aggregate(index, by="district"), k=10)  # doctest: +SKIP
-    >>> released.loc[released.suppressed, "households_shown"].unique()  # doctest: +SKIP
-    array(['<10', 'suppressed'], dtype=object)
+    >>> released.attrs["release"]  # doctest: +SKIP
+    'perturbed'
     """
+    k = check_int(k, "k", minimum=1)
+    check_columns(table, "table", ("households",))
+    if exact:
+        return release_exact(table, k=k)
+    return release_perturbed(table, k=k)
+
+
+def release_exact(table: pd.DataFrame, *, k: int = DEFAULT_MIN_COUNT) -> pd.DataFrame:
+    """Exact counts; areas under ``k`` households withheld, with complementary suppression (see
+    the module's guarantees 1-3). For officers in their scope and administrators only: across
+    tables (other filters, resolutions or areas) it can be differenced."""
     k = check_int(k, "k", minimum=1)
     check_columns(table, "table", ("households",))
     by = table.attrs.get("by")
@@ -161,13 +215,18 @@ def protect(table: pd.DataFrame, *, k: int = DEFAULT_MIN_COUNT) -> pd.DataFrame:
     complementary = _complementary(households, small, k, _hierarchy(table, by)) if small.any() else np.zeros_like(small)
     suppressed = small | complementary
 
-    geometry_name = getattr(table, "_geometry_column_name", None)
+    source, geometry_name = _columns_of(table)
     columns: dict[str, object] = {}
     for name in table.columns:
+        if name.startswith(KEY_PREFIX):
+            continue
         if name in AREA_COLUMNS or name == geometry_name:
-            columns[name] = table[name].array
+            columns[name] = source[name]
         else:
             columns[name] = _withhold(table[name], suppressed)
+        if name == "households_level_2" and "households_level_1" in table.columns:
+            poor = table["households_level_1"].astype("Int64") + table["households_level_2"].astype("Int64")
+            columns[POOR_COLUMN] = _withhold(poor, suppressed)
     if by == "pilot" and "in_need_within" in table.columns:
         need = table["in_need_within"].to_numpy(dtype="float64", na_value=0.0)
         for name in ("in_need_within", "in_need_within_not_enrolled"):
@@ -177,19 +236,142 @@ def protect(table: pd.DataFrame, *, k: int = DEFAULT_MIN_COUNT) -> pd.DataFrame:
     shown[small] = f"<{k}"
     shown[complementary & ~small] = "suppressed"
     reason = np.where(small, 1, np.where(complementary, 2, 0)).astype(np.int8)
-    ordered: dict[str, object] = {}
-    for name, values in columns.items():
-        if name == "households":
-            ordered["households_shown"] = pd.array(shown, dtype="string")
-            ordered["suppressed"] = suppressed
-            ordered["suppression"] = pd.Categorical.from_codes(reason, categories=list(SUPPRESSION_REASONS))
-        ordered[name] = values
-    out = pd.DataFrame(ordered, index=table.index, copy=False)
-    if geometry_name is not None:
-        import geopandas as gpd
+    return _frame(table, _with_status(columns, shown, suppressed, reason), geometry_name,
+                  {**table.attrs, "min_count": k, "release": "exact"})
 
-        out = gpd.GeoDataFrame(out, geometry=geometry_name, crs=table.crs)  # type: ignore[attr-defined]
-    out.attrs = {**table.attrs, "min_count": k}
+
+#: Count columns of released tables and the cell-key column each is perturbed by, with its stream
+#: (:mod:`geo.cellkey`): a count of people shares its households' cell key, not their noise.
+COUNT_KEYS: dict[str, tuple[str, int]] = {
+    "households": ("ckey_households", STREAM_HOUSEHOLDS),
+    "people": ("ckey_households", STREAM_PEOPLE),
+    **{f"households_level_{lv}": (f"ckey_households_level_{lv}", STREAM_HOUSEHOLDS) for lv in range(1, 5)},
+    **{f"people_level_{lv}": (f"ckey_households_level_{lv}", STREAM_PEOPLE) for lv in range(1, 5)},
+    "not_in_tpmap": ("ckey_not_in_tpmap", STREAM_HOUSEHOLDS),
+    "verified": ("ckey_verified", STREAM_HOUSEHOLDS),
+    **{c: (f"ckey_{c}", STREAM_HOUSEHOLDS) for c in DEPRIVATION_COLUMNS},
+    "helped": ("ckey_assistance_helped", STREAM_HOUSEHOLDS),
+    "in_need_within": ("ckey_in_need_within", STREAM_HOUSEHOLDS),
+    "in_need_within_not_enrolled": ("ckey_in_need_within_not_enrolled", STREAM_HOUSEHOLDS),
+}
+#: Shares of households released as (perturbed numerator) / (perturbed households), with the
+#: cell-key column of the numerator's households.
+SHARE_KEYS: dict[str, str] = {
+    **{f"deficit_share_{c}": f"ckey_deficit_{c}" for c in CAPITALS},
+    "af_h": "ckey_af_poor",
+    **{f"assistance_{s}_share": f"ckey_assistance_{s}" for s in ASSISTANCE_STATUSES},
+}
+#: Values that describe the Alkire-Foster poor only: withheld with their count.
+_POOR_ONLY: tuple[str, ...] = ("af_a",) + tuple(f"af_contribution_{c}" for c in CAPITALS)
+#: Rows are areas whose very presence says "some households": in the public release withheld
+#: areas are left out. Pilot and selection tables keep their rows (the list of pilots is public).
+_KEEP_ROWS_BY = ("pilot", "selection")
+
+
+def _int_array(values: np.ndarray, hide: np.ndarray) -> pd.arrays.IntegerArray:
+    return pd.arrays.IntegerArray(np.asarray(values, dtype=np.int64), np.asarray(hide, dtype=bool))
+
+
+def release_perturbed(table: pd.DataFrame, *, k: int = DEFAULT_MIN_COUNT) -> pd.DataFrame:
+    """The public release: cell-key perturbation (:mod:`geo.cellkey`) plus a small-count rule.
+
+    * Every count (households, people, per level, not in TPMAP, verified, TPMAP deprivations,
+      pilot reach) is published as ``true + noise(cell key)``, the noise at most
+      :data:`geo.cellkey.MAX_NOISE` households either way and the same whenever the same
+      households are counted, in any table.
+    * A count whose true value or perturbed value is below ``k`` is withheld (``<NA>``); zero is
+      withheld too, so a withheld figure never tells "none" from "a few".
+    * Shares of households (levels 1-2, deficit per capital, the Alkire-Foster H, assistance) are
+      a perturbed numerator over the perturbed households, withheld when the numerator is;
+      ``af_mpi`` is the released H times A. Means of capital scores are exact over at least ``k``
+      households.
+    * An area whose households are withheld is left out of the table (pilot and whole-selection
+      tables keep the row, withheld).
+    """
+    k = check_int(k, "k", minimum=1)
+    check_columns(table, "table", ("households",))
+    if "ckey_households" not in table.columns:
+        raise EngineInputError(
+            "table has no cell keys (ckey_households): the public release needs a table from "
+            "geo.aggregate.aggregate(..., cell_keys=True); only exact=True may release a table without them")
+    by = table.attrs.get("by")
+
+    def ints(name: str) -> np.ndarray:
+        return np.rint(table[name].to_numpy(dtype="float64", na_value=0.0)).astype(np.int64)
+
+    n = ints("households")
+    key_n = table["ckey_households"].to_numpy(dtype="float64", na_value=0.0)
+    p_n = perturb(n, key_n)
+    row_hidden = (n < k) | (p_n < k)
+    source, geometry_name = _columns_of(table)
+    columns: dict[str, object] = {}
+    hidden_poor = row_hidden
+    with np.errstate(divide="ignore", invalid="ignore"):
+        per_household = np.where(row_hidden, np.nan, 1.0 / np.where(p_n > 0, p_n, 1))
+        for name in table.columns:
+            if name.startswith(KEY_PREFIX):
+                continue
+            if name in AREA_COLUMNS or name == geometry_name:
+                columns[name] = source[name]
+            elif name in COUNT_KEYS:
+                key_name, stream = COUNT_KEYS[name]
+                t = ints(name)
+                if key_name not in table.columns:  # no key for this count: never published
+                    columns[name] = _int_array(np.zeros_like(t), np.ones(t.size, dtype=bool))
+                    continue
+                households_key = key_name.replace("ckey_", "")
+                t_households = ints(households_key) if stream == STREAM_PEOPLE and households_key in table.columns \
+                    else t
+                p = perturb(t, table[key_name].to_numpy(dtype="float64", na_value=0.0), stream=stream)
+                p_households = p if stream != STREAM_PEOPLE else perturb(
+                    t_households, table[key_name].to_numpy(dtype="float64", na_value=0.0))
+                hide = row_hidden | (t_households < k) | (p_households < k) | (t < k) | (p < k)
+                if name == "households":
+                    hide = row_hidden
+                columns[name] = _int_array(np.where(hide, 0, p), hide)
+                if name == "households_level_2" and "ckey_households_level_1" in table.columns:
+                    # Levels 1-2 ("poor households") are one set with its own cell key (the sum).
+                    t12 = ints("households_level_1") + t
+                    p12 = perturb(t12, table["ckey_households_level_1"].to_numpy(dtype="float64", na_value=0.0)
+                                  + table[key_name].to_numpy(dtype="float64", na_value=0.0))
+                    hide12 = row_hidden | (t12 < k) | (p12 < k)
+                    columns[POOR_COLUMN] = _int_array(np.where(hide12, 0, p12), hide12)
+            elif name == "share_level_1_2" and {"ckey_households_level_1", "ckey_households_level_2"} <= set(
+                    table.columns):
+                t12 = ints("households_level_1") + ints("households_level_2")
+                p12 = perturb(t12, table["ckey_households_level_1"].to_numpy(dtype="float64", na_value=0.0)
+                              + table["ckey_households_level_2"].to_numpy(dtype="float64", na_value=0.0))
+                hide = row_hidden | (t12 < k) | (p12 < k)
+                columns[name] = np.where(hide, np.nan, p12 * per_household)
+            elif name in SHARE_KEYS and SHARE_KEYS[name] in table.columns:
+                share = table[name].to_numpy(dtype="float64", na_value=np.nan)
+                t = np.rint(np.nan_to_num(share) * n).astype(np.int64)
+                p = perturb(t, table[SHARE_KEYS[name]].to_numpy(dtype="float64", na_value=0.0))
+                hide = row_hidden | (t < k) | (p < k) | np.isnan(share)
+                columns[name] = np.where(hide, np.nan, p * per_household)
+                if name == "af_h":
+                    hidden_poor = hide
+            elif name in SHARE_KEYS or name == "share_level_1_2":  # a share without its key: withheld
+                columns[name] = np.full(len(table), np.nan)
+            else:
+                columns[name] = _withhold(table[name], row_hidden)
+        if "af_mpi" in columns and "af_h" in columns and "af_a" in table.columns:
+            columns["af_mpi"] = np.asarray(columns["af_h"], dtype=np.float64) \
+                * np.where(hidden_poor, np.nan, table["af_a"].to_numpy(dtype="float64", na_value=np.nan))
+        for name in _POOR_ONLY:
+            if name in columns:
+                columns[name] = _withhold(table[name], hidden_poor)
+        if "enrolled_share_of_target" in columns and "households_target" in table.columns:
+            target = table["households_target"].to_numpy(dtype="float64", na_value=np.nan)
+            columns["enrolled_share_of_target"] = np.where(row_hidden | ~(target > 0), np.nan, p_n / target)
+    shown = np.where(row_hidden, f"<{k}", p_n.astype(str)).astype(object)
+    reason = np.where(row_hidden, 1, 0).astype(np.int8)
+    out = _frame(table, _with_status(columns, shown, row_hidden.copy(), reason), geometry_name,
+                 {**table.attrs, "min_count": k, "release": "perturbed", "max_noise": MAX_NOISE})
+    if by not in _KEEP_ROWS_BY and row_hidden.any():
+        attrs = out.attrs
+        out = out.loc[~row_hidden]
+        out.attrs = {**attrs, "areas_withheld": int(row_hidden.sum())}
     return out
 
 

@@ -280,11 +280,11 @@ def save_households(
 #: Per-household arrays of :class:`geo.aggregate.HouseholdIndex`, one ``.npy`` file each.
 INDEX_ARRAYS: tuple[str, ...] = (
     "cell", "order", "province", "district", "subdistrict", "members", "level", "capitals", "profile",
-    "deprivation_mask", "deficit_mask", "j2", "pilot", "lat", "lon",
+    "deprivation_mask", "deficit_mask", "j2", "pilot", "record_key", "lat", "lon",
 )
 #: Code tables of the index, kept in ``index.json``.
 INDEX_CODES: tuple[str, ...] = ("province_codes", "district_codes", "subdistrict_codes", "pilot_ids")
-INDEX_VERSION = 1
+INDEX_VERSION = 2  # 2: record keys (geo.cellkey) in the index and the cube
 
 
 def index_dir_for(households_path: str | os.PathLike[str]) -> Path:
@@ -330,7 +330,7 @@ def write_index(households_path: str | os.PathLike[str]) -> Path:
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-    from geo.aggregate import INDEX_COLUMNS, index_households
+    from geo.aggregate import INDEX_COLUMNS, OPTIONAL_INDEX_COLUMNS, index_households
     from geo.cube import build_cube, write_cube
     from geo.errors import PPAPError
 
@@ -341,7 +341,9 @@ def write_index(households_path: str | os.PathLike[str]) -> Path:
         if len(years) == 0:
             raise StoreError(f"store: {path} holds no households")
         latest = int(pc.max(years).as_py())
-        table = pq.read_table(path, columns=list(INDEX_COLUMNS) + ["survey_year"],
+        names = set(pq.read_schema(path).names)
+        optional = [c for c in OPTIONAL_INDEX_COLUMNS if c in names]
+        table = pq.read_table(path, columns=list(INDEX_COLUMNS) + optional + ["survey_year"],
                               filters=[("survey_year", "=", latest)])
         frame = table.drop_columns(["survey_year"]).to_pandas()
         del table

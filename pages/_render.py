@@ -94,7 +94,8 @@ def map_context(data: LoadedData, view: ViewState, *, today: Callable[[], dt.dat
 
     user = current_user()
     return MapContext(now=today(), synthetic=data.source.synthetic, attribution=credit_line(),
-                      max_res=cap_resolution(10, user), min_count=check_min_count(view.min_count, user))
+                      max_res=cap_resolution(10, user), min_count=check_min_count(view.min_count, user),
+                      exact=user.capabilities.exact_counts)
 
 
 def map_heading(figure) -> None:

@@ -48,7 +48,7 @@ def capital_maps_and_tables(page_run_view) -> None:
 
     st.markdown(f"#### {text('capital_profile', lang)} · {text('mean_score', lang)}")
     k = context.min_count
-    chart = profile_chart_data(capital_profile(data.index, view, k=k), view, lang)
+    chart = profile_chart_data(capital_profile(data.index, view, k=k, exact=context.exact), view, lang)
     st.altair_chart(
         alt.Chart(chart).mark_bar().encode(
             x=alt.X("capital:N", title=None, sort=[capital_label(c, lang) for c in CAPITALS],
@@ -66,7 +66,7 @@ def capital_maps_and_tables(page_run_view) -> None:
 
     level = shown_level(view)
     st.markdown(f"#### {text('area_table', lang)} · {text(f'by_{level}', lang)}")
-    table = view_area_table(data.index, level, view, area=map_parent(view), k=k)
+    table = view_area_table(data.index, level, view, area=map_parent(view), k=k, exact=context.exact)
     show_table(capitals_table(table, lang), key="capitals_table")
 
 

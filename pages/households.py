@@ -25,7 +25,8 @@ if not user.capabilities.may_see_household_rows:
 if data is not None:
     st.radio(text("table_by", lang), PAGE_BY["households"], key=PAGE_KEYS["households"]["by"], horizontal=True,
              format_func=lambda by: text(f"map_{by}", lang) if by != "subdistrict" else text("subdistrict", lang))
-    table = view_area_table(data.index, view.by, view, k=check_min_count(view.min_count, user))
+    table = view_area_table(data.index, view.by, view, k=check_min_count(view.min_count, user),
+                            exact=user.capabilities.exact_counts)
     filters = describe_filters(view, lang)
     st.subheader(f"{text(f'by_{view.by}', lang)} · {where_label(view, lang)}" + (f" ({filters})" if filters else ""))
     st.caption(f"{text('rows_shown', lang, rows=format_number(len(table), lang))} · "

@@ -42,7 +42,8 @@ def overview_map(view, context):
 # district), so a full run takes the headline from the map the fragment then finds cached.
 context = map_context(data, view)
 totals = overview_map(view, context).figure.totals if len(view.area) != 6 else shared_result(
-    "overview_totals", data, (view, context), lambda: view_totals(data.index, view, k=context.min_count))
+    "overview_totals", data, (view, context), lambda: view_totals(data.index, view, k=context.min_count,
+                                                                     exact=context.exact))
 for column, (label, value) in zip(st.columns(6), headline_items(totals, lang)):
     column.metric(label, value)
 if bool(totals["suppressed"].iloc[0]):
@@ -85,7 +86,7 @@ def map_and_top10(page_run_view) -> None:
         level = shown_level(view)
         top = shared_result("overview_top10", data, key, lambda: top_areas(
             figure.table if figure.level != "h3" else view_area_table(
-                data.index, level, view, area=map_parent(view), k=k), view.metric, lang=lang))
+                data.index, level, view, area=map_parent(view), k=k, exact=context.exact), view.metric, lang=lang))
         st.markdown(f"#### {text('top10', lang)} · {text(f'by_{level}', lang)}")
         st.caption(text("click_to_drill", lang))
         top_key = f"overview_top10_{view.area or 'all'}_{view.metric}"

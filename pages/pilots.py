@@ -30,8 +30,10 @@ context = map_context(data, view)
 
 def reach_gaps_and_map():
     mask = view_mask(data.index, view)
-    reach = protect(pilot_reach(data.index, data.pilots, radius_km=view.km, mask=mask), k=context.min_count)
-    gaps = pilot_gaps(data.index, data.pilots, radius_km=view.km, mask=mask, k=context.min_count)
+    reach = protect(pilot_reach(data.index, data.pilots, radius_km=view.km, mask=mask), k=context.min_count,
+                    exact=context.exact)
+    gaps = pilot_gaps(data.index, data.pilots, radius_km=view.km, mask=mask, k=context.min_count,
+                       exact=context.exact)
     return reach, gaps, pilot_map(data.index, boundaries, view, data.pilots, reach, gaps, size=(600, 600),
                                   context=context)
 

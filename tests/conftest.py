@@ -13,6 +13,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+# A fixed record-key secret (geo.cellkey): the public release's noise is the same on every run and
+# machine, so golden files and figures are reproducible. Deployments set their own secret.
+os.environ.setdefault("PPAP_CELL_KEY", "ppap-atlas-test-suite")
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 APP_PATH = REPO_ROOT / "app.py"
 
@@ -119,3 +123,21 @@ def browser():
             yield chromium
         finally:
             chromium.close()
+
+
+# Figures a test measures (the disclosure attack, the public release's accuracy) are printed at the
+# end of the run, so CI's log carries them.
+_FIGURES: list[str] = []
+
+
+@pytest.fixture(scope="session")
+def print_figure():
+    """Record a line for the run's "figures" summary (``pytest_terminal_summary``)."""
+    return _FIGURES.append
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _FIGURES:
+        terminalreporter.section("figures")
+        for line in _FIGURES:
+            terminalreporter.write_line(line)

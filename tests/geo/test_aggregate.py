@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 
 from geo.aggregate import (
     COUNT_COLUMNS,
+    KEY_COLUMNS,
     METRIC_COLUMNS,
     ROLLUP_FLOOR_RES,
     aggregate,
@@ -224,7 +225,7 @@ def test_filter_selecting_nothing_gives_empty_table(index):
     for by, res in (("h3", 8), ("h3", 10), ("district", None)):
         table = aggregate(index, by, res=res, mask=mask)
         assert len(table) == 0
-        assert list(table.columns)[-len(METRIC_COLUMNS):] == list(METRIC_COLUMNS)
+        assert list(table.columns)[-len(METRIC_COLUMNS + KEY_COLUMNS):] == list(METRIC_COLUMNS + KEY_COLUMNS)
 
 
 @pytest.mark.parametrize(

@@ -61,7 +61,7 @@ def test_aggregate_csv_to_stdout(households_file, capsys):
 def test_aggregate_h3_csv_suppresses_small_cells(households_file, tmp_path, capsys):
     out_path = tmp_path / "h3.csv"
     code, _, _ = run(["aggregate", "--input", str(households_file), "--by", "h3", "--res", "9", "--format", "csv",
-                      "--out", str(out_path)], capsys)
+                      "--exact", "--out", str(out_path)], capsys)
     assert code == 0
     table = pd.read_csv(out_path, dtype={"h3_cell": str, "households": str})
     assert table.columns[0] == "h3_cell" and table["h3_cell"].str.fullmatch(r"89[0-9a-f]{13}").all()
@@ -73,9 +73,26 @@ def test_aggregate_h3_csv_suppresses_small_cells(households_file, tmp_path, caps
     assert table.loc[hidden, "people"].isna().all() and table.loc[hidden, "af_mpi"].isna().all()
 
 
+def test_default_output_is_the_public_release(households_file, capsys):
+    """Without --exact the CLI writes what a public viewer sees: counts perturbed by cell key (within
+    MAX_NOISE of the truth), no area under 10, withheld areas left out."""
+    from geo.cellkey import MAX_NOISE
+
+    args = ["aggregate", "--input", str(households_file), "--by", "h3", "--res", "8", "--format", "csv", "--out", "-"]
+    code, out, err = run(args, capsys)
+    assert code == 0 and "public release" in err
+    public = pd.read_csv(io.StringIO(out), dtype={"h3_cell": str})
+    _, exact_out, _ = run(args[:-2] + ["--exact", "--min-count", "1", "--out", "-"], capsys)
+    exact = pd.read_csv(io.StringIO(exact_out), dtype={"h3_cell": str}).set_index("h3_cell")
+    assert len(public) < len(exact) and (public["households"] >= 10).all()
+    true = exact.loc[public["h3_cell"], "households"].to_numpy()
+    assert (abs(public["households"].to_numpy() - true) <= MAX_NOISE).all()
+    assert not any(c.startswith("ckey_") for c in public.columns)
+
+
 def test_min_count_1_turns_suppression_off(households_file, capsys):
     code, out, _ = run(["aggregate", "--input", str(households_file), "--by", "h3", "--res", "10", "--min-count", "1",
-                        "--format", "csv", "--out", "-"], capsys)
+                        "--exact", "--format", "csv", "--out", "-"], capsys)
     table = pd.read_csv(io.StringIO(out))
     assert table["households"].sum() == 600
     assert table["households"].min() >= 1
@@ -83,7 +100,7 @@ def test_min_count_1_turns_suppression_off(households_file, capsys):
 
 def test_aggregate_filters_and_rollup_geojson(households_file, capsys):
     code, out, _ = run(["aggregate", "--input", str(households_file), "--by", "h3", "--res", "8", "--rollup",
-                        "--level", "1,2", "--tpmap", "no", "--format", "geojson", "--out", "-"], capsys)
+                        "--level", "1,2", "--tpmap", "no", "--exact", "--format", "geojson", "--out", "-"], capsys)
     assert code == 0
     features = json.loads(out)["features"]
     assert features and all(f["geometry"]["type"] == "Polygon" for f in features)

@@ -35,7 +35,7 @@ DAY = dt.date(2026, 11, 21)
 
 @pytest.fixture(scope="module")
 def kalasin(index, boundaries) -> MapFigure:
-    return build_map(index, boundaries, MapView(province_code="46", metric="poor_households"), now=DAY,
+    return build_map(index, boundaries, MapView(province_code="46", metric="poor_households", exact=True), now=DAY,
                      synthetic=True, attribution=world.ATTRIBUTION)
 
 
@@ -62,13 +62,13 @@ def kalasin(index, boundaries) -> MapFigure:
 )
 def test_bad_views_name_the_field(kwargs, named):
     with pytest.raises(EngineInputError, match=named):
-        MapView(**kwargs)
+        MapView(**kwargs, exact=True)
 
 
 def test_view_normalises_and_is_a_cache_key():
-    view = MapView(metric="share_level_1_2", district_code="4609", level="h3")
+    view = MapView(metric="share_level_1_2", district_code="4609", level="h3", exact=True)
     assert view.metric == "share_levels_1_2" and view.province_code == "46" and view.scope_code == "4609"
-    same = MapView(metric="share_levels_1_2", province_code="46", district_code="4609", level="h3")
+    same = MapView(metric="share_levels_1_2", province_code="46", district_code="4609", level="h3", exact=True)
     assert view == same and len({view, same}) == 1
     assert view.with_province("34").scope_code == "34"
 
@@ -76,10 +76,10 @@ def test_view_normalises_and_is_a_cache_key():
 def test_view_from_dashboard_state():
     from geo.viewstate import ViewState
 
-    view = MapView.from_viewstate(ViewState(area="460901", by="district", metric="mpi", levels=(1, 2), lang="en"))
+    view = MapView.from_viewstate(ViewState(area="460901", by="district", metric="mpi", levels=(1, 2), lang="en"), exact=True)
     assert (view.district_code, view.level, view.metric, view.lang) == ("4609", "subdistrict", "mpi", "en")
     assert view.filters == HouseholdFilter(levels=(1, 2))
-    h3 = MapView.from_viewstate(ViewState(provinces=("46",), by="h3", res=7))
+    h3 = MapView.from_viewstate(ViewState(provinces=("46",), by="h3", res=7), exact=True)
     assert (h3.province_code, h3.level, h3.res) == ("46", "h3", 7)
 
 
@@ -119,7 +119,7 @@ def test_figure_text_never_carries_the_small_area_s_values(index, boundaries):
     small = raw.loc[world.SMALL_DISTRICT]
     assert small["households"] == 3 and small["share_level_1_2"] == 1.0
     for metric in ("share_levels_1_2", "mpi", "poor_households"):
-        figure = build_map(index, boundaries, MapView(province_code="46", metric=metric), now=DAY, synthetic=True)
+        figure = build_map(index, boundaries, MapView(province_code="46", metric=metric, exact=True), now=DAY, synthetic=True)
         secret = format_value(float(metric_values(raw.loc[[world.SMALL_DISTRICT]], metric)[0]), metric)
         words = json.dumps(figure.areas.drop(columns="geometry").to_dict("records"), ensure_ascii=False, default=str)
         deck = figure.deck().to_json()
@@ -132,7 +132,7 @@ def test_figure_text_never_carries_the_small_area_s_values(index, boundaries):
 
 @pytest.mark.parametrize("metric", list(METRICS))
 def test_metric_values_are_the_engine_columns_on_shown_areas(index, boundaries, metric):
-    figure = build_map(index, boundaries, MapView(level="province", metric=metric), now=DAY, synthetic=True)
+    figure = build_map(index, boundaries, MapView(level="province", metric=metric, exact=True), now=DAY, synthetic=True)
     raw = aggregate(index, "province").set_index("code")
     shown = figure.areas[figure.areas["status"] == "shown"].set_index("key")
     assert len(shown) == 2
@@ -144,7 +144,7 @@ def test_metric_values_are_the_engine_columns_on_shown_areas(index, boundaries, 
 
 
 def test_households_are_conserved_and_empty_areas_are_no_data(index, boundaries):
-    view = MapView(level="subdistrict", metric="households", filters=HouseholdFilter(levels=(3, 4)))
+    view = MapView(level="subdistrict", metric="households", filters=HouseholdFilter(levels=(3, 4)), exact=True)
     figure = build_map(index, boundaries, view, now=DAY, synthetic=False)
     selected = int(np.isin(index.level, [3, 4]).sum())
     assert int(pd.to_numeric(figure.table["households"], errors="coerce").fillna(0).sum()) <= selected
@@ -156,7 +156,7 @@ def test_households_are_conserved_and_empty_areas_are_no_data(index, boundaries)
 
 
 def test_h3_cells_are_rolled_up_and_protected(index, boundaries):
-    figure = build_map(index, boundaries, MapView(province_code="46", level="h3", res=9, metric="mpi"),
+    figure = build_map(index, boundaries, MapView(province_code="46", level="h3", res=9, metric="mpi", exact=True),
                        now=DAY, synthetic=True)
     assert figure.level == "h3" and figure.res == 9
     shown = pd.to_numeric(figure.table["households"], errors="coerce").dropna()
@@ -164,7 +164,7 @@ def test_h3_cells_are_rolled_up_and_protected(index, boundaries):
     assert set(figure.areas["key"]).isdisjoint({""}) and figure.areas["key"].str.len().eq(15).all()
     deck = json.loads(figure.deck().to_json())
     assert [layer["id"] for layer in deck["layers"]] == ["context", "cells", "outline"]
-    auto = build_map(index, boundaries, MapView(province_code="46", level="h3"), now=DAY, synthetic=True)
+    auto = build_map(index, boundaries, MapView(province_code="46", level="h3", exact=True), now=DAY, synthetic=True)
     assert 5 <= auto.res <= 9
 
 
@@ -175,7 +175,7 @@ def test_words_title_credit_date_and_headline(index, boundaries, kalasin):
     headline = {h.key: h for h in kalasin.headline}
     assert headline["households"].text == "68" and headline["households"].value == 68
     en = build_map(index, boundaries, MapView(district_code="4609", level="subdistrict", lang="en", metric="mpi",
-                                              filters=HouseholdFilter(levels=(1, 2), in_tpmap=False)),
+                                              filters=HouseholdFilter(levels=(1, 2), in_tpmap=False), exact=True),
                    now=DAY, synthetic=True)
     assert en.title.startswith("Multidimensional poverty index (MPI) · by subdistrict · Sahatsakhan district")
     assert "Not in TPMAP" in en.title and "21 Nov 2026 (BE 2569)" == en.date_text
@@ -184,7 +184,7 @@ def test_words_title_credit_date_and_headline(index, boundaries, kalasin):
 
 def test_file_stems(index, boundaries, kalasin):
     assert kalasin.file_stem() == "46_kalasin_poor_households_2026-11-21"
-    h3 = build_map(index, boundaries, MapView(district_code="4609", level="h3", res=8, lang="en"), now=DAY,
+    h3 = build_map(index, boundaries, MapView(district_code="4609", level="h3", res=8, lang="en", exact=True), now=DAY,
                    synthetic=True)
     assert h3.file_stem(size="a4") == "46_kalasin_4609_sahatsakhan_poor_households_h3r8_en_a4_2026-11-21"
 
@@ -199,7 +199,7 @@ def test_deck_has_fixed_layers_and_plain_text_tooltips(kalasin):
 
 
 def test_build_map_checks_its_inputs(index, boundaries):
-    view = MapView(province_code="46")
+    view = MapView(province_code="46", exact=True)
     with pytest.raises(EngineInputError, match="index"):
         build_map(None, boundaries, view, now=DAY, synthetic=True)
     with pytest.raises(EngineInputError, match="now"):
@@ -209,13 +209,13 @@ def test_build_map_checks_its_inputs(index, boundaries):
     with pytest.raises(EngineInputError, match="mask"):
         build_map(index, boundaries, view, now=DAY, synthetic=True, mask=np.ones(3, dtype=bool))
     with pytest.raises(BoundaryError, match="subdistrict"):
-        build_map(index, {"province": boundaries["province"]}, MapView(province_code="46", level="subdistrict"),
+        build_map(index, {"province": boundaries["province"]}, MapView(province_code="46", level="subdistrict", exact=True),
                   now=DAY, synthetic=True)
 
 
 def test_an_extra_mask_narrows_like_a_scope(index, boundaries):
     scope = np.asarray(index.district == list(index.district_codes).index("4601"))
-    figure = build_map(index, boundaries, MapView(province_code="46"), now=DAY, synthetic=True, mask=scope)
+    figure = build_map(index, boundaries, MapView(province_code="46", exact=True), now=DAY, synthetic=True, mask=scope)
     assert {h.key: h.value for h in figure.headline}["households"] == 40
 
 
@@ -226,7 +226,7 @@ def test_real_sample_kalasin_is_quick(sample_households_path):
 
     inputs = load_map_inputs(sample_households_path)
     start = time.perf_counter()
-    figure = inputs.build(MapView(province_code="46", level="subdistrict"), now=DAY)
+    figure = inputs.build(MapView(province_code="46", level="subdistrict", exact=True), now=DAY)
     assert time.perf_counter() - start < 2.0
     assert {h.key: h.text for h in figure.headline}["households"] == "18,000" and figure.synthetic
     assert released_values_ok(figure.table, 10)
@@ -238,7 +238,7 @@ def test_screen_decks_carry_the_detail_their_view_can_show(sample_households_pat
     from geo.mapview import load_map_inputs
 
     inputs = load_map_inputs(sample_households_path)
-    national = inputs.build(MapView(level="district"), now=DAY)
+    national = inputs.build(MapView(level="district", exact=True), now=DAY)
     deck = json.loads(national.deck(width_px=600, height_px=600).to_json())
     layers = {layer["id"]: layer for layer in deck["layers"]}
     drawn = {f["properties"]["code"] for f in layers["areas"]["data"]["features"]}
@@ -248,6 +248,6 @@ def test_screen_decks_carry_the_detail_their_view_can_show(sample_households_pat
     assert vertices < 0.8 * full
     assert len(layers["context"]["data"]["features"]) == len(national.context)  # all of Thailand is in view
 
-    district = inputs.build(MapView(district_code="4609", level="subdistrict"), now=DAY)
+    district = inputs.build(MapView(district_code="4609", level="subdistrict", exact=True), now=DAY)
     context = json.loads(district.deck(width_px=600, height_px=600).to_json())["layers"][0]
     assert context["id"] == "context" and 0 < len(context["data"]["features"]) < 15
