@@ -8,11 +8,13 @@ afterwards (the allocator rarely gives it back). :func:`import_households_isolat
 
 - at a lower CPU priority (``nice`` 10), so other users' reruns come first;
 - with its address space capped (``RLIMIT_AS``) at what the child needed to start plus
-  ``limits.max_memory_bytes`` -- a hard ceiling behind the reader's estimates;
+  ``limits.max_memory_bytes`` (or ``memory_ceiling``) -- a hard ceiling behind the reader's
+  estimates;
 - with a time limit; and all of its memory goes back to the system when it ends.
 
-Only the :class:`~geo.ingest.pipeline.ImportResult` comes back (pickled through a pipe between
-the two processes of this program). Errors come back as the same exceptions
+The files go to the child through a pipe as they are (a path is read by the child itself), and
+only the :class:`~geo.ingest.pipeline.ImportResult` comes back (pickled, between the two
+processes of this program). Errors come back as the same exceptions
 :func:`~geo.ingest.import_households` raises; running out of the ceiling or the time is an
 :class:`~geo.ingest.limits.ImportLimitError` in English and Thai.
 """
@@ -53,6 +55,7 @@ def import_households_isolated(
     *,
     limits: ImportLimits | None = None,
     timeout: float = DEFAULT_TIMEOUT_S,
+    memory_ceiling: int | None = None,
     **options: object,
 ) -> ImportResult:
     """:func:`geo.ingest.import_households` in a child process with a memory and a time limit.
@@ -68,6 +71,9 @@ def import_households_isolated(
         ``limits.max_memory_bytes``.
     timeout : float, default 600
         Seconds before the child is stopped.
+    memory_ceiling : int, optional
+        Bytes the child may take beyond what it needed to start (its ``RLIMIT_AS``);
+        ``limits.max_memory_bytes`` when omitted.
     **options
         Every other keyword of :func:`~geo.ingest.import_households` (``mode``, ``store``,
         ``id_key``, ``keep_head_name``, ``sheet``, ``boundaries``, ``boundaries_problem``,
@@ -97,19 +103,23 @@ def import_households_isolated(
         raise TypeError(f"limits must be an ImportLimits or None, got {type(limits).__name__}")
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
         raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+    if memory_ceiling is None:
+        memory_ceiling = limits.max_memory_bytes
+    elif isinstance(memory_ceiling, bool) or not isinstance(memory_ceiling, int) or memory_ceiling <= 0:
+        raise ValueError(f"memory_ceiling must be a positive number of bytes, got {memory_ceiling!r}")
     unknown = set(options) - {"mode", "store", "id_key", "keep_head_name", "sheet", "boundaries",
                               "boundaries_problem", "now"}
     if unknown:
         raise TypeError(f"unknown import option(s): {', '.join(sorted(unknown))}")
     sources = _check_args(files, options.get("mode", "append"), options.get("store"),
                           options.get("keep_head_name", False), options.get("sheet"))
-    # Paths are read by the child; anything else is turned into (name, bytes) here.
+    # Paths are read by the child; anything else is sent as its bytes, after a small header.
     sent = [str(s) if isinstance(s, (str, os.PathLike)) else _load_source(s, limits) for s in sources]
     if options.get("store") is not None:
         options["store"] = str(options["store"])
-    payload = pickle.dumps({"files": sent, "limits": limits, "options": options},
-                           protocol=pickle.HIGHEST_PROTOCOL)
-    del sent
+    files = [item if isinstance(item, str) else (item[0], len(item[1])) for item in sent]
+    header = pickle.dumps({"files": files, "limits": limits, "ceiling": memory_ceiling, "options": options},
+                          protocol=pickle.HIGHEST_PROTOCOL)
     environment = dict(os.environ)
     environment["PYTHONPATH"] = os.pathsep.join(
         p for p in (str(_PROJECT_ROOT), environment.get("PYTHONPATH", "")) if p)
@@ -119,7 +129,15 @@ def import_households_isolated(
         env=environment, cwd=str(_PROJECT_ROOT),
     )
     try:
-        output, errors = child.communicate(payload, timeout=timeout)
+        try:
+            child.stdin.write(header)  # the child reads all of its input before it writes anything
+            for item in sent:
+                if not isinstance(item, str):
+                    child.stdin.write(item[1])  # written from the caller's bytes: no copy
+        except BrokenPipeError:  # the child died early; its stderr says why
+            pass  # (communicate() below flushes and closes its input)
+        del sent
+        output, errors = child.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         child.kill()
         child.communicate()
@@ -128,8 +146,6 @@ def import_households_isolated(
             f"the import took longer than {timeout:,.0f} s and was stopped; split the file into smaller files",
             f"การนำเข้าใช้เวลาเกิน {timeout:,.0f} วินาทีจึงถูกหยุด กรุณาแบ่งเป็นไฟล์ย่อย",
         ) from None
-    finally:
-        del payload
     try:
         status, value = pickle.loads(output) if output else ("died", None)
     except (pickle.UnpicklingError, EOFError, ValueError):
@@ -139,7 +155,7 @@ def import_households_isolated(
     if status == "error":
         raise value
     if status == "memory" or child.returncode in (-9, 137):
-        raise _memory_error(limits.max_memory_bytes, "ran out of memory and was stopped", "ใช้หน่วยความจำเกินกำหนดจึงถูกหยุด")
+        raise _memory_error(memory_ceiling, "ran out of memory and was stopped", "ใช้หน่วยความจำเกินกำหนดจึงถูกหยุด")
     last = errors.decode("utf-8", "replace").strip().splitlines()[-1:] or [f"exit code {child.returncode}"]
     raise RuntimeError(f"the import process failed: {last[0]}")
 
@@ -161,9 +177,11 @@ def _child_main() -> int:
     out = os.fdopen(os.dup(1), "wb")
     sys.stdout = sys.stderr  # nothing but the result may reach the pipe
     try:
-        payload = pickle.load(sys.stdin.buffer)
-        limits: ImportLimits = payload["limits"]
-        options = payload["options"]
+        source = sys.stdin.buffer
+        header = pickle.load(source)
+        limits: ImportLimits = header["limits"]
+        options = header["options"]
+        files = [item if isinstance(item, str) else (item[0], source.read(item[1])) for item in header["files"]]
         from geo.ingest.pipeline import import_households
 
         try:
@@ -173,13 +191,12 @@ def _child_main() -> int:
         try:
             import resource
 
-            ceiling = _address_space() + limits.max_memory_bytes
-            if ceiling > limits.max_memory_bytes:
+            start = _address_space()
+            if start:
+                ceiling = start + header["ceiling"]
                 resource.setrlimit(resource.RLIMIT_AS, (ceiling, ceiling))
         except (ImportError, ValueError, OSError):
             pass
-        files = payload["files"]
-        del payload
         answer: tuple[str, object]
         try:
             answer = ("ok", import_households(files, limits=limits, **options))

@@ -291,6 +291,15 @@ def test_isolated_import_gives_the_same_result(tmp_path):
         import_households_isolated([("a.csv", data)], colour="red")
 
 
+def test_isolated_import_has_a_hard_memory_ceiling():
+    # 20,000 rows estimate at 64 MB, well within the limits; the child may take only 8 MB more.
+    with pytest.raises(ImportLimitError) as caught:
+        import_households_isolated([("a.csv", csv_bytes(20_000))], memory_ceiling=8 * 2**20)
+    assert caught.value.code == "memory" and "ran out of memory" in caught.value.message_en
+    assert "8 MB" in caught.value.message_th
+    assert import_households_isolated([("a.csv", csv_bytes(20_000))]).rows_in == 20_000
+
+
 def test_isolated_import_is_stopped_after_its_time():
     with pytest.raises(ImportLimitError) as caught:
         import_households_isolated([("a.csv", csv_bytes(10))], timeout=0.01)
