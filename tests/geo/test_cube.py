@@ -96,7 +96,7 @@ def test_the_cube_is_built_once_per_index_and_counts_every_household():
     assert cube_for(INDEX) is cube_for(INDEX)
     cube = build_cube(INDEX)
     assert int(cube.households.sum()) == INDEX.n
-    assert cube.sums.shape == (11, cube.households.size) and (cube.households > 0).all()
+    assert cube.sums.shape == (17, cube.households.size) and (cube.households > 0).all()
 
 
 @pytest.mark.parametrize("dense_share", [0.0, 1.0])  # every selection summed in place / gathered

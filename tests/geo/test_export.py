@@ -34,7 +34,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def figure(index, boundaries):
-    return build_map(index, boundaries, MapView(province_code="46", metric="share_levels_1_2"), now=DAY,
+    return build_map(index, boundaries, MapView(province_code="46", metric="share_levels_1_2", exact=True), now=DAY,
                      synthetic=True, attribution=world.ATTRIBUTION)
 
 
@@ -171,7 +171,7 @@ def test_pdf_brief_words(figure):
 
 def test_pdf_never_shows_the_small_area_s_values(index, boundaries):
     for metric, secret in (("share_levels_1_2", "100.0%"), ("mpi", "1.000")):
-        figure = build_map(index, boundaries, MapView(province_code="46", metric=metric), now=DAY, synthetic=True)
+        figure = build_map(index, boundaries, MapView(province_code="46", metric=metric, exact=True), now=DAY, synthetic=True)
         text = _pdf_text(export_pdf(figure))
         assert world.SMALL_NAME_TH in text  # its label: the name only
         assert secret not in text
@@ -292,7 +292,7 @@ def _pilot_figure(index, boundaries):
         "province_code": "46", "district_code": "4609", "lat": 16.5, "lon": 104.0,
         "university": "มหาวิทยาลัยกาฬสินธุ์", "start_year": 2023, "households_target": 20,
     }]))
-    base = build_map(index, boundaries, MapView(province_code="46"), now=DAY, synthetic=True,
+    base = build_map(index, boundaries, MapView(province_code="46", exact=True), now=DAY, synthetic=True,
                      attribution=world.ATTRIBUTION)
     reach = protect(pilot_reach(index, pilots, radius_km=5))
     gaps = pilot_gaps(index, pilots, radius_km=5)
@@ -308,7 +308,7 @@ def test_pilot_sites_reach_every_export(index, boundaries):
     pixels = _decode(export_png(figure))
     colour = np.array(pilot_kind_colour("mushroom"), dtype=np.int16)
     site = (np.abs(pixels - colour).max(axis=2) <= 12).sum()
-    plain = _decode(export_png(build_map(index, boundaries, MapView(province_code="46"), now=DAY, synthetic=True,
+    plain = _decode(export_png(build_map(index, boundaries, MapView(province_code="46", exact=True), now=DAY, synthetic=True,
                                          attribution=world.ATTRIBUTION)))
     assert site > 200 and site > 5 * (np.abs(plain - colour).max(axis=2) <= 12).sum()  # the site's circle
     text = _flat(_pdf_text(export_pdf(figure)))

@@ -30,7 +30,7 @@ _EXTERNAL = [
 @pytest.fixture(scope="module")
 def figure():
     return build_map(index_households(world.households()), world.boundaries(),
-                     MapView(province_code="46", metric="mpi"), now=DAY, synthetic=True, attribution=world.ATTRIBUTION)
+                     MapView(province_code="46", metric="mpi", exact=True), now=DAY, synthetic=True, attribution=world.ATTRIBUTION)
 
 
 @pytest.fixture(scope="module")
