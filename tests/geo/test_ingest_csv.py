@@ -125,3 +125,21 @@ def test_whole_numbers_with_decimal_comma():
     assert parse_whole_number("4,0", decimal_comma=True) == (4, None)
     assert parse_whole_number("4,5", decimal_comma=True) == (None, "not_a_whole_number")
     assert parse_number("1,2,3", decimal_comma=True) == (None, "not_a_number")
+
+
+# ---------------------------------------------------------------------------------------------
+# Streaming: text decoded in pieces
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("shift", [0, 1, 2])
+def test_encoding_is_found_across_piece_boundaries(shift):
+    from geo.ingest.read import CHUNK_BYTES, detect_encoding
+
+    text = "x" * shift + "รหัสครัวเรือน,ปี\n" + "บ้านเลขที่,2567\n" * (2 * CHUNK_BYTES // 30)
+    assert len(text.encode("utf-8")) > 2 * CHUNK_BYTES  # Thai letters straddle the pieces' edges
+    assert detect_encoding(text.encode("utf-8")) == "utf-8"
+    assert detect_encoding(text.encode("cp874")) == "cp874"
+    assert detect_encoding(text.encode("utf-8-sig")) == "utf-8-sig"
+    table = read_table(text.encode("cp874"), "big.csv")
+    assert table.cells.shape[0] == text.count("\n") - 1 and table.cells.loc[1].tolist() == ["บ้านเลขที่", "2567"]
