@@ -557,7 +557,8 @@ def _xlsx_is_encrypted(data: bytes) -> bool:
 
 #: Zip members smaller than this may have any compression ratio (small XML compresses well).
 _RATIO_FLOOR_BYTES = 1 << 20
-#: Working memory per byte of the workbook parts openpyxl reads whole (shared strings, styles).
+#: Working memory per byte of the parts read whole: a workbook's shared strings and styles, a
+#: Parquet file's footer.
 _BYTES_PER_XML_BYTE = 8
 
 
@@ -682,6 +683,9 @@ def _read_parquet_rows(data: bytes, name: str, budget: ReadBudget) -> _Rows:
 
     limits = budget.limits
     damaged = (pa.ArrowException, OSError, ValueError, TypeError, KeyError, IndexError)
+    # The footer (the metadata) is parsed whole: its size, from the file's last 8 bytes, counts first.
+    footer = int.from_bytes(data[-8:-4], "little") if len(data) >= 12 and data.endswith(_PARQUET_MAGIC) else 0
+    budget.check_memory(footer * _BYTES_PER_XML_BYTE)
     try:
         probe = pq.ParquetFile(io.BytesIO(data))
         metadata = probe.metadata

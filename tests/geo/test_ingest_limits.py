@@ -220,6 +220,17 @@ def test_parquet_refused_from_metadata_and_by_batch(tmp_path):
     assert refused(buffer.getvalue(), "refs.parquet", max_cell_chars=1000).code == "cell_too_long"
 
 
+def test_parquet_footer_is_measured_before_it_is_parsed():
+    table = pa.table({f"c{i}": pa.array(["1"] * 200, pa.string()) for i in range(100)})
+    buffer = io.BytesIO()
+    pq.write_table(table, buffer, row_group_size=1)  # 200 row groups: a footer of megabytes
+    data = buffer.getvalue()
+    footer = int.from_bytes(data[-8:-4], "little")
+    assert footer > 1_000_000
+    error = refused(data, "footer.parquet", max_memory_bytes=footer * 4)
+    assert error.code == "memory"
+
+
 def test_xlsx_declared_sizes_are_checked_before_parsing(tmp_path):
     path = xlsx_bomb(tmp_path / "small.xlsx", unpacked_mb=3)
     data = path.read_bytes()
