@@ -23,10 +23,11 @@ from geo.errors import InputFileError
 
 MIB = 2**20
 
-#: Estimated working memory of an import per cell of the file's table (bytes). Measured: importing
-#: the 231,021-row, 26-column sample takes 0.6-0.7 GB (about 110 B per cell) when every row is
-#: accepted, 500,000 rejected duplicate rows 2.4 GB (about 185 B per cell: each rejected row
-#: keeps its cells and reasons for the download). The estimate takes the larger figure, rounded up.
+#: Estimated working memory of an import per cell of the file's table (bytes). Measured (peak
+#: resident memory above the process's start): the 231,021-row, 26-column sample, every row
+#: accepted, 0.40 GB (about 67 B per cell); 299,000 copies of one household, all but one rejected
+#: as duplicates, 0.96 GB (about 124 B per cell: a rejected row keeps its cells and reasons for
+#: the download). The estimate is 1.6 times the larger figure.
 BYTES_PER_CELL = 200
 #: ... plus this much per character of text (a cell's text is held raw, cleaned and parsed).
 BYTES_PER_CHAR = 4
@@ -91,7 +92,7 @@ class ImportLimits:
     max_memory_bytes : int, default 2 GiB
         Estimated working memory of the whole import (all its files): ``BYTES_PER_CELL`` per cell
         plus ``BYTES_PER_CHAR`` per character read so far. The sample estimates at 1.3 GB
-        (measured 0.7 GB); 300,000 rows of 26 columns at 1.7 GB.
+        (measured 0.4 GB); 300,000 rows of 26 columns at 1.7 GB.
 
     Example
     -------

@@ -929,13 +929,20 @@ def _rejects_frame(item: _Parsed, rows: pd.Index, keep_head_name: bool) -> pd.Da
     """The rejected rows as written, with their reasons; IDs masked, names dropped."""
     table = item.table
     cells = table.cells.loc[rows]
-    reasons = [item.reasons.get(int(r), []) for r in rows]
+    joined: dict[tuple[Reason, ...], tuple[str, str, str]] = {}  # rows with the same reasons share the text
+    texts = []
+    for r in rows:
+        key = tuple(item.reasons.get(int(r), ()))
+        if key not in joined:
+            joined[key] = ("; ".join(dict.fromkeys(x.code for x in key)), "; ".join(x.message_th for x in key),
+                           "; ".join(x.message_en for x in key))
+        texts.append(joined[key])
     front = pd.DataFrame({
         "file": table.name,
         "row": rows.to_numpy(dtype="int64"),
-        "reason_codes": ["; ".join(dict.fromkeys(x.code for x in rs)) for rs in reasons],
-        "reasons_th": ["; ".join(x.message_th for x in rs) for rs in reasons],
-        "reasons_en": ["; ".join(x.message_en for x in rs) for rs in reasons],
+        "reason_codes": [t[0] for t in texts],
+        "reasons_th": [t[1] for t in texts],
+        "reasons_en": [t[2] for t in texts],
     })
     body: dict[str, list[str]] = {}
     for position, header in enumerate(table.headers):

@@ -620,12 +620,13 @@ def _read_xlsx_rows(data: bytes, name: str, sheet: str | None, budget: ReadBudge
                 )
             chosen = by_name[sheet]
         rows = _Rows(budget, "row")
+        memo = _TextMemo()
         try:
             for number, values in enumerate(chosen.iter_rows(values_only=True), start=1):
                 end = len(values)
                 while end and values[end - 1] is None:  # read-only sheets pad rows to the sheet's width
                     end -= 1
-                rows.add([cell_to_text(v) for v in values[:end]], number)
+                rows.add([memo.text(v) for v in values[:end]], number)
         except (InputFileError, MemoryError):
             raise
         except Exception as exc:  # a damaged sheet part
@@ -633,6 +634,32 @@ def _read_xlsx_rows(data: bytes, name: str, sheet: str | None, budget: ReadBudge
         return rows, chosen.title
     finally:
         workbook.close()
+
+
+class _TextMemo:
+    """:func:`cell_to_text` computed once per distinct value, so equal cells share one string.
+
+    Only for values of one type (a Parquet column, a sheet's numbers): ``1 == 1.0 == True``.
+    """
+
+    _LIMIT = 100_000
+
+    def __init__(self) -> None:
+        self.done: dict[object, str] = {}
+
+    def text(self, value: object) -> str:
+        if value is None or isinstance(value, str):
+            return "" if value is None else value
+        key = (type(value), value)
+        try:
+            return self.done[key]
+        except KeyError:
+            if len(self.done) >= self._LIMIT:
+                self.done.clear()
+            text = self.done[key] = cell_to_text(value)
+            return text
+        except TypeError:  # not hashable (a list in a nested column)
+            return cell_to_text(value)
 
 
 #: Rows decoded at a time from a Parquet file.
@@ -673,7 +700,8 @@ def _batch_texts(batch, budget: ReadBudget, first_row: int) -> list[list[str]]:
         else:
             if pa.types.is_dictionary(column.type):
                 column = column.dictionary.take(column.indices)
-            texts.append([cell_to_text(v) for v in column.to_pylist()])
+            memo = _TextMemo()  # one column has one type, so equal values give equal text
+            texts.append([memo.text(v) for v in column.to_pylist()])
     return texts
 
 

@@ -11,6 +11,7 @@ and never for the national ID.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Literal
 
@@ -245,6 +246,21 @@ def make_reason(code: str, column: str | None = None, **fields: object) -> Reaso
     >>> make_reason("members_out_of_range", "members", value=45).message_en
     "members: '45' is outside 1-30"
     """
+    try:
+        key = tuple(sorted((k, type(v).__name__, v) for k, v in fields.items()))  # 1, 1.0, True apart
+        return _cached_reason(code, column, key)
+    except TypeError:  # a field that cannot be hashed: build it afresh
+        return _build_reason(code, column, fields)
+
+
+@functools.lru_cache(maxsize=8192)
+def _cached_reason(code: str, column: str | None, fields: tuple[tuple[str, str, object], ...]) -> Reason:
+    # Rows with the same problem share one Reason (and its two messages): 300,000 duplicate rows
+    # of one household cost one Reason, not 300,000.
+    return _build_reason(code, column, {k: v for k, _, v in fields})
+
+
+def _build_reason(code: str, column: str | None, fields: dict[str, object]) -> Reason:
     spec = REASONS[code]
     values = {k: v for k, v in fields.items()}
     if "value" in values:
