@@ -213,13 +213,14 @@ class ReadBudget:
     def refuse_rows(self, count: int | None = None) -> None:
         """Raise for a file with ``count`` rows (None: more than the limit, found while reading)."""
         limit = self.limits.max_rows
-        shown_en = f"{count:,}" if count is not None else f"more than {limit:,}"
-        shown_th = f"{count:,}" if count is not None else f"มากกว่า {limit:,}"
-        raise ImportLimitError(
-            "too_many_rows",
-            f"{self.name}: has {shown_en} rows, more than the {limit:,} allowed in one file; "
-            "split it into smaller files",
-            f"{self.name}: มี {shown_th} แถว เกินกว่าที่รับได้ {limit:,} แถวต่อไฟล์ กรุณาแบ่งเป็นไฟล์ย่อย")
+        if count is None:
+            en = f"has more than the {limit:,} rows allowed in one file"
+            th = f"มีแถวเกินกว่าที่รับได้ {limit:,} แถวต่อไฟล์"
+        else:
+            en = f"has {count:,} rows, more than the {limit:,} allowed in one file"
+            th = f"มี {count:,} แถว เกินกว่าที่รับได้ {limit:,} แถวต่อไฟล์"
+        raise ImportLimitError("too_many_rows", f"{self.name}: {en}; split it into smaller files",
+                               f"{self.name}: {th} กรุณาแบ่งเป็นไฟล์ย่อย")
 
     def refuse_columns(self, width: int, where: str = "") -> None:
         """Raise for a row of ``width`` cells (``where``: ``"line 12"``, for the message)."""

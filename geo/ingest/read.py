@@ -356,7 +356,8 @@ class _Rows:
     """Rows as they are read, counted against the budget as they come.
 
     Blank rows are held back as a count and only kept once a non-blank row follows, so a sheet
-    formatted down to row 1,048,576 costs nothing and trailing blank rows are dropped.
+    formatted down to row 1,048,576 costs nothing and trailing blank rows are dropped; past ten
+    times the row limit, blank or not, the file is refused (reading it would only cost time).
     ``lines`` holds each kept row's first physical line (CSV) or sheet row.
     """
 
@@ -367,8 +368,12 @@ class _Rows:
         self.lines: list[int] = []
         self.blank_lines: list[int] = []
         self.blank_overflow = False
+        self.seen = 0
 
     def add(self, cells: list[str], line: int) -> None:
+        self.seen += 1
+        if self.seen > 10 * self.budget.limits.max_rows:
+            self.budget.refuse_rows()
         end = len(cells)
         while end and not cells[end - 1].strip():
             end -= 1

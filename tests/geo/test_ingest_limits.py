@@ -173,13 +173,16 @@ def test_rows_are_counted_while_reading_each_format(tmp_path):
     from geo.spreadsheet import to_xlsx_bytes
 
     error = refused(to_xlsx_bytes(frame), "a.xlsx", max_rows=100)
-    assert error.code == "too_many_rows" and "more than 100" in error.message_en and "มากกว่า 100" in error.message_th
+    assert error.code == "too_many_rows" and "more than the 100 rows" in error.message_en
+    assert "เกินกว่าที่รับได้ 100 แถว" in error.message_th
 
 
 def test_blank_rows_below_the_data_do_not_count():
     data = csv_bytes(50) + b"\n" * 500
     assert read_table(data, "a.csv", limits=ImportLimits(max_rows=60)).cells.shape[0] == 50
     assert refused(data + ROW.format(n=99).encode(), "a.csv", max_rows=60).code == "too_many_rows"
+    # ... up to ten times the limit: past it, reading on would only cost time.
+    assert refused(csv_bytes(50) + b"\n" * 700, "a.csv", max_rows=60).code == "too_many_rows"
 
 
 def test_columns_cells_and_text_are_limited():
