@@ -1,5 +1,5 @@
 # PPAP Atlas — the two commands of the quick start:
-#   make run    set up (venv, pinned packages, boundaries, sample data) and start the app on :8501
+#   make run    set up (venv, pinned packages, boundaries, sample data) and start the app (serve.py) on :8501
 #   make test   the same set-up, plus test tools, Chromium and Thai fonts, then the whole test suite
 # Everything the project needs is installed from here; nothing is installed by hand.
 
@@ -55,7 +55,7 @@ run: setup
 	@echo ""
 	@echo "PPAP Atlas: http://localhost:$(PORT)"
 	@echo ""
-	$(PY) -m streamlit run app.py --server.port $(PORT) --server.headless true
+	$(PY) -m streamlit run serve.py --server.port $(PORT) --server.headless true
 
 test: $(DEV_STAMP) data system-deps
 	$(PY) -m pytest

@@ -1,7 +1,7 @@
 """Load test and soak of the running app with real browsers: ``python -m geo bench-load`` and
 ``python -m geo bench-soak``.
 
-Both start the app as a user would (``streamlit run app.py`` in a child process on a free
+Both start the app as a user would (``streamlit run serve.py`` in a child process on a free
 loopback port, with ``PPAP_HOUSEHOLDS`` when ``--data`` is given) and drive it with headless
 Chromium (Debian's ``/usr/bin/chromium``, through Playwright): every session is a browser context
 of its own, so a websocket and a Streamlit session of its own. Every request to an address other
@@ -247,7 +247,7 @@ def free_port() -> int:
 
 @dataclass
 class Server:
-    """A running ``streamlit run app.py`` and how long it took to answer its health check."""
+    """A running ``streamlit run serve.py`` and how long it took to answer its health check."""
 
     proc: subprocess.Popen
     url: str
@@ -275,7 +275,7 @@ def start_server(data: Path | None = None, *, port: int | None = None, timeout: 
     child_env = {**os.environ, **(env or {})}
     if data is not None:
         child_env["PPAP_HOUSEHOLDS"] = str(Path(data).resolve())
-    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+    cmd = [sys.executable, "-m", "streamlit", "run", "serve.py", "--server.headless", "true",
            "--server.port", str(port), "--server.address", "127.0.0.1", "--server.fileWatcherType", "none",
            "--browser.gatherUsageStats", "false"]
     started = time.perf_counter()

@@ -552,7 +552,7 @@ def headline_items(totals: pd.DataFrame, lang: str = "th") -> list[tuple[str, st
         value = row[name]
         return "–" if suppressed or pd.isna(value) else format_number(int(value), lang)
 
-    poor = "–" if suppressed else format_number(int(row["households_level_1"]) + int(row["households_level_2"]), lang)
+    poor = count("households_level_1_2")  # one set, one figure (geo.protect.POOR_COLUMN)
     return [
         (text("households", lang), str(row["households_shown"]) if suppressed else count("households")),
         (text("people", lang), count("people")),

@@ -22,7 +22,7 @@ import streamlit as st
 from dataclasses import replace
 
 from geo.access import scope_key
-from geo.audit import log_event, sha256_hex
+from geo.audit import log_export
 from geo.dashboard import breadcrumb, legend_html
 from geo.dashboard_maps import MapContext
 from geo.errors import PPAPError
@@ -115,10 +115,12 @@ def export_menu(figure, key: str) -> None:
                               format_func=lambda c: text(f"export_{c}", lang))
         fmt, size = EXPORT_CHOICES[choice]
         name = file_name(figure, fmt, size=size)
+        view = current_view()
 
         def build() -> bytes:
             data, _ = export_bytes(figure, fmt, size=size)
-            log_event("export", user, what=f"map {name}", rows=len(figure.table), file_sha256=sha256_hex(data))
+            log_export(user, page=key.split("_")[0], fmt=fmt, data=data, view=view,
+                       rows=len(figure.table), what=f"map {name}")
             return data
 
         st.download_button(text("download_file", lang, name=name), data=build, file_name=name,
@@ -179,7 +181,7 @@ def download_buttons(table: pd.DataFrame, name: str, view: ViewState, *, key: st
     def logged(make: Callable[[], bytes], fmt: str) -> Callable[[], bytes]:
         def build() -> bytes:
             data = make()
-            log_event("export", user, what=f"{name}.{fmt}", rows=len(table), file_sha256=sha256_hex(data))
+            log_export(user, page=key.split("_")[0], fmt=fmt, data=data, view=view, rows=len(table), what=name)
             return data
         return build
 

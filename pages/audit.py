@@ -13,7 +13,7 @@ from geo.access import AccessDenied
 from geo.audit import EVENTS, export_audit, log_denied, read_audit
 from geo.i18n import format_number, text
 from pages._auth import current_user
-from pages._render import load_or_explain
+from pages._render import load_or_explain, show_table
 from pages._sidebar import current_view, page_view
 
 data = load_or_explain(current_view().lang)
@@ -41,6 +41,6 @@ if check is not None:
                 "จุดตรวจสอบไม่ได้ลงนาม (ยังไม่ได้ตั้ง PPAP_AUDIT_KEY)") if lang == "th" else
                ("Checkpoints signed with PPAP_AUDIT_KEY" if check.keyed else
                 "Checkpoints not signed (PPAP_AUDIT_KEY is not set)"))
-st.dataframe(log, hide_index=True, width="stretch", key="audit_table")
+show_table(log, key="audit_table")
 st.download_button(text("audit_download", lang), data=lambda: export_audit(user, fmt="csv", event=events or None),
                    file_name="ppap_audit.csv", mime="text/csv", key="audit_download", icon=":material/download:")

@@ -8,7 +8,7 @@ import streamlit as st
 
 from geo import paths
 from geo.access import AccessDenied, check_import, imports_in_scope
-from geo.audit import log_denied, log_event, sha256_hex
+from geo.audit import log_denied, log_event, log_import_failed, sha256_hex
 from geo.dashboard import boundaries_summary, format_timestamp, import_summary, provenance_table
 from geo.errors import PPAPError
 from geo.i18n import format_number, text
@@ -37,6 +37,8 @@ def run_import() -> None:
         log_denied(user, exc, what="import")
         st.session_state["data_import_error"] = exc.message(current_view().lang)
     except PPAPError as exc:
+        log_import_failed(user, error=exc, data=upload.getvalue(), file_name=upload.name,
+                          mode=st.session_state.get("data_mode", ""))
         st.session_state["data_import_error"] = str(exc)
     else:
         log_event("import", user, what=f"import {result.mode}", rows=result.accepted,

@@ -48,7 +48,8 @@ if data is not None:
         where = f"households page, area {view.area or 'all'}" + (f", {filters}" if filters else "")
         mask = view_mask(data.index, view)  # the very households the table above counts
         # Text a spreadsheet would run (=1+1, +cmd|..., @SUM, -2+3) is shown and downloaded neutralised.
-        rows = neutralise_frame(view_household_rows(data.household_rows(mask), user, what=where))
+        rows = neutralise_frame(view_household_rows(data.household_rows(mask), user, what=where, page="households",
+                                                        view=view))
         st.caption(text("household_rows_shown", lang, rows=format_number(len(rows), lang)))
         show_table(rows, key="households_rows")
         if len(rows):

@@ -11,7 +11,8 @@ from geo.gaps import pilot_gaps
 from geo.i18n import format_number, text
 from geo.protect import protect
 from geo.viewstate import REACH_KM
-from pages._render import area_nav, drill_map, export_menu, map_heading, legend, map_context, map_footer, map_page
+from pages._render import (area_nav, drill_map, export_menu, legend, map_context, map_footer, map_heading, map_page,
+                           show_table)
 from pages._shared import shared_result
 from pages._sidebar import PAGE_KEYS
 
@@ -53,7 +54,7 @@ with side:
     st.markdown(f"#### {text('gaps_title', lang, km=view.km)}")
     st.caption(text("gaps_note", lang, km=view.km, gaps=format_number(gaps.attrs["gaps"], lang),
                     areas=format_number(gaps.attrs["areas_in_need"], lang)))
-    st.dataframe(gaps_table(gaps, lang), hide_index=True, width="stretch", key="pilots_gaps")
+    show_table(gaps_table(gaps, lang), key="pilots_gaps")
 
 st.markdown(f"#### {text('pilot_sites', lang)}")
-st.dataframe(pilots_table(data.pilots, reach, view.km, lang), hide_index=True, width="stretch", key="pilots_table")
+show_table(pilots_table(data.pilots, reach, view.km, lang), key="pilots_table")

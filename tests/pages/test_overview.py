@@ -23,6 +23,13 @@ def expected_headline(frame: pd.DataFrame, view: ViewState, lang: str = "th") ->
     return dict(D.headline_items(D.selection_totals(index, D.view_mask(index, view)), lang))
 
 
+def near(shown: str, truth: int) -> bool:
+    """A public figure is the true count plus at most MAX_NOISE (geo.cellkey)."""
+    from geo.cellkey import MAX_NOISE
+
+    return abs(int(shown.replace(",", "")) - truth) <= MAX_NOISE
+
+
 def top10(at) -> pd.DataFrame:
     return at.dataframe[0].value
 
@@ -35,8 +42,8 @@ def test_overview_on_the_sample_shows_the_engines_figures(sample_households_path
 
     assert at.title[0].value == "ภาพรวม"
     shown = metrics(at)
-    assert shown["ครัวเรือน"] == f"{len(frame):,}"
-    assert shown["คน"] == f"{int(frame['members'].sum()):,}"
+    # The public release: the published 231,021 households and 1,039,584 people, within the noise.
+    assert near(shown["ครัวเรือน"], len(frame)) and near(shown["คน"], int(frame["members"].sum()))
     assert shown == expected_headline(frame, ViewState())
     assert SYNTHETIC in page_text(at)
     assert "Boundaries: RTSD / OCHA (CC BY-IGO)" in page_text(at)
@@ -60,7 +67,7 @@ def test_overview_on_the_sample_shows_the_engines_figures(sample_households_path
 def test_drill_down_by_link_and_back(tiny_dir):
     at = open_app(query={"area": "4609", "by": "province"})
 
-    assert metrics(at)["ครัวเรือน"] == "29"
+    assert near(metrics(at)["ครัวเรือน"], 29)
     assert "รายตำบล · อำเภอสหัสขันธ์ จังหวัดกาฬสินธุ์" in page_text(at)
     assert [b.label for b in at.button if b.key and b.key.startswith("overview_crumb")] == [
         "20 จังหวัดนำร่อง", "กาฬสินธุ์", "สหัสขันธ์"]
@@ -72,13 +79,13 @@ def test_drill_down_by_link_and_back(tiny_dir):
     at.button(key="overview_back").click()
     rerun(at)
     assert at.query_params.get("area") == "46"
-    assert metrics(at)["ครัวเรือน"] == "59"
-    assert top10(at)["พื้นที่"].tolist() == ["เมืองกาฬสินธุ์", "สหัสขันธ์"]
+    assert near(metrics(at)["ครัวเรือน"], 59)
+    assert set(top10(at)["พื้นที่"]) == {"เมืองกาฬสินธุ์", "สหัสขันธ์"}  # close counts: noise may reorder
 
     at.button(key="overview_crumb_all").click()
     rerun(at)
     assert "area" not in at.query_params
-    assert metrics(at)["ครัวเรือน"] == "71"
+    assert near(metrics(at)["ครัวเรือน"], 71)
 
 
 def test_a_small_area_is_withheld_everywhere(tiny_dir):
@@ -88,8 +95,9 @@ def test_a_small_area_is_withheld_everywhere(tiny_dir):
     assert shown["ครัวเรือน"] == "<10"
     assert set(list(shown.values())[1:]) == {"–"}
     assert "น้อยกว่า 10 ครัวเรือน" in page_text(at)
-    # Its district's map shows neither subdistrict: one is small, the other would reveal it.
-    assert top10(at).empty
+    # Its district's map leaves it out; the public release needs no complementary suppression
+    # (the neighbour's figure carries noise), so the neighbour is ranked alone.
+    assert top10(at)["พื้นที่"].tolist() == ["ภูสิงห์"]
 
 
 def test_language_switch_changes_labels_legend_and_url(tiny_dir):
@@ -101,7 +109,7 @@ def test_language_switch_changes_labels_legend_and_url(tiny_dir):
     assert "Households" in metrics(at) and "People" in metrics(at)
     text = page_text(at)
     assert "Poor households (levels 1-2) · by province · 20 pilot provinces" in text
-    assert "Fewer than 10 households (withheld)" in text  # the legend
+    assert "None or fewer than 10 households (withheld)" in text  # the legend (public release)
     assert at.query_params == {"lang": "en"}
     assert at.multiselect(key="sidebar_provinces").label == "Province"
     (spec,) = decks(at)
