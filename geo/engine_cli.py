@@ -1,7 +1,9 @@
 """``python -m geo aggregate``, ``python -m geo verify`` and ``python -m geo bench``.
 
-``aggregate`` writes protected aggregates (every table passes :func:`geo.protect.protect`);
-``--min-count 1`` turns suppression off for an authorised operator. ``verify`` writes the
+``aggregate`` writes protected aggregates (every table passes :func:`geo.protect.protect`): by
+default the public release (what a public viewer sees: perturbed by cell key, areas under k left
+out); ``--exact`` the exact release, and ``--exact --min-count 1`` no suppression at all, for an
+authorised operator. ``verify`` writes the
 households whose position disagrees with their codes (row-level data for field teams, not for
 publication). ``bench`` is :mod:`geo.bench`.
 """

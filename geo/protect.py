@@ -1,41 +1,35 @@
-"""Small-cell protection: the one gate every aggregate passes before it leaves the engine.
+"""Disclosure control: the one gate every aggregate passes before it leaves the engine.
 
-Maps, tables, tooltips, downloads and exports all call :func:`protect` on a table from
-:func:`geo.aggregate.aggregate` or :func:`geo.aggregate.pilot_reach`. ``k`` (default 10) is the
-smallest number of households an area may show; ``k=1`` turns protection off (for an authorised
-operator, never for the public).
+Maps, tables, tooltips, headlines, downloads and exports all call :func:`protect` on a table from
+:func:`geo.aggregate.aggregate` (or the profile cube, :func:`geo.aggregate.pilot_reach`,
+:func:`geo.gaps.pilot_gaps`, :func:`geo.dashboard.totals_of`). Two releases:
 
-What :func:`protect` guarantees, for one released table
---------------------------------------------------------
-1. **No small area.** No released row shows a household count ``n`` with ``0 < n < k``. Such a
-   row is *suppressed*: ``households_shown`` reads ``"<k"`` (``"<10"``), ``households`` and every
-   other value computed from its households (people, counts by level, means, shares, deficits,
-   TPMAP counts, H/A/MPI, assistance shares) are withheld (``<NA>``/NaN).
-2. **No recovery by subtraction.** For every area that contains released rows and whose total
-   could be published — the row's parent areas up the hierarchy (subdistrict -> district ->
-   province -> the whole table; an H3 cell -> its parents at every coarser resolution -> the whole
-   table) — the suppressed rows inside it hold either no households or at least ``k`` households
-   between them. So "published total minus the visible parts" yields either 0 or a group of at
-   least ``k`` households spread over at least two suppressed rows, never one small area. Where
-   needed this is reached by *complementary* suppression: the smallest visible row of the area is
-   withheld too (``households_shown`` reads ``"suppressed"``). It holds at every coarser level at
-   once, because a level's condition is kept when finer levels add suppressed rows of at least
-   ``k`` households (bottom-up, one pass per level).
-3. **Rolled-up H3 tables** (``aggregate(..., rollup_min_count=k)``) are a non-overlapping set of
-   cells, each with at least ``k`` households except res-5 cells, which (2) then protects against
-   the table total.
+* :func:`release_perturbed`, **the public release** (the default; the public, viewers and
+  researchers): cell-key perturbation (:mod:`geo.cellkey`, the ABS TableBuilder method). Every
+  count is the true count plus a noise of at most :data:`geo.cellkey.MAX_NOISE` households that
+  depends only on *which* households it counts, so the same households give the same figure in
+  every table and differencing tables yields noise, not a household. Counts under ``k`` are
+  withheld (zero too), and areas under ``k`` are left out. It holds across every table a user can
+  build: ``tests/geo/test_disclosure_attack.py`` attacks it by linear programming over every view.
+* :func:`release_exact`, **the exact release** (officers in their areas, administrators): exact
+  counts with small-area and complementary suppression. Guarantees, for one released table:
 
-What it does not cover (documented limits)
-------------------------------------------
-* Differencing **two tables with different filters** (e.g. all households minus verified ones)
-  or a table with a **different hierarchy** (H3 cells against district totals: cells do not nest
-  in districts, which blurs but does not rule out such subtraction). Only authorised operators
-  should get unprotected (``k=1``) output; the dashboard should release filtered tables from the
-  same gate and not offer arbitrary filter differences to the public.
-* Counts *within* a released area (e.g. 3 households at level 1 in an area of 40) are shown:
-  protection is by area size, as in the usual k-threshold rule for area statistics.
-* Pilot tables (circles around pilot sites overlap, so no hierarchy): (1) only, applied to the
-  enrolled households, and ``in_need_within`` is withheld when it is below ``k``.
+  1. **No small area.** No released row shows a household count ``n`` with ``0 < n < k``. Such a
+     row is *suppressed*: ``households_shown`` reads ``"<k"`` (``"<10"``), ``households`` and
+     every value computed from its households are withheld (``<NA>``/NaN).
+  2. **No recovery by subtraction within the table.** For every area that contains released rows
+     and whose total could be published — the row's parent areas up the hierarchy (subdistrict ->
+     district -> province -> the whole table; an H3 cell -> its parents at every coarser
+     resolution -> the whole table) — the suppressed rows inside it hold either no households or
+     at least ``k`` households between them (*complementary* suppression: ``"suppressed"``).
+  3. **Rolled-up H3 tables** (``aggregate(..., rollup_min_count=k)``) are a non-overlapping set of
+     cells, each with at least ``k`` households except res-5 cells, which (2) then protects.
+
+  Across tables (other filters, resolutions or areas) the exact release *can* be differenced:
+  only users allowed to see exact figures get it. ``k=1`` turns its suppression off
+  (administrators only).
+
+docs/ENGINE.md ("Small-cell protection") says what each guarantees and what it costs.
 """
 
 from __future__ import annotations
