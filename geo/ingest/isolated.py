@@ -154,7 +154,8 @@ def import_households_isolated(
         return value
     if status == "error":
         raise value
-    if status == "memory" or child.returncode in (-9, 137):
+    # Killed by a signal: the OOM killer, or a library that aborts when an allocation fails.
+    if status == "memory" or (status == "died" and child.returncode < 0):
         raise _memory_error(memory_ceiling, "ran out of memory and was stopped", "ใช้หน่วยความจำเกินกำหนดจึงถูกหยุด")
     last = errors.decode("utf-8", "replace").strip().splitlines()[-1:] or [f"exit code {child.returncode}"]
     raise RuntimeError(f"the import process failed: {last[0]}")

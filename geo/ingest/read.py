@@ -36,6 +36,7 @@ from geo.errors import InputFileError
 from geo.ingest.limits import (
     BYTES_PER_CELL,
     BYTES_PER_CHAR,
+    ImportLimitError,
     ImportLimits,
     ReadBudget,
     refuse_compression,
@@ -861,9 +862,12 @@ def read_table(data: bytes, name: str = "file", *, sheet: str | None = None,
         else:
             records, encoding, delimiter = _read_csv_rows(data, name, budget)
             rows = records.rows
-    except MemoryError:  # a hard memory ceiling (an isolated import) was reached while reading
-        budget.check_memory(limits.max_memory_bytes + 1)
-        raise
+    except MemoryError:  # the machine, or an isolated import's ceiling, has no more memory
+        raise ImportLimitError(
+            "memory",
+            f"{name}: the import ran out of memory while reading it; split it into smaller files or "
+            "remove unused columns",
+            f"{name}: หน่วยความจำไม่พอขณะอ่านไฟล์ กรุณาแบ่งเป็นไฟล์ย่อยหรือลบคอลัมน์ที่ไม่ใช้") from None
     if not rows.rows:
         raise InputFileError(f"{name}: the file is empty")
     header_index = _find_header(rows.rows)
