@@ -176,7 +176,8 @@ def _address_space() -> int:
 def _child_main() -> int:
     """The child: read the payload from stdin, import, write ``(status, value)`` to stdout."""
     out = os.fdopen(os.dup(1), "wb")
-    sys.stdout = sys.stderr  # nothing but the result may reach the pipe
+    os.dup2(2, 1)  # nothing but the result may reach the pipe, not even a C library's printf
+    sys.stdout = sys.stderr
     try:
         source = sys.stdin.buffer
         header = pickle.load(source)
