@@ -12,7 +12,7 @@ from geo.audit import log_denied, log_event, log_import_failed, sha256_hex
 from geo.dashboard import boundaries_summary, format_timestamp, import_summary, provenance_table
 from geo.errors import PPAPError
 from geo.i18n import format_number, text
-from geo.ingest import import_households, rejects_to_bytes, save_import
+from geo.ingest import import_households_isolated, rejects_to_bytes, save_import
 from geo.viewstate import markdown_literal
 from pages._auth import current_user
 from pages._render import ERROR_LIMIT, credit_line, load_or_explain, page_header, show_table
@@ -28,9 +28,10 @@ def run_import() -> None:
     upload = st.session_state["data_upload"]
     try:
         districts, problem = analysis_boundaries("district")
-        result = import_households([upload], mode=st.session_state["data_mode"],
-                                   store=paths.store_dir(), id_key=hash_key(), boundaries=districts,
-                                   boundaries_problem=problem)
+        # In a child process under a memory ceiling: one user's import never slows or starves the others.
+        result = import_households_isolated([upload], mode=st.session_state["data_mode"],
+                                            store=paths.store_dir(), id_key=hash_key(), boundaries=districts,
+                                            boundaries_problem=problem)
         check_import(user, result.households, mode=result.mode)  # role, mode, areas; raises AccessDenied
         save_import(result, store=paths.store_dir())
     except AccessDenied as exc:
