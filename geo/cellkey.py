@@ -52,9 +52,13 @@ NOISE_DISTRIBUTION: tuple[tuple[int, float], ...] = (
 #: Largest noise either way: every published count is within this many households of the truth.
 MAX_NOISE = max(abs(n) for n, _ in NOISE_DISTRIBUTION)
 #: Streams decorrelate the noise of different measures of the same households (a count of
-#: households and the count of their members share a cell key but not a noise).
-STREAM_HOUSEHOLDS, STREAM_PEOPLE = 0, 1
-_STREAM_MULTIPLIERS = (1, 40503)
+#: households and the count of their members share a cell key but not a noise; so do the sums of
+#: their five capital scores, streams ``STREAM_SCORES + j``).
+STREAM_HOUSEHOLDS, STREAM_PEOPLE, STREAM_SCORES = 0, 1, 2
+_STREAM_MULTIPLIERS = (1, 40503, 20011, 53173, 9007, 61001, 33331)  # odd: a permutation of the keys
+#: A sum of capital scores moves by this many score points per unit of noise (scores are 1.0-4.0),
+#: so differencing two means of nearly the same households tells nothing of one household's scores.
+SCORE_NOISE_SCALE = 1.0
 
 
 def _noise_table() -> np.ndarray:

@@ -20,7 +20,22 @@ import pandas as pd
 
 from geo.aggregate import HouseholdIndex, haversine_km
 from geo.checks import EngineInputError, check_columns, check_float, check_int, check_ints
+from geo.h3index import points_to_cells
 from geo.protect import DEFAULT_MIN_COUNT, protect
+
+#: H3 resolution public candidate sites are snapped to (hexagons about 1.2 km across): a mean of
+#: households' positions, differenced between two filters, could otherwise place one household.
+SITE_SNAP_RES = 7
+
+
+def _snapped(lat: np.ndarray, lon: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each position moved to the centre of its H3 cell at :data:`SITE_SNAP_RES` (NaN stays NaN)."""
+    import h3
+
+    cells = points_to_cells(lat, lon, SITE_SNAP_RES)
+    centres = [h3.cell_to_latlng(h3.int_to_str(int(c))) if c else (np.nan, np.nan) for c in cells]
+    out = np.array(centres, dtype=np.float64).reshape(-1, 2)
+    return out[:, 0], out[:, 1]
 
 _EARTH_RADIUS_KM = 6371.0088
 GAP_LEVELS: tuple[str, ...] = ("district", "subdistrict")
@@ -97,7 +112,7 @@ def pilot_gaps(
         Small-cell threshold for :func:`geo.protect.protect`.
     exact : bool, default False
         Exact counts (officers, administrators); else the public release (perturbed, areas under
-        ``k`` left out).
+        ``k`` left out, candidate sites snapped to the centre of their res-7 hexagon).
     top : int or None, default 10
         Keep the ``top`` gaps with most households in need (None: all).
 
@@ -142,6 +157,8 @@ def pilot_gaps(
     with np.errstate(invalid="ignore", divide="ignore"):
         lat = lat_sum[gap] / in_need[gap]
         lon = lon_sum[gap] / in_need[gap]
+    if not exact:  # the public release: the centre of the site's res-7 hexagon, not a mean of positions
+        lat, lon = _snapped(lat, lon)
     table = pd.DataFrame({
         "code": pd.array(names[gap].astype(str), dtype="string"),
         "households": in_need[gap].astype(np.int64),

@@ -37,9 +37,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from geo.cellkey import MAX_NOISE, STREAM_HOUSEHOLDS, STREAM_PEOPLE, perturb
+from geo.cellkey import (MAX_NOISE, SCORE_NOISE_SCALE, STREAM_HOUSEHOLDS, STREAM_PEOPLE, STREAM_SCORES, noise,
+                         perturb)
 from geo.checks import EngineInputError, check_columns, check_int
-from geo.contract import ASSISTANCE_STATUSES, CAPITALS, DEPRIVATION_COLUMNS
+from geo.contract import ASSISTANCE_STATUSES, CAPITAL_COLUMNS, CAPITALS, DEPRIVATION_COLUMNS
 from geo.h3index import parents_unchecked
 
 #: Default smallest count an area may show.
@@ -255,6 +256,8 @@ SHARE_KEYS: dict[str, str] = {
     "af_h": "ckey_af_poor",
     **{f"assistance_{s}_share": f"ckey_assistance_{s}" for s in ASSISTANCE_STATUSES},
 }
+#: Mean capital scores and the noise stream of their sums.
+_MEAN_STREAMS: dict[str, int] = {f"mean_{c}": STREAM_SCORES + j for j, c in enumerate(CAPITAL_COLUMNS)}
 #: Values that describe the Alkire-Foster poor only: withheld with their count.
 _POOR_ONLY: tuple[str, ...] = ("af_a",) + tuple(f"af_contribution_{c}" for c in CAPITALS)
 #: Rows are areas whose very presence says "some households": in the public release withheld
@@ -277,8 +280,8 @@ def release_perturbed(table: pd.DataFrame, *, k: int = DEFAULT_MIN_COUNT) -> pd.
       withheld too, so a withheld figure never tells "none" from "a few".
     * Shares of households (levels 1-2, deficit per capital, the Alkire-Foster H, assistance) are
       a perturbed numerator over the perturbed households, withheld when the numerator is;
-      ``af_mpi`` is the released H times A. Means of capital scores are exact over at least ``k``
-      households.
+      ``af_mpi`` is the released H times A. A mean capital score is its sum plus the households'
+      own noise (:data:`geo.cellkey.SCORE_NOISE_SCALE` points per unit) over the true count.
     * An area whose households are withheld is left out of the table (pilot and whole-selection
       tables keep the row, withheld).
     """
@@ -347,6 +350,12 @@ def release_perturbed(table: pd.DataFrame, *, k: int = DEFAULT_MIN_COUNT) -> pd.
                     hidden_poor = hide
             elif name in SHARE_KEYS or name == "share_level_1_2":  # a share without its key: withheld
                 columns[name] = np.full(len(table), np.nan)
+            elif name in _MEAN_STREAMS:
+                # The sum of scores gets its own noise from the households' cell key (one score point
+                # per unit): a mean differenced against nearly the same households tells nothing.
+                mean = table[name].to_numpy(dtype="float64", na_value=np.nan)
+                noisy = mean * n + SCORE_NOISE_SCALE * noise(key_n, stream=_MEAN_STREAMS[name])
+                columns[name] = np.where(row_hidden, np.nan, np.clip(noisy / np.where(n > 0, n, 1), 1.0, 4.0))
             else:
                 columns[name] = _withhold(table[name], row_hidden)
         if "af_mpi" in columns and "af_h" in columns and "af_a" in table.columns:

@@ -119,3 +119,33 @@ def test_accuracy_cost_of_the_public_release(sample_index, print_figure):
     assert error.abs().max() <= MAX_NOISE and abs(total_published - total_true) <= MAX_NOISE
     assert 0.3 < error.abs().mean() < 1.6
     assert abs(parts_sum - total_true) < 4 * MAX_NOISE * np.sqrt(len(public))
+
+
+def test_mean_scores_carry_their_households_noise(sample_index):
+    """A mean capital score is (sum + noise) / n: within 3/n points of the truth, the same for the
+    same households, and two means of nearly the same households do not give one household's score."""
+    exact = aggregate(sample_index, "subdistrict")
+    public = protect(exact).set_index("code")
+    truth = exact.set_index("code").loc[public.index]
+    n = truth["households"].to_numpy(float)
+    error = (public["mean_capital_human"] - truth["mean_capital_human"]).abs().to_numpy()
+    assert (error <= MAX_NOISE / n + 1e-9).all() and (error > 0).mean() > 0.4
+    again = protect(aggregate(sample_index, "subdistrict")).set_index("code")
+    assert again["mean_capital_human"].equals(public["mean_capital_human"])
+
+
+def test_public_candidate_sites_are_hexagon_centres(sample_index):
+    """A gap's site is a mean of positions: the public release snaps it to its res-7 hexagon's
+    centre, so differencing two filters' sites cannot place a household."""
+    import h3
+
+    from geo.gaps import SITE_SNAP_RES, pilot_gaps
+    from geo.paths import samples_dir
+
+    pilots = pd.read_csv(samples_dir() / "pilots.csv")
+    gaps = pilot_gaps(sample_index, pilots, radius_km=5)
+    for lat, lon in zip(gaps["lat"], gaps["lon"]):
+        centre = h3.cell_to_latlng(h3.latlng_to_cell(lat, lon, SITE_SNAP_RES))
+        assert np.allclose(centre, (lat, lon), atol=1e-9)
+    exact = pilot_gaps(sample_index, pilots, radius_km=5, exact=True)
+    assert not np.allclose(exact["lat"].to_numpy()[:3], gaps["lat"].to_numpy()[:3])
