@@ -504,8 +504,12 @@ def key_sums_from_histograms(profile: np.ndarray, deficit: np.ndarray, dep: np.n
     """Cell-key sums from record-key histograms: ``profile`` (groups, 80), ``deficit`` (groups, 32)
     by deficit code, ``dep`` (5, groups) and ``total`` (groups,). Returns ``raw``-style rows."""
     poor = (_POPCOUNT >= k_dep).astype(np.float64)
-    by_profile = (profile @ _PROFILE_TABLE).T
-    by_deficit = (deficit @ np.column_stack([_BITS, poor])).T
+    return _key_rows((profile @ _PROFILE_TABLE).T, (deficit @ np.column_stack([_BITS, poor])).T, dep, total)
+
+
+def _key_rows(by_profile: np.ndarray, by_deficit: np.ndarray, dep: np.ndarray, total: np.ndarray) -> dict:
+    """``raw``-style key rows from per-indicator sums: ``by_profile`` (11, groups) in
+    ``_PROFILE_TABLE``'s columns, ``by_deficit`` (6, groups: five capitals, then poor)."""
     return {
         "key_households": total,
         "key_level": by_profile[:_N_LEVELS],
@@ -546,16 +550,8 @@ def _key_sums(g: _Groups, sel: Mapping[str, np.ndarray], cutoff: float, k_dep: i
     poor = (_POPCOUNT[deficit_mask] >= k_dep).astype(np.float64)
     dep_bits = _BITS[dep_mask]
     by_profile = np.stack([by_group(table[:, j]) for j in range(table.shape[1])])
-    return {
-        "key_households": total,
-        "key_level": by_profile[:_N_LEVELS],
-        "key_assist": by_profile[_N_LEVELS:_N_LEVELS + _N_ASSIST],
-        "key_not_tpmap": by_profile[-2],
-        "key_verified": by_profile[-1],
-        "key_deficit": np.stack([by_group(bits[:, j]) for j in range(5)]),
-        "key_poor": by_group(poor),
-        "key_dep": np.stack([by_group(dep_bits[:, j]) for j in range(5)]),
-    }
+    by_deficit = np.stack([by_group(bits[:, j]) for j in range(5)] + [by_group(poor)])
+    return _key_rows(by_profile, by_deficit, np.stack([by_group(dep_bits[:, j]) for j in range(5)]), total)
 
 
 def _raw_sums(g: _Groups, sel: dict[str, np.ndarray], cutoff: float, k_dep: int,

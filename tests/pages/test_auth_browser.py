@@ -7,10 +7,6 @@ Streamlit's metrics are not public. (AppTest cannot do this: it has no HTTP serv
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -20,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from geo.access import SESSION_COOKIE, hash_password
-from geo.bench_load import CHROMIUM, CHROMIUM_ARGS, PAGE_IDLE
+from geo.bench_load import PAGE_IDLE
 
 pytestmark = pytest.mark.e2e
 
@@ -28,36 +24,9 @@ PASSWORD = "correct horse admin battery"
 TIMEOUT_MS = 60_000
 
 
-def start_server(env: dict[str, str], timeout: float = 90.0):
-    """``streamlit run serve.py`` (the server with the login-cookie routes) on a free loopback port."""
-    from geo.bench_load import Server, free_port, stop_server
-    from geo.paths import PROJECT_ROOT
-
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    log = Path(tempfile.mkdtemp(prefix="ppap-auth-")) / "server.log"
-    cmd = [sys.executable, "-m", "streamlit", "run", "serve.py", "--server.headless", "true",
-           "--server.port", str(port), "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"]
-    with log.open("wb") as out:
-        proc = subprocess.Popen(cmd, cwd=PROJECT_ROOT, stdout=out, stderr=subprocess.STDOUT,
-                                env={**os.environ, **env})
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"streamlit exited with {proc.returncode}: {log.read_text(errors='replace')[-2000:]}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.status == 200:
-                    return Server(proc, url, log, 0.0)
-        except (urllib.error.URLError, OSError):
-            time.sleep(0.2)
-    stop_server(proc)
-    raise AssertionError(f"streamlit not healthy after {timeout:.0f} s: {log.read_text(errors='replace')[-2000:]}")
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory) -> Iterator[tuple[str, Path]]:
-    from geo.bench_load import stop_server
+    from geo.bench_load import start_server, stop_server
 
     folder = tmp_path_factory.mktemp("auth-browser")
     config = folder / "access.toml"
@@ -67,25 +36,11 @@ def server(tmp_path_factory) -> Iterator[tuple[str, Path]]:
         f'password_hash = "{hash_password(PASSWORD)}"', "",
     ]), encoding="utf-8")
     log = folder / "audit" / "audit.jsonl"
-    started = start_server({"PPAP_ACCESS_CONFIG": str(config), "PPAP_AUDIT_LOG": str(log)})
+    started = start_server(env={"PPAP_ACCESS_CONFIG": str(config), "PPAP_AUDIT_LOG": str(log)})
     try:
         yield started.url, log
     finally:
         stop_server(started.proc)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).is_file():
-        pytest.skip(f"no Chromium at {CHROMIUM}; run `make system-deps`")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 def idle(page) -> None:
