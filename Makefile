@@ -16,7 +16,7 @@ DEV_STAMP     := $(VENV)/.dev-installed
 help:
 	@echo "make run    install what is needed and start the app on http://localhost:$(PORT)"
 	@echo "make test   install what is needed and run the whole test suite"
-	@echo "make bench  print the engine benchmark (python -m geo bench)"
+	@echo "make bench  print the engine benchmark (python -m bench engine)"
 	@echo "make bench-national / bench-load / bench-soak   scale benchmarks (docs/SCALE.md)"
 
 $(PY):
@@ -61,18 +61,18 @@ test: $(DEV_STAMP) data system-deps
 	$(PY) -m pytest
 
 bench: $(RUNTIME_STAMP) data
-	$(PY) -m geo bench --households 1000000
+	$(PY) -m bench engine --households 1000000
 
 # Scale benchmarks (docs/SCALE.md): real streamlit servers and headless Chromium, not part of `make test`.
 # bench-national generates 13M households into data/national/ (never committed) when missing.
 bench-national: $(DEV_STAMP) data system-deps
-	$(PY) -m geo bench-national --households 13000000
+	$(PY) -m bench national --households 13000000
 
 bench-load: $(DEV_STAMP) data system-deps
-	$(PY) -m geo bench-load --sessions 10,20,40
+	$(PY) -m bench load --sessions 10,20,40
 
 bench-soak: $(DEV_STAMP) data system-deps
-	$(PY) -m geo bench-soak --cycles 30 --concurrent 5
+	$(PY) -m bench soak --cycles 30 --concurrent 5
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

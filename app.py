@@ -23,7 +23,7 @@ page = st.navigation(
         st.Page(PAGES_DIR / "meeting.py", title="โหมดประชุม · Meeting mode", icon=":material/co_present:"),
         st.Page(PAGES_DIR / "households.py", title="ครัวเรือน · Households", icon=":material/table_chart:"),
         st.Page(PAGES_DIR / "data.py", title="ข้อมูล · Data", icon=":material/upload_file:"),
-        # Administrators only: the page itself refuses everyone else (geo.audit.read_audit).
+        # Administrators only: the page itself refuses everyone else (geo.access.audit.read_audit).
         st.Page(PAGES_DIR / "audit.py", title="บันทึกการตรวจสอบ · Audit", icon=":material/policy:"),
     ]
 )

@@ -4,10 +4,10 @@ Streamlit's own server (``st.App``) for the page router ``app.py``, plus what St
 offer a page:
 
 - two plain HTTP routes that set and delete the signed, expiring, HTTP-only login cookie
-  (``geo.access.session_routes``): a page can read cookies (``st.context.cookies``) but cannot set
+  (``geo.access.roles.session_routes``): a page can read cookies (``st.context.cookies``) but cannot set
   one, and a cookie set from the browser's JavaScript could not be HTTP-only;
 - a middleware that keeps Streamlit's ``/_stcore/metrics`` from the public
-  (``geo.access.BlockPaths``; Streamlit has no option to turn it off).
+  (``geo.access.roles.BlockPaths``; Streamlit has no option to turn it off).
 
 ``streamlit run app.py`` still works — the same pages, but a login lasts only as long as the
 browser tab and the metrics are public (docs/ACCESS.md, "Deployment").
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from geo.access import AccessConfigError, load_access_config, login_sessions, server_middleware, session_routes
+from geo.access.roles import AccessConfigError, load_access_config, login_sessions, server_middleware, session_routes
 
 try:
     _proxies = load_access_config().trusted_proxies

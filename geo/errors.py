@@ -19,3 +19,7 @@ class BoundaryError(PPAPError):
 
 class InputFileError(PPAPError):
     """A user's file cannot be read at all (wrong type, empty, corrupt, protected)."""
+
+
+class ExportError(PPAPError, ValueError):
+    """A map export was asked for with a bad argument (format, size, figure, output folder)."""

@@ -1,15 +1,15 @@
 """Who is using the app: the session user, the login form, logout, idle expiry, and the sidebar's
 "logged in as".
 
-The access configuration (``geo.access.load_access_config``) is read once per file version; the
+The access configuration (``geo.access.roles.load_access_config``) is read once per file version; the
 user lives in ``st.session_state["auth_user"]``, carrying the browser session's anonymous id
 (``User.session_id``, for the audit log). Without a configuration everyone is the public viewer
-(``geo.access.public_viewer``) and pages show ``PUBLIC_NOTICE``. The rules themselves are enforced
-in ``geo.access`` and in ``pages._shared``'s loaders (their cache keys carry ``scope_key(user)``);
+(``geo.access.roles.public_viewer``) and pages show ``PUBLIC_NOTICE``. The rules themselves are enforced
+in ``geo.access.roles`` and in ``pages._shared``'s loaders (their cache keys carry ``scope_key(user)``);
 this module only decides who the user is.
 
 Local logins survive a page reload through the signed, HTTP-only session cookie that the server
-of ``serve.py`` sets (``geo.access.LoginSessions``): after a good password the browser is sent to
+of ``serve.py`` sets (``geo.access.roles.LoginSessions``): after a good password the browser is sent to
 ``/ppap/session`` with a one-time ticket and back. A session unused for
 ``idle_timeout_minutes`` is logged out (audit event ``expired``).
 """
@@ -23,7 +23,7 @@ from urllib.parse import quote, urlencode, urlsplit
 
 import streamlit as st
 
-from geo.access import (
+from geo.access.roles import (
     LOGOUT_ROUTE,
     PUBLIC_NOTICE,
     ROLE_LABELS,
@@ -41,8 +41,8 @@ from geo.access import (
     resolve_oidc_user,
     with_session,
 )
-from geo.audit import log_event
-from geo.protect import DEFAULT_MIN_COUNT
+from geo.access.audit import log_event
+from geo.engine.protect import DEFAULT_MIN_COUNT
 from pages._shared import access_config, apply_audit_secrets, login_limiter, oidc_secrets
 
 USER_KEY = "auth_user"
@@ -256,7 +256,7 @@ def _logout() -> None:
 
 def oidc_ready(config: AccessConfig) -> str:
     """Why the OIDC login cannot be offered ("" when it can): ``mode = "oidc"`` and a complete
-    ``[auth]`` section in ``.streamlit/secrets.toml`` (``geo.access.oidc_problem``)."""
+    ``[auth]`` section in ``.streamlit/secrets.toml`` (``geo.access.roles.oidc_problem``)."""
     if config.mode != "oidc":
         return "mode is not oidc"
     return oidc_problem(oidc_secrets(), config.oidc_provider)

@@ -1,9 +1,9 @@
 """Small drawing helpers the pages share: page header, data notices, legend, credit, tables, downloads.
 
 No data work here: every value drawn comes from ``geo`` already computed and protected. Text
-that reaches HTML is escaped by ``geo`` (:func:`geo.dashboard.legend_html`) before it gets here;
+that reaches HTML is escaped by ``geo`` (:func:`geo.views.dashboard.legend_html`) before it gets here;
 text a user controls (a link's values, a file's name, an error quoting a file) reaches Markdown
-only through :func:`geo.viewstate.markdown_literal`.
+only through :func:`geo.views.viewstate.markdown_literal`.
 
 Every table is drawn by :func:`show_table` (a test checks every page), which keeps Streamlit's
 own CSV download and copy off; files leave only through :func:`download_buttons` and the export
@@ -21,16 +21,16 @@ import streamlit as st
 
 from dataclasses import replace
 
-from geo.access import scope_key
-from geo.audit import log_export
-from geo.dashboard import breadcrumb, legend_html
-from geo.dashboard_maps import MapContext
+from geo.access.roles import scope_key
+from geo.access.audit import log_export
+from geo.views.dashboard import breadcrumb, legend_html
+from geo.views.dashboard_maps import MapContext
 from geo.errors import PPAPError
 from geo.export import EXPORT_CHOICES, FORMATS, export_bytes, file_name
-from geo.i18n import text
-from geo.mapstyle import Legend
-from geo.spreadsheet import to_csv_bytes, to_xlsx_bytes
-from geo.viewstate import ViewState, drill_down, markdown_literal, selected_code
+from geo.views.text import text
+from geo.views.style import Legend
+from geo.data.spreadsheet import to_csv_bytes, to_xlsx_bytes
+from geo.views.viewstate import ViewState, drill_down, markdown_literal, selected_code
 from pages._auth import current_user, require_user
 from pages._shared import LoadedData, boundaries_by_level, boundary_attribution, boundary_manifest, load_data
 from pages._sidebar import current_view, no_builtin_export, page_view, set_view
@@ -88,9 +88,9 @@ def credit_line() -> str:
 
 def map_context(data: LoadedData, view: ViewState, *, today: Callable[[], dt.date] = dt.date.today) -> MapContext:
     """What every map of the page shares: today's date, the synthetic label, the boundary credit,
-    the session user's finest H3 resolution (``geo.access.cap_resolution``) and small-cell
-    threshold (the view's, through ``geo.access.check_min_count``)."""
-    from geo.access import cap_resolution, check_min_count
+    the session user's finest H3 resolution (``geo.access.roles.cap_resolution``) and small-cell
+    threshold (the view's, through ``geo.access.roles.check_min_count``)."""
+    from geo.access.roles import cap_resolution, check_min_count
 
     user = current_user()
     return MapContext(now=today(), synthetic=data.source.synthetic, attribution=credit_line(),
@@ -130,7 +130,7 @@ def export_menu(figure, key: str) -> None:
 
 
 def legend(legend_data: Legend) -> None:
-    """Draw a legend (escaped HTML from :func:`geo.dashboard.legend_html`)."""
+    """Draw a legend (escaped HTML from :func:`geo.views.dashboard.legend_html`)."""
     st.html(legend_html(legend_data))
 
 

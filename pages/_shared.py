@@ -3,13 +3,13 @@
 Cache keys are small: a file's path plus its size and modification time, so a regenerated or
 re-imported file is read again and an unchanged one is not. Caches are shared by every user of
 the server, so every loader that returns household data takes ``access=scope_key(user)`` and
-enforces with the user rebuilt from it (``geo.access.user_from_scope_key``): what is cached under a
+enforces with the user rebuilt from it (``geo.access.roles.user_from_scope_key``): what is cached under a
 key is exactly what that role and area scope may see (docs/ACCESS.md).
 
 Which households the app shows is decided in one place, :func:`data_source`: the file named by
 ``$PPAP_HOUSEHOLDS`` when set (e.g. the national-scale data of ``python -m geo national``), else the
-app's store (``geo.paths.store_dir()/households.parquet``) when it holds households, else the
-synthetic sample. When a file has a fresh persisted index beside it (``geo.store.write_index``),
+app's store (``geo.data.paths.store_dir()/households.parquet``) when it holds households, else the
+synthetic sample. When a file has a fresh persisted index beside it (``geo.engine.persist.write_index``),
 the national scopes map that index from disk instead of reading and indexing the file, and
 household rows are read from the file only when a page asks for them (docs/SCALE.md).
 Maps, headline figures and tables a view needs are computed once for all sessions with the same
@@ -29,8 +29,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from geo import paths
-from geo.access import (
+from geo.data import paths
+from geo.access.roles import (
     AccessConfig,
     LoginLimiter,
     access_config_path,
@@ -39,15 +39,15 @@ from geo.access import (
     scope_key,
     user_from_scope_key,
 )
-from geo.aggregate import HouseholdIndex, index_households
-from geo.boundaries import load_boundaries
-from geo.contract import PILOT_COLUMN_NAMES, conform_pilots
-from geo.mapview import context_geometry
+from geo.engine.aggregate import HouseholdIndex, index_households
+from geo.data.boundaries import load_boundaries
+from geo.data.contract import PILOT_COLUMN_NAMES, conform_pilots
+from geo.views.mapview import context_geometry
 from geo.errors import BoundaryError, InputFileError
-from geo.maps import display_geometry
-from geo.national_id import id_hash_key
-from geo.sample import read_sample_metadata
-from geo.store import HOUSEHOLDS_FILE, PROVENANCE_FILE
+from geo.views.deck import display_geometry
+from geo.data.national_id import id_hash_key
+from geo.data.store import read_sample_metadata
+from geo.data.store import HOUSEHOLDS_FILE, PROVENANCE_FILE
 
 T = TypeVar("T")
 
@@ -89,12 +89,12 @@ class LoadedData:
     def household_rows(self, mask) -> pd.DataFrame:
         """The households ``mask`` keeps (in index order, as the aggregates use it), as rows.
 
-        In memory: :func:`geo.filters.select_rows`. From a persisted index: only the row groups of
-        the file that hold them are read (:func:`geo.store.read_rows`), never the whole file.
+        In memory: :func:`geo.engine.filters.select_rows`. From a persisted index: only the row groups of
+        the file that hold them are read (:func:`geo.data.store.read_rows`), never the whole file.
         """
-        from geo.access import ROW_COLUMNS
-        from geo.filters import select_rows
-        from geo.store import read_rows
+        from geo.access.roles import ROW_COLUMNS
+        from geo.engine.filters import select_rows
+        from geo.data.store import read_rows
 
         if self.frame is not None:
             return select_rows(self.frame, self.index, mask)
@@ -170,7 +170,7 @@ def _is_synthetic(path: str, signature: tuple[int, int]) -> bool:
 
 
 def load_data(access: str) -> LoadedData | None:
-    """The households ``access`` (a :func:`geo.access.scope_key`) may see, indexed; None when there is no data.
+    """The households ``access`` (a :func:`geo.access.roles.scope_key`) may see, indexed; None when there is no data.
 
     Cached per file version and per scope: an officer's data holds only their areas (and their
     pilots), so every figure, map and table computed from it is in scope.
@@ -207,7 +207,7 @@ def _shared_result(name: str, path: str, signature: tuple[int, int], access: str
 
 
 def load_data_for(user) -> LoadedData | None:
-    """:func:`load_data` for a :class:`geo.access.User`."""
+    """:func:`load_data` for a :class:`geo.access.roles.User`."""
     return load_data(scope_key(user))
 
 
@@ -239,7 +239,7 @@ def _load_data(path: str, kind: str, synthetic: bool, signature: tuple[int, int]
 def _national_data(path: str, kind: str, synthetic: bool, signature: tuple[int, int]) -> LoadedData:
     # Every household: shared by the national scopes (administrator, researcher, viewer).
     from geo.errors import PPAPError
-    from geo.store import read_index
+    from geo.engine.persist import read_index
 
     source = DataSource(Path(path), kind, synthetic, signature)
     persisted = read_index(path)
@@ -395,7 +395,7 @@ def boundary_attribution(manifest: dict[str, Any] | None) -> str:
 
 def provenance() -> list[dict]:
     """The store's import history (not cached: it is small and must be current)."""
-    from geo.store import load_provenance
+    from geo.data.store import load_provenance
 
     if not (paths.store_dir() / PROVENANCE_FILE).is_file():
         return []
@@ -414,13 +414,13 @@ def hash_key() -> str | bytes | None:
 
 
 def check_view_scope(view, user) -> None:
-    """Raise :class:`geo.access.AccessDenied` when the view asks for an area outside ``user``'s scope.
+    """Raise :class:`geo.access.roles.AccessDenied` when the view asks for an area outside ``user``'s scope.
 
     The view's province and district filters and its selected area (a province, district or
-    subdistrict code) are checked with :func:`geo.access.scope_filter`; nothing is narrowed here.
+    subdistrict code) are checked with :func:`geo.access.roles.scope_filter`; nothing is narrowed here.
     """
-    from geo.access import scope_filter
-    from geo.filters import HouseholdFilter
+    from geo.access.roles import scope_filter
+    from geo.engine.filters import HouseholdFilter
 
     scope_filter(view.to_filter(), user)
     area = str(view.area or "")
@@ -440,7 +440,7 @@ def _config_key() -> tuple[str, bool, int]:
 
 
 def access_config() -> AccessConfig:
-    """The deployment's access configuration (``geo.access.load_access_config``), read once per
+    """The deployment's access configuration (``geo.access.roles.load_access_config``), read once per
     file version; a bad file raises ``AccessConfigError`` naming the file and key."""
     path, explicit, mtime = _config_key()
     return _access_config(path if explicit else None, mtime)
@@ -472,9 +472,9 @@ def _secret(name: str):
 
 def apply_audit_secrets() -> None:
     """``ppap_audit_key`` from ``.streamlit/secrets.toml`` as ``$PPAP_AUDIT_KEY`` (the key of the
-    audit log's checkpoints, ``geo.audit.audit_key``), unless the variable is already set. The
+    audit log's checkpoints, ``geo.access.audit.audit_key``), unless the variable is already set. The
     audit functions read only the variable, so the CLI and the app sign alike."""
-    from geo.audit import AUDIT_KEY_ENV
+    from geo.access.audit import AUDIT_KEY_ENV
 
     if not os.environ.get(AUDIT_KEY_ENV):
         secret = _secret("ppap_audit_key")
@@ -484,7 +484,7 @@ def apply_audit_secrets() -> None:
 
 def oidc_secrets() -> dict | None:
     """The ``[auth]`` section of ``.streamlit/secrets.toml`` as a plain dict (None when absent),
-    for ``geo.access.oidc_problem``."""
+    for ``geo.access.roles.oidc_problem``."""
     section = _secret("auth")
     if section is None:
         return None

@@ -2,8 +2,8 @@
 
 The view lives in three places that :func:`page_view` keeps in step on every run:
 
-* the **URL** query string (``geo.viewstate``), so a view can be shared as a link and reopened;
-* ``st.session_state["ppap_view"]``, a :class:`~geo.viewstate.ViewState` that survives moving
+* the **URL** query string (``geo.views.viewstate``), so a view can be shared as a link and reopened;
+* ``st.session_state["ppap_view"]``, a :class:`~geo.views.viewstate.ViewState` that survives moving
   between pages (Streamlit gives widgets on different pages different identities, and page links
   drop the query string);
 * the **widgets**: sidebar filters (``sidebar_*``) and each page's own controls (``overview_metric``,
@@ -14,7 +14,7 @@ Callbacks (map clicks, "back") change the view through :func:`set_view`. A selec
 or the boundaries do not hold is dropped on every run, with a notice (``?area=99``).
 
 Values from the link are repeated in the notices only through
-:func:`geo.viewstate.markdown_literal`, never as Markdown. :func:`no_builtin_export` turns off
+:func:`geo.views.viewstate.markdown_literal`, never as Markdown. :func:`no_builtin_export` turns off
 Streamlit's own table export (the CSV download and copy on every ``st.dataframe``), so every file
 leaves through the app's logged, neutralised downloads (``pages/_render.download_buttons``).
 """
@@ -25,28 +25,29 @@ from dataclasses import replace
 
 import streamlit as st
 
-from geo.access import AccessDenied, User
-from geo.audit import log_denied
-from geo.contract import ASSISTANCE_STATUSES, CAPITALS
-from geo.dashboard import area_name, codes_in, ordered_provinces, year_label
+from geo.access.roles import AccessDenied, User
+from geo.access.audit import log_denied
+from geo.data.contract import ASSISTANCE_STATUSES, CAPITALS
+from geo.views.text import area_name
+from geo.views.dashboard import codes_in, ordered_provinces, year_label
 from geo.errors import PPAPError
-from geo.filters import NO_PILOT
-from geo.i18n import assistance_label, capital_label, format_number, level_label, text
-from geo.viewstate import (
+from geo.engine.filters import NO_PILOT
+from geo.views.text import assistance_label, capital_label, format_number, level_label, text
+from geo.access.roles import limit_min_count
+from geo.views.viewstate import (
     QUERY_KEYS,
     TPMAP_CHOICES,
     VERIFIED_CHOICES,
     Notice,
     MAX_MIN_COUNT,
     ViewState,
-    area_level,
-    limit_min_count,
     markdown_literal,
     parse_query,
     restrict,
     restrict_area,
     to_query,
 )
+from geo.data.areas import area_level
 from pages._auth import public_notice, require_user, sidebar_user
 from pages._shared import check_view_scope, display_boundaries
 
@@ -288,7 +289,7 @@ def page_view(page: str, data) -> ViewState:
             page_by = st.session_state[PAGE_KEYS[page]["by"]]
         view = replace(view, by=page_by)
     if view.res is not None and view.res > user.capabilities.max_h3_res:
-        view = replace(view, res=user.capabilities.max_h3_res)  # geo.access.cap_resolution
+        view = replace(view, res=user.capabilities.max_h3_res)  # geo.access.roles.cap_resolution
     view, k_denied = limit_min_count(view, user)  # ?k=1 as a viewer: refused, the floor instead
     if k_denied is not None:
         log_denied(user, k_denied, what=f"{page} k")

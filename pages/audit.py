@@ -4,14 +4,14 @@ whether the log is intact — its hash chain, its checkpoints (the head and the 
 from the log, keyed with ``$PPAP_AUDIT_KEY`` when set) and any recorded break (records cut off,
 the log deleted) — and a CSV export (itself logged).
 
-The page is always in the menu (``app.py`` only routes); ``geo.audit.read_audit`` refuses anyone
+The page is always in the menu (``app.py`` only routes); ``geo.access.audit.read_audit`` refuses anyone
 but an administrator, and the page says so."""
 
 import streamlit as st
 
-from geo.access import AccessDenied
-from geo.audit import EVENTS, export_audit, log_denied, read_audit
-from geo.i18n import format_number, text
+from geo.access.roles import AccessDenied
+from geo.access.audit import EVENTS, export_audit, log_denied, read_audit
+from geo.views.text import format_number, text
 from pages._auth import current_user
 from pages._render import load_or_explain, show_table
 from pages._sidebar import current_view, page_view

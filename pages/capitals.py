@@ -5,11 +5,11 @@ table to sort. The capital and level controls rerun only what they change (an ``
 import altair as alt
 import streamlit as st
 
-from geo.contract import CAPITALS
-from geo.dashboard import capital_profile, capitals_table, map_parent, profile_chart_data, view_area_table
-from geo.dashboard_maps import capital_map
-from geo.i18n import capital_label, text
-from geo.viewstate import shown_level
+from geo.data.contract import CAPITALS
+from geo.views.dashboard import capital_profile, capitals_table, map_parent, profile_chart_data, view_area_table
+from geo.views.dashboard_maps import capital_map
+from geo.views.text import capital_label, text
+from geo.views.viewstate import shown_level
 from pages._render import area_nav, drill_map, export_menu, map_heading, legend, map_context, map_footer, map_page, show_table
 from pages._shared import shared_result
 from pages._sidebar import PAGE_BY, PAGE_KEYS, controls_view

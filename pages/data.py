@@ -6,14 +6,14 @@ through ``markdown_literal``: never as Markdown. Tables go through ``show_table`
 
 import streamlit as st
 
-from geo import paths
-from geo.access import AccessDenied, check_import, imports_in_scope
-from geo.audit import log_denied, log_event, log_import_failed, sha256_hex
-from geo.dashboard import boundaries_summary, format_timestamp, import_summary, provenance_table
+from geo.data import paths
+from geo.access.roles import AccessDenied, check_import, imports_in_scope
+from geo.access.audit import log_denied, log_event, log_import_failed, sha256_hex
+from geo.views.dashboard import boundaries_summary, format_timestamp, import_summary, provenance_table
 from geo.errors import PPAPError
-from geo.i18n import format_number, text
+from geo.views.text import format_number, text
 from geo.ingest import import_households_isolated, rejects_to_bytes, save_import
-from geo.viewstate import markdown_literal
+from geo.views.viewstate import markdown_literal
 from pages._auth import current_user
 from pages._render import ERROR_LIMIT, credit_line, load_or_explain, page_header, show_table
 from pages._shared import analysis_boundaries, boundary_manifest, hash_key, provenance, rejects_for

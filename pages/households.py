@@ -5,11 +5,12 @@ view and download logged. Tables go through ``show_table`` (no unlogged built-in
 
 import streamlit as st
 
-from geo.access import check_min_count
-from geo.audit import MAX_HOUSEHOLD_ROWS, view_household_rows
-from geo.dashboard import describe_filters, download_table, research_table, view_area_table, view_mask, where_label
-from geo.i18n import format_number, text
-from geo.spreadsheet import neutralise_frame
+from geo.access.roles import check_min_count
+from geo.access.audit import MAX_HOUSEHOLD_ROWS, view_household_rows
+from geo.views.viewstate import describe_filters
+from geo.views.dashboard import download_table, research_table, view_area_table, view_mask, where_label
+from geo.views.text import format_number, text
+from geo.data.spreadsheet import neutralise_frame
 from pages._auth import current_user
 from pages._render import download_buttons, load_or_explain, page_header, show_table
 from pages._sidebar import PAGE_BY, PAGE_KEYS, current_view, page_view

@@ -8,11 +8,12 @@ from dataclasses import replace
 
 import streamlit as st
 
-from geo.dashboard import METRIC_SPECS, area_name, legend_html
-from geo.dashboard_maps import metric_map
+from geo.views.dashboard import METRIC_SPECS, legend_html
+from geo.views.text import area_name
+from geo.views.dashboard_maps import metric_map
 from geo.export import export_png
-from geo.i18n import format_number, text
-from geo.mapview import meeting_provinces, next_province
+from geo.views.text import format_number, text
+from geo.views.mapview import meeting_provinces, next_province
 from pages._render import credit_line, export_menu, load_or_explain, map_context
 from pages._shared import boundaries_by_level, shared_result
 from pages._sidebar import PAGE_KEYS, current_view, keep_view, page_view, set_view

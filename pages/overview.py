@@ -6,11 +6,11 @@ from functools import partial
 
 import streamlit as st
 
-from geo.dashboard import METRIC_SPECS, headline_items, map_parent, top_areas, view_area_table, view_totals
-from geo.dashboard_maps import metric_map
-from geo.mapview import resolution_label
-from geo.i18n import text
-from geo.viewstate import MAP_RESOLUTIONS, drill_down, shown_level
+from geo.views.dashboard import METRIC_SPECS, headline_items, map_parent, top_areas, view_area_table, view_totals
+from geo.views.dashboard_maps import metric_map
+from geo.views.mapview import resolution_label
+from geo.views.text import text
+from geo.views.viewstate import MAP_RESOLUTIONS, drill_down, shown_level
 from pages._render import area_nav, drill_map, export_menu, map_heading, legend, map_context, map_footer, map_page, show_table
 from pages._shared import shared_result
 from pages._sidebar import AUTO_RES, PAGE_BY, PAGE_KEYS, controls_view, current_view, set_view

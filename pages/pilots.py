@@ -4,13 +4,13 @@ within that distance, listed as candidate sites."""
 
 import streamlit as st
 
-from geo.aggregate import pilot_reach
-from geo.dashboard import gaps_table, pilots_table, view_mask
-from geo.dashboard_maps import pilot_map
-from geo.gaps import pilot_gaps
-from geo.i18n import format_number, text
-from geo.protect import protect
-from geo.viewstate import REACH_KM
+from geo.engine.aggregate import pilot_reach
+from geo.views.dashboard import gaps_table, pilots_table, view_mask
+from geo.views.dashboard_maps import pilot_map
+from geo.engine.gaps import pilot_gaps
+from geo.views.text import format_number, text
+from geo.engine.protect import protect
+from geo.views.viewstate import REACH_KM
 from pages._render import (area_nav, drill_map, export_menu, legend, map_context, map_footer, map_heading, map_page,
                            show_table)
 from pages._shared import shared_result

@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-# A fixed record-key secret (geo.cellkey): the public release's noise is the same on every run and
+# A fixed record-key secret (geo.engine.cellkey): the public release's noise is the same on every run and
 # machine, so golden files and figures are reproducible. Deployments set their own secret.
 os.environ.setdefault("PPAP_CELL_KEY", "ppap-atlas-test-suite")
 
@@ -52,7 +52,7 @@ def app_path() -> Path:
 @pytest.fixture
 def sample_households_path() -> Path:
     """The generated sample's households file; skipped locally (failed under CI) if missing."""
-    from geo.paths import samples_dir
+    from geo.data.paths import samples_dir
 
     path = samples_dir() / "households.parquet"
     if not path.is_file():
@@ -93,15 +93,7 @@ def empty_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-CHROMIUM = os.environ.get("PPAP_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+from tests.support.server import CHROMIUM, CHROMIUM_ARGS  # noqa: E402 - one home for the browser settings
 
 
 @pytest.fixture(scope="session")

@@ -39,7 +39,7 @@ def test_geo_imports_without_streamlit():
     )
     assert result.returncode == 0, f"importing geo failed:\n{result.stderr}"
     report = json.loads(result.stdout.strip().splitlines()[-1])
-    assert "geo.contract" in report["modules"], report["modules"]
+    assert "geo.data.contract" in report["modules"], report["modules"]
     assert report["streamlit"] == [], f"geo pulled in Streamlit: {report['streamlit'][:5]}"
 
 
@@ -89,3 +89,67 @@ def test_only_shared_module_caches():
         if "cache_data" in text or "cache_resource" in text:
             offenders.append(path.name)
     assert offenders == [], f"only pages/_shared.py may use st.cache_data/st.cache_resource: {offenders}"
+
+
+# ---------------------------------------------------------------------------------------------
+# The layers (docs/ARCHITECTURE.md): .importlinter holds the contract, import-linter checks it
+# ---------------------------------------------------------------------------------------------
+
+
+def lint_imports(root: Path) -> subprocess.CompletedProcess:
+    """``lint-imports`` on the tree at ``root`` (its ``.importlinter`` and its ``geo``)."""
+    return subprocess.run([sys.executable, "-c", "import sys; from importlinter.cli import lint_imports_command; "
+                           "sys.exit(lint_imports_command())"], cwd=root, capture_output=True, text=True,
+                          env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"})
+
+
+def test_the_layer_contract_holds():
+    run = lint_imports(REPO_ROOT)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    assert "2 kept, 0 broken" in run.stdout
+
+
+def test_the_layer_contract_fails_on_an_upward_import(tmp_path):
+    """The contract is real: a data module importing the CLI inside a function breaks it."""
+    import shutil
+
+    shutil.copytree(REPO_ROOT / "geo", tmp_path / "geo", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(REPO_ROOT / ".importlinter", tmp_path / ".importlinter")
+    contract = tmp_path / "geo" / "data" / "contract.py"
+    contract.write_text(contract.read_text(encoding="utf-8")
+                        + "\n\ndef _upward():\n    from geo.cli import main\n\n    return main\n", encoding="utf-8")
+    run = lint_imports(tmp_path)
+    assert run.returncode != 0 and "geo.data.contract -> geo.cli" in run.stdout, run.stdout[-3000:]
+
+
+def test_no_import_cycle_in_geo():
+    """No module of ``geo`` reaches itself through imports, function-level ones included."""
+    import grimp
+
+    graph = grimp.build_graph("geo", cache_dir=None)
+    modules = sorted(graph.modules)
+    edges = {m: [d for d in graph.find_modules_directly_imported_by(m) if d.startswith("geo")] for m in modules}
+    cycles = []
+    state: dict[str, int] = {}  # 1 on the path, 2 done
+
+    def visit(module: str, path: list[str]) -> None:
+        state[module] = 1
+        for target in edges[module]:
+            if state.get(target) == 1:
+                cycles.append(path[path.index(target):] + [target])
+            elif target not in state:
+                visit(target, path + [target])
+        state[module] = 2
+
+    for module in modules:
+        if module not in state:
+            visit(module, [module])
+    assert cycles == [], cycles[:5]
+
+
+def test_benchmarks_and_cli_parsers_live_outside_the_library():
+    """Benchmarks are the ``bench`` package; argparse is used only under ``geo/cli/``."""
+    assert not list((REPO_ROOT / "geo").glob("bench*.py")) and (REPO_ROOT / "bench" / "__main__.py").is_file()
+    parsers = [str(p.relative_to(REPO_ROOT)) for p in (REPO_ROOT / "geo").rglob("*.py")
+               if "import argparse" in p.read_text(encoding="utf-8") and "cli" not in p.parts]
+    assert parsers == []

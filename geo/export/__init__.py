@@ -1,12 +1,12 @@
 """Map snapshots: PNG (presentation and print sizes), a one-page PDF brief, and offline HTML.
 
-Every export is drawn from a :class:`geo.mapview.MapFigure`, which holds only protected
-aggregates (:func:`geo.protect.protect`), their display geometry and the words around them. No
+Every export is drawn from a :class:`geo.views.mapview.MapFigure`, which holds only protected
+aggregates (:func:`geo.engine.protect.protect`), their display geometry and the words around them. No
 household row, no position finer than an area or a rolled-up H3 cell, reaches an export.
 
 API for pages and scripts::
 
-    from geo.mapview import MapView, build_map
+    from geo.views.mapview import MapView, build_map
     from geo.export import export_png, export_pdf, export_html, export_bytes, file_name, write_exports
 
     figure = build_map(index, boundaries, MapView(province_code="46", metric="mpi"),
@@ -18,15 +18,16 @@ API for pages and scripts::
     name = file_name(figure, "png", size="a4")        # 46_kalasin_mpi_a4_2026-11-21.png
     paths = write_exports(figure, out_dir, formats=("png", "pdf", "html"))
 
-The command line is ``python -m geo export`` (:mod:`geo.export.cli`).
+The command line is ``python -m geo export`` (:mod:`geo.cli.export`).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from geo.errors import PPAPError
-from geo.mapview import MapFigure
+from geo.errors import ExportError, PPAPError
+from geo.export.common import check_figure as _check_figure
+from geo.views.mapview import MapFigure
 
 #: Export formats and their MIME types.
 FORMATS: dict[str, str] = {"png": "image/png", "pdf": "application/pdf", "html": "text/html; charset=utf-8"}
@@ -34,14 +35,8 @@ FORMATS: dict[str, str] = {"png": "image/png", "pdf": "application/pdf", "html":
 DEFAULT_SIZE = "1920x1080"
 
 
-class ExportError(PPAPError, ValueError):
-    """An export was asked for with a bad argument (format, size, figure, output folder)."""
-
-
-def _check_figure(figure: object) -> MapFigure:
-    if not isinstance(figure, MapFigure):
-        raise ExportError(f"figure must be a MapFigure from geo.mapview.build_map(), got {type(figure).__name__}")
-    return figure
+__all__ = ["ExportError", "FORMATS", "SIZES", "EXPORT_CHOICES", "export_png", "export_pdf", "export_html",
+           "export_bytes", "file_name", "write_exports"]
 
 
 def _check_format(fmt: object) -> str:
@@ -73,7 +68,7 @@ def export_html(figure: MapFigure) -> str:
 
 #: PNG sizes: "1920x1080", "3840x2160", "a4" (3508x2480 at 300 dpi), "a3" (4961x3508 at 300 dpi).
 SIZES: tuple[str, ...] = ("1920x1080", "3840x2160", "a4", "a3")
-#: What an export menu offers, by name (``geo.i18n`` label ``export_<name>``): (format, PNG size).
+#: What an export menu offers, by name (``geo.views.text`` label ``export_<name>``): (format, PNG size).
 EXPORT_CHOICES: dict[str, tuple[str, str]] = {
     "png_1920x1080": ("png", "1920x1080"),
     "png_3840x2160": ("png", "3840x2160"),

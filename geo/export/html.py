@@ -1,7 +1,7 @@
 """A self-contained interactive map in one HTML file that works offline.
 
 The page holds everything it needs: deck.gl (the bundle pydeck ships, inlined), the map's deck
-JSON (protected aggregates and display geometry from a :class:`geo.mapview.MapFigure`), the Sarabun
+JSON (protected aggregates and display geometry from a :class:`geo.views.mapview.MapFigure`), the Sarabun
 font (inlined as a data URL, so Thai renders on machines without a Thai font), and the title,
 legend, headline figures, credit, date and synthetic label as escaped HTML. It loads nothing from
 the network: no CDN script, stylesheet or font link, no basemap tiles (the deck has no map
@@ -22,10 +22,10 @@ import json
 from functools import lru_cache
 from pathlib import Path
 
-from geo.fonts import THAI_FONT_FAMILY, thai_font_path
-from geo.mapstyle import hex_colour
-from geo.i18n import text
-from geo.mapview import MapFigure
+from geo.export.fonts import THAI_FONT_FAMILY, thai_font_path
+from geo.views.style import hex_colour
+from geo.views.text import text
+from geo.views.mapview import MapFigure
 
 #: Size the map's initial view is fitted to (CSS pixels of a typical laptop window's map area).
 HTML_MAP_SIZE = (1100, 700)
@@ -126,7 +126,7 @@ def export_html(figure: MapFigure) -> str:
     Parameters
     ----------
     figure : MapFigure
-        From :func:`geo.mapview.build_map`.
+        From :func:`geo.views.mapview.build_map`.
 
     Returns
     -------
@@ -142,7 +142,7 @@ def export_html(figure: MapFigure) -> str:
     -------
     >>> Path("map.html").write_text(export_html(figure), encoding="utf-8")  # doctest: +SKIP
     """
-    from geo.export import _check_figure
+    from geo.export.common import check_figure as _check_figure
 
     _check_figure(figure)
     lang = figure.view.lang

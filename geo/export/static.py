@@ -1,6 +1,6 @@
 """Static exports drawn with matplotlib: PNG at presentation and print sizes, and a one-page PDF brief.
 
-Everything drawn comes from a :class:`geo.mapview.MapFigure` (protected aggregates, their
+Everything drawn comes from a :class:`geo.views.mapview.MapFigure` (protected aggregates, their
 geometry, fills and legend): no household row reaches this module.
 
 Layout (landscape; the same proportions at every size, so a 4K export looks like the 1080p one,
@@ -31,10 +31,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from geo.aggregate import haversine_km
-from geo.fonts import PDF_LOCK, THAI_FONT_FAMILY, pdf_text_fix, register_thai_font
-from geo.i18n import text
-from geo.mapview import MapFigure
+from geo.engine.aggregate import haversine_km
+from geo.export.fonts import PDF_LOCK, THAI_FONT_FAMILY, pdf_text_fix, register_thai_font
+from geo.views.text import text
+from geo.views.mapview import MapFigure
 
 BACKGROUND = "#ffffff"
 INK = "#1a1a1a"
@@ -275,7 +275,7 @@ def _draw_map(canvas: _Canvas, figure: MapFigure, rect: tuple[float, float, floa
 
 def _draw_pilots(canvas: _Canvas, ax, overlay) -> None:
     """Reach rings, candidate sites (hollow circles) and pilot sites (a colour and a letter)."""
-    from geo.pilot_overlay import GAP_COLOUR, RING_COLOUR, ring_polygon
+    from geo.views.pilot_overlay import GAP_COLOUR, RING_COLOUR, ring_polygon
 
     ring = tuple(c / 255 for c in RING_COLOUR)
     for lon, lat in zip(overlay.sites["lon"], overlay.sites["lat"]):
@@ -338,7 +338,7 @@ def _block(canvas: _Canvas, title: str, rows: list[tuple[str, str]], x: float, y
 
 
 def _top_areas(figure: MapFigure, n: int = 5) -> list[tuple[str, str]]:
-    from geo.mapview import METRICS
+    from geo.views.mapview import METRICS
 
     areas = figure.areas
     if figure.level == "h3" or areas.empty or METRICS[figure.view.metric].kind == "category":
@@ -416,7 +416,7 @@ def render(figure: MapFigure, size: PageSize, *, brief: bool = False):
 
 
 def _check_size(size: str) -> PageSize:
-    from geo.export import ExportError
+    from geo.errors import ExportError
 
     if size not in SIZES:
         raise ExportError(f"size must be one of {list(SIZES)}, got {size!r}")
@@ -429,7 +429,7 @@ def export_png(figure: MapFigure, *, size: str = "1920x1080") -> bytes:
     Parameters
     ----------
     figure : MapFigure
-        From :func:`geo.mapview.build_map`.
+        From :func:`geo.views.mapview.build_map`.
     size : {"1920x1080", "3840x2160", "a4", "a3"}, default "1920x1080"
         Presentation sizes in pixels, or A4/A3 landscape at 300 dpi (3508x2480, 4961x3508).
 
@@ -447,7 +447,7 @@ def export_png(figure: MapFigure, *, size: str = "1920x1080") -> bytes:
     -------
     >>> data = export_png(figure, size="a4")  # doctest: +SKIP
     """
-    from geo.export import _check_figure
+    from geo.export.common import check_figure as _check_figure
 
     _check_figure(figure)
     page = _check_size(size)
@@ -469,7 +469,7 @@ def export_pdf(figure: MapFigure) -> bytes:
     ExportError
         When ``figure`` is not a MapFigure.
     """
-    from geo.export import _check_figure
+    from geo.export.common import check_figure as _check_figure
 
     _check_figure(figure)
     fig = render(figure, BRIEF_SIZE, brief=True)

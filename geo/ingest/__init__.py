@@ -13,7 +13,7 @@ reading, :mod:`geo.ingest.limits`). :func:`import_households_isolated` runs the 
 child process with a hard memory ceiling, at a lower priority: what the app's data page should call
 so that one user's import neither slows nor grows the server (:mod:`geo.ingest.isolated`).
 
-The command line is ``python -m geo households import FILE [FILE ...]`` (:mod:`geo.ingest.cli`).
+The command line is ``python -m geo households import FILE [FILE ...]`` (:mod:`geo.cli.ingest`).
 Rules, reason codes and the alias table are in ``docs/DATA.md``.
 """
 
@@ -37,13 +37,6 @@ def import_households_isolated(files, **options) -> ImportResult:
     return _run(files, **options)
 
 
-def add_commands(subparsers) -> None:
-    """Add ``households import`` to the ``python -m geo`` command line."""
-    from geo.ingest.cli import add_commands as _add
-
-    _add(subparsers)
-
-
 __all__ = [
     "REASONS",
     "FileSummary",
@@ -51,7 +44,6 @@ __all__ = [
     "ImportLimits",
     "ImportResult",
     "Reason",
-    "add_commands",
     "content_hash",
     "households_to_bytes",
     "import_households",

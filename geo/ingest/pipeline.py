@@ -23,8 +23,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from geo import national_id as nid
-from geo.contract import (
+from geo.data import national_id as nid
+from geo.data.contract import (
     CAPITAL_COLUMNS,
     CAPITAL_SCORE_MAX,
     CAPITAL_SCORE_MIN,
@@ -109,7 +109,7 @@ class ImportResult:
     ----------
     households : pandas.DataFrame
         Accepted rows (with or without warnings), in the data contract
-        (:func:`geo.contract.conform_households`), plus ``head_name`` only when it was kept.
+        (:func:`geo.data.contract.conform_households`), plus ``head_name`` only when it was kept.
     rows : pandas.DataFrame
         One row per input data row: ``file``, ``row`` (1-based data row of its file), ``status``
         (``accepted``/``warning``/``rejected``) and ``reasons`` (a list of :class:`Reason`).
@@ -719,7 +719,7 @@ def import_households(
         The store to check against; with None, files are judged on their own.
     id_key : str or bytes, optional
         Secret key for hashing national IDs (at least 16 bytes). Without one, rows that carry a
-        national ID are rejected with ``id_key_missing``. See :func:`geo.national_id.id_hash_key`.
+        national ID are rejected with ``id_key_missing``. See :func:`geo.data.national_id.id_hash_key`.
     keep_head_name : bool, default False
         Keep the household head's name (``head_name``); it is dropped otherwise.
     sheet : str, optional
@@ -776,8 +776,7 @@ def import_households(
     already: dict[str, dict] = {}
     stored: set[tuple[str, int]] = set()
     if store is not None and mode == "append":
-        from geo import store as store_module
-
+        from geo.data import store as store_module
         already = store_module.imported_hashes(store)
         stored = store_module.stored_keys(store)
 
@@ -976,7 +975,7 @@ def save_import(result: ImportResult, *, store: str | os.PathLike[str] | None = 
     result : ImportResult
         From :func:`import_households` (with the same ``store``).
     store : path, optional
-        The store directory; :func:`geo.paths.store_dir` when omitted.
+        The store directory; :func:`geo.data.paths.store_dir` when omitted.
 
     Returns
     -------
@@ -985,11 +984,10 @@ def save_import(result: ImportResult, *, store: str | os.PathLike[str] | None = 
 
     Raises
     ------
-    geo.store.StoreError
+    geo.data.store.StoreError
         When the store changed under the import or cannot be written.
     """
-    from geo import store as store_module
-
+    from geo.data import store as store_module
     if not isinstance(result, ImportResult):
         raise TypeError(f"result must be an ImportResult, got {type(result).__name__}")
     entries = result.provenance_entries()
@@ -1012,7 +1010,7 @@ def rejects_to_bytes(result: ImportResult, fmt: str = "xlsx") -> bytes:
     >>> rejects_to_bytes(r, "csv").decode("utf-8-sig").splitlines()[0]
     'file,row,reason_codes,reasons_th,reasons_en,household_id,members'
     """
-    from geo.spreadsheet import to_csv_bytes, to_xlsx_bytes
+    from geo.data.spreadsheet import to_csv_bytes, to_xlsx_bytes
 
     if fmt not in ("xlsx", "csv"):
         raise ValueError(f"fmt must be 'xlsx' or 'csv', got {fmt!r}")
@@ -1023,7 +1021,7 @@ def rejects_to_bytes(result: ImportResult, fmt: str = "xlsx") -> bytes:
 
 def households_to_bytes(result: ImportResult, fmt: str = "csv") -> bytes:
     """The accepted households, normalised to the contract, as CSV, XLSX or Parquet bytes."""
-    from geo.spreadsheet import to_csv_bytes, to_xlsx_bytes
+    from geo.data.spreadsheet import to_csv_bytes, to_xlsx_bytes
 
     if fmt == "csv":
         return to_csv_bytes(result.households)

@@ -2,7 +2,7 @@
 
 A household with a bad position is never rejected for it: the position is dropped (or fixed) and
 the row flagged, and the household stays on the map by its district and subdistrict codes. The
-check against the declared district is the engine's (:mod:`geo.verify`).
+check against the declared district is the engine's (:mod:`geo.engine.verify`).
 
 Coordinate order: the contract's columns are ``lat`` and ``lon`` (WGS84 degrees); shapely points
 are built as (lon, lat).
@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from geo.contract import THAILAND_LAT_RANGE, THAILAND_LON_RANGE
+from geo.data.contract import THAILAND_LAT_RANGE, THAILAND_LON_RANGE
 from geo.ingest.values import parse_number
 
 
@@ -108,15 +108,15 @@ def read_positions(lat_text: pd.Series, lon_text: pd.Series, *, decimal_comma: b
 def district_mismatches(households: pd.DataFrame, boundaries) -> pd.DataFrame:
     """Check each position against its declared district with the engine's verification.
 
-    Delegates to :func:`geo.verify.verify_households` (a point on the border counts as inside).
+    Delegates to :func:`geo.engine.verify.verify_households` (a point on the border counts as inside).
 
     Parameters
     ----------
     households : pandas.DataFrame
         Columns ``lat``, ``lon`` (WGS84; NaN when unknown) and ``district_code``.
-    boundaries : geopandas.GeoDataFrame or geo.verify.PreparedBoundaries
+    boundaries : geopandas.GeoDataFrame or geo.engine.verify.PreparedBoundaries
         District boundaries with columns ``code`` and ``geometry``, as
-        ``geo.boundaries.load_boundaries("district")`` returns them. A GeoDataFrame in another CRS
+        ``geo.data.boundaries.load_boundaries("district")`` returns them. A GeoDataFrame in another CRS
         is converted to EPSG:4326 first, so tests can pass tiny inline polygons in any CRS.
 
     Returns
@@ -132,7 +132,7 @@ def district_mismatches(households: pd.DataFrame, boundaries) -> pd.DataFrame:
     ValueError
         When a required column is missing from either frame.
     """
-    from geo.verify import PreparedBoundaries, verify_households
+    from geo.engine.verify import PreparedBoundaries, verify_households
 
     for column in ("lat", "lon", "district_code"):
         if column not in households.columns:

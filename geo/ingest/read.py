@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from geo.contract import HOUSEHOLD_COLUMN_NAMES, column_for_header
+from geo.data.contract import HOUSEHOLD_COLUMN_NAMES, column_for_header
 from geo.errors import InputFileError
 from geo.ingest.limits import (
     BYTES_PER_CELL,
@@ -113,7 +113,7 @@ class RawTable:
 def match_header(header: object) -> str | None:
     """Return the contract column (or ``national_id`` / ``head_name``) a header stands for.
 
-    Uses the alias table of :mod:`geo.contract`; a contract column's own name is always
+    Uses the alias table of :mod:`geo.data.contract`; a contract column's own name is always
     recognised, and a trailing bracketed unit or translation is ignored
     (``"รายได้ต่อคนต่อปี (บาท)"``, ``"ทุนมนุษย์ [Human]"``).
 

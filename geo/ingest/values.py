@@ -21,7 +21,7 @@ import math
 import re
 import unicodedata
 
-from geo.contract import ASSISTANCE_LABELS, ASSISTANCE_STATUSES, LEVELS
+from geo.data.contract import ASSISTANCE_LABELS, ASSISTANCE_STATUSES, LEVELS
 
 Parsed = tuple[object, str | None]
 

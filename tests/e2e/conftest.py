@@ -18,8 +18,8 @@ SERVER_START_TIMEOUT_S = 60
 @pytest.fixture(scope="session")
 def app_url() -> Iterator[str]:
     """Base URL of a freshly started ``streamlit run app.py`` on 127.0.0.1
-    (``geo.bench_load.start_server``, the benchmarks' own)."""
-    from geo.bench_load import start_server, stop_server
+    (``tests.support.server.start_server``, also what the load benchmarks use)."""
+    from tests.support.server import start_server, stop_server
 
     server = start_server(timeout=SERVER_START_TIMEOUT_S)
     try:

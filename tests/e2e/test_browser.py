@@ -14,8 +14,8 @@ from urllib.parse import parse_qs, urlsplit
 import pandas as pd
 import pytest
 
-from geo.bench_load import PAGE_IDLE
-from geo.paths import boundaries_dir, samples_dir
+from tests.support.server import PAGE_IDLE
+from geo.data.paths import boundaries_dir, samples_dir
 
 pytestmark = pytest.mark.e2e
 
@@ -152,8 +152,8 @@ def test_a_click_on_a_district_drills_down(offline_page, app_url, skip_or_fail):
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import expect
 
-    from geo.boundaries import load_boundaries
-    from geo.maps import view_for_bounds
+    from geo.data.boundaries import load_boundaries
+    from geo.views.deck import view_for_bounds
 
     districts = load_boundaries("district")
     kalasin = districts[districts["code"].str.startswith("46")]
@@ -213,7 +213,7 @@ def test_meeting_mode_walks_provinces_with_the_arrow_keys(offline_page, app_url,
     require_data(skip_or_fail)
     from playwright.sync_api import expect
 
-    from geo.mapview import PILOT_PROVINCES
+    from geo.views.mapview import PILOT_PROVINCES
 
     page = offline_page
     page.goto(f"{app_url}/meeting?area=46", wait_until="domcontentloaded", timeout=LOAD_TIMEOUT_MS)
@@ -270,13 +270,13 @@ def test_the_map_level_changes_the_map_and_keeps_the_headline(offline_page, app_
 
 
 def test_the_load_test_driver_measures_this_app(app_url, skip_or_fail):
-    """``python -m geo bench-load`` waits on this app's own elements (the map-level radio, the
+    """``python -m bench load`` waits on this app's own elements (the map-level radio, the
     keyed map of each level): one session, every level, no error and a time for each rerun."""
     require_data(skip_or_fail)
     import asyncio
     from concurrent.futures import ThreadPoolExecutor
 
-    from geo.bench_load import OVERVIEW_LEVELS, drive_sessions
+    from bench.load import OVERVIEW_LEVELS, drive_sessions
     from pages._sidebar import PAGE_BY
 
     assert OVERVIEW_LEVELS == PAGE_BY["overview"]

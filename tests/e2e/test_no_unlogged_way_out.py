@@ -9,8 +9,8 @@ from urllib.parse import quote, urlsplit
 
 import pytest
 
-from geo.bench_load import PAGE_IDLE
-from geo.paths import boundaries_dir, samples_dir
+from tests.support.server import PAGE_IDLE
+from geo.data.paths import boundaries_dir, samples_dir
 
 pytestmark = pytest.mark.e2e
 

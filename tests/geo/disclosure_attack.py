@@ -4,7 +4,7 @@ The attacker builds the tables a public viewer can build in the app — an area 
 district) × a map level (district, subdistrict, H3 at res 5, 6 and 7, rolled up as the map rolls
 them, and the headline of the whole selection) × a filter (none, each level, levels 1-2, not in
 TPMAP, verified, in no pilot, in no pilot or one pilot, one pilot) — through the library's own
-release functions (:func:`geo.protect.protect`, :func:`geo.dashboard.totals_of`), and collects
+release functions (:func:`geo.engine.protect.protect`, :func:`geo.views.dashboard.totals_of`), and collects
 every count a table shows or withholds: households, households per level and at levels 1-2, not
 in TPMAP, verified.
 
@@ -32,12 +32,13 @@ import pandas as pd
 import highspy
 from scipy.sparse import csr_matrix
 
-from geo.aggregate import HouseholdIndex, aggregate
-from geo.cellkey import MAX_NOISE
-from geo.dashboard import area_mask, combine_masks, totals_of
-from geo.filters import HouseholdFilter, filter_mask
-from geo.h3index import parents_unchecked
-from geo.protect import protect
+from geo.engine.aggregate import HouseholdIndex, aggregate
+from geo.engine.cellkey import MAX_NOISE
+from geo.engine.filters import area_mask, combine_masks
+from geo.views.headline import totals_of
+from geo.engine.filters import HouseholdFilter, filter_mask
+from geo.engine.h3index import parents_unchecked
+from geo.engine.protect import protect
 
 #: The household counts the attacker reads, with the households each one counts.
 COUNTED = ("households", "households_level_1", "households_level_2", "households_level_3",

@@ -21,7 +21,7 @@ import pandas as pd
 import pytest
 from shapely.geometry import box
 
-from geo.contract import conform_households
+from geo.data.contract import conform_households
 
 ATTRIBUTION = "Boundaries: RTSD / OCHA (CC BY-IGO) — export test world"
 SMALL_DISTRICT = "4602"
@@ -112,7 +112,7 @@ def write_inputs(root) -> tuple:
 @pytest.fixture(scope="module")
 def index():
     """The households indexed (a fixture: import it into a test module to use it)."""
-    from geo.aggregate import index_households
+    from geo.engine.aggregate import index_households
 
     return index_households(households())
 

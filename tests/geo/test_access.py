@@ -1,4 +1,4 @@
-"""Tests for ``geo.access``: the role x capability matrix, scopes and their hierarchy, enforcement
+"""Tests for ``geo.access.roles``: the role x capability matrix, scopes and their hierarchy, enforcement
 (masks, filters, resolution, k, rows, imports), the configuration loader, passwords, the failed-login
 limit and the ``python -m geo access`` commands."""
 
@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from geo import access
-from geo.access import (
+from geo.access import roles as access
+from geo.access.roles import (
     ROLE_CAPABILITIES,
     ROLES,
     AccessConfig,
@@ -44,13 +44,13 @@ from geo.access import (
     user_from_scope_key,
     verify_password,
 )
-from geo.aggregate import aggregate, index_households
-from geo.audit import max_coordinate_decimals, scan_output
-from geo.bench import random_households
+from geo.engine.aggregate import aggregate, index_households
+from geo.access.audit import max_coordinate_decimals, scan_output
+from geo.synth.households import random_households
 from geo.checks import EngineInputError
 from geo.cli import main as cli_main
-from geo.filters import HouseholdFilter, filter_mask, filter_rows, select_rows
-from geo.store import entries_with_areas, load_provenance, save_households
+from geo.engine.filters import HouseholdFilter, filter_mask, filter_rows, select_rows
+from geo.data.store import entries_with_areas, load_provenance, save_households
 
 ADMIN = User("admin", "administrator")
 KALASIN = User("kalasin", "provincial_officer", provinces=("46",))
@@ -294,7 +294,7 @@ def test_scoped_mask(index):
 
 
 def test_scope_functions_check_their_arguments(index):
-    with pytest.raises(TypeError, match="user must be a geo.access.User"):
+    with pytest.raises(TypeError, match="user must be a geo.access.roles.User"):
         scope_mask(index, "admin")
     with pytest.raises(TypeError, match="index must be"):
         scope_mask(pd.DataFrame(), ADMIN)

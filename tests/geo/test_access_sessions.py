@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from geo.access import (
+from geo.access.roles import (
     BLOCKED_PATHS,
     EXPOSE_METRICS_ENV,
     SESSION_COOKIE,
@@ -140,8 +140,8 @@ def test_bad_session_settings_name_the_key(key, value, message):
 
 
 def test_example_config_parses():
-    from geo.access import load_access_config
-    from geo.paths import PROJECT_ROOT
+    from geo.access.roles import load_access_config
+    from geo.data.paths import PROJECT_ROOT
 
     config = load_access_config(PROJECT_ROOT / "config" / "access.example.toml")
     assert config.idle_timeout_minutes == 30 and config.remember_login
@@ -324,7 +324,7 @@ def test_metrics_are_not_public(path, monkeypatch):
 
 def test_the_documented_proxy_snippets_refuse_metrics_and_forward_what_the_app_needs():
     """docs/ACCESS.md's Caddy and nginx snippets (no proxy is installed here to run them)."""
-    from geo.paths import PROJECT_ROOT
+    from geo.data.paths import PROJECT_ROOT
 
     doc = (PROJECT_ROOT / "docs" / "ACCESS.md").read_text(encoding="utf-8")
     blocks = dict(re.findall(r"```(caddy|nginx)\n(.*?)```", doc, flags=re.S))

@@ -1,4 +1,4 @@
-"""Tests for ``geo.aggregate`` and ``geo.filters``.
+"""Tests for ``geo.engine.aggregate`` and ``geo.engine.filters``.
 
 Every metric is checked against a plain pandas reference written from the definitions (one row
 per household, ``h3.latlng_to_cell`` + ``h3.cell_to_parent`` per row, ``groupby``), for every
@@ -19,7 +19,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from geo.aggregate import (
+from geo.engine.aggregate import (
     COUNT_COLUMNS,
     KEY_COLUMNS,
     METRIC_COLUMNS,
@@ -30,11 +30,11 @@ from geo.aggregate import (
     index_households,
     pilot_reach,
 )
-from geo.bench import random_households
+from geo.synth.households import random_households
 from geo.checks import EngineInputError
-from geo.contract import ASSISTANCE_STATUSES, CAPITAL_COLUMNS, CAPITALS, DEPRIVATION_COLUMNS
-from geo.filters import HouseholdFilter, filter_mask
-from geo.h3index import cells_resolution, cells_to_parent
+from geo.data.contract import ASSISTANCE_STATUSES, CAPITAL_COLUMNS, CAPITALS, DEPRIVATION_COLUMNS
+from geo.engine.filters import HouseholdFilter, filter_mask
+from geo.engine.h3index import cells_resolution, cells_to_parent
 
 # ---------------------------------------------------------------------------------------------
 # Reference implementation, straight from the definitions
@@ -155,7 +155,7 @@ def test_cutoff_and_k_match_reference(households, index, by, res, cutoff, k):
 
 
 def test_both_summing_strategies_agree(index):
-    import geo.aggregate as engine
+    import geo.engine.aggregate as engine
 
     sel = engine._selected(index, None, True)
     for res in (7, 9, 10):
@@ -414,6 +414,6 @@ def test_cell_polygons_are_lon_lat():
 
 
 def test_engine_does_not_import_streamlit():
-    code = ("import sys, geo.aggregate, geo.verify, geo.protect, geo.filters, geo.h3index, geo.bench, "
-            "geo.engine_cli; assert 'streamlit' not in sys.modules")
+    code = ("import sys, geo.engine.aggregate, geo.engine.verify, geo.engine.protect, geo.engine.filters, geo.engine.h3index, bench.engine, "
+            "geo.cli.engine; assert 'streamlit' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -1,4 +1,4 @@
-"""Tests for ``geo.audit``: appending, the hash chain and what breaks it (edits, deletions, cut-off
+"""Tests for ``geo.access.audit``: appending, the hash chain and what breaks it (edits, deletions, cut-off
 ends), concurrent writers, reading and exporting for administrators only, redaction (hypothesis:
 no ID, name or position ever reaches the file) and the export scanners."""
 
@@ -17,9 +17,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from geo import audit
-from geo.access import AccessDenied, User, public_viewer
-from geo.audit import (
+from geo.access import audit
+from geo.access.roles import AccessDenied, User, public_viewer
+from geo.access.audit import (
     AUDIT_COLUMNS,
     EVENTS,
     GENESIS,
@@ -41,8 +41,8 @@ from geo.audit import (
     view_household_rows,
 )
 from geo.cli import main as cli_main
-from geo.national_id import national_id_check_digit
-from geo.spreadsheet import to_csv_bytes, to_xlsx_bytes
+from geo.data.national_id import national_id_check_digit
+from geo.data.spreadsheet import to_csv_bytes, to_xlsx_bytes
 
 ADMIN = User("admin", "administrator")
 KALASIN = User("kalasin", "provincial_officer", provinces=("46",))
@@ -198,7 +198,7 @@ def test_default_path_and_env(tmp_path, monkeypatch):
     ("kwargs", "error", "message"),
     [
         ({"event": "view"}, ValueError, "event must be one of"),
-        ({"user": "admin"}, TypeError, "user must be a geo.access.User"),
+        ({"user": "admin"}, TypeError, "user must be a geo.access.roles.User"),
         ({"rows": -1}, ValueError, "rows must be a whole number"),
         ({"rows": True}, ValueError, "rows must be a whole number"),
         ({"file_sha256": "abc"}, ValueError, "file_sha256 must be 64 hex"),
@@ -215,8 +215,8 @@ def test_log_event_checks_arguments(log, kwargs, error, message):
 
 APPENDER = """
 import sys
-from geo.access import User
-from geo.audit import log_event
+from geo.access.roles import User
+from geo.access.audit import log_event
 user = User(sys.argv[2], "administrator")
 for i in range(int(sys.argv[3])):
     log_event("export", user, what=f"record {i}", rows=i, path=sys.argv[1])

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from geo import audit
-from geo.access import AccessDenied, User, public_viewer
-from geo.audit import (
+from geo.access import audit
+from geo.access.roles import AccessDenied, User, public_viewer
+from geo.access.audit import (
     LEGACY_RECORD_FIELDS,
     RECORD_FIELDS,
     AuditError,
@@ -31,7 +31,7 @@ from geo.audit import (
     view_fields,
 )
 from geo.cli import main as cli_main
-from geo.viewstate import ViewState
+from geo.views.viewstate import ViewState
 
 ADMIN = User("admin", "administrator", session_id="adm1")
 KALASIN = User("kalasin", "provincial_officer", provinces=("46",), session_id="k46s")
@@ -324,7 +324,7 @@ def test_all_anonymous_sessions_share_a_ceiling():
 def test_household_view_carries_page_area_and_filters(log):
     import pandas as pd
 
-    from geo.access import ROW_COLUMNS
+    from geo.access.roles import ROW_COLUMNS
 
     frame = pd.DataFrame({c: [] for c in ROW_COLUMNS})
     view = ViewState(provinces=("46",), districts=("4609",), levels=(1,))

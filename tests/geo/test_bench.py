@@ -1,4 +1,4 @@
-"""Smoke tests for ``geo.bench``: it runs end to end on a tiny N and reports every figure.
+"""Smoke tests for ``bench.engine``: it runs end to end on a tiny N and reports every figure.
 
 The figures themselves are not asserted (they are read, see docs/ENGINE.md); only that the
 engine and its baselines agreed while being timed.
@@ -12,9 +12,10 @@ import geopandas as gpd
 import pytest
 from shapely.geometry import box
 
-from geo import cli
-from geo.bench import format_figures, run_bench, synthetic_households
-from geo.contract import check_households
+from bench.__main__ import main as bench_main
+from bench.engine import format_figures, run_bench
+from geo.synth.households import synthetic_households
+from geo.data.contract import check_households
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +52,7 @@ def test_bench_smoke(districts):
 
 def test_bench_command_prints_json(districts, tmp_path, capsys):
     districts.to_parquet(tmp_path / "district.parquet")
-    assert cli.main(["bench", "--households", "500", "--repeat", "1", "--json", "--boundaries", str(tmp_path)]) == 0
+    assert bench_main(["engine", "--households", "500", "--repeat", "1", "--json", "--boundaries", str(tmp_path)]) == 0
     figures = json.loads(capsys.readouterr().out)
     assert figures["households"] == 500
     assert figures["verification"]["identical"] is True

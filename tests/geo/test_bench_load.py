@@ -1,4 +1,4 @@
-"""The load test's own arithmetic (geo.bench_load): percentiles, the soak verdict, memory
+"""The load test's own arithmetic (bench.load): percentiles, the soak verdict, memory
 sampling, the summary of sessions, the think-time option. No server and no browser here: those run in the benchmark."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import time
 import numpy as np
 import pytest
 
-from geo.bench_load import (
+from bench.load import (
     MemorySampler,
     SessionResult,
     _counts,
@@ -110,7 +110,7 @@ def test_think_time_is_a_range_or_one_value():
 def test_reruns_wait_until_every_session_has_loaded_or_failed():
     import asyncio
 
-    from geo.bench_load import _AllLoaded
+    from bench.load import _AllLoaded
 
     async def scenario() -> list[str]:
         loaded, order = _AllLoaded(3), []

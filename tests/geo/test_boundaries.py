@@ -16,8 +16,8 @@ import geopandas as gpd
 import pytest
 from shapely.geometry import Polygon, box
 
-from geo import boundaries
-from geo.boundaries import BoundaryError, install, load_boundaries, match_names, Candidate
+from geo.data import boundaries
+from geo.data.boundaries import BoundaryError, install, load_boundaries, match_names, Candidate
 from geo.cli import main as cli_main
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]

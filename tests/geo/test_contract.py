@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from geo import contract
+from geo.data import contract
 from geo.errors import ContractError
 
 

@@ -9,11 +9,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from geo.aggregate import aggregate, index_households
-from geo.contract import ASSISTANCE_STATUSES, CAPITALS
-from geo.cube import CUBE_H3_RES, answers, build_cube, cube_aggregate, cube_for
-from geo.dashboard import area_mask, combine_masks
-from geo.filters import HouseholdFilter, filter_mask
+from geo.engine.aggregate import aggregate, index_households
+from geo.data.contract import ASSISTANCE_STATUSES, CAPITALS
+from geo.engine.cube import CUBE_H3_RES, answers, build_cube, cube_aggregate, cube_for
+from geo.engine.filters import area_mask, combine_masks
+from geo.engine.filters import HouseholdFilter, filter_mask
 from tests.geo import export_world
 from tests.pages import tiny_world
 
@@ -101,9 +101,9 @@ def test_the_cube_is_built_once_per_index_and_counts_every_household():
 
 @pytest.mark.parametrize("dense_share", [0.0, 1.0])  # every selection summed in place / gathered
 def test_both_ways_of_summing_equal_the_engine(monkeypatch, dense_share):
-    import geo.cube
+    import geo.engine.cube
 
-    monkeypatch.setattr(geo.cube, "_DENSE_SHARE", dense_share)
+    monkeypatch.setattr(geo.engine.cube, "_DENSE_SHARE", dense_share)
     for flt, area in ((None, ""), (HouseholdFilter(levels=(1, 2), pilots=("none",)), "46"),
                       (HouseholdFilter(provinces=("34",)), "46")):
         for by in ("province", "district", "subdistrict"):

@@ -11,15 +11,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from geo import dashboard as D
-from geo import dashboard_maps as M
-from geo import mapview
-from geo.aggregate import index_households, pilot_reach
-from geo.gaps import nearest_pilot_km, pilot_gaps, reached_mask
-from geo.maps import display_geometry
-from geo.mapstyle import Legend, LegendItem
-from geo.protect import protect
-from geo.viewstate import ViewState
+from geo.views import dashboard as D
+from geo.views import dashboard_maps as M
+from geo.views import mapview
+from geo.engine.aggregate import index_households, pilot_reach
+from geo.engine.gaps import nearest_pilot_km, pilot_gaps, reached_mask
+from geo.views.deck import display_geometry
+from geo.views.style import Legend, LegendItem
+from geo.engine.protect import protect
+from geo.views.viewstate import ViewState
 from tests.pages import tiny_world
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -319,8 +319,8 @@ def test_pilot_map_without_pilots_draws_the_need_alone(index, boundaries, pilots
 
 
 def test_bench_dashboard_runs_on_a_small_world(tmp_path, monkeypatch):
-    from geo import bench_dashboard
-    from geo.cli import build_parser
+    from bench import dashboard as bench_dashboard
+    from bench.__main__ import build_parser as bench_parser
 
     tiny_world.write_data_dir(tmp_path)
     monkeypatch.setenv("PPAP_DATA_DIR", str(tmp_path))
@@ -330,7 +330,7 @@ def test_bench_dashboard_runs_on_a_small_world(tmp_path, monkeypatch):
     assert all(row["engine_ms_median"] > 0 and row["deck_mb_max"] > 0 for row in report["pipeline"])
     text = bench_dashboard.format_report(report)
     assert "baseline" in text and "deck MB" in text
-    args = build_parser().parse_args(["bench-dashboard", "--repeat", "1", "--no-apptest"])
+    args = bench_parser().parse_args(["dashboard", "--repeat", "1", "--no-apptest"])
     assert args.func is bench_dashboard._cmd
 
 

@@ -15,11 +15,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from geo.aggregate import aggregate, index_households
-from geo.cellkey import MAX_NOISE, expected_abs_noise
-from geo.dashboard import totals_of
-from geo.filters import HouseholdFilter, filter_mask
-from geo.protect import protect
+from geo.engine.aggregate import aggregate, index_households
+from geo.engine.cellkey import MAX_NOISE, expected_abs_noise
+from geo.views.headline import totals_of
+from geo.engine.filters import HouseholdFilter, filter_mask
+from geo.engine.protect import protect
 from tests.geo.disclosure_attack import attack
 
 REGIONS = {
@@ -31,7 +31,7 @@ REGIONS = {
 
 @pytest.fixture(scope="module")
 def sample(skip_or_fail) -> pd.DataFrame:
-    from geo.paths import samples_dir
+    from geo.data.paths import samples_dir
 
     path = samples_dir() / "households.parquet"
     if not path.is_file():
@@ -139,8 +139,8 @@ def test_public_candidate_sites_are_hexagon_centres(sample_index):
     centre, so differencing two filters' sites cannot place a household."""
     import h3
 
-    from geo.gaps import SITE_SNAP_RES, pilot_gaps
-    from geo.paths import samples_dir
+    from geo.engine.gaps import SITE_SNAP_RES, pilot_gaps
+    from geo.data.paths import samples_dir
 
     pilots = pd.read_csv(samples_dir() / "pilots.csv")
     gaps = pilot_gaps(sample_index, pilots, radius_km=5)

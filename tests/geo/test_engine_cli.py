@@ -1,4 +1,4 @@
-"""Tests for ``python -m geo aggregate`` and ``python -m geo verify`` (``geo.engine_cli``)."""
+"""Tests for ``python -m geo aggregate`` and ``python -m geo verify`` (``geo.cli.engine``)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 from shapely.geometry import box
 
 from geo import cli
-from geo.bench import random_households
+from geo.synth.households import random_households
 
 
 @pytest.fixture
@@ -76,7 +76,7 @@ def test_aggregate_h3_csv_suppresses_small_cells(households_file, tmp_path, caps
 def test_default_output_is_the_public_release(households_file, capsys):
     """Without --exact the CLI writes what a public viewer sees: counts perturbed by cell key (within
     MAX_NOISE of the truth), no area under 10, withheld areas left out."""
-    from geo.cellkey import MAX_NOISE
+    from geo.engine.cellkey import MAX_NOISE
 
     args = ["aggregate", "--input", str(households_file), "--by", "h3", "--res", "8", "--format", "csv", "--out", "-"]
     code, out, err = run(args, capsys)

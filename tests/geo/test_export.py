@@ -16,11 +16,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from geo import mapstyle
-from geo.export import ExportError, export_bytes, export_pdf, export_png, file_name, write_exports
+from geo.views import style as mapstyle
+from geo.errors import ExportError
+from geo.export import export_bytes, export_pdf, export_png, file_name, write_exports
 from geo.export import static
-from geo.fonts import THAI_FONT_FAMILY, pdf_text_fix, register_thai_font
-from geo.mapview import MapView, build_map
+from geo.export.fonts import THAI_FONT_FAMILY, pdf_text_fix, register_thai_font
+from geo.views.mapview import MapView, build_map
 from tests.geo import export_world as world
 from tests.geo.export_world import boundaries_fixture, index  # noqa: F401 (fixtures "boundaries", "index")
 
@@ -260,7 +261,7 @@ def test_cli_missing_argument_is_one_line_in_a_real_process(tmp_path):
 
 @pytest.mark.slow
 def test_cli_all_pilot_provinces_on_the_sample(sample_households_path, tmp_path):
-    from geo.mapview import PILOT_PROVINCES
+    from geo.views.mapview import PILOT_PROVINCES
 
     result = subprocess.run([sys.executable, "-m", "geo", "export", "--all-pilot-provinces", "--metric",
                              "poor_households", "--format", "png", "--date", "2026-11-21", "--out", str(tmp_path)],
@@ -281,11 +282,11 @@ def test_withheld_grey_is_not_on_the_scale():
 def _pilot_figure(index, boundaries):
     import pandas as pd
 
-    from geo.aggregate import pilot_reach
-    from geo.contract import conform_pilots
-    from geo.gaps import pilot_gaps
-    from geo.pilot_overlay import with_pilots
-    from geo.protect import protect
+    from geo.engine.aggregate import pilot_reach
+    from geo.data.contract import conform_pilots
+    from geo.engine.gaps import pilot_gaps
+    from geo.views.pilot_overlay import with_pilots
+    from geo.engine.protect import protect
 
     pilots = conform_pilots(pd.DataFrame([{
         "pilot_id": "KSN-01", "name_th": "เห็ดฟาง", "name_en": "Straw mushrooms", "kind": "mushroom",
@@ -301,7 +302,7 @@ def _pilot_figure(index, boundaries):
 
 def test_pilot_sites_reach_every_export(index, boundaries):
     from geo.export import export_html
-    from geo.pilot_overlay import pilot_kind_colour
+    from geo.views.pilot_overlay import pilot_kind_colour
 
     figure = _pilot_figure(index, boundaries)
     assert figure.title.startswith("ที่ตั้งโครงการนำร่อง · วงระยะ 5 กม.") and len(figure.legends) == 2

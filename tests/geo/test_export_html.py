@@ -13,9 +13,9 @@ import re
 import numpy as np
 import pytest
 
-from geo.aggregate import index_households
+from geo.engine.aggregate import index_households
 from geo.export import export_html, write_exports
-from geo.mapview import MapView, build_map
+from geo.views.mapview import MapView, build_map
 from tests.geo import export_world as world
 
 DAY = dt.date(2026, 11, 21)
@@ -67,7 +67,7 @@ def test_html_escapes_every_word(figure):
 
 
 def test_html_json_never_shows_the_small_area(page_html):
-    from geo.audit import scan_output
+    from geo.access.audit import scan_output
 
     deck = _deck_json(page_html)
     areas = next(layer for layer in deck["layers"] if layer["id"] == "areas")

@@ -1,4 +1,4 @@
-"""Tests for ``geo.h3index``: vectorised indexing equals h3's own functions, cell for cell."""
+"""Tests for ``geo.engine.h3index``: vectorised indexing equals h3's own functions, cell for cell."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from geo.checks import EngineInputError
-from geo.h3index import (
+from geo.engine.h3index import (
     INDEX_RES,
     cells_resolution,
     cells_to_parent,

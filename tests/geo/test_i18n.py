@@ -4,8 +4,8 @@ import datetime as dt
 
 import pytest
 
-from geo import i18n
-from geo.contract import ASSISTANCE_STATUSES, CAPITALS, DEPRIVATIONS, LEVELS
+from geo.views import text as i18n
+from geo.data.contract import ASSISTANCE_STATUSES, CAPITALS, DEPRIVATIONS, LEVELS
 
 
 def test_every_label_exists_in_both_languages():
@@ -66,14 +66,14 @@ def test_every_label_the_dashboard_asks_for_exists():
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[2]
-    sources = [*root.glob("pages/*.py"), root / "geo" / "dashboard.py", root / "geo" / "dashboard_maps.py",
-               root / "geo" / "viewstate.py"]
+    sources = [*root.glob("pages/*.py"), root / "geo" / "views" / "dashboard.py",
+               root / "geo" / "views" / "dashboard_maps.py", root / "geo" / "views" / "viewstate.py"]
     literal = re.compile(r"""text\(\s*["']([a-z0-9_]+)["']""")
     asked = {key for path in sources for key in literal.findall(path.read_text(encoding="utf-8"))}
     assert len(asked) > 60
     assert sorted(asked - set(i18n.TEXT)) == []
     # Keys the pages build from a value.
-    from geo.viewstate import MAP_BY, TPMAP_CHOICES, VERIFIED_CHOICES
+    from geo.views.viewstate import MAP_BY, TPMAP_CHOICES, VERIFIED_CHOICES
 
     built = [f"by_{by}" for by in ("province", "district", "subdistrict", "h3")]
     built += [f"map_{by}" for by in MAP_BY if by != "subdistrict"]

@@ -165,7 +165,7 @@ def test_corpus_is_reproducible(tmp_path):
 
 
 def test_accepted_rows_keep_the_contract(tmp_path, tiny_boundaries):
-    from geo.contract import HOUSEHOLD_COLUMN_NAMES, check_households
+    from geo.data.contract import HOUSEHOLD_COLUMN_NAMES, check_households
 
     frames = []
     for name, spec in CASES.items():

@@ -18,14 +18,14 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from geo.contract import HEADER_ALIASES, HOUSEHOLD_COLUMN_NAMES
+from geo.data.contract import HEADER_ALIASES, HOUSEHOLD_COLUMN_NAMES
 from geo.errors import PPAPError
 from geo.ingest import import_households
 from geo.ingest.areas import area_name_key
 from geo.ingest.pipeline import households_to_bytes
 from geo.ingest.read import read_table
 from geo.ingest.values import clean_cell, parse_number, parse_year, to_ascii_digits
-from geo.national_id import (
+from geo.data.national_id import (
     is_valid_national_id,
     mask_national_id,
     national_id_check_digit,

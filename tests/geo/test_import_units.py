@@ -16,7 +16,7 @@ import pytest
 from openpyxl import load_workbook
 from shapely.geometry import box
 
-from geo.contract import HEADER_ALIASES, HOUSEHOLD_COLUMN_NAMES, HOUSEHOLD_DTYPES
+from geo.data.contract import HEADER_ALIASES, HOUSEHOLD_COLUMN_NAMES, HOUSEHOLD_DTYPES
 from geo.errors import InputFileError, PPAPError
 from geo.ingest import import_households, rejects_to_bytes, save_import
 from geo.ingest.areas import code_from_text, resolve_area
@@ -32,7 +32,7 @@ from geo.ingest.values import (
     parse_whole_number,
     parse_year,
 )
-from geo.national_id import (
+from geo.data.national_id import (
     ID_HASH_KEY_ENV,
     IdKeyError,
     hash_national_id,
@@ -40,8 +40,8 @@ from geo.national_id import (
     is_valid_national_id,
     mask_national_id,
 )
-from geo.spreadsheet import neutralise_cell, neutralise_frame, to_csv_bytes, to_xlsx_bytes, write_table
-from geo.store import StoreError, load_households, load_provenance, save_households
+from geo.data.spreadsheet import neutralise_cell, neutralise_frame, to_csv_bytes, to_xlsx_bytes, write_table
+from geo.data.store import StoreError, load_households, load_provenance, save_households
 
 REPO = Path(__file__).resolve().parent.parent.parent
 CORPUS = REPO / "tests" / "fixtures" / "import_corpus"

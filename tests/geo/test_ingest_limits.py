@@ -170,7 +170,7 @@ def test_rows_are_counted_while_reading_each_format(tmp_path):
     buffer = io.BytesIO()
     frame.to_parquet(buffer, index=False)
     assert "101 rows" in refused(buffer.getvalue(), "a.parquet", max_rows=100).message_en
-    from geo.spreadsheet import to_xlsx_bytes
+    from geo.data.spreadsheet import to_xlsx_bytes
 
     error = refused(to_xlsx_bytes(frame), "a.xlsx", max_rows=100)
     assert error.code == "too_many_rows" and "more than the 100 rows" in error.message_en

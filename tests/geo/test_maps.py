@@ -12,7 +12,9 @@ import pandas as pd
 import pytest
 from shapely.geometry import box
 
-from geo import maps, mapstyle
+from geo.views import deck as maps
+
+from geo.views import style as mapstyle
 
 GOLDEN = Path(__file__).parent / "golden"
 

@@ -10,12 +10,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from geo import mapstyle
-from geo.aggregate import aggregate
+from geo.views import style as mapstyle
+from geo.engine.aggregate import aggregate
 from geo.checks import EngineInputError
 from geo.errors import BoundaryError
-from geo.filters import HouseholdFilter
-from geo.mapview import (
+from geo.engine.filters import HouseholdFilter
+from geo.views.mapview import (
     METRICS,
     PILOT_PROVINCES,
     MapFigure,
@@ -26,7 +26,7 @@ from geo.mapview import (
     metric_values,
     next_province,
 )
-from geo.protect import released_values_ok
+from geo.engine.protect import released_values_ok
 from tests.geo import export_world as world
 from tests.geo.export_world import boundaries_fixture, index  # noqa: F401 (fixtures "boundaries", "index")
 
@@ -74,7 +74,7 @@ def test_view_normalises_and_is_a_cache_key():
 
 
 def test_view_from_dashboard_state():
-    from geo.viewstate import ViewState
+    from geo.views.viewstate import ViewState
 
     view = MapView.from_viewstate(ViewState(area="460901", by="district", metric="mpi", levels=(1, 2), lang="en"), exact=True)
     assert (view.district_code, view.level, view.metric, view.lang) == ("4609", "subdistrict", "mpi", "en")
@@ -222,7 +222,7 @@ def test_an_extra_mask_narrows_like_a_scope(index, boundaries):
 def test_real_sample_kalasin_is_quick(sample_households_path):
     import time
 
-    from geo.mapview import load_map_inputs
+    from geo.views.mapview import load_map_inputs
 
     inputs = load_map_inputs(sample_households_path)
     start = time.perf_counter()
@@ -235,7 +235,7 @@ def test_real_sample_kalasin_is_quick(sample_households_path):
 def test_screen_decks_carry_the_detail_their_view_can_show(sample_households_path):
     """On the real boundaries: a map of every district is thinned to a quarter of a pixel, and a
     map of one district draws only its neighbours as context, not every province of Thailand."""
-    from geo.mapview import load_map_inputs
+    from geo.views.mapview import load_map_inputs
 
     inputs = load_map_inputs(sample_households_path)
     national = inputs.build(MapView(level="district", exact=True), now=DAY)

@@ -1,4 +1,4 @@
-"""National-scale generation (geo.national) and the persisted index (geo.store), at 20k households
+"""National-scale generation (geo.synth.national) and the persisted index (geo.data.store), at 20k households
 on square boundaries: every province covered, counts exact, the index read back equal."""
 
 from __future__ import annotations
@@ -11,11 +11,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from geo.aggregate import aggregate, index_households
+from geo.engine.aggregate import aggregate, index_households
 from geo.errors import InputFileError
-from geo.national import batches, generate_national, national_counts, national_provinces
-from geo.sample import read_sample_metadata
-from geo.store import index_dir_for, read_index, write_index
+from geo.synth.national import batches, generate_national, national_counts, national_provinces
+from geo.data.store import read_sample_metadata
+from geo.engine.persist import index_dir_for, read_index, write_index
 from tests.geo.test_sample import grid_boundaries
 
 HOUSEHOLDS = 20_000
@@ -80,7 +80,7 @@ def test_persisted_index_equals_a_fresh_index(national):
     with pytest.raises(ValueError):  # memory-mapped read-only: the shared index cannot be changed
         loaded.level[0] = 1
     # The profile cube was saved with the index and comes back with it: the first map pays no build.
-    from geo.cube import _CUBES, build_cube, cube_aggregate
+    from geo.engine.cube import _CUBES, build_cube, cube_aggregate
 
     saved = _CUBES.get(loaded)
     assert saved is not None and isinstance(saved.sums, np.memmap)
@@ -102,7 +102,7 @@ def test_index_is_ignored_once_the_file_changes(tmp_path, national):
 
 
 def test_the_app_starts_from_the_persisted_index_and_reads_rows_on_demand(national, monkeypatch):
-    from geo.access import ROW_COLUMNS
+    from geo.access.roles import ROW_COLUMNS
     from pages import _shared
 
     out, _ = national
@@ -113,8 +113,8 @@ def test_the_app_starts_from_the_persisted_index_and_reads_rows_on_demand(nation
     assert data.frame is None and data.rows == data.index.n == HOUSEHOLDS
     assert isinstance(data.index.cell, np.ndarray) and not data.index.cell.flags.writeable  # mapped, read-only
     # Rows are read from the row groups that hold them, and equal the file's rows at those positions.
-    from geo.dashboard import area_mask
-    from geo.filters import select_rows
+    from geo.engine.filters import area_mask
+    from geo.engine.filters import select_rows
 
     whole = pd.read_parquet(out / "households.parquet", columns=list(ROW_COLUMNS))
     district = str(data.index.district_codes[len(data.index.district_codes) // 2])
@@ -129,7 +129,7 @@ def test_the_app_starts_from_the_persisted_index_and_reads_rows_on_demand(nation
 
 
 def test_read_rows_reads_the_row_groups_that_hold_the_rows(tmp_path):
-    from geo.store import StoreError, read_rows
+    from geo.data.store import StoreError, read_rows
 
     frame = pd.DataFrame({"survey_year": 2023, "household_id": [f"H{i:03d}" for i in range(50)],
                           "members": np.arange(50)})

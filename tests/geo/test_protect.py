@@ -1,4 +1,4 @@
-"""Tests for ``geo.protect``: the guarantees written in its module docstring.
+"""Tests for ``geo.engine.protect``: the guarantees written in its module docstring.
 
 1. No released row shows 0 < households < k, and a suppressed row shows no derived value.
 2. In every enclosing area whose total is at least k, the suppressed rows hold 0 or >= k
@@ -15,11 +15,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from shapely.geometry import box
 
-from geo.aggregate import METRIC_COLUMNS, aggregate, attach_boundaries, index_households, pilot_reach
-from geo.bench import random_households
+from geo.engine.aggregate import METRIC_COLUMNS, aggregate, attach_boundaries, index_households, pilot_reach
+from geo.synth.households import random_households
 from geo.checks import EngineInputError
-from geo.h3index import cells_resolution, cells_to_parent
-from geo.protect import protect, released_values_ok
+from geo.engine.h3index import cells_resolution, cells_to_parent
+from geo.engine.protect import protect, released_values_ok
 
 
 def admin_table(codes: list[str], households: list[int], by: str) -> pd.DataFrame:

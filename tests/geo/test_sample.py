@@ -1,4 +1,4 @@
-"""Tests for the synthetic sample generator (``geo.sample``, ``geo.sample_places``).
+"""Tests for the synthetic sample generator (``geo.synth.sample``, ``geo.synth.places``).
 
 Most tests run the generator on tiny inline squares: every geothai subdistrict of the 20 pilot
 provinces becomes a small square inside its district's square inside its province's block, so
@@ -23,7 +23,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from geo import cli
-from geo.contract import (
+from geo.data.contract import (
     CAPITAL_COLUMNS,
     DEPRIVATION_COLUMNS,
     HOUSEHOLD_COLUMN_NAMES,
@@ -32,7 +32,7 @@ from geo.contract import (
     conform_pilots,
 )
 from geo.errors import BoundaryError
-from geo.sample import (
+from geo.synth.sample import (
     BMN_INCOME_YEAR,
     DEFAULT_SEED,
     HOUSEHOLDS_FILE,
@@ -46,10 +46,9 @@ from geo.sample import (
     SampleTargets,
     ensure_sample,
     generate_sample,
-    is_synthetic,
-    read_sample_metadata,
 )
-from geo.sample_places import adjust_to_total, allocate_exact, choose_exact
+from geo.data.store import is_synthetic, read_sample_metadata
+from geo.synth.places import adjust_to_total, allocate_exact, choose_exact
 
 PUBLISHED = SampleTargets()
 
@@ -459,8 +458,8 @@ def test_installed_sample_reproduces_published_figures(installed):
 
 
 def test_installed_sample_points_match_installed_boundaries(installed, skip_or_fail):
-    from geo.boundaries import load_boundaries
-    from geo.paths import boundaries_dir
+    from geo.data.boundaries import load_boundaries
+    from geo.data.paths import boundaries_dir
 
     if not (boundaries_dir() / "subdistrict.parquet").is_file():
         skip_or_fail("no installed boundaries; run `python -m geo boundaries install`")

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from openpyxl import load_workbook
 
-from geo.spreadsheet import FORMULA_PREFIXES, is_formula_like, neutralise_frame, to_csv_bytes, to_xlsx_bytes
+from geo.data.spreadsheet import FORMULA_PREFIXES, is_formula_like, neutralise_frame, to_csv_bytes, to_xlsx_bytes
 
 FORMULAS = ["=1+1", "+cmd|' /C calc'!A0", "@SUM(A1:A9)", "-2+3", "\t=1+1", "\r=1+1", "＝1+1",
             '=HYPERLINK("http://evil.invalid","x")']

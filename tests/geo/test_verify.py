@@ -1,4 +1,4 @@
-"""Tests for ``geo.verify``: declared areas against positions, equal to ``geopandas.sjoin``.
+"""Tests for ``geo.engine.verify``: declared areas against positions, equal to ``geopandas.sjoin``.
 
 Three inline squares (as geopandas' ``test_sjoin`` builds them), placed in Kalasin so the
 coordinates look Thai: 4601 and 4602 share the border lon = 103.5; 4603 sits on top of 4601.
@@ -16,7 +16,7 @@ from pyproj import Geod
 from shapely.geometry import box
 
 from geo.checks import EngineInputError
-from geo.verify import (
+from geo.engine.verify import (
     assign_codes,
     distance_to_areas_m,
     in_declared,
@@ -195,7 +195,7 @@ def test_prepare_checks(squares):
 
 
 def test_installed_boundaries_equal_sjoin(skip_or_fail):
-    from geo.boundaries import load_boundaries
+    from geo.data.boundaries import load_boundaries
     from geo.errors import BoundaryError
 
     try:

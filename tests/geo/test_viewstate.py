@@ -8,9 +8,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from geo.access import AccessDenied, User, public_viewer
-from geo.contract import ASSISTANCE_STATUSES, CAPITALS
-from geo.viewstate import (
+from geo.access.roles import AccessDenied, User, public_viewer
+from geo.data.contract import ASSISTANCE_STATUSES, CAPITALS
+from geo.access.roles import limit_min_count
+from geo.views.viewstate import (
     LANGS,
     MAP_BY,
     MAX_MIN_COUNT,
@@ -22,12 +23,8 @@ from geo.viewstate import (
     TPMAP_CHOICES,
     VERIFIED_CHOICES,
     ViewState,
-    area_level,
-    area_parents,
     drill_down,
     drill_up,
-    is_valid_area,
-    limit_min_count,
     markdown_literal,
     normalise,
     parse_query,
@@ -37,6 +34,7 @@ from geo.viewstate import (
     shown_level,
     to_query,
 )
+from geo.data.areas import area_level, area_parents, is_valid_area
 
 PROVINCES = ("46", "34", "30", "94")
 codes2 = st.sampled_from(PROVINCES)

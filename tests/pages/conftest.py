@@ -64,8 +64,8 @@ _HASHES: dict[str, str] = {}
 
 
 def write_access_config(path: Path, *, public_access: bool = True) -> Path:
-    """A local-mode ``access.toml`` with :data:`USERS` (scrypt hashes from ``geo.access``)."""
-    from geo.access import hash_password
+    """A local-mode ``access.toml`` with :data:`USERS` (scrypt hashes from ``geo.access.roles``)."""
+    from geo.access.roles import hash_password
 
     lines = ["[auth]", 'mode = "local"', f"public_access = {'true' if public_access else 'false'}", ""]
     for name, (role, provinces, districts) in USERS.items():

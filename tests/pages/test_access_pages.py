@@ -16,12 +16,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from geo import dashboard as D
-from geo.access import PUBLIC_NOTICE, User, public_viewer, scope_key
-from geo.aggregate import index_households
-from geo.audit import scan_output, verify_audit_log
-from geo.i18n import text
-from geo.viewstate import ViewState
+from geo.views import dashboard as D
+from geo.access.roles import PUBLIC_NOTICE, User, public_viewer, scope_key
+from geo.engine.aggregate import index_households
+from geo.access.audit import scan_output, verify_audit_log
+from geo.views.text import text
+from geo.views.viewstate import ViewState
 from tests.pages.conftest import PASSWORDS, decks, log_in, metrics, open_app, page_text, rerun
 from tests.pages.tiny_world import households
 
@@ -354,7 +354,7 @@ def set_filter(at, flt) -> None:
 
 
 def engine_count(view: ViewState, user: User) -> int:
-    from geo.access import scope_mask
+    from geo.access.roles import scope_mask
 
     index = index_households(households())
     mask = D.combine_masks(D.view_mask(index, view), scope_mask(index, user))
@@ -517,7 +517,7 @@ def test_html_in_data_values_never_reaches_a_page_unescaped(tiny_dir, access_use
 def test_downloads_neutralise_formulas(tiny_dir, access_users, download_bytes):
     import openpyxl
 
-    from geo.spreadsheet import is_formula_like
+    from geo.data.spreadsheet import is_formula_like
 
     corpus = Path(__file__).resolve().parents[1] / "fixtures" / "import_corpus" / "formula_injection.csv"
     at = open_app("data", login="admin")
@@ -553,7 +553,7 @@ def test_streamlit_settings_hide_errors_limit_uploads_and_check_xsrf():
 
 
 def test_audit_records_carry_every_field_and_the_log_exports(tiny_dir, access_users, audit_log, download_bytes):
-    from geo.audit import sha256_hex
+    from geo.access.audit import sha256_hex
 
     new = households()
     new = new[new["province_code"] == "46"].head(4).copy()

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from geo.access import SESSION_COOKIE, hash_password
-from geo.bench_load import PAGE_IDLE
+from geo.access.roles import SESSION_COOKIE, hash_password
+from tests.support.server import PAGE_IDLE
 
 pytestmark = pytest.mark.e2e
 
@@ -26,7 +26,7 @@ TIMEOUT_MS = 60_000
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory) -> Iterator[tuple[str, Path]]:
-    from geo.bench_load import start_server, stop_server
+    from tests.support.server import start_server, stop_server
 
     folder = tmp_path_factory.mktemp("auth-browser")
     config = folder / "access.toml"

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from geo import audit
-from geo.access import AccessDenied, hash_password, public_viewer
+from geo.access import audit
+from geo.access.roles import AccessDenied, hash_password, public_viewer
 from tests.pages.conftest import APP_PATH, PASSWORDS, TIMEOUT_S, log_in, open_app, page_text, rerun, write_access_config
 
 OIDC_SECRETS = {
@@ -111,7 +111,7 @@ def test_oidc_button_only_when_secrets_configure_it(tiny_dir, tmp_path, monkeypa
 
 
 def test_oidc_identity_maps_to_the_configured_user(tiny_dir, tmp_path, monkeypatch):
-    from geo.access import load_access_config, resolve_oidc_user
+    from geo.access.roles import load_access_config, resolve_oidc_user
 
     config = load_access_config(_oidc_config(tmp_path / "access.toml"))
     assert resolve_oidc_user(config, "Admin@Example.org", email_verified=True).role == "administrator"

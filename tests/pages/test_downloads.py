@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 import pytest
 from streamlit import config as st_config
 
-from geo.spreadsheet import is_formula_like
+from geo.data.spreadsheet import is_formula_like
 from pages._sidebar import NO_EXPORT_OPTION
 from tests.pages.conftest import open_app, rerun
 

@@ -13,7 +13,7 @@ import re
 import pytest
 from PIL import Image
 
-from geo.audit import scan_output
+from geo.access.audit import scan_output
 from tests.pages.conftest import open_app, rerun
 from tests.pages.test_access_pages import NAMES, ROLES, audit_records
 

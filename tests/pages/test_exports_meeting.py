@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from geo.mapview import meeting_provinces
+from geo.views.mapview import meeting_provinces
 from tests.pages import tiny_world
 from tests.pages.conftest import decks, open_app, page_text, rerun
 from tests.pages.test_access_pages import audit_records
@@ -62,7 +62,7 @@ def test_export_is_the_map_on_screen_and_is_logged(tiny_dir, download_bytes, aud
 
 
 def test_meeting_mode_walks_the_provinces_from_the_buttons_and_the_url(tiny_dir):
-    provinces = meeting_provinces(__import__("geo.aggregate", fromlist=["index_households"]).index_households(
+    provinces = meeting_provinces(__import__("geo.engine.aggregate", fromlist=["index_households"]).index_households(
         tiny_world.households()))
     assert len(provinces) >= 2
     at = open_app("meeting")
@@ -118,7 +118,7 @@ def test_the_maps_use_the_views_k(tiny_dir, access_users):
 
 
 def test_a_view_is_computed_once_for_every_session_of_the_same_scope(tiny_dir, access_users, monkeypatch):
-    from geo import dashboard_maps
+    from geo.views import dashboard_maps
     from pages._shared import _shared_result
 
     calls = []
@@ -141,7 +141,7 @@ def test_a_view_is_computed_once_for_every_session_of_the_same_scope(tiny_dir, a
 
 
 def test_household_rows_ask_for_a_smaller_area_above_the_limit(tiny_dir, access_users, monkeypatch):
-    from geo import audit
+    from geo.access import audit
 
     monkeypatch.setattr(audit, "MAX_HOUSEHOLD_ROWS", 40)
     at = open_app("households", login="admin")  # 71 households

@@ -8,9 +8,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from geo import dashboard as D
-from geo.aggregate import index_households
-from geo.viewstate import ViewState
+from geo.views import dashboard as D
+from geo.engine.aggregate import index_households
+from geo.views.viewstate import ViewState
 from tests.pages.conftest import decks, metrics, open_app, page_text, rerun
 from tests.pages.tiny_world import households
 
@@ -24,8 +24,8 @@ def expected_headline(frame: pd.DataFrame, view: ViewState, lang: str = "th") ->
 
 
 def near(shown: str, truth: int) -> bool:
-    """A public figure is the true count plus at most MAX_NOISE (geo.cellkey)."""
-    from geo.cellkey import MAX_NOISE
+    """A public figure is the true count plus at most MAX_NOISE (geo.engine.cellkey)."""
+    from geo.engine.cellkey import MAX_NOISE
 
     return abs(int(shown.replace(",", "")) - truth) <= MAX_NOISE
 

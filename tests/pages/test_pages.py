@@ -9,9 +9,9 @@ import openpyxl
 import pandas as pd
 from streamlit import dataframe_util
 
-from geo import dashboard as D
-from geo.aggregate import index_households
-from geo.viewstate import ViewState
+from geo.views import dashboard as D
+from geo.engine.aggregate import index_households
+from geo.views.viewstate import ViewState
 from tests.pages.conftest import decks, open_app, page_text, rerun
 from tests.pages.tiny_world import ATTRIBUTION, households
 
@@ -31,7 +31,7 @@ def test_capitals_maps_profile_and_table(tiny_dir):
     assert {layer["id"] for layer in deficit["layers"]} >= {"context", "areas", "selected"}
     colours = {tuple(f["properties"]["fill"][:3]) for layer in dominant["layers"] if layer["id"] == "areas"
                for f in layer["data"]["features"]}
-    from geo.mapstyle import CAPITAL_COLOURS
+    from geo.views.style import CAPITAL_COLOURS
     assert colours <= set(CAPITAL_COLOURS.values()) | {(150, 150, 150), (235, 235, 235)}
     (chart,) = at.get("vega_lite_chart")  # the five-capital profile
     profile = dataframe_util.convert_arrow_bytes_to_pandas_df(chart.proto.datasets[0].data.data)

@@ -1,7 +1,7 @@
 """Links as input: every URL parameter, fuzzed, on every page; and links to areas that do not exist.
 
 Nothing from a link may render as Markdown: a notice repeats an ignored value through
-``geo.viewstate.markdown_literal`` (an inline code span), so ``?by=[Session expired - log
+``geo.views.viewstate.markdown_literal`` (an inline code span), so ``?by=[Session expired - log
 in](http://evil.invalid)`` shows that text, not a link, and ``![x](http://...)`` makes the browser
 fetch nothing. The rendering is judged by ``tests/pages/markdown_check.py`` (Markdown as the
 browser's GFM renderer would read it, autolinks included). A well-formed code of no area
@@ -14,8 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from geo.i18n import text
-from geo.viewstate import QUERY_NAMES, markdown_literal
+from geo.views.text import text
+from geo.views.viewstate import QUERY_NAMES, markdown_literal
 from tests.pages.conftest import APP_PATH, TIMEOUT_S, log_in, PASSWORDS, rerun
 from tests.pages.markdown_check import links, page_links
 

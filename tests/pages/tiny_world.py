@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from shapely.geometry import box
 
-from geo.contract import conform_households, conform_pilots
+from geo.data.contract import conform_households, conform_pilots
 
 ATTRIBUTION = "Boundaries: RTSD / OCHA (CC BY-IGO) — tiny test world"
 

@@ -1,0 +1,323 @@
+"""Benchmarks of the geo engine: figures with their baselines, measured in the same run.
+
+``python -m bench engine [--households N] [--json]`` builds ``N`` synthetic households inside the
+installed district polygons (:func:`synthetic_households`) and measures:
+
+* **indexing**: :func:`geo.engine.h3index.points_to_cells` at res 10 against a plain Python loop of
+  ``h3.latlng_to_cell`` over the same points (and checks they agree cell for cell); also the whole
+  :func:`geo.engine.aggregate.index_households` (cells, codes, sort);
+* **aggregation** once indexed, at H3 res 5-10 and by district and province, with every metric —
+  against ``pandas.DataFrame.groupby(...).sum()`` of the same per-household indicators with the
+  keys given (the usual way, and it computes only the sums);
+* **verification**: declared-district check and location of every household
+  (:func:`geo.engine.verify.locate_households`) against ``geopandas.sjoin`` (:func:`geo.engine.verify.sjoin_locate`),
+  and whether the two agree for every household;
+* **memory**: bytes held by the index, resident memory after indexing, and peak resident memory.
+
+Timings are the best of several repeats (``time.perf_counter``), as ``timeit`` reports them.
+The figures are for reading, not for asserting: tests only smoke-run this module on a small ``N``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import platform
+import resource
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from geo.checks import check_int
+from geo.data.contract import (
+    ASSISTANCE_STATUSES,
+    CAPITAL_COLUMNS,
+    DEPRIVATION_COLUMNS,
+    conform_households,
+    poverty_level_from_scores,
+)
+from geo.synth.households import synthetic_households
+
+#: Resolutions the benchmark aggregates at.
+BENCH_RESOLUTIONS: tuple[int, ...] = (5, 6, 7, 8, 9, 10)
+#: Targets from issue 3 (2-core machine).
+TARGETS = {
+    "aggregation_ms_max": 150.0,
+    "verification_speedup_min": 10.0,
+    "indexing_speedup_min": 2.0,
+    "memory_10m_gb_max": 3.0,
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# Synthetic households
+# ---------------------------------------------------------------------------------------------
+
+
+# ---------------------------------------------------------------------------------------------
+# Measuring
+# ---------------------------------------------------------------------------------------------
+
+
+def _best_ms(func: Callable[[], object], repeat: int) -> tuple[float, object]:
+    best = float("inf")
+    result: object = None
+    for _ in range(repeat):
+        gc.collect()
+        start = time.perf_counter()
+        result = func()
+        best = min(best, time.perf_counter() - start)
+    return best * 1000.0, result
+
+
+def _time_plain_loop(lat: np.ndarray, lon: np.ndarray, res: int, repeat: int) -> tuple[float, np.ndarray]:
+    """The baseline: ``h3.latlng_to_cell`` called once per point from Python."""
+    import h3.api.basic_int as h3
+
+    lat_list, lon_list = lat.tolist(), lon.tolist()  # Python floats, as a plain loop would use
+
+    def loop() -> np.ndarray:
+        cells = (h3.latlng_to_cell(a, b, res) for a, b in zip(lat_list, lon_list))
+        return np.fromiter(cells, dtype=np.uint64, count=len(lat_list))
+
+    ms, cells = _best_ms(loop, repeat)
+    return ms, cells  # type: ignore[return-value]
+
+
+def _release_arrow_memory() -> None:
+    try:
+        import pyarrow as pa
+
+        pa.default_memory_pool().release_unused()
+    except (ImportError, AttributeError):
+        pass
+
+
+def _rss_mb() -> float:
+    try:
+        with open("/proc/self/statm") as handle:
+            return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except OSError:
+        return float("nan")
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def _indicator_frame(index) -> pd.DataFrame:
+    """Per-household indicators whose sums give the engine's metrics (the groupby baseline)."""
+    from geo.engine.aggregate import DEFAULT_DEFICIT_CUTOFF, DEFAULT_K_DEPRIVATIONS
+
+    # compact dtypes (pandas sums them in 64 bits) so 10 million rows fit beside the index
+    columns: dict[str, np.ndarray] = {"households": np.ones(index.n, dtype=np.uint8), "people": index.members}
+    for lv in range(1, 5):
+        columns[f"hh_level_{lv}"] = (index.level == lv).view(np.uint8)
+        columns[f"people_level_{lv}"] = np.where(index.level == lv, index.members, 0).astype(np.int16)
+    columns["not_in_tpmap"] = (~index.in_tpmap).view(np.uint8)
+    columns["verified"] = index.verified.view(np.uint8)
+    deprived = index.capitals < DEFAULT_DEFICIT_CUTOFF
+    count = deprived.sum(axis=0)
+    poor = count >= DEFAULT_K_DEPRIVATIONS
+    for j in range(5):
+        columns[f"capital_{j}"] = index.capitals[j]
+        columns[f"deficit_{j}"] = deprived[j].view(np.uint8)
+        columns[f"censored_{j}"] = (deprived[j] & poor).view(np.uint8)
+        columns[f"dep_{j}"] = (index.deprivation_mask >> j) & 1
+        columns[f"assist_{j}"] = (index.assistance == j).view(np.uint8)
+    columns["poor"] = poor.view(np.uint8)
+    columns["poor_count"] = np.where(poor, count, 0).astype(np.uint8)
+    return pd.DataFrame(columns)
+
+
+def run_bench(n: int = 1_000_000, *, repeat: int = 5, districts: pd.DataFrame | None = None,
+              progress: Callable[[str], None] = lambda _msg: None) -> dict:
+    """Run every benchmark on ``n`` synthetic households; return the figures as a dict.
+
+    Parameters
+    ----------
+    n : int, default 1,000,000
+    repeat : int, default 5
+        Repeats per engine timing (the best is kept, as ``timeit`` does); baselines run twice,
+        ``sjoin`` once.
+    districts : geopandas.GeoDataFrame, optional
+        District boundaries; ``geo.data.boundaries.load_boundaries("district")`` when not given.
+    progress : callable, optional
+        Called with a short message before each step.
+    """
+    from geo.engine.aggregate import aggregate, index_households
+    from geo.engine.h3index import INDEX_RES, points_to_cells
+    from geo.engine.protect import protect
+    from geo.engine.verify import locate_households, prepare_boundaries, sjoin_locate
+
+    n = check_int(n, "households", minimum=100)
+    repeat = check_int(repeat, "repeat", minimum=1)
+    baseline_repeat = min(repeat, 2)  # baselines take seconds: best of two
+    if districts is None:
+        from geo.data.boundaries import load_boundaries
+
+        districts = load_boundaries("district")
+    figures: dict = {
+        "households": n,
+        "machine": {"cores": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        "targets": TARGETS,
+    }
+    progress(f"generating {n:,} households in {len(districts)} districts")
+    start = time.perf_counter()
+    households = synthetic_households(n, districts)
+    figures["generate_s"] = round(time.perf_counter() - start, 2)
+    lat = households["lat"].to_numpy("float64", na_value=np.nan)
+    lon = households["lon"].to_numpy("float64", na_value=np.nan)
+    frame_mb = households.memory_usage(deep=True).sum() / 2**20
+    declared = households["district_code"].astype("string")
+
+    progress("indexing: index_households")
+    index_ms, index = _best_ms(lambda: index_households(households), 1)
+    gc.collect()
+    figures["memory"] = {
+        "frame_mb": round(frame_mb, 1),
+        "index_mb": round(index.nbytes / 2**20, 1),
+        "index_bytes_per_household": round(index.nbytes / n, 1),
+        "rss_holding_frame_and_index_mb": round(_rss_mb(), 1),
+    }
+    del households  # the engine works from the index; the frame can stay on disk
+    gc.collect()
+    _release_arrow_memory()
+    figures["memory"]["rss_holding_index_mb"] = round(_rss_mb(), 1)
+
+    progress("indexing: plain h3.latlng_to_cell loop")
+    ok = np.isfinite(lat) & np.isfinite(lon)
+    loop_ms, loop_cells = _time_plain_loop(lat[ok], lon[ok], INDEX_RES, baseline_repeat)
+    progress("indexing: points_to_cells")
+    ours_ms, cells = _best_ms(lambda: points_to_cells(lat, lon, INDEX_RES), repeat)
+    figures["indexing"] = {
+        "loop_ms": round(loop_ms, 1),
+        "points_to_cells_ms": round(ours_ms, 1),
+        "speedup": round(loop_ms / ours_ms, 2),
+        "identical": bool(np.array_equal(cells[ok], loop_cells)),
+        "index_households_ms": round(index_ms, 1),
+    }
+    del loop_cells, cells
+
+    progress("aggregation")
+    indicators = _indicator_frame(index)
+    from geo.engine.h3index import parents_unchecked
+
+    aggregation: dict = {}
+    with_position = index.cell != 0
+    for by, res in [("h3", r) for r in BENCH_RESOLUTIONS] + [("district", None), ("province", None)]:
+        label = f"h3_res{res}" if by == "h3" else by
+        ms, table = _best_ms(lambda: aggregate(index, by, res=res), repeat)
+        if by == "h3":
+            keys = parents_unchecked(index.cell[with_position], res)
+            frame = indicators[with_position]
+        else:
+            keys = index.district if by == "district" else index.province
+            frame = indicators
+        base_ms, _ = _best_ms(lambda frame=frame, keys=keys: frame.groupby(keys, sort=True).sum(), baseline_repeat)
+        protect_ms, _ = _best_ms(lambda: protect(table), 1)
+        aggregation[label] = {
+            "areas": len(table),
+            "aggregate_ms": round(ms, 1),
+            "pandas_groupby_sum_ms": round(base_ms, 1),
+            "speedup": round(base_ms / ms, 2),
+            "protect_ms": round(protect_ms, 1),
+        }
+    figures["aggregation"] = aggregation
+    del indicators
+
+    from geo.engine.filters import HouseholdFilter, filter_mask
+
+    flt = HouseholdFilter(levels=[1, 2], in_tpmap=False)
+    ms, _ = _best_ms(lambda: aggregate(index, "h3", res=8, mask=filter_mask(index, flt)), repeat)
+    figures["aggregation"]["h3_res8_filtered"] = {"aggregate_ms": round(ms, 1), "filter": "levels 1-2, not in TPMAP"}
+    ms, _ = _best_ms(lambda: aggregate(index, "h3", res=9, rollup_min_count=10), repeat)
+    figures["aggregation"]["h3_res9_rollup_k10"] = {"aggregate_ms": round(ms, 1)}
+
+    progress("verification: prepare boundaries")
+    prepare_ms, prepared = _best_ms(lambda: prepare_boundaries(districts, "district"), 1)
+    boundaries = districts[["code", "geometry"]]
+    boundaries.sindex  # noqa: B018 - build geopandas' spatial index before timing sjoin, as ours is prepared
+    progress("verification: geopandas.sjoin")
+    sjoin_ms, sjoin_codes = _best_ms(lambda: sjoin_locate(lon, lat, declared, boundaries), 1)
+    progress("verification: locate_households")
+    ours_ms, (inside, located) = _best_ms(lambda: locate_households(lon, lat, declared, prepared), repeat)
+    ours_codes = np.append(prepared.codes, "")[located]
+    mismatches = int((inside == 0).sum())
+    figures["verification"] = {
+        "prepare_boundaries_ms": round(prepare_ms, 1),
+        "sjoin_ms": round(sjoin_ms, 1),
+        "locate_households_ms": round(ours_ms, 1),
+        "speedup": round(sjoin_ms / ours_ms, 2),
+        "identical": bool(np.array_equal(ours_codes.astype(str), sjoin_codes.astype(str))),
+        "outside_declared": mismatches,
+    }
+    figures["memory"]["peak_rss_mb"] = round(_peak_rss_mb(), 1)
+    return figures
+
+
+def format_figures(figures: dict) -> str:
+    """The figures as aligned text lines."""
+    lines = [f"geo engine benchmark: {figures['households']:,} households, {figures['machine']['cores']} cores, "
+             f"Python {figures['machine']['python']}"]
+    ix = figures["indexing"]
+    lines.append("")
+    lines.append("indexing (res 10)")
+    lines.append(f"  plain h3.latlng_to_cell loop   {ix['loop_ms']:>10,.1f} ms")
+    lines.append(f"  points_to_cells (h3ronpy)      {ix['points_to_cells_ms']:>10,.1f} ms   "
+                 f"x{ix['speedup']:.2f}  identical={ix['identical']}")
+    lines.append(f"  index_households (all)         {ix['index_households_ms']:>10,.1f} ms")
+    lines.append("")
+    lines.append("aggregation, all metrics, once indexed        engine ms   pandas groupby-sum ms   ratio   protect ms")
+    for label, row in figures["aggregation"].items():
+        if "pandas_groupby_sum_ms" in row:
+            lines.append(f"  {label:<12} {row['areas']:>9,} areas {row['aggregate_ms']:>16,.1f} "
+                         f"{row['pandas_groupby_sum_ms']:>21,.1f}   x{row['speedup']:<6.2f}{row['protect_ms']:>9,.1f}")
+        else:
+            extra = f" ({row['filter']})" if "filter" in row else ""
+            lines.append(f"  {label:<28}{row['aggregate_ms']:>16,.1f}{extra}")
+    vf = figures["verification"]
+    lines.append("")
+    lines.append("verification (declared district + locate every household)")
+    lines.append(f"  geopandas.sjoin                {vf['sjoin_ms']:>10,.1f} ms")
+    lines.append(f"  locate_households              {vf['locate_households_ms']:>10,.1f} ms   x{vf['speedup']:.2f}  "
+                 f"identical={vf['identical']}  outside declared={vf['outside_declared']:,}")
+    lines.append(f"  prepare_boundaries (once)      {vf['prepare_boundaries_ms']:>10,.1f} ms")
+    mem = figures["memory"]
+    lines.append("")
+    lines.append(f"memory: index {mem['index_mb']:,.1f} MB ({mem['index_bytes_per_household']} B/household), "
+                 f"contract frame {mem['frame_mb']:,.1f} MB;\n        process RSS holding frame and index "
+                 f"{mem['rss_holding_frame_and_index_mb']:,.1f} MB, holding the index only {mem['rss_holding_index_mb']:,.1f} MB, "
+                 f"peak RSS {mem['peak_rss_mb']:,.1f} MB")
+    return "\n".join(lines)
+
+
+def _cmd_bench(args: argparse.Namespace) -> int:
+    progress = (lambda msg: print(f"... {msg}", file=sys.stderr)) if not args.json else (lambda _msg: None)
+    districts = None
+    if args.boundaries:
+        from geo.data.boundaries import load_boundaries
+
+        districts = load_boundaries("district", Path(args.boundaries))
+    figures = run_bench(args.households, repeat=args.repeat, districts=districts, progress=progress)
+    print(json.dumps(figures, indent=2) if args.json else format_figures(figures))
+    return 0
+
+
+def add_commands(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``bench`` to the ``python -m bench`` command line."""
+    parser = subparsers.add_parser("engine", help="benchmark the geo engine on synthetic households",
+                                   description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--households", type=int, default=1_000_000, metavar="N",
+                        help="synthetic households (default 1,000,000)")
+    parser.add_argument("--repeat", type=int, default=5,
+                        help="repeats per engine timing, the best is kept (default 5; baselines: best of 2)")
+    parser.add_argument("--boundaries", metavar="DIR", help="installed boundaries folder (default: data/boundaries)")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.set_defaults(func=_cmd_bench)

@@ -1,0 +1,328 @@
+"""National-scale benchmark: ``python -m bench national [--households 13000000]``.
+
+On the national data of :mod:`geo.synth.national` (generated first when missing or of another size),
+measures and prints, with a baseline from the same run:
+
+* **import and indexing**: generating the file (when this run generates it) and writing the
+  persisted index (:func:`geo.engine.persist.write_index`), in a child process with its peak memory;
+* **store on disk**: the parquet file and the index, in MB and bytes per household;
+* **start-up work**: reading the persisted index (what the app does now) against reading every
+  row and indexing it (what the app did before: ``pd.read_parquet`` + ``index_households``), each
+  in a child process, with time and peak memory — the ratio is the cold-start gain;
+* **app cold start and first map**: ``streamlit run app.py`` with ``PPAP_HOUSEHOLDS`` pointing at
+  the file, until its health check answers, then until a headless Chromium has the Overview's
+  first run finished and its map drawn;
+* **filter change**: server time of the Overview after each filter change
+  (:func:`bench.dashboard.render_overview`: headline, map, deck JSON, top 10) on the
+  national index, per map mode, and the same on the 231,021-household sample in the same run
+  (the baseline: how server time grows with 56 times the households); then real reruns in the
+  browser;
+* **household rows**: reading the columns the household-rows table shows, for an administrator
+  at national scope (the only case that reads rows from the file);
+* **memory**: the app process's RSS sampled every 0.5 s (:class:`bench.load.MemorySampler`)
+  from launch to the end, its peak and where it settles.
+
+Targets (issue #8, this 2-core, 24 GB machine): cold start under 20 s, filter change under 1 s of
+server time, app process under 4 GB. Figures are for reading, not asserting (docs/SCALE.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from geo.data import paths
+from geo.errors import PPAPError
+
+TARGET_COLD_START_S = 20.0
+TARGET_FILTER_CHANGE_S = 1.0
+TARGET_APP_GB = 4.0
+#: Overview map modes timed by default (labels of :data:`bench.dashboard.MODES`).
+DEFAULT_MODES = ("province choropleth", "district choropleth", "H3, automatic res", "drill: Kalasin's districts",
+                 "drill: Sahatsakhan's subdistricts")
+BROWSER_RERUNS = 4
+
+# Child processes: each prints one JSON line; the parent samples its memory.
+_READ_INDEX = r"""
+import json, sys, time
+from geo.engine.persist import read_index
+t = time.perf_counter(); index, meta = read_index(sys.argv[1])
+touched = int(index.cell.sum() % 7) + int(index.capitals.sum() > 0)  # touch every page once
+print(json.dumps({"seconds": time.perf_counter() - t, "rows": index.n}))
+"""
+_READ_AND_INDEX = r"""
+import json, sys, time
+import pandas as pd
+from geo.engine.aggregate import index_households
+t = time.perf_counter(); frame = pd.read_parquet(sys.argv[1])
+frame = frame[frame["survey_year"] == frame["survey_year"].max()].reset_index(drop=True)
+read = time.perf_counter() - t
+index = index_households(frame)
+print(json.dumps({"seconds": time.perf_counter() - t, "read_seconds": read, "rows": index.n}))
+"""
+_WRITE_INDEX = r"""
+import json, sys, time
+from geo.engine.persist import write_index
+t = time.perf_counter(); write_index(sys.argv[1])
+print(json.dumps({"seconds": time.perf_counter() - t}))
+"""
+# Household rows as the Households page reads them at national scope: one district's (Sahatsakhan,
+# 4609), from the row groups that hold them (geo.data.store.read_rows).
+_HOUSEHOLD_ROWS = r"""
+import json, sys, time
+import numpy as np
+from geo.access.roles import ROW_COLUMNS
+from geo.views.dashboard import area_mask
+from geo.data.store import read_rows
+from geo.engine.persist import read_index
+index, _ = read_index(sys.argv[1])
+t = time.perf_counter()
+frame = read_rows(sys.argv[1], np.asarray(index.order)[area_mask(index, "4609")], columns=ROW_COLUMNS)
+print(json.dumps({"seconds": time.perf_counter() - t, "rows": len(frame),
+                  "frame_mb": frame.memory_usage(deep=True).sum() / 1e6}))
+"""
+
+
+def run_child(script: str, *args: str, timeout: float = 1800) -> dict:
+    """Run ``script`` in a child Python; its JSON line plus ``peak_mb``, the child's peak RSS."""
+    from bench.load import MemorySampler
+
+    env = {**os.environ, "PYTHONPATH": str(paths.PROJECT_ROOT)}
+    proc = subprocess.Popen([sys.executable, "-c", script, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, cwd=paths.PROJECT_ROOT, env=env)
+    with MemorySampler(proc.pid, interval=0.1) as memory:
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise PPAPError(f"a benchmark step took over {timeout:.0f} s") from None
+    if proc.returncode != 0:
+        raise PPAPError(f"a benchmark step failed: {err.strip().splitlines()[-1:]}")
+    return {**json.loads(out.strip().splitlines()[-1]), "peak_mb": memory.peak_bytes / 1e6}
+
+
+def ensure_national(households: int, out_dir: Path, *, regenerate: bool = False) -> tuple[Path, dict, bool]:
+    """The national file of ``households`` rows in ``out_dir``, generated when missing or different."""
+    from geo.synth.national import HOUSEHOLDS_FILE, NATIONAL_MANIFEST
+
+    manifest_path = out_dir / NATIONAL_MANIFEST
+    path = out_dir / HOUSEHOLDS_FILE
+    manifest = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {}
+    if regenerate or not path.is_file() or manifest.get("rows") != households:
+        started = time.perf_counter()
+        child = run_child(
+            "import json, sys; from pathlib import Path; from geo.synth.national import generate_national;"
+            "m = generate_national(Path(sys.argv[1]), households=int(sys.argv[2]), index=False);"
+            "print(json.dumps({'generate_seconds': m['generate_seconds']}))",
+            str(out_dir), str(households), timeout=3600)
+        manifest = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {}
+        manifest.update({"generate_seconds": child["generate_seconds"], "generate_peak_mb": child["peak_mb"],
+                         "wall_seconds": time.perf_counter() - started})
+        return path, manifest, True
+    return path, manifest, False
+
+
+def filter_change_times(index, boundaries, modes: tuple[str, ...], repeat: int = 1) -> list[dict]:
+    """Server time of the Overview per mode and filter change (best of ``repeat``), in seconds."""
+    from bench.dashboard import FILTERS, MODES, render_overview
+    from geo.views.viewstate import ViewState
+
+    rows = []
+    for label, fields in MODES:
+        if label not in modes:
+            continue
+        times = []
+        for _, filters in FILTERS:
+            view = replace(ViewState(**fields), **filters)
+            best = float("inf")
+            for _ in range(repeat):
+                started = time.perf_counter()
+                render_overview(index, boundaries, view)
+                best = min(best, time.perf_counter() - started)
+            times.append(best)
+        rows.append({"mode": label, "median_s": statistics.median(times), "max_s": max(times),
+                     "per_filter_s": dict(zip([name for name, _ in FILTERS], times))})
+    return rows
+
+
+def display_boundaries() -> dict:
+    """The installed boundaries as the app draws them (levels and the province context)."""
+    from geo.data.boundaries import load_boundaries
+    from geo.views.deck import display_geometry
+    from geo.views.mapview import context_geometry
+
+    out = {}
+    for level in ("province", "district", "subdistrict"):
+        raw = load_boundaries(level)
+        out[level] = raw.set_geometry(display_geometry(raw.geometry))
+        if level == "province":
+            out["context"] = context_geometry(raw)
+    return out
+
+
+async def _first_map_and_reruns(url: str, reruns: int, launched: float) -> dict:
+    from playwright.async_api import async_playwright
+
+    from bench.load import THINK_S, launch_browser, load_overview, open_session, rerun
+
+    async with async_playwright() as playwright:
+        browser = await launch_browser(playwright)
+        try:
+            context, page = await open_session(browser, url)
+            first = await load_overview(page, url, timeout_s=600)
+            cold_start = time.perf_counter() - launched
+            times = []
+            for k in range(reruns):
+                await asyncio.sleep(THINK_S[0])  # the shortest pause a person takes
+                times.append(await rerun(page, (k + 1) % 3, timeout_s=300))
+            await context.close()
+        finally:
+            await browser.close()
+    return {"first_map_s": first, "cold_start_s": cold_start, "rerun_s": times}
+
+
+def measure_app(path: Path, reruns: int = BROWSER_RERUNS) -> dict:
+    """Cold start, first map and browser reruns of the real app on ``path``, with its memory."""
+    from bench.load import MemorySampler, start_server, stop_server
+
+    launched = time.perf_counter()
+    server = start_server(path, timeout=600)
+    try:
+        with MemorySampler(server.proc.pid) as memory:
+            browser = asyncio.run(_first_map_and_reruns(server.url, reruns, launched))
+            settled = memory.sample()
+        return {"healthy_s": server.healthy_s, **browser,
+                "peak_mb": memory.peak_bytes / 1e6, "settled_mb": settled / 1e6,
+                "memory_mb": memory.series_mb(every_s=2.0)}
+    finally:
+        stop_server(server.proc)
+
+
+def run(households: int, *, out_dir: Path | None = None, regenerate: bool = False,
+        modes: tuple[str, ...] = DEFAULT_MODES, browser: bool = True) -> dict:
+    """Every figure of the benchmark as a dict (see the module docstring)."""
+    import numpy as np
+
+    from geo.engine.aggregate import index_households
+    from geo.engine.persist import index_dir_for, read_index
+
+    out_dir = Path(out_dir) if out_dir is not None else paths.national_dir()
+    path, manifest, generated = ensure_national(households, out_dir, regenerate=regenerate)
+    report = {"data": str(path), "households": households, "cpus": os.cpu_count(), "load_1m": os.getloadavg()[0],
+              "generated_now": generated, "generate_s": manifest.get("generate_seconds"),
+              "generate_peak_mb": manifest.get("generate_peak_mb")}
+    report["write_index"] = run_child(_WRITE_INDEX, str(path))
+    index_dir = index_dir_for(path)
+    report["parquet_mb"] = path.stat().st_size / 1e6
+    report["index_mb"] = sum(f.stat().st_size for f in index_dir.iterdir()) / 1e6
+    report["startup_persisted"] = run_child(_READ_INDEX, str(path))
+    report["startup_baseline"] = run_child(_READ_AND_INDEX, str(path))
+    report["household_rows"] = run_child(_HOUSEHOLD_ROWS, str(path))
+
+    boundaries = display_boundaries()
+    index, _ = read_index(path)
+    report["filter_change"] = filter_change_times(index, boundaries, modes)
+    sample = paths.samples_dir() / "households.parquet"
+    if sample.is_file():
+        import pandas as pd
+
+        small = index_households(pd.read_parquet(sample))
+        report["sample_households"] = small.n
+        report["filter_change_sample"] = filter_change_times(small, boundaries, modes)
+    del index
+    if browser:
+        report["app"] = measure_app(path)
+    report["index_bytes_per_household"] = float(np.round(report["index_mb"] * 1e6 / households, 1))
+    return report
+
+
+def format_report(r: dict) -> str:
+    """The figures as readable lines, with the targets."""
+    p, b = r["startup_persisted"], r["startup_baseline"]
+    lines = [
+        f"national benchmark: {r['households']:,} synthetic households, 77 provinces, {r['data']}",
+        f"machine: {r['cpus']} cores, load average {r['load_1m']:.1f} at start (other work shares the cores)",
+        "",
+        "import and indexing",
+        f"  generate (python -m geo national)      {_s(r['generate_s'])}"
+        + (f", peak {r['generate_peak_mb']:,.0f} MB" if r.get("generate_peak_mb") else "")
+        + ("" if r["generated_now"] else " (from the manifest: generated earlier)"),
+        f"  write the persisted index              {_s(r['write_index']['seconds'])}, "
+        f"peak {r['write_index']['peak_mb']:,.0f} MB",
+        "store on disk",
+        f"  households.parquet (zstd)              {r['parquet_mb']:,.0f} MB "
+        f"({r['parquet_mb'] * 1e6 / r['households']:.0f} B/household)",
+        f"  households.index/ (.npy, mmap)         {r['index_mb']:,.0f} MB ({r['index_bytes_per_household']:.0f} B/household)",
+        "start-up work (child process)",
+        f"  read the persisted index               {_s(p['seconds'])}, peak {p['peak_mb']:,.0f} MB",
+        f"  baseline: read every row and index it  {_s(b['seconds'])} (read {_s(b['read_seconds'])}), "
+        f"peak {b['peak_mb']:,.0f} MB   ratio x{b['seconds'] / max(p['seconds'], 1e-6):,.0f}",
+        f"  household rows of one district         {_s(r['household_rows']['seconds'])}, "
+        f"{r['household_rows']['rows']:,} rows, {r['household_rows']['frame_mb']:,.0f} MB, "
+        f"peak {r['household_rows']['peak_mb']:,.0f} MB",
+    ]
+    if "app" in r:
+        a = r["app"]
+        lines += [
+            "app (streamlit run app.py, PPAP_HOUSEHOLDS=the file; headless Chromium)",
+            f"  server healthy                         {_s(a['healthy_s'])}",
+            f"  first map drawn (from navigation)      {_s(a['first_map_s'])}",
+            f"  cold start: launch to first map        {_s(a['cold_start_s'])}   target < {TARGET_COLD_START_S:.0f} s: "
+            f"{_verdict(a['cold_start_s'] < TARGET_COLD_START_S)}",
+            "  browser reruns (map level)             " + ", ".join(_s(t) for t in a["rerun_s"]),
+            f"  app process RSS peak / settled         {a['peak_mb']:,.0f} / {a['settled_mb']:,.0f} MB   "
+            f"target < {TARGET_APP_GB:.0f} GB: {_verdict(a['peak_mb'] < TARGET_APP_GB * 1000)}",
+            "  RSS over time (s:MB)                   " + ", ".join(f"{t:.0f}:{m:.0f}" for t, m in a["memory_mb"][:20]),
+        ]
+    lines += ["", "filter change, server time of the Overview (median / slowest of "
+                  f"{len(r['filter_change'][0]['per_filter_s'])} filters)",
+              f"  {'mode':<36}{'national s':>16}{'sample s':>14}{'ratio':>8}"]
+    small = {row["mode"]: row for row in r.get("filter_change_sample", [])}
+    for row in r["filter_change"]:
+        s = small.get(row["mode"])
+        ratio = f"x{row['median_s'] / s['median_s']:.0f}" if s else "—"
+        lines.append(f"  {row['mode']:<36}{row['median_s']:>7.2f} / {row['max_s']:<6.2f}"
+                     + (f"{s['median_s']:>6.2f} / {s['max_s']:<5.2f}" if s else f"{'—':>14}") + f"{ratio:>8}")
+    slowest = max(row["max_s"] for row in r["filter_change"])
+    lines.append(f"  slowest filter change {slowest:.2f} s   target < {TARGET_FILTER_CHANGE_S:.0f} s: "
+                 f"{_verdict(slowest < TARGET_FILTER_CHANGE_S)}")
+    return "\n".join(lines)
+
+
+def _s(value: float | None) -> str:
+    return "—" if value is None else f"{value:,.2f} s"
+
+
+def _verdict(ok: bool) -> str:
+    return "meets" if ok else "MISSES"
+
+
+def _cmd(args: argparse.Namespace) -> int:
+    if args.households < 1_000:
+        raise PPAPError(f"--households must be at least 1,000, got {args.households}")
+    report = run(args.households, out_dir=args.out_dir, regenerate=args.regenerate, browser=not args.no_browser)
+    print(json.dumps(report, indent=1) if args.json else format_report(report))
+    return 0
+
+
+def add_commands(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``bench-national`` to the ``python -m bench`` command line."""
+    from geo.synth.national import NATIONAL_HOUSEHOLDS
+
+    parser = subparsers.add_parser("national", help="the app at national scale: import, store, cold start, "
+                                                          "first map, filter change, memory")
+    parser.add_argument("--households", type=int, default=NATIONAL_HOUSEHOLDS,
+                        help=f"households (default {NATIONAL_HOUSEHOLDS:,})")
+    parser.add_argument("--out-dir", type=Path, default=None, help="national data folder (default data/national)")
+    parser.add_argument("--regenerate", action="store_true", help="generate the data again even when present")
+    parser.add_argument("--no-browser", action="store_true", help="skip the app and browser figures")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.set_defaults(func=_cmd)

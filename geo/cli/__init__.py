@@ -1,0 +1,49 @@
+"""The ``python -m geo`` command line.
+
+Each command lives beside the code it drives: a module in :data:`COMMAND_MODULES` exposes
+``add_commands(subparsers)``, which adds its sub-commands and sets ``func`` on each. A
+:class:`~geo.errors.PPAPError` becomes one line on stderr and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from geo.errors import PPAPError
+
+COMMAND_MODULES: tuple[str, ...] = (
+    "geo.cli.boundaries",
+    "geo.cli.sample",
+    "geo.cli.ingest",
+    "geo.cli.engine",
+    "geo.cli.export",
+    "geo.cli.access",
+    "geo.cli.national",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the parser with every command module's sub-commands."""
+    parser = argparse.ArgumentParser(prog="python -m geo", description="PPAP Atlas data tools.")
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).add_commands(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; return its exit code (0 ok, 1 finished with problems, 2 error)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        result = args.func(args)
+    except PPAPError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    return int(result or 0)

@@ -1,0 +1,383 @@
+"""The app's store of imported households and where they came from.
+
+Layout of :func:`geo.data.paths.store_dir` (or any directory passed as ``store``)::
+
+    households.parquet   every imported household, in the data contract's columns and dtypes
+                         (plus ``head_name`` only when an import kept it on purpose)
+    provenance.json      {"imports": [{"file", "content_hash", "imported_at", "mode",
+                                       "rows_in", "accepted", "warnings", "rejected",
+                                       "provinces", "districts"}, ...]}
+    .lock                taken while an import writes, so two imports never interleave
+
+An ``append`` import adds rows; a ``replace`` import swaps the whole table for its rows. The
+provenance list is never shortened: a ``replace`` entry marks where the current data begins, and
+only files imported since then count as "already imported". Files are written under new names and
+renamed into place, so a reader sees the old store or the new one, never half of one. National
+IDs never reach the store: only their keyed hashes do.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+
+from geo.data.contract import HOUSEHOLD_COLUMN_NAMES, conform_households
+from geo.data.paths import store_dir
+from geo.errors import InputFileError, PPAPError
+
+HOUSEHOLDS_FILE = "households.parquet"
+PROVENANCE_FILE = "provenance.json"
+LOCK_FILE = ".lock"
+MODES: tuple[str, ...] = ("append", "replace")
+#: Columns kept beside the contract's when an import asks for them.
+OPTIONAL_EXTRA_COLUMNS: tuple[str, ...] = ("head_name",)
+
+
+class StoreError(PPAPError):
+    """The store cannot be read or written, or changed under an import."""
+
+
+def _store_path(store: str | os.PathLike[str] | None) -> Path:
+    return Path(store) if store is not None else store_dir()
+
+
+def _conform(frame: pd.DataFrame) -> pd.DataFrame:
+    extras = [c for c in OPTIONAL_EXTRA_COLUMNS if c in frame.columns]
+    out = conform_households(frame)
+    for column in extras:
+        out[column] = frame[column].astype("string").reset_index(drop=True)
+    return out
+
+
+def empty_households() -> pd.DataFrame:
+    """A household frame with the contract's columns and no rows."""
+    return conform_households(pd.DataFrame({c: [] for c in HOUSEHOLD_COLUMN_NAMES}))
+
+
+def load_households(store: str | os.PathLike[str] | None = None) -> pd.DataFrame:
+    """Return the stored households (contract columns and dtypes), empty when nothing is stored.
+
+    Parameters
+    ----------
+    store : path, optional
+        The store directory; :func:`geo.data.paths.store_dir` when omitted.
+
+    Raises
+    ------
+    StoreError
+        When the households file exists but cannot be read.
+    """
+    path = _store_path(store) / HOUSEHOLDS_FILE
+    if not path.is_file():
+        return empty_households()
+    try:
+        frame = pd.read_parquet(path)
+    except (OSError, ValueError) as exc:
+        raise StoreError(f"store: cannot read {path}: {exc}") from exc
+    return _conform(frame)
+
+
+def stored_keys(store: str | os.PathLike[str] | None = None) -> set[tuple[str, int]]:
+    """The ``(household_id, survey_year)`` pairs already in the store."""
+    path = _store_path(store) / HOUSEHOLDS_FILE
+    if not path.is_file():
+        return set()
+    try:
+        frame = pd.read_parquet(path, columns=["household_id", "survey_year"])
+    except (OSError, ValueError) as exc:
+        raise StoreError(f"store: cannot read {path}: {exc}") from exc
+    return set(zip(frame["household_id"].astype(str), frame["survey_year"].astype(int)))
+
+
+def load_provenance(store: str | os.PathLike[str] | None = None) -> list[dict]:
+    """Every import ever made into the store, oldest first (``[]`` for a new store).
+
+    Raises
+    ------
+    StoreError
+        When ``provenance.json`` exists but is not valid JSON of the expected shape.
+    """
+    path = _store_path(store) / PROVENANCE_FILE
+    if not path.is_file():
+        return []
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise StoreError(f"store: cannot read {path}: {exc}") from exc
+    imports = data.get("imports") if isinstance(data, dict) else None
+    if not isinstance(imports, list):
+        raise StoreError(f"store: {path} has no 'imports' list")
+    return imports
+
+
+def current_imports(provenance: list[dict]) -> list[dict]:
+    """The imports whose rows are in the store now: those since the last ``replace`` (inclusive)."""
+    start = 0
+    for index, entry in enumerate(provenance):
+        if entry.get("mode") == "replace":
+            start = index
+    return provenance[start:]
+
+
+def imported_hashes(store: str | os.PathLike[str] | None = None) -> dict[str, dict]:
+    """Content hash -> provenance entry, for files whose rows are in the store now."""
+    return {e["content_hash"]: e for e in current_imports(load_provenance(store)) if "content_hash" in e}
+
+
+def entries_with_areas(households: pd.DataFrame, entries: list[dict]) -> list[dict]:
+    """Provenance ``entries`` with the areas their accepted rows hold: ``provinces`` and ``districts``.
+
+    An import's accepted rows come file by file, in the entries' order, ``accepted`` rows each
+    (:func:`geo.ingest.import_households`), so each file gets its own areas. When the counts do
+    not add up to the rows, every entry gets the areas of the whole import. The areas let
+    :func:`geo.access.roles.imports_in_scope` show an officer only the imports that touched their scope.
+
+    Parameters
+    ----------
+    households : pandas.DataFrame
+        The import's accepted rows (``province_code``, ``district_code``).
+    entries : list of dict
+        One provenance entry per file read, with ``accepted``.
+
+    Returns
+    -------
+    list of dict
+        New entries (the given ones are not changed), codes sorted.
+
+    Example
+    -------
+    >>> entries_with_areas(frame, [{"file": "a.csv", "accepted": 2}])[0]["districts"]  # doctest: +SKIP
+    ['4601', '4609']
+    """
+    if not isinstance(households, pd.DataFrame):
+        raise TypeError(f"households must be a DataFrame, got {type(households).__name__}")
+    districts = households["district_code"].astype("string").fillna("").to_numpy(dtype=object)
+    provinces = households["province_code"].astype("string").fillna("").to_numpy(dtype=object)
+    counts = [e.get("accepted") for e in entries]
+    split = all(isinstance(c, int) and c >= 0 for c in counts) and sum(counts) == len(households)
+    out, start = [], 0
+    for entry, count in zip(entries, counts):
+        part = slice(start, start + count) if split else slice(None)
+        start += count if split else 0
+        out.append({**entry,
+                    "provinces": sorted({str(c) for c in provinces[part] if c}),
+                    "districts": sorted({str(c) for c in districts[part] if c})})
+    return out
+
+
+def _write_atomically(path: Path, write) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    os.close(fd)
+    try:
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; os.umask() to read the mask is not thread-safe
+        write(Path(tmp))
+        with open(tmp, "rb") as handle:
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@contextlib.contextmanager
+def locked(store: str | os.PathLike[str] | None = None) -> Iterator[Path]:
+    """Hold the store's lock (blocking) while the ``with`` body runs; yield the store directory."""
+    directory = _store_path(store)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        handle = open(directory / LOCK_FILE, "a+")
+    except OSError as exc:
+        raise StoreError(f"store: cannot open {directory}: {exc}") from exc
+    with handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield directory
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def save_households(
+    households: pd.DataFrame,
+    entries: list[dict],
+    *,
+    mode: str = "append",
+    store: str | os.PathLike[str] | None = None,
+) -> Path:
+    """Write imported households and their provenance entries into the store.
+
+    Under the store's lock it checks again that none of the ``entries``' files was imported
+    meanwhile and (for ``append``) that no household/round is already stored, then writes.
+
+    Parameters
+    ----------
+    households : pandas.DataFrame
+        Accepted rows in the data contract (``head_name`` may be present when kept on purpose).
+    entries : list of dict
+        One provenance entry per file: ``file``, ``content_hash``, ``imported_at``, counts.
+    mode : {"append", "replace"}
+        Add to the stored rows, or replace them all.
+    store : path, optional
+        The store directory; :func:`geo.data.paths.store_dir` when omitted.
+
+    Returns
+    -------
+    pathlib.Path
+        The households file.
+
+    Raises
+    ------
+    StoreError
+        When the store changed under the import (another import of the same file or households),
+        or cannot be written.
+    ValueError
+        When ``mode`` is not ``append`` or ``replace``.
+    """
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    if not isinstance(households, pd.DataFrame):
+        raise TypeError(f"households must be a DataFrame, got {type(households).__name__}")
+    new = _conform(households)
+    with locked(store) as directory:
+        provenance = load_provenance(directory)
+        if mode == "append":
+            known = {e.get("content_hash") for e in current_imports(provenance)}
+            again = [e["file"] for e in entries if e.get("content_hash") in known]
+            if again:
+                raise StoreError(f"store: {', '.join(again)} was imported meanwhile; run the import again")
+            existing = load_households(directory)
+            keys = set(zip(existing["household_id"].astype(str), existing["survey_year"].astype(int)))
+            clash = [k for k in zip(new["household_id"].astype(str), new["survey_year"].astype(int)) if k in keys]
+            if clash:
+                raise StoreError(
+                    f"store: {len(clash)} households were stored meanwhile (e.g. {clash[0][0]} in "
+                    f"{clash[0][1]}); run the import again"
+                )
+            combined = new if existing.empty else pd.concat([existing, new], ignore_index=True)
+        else:
+            combined = new
+        combined = _conform(combined)
+        try:
+            _write_atomically(directory / HOUSEHOLDS_FILE, lambda p: combined.to_parquet(p, index=False))
+            entries = entries_with_areas(new, entries)  # which areas each file touched
+            text = json.dumps({"imports": provenance + list(entries)}, ensure_ascii=False, indent=2)
+            _write_atomically(directory / PROVENANCE_FILE, lambda p: p.write_text(text + "\n", encoding="utf-8"))
+        except OSError as exc:
+            raise StoreError(f"store: cannot write {directory}: {exc}") from exc
+    return directory / HOUSEHOLDS_FILE
+
+
+# ---------------------------------------------------------------------------------------------
+# Persisted index
+# ---------------------------------------------------------------------------------------------
+
+
+def read_rows(households_path: str | os.PathLike[str], positions, *, columns=None) -> pd.DataFrame:
+    """Rows ``positions`` of a households file's latest survey round, reading only the row groups
+    that hold them (a district of a national file: one or two groups of 250,000, not 13 million rows).
+
+    ``positions`` are row numbers in the latest round as :func:`write_index` read it (an index's
+    ``order``); the result keeps them as its index labels, in ascending order.
+
+    Raises
+    ------
+    StoreError
+        When the file cannot be read or a position is out of range.
+    """
+    import numpy as np
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    wanted = np.unique(np.asarray(positions, dtype=np.int64))
+    path = Path(households_path)
+    try:
+        parquet = pq.ParquetFile(path)
+        years = pq.read_table(path, columns=["survey_year"]).column("survey_year")
+        latest = pc.max(years).as_py() if len(years) else None
+        one_round = len(years) == 0 or pc.min(years).as_py() == latest
+        names = list(columns) if columns is not None else None
+        if not one_round:  # rows of several rounds: the latest round's numbering needs the whole file
+            frame = pd.read_parquet(path, columns=names, filters=[("survey_year", "=", latest)])
+            if wanted.size and wanted[-1] >= len(frame):
+                raise StoreError(f"store: row {wanted[-1]} is beyond the {len(frame)} rows of {path}")
+            return frame.iloc[wanted].set_axis(wanted)
+        sizes = np.array([parquet.metadata.row_group(g).num_rows for g in range(parquet.num_row_groups)],
+                         dtype=np.int64)
+        starts = np.concatenate([[0], np.cumsum(sizes)])
+        if wanted.size and wanted[-1] >= starts[-1]:
+            raise StoreError(f"store: row {wanted[-1]} is beyond the {starts[-1]} rows of {path}")
+        group_of = np.searchsorted(starts, wanted, side="right") - 1  # the row group of each wanted row
+        groups = np.unique(group_of)
+        if not groups.size:
+            return parquet.schema_arrow.empty_table().select(names or parquet.schema_arrow.names).to_pandas()
+        table = parquet.read_row_groups(groups.tolist(), columns=names)
+        offsets = np.concatenate([[0], np.cumsum(sizes[groups])])  # where each read group starts in `table`
+        local = offsets[np.searchsorted(groups, group_of)] + (wanted - starts[group_of])
+        return table.take(local).to_pandas().set_axis(wanted)
+    except (OSError, ValueError) as exc:
+        raise StoreError(f"store: cannot read rows of {path}: {exc}") from exc
+
+
+_CODE_COLUMNS = ("province_code", "district_code", "subdistrict_code", "household_id", "pilot_id")
+
+
+def read_households(path: str | Path) -> pd.DataFrame:
+    """Read households from a contract Parquet or CSV file and conform them.
+
+    Raises
+    ------
+    InputFileError
+        When the file is missing or not ``.parquet`` / ``.csv``.
+    ContractError
+        When required columns are missing or values do not fit the contract's types.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputFileError(f"--input {str(path)!r} does not exist or is not a file")
+    suffix = path.suffix.lower()
+    if suffix == ".parquet":
+        frame = pd.read_parquet(path)
+    elif suffix == ".csv":
+        frame = pd.read_csv(path, dtype={c: "string" for c in _CODE_COLUMNS}, encoding="utf-8-sig")
+    else:
+        raise InputFileError(f"--input must be a .parquet or .csv file in the household contract, got {path.name!r}")
+    return conform_households(frame)
+
+
+def read_sample_metadata(path: Path) -> dict:
+    """The sample metadata stored in a households parquet file, or ``{}`` when there is none.
+
+    Pages and exports use it to label synthetic data.
+
+    Example
+    -------
+    >>> read_sample_metadata(paths.samples_dir() / "households.parquet").get("synthetic")  # doctest: +SKIP
+    True
+    """
+    import pyarrow.parquet as pq
+
+    meta = pq.read_schema(path).metadata or {}
+    if METADATA_KEY in meta:
+        return json.loads(meta[METADATA_KEY])
+    return {"synthetic": True} if meta.get(SYNTHETIC_KEY) == b"true" else {}
+
+
+def is_synthetic(path: Path) -> bool:
+    """True when the households file at ``path`` is a synthetic sample; never raises."""
+    try:
+        return bool(read_sample_metadata(Path(path)).get("synthetic", False))
+    except Exception:  # noqa: BLE001 - a predicate: unreadable means "not known to be synthetic"
+        return False
+
+
+#: Parquet key-value metadata keys.
+METADATA_KEY = b"ppap_sample"
+
+
+SYNTHETIC_KEY = b"synthetic"

@@ -1,0 +1,1017 @@
+"""Aggregation of households by H3 cell (res 5-10), subdistrict, district or province.
+
+How it is fast
+--------------
+:func:`index_households` runs once when households are loaded. It indexes every position to an
+H3 cell at res 10 (:data:`geo.engine.h3index.INDEX_RES`), turns codes and categories into small integers,
+packs the categorical columns into one "profile" byte, and **sorts every array by cell**. Because
+H3 keeps a cell's descendants in one contiguous range of the integer order, the households of any
+coarser cell are then one contiguous run as well: the parent at resolution ``r`` comes from bit
+arithmetic (:func:`geo.engine.h3index.cells_to_parent`), groups are where the parent changes, and sums are
+``numpy.add.reduceat`` / prefix-sum differences over those runs. Admin areas group by their integer
+codes with ``numpy.bincount``. Categorical metrics (levels, assistance, TPMAP status, verified,
+capital deficits, TPMAP deprivations) are counted as a histogram of a few-bit code per area and
+turned into metrics with one small matrix product, so a call makes about ten passes over the data
+whatever the number of metrics. There is no Python loop over households or areas.
+
+What it computes per area
+-------------------------
+See :data:`METRIC_COLUMNS`: households and people, per level, share at levels 1-2, households not
+in TPMAP and verified, mean score per capital, share in deficit per capital (score below
+``deficit_cutoff``, default 1.75, the top of the lowest band), the dominant deficit (the capital
+most often in deficit; ties go to the first in :data:`geo.data.contract.CAPITALS`), counts per TPMAP
+deprivation, an Alkire-Foster index over the five capitals (deprived in a capital when its score
+is below ``deficit_cutoff``; poor when deprived in at least ``k_deprivations`` of 5; equal weights
+1/5; ``af_h`` = poor / households, ``af_a`` = mean share of capitals deprived among the poor,
+``af_mpi`` = H x A, and ``af_contribution_<capital>`` = the capital's share of the MPI, summing to
+1), and the share of households at each assistance status. :func:`pilot_reach` reports pilots.
+
+The tables returned here are **not** protected: everything that leaves the engine must go through
+:func:`geo.engine.protect.protect`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from geo.checks import (
+    EngineInputError,
+    check_choice,
+    check_columns,
+    check_float,
+    check_int,
+    check_ints,
+    check_resolution,
+)
+from geo.data.contract import (
+    ASSISTANCE_STATUSES,
+    CAPITAL_COLUMNS,
+    CAPITALS,
+    DEPRIVATION_COLUMNS,
+)
+from geo.engine.cellkey import record_keys
+from geo.engine.h3index import INDEX_RES, cells_resolution, cells_to_str, parents_unchecked, points_to_cells
+
+#: Ways to aggregate.
+AGGREGATE_BY: tuple[str, ...] = ("h3", "subdistrict", "district", "province")
+#: Default deficit cut-off: a capital scored below it is "in deficit" (top of the lowest band).
+DEFAULT_DEFICIT_CUTOFF = 1.75
+#: Default Alkire-Foster poverty cut-off: deprived in at least this many of the five capitals.
+DEFAULT_K_DEPRIVATIONS = 2
+#: Coarsest resolution H3 roll-up merges into.
+ROLLUP_FLOOR_RES = 5
+
+#: Columns the engine reads from a household frame (see :mod:`geo.data.contract`); ``household_id``
+#: is optional (it gives each household its record key, :func:`geo.engine.cellkey.record_keys`).
+INDEX_COLUMNS: tuple[str, ...] = (
+    "province_code", "district_code", "subdistrict_code", "lat", "lon", "members", *CAPITAL_COLUMNS,
+    "poverty_level", "in_tpmap", "verified", *DEPRIVATION_COLUMNS, "assistance_status", "pilot_id",
+)
+#: Optional columns the engine reads when present.
+OPTIONAL_INDEX_COLUMNS: tuple[str, ...] = ("household_id",)
+
+_N_LEVELS = 4
+_N_ASSIST = len(ASSISTANCE_STATUSES)
+# profile = (level - 1) + 4 * assistance + 20 * in_tpmap + 40 * verified: 80 values in one byte.
+_N_PROFILES = _N_LEVELS * _N_ASSIST * 2 * 2
+
+
+def _metric_columns() -> tuple[str, ...]:
+    cols = ["households", "people"]
+    cols += [f"households_level_{lv}" for lv in range(1, 5)]
+    cols += [f"people_level_{lv}" for lv in range(1, 5)]
+    cols += ["share_level_1_2", "not_in_tpmap", "verified"]
+    cols += [f"mean_{c}" for c in CAPITAL_COLUMNS]
+    cols += [f"deficit_share_{c}" for c in CAPITALS]
+    cols += ["dominant_deficit"]
+    cols += list(DEPRIVATION_COLUMNS)
+    cols += ["af_h", "af_a", "af_mpi"] + [f"af_contribution_{c}" for c in CAPITALS]
+    cols += [f"assistance_{s}_share" for s in ASSISTANCE_STATUSES]
+    return tuple(cols)
+
+
+#: Metric columns of every aggregate table, in order, after the area key.
+METRIC_COLUMNS: tuple[str, ...] = _metric_columns()
+#: Metric columns that count households or people (protected as counts, summable).
+COUNT_COLUMNS: tuple[str, ...] = tuple(
+    c for c in METRIC_COLUMNS
+    if c.startswith(("households", "people")) or c in ("not_in_tpmap", "verified") or c in DEPRIVATION_COLUMNS
+)
+
+
+def _key_columns() -> tuple[str, ...]:
+    cols = ["ckey_households"] + [f"ckey_households_level_{lv}" for lv in range(1, 5)]
+    cols += ["ckey_not_in_tpmap", "ckey_verified"] + [f"ckey_{c}" for c in DEPRIVATION_COLUMNS]
+    cols += [f"ckey_deficit_{c}" for c in CAPITALS] + ["ckey_af_poor"]
+    cols += [f"ckey_assistance_{s}" for s in ASSISTANCE_STATUSES]
+    return tuple(cols)
+
+
+#: Cell-key columns (:mod:`geo.engine.cellkey`): per area, the sum of the record keys of the households
+#: a published count is made of (``ckey_households`` for ``households``, ``ckey_deficit_<capital>``
+#: for the numerator of ``deficit_share_<capital>``, ...). Summable like counts; never released
+#: (:func:`geo.engine.protect.protect` drops them).
+KEY_COLUMNS: tuple[str, ...] = _key_columns()
+
+
+@dataclass(frozen=True, eq=False)
+class HouseholdIndex:
+    """Households indexed once for aggregation: flat numpy arrays sorted by H3 cell.
+
+    Build it with :func:`index_households`. Every array has one entry per household, in the same
+    order (by ``cell``; households without a position, cell 0, come first). ``order`` maps each
+    entry back to its row in the frame it was built from.
+    """
+
+    cell: np.ndarray  # uint64, res 10, 0 = no position
+    order: np.ndarray  # int32, row in the source frame
+    province: np.ndarray  # int16 index into province_codes
+    district: np.ndarray  # int16 index into district_codes
+    subdistrict: np.ndarray  # int32 index into subdistrict_codes, -1 = missing
+    members: np.ndarray  # int16
+    level: np.ndarray  # int8, 1-4
+    capitals: np.ndarray  # float64, shape (5, n), in CAPITALS order
+    profile: np.ndarray  # uint8: level, assistance, TPMAP and verified packed, see _N_PROFILES
+    deprivation_mask: np.ndarray  # uint8, bit j = TPMAP deprivation DEPRIVATIONS[j]
+    deficit_mask: np.ndarray  # uint8, bit j = capital j below DEFAULT_DEFICIT_CUTOFF
+    j2: np.ndarray  # uint16, ((level - 1) * 31 + members) * 32 + deprivation_mask
+    pilot: np.ndarray  # int16 index into pilot_ids, -1 = none
+    record_key: np.ndarray  # uint16, the household's record key (geo.engine.cellkey)
+    lat: np.ndarray  # float32 (about 1 m), for distances to pilots; cells come from float64
+    lon: np.ndarray  # float32
+    province_codes: np.ndarray  # object (str), sorted
+    district_codes: np.ndarray
+    subdistrict_codes: np.ndarray
+    pilot_ids: np.ndarray
+
+    @property
+    def n(self) -> int:
+        """Number of households."""
+        return int(self.cell.size)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the per-household arrays."""
+        return sum(
+            getattr(self, f).nbytes
+            for f in ("cell", "order", "province", "district", "subdistrict", "members", "level", "capitals",
+                      "profile", "deprivation_mask", "deficit_mask", "j2", "pilot", "lat", "lon")
+        )
+
+    @property
+    def assistance(self) -> np.ndarray:
+        """Index into :data:`geo.data.contract.ASSISTANCE_STATUSES` per household (int8), from ``profile``."""
+        return ((self.profile // _N_LEVELS) % _N_ASSIST).astype(np.int8)
+
+    @property
+    def in_tpmap(self) -> np.ndarray:
+        """Household is in TPMAP (bool), from ``profile``."""
+        return ((self.profile // (_N_LEVELS * _N_ASSIST)) % 2).astype(bool)
+
+    @property
+    def verified(self) -> np.ndarray:
+        """Household was verified in the field (bool), from ``profile``."""
+        return (self.profile // (_N_LEVELS * _N_ASSIST * 2)).astype(bool)
+
+
+def _codes(values: pd.Series, dtype: str) -> tuple[np.ndarray, np.ndarray]:
+    cat = pd.Categorical(values.astype("string"))
+    categories = np.asarray(cat.categories.astype(str), dtype=object)
+    return np.asarray(cat.codes).astype(dtype), categories
+
+
+def _required(frame: pd.DataFrame, column: str, dtype: str) -> np.ndarray:
+    values = frame[column]
+    if values.isna().any():
+        bad = frame.index[values.isna()][:5].tolist()
+        raise EngineInputError(f"households[{column!r}] must have no missing values, missing in rows {bad}")
+    return values.to_numpy(dtype=dtype)
+
+
+def index_households(households: pd.DataFrame) -> HouseholdIndex:
+    """Index households once: H3 cell at res 10, integer codes, packed categories, sorted by cell.
+
+    Parameters
+    ----------
+    households : pandas.DataFrame
+        Households in the contract's columns (:func:`geo.data.contract.conform_households`); at least
+        :data:`INDEX_COLUMNS`. ``lat``/``lon`` may be missing (cell 0); ``subdistrict_code`` and
+        ``pilot_id`` may be missing. ``household_id`` gives each household its record key
+        (:func:`geo.engine.cellkey.record_keys`); without it the key comes from the household's place,
+        position and profile.
+
+    Returns
+    -------
+    HouseholdIndex
+
+    Raises
+    ------
+    EngineInputError
+        When a column is missing, a required value is missing, a level is not 1-4 or an assistance
+        status is unknown.
+
+    Example
+    -------
+    >>> index = index_households(households)  # doctest: +SKIP
+    >>> aggregate(index, by="h3", res=8)  # doctest: +SKIP
+    """
+    check_columns(households, "households", INDEX_COLUMNS)
+    frame = households
+    lat = frame["lat"].to_numpy(dtype="float64", na_value=np.nan)
+    lon = frame["lon"].to_numpy(dtype="float64", na_value=np.nan)
+    cell = points_to_cells(lat, lon, INDEX_RES)
+    order = np.argsort(cell, kind="stable")
+
+    level = _required(frame, "poverty_level", "int8")
+    if level.size and (level.min() < 1 or level.max() > 4):
+        bad = sorted(set(level[(level < 1) | (level > 4)].tolist()))[:5]
+        raise EngineInputError(f"households['poverty_level'] must be 1-4, got {bad}")
+    status = frame["assistance_status"].astype("string")
+    assistance = pd.Index(ASSISTANCE_STATUSES).get_indexer(status.fillna("<NA>"))
+    if (assistance < 0).any():
+        bad = sorted(set(status[assistance < 0].fillna("<NA>").tolist()))[:5]
+        raise EngineInputError(f"households['assistance_status'] must be one of {list(ASSISTANCE_STATUSES)}, got {bad}")
+    in_tpmap = _required(frame, "in_tpmap", "bool")
+    verified = _required(frame, "verified", "bool")
+    profile = (
+        (level - 1).astype(np.uint8)
+        + _N_LEVELS * assistance.astype(np.uint8)
+        + (_N_LEVELS * _N_ASSIST) * in_tpmap.astype(np.uint8)
+        + (_N_LEVELS * _N_ASSIST * 2) * verified.astype(np.uint8)
+    ).astype(np.uint8)
+    dep_mask = np.zeros(len(frame), dtype=np.uint8)
+    for bit, column in enumerate(DEPRIVATION_COLUMNS):
+        dep_mask |= _required(frame, column, "bool").astype(np.uint8) << np.uint8(bit)
+    capitals = np.empty((len(CAPITAL_COLUMNS), len(frame)), dtype=np.float64)
+    for row, column in enumerate(CAPITAL_COLUMNS):
+        capitals[row] = _required(frame, column, "float64")
+    members = _required(frame, "members", "int32")
+    if members.size and (members.min() < 0 or members.max() > 30):
+        bad = sorted(set(members[(members < 0) | (members > 30)].tolist()))[:5]
+        raise EngineInputError(f"households['members'] must be 0-30 (the contract allows 1-30), got {bad}")
+    deficit_mask = _deficit_mask(capitals, DEFAULT_DEFICIT_CUTOFF)
+    j2 = (((level.astype(np.uint16) - 1) * 31 + members.astype(np.uint16)) * 32 + dep_mask).astype(np.uint16)
+
+    province, province_codes = _codes(frame["province_code"], "int16")
+    district, district_codes = _codes(frame["district_code"], "int16")
+    subdistrict, subdistrict_codes = _codes(frame["subdistrict_code"], "int32")
+    pilot, pilot_ids = _codes(frame["pilot_id"], "int16")
+    if "household_id" in frame.columns:
+        ids = frame["household_id"]
+    else:  # no id column (a test frame): a stable key from what the row says
+        ids = pd.util.hash_pandas_object(frame[["district_code", "lat", "lon", "members", "poverty_level"]],
+                                         index=False).astype("string")
+    record_key = record_keys(ids)
+    if (province < 0).any() or (district < 0).any():
+        raise EngineInputError("households['province_code'] and ['district_code'] must have no missing values")
+
+    return HouseholdIndex(
+        cell=cell[order],
+        order=order.astype(np.int32 if len(frame) < 2**31 else np.int64),
+        province=province[order],
+        district=district[order],
+        subdistrict=subdistrict[order],
+        members=members.astype(np.int16)[order],
+        level=level[order],
+        capitals=np.ascontiguousarray(capitals[:, order]),
+        profile=profile[order],
+        deprivation_mask=dep_mask[order],
+        deficit_mask=deficit_mask[order],
+        j2=j2[order],
+        pilot=pilot[order],
+        record_key=record_key[order],
+        lat=lat.astype(np.float32)[order],
+        lon=lon.astype(np.float32)[order],
+        province_codes=province_codes,
+        district_codes=district_codes,
+        subdistrict_codes=subdistrict_codes,
+        pilot_ids=pilot_ids,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Grouping
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class _Groups:
+    """Which group each selected household falls in: contiguous runs (``starts``) or ``ids``."""
+
+    n: int
+    n_groups: int
+    starts: np.ndarray | None = None  # start of each group's run, when groups are runs
+    ids: np.ndarray | None = None  # int32 group of each household, when groups are not runs
+
+    def group_ids(self) -> np.ndarray:
+        if self.ids is not None:
+            return self.ids
+        assert self.starts is not None
+        flags = np.zeros(self.n, dtype=np.int32)
+        flags[self.starts[1:]] = 1
+        return np.cumsum(flags, dtype=np.int32)
+
+    def households(self) -> np.ndarray:
+        if self.starts is not None:
+            return np.diff(np.append(self.starts, self.n)).astype(np.int64)
+        return np.bincount(self.group_ids(), minlength=self.n_groups).astype(np.int64)
+
+
+def _runs(keys: np.ndarray) -> np.ndarray:
+    """Start of each run of equal consecutive keys."""
+    if keys.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    change = np.empty(keys.size, dtype=bool)
+    change[0] = True
+    np.not_equal(keys[1:], keys[:-1], out=change[1:])
+    return np.flatnonzero(change)
+
+
+# Tables turning packed codes into indicators (rows: code, columns: indicator).
+def _profile_table() -> np.ndarray:
+    codes = np.arange(_N_PROFILES)
+    level = codes % _N_LEVELS
+    assist = (codes // _N_LEVELS) % _N_ASSIST
+    tpmap = (codes // (_N_LEVELS * _N_ASSIST)) % 2
+    verified = codes // (_N_LEVELS * _N_ASSIST * 2)
+    cols = [level == lv for lv in range(_N_LEVELS)]
+    cols += [assist == s for s in range(_N_ASSIST)]
+    cols += [tpmap == 0, verified == 1]
+    return np.column_stack(cols).astype(np.float64)
+
+
+_PROFILE_TABLE = _profile_table()  # 4 levels, 5 statuses, not in TPMAP, verified
+_BITS = np.array([[(code >> j) & 1 for j in range(5)] for code in range(32)], dtype=np.float64)
+_POPCOUNT = _BITS.sum(axis=1)
+
+
+def _deficit_mask(capitals: np.ndarray, cutoff: float) -> np.ndarray:
+    """Bit j set when capital j scores below ``cutoff`` (uint8 per household)."""
+    mask = np.zeros(capitals.shape[1], dtype=np.uint8)
+    for j in range(capitals.shape[0]):
+        mask |= (capitals[j] < cutoff).view(np.uint8) << np.uint8(j)
+    return mask
+
+
+def _sums_by_histogram(g: _Groups, sel: dict[str, np.ndarray], cutoff: float, k_dep: int) -> dict[str, np.ndarray]:
+    """Raw sums for few groups: a histogram of each packed code per group, then matrix products.
+
+    Like :func:`_sums_by_runs`, returns per-indicator rows: arrays of shape (indicators, groups).
+    """
+    ids = g.group_ids().astype(np.int64)
+    n_groups = g.n_groups
+
+    def hist(codes: np.ndarray, n_codes: int, weights: np.ndarray | None = None) -> np.ndarray:
+        flat = ids * n_codes + codes
+        return np.bincount(flat, weights=weights, minlength=n_groups * n_codes).reshape(n_groups, n_codes)
+
+    def as_int(values: np.ndarray) -> np.ndarray:
+        return np.rint(values).astype(np.int64)
+
+    profile = hist(sel["profile"], _N_PROFILES) @ _PROFILE_TABLE
+    people = hist(sel["profile"], _N_PROFILES, sel["members"].astype(np.float64)) @ _PROFILE_TABLE[:, :_N_LEVELS]
+    deficit_mask = sel["deficit_mask"] if cutoff == DEFAULT_DEFICIT_CUTOFF else _deficit_mask(sel["capitals"], cutoff)
+    poor = (_POPCOUNT >= k_dep).astype(np.float64)
+    deficit_table = np.column_stack([_BITS, _BITS * poor[:, None], poor, poor * _POPCOUNT])
+    deficits = hist(deficit_mask, 32) @ deficit_table
+    deprivations = hist(sel["deprivation_mask"], 32) @ _BITS
+    if g.starts is not None:
+        capital_sums = np.column_stack([np.add.reduceat(c, g.starts) for c in sel["capitals"]]) if g.n else np.zeros(
+            (0, len(CAPITALS)))
+    else:
+        capital_sums = np.column_stack([np.bincount(ids, weights=c, minlength=n_groups) for c in sel["capitals"]])
+    rows = lambda a: np.ascontiguousarray(np.asarray(a).T)  # noqa: E731 - (groups, m) -> (m, groups)
+    return {
+        "level": rows(as_int(profile[:, :_N_LEVELS])),
+        "people_level": rows(as_int(people)),
+        "assist": rows(as_int(profile[:, _N_LEVELS:_N_LEVELS + _N_ASSIST])),
+        "not_tpmap": as_int(profile[:, -2]),
+        "verified": as_int(profile[:, -1]),
+        "capital_sum": rows(capital_sums.reshape(n_groups, len(CAPITALS))),
+        "deficit": rows(as_int(deficits[:, 0:5])),
+        "censored": rows(as_int(deficits[:, 5:10])),
+        "poor": as_int(deficits[:, 10]),
+        "poor_sum": as_int(deficits[:, 11]),
+        "dep": rows(as_int(deprivations)),
+    }
+
+
+def _indicator_tables(k_dep: int) -> tuple[np.ndarray, list[str], np.ndarray, list[str]]:
+    """Indicator values for every value of the two joint codes (see :func:`_sums_by_runs`).
+
+    ``j1 = profile * 32 + deficit_mask`` (2,560 values) and
+    ``j2 = ((level - 1) * 31 + members) * 32 + deprivation_mask`` (3,968 values).
+    """
+    j1 = np.arange(_N_PROFILES * 32)
+    profile, deficit = j1 // 32, j1 % 32
+    level = profile % _N_LEVELS
+    assist = (profile // _N_LEVELS) % _N_ASSIST
+    tpmap = (profile // (_N_LEVELS * _N_ASSIST)) % 2
+    verified = profile // (_N_LEVELS * _N_ASSIST * 2)
+    bits = _BITS.astype(np.int64)[deficit]
+    count = bits.sum(axis=1)
+    poor = (count >= k_dep).astype(np.int64)
+    cols1 = [level == lv for lv in range(_N_LEVELS)] + [assist == s for s in range(_N_ASSIST)]
+    cols1 += [tpmap == 0, verified == 1] + [bits[:, j] for j in range(5)] + [bits[:, j] * poor for j in range(5)]
+    cols1 += [poor, poor * count]
+    names1 = ([f"level{lv}" for lv in range(_N_LEVELS)] + [f"assist{s}" for s in range(_N_ASSIST)]
+              + ["not_tpmap", "verified"] + [f"deficit{j}" for j in range(5)] + [f"censored{j}" for j in range(5)]
+              + ["poor", "poor_sum"])
+    j2 = np.arange(_N_LEVELS * 31 * 32)
+    lm, dep = j2 // 32, j2 % 32
+    level2, members = lm // 31, lm % 31
+    cols2 = [np.where(level2 == lv, members, 0) for lv in range(_N_LEVELS)]
+    cols2 += [_BITS.astype(np.int64)[dep][:, j] for j in range(5)]
+    names2 = [f"people_level{lv}" for lv in range(_N_LEVELS)] + [f"dep{j}" for j in range(5)]
+    return (np.column_stack(cols1).astype(np.int64), names1, np.column_stack(cols2).astype(np.int64), names2)
+
+
+def _packed_run_sums(codes: np.ndarray, values: np.ndarray, g: _Groups, max_group: int) -> np.ndarray:
+    """Per-run sums of ``values[codes]`` for every column of ``values``: shape (columns, runs).
+
+    Several indicators share one 64-bit word: each gets a field wide enough for the largest sum
+    a run can reach (``max_group`` times its largest value). The words are looked up from a
+    table by code, prefix-summed with wrap-around and differenced at the run ends; carries
+    between fields cancel in the difference, so every field comes out exact. A handful of
+    passes replace one pass per indicator.
+    """
+    assert g.starts is not None
+    last = np.append(g.starts[1:], g.n) - 1
+    widths = [max(1, int(max_group * int(top)).bit_length()) for top in values.max(axis=0)]
+    words: list[list[tuple[int, int, int]]] = [[]]
+    used = 0
+    for column, width in enumerate(widths):
+        if used + width > 64:
+            words.append([])
+            used = 0
+        words[-1].append((column, used, width))
+        used += width
+    out = np.empty((values.shape[1], g.n_groups), dtype=np.int64)
+    for word in words:
+        table = np.zeros(values.shape[0], dtype=np.uint64)
+        for column, offset, _ in word:
+            table += values[:, column].astype(np.uint64) << np.uint64(offset)
+        packed = table.take(codes)
+        np.cumsum(packed, out=packed)  # wraps modulo 2**64, which the difference undoes
+        sums = np.diff(packed.take(last), prepend=np.uint64(0))
+        for column, offset, width in word:
+            out[column] = (sums >> np.uint64(offset)) & np.uint64((1 << width) - 1)
+    return out
+
+
+def _sums_by_runs(g: _Groups, sel: dict[str, np.ndarray], cutoff: float, k_dep: int) -> dict[str, np.ndarray]:
+    """Raw sums for many groups that are contiguous runs, by packed prefix sums."""
+    assert g.starts is not None
+    n_caps = len(CAPITALS)
+    max_group = int(np.diff(np.append(g.starts, g.n)).max(initial=1))
+    table1, names1, table2, names2 = _indicator_tables(k_dep)
+    deficit_mask = sel["deficit_mask"] if cutoff == DEFAULT_DEFICIT_CUTOFF else _deficit_mask(sel["capitals"], cutoff)
+    j1 = sel["profile"].astype(np.uint16) * np.uint16(32) + deficit_mask
+    sums1 = _packed_run_sums(j1, table1, g, max_group)
+    sums2 = _packed_run_sums(sel["j2"], table2, g, max_group)
+    by_name = dict(zip(names1, sums1)) | dict(zip(names2, sums2))
+    if g.n_groups * 8 <= g.n:
+        capital_sum = np.stack([np.add.reduceat(sel["capitals"][j], g.starts) for j in range(n_caps)])
+    else:
+        ids = g.group_ids()
+        capital_sum = np.stack([np.bincount(ids, weights=sel["capitals"][j], minlength=g.n_groups)
+                                for j in range(n_caps)])
+    return {
+        "level": sums1[0:4],
+        "assist": sums1[4:9],
+        "not_tpmap": by_name["not_tpmap"],
+        "verified": by_name["verified"],
+        "deficit": sums1[11:16],
+        "censored": sums1[16:21],
+        "poor": by_name["poor"],
+        "poor_sum": by_name["poor_sum"],
+        "people_level": sums2[0:4],
+        "dep": sums2[4:9],
+        "capital_sum": capital_sum,
+    }
+
+
+#: Largest histogram (groups x codes) the cell-key sums build; past it, one pass per indicator.
+_KEY_HISTOGRAM_CELLS = 1 << 22
+
+
+def key_sums_from_histograms(profile: np.ndarray, deficit: np.ndarray, dep: np.ndarray, total: np.ndarray,
+                             k_dep: int = DEFAULT_K_DEPRIVATIONS) -> dict[str, np.ndarray]:
+    """Cell-key sums from record-key histograms: ``profile`` (groups, 80), ``deficit`` (groups, 32)
+    by deficit code, ``dep`` (5, groups) and ``total`` (groups,). Returns ``raw``-style rows."""
+    poor = (_POPCOUNT >= k_dep).astype(np.float64)
+    return _key_rows((profile @ _PROFILE_TABLE).T, (deficit @ np.column_stack([_BITS, poor])).T, dep, total)
+
+
+def _key_rows(by_profile: np.ndarray, by_deficit: np.ndarray, dep: np.ndarray, total: np.ndarray) -> dict:
+    """``raw``-style key rows from per-indicator sums: ``by_profile`` (11, groups) in
+    ``_PROFILE_TABLE``'s columns, ``by_deficit`` (6, groups: five capitals, then poor)."""
+    return {
+        "key_households": total,
+        "key_level": by_profile[:_N_LEVELS],
+        "key_assist": by_profile[_N_LEVELS:_N_LEVELS + _N_ASSIST],
+        "key_not_tpmap": by_profile[-2],
+        "key_verified": by_profile[-1],
+        "key_deficit": by_deficit[:5],
+        "key_poor": by_deficit[5],
+        "key_dep": dep,
+    }
+
+
+def _key_sums(g: _Groups, sel: Mapping[str, np.ndarray], cutoff: float, k_dep: int) -> dict[str, np.ndarray]:
+    """Per group, the sum of record keys of the households behind every published count
+    (:mod:`geo.engine.cellkey`): a histogram of each packed code weighted by the record key, turned into
+    indicators by the same tables as the counts."""
+    ids = g.group_ids().astype(np.int64)
+    n_groups = g.n_groups
+    rk = sel["record_key"].astype(np.float64)
+    deficit_mask = sel["deficit_mask"] if cutoff == DEFAULT_DEFICIT_CUTOFF else _deficit_mask(sel["capitals"], cutoff)
+    dep_mask = sel["deprivation_mask"]
+    total = np.bincount(ids, weights=rk, minlength=n_groups)
+    if n_groups * _N_PROFILES <= _KEY_HISTOGRAM_CELLS:
+        def hist(codes: np.ndarray, n_codes: int) -> np.ndarray:
+            return np.bincount(ids * n_codes + codes, weights=rk, minlength=n_groups * n_codes).reshape(
+                n_groups, n_codes)
+
+        profile = hist(sel["profile"].astype(np.int64), _N_PROFILES)
+        deficit = hist(deficit_mask.astype(np.int64), 32)
+        dep = (hist(dep_mask.astype(np.int64), 32) @ _BITS).T
+        return key_sums_from_histograms(profile, deficit, dep, total, k_dep)
+    # Very many groups (fine hexagons of a whole country): one weighted pass per indicator.
+    def by_group(indicator: np.ndarray) -> np.ndarray:
+        return np.bincount(ids, weights=rk * indicator, minlength=n_groups)
+
+    table = _PROFILE_TABLE[sel["profile"]]
+    bits = _BITS[deficit_mask]
+    poor = (_POPCOUNT[deficit_mask] >= k_dep).astype(np.float64)
+    dep_bits = _BITS[dep_mask]
+    by_profile = np.stack([by_group(table[:, j]) for j in range(table.shape[1])])
+    by_deficit = np.stack([by_group(bits[:, j]) for j in range(5)] + [by_group(poor)])
+    return _key_rows(by_profile, by_deficit, np.stack([by_group(dep_bits[:, j]) for j in range(5)]), total)
+
+
+def _raw_sums(g: _Groups, sel: dict[str, np.ndarray], cutoff: float, k_dep: int,
+              cell_keys: bool = True) -> dict[str, np.ndarray]:
+    """Per-group sums every metric is computed from (``households`` included), and the cell-key
+    sums when ``cell_keys``."""
+    if g.n == 0 or g.starts is None or g.n_groups * _N_PROFILES <= 2 * g.n:
+        raw = _sums_by_histogram(g, sel, cutoff, k_dep)
+    else:
+        raw = _sums_by_runs(g, sel, cutoff, k_dep)
+    raw["households"] = g.households()
+    if cell_keys:
+        raw.update(_key_sums(g, sel, cutoff, k_dep))
+    return raw
+
+
+# ---------------------------------------------------------------------------------------------
+# Aggregation
+# ---------------------------------------------------------------------------------------------
+
+
+class _Selection(Mapping):
+    """The arrays of the selected households, each cut by the mask only when first used.
+
+    An aggregation by province reads five or six of the index's twelve arrays; copying all of
+    them through the mask would double its time on national data.
+    """
+
+    _NAMES = ("cell", "province", "district", "subdistrict", "members", "level", "profile", "deprivation_mask",
+              "deficit_mask", "j2", "pilot", "capitals", "record_key")
+
+    def __init__(self, index: HouseholdIndex, mask: np.ndarray | None, start: int):
+        self._index, self._start, self._cache = index, start, {}
+        self._keep = None if mask is None else np.asarray(mask, dtype=bool)[start:]
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        if name not in self._cache:
+            if name not in self._NAMES:
+                raise KeyError(name)
+            values = getattr(self._index, name)
+            if values.ndim == 1:
+                values = values[self._start:]
+                self._cache[name] = values if self._keep is None else values[self._keep]
+            else:  # capitals: (5, n), the households on the last axis
+                values = values[:, self._start:]
+                self._cache[name] = values if self._keep is None else values[:, self._keep]
+        return self._cache[name]
+
+    def __iter__(self):
+        return iter(self._NAMES)
+
+    def __len__(self) -> int:
+        return len(self._NAMES)
+
+
+def _selected(index: HouseholdIndex, mask: np.ndarray | None, with_position: bool) -> Mapping[str, np.ndarray]:
+    """The arrays of the households in ``mask`` (views when no copy is needed; copied on first use)."""
+    start = int(np.searchsorted(index.cell, 1)) if with_position else 0
+    return _Selection(index, mask, start)
+
+
+def _rollup_keys(cells: np.ndarray, res: int, min_count: int, floor: int) -> np.ndarray:
+    """Per household, the cell it is reported in after rolling small cells up (see :func:`aggregate`)."""
+    keys = parents_unchecked(cells, res)
+    for level in range(res, floor, -1):
+        starts = _runs(keys)
+        if starts.size == 0:
+            break
+        counts = np.diff(np.append(starts, keys.size))
+        row_keys = keys[starts]
+        # Every current key is at resolution >= level here, so its parent at level - 1 exists.
+        family = parents_unchecked(row_keys, level - 1)
+        fam_starts = _runs(family)
+        small_family = np.minimum.reduceat(counts, fam_starts) < min_count
+        if not small_family.any():
+            break
+        fam_of_row = np.repeat(np.arange(fam_starts.size), np.diff(np.append(fam_starts, row_keys.size)))
+        merge_row = small_family[fam_of_row]
+        new_row_keys = np.where(merge_row, family, row_keys)
+        keys = np.repeat(new_row_keys, counts)
+    return keys
+
+
+def _groups_for(index: HouseholdIndex, sel: dict[str, np.ndarray], by: str, res: int | None,
+                rollup_min_count: int | None) -> tuple[_Groups, np.ndarray]:
+    """Groups and their keys: uint64 cells for h3, indices into the code arrays otherwise."""
+    n = sel["cell"].size
+    if by == "h3":
+        assert res is not None
+        if rollup_min_count is not None and rollup_min_count > 1:
+            keys = _rollup_keys(sel["cell"], res, rollup_min_count, ROLLUP_FLOOR_RES)
+        else:
+            keys = sel["cell"] if res == INDEX_RES else parents_unchecked(sel["cell"], res)
+        starts = _runs(keys)
+        return _Groups(n=n, n_groups=int(starts.size), starts=starts), keys[starts]
+    codes = {"province": sel["province"], "district": sel["district"], "subdistrict": sel["subdistrict"]}[by]
+    n_codes = {"province": index.province_codes, "district": index.district_codes,
+               "subdistrict": index.subdistrict_codes}[by].size
+    ids = codes.astype(np.int32)
+    if by == "subdistrict":
+        ids = np.where(ids < 0, n_codes, ids)  # households without a subdistrict: dropped below
+    return _Groups(n=n, n_groups=n_codes + (by == "subdistrict"), ids=ids), np.arange(n_codes)
+
+
+def _dominant(counts: np.ndarray) -> np.ndarray:
+    """Row of the largest count per group (first on ties), -1 where every count is 0."""
+    best = counts[0].copy()
+    which = np.zeros(best.size, dtype=np.int8)
+    for j in range(1, counts.shape[0]):
+        better = counts[j] > best
+        which[better] = j
+        np.maximum(best, counts[j], out=best)
+    which[best <= 0] = -1
+    return which
+
+
+def _metrics(raw: dict[str, np.ndarray]) -> dict[str, object]:
+    """Metric columns from raw per-group sums; every group has at least one household.
+
+    ``raw`` holds one array per indicator of shape (groups,) or (indicators, groups).
+    """
+    households = raw["households"]
+    n_caps = float(len(CAPITALS))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        per_household = 1.0 / households
+        level, people_level = raw["level"], raw["people_level"]
+        out: dict[str, object] = {"households": households, "people": people_level.sum(axis=0)}
+        for lv in range(_N_LEVELS):
+            out[f"households_level_{lv + 1}"] = level[lv]
+        for lv in range(_N_LEVELS):
+            out[f"people_level_{lv + 1}"] = people_level[lv]
+        out["share_level_1_2"] = (level[0] + level[1]) * per_household
+        out["not_in_tpmap"] = raw["not_tpmap"]
+        out["verified"] = raw["verified"]
+        for j, column in enumerate(CAPITAL_COLUMNS):
+            out[f"mean_{column}"] = raw["capital_sum"][j] * per_household
+        for j, capital in enumerate(CAPITALS):
+            out[f"deficit_share_{capital}"] = raw["deficit"][j] * per_household
+        out["dominant_deficit"] = pd.Categorical.from_codes(_dominant(raw["deficit"]), categories=list(CAPITALS))
+        for j, column in enumerate(DEPRIVATION_COLUMNS):
+            out[column] = raw["dep"][j]
+        poor, poor_sum = raw["poor"], raw["poor_sum"]
+        out["af_h"] = poor * per_household
+        out["af_a"] = np.where(poor > 0, poor_sum / (n_caps * poor), np.nan)
+        out["af_mpi"] = poor_sum * (per_household / n_caps)
+        per_deprivation = np.where(poor_sum > 0, 1.0 / poor_sum, np.nan)
+        for j, capital in enumerate(CAPITALS):
+            out[f"af_contribution_{capital}"] = raw["censored"][j] * per_deprivation
+        for s, status in enumerate(ASSISTANCE_STATUSES):
+            out[f"assistance_{status}_share"] = raw["assist"][s] * per_household
+    if "key_households" in raw:
+        out.update(_key_columns_of(raw))
+    return out
+
+
+def _key_columns_of(raw: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The :data:`KEY_COLUMNS` (int64) from the ``key_*`` rows of ``raw``."""
+    def as_int(values: np.ndarray) -> np.ndarray:
+        return np.rint(values).astype(np.int64)
+
+    out = {"ckey_households": as_int(raw["key_households"])}
+    for lv in range(_N_LEVELS):
+        out[f"ckey_households_level_{lv + 1}"] = as_int(raw["key_level"][lv])
+    out["ckey_not_in_tpmap"] = as_int(raw["key_not_tpmap"])
+    out["ckey_verified"] = as_int(raw["key_verified"])
+    for j, column in enumerate(DEPRIVATION_COLUMNS):
+        out[f"ckey_{column}"] = as_int(raw["key_dep"][j])
+    for j, capital in enumerate(CAPITALS):
+        out[f"ckey_deficit_{capital}"] = as_int(raw["key_deficit"][j])
+    out["ckey_af_poor"] = as_int(raw["key_poor"])
+    for s, status in enumerate(ASSISTANCE_STATUSES):
+        out[f"ckey_assistance_{status}"] = as_int(raw["key_assist"][s])
+    return out
+
+
+def aggregate(
+    index: HouseholdIndex,
+    by: str = "district",
+    *,
+    res: int | None = None,
+    mask: np.ndarray | None = None,
+    deficit_cutoff: float = DEFAULT_DEFICIT_CUTOFF,
+    k_deprivations: int = DEFAULT_K_DEPRIVATIONS,
+    rollup_min_count: int | None = None,
+    cell_keys: bool = True,
+) -> pd.DataFrame:
+    """Aggregate indexed households by H3 cell, subdistrict, district or province (unprotected).
+
+    Parameters
+    ----------
+    index : HouseholdIndex
+        From :func:`index_households`.
+    by : {"h3", "subdistrict", "district", "province"}, default "district"
+    res : int, optional
+        H3 resolution 5-10; required when ``by="h3"``, not allowed otherwise.
+    mask : numpy.ndarray of bool, optional
+        Households to include, in the index's order (see :func:`geo.engine.filters.filter_mask`).
+    deficit_cutoff : float, default 1.75
+        A capital scored below this is in deficit (and counts as deprived for the Alkire-Foster
+        index). 1.0-4.0.
+    k_deprivations : int, default 2
+        Alkire-Foster poverty cut-off: poor when deprived in at least this many capitals, 1-5.
+    rollup_min_count : int, optional
+        H3 only. When set (k > 1), cells are rolled up: going from ``res`` towards res 5, a cell
+        whose family (the cells sharing its parent) holds any cell with fewer than k households
+        is replaced, with its whole family, by the parent. The result is a set of non-overlapping
+        cells of mixed resolution; only res-5 cells can still hold fewer than k households.
+    cell_keys : bool, default True
+        Add the :data:`KEY_COLUMNS` the public release perturbs with (:mod:`geo.engine.cellkey`);
+        ``False`` only for tables that are never released (benchmarks).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per area with at least one selected household, sorted by key. Key columns:
+        ``h3_cell`` (uint64) and ``res`` for H3, else ``code`` (DOPA code); then
+        :data:`METRIC_COLUMNS`, then :data:`KEY_COLUMNS` (with ``cell_keys``). ``attrs`` records ``by``, ``res``, ``rollup_min_count`` and
+        ``households_without_key`` (selected households with no position, or no subdistrict
+        code, which no row counts).
+
+    Raises
+    ------
+    EngineInputError
+        When an argument is out of range.
+
+    Example
+    -------
+    >>> table = aggregate(index, by="h3", res=8)  # doctest: +SKIP
+    >>> table[["h3_cell", "households", "af_mpi"]].head()  # doctest: +SKIP
+    """
+    if not isinstance(index, HouseholdIndex):
+        raise EngineInputError(f"index must be a HouseholdIndex from index_households(), got {type(index).__name__}")
+    by = check_choice(by, "by", AGGREGATE_BY)
+    if by == "h3":
+        if res is None:
+            raise EngineInputError("res is required when by='h3': one of [5, 6, 7, 8, 9, 10]")
+        res = check_resolution(res)
+    elif res is not None:
+        raise EngineInputError(f"res is only for by='h3', got res={res!r} with by={by!r}")
+    if mask is not None:
+        mask = np.asarray(mask)
+        if mask.dtype != bool or mask.shape != (index.n,):
+            raise EngineInputError(f"mask must be a bool array of length {index.n}, got {mask.dtype} {mask.shape}")
+    cutoff = check_float(deficit_cutoff, "deficit_cutoff", minimum=1.0, maximum=4.0)
+    k_dep = check_int(k_deprivations, "k_deprivations", minimum=1, maximum=len(CAPITALS))
+    if rollup_min_count is not None:
+        if by != "h3":
+            raise EngineInputError(f"rollup_min_count is only for by='h3', got by={by!r}")
+        rollup_min_count = check_int(rollup_min_count, "rollup_min_count", minimum=1)
+
+    sel = _selected(index, mask, with_position=by == "h3")
+    groups, keys = _groups_for(index, sel, by, res, rollup_min_count)
+    raw = _raw_sums(groups, sel, cutoff, k_dep, cell_keys)
+    selected_total = int(mask.sum()) if mask is not None else index.n
+
+    if by == "h3":
+        columns: dict[str, object] = {"h3_cell": keys, "res": cells_resolution(keys)}
+        columns.update(_metrics(raw))
+        table = pd.DataFrame(columns, copy=False)
+        if rollup_min_count is not None and rollup_min_count > 1:
+            table = table.sort_values("h3_cell", ignore_index=True)
+    else:
+        codes = {"province": index.province_codes, "district": index.district_codes,
+                 "subdistrict": index.subdistrict_codes}[by]
+        keep = np.flatnonzero(raw["households"][: codes.size] > 0)
+        columns = {"code": pd.array(codes[keep], dtype="string")}
+        columns.update(_metrics({name: values[..., keep] for name, values in raw.items()}))
+        table = pd.DataFrame(columns, copy=False)
+    counted = int(table["households"].sum())
+    table.attrs.update(
+        {"by": by, "res": res, "rollup_min_count": rollup_min_count, "households_without_key": selected_total - counted}
+    )
+    return table
+
+
+def aggregate_by_h3(index: HouseholdIndex, res: int = 8, **options: object) -> pd.DataFrame:
+    """:func:`aggregate` with ``by="h3"``."""
+    return aggregate(index, "h3", res=res, **options)  # type: ignore[arg-type]
+
+
+def aggregate_by_district(index: HouseholdIndex, **options: object) -> pd.DataFrame:
+    """:func:`aggregate` with ``by="district"``."""
+    return aggregate(index, "district", **options)  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------------------------------------
+# Geometry for output
+# ---------------------------------------------------------------------------------------------
+
+
+def attach_boundaries(table: pd.DataFrame, boundaries: pd.DataFrame):
+    """Join admin-area boundaries (``code``, ``name_th``, ``name_en``, ``geometry``) to a table.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        From :func:`aggregate` (or :func:`geo.engine.protect.protect`) with ``by`` an admin level.
+    boundaries : geopandas.GeoDataFrame
+        ``geo.data.boundaries.load_boundaries(level)`` for the same level.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The table's rows and columns with ``name_th``, ``name_en`` after ``code`` and the
+        boundary geometry (EPSG:4326); rows whose code has no boundary get an empty geometry.
+    """
+    import geopandas as gpd
+
+    check_columns(table, "table", ("code",))
+    check_columns(boundaries, "boundaries", ("code", "name_th", "name_en", "geometry"))
+    lookup = boundaries.drop_duplicates("code").set_index("code")
+    joined = table.copy()
+    position = joined.columns.get_loc("code") + 1
+    for offset, name in enumerate(("name_th", "name_en")):
+        joined.insert(position + offset, name, lookup[name].reindex(joined["code"]).to_numpy())
+    geometry = gpd.GeoSeries(lookup.geometry.reindex(joined["code"]).to_numpy(), crs=boundaries.crs or "EPSG:4326")
+    return gpd.GeoDataFrame(joined, geometry=geometry.values, crs=geometry.crs)
+
+
+def cells_to_polygons(cells: object):
+    """Hexagon (or pentagon) polygons of H3 cells, (lon, lat) order as shapely expects; None for 0.
+
+    Built in one vectorised call (h3ronpy writes WKB, shapely reads it), several times faster
+    than ``h3.cell_to_boundary`` cell by cell.
+    """
+    import pyarrow as pa
+    import shapely
+    from h3ronpy.vector import cells_to_wkb_polygons
+
+    arr = np.asarray(cells, dtype=np.uint64)
+    out = np.full(arr.shape, None, dtype=object)
+    valid = arr != 0
+    if valid.any():
+        wkb = cells_to_wkb_polygons(pa.array(arr[valid]))
+        out[valid] = shapely.from_wkb(np.asarray(pa.array(wkb).to_pylist(), dtype=object))
+    return out
+
+
+def attach_cell_geometry(table: pd.DataFrame):
+    """Add H3 hexagon geometry to an H3 table and give ``h3_cell`` its string form.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        EPSG:4326.
+    """
+    import geopandas as gpd
+
+    check_columns(table, "table", ("h3_cell",))
+    cells = table["h3_cell"].to_numpy(dtype=np.uint64)
+    out = table.copy()
+    out["h3_cell"] = cells_to_str(cells)
+    return gpd.GeoDataFrame(out, geometry=list(cells_to_polygons(cells)), crs="EPSG:4326")
+
+
+# ---------------------------------------------------------------------------------------------
+# Pilot reach
+# ---------------------------------------------------------------------------------------------
+
+_EARTH_RADIUS_KM = 6371.0088  # mean Earth radius (IUGG)
+
+
+def haversine_km(lat1: object, lon1: object, lat2: object, lon2: object) -> np.ndarray:
+    """Great-circle distance in km on a sphere of the Earth's mean radius, vectorised.
+
+    Example
+    -------
+    >>> round(float(haversine_km(16.0, 103.0, 17.0, 103.0)), 1)
+    111.2
+    """
+    p1, p2 = np.radians(np.asarray(lat1, dtype=float)), np.radians(np.asarray(lat2, dtype=float))
+    dlat = p2 - p1
+    dlon = np.radians(np.asarray(lon2, dtype=float) - np.asarray(lon1, dtype=float))
+    a = np.sin(dlat / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dlon / 2) ** 2
+    return 2 * _EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+
+
+def pilot_reach(
+    index: HouseholdIndex,
+    pilots: pd.DataFrame,
+    *,
+    radius_km: float = 5.0,
+    need_levels: Sequence[int] = (1, 2),
+    mask: np.ndarray | None = None,
+) -> pd.DataFrame:
+    """Per pilot project: households enrolled against the target, and households in need nearby.
+
+    Parameters
+    ----------
+    index : HouseholdIndex
+    pilots : pandas.DataFrame
+        Pilot projects in the contract's pilot columns (``pilot_id``, ``lat``, ``lon``,
+        ``households_target``; names are kept when present).
+    radius_km : float, default 5.0
+        Distance from the pilot's site (great circle), 0-500 km.
+    need_levels : sequence of int, default (1, 2)
+        Levels counted as "in need".
+    mask : numpy.ndarray of bool, optional
+        Households to include, as for :func:`aggregate`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per pilot: ``pilot_id`` (and names), ``households_target``, ``households``
+        (enrolled), ``people``, ``enrolled_share_of_target``, ``in_need_within`` (households at
+        ``need_levels`` within ``radius_km``) and ``in_need_within_not_enrolled``, and the cell keys
+        of the three counts (``ckey_*``, :mod:`geo.engine.cellkey`). ``attrs["by"]`` is ``"pilot"``.
+    """
+    if not isinstance(index, HouseholdIndex):
+        raise EngineInputError(f"index must be a HouseholdIndex, got {type(index).__name__}")
+    check_columns(pilots, "pilots", ("pilot_id", "lat", "lon", "households_target"))
+    radius = check_float(radius_km, "radius_km", minimum=0.0, maximum=500.0)
+    levels = check_ints(need_levels, "need_levels", allowed=(1, 2, 3, 4)) or ()
+    keep = np.ones(index.n, dtype=bool) if mask is None else np.asarray(mask, dtype=bool)
+    if keep.shape != (index.n,):
+        raise EngineInputError(f"mask must be a bool array of length {index.n}, got shape {keep.shape}")
+
+    pilot_ids = pilots["pilot_id"].astype("string").to_numpy(dtype=object, na_value="")
+    position_of = {pid: i for i, pid in enumerate(index.pilot_ids.tolist())}
+    enrolled_codes = np.where(keep, index.pilot.astype(np.int32), -1)
+    enrolled = np.bincount(enrolled_codes + 1, minlength=index.pilot_ids.size + 1)[1:]
+    people = np.bincount(enrolled_codes + 1, weights=index.members, minlength=index.pilot_ids.size + 1)[1:]
+    enrolled_key = np.bincount(enrolled_codes + 1, weights=index.record_key.astype(np.float64),
+                               minlength=index.pilot_ids.size + 1)[1:]
+    in_need = keep & np.isin(index.level, levels) & np.isfinite(index.lat)
+    need_lat, need_lon, need_pilot = index.lat[in_need], index.lon[in_need], index.pilot[in_need]
+    need_key = index.record_key[in_need].astype(np.int64)
+
+    rows = []
+    for pid, lat, lon in zip(pilot_ids, pilots["lat"].to_numpy(float, na_value=np.nan),
+                             pilots["lon"].to_numpy(float, na_value=np.nan)):
+        code = position_of.get(pid, -1)
+        within = np.zeros(0, dtype=bool)
+        if np.isfinite(lat) and np.isfinite(lon):
+            dlat = np.degrees(radius / _EARTH_RADIUS_KM)
+            dlon = dlat / max(np.cos(np.radians(abs(lat) + dlat)), 1e-6)
+            box = (np.abs(need_lat - lat) <= dlat) & (np.abs(need_lon - lon) <= dlon)
+            candidates = np.flatnonzero(box)
+            within = candidates[haversine_km(lat, lon, need_lat[candidates], need_lon[candidates]) <= radius]
+        outside = within[need_pilot[within] != code] if code >= 0 else within
+        rows.append({
+            "households": int(enrolled[code]) if code >= 0 else 0,
+            "people": int(people[code]) if code >= 0 else 0,
+            "in_need_within": int(within.size),
+            "in_need_within_not_enrolled": int(outside.size),
+            "ckey_households": int(round(enrolled_key[code])) if code >= 0 else 0,
+            "ckey_in_need_within": int(need_key[within].sum()),
+            "ckey_in_need_within_not_enrolled": int(need_key[outside].sum()),
+        })
+    table = pd.DataFrame({"pilot_id": pd.array(pilot_ids, dtype="string")})
+    for name in ("name_th", "name_en"):
+        if name in pilots.columns:
+            table[name] = pilots[name].astype("string").to_numpy()
+    table["households_target"] = pilots["households_target"].to_numpy(dtype="float64", na_value=np.nan)
+    reach = pd.DataFrame(rows, columns=["households", "people", "in_need_within", "in_need_within_not_enrolled",
+                                        "ckey_households", "ckey_in_need_within", "ckey_in_need_within_not_enrolled"])
+    table = pd.concat([table, reach], axis=1)
+    target = table["households_target"].to_numpy(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(target > 0, table["households"].to_numpy(float) / target, np.nan)
+    table.insert(table.columns.get_loc("households") + 2, "enrolled_share_of_target", share)
+    table.attrs.update({"by": "pilot", "res": None, "radius_km": radius, "need_levels": tuple(levels)})
+    return table

@@ -1,0 +1,153 @@
+"""The dashboard's maps: the pages' views turned into :class:`geo.views.mapview.MapFigure` s, so what a
+page draws is exactly what its export buttons print.
+
+* :func:`metric_map` — the Overview: a metric as a province / district / subdistrict choropleth
+  or as H3 hexagons, for the view's filters and selected area (drill-down);
+* :func:`capital_map` — the Capitals page: the share in deficit of one capital, or the dominant
+  deficit in categorical colours;
+* :func:`pilot_map` — the Pilots page: poverty concentration (households at levels 1-2) under
+  pilot sites (a colour and a letter per kind), reach rings and candidate sites for the gaps.
+
+Each returns a :class:`DashboardMap`: the figure (:func:`geo.views.mapview.build_map`: aggregated,
+protected by :func:`geo.engine.protect.protect`, classified, labelled) and its offline deck sized for the
+page. Layer ids are fixed (``context``, ``areas`` or ``cells``, ``outline``, ``selected``,
+``rings``, ``pilots``, ``pilot_letters``, ``gaps``) so Streamlit can keep a selection across
+reruns; clicking a feature of the ``areas`` layer gives its ``code`` for the drill-down.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pandas as pd
+import pydeck as pdk
+
+from geo.views import style as mapstyle
+from geo.engine.aggregate import HouseholdIndex
+from geo.data.boundaries import ATTRIBUTION
+from geo.views.mapview import DEFAULT_SIZE, MAP_RESOLUTIONS, MapFigure, MapView, build_map
+from geo.views.pilot_overlay import with_pilots
+from geo.engine.protect import DEFAULT_MIN_COUNT
+from geo.views.viewstate import ViewState
+
+Size = tuple[int, int]
+
+
+@dataclass(frozen=True, eq=False)
+class DashboardMap:
+    """A page's map: the protected ``figure`` (also what its exports print) and its ``deck``."""
+
+    figure: MapFigure
+    deck: pdk.Deck
+
+    @property
+    def table(self) -> pd.DataFrame:
+        """The protected aggregate drawn (one row per area or H3 cell with households)."""
+        return self.figure.table
+
+    @property
+    def legend(self) -> mapstyle.Legend:
+        return self.figure.legends[0]
+
+    @property
+    def extra_legends(self) -> tuple[mapstyle.Legend, ...]:
+        return self.figure.legends[1:]
+
+    @property
+    def title(self) -> str:
+        return self.figure.title
+
+    @property
+    def level(self) -> str:
+        return self.figure.level
+
+    @property
+    def res(self) -> int | None:
+        return self.figure.res
+
+    @property
+    def auto_res(self) -> int | None:
+        return self.figure.auto_res
+
+    @property
+    def notices(self) -> tuple[str, ...]:
+        return self.figure.notices
+
+
+@dataclass(frozen=True)
+class MapContext:
+    """What every page map shares beyond the view: the date printed, whether the data are the
+    synthetic sample, the boundary credit, the user's scope as a household mask
+    (``geo.access.roles.scoped_mask``), the role's finest H3 resolution (``geo.access.roles.cap_resolution``) and
+    the small-cell threshold (``geo.access.roles.check_min_count``)."""
+
+    now: dt.date | None = None
+    synthetic: bool = False
+    attribution: str = ATTRIBUTION
+    mask: np.ndarray | None = None
+    max_res: int = MAP_RESOLUTIONS[-1]
+    min_count: int = DEFAULT_MIN_COUNT
+    exact: bool = False  # exact counts (geo.access.roles.Capabilities.exact_counts); False: the public release
+
+
+def _draw(index: HouseholdIndex, boundaries: dict, view: ViewState, context: MapContext | None, *,
+          metric: str | None = None) -> MapFigure:
+    context = context or MapContext()
+    map_view = MapView.from_viewstate(view, min_count=context.min_count, max_res=context.max_res, metric=metric,
+                                      exact=context.exact)
+    return build_map(index, boundaries, map_view, now=context.now or dt.date.today(),
+                     synthetic=bool(context.synthetic), attribution=context.attribution, mask=context.mask)
+
+
+def _screen(figure: MapFigure, size: Size) -> DashboardMap:
+    return DashboardMap(figure, figure.deck(width_px=size[0], height_px=size[1]))
+
+
+def metric_map(index: HouseholdIndex, boundaries: dict, view: ViewState, *, size: Size = DEFAULT_SIZE,
+               context: MapContext | None = None) -> DashboardMap:
+    """The Overview map: ``view.metric`` by ``view.by`` (areas below the selected one, or hexagons).
+
+    Parameters
+    ----------
+    index : HouseholdIndex
+    boundaries : dict
+        Display boundaries by level (``"province"``, ``"district"``, ``"subdistrict"``, optional
+        ``"context"``), from :func:`geo.views.deck.display_geometry`.
+    view : ViewState
+    size : (int, int)
+        Width and height of the map in pixels, to fit the view to.
+    context : MapContext, optional
+        Date, synthetic label, credit, scope mask, the role's finest H3 resolution and the
+        small-cell threshold ``k`` (default: today, k = 10, res up to 9).
+    """
+    return _screen(_draw(index, boundaries, view, context), size)
+
+
+def capital_map(index: HouseholdIndex, boundaries: dict, view: ViewState, *, dominant: bool = False,
+                size: Size = DEFAULT_SIZE, context: MapContext | None = None) -> DashboardMap:
+    """Share of households in deficit in ``view.capital`` (sequential), or, with ``dominant``,
+    the capital most often in deficit per area (Okabe-Ito categorical colours; admin areas only)."""
+    if dominant and view.by == "h3":
+        view = replace(view, by="province")  # the area below the selection (geo.views.viewstate.shown_level)
+    metric = "dominant_deficit" if dominant else f"deficit_{view.capital}"
+    return _screen(_draw(index, boundaries, view, context, metric=metric), size)
+
+
+def pilot_map(index: HouseholdIndex, boundaries: dict, view: ViewState, pilots: pd.DataFrame, reach: pd.DataFrame,
+              gaps: pd.DataFrame, *, size: Size = DEFAULT_SIZE, context: MapContext | None = None) -> DashboardMap:
+    """Poverty concentration (households at levels 1-2, by district) under the pilot sites.
+
+    Parameters
+    ----------
+    pilots : pandas.DataFrame
+        The pilot projects (contract columns).
+    reach : pandas.DataFrame
+        :func:`geo.engine.aggregate.pilot_reach` of the pilots, protected (enrolled households).
+    gaps : pandas.DataFrame
+        :func:`geo.engine.gaps.pilot_gaps` (protected): candidate sites drawn as hollow circles.
+    """
+    base = replace(view, metric="poor_households", by="district")
+    figure = _draw(index, boundaries, base, context)
+    return _screen(with_pilots(figure, pilots, reach, gaps, km=view.km), size)

@@ -1,0 +1,55 @@
+"""The headline of a selection: its households, people, poor, not in TPMAP, verified and helped,
+and the selection's means and shares, as one protected row (:func:`selection_totals`)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from geo.engine.aggregate import COUNT_COLUMNS, KEY_COLUMNS, METRIC_COLUMNS, HouseholdIndex, aggregate
+from geo.engine.protect import DEFAULT_MIN_COUNT, protect
+
+
+def selection_totals(index: HouseholdIndex, mask: np.ndarray | None, *, k: int = DEFAULT_MIN_COUNT,
+                     exact: bool = False) -> pd.DataFrame:
+    """Headline figures of a whole selection as a protected one-row table.
+
+    Counts are sums over the selection; means, shares and the Alkire-Foster H and MPI are
+    household-weighted averages (all of them decompose that way); ``helped`` counts households
+    whose assistance status is "helped". With fewer than ``k`` households the row is withheld.
+    The row is released by :func:`geo.engine.protect.protect` (``exact`` as there): in the public
+    release its counts carry the cell-key noise of the whole selection's households.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row: ``households_shown``, ``suppressed``, ``households``, ``people``, the count
+        columns of :data:`geo.engine.aggregate.COUNT_COLUMNS`, ``share_level_1_2``, means, deficit
+        shares, ``af_h``, ``af_mpi``, assistance shares, ``helped``.
+    """
+    return totals_of(aggregate(index, "province", mask=mask), k=k, exact=exact)
+
+
+def totals_of(by_area: pd.DataFrame, *, k: int = DEFAULT_MIN_COUNT, exact: bool = False) -> pd.DataFrame:
+    """:func:`selection_totals` from an unprotected :func:`geo.engine.aggregate.aggregate` of the whole
+    selection by any admin level (every household of the selection in exactly one row), so a map
+    that has aggregated its selection gets its headline without aggregating again."""
+    households = by_area["households"].to_numpy(dtype="float64")
+    total = float(households.sum())
+    row: dict[str, object] = {}
+    for name in COUNT_COLUMNS:
+        row[name] = int(by_area[name].sum())
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for name in METRIC_COLUMNS:
+            if name in row or name == "dominant_deficit" or name.startswith("af_contribution") or name == "af_a":
+                continue
+            values = by_area[name].to_numpy(dtype="float64", na_value=np.nan)
+            row[name] = float(np.nansum(values * households) / total) if total else np.nan
+    row["helped"] = int(round(float(np.nansum(by_area["assistance_helped_share"].to_numpy(float) * households))))
+    for name in KEY_COLUMNS:  # cell keys add up like counts: the selection's key is the sum of its areas'
+        if name in by_area.columns:
+            row[name] = int(by_area[name].sum())
+    table = pd.DataFrame([row])
+    table["helped"] = table["helped"].astype("int64")
+    table.attrs["by"] = "selection"
+    return protect(table, k=k, exact=exact)
