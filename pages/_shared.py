@@ -6,10 +6,12 @@ the server, so every loader that returns household data takes ``access=scope_key
 enforces with the user rebuilt from it (``geo.access.roles.user_from_scope_key``): what is cached under a
 key is exactly what that role and area scope may see (docs/ACCESS.md).
 
-Which households the app shows is decided in one place, :func:`data_source`: the file named by
-``$PPAP_HOUSEHOLDS`` when set (e.g. the national-scale data of ``python -m geo national``), else the
-app's store (``geo.data.paths.store_dir()/households.parquet``) when it holds households, else the
-synthetic sample. When a file has a fresh persisted index beside it (``geo.engine.persist.write_index``),
+The rules are in ``geo`` and testable without Streamlit; this module only caches them. Which
+households the app shows is :func:`geo.data.source.data_source` (``$PPAP_HOUSEHOLDS``, else the
+store when it holds households, else the synthetic sample), read by :func:`geo.data.source.read_source`
+(latest survey round, an officer's provinces only); an officer's households and pilots are narrowed by
+``geo.access.roles.households_in_scope`` / ``pilots_in_scope``. When a file has a fresh persisted
+index beside it (``geo.engine.persist.write_index``),
 the national scopes map that index from disk instead of reading and indexing the file, and
 household rows are read from the file only when a page asks for them (docs/SCALE.md).
 Maps, headline figures and tables a view needs are computed once for all sessions with the same
@@ -30,44 +32,28 @@ import pandas as pd
 import streamlit as st
 
 from geo.data import paths
+from geo.data import source as _source
 from geo.access.roles import (
     AccessConfig,
     LoginLimiter,
     access_config_path,
-    frame_scope_mask,
+    households_in_scope,
     load_access_config,
+    pilots_in_scope,
     scope_key,
+    scope_provinces,
     user_from_scope_key,
 )
 from geo.engine.aggregate import HouseholdIndex, index_households
-from geo.data.boundaries import load_boundaries
-from geo.data.contract import PILOT_COLUMN_NAMES, conform_pilots
+from geo.data.boundaries import ATTRIBUTION, load_boundaries
 from geo.views.mapview import context_geometry
 from geo.errors import BoundaryError, InputFileError
 from geo.views.deck import display_geometry
 from geo.data.national_id import id_hash_key
-from geo.data.store import read_sample_metadata
-from geo.data.store import HOUSEHOLDS_FILE, PROVENANCE_FILE
+from geo.data.source import HOUSEHOLDS_ENV, DataSource, manifest_path, metadata_of, pilots_beside, read_source
+from geo.data.store import PROVENANCE_FILE
 
 T = TypeVar("T")
-
-#: Credit every map and page showing the boundaries must carry (DOMAIN.md), used when the
-#: installed manifest has no ``attribution`` of its own.
-DEFAULT_ATTRIBUTION = "Boundaries: RTSD / OCHA (CC BY-IGO)"
-
-SAMPLE_FILE = "households.parquet"
-PILOTS_FILE = "pilots.csv"
-MANIFEST_FILE = "manifest.json"
-
-
-@dataclass(frozen=True)
-class DataSource:
-    """The households file the app shows and what it is."""
-
-    path: Path
-    kind: str  # "store" or "sample" (a $PPAP_HOUSEHOLDS file: "sample" when synthetic, else "store")
-    synthetic: bool
-    signature: tuple[int, int]
 
 
 @dataclass(frozen=True)
@@ -102,71 +88,35 @@ class LoadedData:
         return read_rows(self.source.path, positions, columns=ROW_COLUMNS)
 
 
-def sample_path() -> Path:
-    """Where the synthetic sample's households live (honours ``PPAP_DATA_DIR``)."""
-    return paths.samples_dir() / SAMPLE_FILE
-
-
-def store_path() -> Path:
-    """Where imported households live (honours ``PPAP_DATA_DIR``)."""
-    return paths.store_dir() / HOUSEHOLDS_FILE
-
-
-def manifest_path() -> Path:
-    """Where the installed boundaries' manifest lives (honours ``PPAP_DATA_DIR``)."""
-    return paths.boundaries_dir() / MANIFEST_FILE
-
-
-def _signature(path: Path) -> tuple[int, int]:
-    stat = path.stat()
-    return stat.st_size, stat.st_mtime_ns
-
-
-#: Environment variable naming a households file to show instead of the store and the sample.
-HOUSEHOLDS_ENV = "PPAP_HOUSEHOLDS"
+_signature = _source.file_signature
 
 
 def data_source() -> DataSource | None:
-    """The households the app shows: ``$PPAP_HOUSEHOLDS`` when set, else the store when it holds
-    rows, else the sample; None if none of them.
+    """:func:`geo.data.source.data_source` (``$PPAP_HOUSEHOLDS``, else the store when it holds rows,
+    else the sample; None if none of them), with each file's row count and synthetic flag cached
+    per file version.
 
     Raises
     ------
     InputFileError
         ``$PPAP_HOUSEHOLDS`` is set but names no file.
     """
-    override = os.environ.get(HOUSEHOLDS_ENV)
-    if override:
-        path = Path(override).expanduser().resolve()
-        if not path.is_file():
-            raise InputFileError(f"{HOUSEHOLDS_ENV}={override}: no such file (python -m geo national writes one)")
-        synthetic = _is_synthetic(str(path), _signature(path))
-        return DataSource(path, "sample" if synthetic else "store", synthetic, _signature(path))
-    store = store_path()
-    if store.is_file() and _parquet_rows(str(store), _signature(store)) > 0:
-        return DataSource(store, "store", _is_synthetic(str(store), _signature(store)), _signature(store))
-    sample = sample_path()
-    if sample.is_file():
-        return DataSource(sample, "sample", _is_synthetic(str(sample), _signature(sample)), _signature(sample))
-    return None
+    return _source.data_source(
+        row_count=lambda path: _parquet_rows(str(path), _signature(path)),
+        synthetic=lambda path: _is_synthetic(str(path), _signature(path)),
+    )
 
 
 @st.cache_data(show_spinner=False)
 def _parquet_rows(path: str, signature: tuple[int, int]) -> int:
-    import pyarrow.parquet as pq
-
-    try:
-        return int(pq.ParquetFile(path).metadata.num_rows)
-    except (OSError, ValueError):
-        return 0
+    return _source.parquet_rows(path)
 
 
 @st.cache_data(show_spinner=False)
 def _is_synthetic(path: str, signature: tuple[int, int]) -> bool:
-    try:
-        return bool(read_sample_metadata(Path(path)).get("synthetic", False))
-    except (OSError, ValueError):
-        return False
+    from geo.data.store import is_synthetic
+
+    return is_synthetic(Path(path))
 
 
 def load_data(access: str) -> LoadedData | None:
@@ -197,7 +147,10 @@ def shared_result(name: str, data: LoadedData, key: tuple, compute: Callable[[],
     must hold everything the result depends on beyond the data: the view (a frozen
     ``ViewState``), ``k``, the H3 cap, the date printed, the size.
     """
-    return _shared_result(name, str(data.source.path), data.source.signature, data.access, key, compute)
+    from pages._errors import errors_explained
+
+    with errors_explained():  # a geo error: one line on the page (or fragment), which stops
+        return _shared_result(name, str(data.source.path), data.source.signature, data.access, key, compute)
 
 
 @st.cache_resource(show_spinner=False, max_entries=256, ttl=900)
@@ -214,93 +167,40 @@ def load_data_for(user) -> LoadedData | None:
 @st.cache_resource(show_spinner="ข้อมูลกำลังโหลด / loading data…", max_entries=8)
 def _load_data(path: str, kind: str, synthetic: bool, signature: tuple[int, int], access: str) -> LoadedData:
     # A read-only object shared by every session with this scope: never mutate it in a page.
-    from geo.errors import PPAPError
-
     user = user_from_scope_key(access)
     if user.scope.is_national:
         full = _national_data(path, kind, synthetic, signature)
         return replace(full, access=access)
-    scope = user.scope
-    provinces = scope.provinces or tuple(sorted({str(d)[:2] for d in scope.districts or ()})) or None
-    frame, latest, metadata, pilots = _read_households(path, provinces=provinces)
-    frame = frame[frame_scope_mask(frame, user)].reset_index(drop=True)
-    try:
-        index = index_households(frame)
-    except PPAPError as exc:
-        raise InputFileError(f"cannot index {path}: {exc}") from exc
-    keep = [scope.overlaps(str(p)) and (scope.districts is None or scope.includes(str(d)))
-            for p, d in zip(pilots["province_code"], pilots["district_code"])]
-    pilots = pilots[keep].reset_index(drop=True)
+    read = read_source(path, provinces=scope_provinces(user))
+    frame = households_in_scope(read.frame, user)
     source = DataSource(Path(path), kind, synthetic, signature)
-    return LoadedData(source, index, latest, len(frame), pilots, metadata, frame, access)
+    return LoadedData(source, _index(path, frame), read.survey_year, len(frame),
+                      pilots_in_scope(read.pilots, user), read.metadata, frame, access)
 
 
 @st.cache_resource(show_spinner="ข้อมูลกำลังโหลด / loading data…", max_entries=2)
 def _national_data(path: str, kind: str, synthetic: bool, signature: tuple[int, int]) -> LoadedData:
     # Every household: shared by the national scopes (administrator, researcher, viewer).
-    from geo.errors import PPAPError
     from geo.engine.persist import read_index
 
     source = DataSource(Path(path), kind, synthetic, signature)
     persisted = read_index(path)
     if persisted is not None:  # start-up is a read of the index, not a read and index of every row
         index, meta = persisted
-        return LoadedData(source, index, int(meta["survey_year"]), index.n, _pilots_beside(path),
-                          _metadata_of(path), None, "")
-    frame, latest, metadata, pilots = _read_households(path)
+        return LoadedData(source, index, int(meta["survey_year"]), index.n, pilots_beside(path),
+                          metadata_of(path), None, "")
+    read = read_source(path)
+    return LoadedData(source, _index(path, read.frame), read.survey_year, len(read.frame), read.pilots,
+                      read.metadata, read.frame, "")
+
+
+def _index(path: str, frame: pd.DataFrame) -> HouseholdIndex:
+    from geo.errors import PPAPError
+
     try:
-        index = index_households(frame)
+        return index_households(frame)
     except PPAPError as exc:
         raise InputFileError(f"cannot index {path}: {exc}") from exc
-    return LoadedData(source, index, latest, len(frame), pilots, metadata, frame, "")
-
-
-def _read_households(path: str, *, provinces: tuple[str, ...] | None = None, columns=None,
-                     with_pilots: bool = True) -> tuple[pd.DataFrame, int, dict, pd.DataFrame | None]:
-    # The latest survey round, read with filters pushed down to the file: a province scope reads
-    # only its row groups, and ``columns`` only those columns.
-    import pyarrow.compute as pc
-    import pyarrow.parquet as pq
-
-    try:
-        years = pq.read_table(path, columns=["survey_year"]).column("survey_year")
-        if len(years) == 0:
-            raise InputFileError(f"{path} holds no households")
-        latest = int(pc.max(years).as_py())
-        filters = [("survey_year", "=", latest)]
-        if provinces:
-            filters.append(("province_code", "in", list(provinces)))
-        frame = pd.read_parquet(path, columns=list(columns) if columns else None, filters=filters)
-        frame = frame.reset_index(drop=True)
-    except (OSError, ValueError, KeyError) as exc:
-        raise InputFileError(f"cannot read {path}: {exc}. Rebuild the sample with `python -m geo sample`.") from exc
-    return frame, latest, _metadata_of(path), _pilots_beside(path) if with_pilots else None
-
-
-def _metadata_of(path: str) -> dict:
-    try:
-        return read_sample_metadata(Path(path))
-    except (OSError, ValueError):
-        return {}
-
-
-def _pilots_beside(path: str) -> pd.DataFrame:
-    # Pilot sites are programme facts, not household rows: the store's own list when it has one,
-    # else the sample's.
-    pilots_file = Path(path).with_name(PILOTS_FILE)
-    if not pilots_file.is_file():
-        pilots_file = paths.samples_dir() / PILOTS_FILE
-    return _read_pilots(pilots_file)
-
-
-def _read_pilots(path: Path) -> pd.DataFrame:
-    if not path.is_file():
-        return conform_pilots(pd.DataFrame({c: [] for c in PILOT_COLUMN_NAMES}))
-    try:
-        frame = pd.read_csv(path, dtype={"province_code": str, "district_code": str, "pilot_id": str})
-        return conform_pilots(frame)
-    except (OSError, ValueError) as exc:
-        raise InputFileError(f"cannot read the pilots {path}: {exc}") from exc
 
 
 def display_boundaries(level: str):
@@ -385,12 +285,13 @@ def _read_manifest(path: str, signature: tuple[int, int]) -> dict[str, Any]:
 
 
 def boundary_attribution(manifest: dict[str, Any] | None) -> str:
-    """The credit line for the boundaries: the manifest's ``attribution``, else the default."""
+    """The credit line for the boundaries: the manifest's ``attribution``, else
+    :data:`geo.data.boundaries.ATTRIBUTION`."""
     if manifest:
         attribution = manifest.get("attribution")
         if isinstance(attribution, str) and attribution.strip():
             return attribution.strip()
-    return DEFAULT_ATTRIBUTION
+    return ATTRIBUTION
 
 
 def provenance() -> list[dict]:
@@ -411,23 +312,6 @@ def hash_key() -> str | bytes | None:
         secret = None
     return id_hash_key(secret, os.environ)
 
-
-
-def check_view_scope(view, user) -> None:
-    """Raise :class:`geo.access.roles.AccessDenied` when the view asks for an area outside ``user``'s scope.
-
-    The view's province and district filters and its selected area (a province, district or
-    subdistrict code) are checked with :func:`geo.access.roles.scope_filter`; nothing is narrowed here.
-    """
-    from geo.access.roles import scope_filter
-    from geo.engine.filters import HouseholdFilter
-
-    scope_filter(view.to_filter(), user)
-    area = str(view.area or "")
-    if len(area) == 2:
-        scope_filter(HouseholdFilter(provinces=(area,)), user)
-    elif len(area) >= 4:
-        scope_filter(HouseholdFilter(provinces=(area[:2],), districts=(area[:4],)), user)
 
 
 def _config_key() -> tuple[str, bool, int]:
@@ -493,24 +377,3 @@ def oidc_secrets() -> dict | None:
     except (TypeError, ValueError):
         return None
 
-
-def rejects_for(result, user):
-    """The import ``result`` with its rejected rows' positions rounded for ``user``'s role.
-
-    The rejects download echoes the uploaded rows (IDs masked, names dropped by the importer);
-    roles that see positions only at reduced precision (officers) get them rounded the same way
-    as household rows (``Capabilities.position_decimals``).
-    """
-    from geo.ingest.read import match_header
-
-    decimals = user.capabilities.position_decimals
-    rejects = result.rejects
-    if decimals is None or rejects is None or rejects.empty:
-        return result
-    rejects = rejects.copy()
-    for column in rejects.columns[5:]:
-        if match_header(str(column).strip()) in ("lat", "lon"):
-            numbers = pd.to_numeric(rejects[column].astype(str).str.strip(), errors="coerce")
-            rounded = numbers.round(decimals).map(lambda v: f"{v:.{decimals}f}" if pd.notna(v) else "")
-            rejects[column] = rounded.where(numbers.notna(), "")
-    return replace(result, rejects=rejects)

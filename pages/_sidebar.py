@@ -33,7 +33,7 @@ from geo.views.dashboard import codes_in, ordered_provinces, year_label
 from geo.errors import PPAPError
 from geo.engine.filters import NO_PILOT
 from geo.views.text import assistance_label, capital_label, format_number, level_label, text
-from geo.access.roles import limit_min_count
+from geo.access.roles import check_view_scope, limit_min_count
 from geo.views.viewstate import (
     QUERY_KEYS,
     TPMAP_CHOICES,
@@ -49,7 +49,7 @@ from geo.views.viewstate import (
 )
 from geo.data.areas import area_level
 from pages._auth import public_notice, require_user, sidebar_user
-from pages._shared import check_view_scope, display_boundaries
+from pages._shared import display_boundaries
 
 VIEW_KEY = "ppap_view"
 URL_KEY = "ppap_url"

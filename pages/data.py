@@ -13,10 +13,11 @@ from geo.views.dashboard import boundaries_summary, format_timestamp, import_sum
 from geo.errors import PPAPError
 from geo.views.text import format_number, text
 from geo.ingest import import_households_isolated, rejects_to_bytes, save_import
+from geo.ingest.pipeline import round_reject_positions
 from geo.views.viewstate import markdown_literal
 from pages._auth import current_user
 from pages._render import ERROR_LIMIT, credit_line, load_or_explain, page_header, show_table
-from pages._shared import analysis_boundaries, boundary_manifest, hash_key, provenance, rejects_for
+from pages._shared import analysis_boundaries, boundary_manifest, hash_key, provenance
 from pages._sidebar import current_view, page_view
 
 
@@ -49,7 +50,7 @@ def run_import() -> None:
 
 def rejects_file(result) -> bytes:
     """The rejected rows as XLSX, the export logged."""
-    data = rejects_to_bytes(rejects_for(result, current_user()), "xlsx")
+    data = rejects_to_bytes(round_reject_positions(result, current_user().capabilities.position_decimals), "xlsx")
     log_event("export", current_user(), what="import rejects.xlsx", rows=result.rejected, file_sha256=sha256_hex(data))
     return data
 

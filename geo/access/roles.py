@@ -51,7 +51,7 @@ import pandas as pd
 
 from geo.engine.aggregate import HouseholdIndex
 from geo.checks import H3_RESOLUTIONS, check_int, check_resolution
-from geo.data.contract import HOUSEHOLD_COLUMN_NAMES
+from geo.data.contract import HOUSEHOLD_COLUMN_NAMES, round_positions
 from geo.errors import PPAPError
 from geo.engine.filters import HouseholdFilter, filter_mask
 from geo.data.paths import PROJECT_ROOT
@@ -587,6 +587,51 @@ def frame_scope_mask(frame: pd.DataFrame, user: User) -> np.ndarray:
     return mask
 
 
+def scope_provinces(user: User) -> tuple[str, ...] | None:
+    """The provinces whose households a read for ``user`` needs; ``None`` (all) for a national scope.
+
+    A province scope's own provinces; a district scope's districts' provinces. The app reads only
+    these provinces' rows from the file (``geo.data.source.read_source``), then narrows with
+    :func:`households_in_scope`.
+
+    Example
+    -------
+    >>> scope_provinces(User("k", "district_officer", districts=("4609", "4601", "3401")))
+    ('34', '46')
+    """
+    scope = _check_user(user).scope
+    if scope.is_national:
+        return None
+    return scope.provinces or tuple(sorted({str(d)[:2] for d in scope.districts or ()})) or None
+
+
+def households_in_scope(frame: pd.DataFrame, user: User) -> pd.DataFrame:
+    """The rows of a household frame inside ``user``'s scope (:func:`frame_scope_mask`), index reset.
+
+    Every column is kept: this narrows what the app holds for an officer, it is not what a page
+    may show of a row (:func:`household_rows`).
+    """
+    return frame[frame_scope_mask(frame, user)].reset_index(drop=True)
+
+
+def pilots_in_scope(pilots: pd.DataFrame, user: User) -> pd.DataFrame:
+    """The pilot sites ``user`` may see, index reset: every site for a national scope; for an
+    officer, the sites in their provinces (and, for a district scope, in their districts).
+
+    Example
+    -------
+    >>> sites = pd.DataFrame({"province_code": ["46", "34"], "district_code": ["4609", "3401"]})
+    >>> pilots_in_scope(sites, User("k", "provincial_officer", provinces=("46",)))["province_code"].tolist()
+    ['46']
+    """
+    scope = _check_user(user).scope
+    if scope.is_national:
+        return pilots.reset_index(drop=True)
+    keep = [scope.overlaps(str(p)) and (scope.districts is None or scope.includes(str(d)))
+            for p, d in zip(pilots["province_code"], pilots["district_code"])]
+    return pilots[keep].reset_index(drop=True)
+
+
 def _deny_scope(user: User, provinces: list[str], districts: list[str]) -> AccessDenied:
     areas_th = ", ".join([f"จังหวัด {area_name(p, 'th')}" for p in provinces]
                          + [f"อำเภอ {area_name(d, 'th')}" for d in districts])
@@ -646,6 +691,25 @@ def scope_filter(flt: HouseholdFilter | None, user: User) -> HouseholdFilter:
     if districts is None and scope.districts is not None:
         districts = tuple(d for d in scope.districts if d[:2] in (provinces or ()))
     return dataclasses.replace(flt, provinces=provinces, districts=districts)
+
+
+def check_view_scope(view, user: User) -> None:
+    """Raise :class:`AccessDenied` when ``view`` asks for an area outside ``user``'s scope.
+
+    ``view`` is a ``geo.views.viewstate.ViewState`` (anything with ``to_filter()`` and ``area``).
+    Its province and district filters and its selected area (a province, district or subdistrict
+    code) are checked with :func:`scope_filter`; nothing is narrowed here.
+
+    Example
+    -------
+    >>> check_view_scope(view, User("k", "provincial_officer", provinces=("46",)))  # doctest: +SKIP
+    """
+    scope_filter(view.to_filter(), user)
+    area = str(view.area or "")
+    if len(area) == 2:
+        scope_filter(HouseholdFilter(provinces=(area,)), user)
+    elif len(area) >= 4:
+        scope_filter(HouseholdFilter(provinces=(area[:2],), districts=(area[:4],)), user)
 
 
 def scoped_mask(index: HouseholdIndex, flt: HouseholdFilter | None, user: User) -> np.ndarray | None:
@@ -763,7 +827,7 @@ def household_rows(frame: pd.DataFrame, user: User) -> pd.DataFrame:
     if caps.position_decimals is not None:
         for column in ("lat", "lon"):
             if column in rows.columns:
-                rows[column] = rows[column].astype("Float64").round(caps.position_decimals)
+                rows[column] = round_positions(rows[column], caps.position_decimals)
     return rows
 
 

@@ -24,7 +24,7 @@ from geo.errors import ContractError
 
 #: The five livelihood capitals, in the order used everywhere (columns, legends, profiles).
 CAPITALS: tuple[str, ...] = ("human", "physical", "natural", "financial", "social")
-#: The 20 PPAP pilot provinces (DOMAIN.md), in the programme's order, Kalasin first.
+#: The 20 PPAP pilot provinces (docs/DOMAIN.md), in the programme's order, Kalasin first.
 PILOT_PROVINCES: tuple[str, ...] = (
     "46", "18", "94", "49", "58", "35", "33", "47", "32", "37",
     "31", "30", "42", "45", "52", "65", "93", "95", "96", "34",
@@ -47,7 +47,7 @@ LEVELS: dict[int, dict[str, str]] = {
     3: {"th": "อยู่พอได้", "en": "Getting by"},
     4: {"th": "อยู่ดี", "en": "Well"},
 }
-#: Lower edges of the level bands on the mean capital score (DOMAIN.md: 1.00-1.74, 1.75-2.49,
+#: Lower edges of the level bands on the mean capital score (docs/DOMAIN.md: 1.00-1.74, 1.75-2.49,
 #: 2.50-3.24, 3.25-4.00).
 LEVEL_BAND_LOWER_EDGES: tuple[float, ...] = (1.0, 1.75, 2.50, 3.25)
 
@@ -72,9 +72,41 @@ ASSISTANCE_LABELS: dict[str, dict[str, str]] = {
     "self_resolved": {"th": "แก้ไขได้ด้วยตนเอง", "en": "Resolved by the household"},
 }
 
-#: Thailand's extent (DOMAIN.md): a latitude/longitude swap is always detectable.
+#: Thailand's extent (docs/DOMAIN.md): a latitude/longitude swap is always detectable.
 THAILAND_LAT_RANGE = (5.6, 20.5)
 THAILAND_LON_RANGE = (97.3, 105.7)
+
+
+def round_positions(values: pd.Series, decimals: int) -> pd.Series:
+    """Latitudes or longitudes rounded to ``decimals``, as ``Float64``: the one rounding rule of
+    positions shown at reduced precision (``geo.access.roles.Capabilities.position_decimals``).
+
+    Numbers are rounded as they are; text (an uploaded cell) is read as a number first, and what
+    is no number becomes missing.
+
+    Example
+    -------
+    >>> round_positions(pd.Series([16.43312, None]), 3).tolist()
+    [16.433, <NA>]
+    >>> round_positions(pd.Series([" 16.43312", "x"]), 3).tolist()
+    [16.433, <NA>]
+    """
+    if not pd.api.types.is_numeric_dtype(values):
+        values = pd.to_numeric(values.astype(str).str.strip(), errors="coerce")
+    return values.astype("Float64").round(decimals)
+
+
+def position_text(values: pd.Series, decimals: int) -> pd.Series:
+    """:func:`round_positions` as text with exactly ``decimals`` decimals; ``""`` for what is no number.
+
+    Example
+    -------
+    >>> position_text(pd.Series(["16.43312", "", "n/a"]), 3).tolist()
+    ['16.433', '', '']
+    """
+    rounded = round_positions(values, decimals)
+    return rounded.map(lambda v: f"{v:.{decimals}f}" if pd.notna(v) else "").astype(object)
+
 
 # ---------------------------------------------------------------------------------------------
 # Household columns
@@ -238,7 +270,7 @@ def column_for_header(header: str) -> str | None:
 
 
 def poverty_level_from_scores(mean_score: np.ndarray | pd.Series) -> np.ndarray:
-    """Derive the household level (1-4) from the mean capital score with the DOMAIN.md bands.
+    """Derive the household level (1-4) from the mean capital score with the docs/DOMAIN.md bands.
 
     Parameters
     ----------

@@ -18,7 +18,7 @@ import os
 import re
 from collections.abc import Mapping
 
-from geo.errors import PPAPError
+from geo.errors import ArgumentError, IdKeyError
 
 #: Environment variable that holds the key for :func:`hash_national_id`.
 ID_HASH_KEY_ENV = "PPAP_ID_HASH_KEY"
@@ -30,14 +30,10 @@ _SEPARATORS = re.compile(r"[\s\-./]+")
 _WEIGHTS = tuple(range(13, 1, -1))  # digit i (0..11) counts 13 - i times
 
 
-class IdKeyError(PPAPError):
-    """The key for hashing national IDs is missing or too weak."""
-
-
 def national_id_check_digit(first12: str) -> int:
     """Return the check digit for the first 12 digits of a national ID.
 
-    The rule (DOMAIN.md): ``s = sum(digit[i] * (13 - i) for i in 0..11)``, check digit
+    The rule (docs/DOMAIN.md): ``s = sum(digit[i] * (13 - i) for i in 0..11)``, check digit
     ``(11 - s mod 11) mod 10``.
 
     Parameters
@@ -61,7 +57,7 @@ def national_id_check_digit(first12: str) -> int:
     0
     """
     if not (isinstance(first12, str) and len(first12) == 12 and first12.isascii() and first12.isdigit()):
-        raise ValueError(f"first12 must be 12 ASCII digits, got a value of length {len(str(first12))}")
+        raise ArgumentError(f"first12 must be 12 ASCII digits, got a value of length {len(str(first12))}")
     total = sum(map(operator.mul, map(int, first12), _WEIGHTS))
     return (11 - total % 11) % 10
 
@@ -150,7 +146,7 @@ def hash_national_id(national_id: str, key: str | bytes) -> str:
     """
     key_bytes = check_id_hash_key(key)
     if not is_valid_national_id(national_id):
-        raise ValueError("national_id is not a valid 13-digit national ID")
+        raise ArgumentError("national_id is not a valid 13-digit national ID")
     digits = normalise_national_id(national_id)
     return hmac.new(key_bytes, digits.encode("ascii"), hashlib.sha256).hexdigest()
 

@@ -38,15 +38,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from geo.checks import (
-    EngineInputError,
-    check_choice,
-    check_columns,
-    check_float,
-    check_int,
-    check_ints,
-    check_resolution,
-)
+from geo.checks import check_choice, check_columns, check_float, check_int, check_ints, check_resolution
+from geo.errors import EngineInputError
 from geo.data.contract import (
     ASSISTANCE_STATUSES,
     CAPITAL_COLUMNS,
@@ -54,6 +47,7 @@ from geo.data.contract import (
     DEPRIVATION_COLUMNS,
 )
 from geo.engine.cellkey import record_keys
+from geo.engine.codes import BITS, N_ASSIST, N_LEVELS, N_PROFILES, POPCOUNT, PROFILE_TABLE
 from geo.engine.h3index import INDEX_RES, cells_resolution, cells_to_str, parents_unchecked, points_to_cells
 
 #: Ways to aggregate.
@@ -74,10 +68,6 @@ INDEX_COLUMNS: tuple[str, ...] = (
 #: Optional columns the engine reads when present.
 OPTIONAL_INDEX_COLUMNS: tuple[str, ...] = ("household_id",)
 
-_N_LEVELS = 4
-_N_ASSIST = len(ASSISTANCE_STATUSES)
-# profile = (level - 1) + 4 * assistance + 20 * in_tpmap + 40 * verified: 80 values in one byte.
-_N_PROFILES = _N_LEVELS * _N_ASSIST * 2 * 2
 
 
 def _metric_columns() -> tuple[str, ...]:
@@ -135,7 +125,7 @@ class HouseholdIndex:
     members: np.ndarray  # int16
     level: np.ndarray  # int8, 1-4
     capitals: np.ndarray  # float64, shape (5, n), in CAPITALS order
-    profile: np.ndarray  # uint8: level, assistance, TPMAP and verified packed, see _N_PROFILES
+    profile: np.ndarray  # uint8: level, assistance, TPMAP and verified packed, see N_PROFILES
     deprivation_mask: np.ndarray  # uint8, bit j = TPMAP deprivation DEPRIVATIONS[j]
     deficit_mask: np.ndarray  # uint8, bit j = capital j below DEFAULT_DEFICIT_CUTOFF
     j2: np.ndarray  # uint16, ((level - 1) * 31 + members) * 32 + deprivation_mask
@@ -165,17 +155,17 @@ class HouseholdIndex:
     @property
     def assistance(self) -> np.ndarray:
         """Index into :data:`geo.data.contract.ASSISTANCE_STATUSES` per household (int8), from ``profile``."""
-        return ((self.profile // _N_LEVELS) % _N_ASSIST).astype(np.int8)
+        return ((self.profile // N_LEVELS) % N_ASSIST).astype(np.int8)
 
     @property
     def in_tpmap(self) -> np.ndarray:
         """Household is in TPMAP (bool), from ``profile``."""
-        return ((self.profile // (_N_LEVELS * _N_ASSIST)) % 2).astype(bool)
+        return ((self.profile // (N_LEVELS * N_ASSIST)) % 2).astype(bool)
 
     @property
     def verified(self) -> np.ndarray:
         """Household was verified in the field (bool), from ``profile``."""
-        return (self.profile // (_N_LEVELS * _N_ASSIST * 2)).astype(bool)
+        return (self.profile // (N_LEVELS * N_ASSIST * 2)).astype(bool)
 
 
 def _codes(values: pd.Series, dtype: str) -> tuple[np.ndarray, np.ndarray]:
@@ -239,9 +229,9 @@ def index_households(households: pd.DataFrame) -> HouseholdIndex:
     verified = _required(frame, "verified", "bool")
     profile = (
         (level - 1).astype(np.uint8)
-        + _N_LEVELS * assistance.astype(np.uint8)
-        + (_N_LEVELS * _N_ASSIST) * in_tpmap.astype(np.uint8)
-        + (_N_LEVELS * _N_ASSIST * 2) * verified.astype(np.uint8)
+        + N_LEVELS * assistance.astype(np.uint8)
+        + (N_LEVELS * N_ASSIST) * in_tpmap.astype(np.uint8)
+        + (N_LEVELS * N_ASSIST * 2) * verified.astype(np.uint8)
     ).astype(np.uint8)
     dep_mask = np.zeros(len(frame), dtype=np.uint8)
     for bit, column in enumerate(DEPRIVATION_COLUMNS):
@@ -331,22 +321,6 @@ def _runs(keys: np.ndarray) -> np.ndarray:
     return np.flatnonzero(change)
 
 
-# Tables turning packed codes into indicators (rows: code, columns: indicator).
-def _profile_table() -> np.ndarray:
-    codes = np.arange(_N_PROFILES)
-    level = codes % _N_LEVELS
-    assist = (codes // _N_LEVELS) % _N_ASSIST
-    tpmap = (codes // (_N_LEVELS * _N_ASSIST)) % 2
-    verified = codes // (_N_LEVELS * _N_ASSIST * 2)
-    cols = [level == lv for lv in range(_N_LEVELS)]
-    cols += [assist == s for s in range(_N_ASSIST)]
-    cols += [tpmap == 0, verified == 1]
-    return np.column_stack(cols).astype(np.float64)
-
-
-_PROFILE_TABLE = _profile_table()  # 4 levels, 5 statuses, not in TPMAP, verified
-_BITS = np.array([[(code >> j) & 1 for j in range(5)] for code in range(32)], dtype=np.float64)
-_POPCOUNT = _BITS.sum(axis=1)
 
 
 def _deficit_mask(capitals: np.ndarray, cutoff: float) -> np.ndarray:
@@ -372,13 +346,13 @@ def _sums_by_histogram(g: _Groups, sel: dict[str, np.ndarray], cutoff: float, k_
     def as_int(values: np.ndarray) -> np.ndarray:
         return np.rint(values).astype(np.int64)
 
-    profile = hist(sel["profile"], _N_PROFILES) @ _PROFILE_TABLE
-    people = hist(sel["profile"], _N_PROFILES, sel["members"].astype(np.float64)) @ _PROFILE_TABLE[:, :_N_LEVELS]
+    profile = hist(sel["profile"], N_PROFILES) @ PROFILE_TABLE
+    people = hist(sel["profile"], N_PROFILES, sel["members"].astype(np.float64)) @ PROFILE_TABLE[:, :N_LEVELS]
     deficit_mask = sel["deficit_mask"] if cutoff == DEFAULT_DEFICIT_CUTOFF else _deficit_mask(sel["capitals"], cutoff)
-    poor = (_POPCOUNT >= k_dep).astype(np.float64)
-    deficit_table = np.column_stack([_BITS, _BITS * poor[:, None], poor, poor * _POPCOUNT])
+    poor = (POPCOUNT >= k_dep).astype(np.float64)
+    deficit_table = np.column_stack([BITS, BITS * poor[:, None], poor, poor * POPCOUNT])
     deficits = hist(deficit_mask, 32) @ deficit_table
-    deprivations = hist(sel["deprivation_mask"], 32) @ _BITS
+    deprivations = hist(sel["deprivation_mask"], 32) @ BITS
     if g.starts is not None:
         capital_sums = np.column_stack([np.add.reduceat(c, g.starts) for c in sel["capitals"]]) if g.n else np.zeros(
             (0, len(CAPITALS)))
@@ -386,9 +360,9 @@ def _sums_by_histogram(g: _Groups, sel: dict[str, np.ndarray], cutoff: float, k_
         capital_sums = np.column_stack([np.bincount(ids, weights=c, minlength=n_groups) for c in sel["capitals"]])
     rows = lambda a: np.ascontiguousarray(np.asarray(a).T)  # noqa: E731 - (groups, m) -> (m, groups)
     return {
-        "level": rows(as_int(profile[:, :_N_LEVELS])),
+        "level": rows(as_int(profile[:, :N_LEVELS])),
         "people_level": rows(as_int(people)),
-        "assist": rows(as_int(profile[:, _N_LEVELS:_N_LEVELS + _N_ASSIST])),
+        "assist": rows(as_int(profile[:, N_LEVELS:N_LEVELS + N_ASSIST])),
         "not_tpmap": as_int(profile[:, -2]),
         "verified": as_int(profile[:, -1]),
         "capital_sum": rows(capital_sums.reshape(n_groups, len(CAPITALS))),
@@ -406,27 +380,27 @@ def _indicator_tables(k_dep: int) -> tuple[np.ndarray, list[str], np.ndarray, li
     ``j1 = profile * 32 + deficit_mask`` (2,560 values) and
     ``j2 = ((level - 1) * 31 + members) * 32 + deprivation_mask`` (3,968 values).
     """
-    j1 = np.arange(_N_PROFILES * 32)
+    j1 = np.arange(N_PROFILES * 32)
     profile, deficit = j1 // 32, j1 % 32
-    level = profile % _N_LEVELS
-    assist = (profile // _N_LEVELS) % _N_ASSIST
-    tpmap = (profile // (_N_LEVELS * _N_ASSIST)) % 2
-    verified = profile // (_N_LEVELS * _N_ASSIST * 2)
-    bits = _BITS.astype(np.int64)[deficit]
+    level = profile % N_LEVELS
+    assist = (profile // N_LEVELS) % N_ASSIST
+    tpmap = (profile // (N_LEVELS * N_ASSIST)) % 2
+    verified = profile // (N_LEVELS * N_ASSIST * 2)
+    bits = BITS.astype(np.int64)[deficit]
     count = bits.sum(axis=1)
     poor = (count >= k_dep).astype(np.int64)
-    cols1 = [level == lv for lv in range(_N_LEVELS)] + [assist == s for s in range(_N_ASSIST)]
+    cols1 = [level == lv for lv in range(N_LEVELS)] + [assist == s for s in range(N_ASSIST)]
     cols1 += [tpmap == 0, verified == 1] + [bits[:, j] for j in range(5)] + [bits[:, j] * poor for j in range(5)]
     cols1 += [poor, poor * count]
-    names1 = ([f"level{lv}" for lv in range(_N_LEVELS)] + [f"assist{s}" for s in range(_N_ASSIST)]
+    names1 = ([f"level{lv}" for lv in range(N_LEVELS)] + [f"assist{s}" for s in range(N_ASSIST)]
               + ["not_tpmap", "verified"] + [f"deficit{j}" for j in range(5)] + [f"censored{j}" for j in range(5)]
               + ["poor", "poor_sum"])
-    j2 = np.arange(_N_LEVELS * 31 * 32)
+    j2 = np.arange(N_LEVELS * 31 * 32)
     lm, dep = j2 // 32, j2 % 32
     level2, members = lm // 31, lm % 31
-    cols2 = [np.where(level2 == lv, members, 0) for lv in range(_N_LEVELS)]
-    cols2 += [_BITS.astype(np.int64)[dep][:, j] for j in range(5)]
-    names2 = [f"people_level{lv}" for lv in range(_N_LEVELS)] + [f"dep{j}" for j in range(5)]
+    cols2 = [np.where(level2 == lv, members, 0) for lv in range(N_LEVELS)]
+    cols2 += [BITS.astype(np.int64)[dep][:, j] for j in range(5)]
+    names2 = [f"people_level{lv}" for lv in range(N_LEVELS)] + [f"dep{j}" for j in range(5)]
     return (np.column_stack(cols1).astype(np.int64), names1, np.column_stack(cols2).astype(np.int64), names2)
 
 
@@ -503,17 +477,17 @@ def key_sums_from_histograms(profile: np.ndarray, deficit: np.ndarray, dep: np.n
                              k_dep: int = DEFAULT_K_DEPRIVATIONS) -> dict[str, np.ndarray]:
     """Cell-key sums from record-key histograms: ``profile`` (groups, 80), ``deficit`` (groups, 32)
     by deficit code, ``dep`` (5, groups) and ``total`` (groups,). Returns ``raw``-style rows."""
-    poor = (_POPCOUNT >= k_dep).astype(np.float64)
-    return _key_rows((profile @ _PROFILE_TABLE).T, (deficit @ np.column_stack([_BITS, poor])).T, dep, total)
+    poor = (POPCOUNT >= k_dep).astype(np.float64)
+    return _key_rows((profile @ PROFILE_TABLE).T, (deficit @ np.column_stack([BITS, poor])).T, dep, total)
 
 
 def _key_rows(by_profile: np.ndarray, by_deficit: np.ndarray, dep: np.ndarray, total: np.ndarray) -> dict:
     """``raw``-style key rows from per-indicator sums: ``by_profile`` (11, groups) in
-    ``_PROFILE_TABLE``'s columns, ``by_deficit`` (6, groups: five capitals, then poor)."""
+    ``PROFILE_TABLE``'s columns, ``by_deficit`` (6, groups: five capitals, then poor)."""
     return {
         "key_households": total,
-        "key_level": by_profile[:_N_LEVELS],
-        "key_assist": by_profile[_N_LEVELS:_N_LEVELS + _N_ASSIST],
+        "key_level": by_profile[:N_LEVELS],
+        "key_assist": by_profile[N_LEVELS:N_LEVELS + N_ASSIST],
         "key_not_tpmap": by_profile[-2],
         "key_verified": by_profile[-1],
         "key_deficit": by_deficit[:5],
@@ -532,23 +506,23 @@ def _key_sums(g: _Groups, sel: Mapping[str, np.ndarray], cutoff: float, k_dep: i
     deficit_mask = sel["deficit_mask"] if cutoff == DEFAULT_DEFICIT_CUTOFF else _deficit_mask(sel["capitals"], cutoff)
     dep_mask = sel["deprivation_mask"]
     total = np.bincount(ids, weights=rk, minlength=n_groups)
-    if n_groups * _N_PROFILES <= _KEY_HISTOGRAM_CELLS:
+    if n_groups * N_PROFILES <= _KEY_HISTOGRAM_CELLS:
         def hist(codes: np.ndarray, n_codes: int) -> np.ndarray:
             return np.bincount(ids * n_codes + codes, weights=rk, minlength=n_groups * n_codes).reshape(
                 n_groups, n_codes)
 
-        profile = hist(sel["profile"].astype(np.int64), _N_PROFILES)
+        profile = hist(sel["profile"].astype(np.int64), N_PROFILES)
         deficit = hist(deficit_mask.astype(np.int64), 32)
-        dep = (hist(dep_mask.astype(np.int64), 32) @ _BITS).T
+        dep = (hist(dep_mask.astype(np.int64), 32) @ BITS).T
         return key_sums_from_histograms(profile, deficit, dep, total, k_dep)
     # Very many groups (fine hexagons of a whole country): one weighted pass per indicator.
     def by_group(indicator: np.ndarray) -> np.ndarray:
         return np.bincount(ids, weights=rk * indicator, minlength=n_groups)
 
-    table = _PROFILE_TABLE[sel["profile"]]
-    bits = _BITS[deficit_mask]
-    poor = (_POPCOUNT[deficit_mask] >= k_dep).astype(np.float64)
-    dep_bits = _BITS[dep_mask]
+    table = PROFILE_TABLE[sel["profile"]]
+    bits = BITS[deficit_mask]
+    poor = (POPCOUNT[deficit_mask] >= k_dep).astype(np.float64)
+    dep_bits = BITS[dep_mask]
     by_profile = np.stack([by_group(table[:, j]) for j in range(table.shape[1])])
     by_deficit = np.stack([by_group(bits[:, j]) for j in range(5)] + [by_group(poor)])
     return _key_rows(by_profile, by_deficit, np.stack([by_group(dep_bits[:, j]) for j in range(5)]), total)
@@ -558,7 +532,7 @@ def _raw_sums(g: _Groups, sel: dict[str, np.ndarray], cutoff: float, k_dep: int,
               cell_keys: bool = True) -> dict[str, np.ndarray]:
     """Per-group sums every metric is computed from (``households`` included), and the cell-key
     sums when ``cell_keys``."""
-    if g.n == 0 or g.starts is None or g.n_groups * _N_PROFILES <= 2 * g.n:
+    if g.n == 0 or g.starts is None or g.n_groups * N_PROFILES <= 2 * g.n:
         raw = _sums_by_histogram(g, sel, cutoff, k_dep)
     else:
         raw = _sums_by_runs(g, sel, cutoff, k_dep)
@@ -668,7 +642,7 @@ def _dominant(counts: np.ndarray) -> np.ndarray:
     return which
 
 
-def _metrics(raw: dict[str, np.ndarray]) -> dict[str, object]:
+def metrics_from_sums(raw: dict[str, np.ndarray]) -> dict[str, object]:
     """Metric columns from raw per-group sums; every group has at least one household.
 
     ``raw`` holds one array per indicator of shape (groups,) or (indicators, groups).
@@ -679,9 +653,9 @@ def _metrics(raw: dict[str, np.ndarray]) -> dict[str, object]:
         per_household = 1.0 / households
         level, people_level = raw["level"], raw["people_level"]
         out: dict[str, object] = {"households": households, "people": people_level.sum(axis=0)}
-        for lv in range(_N_LEVELS):
+        for lv in range(N_LEVELS):
             out[f"households_level_{lv + 1}"] = level[lv]
-        for lv in range(_N_LEVELS):
+        for lv in range(N_LEVELS):
             out[f"people_level_{lv + 1}"] = people_level[lv]
         out["share_level_1_2"] = (level[0] + level[1]) * per_household
         out["not_in_tpmap"] = raw["not_tpmap"]
@@ -713,7 +687,7 @@ def _key_columns_of(raw: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         return np.rint(values).astype(np.int64)
 
     out = {"ckey_households": as_int(raw["key_households"])}
-    for lv in range(_N_LEVELS):
+    for lv in range(N_LEVELS):
         out[f"ckey_households_level_{lv + 1}"] = as_int(raw["key_level"][lv])
     out["ckey_not_in_tpmap"] = as_int(raw["key_not_tpmap"])
     out["ckey_verified"] = as_int(raw["key_verified"])
@@ -809,7 +783,7 @@ def aggregate(
 
     if by == "h3":
         columns: dict[str, object] = {"h3_cell": keys, "res": cells_resolution(keys)}
-        columns.update(_metrics(raw))
+        columns.update(metrics_from_sums(raw))
         table = pd.DataFrame(columns, copy=False)
         if rollup_min_count is not None and rollup_min_count > 1:
             table = table.sort_values("h3_cell", ignore_index=True)
@@ -818,7 +792,7 @@ def aggregate(
                  "subdistrict": index.subdistrict_codes}[by]
         keep = np.flatnonzero(raw["households"][: codes.size] > 0)
         columns = {"code": pd.array(codes[keep], dtype="string")}
-        columns.update(_metrics({name: values[..., keep] for name, values in raw.items()}))
+        columns.update(metrics_from_sums({name: values[..., keep] for name, values in raw.items()}))
         table = pd.DataFrame(columns, copy=False)
     counted = int(table["households"].sum())
     table.attrs.update(

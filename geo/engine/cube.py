@@ -30,22 +30,19 @@ import numpy as np
 import pandas as pd
 
 from geo.engine.aggregate import (
-    _N_ASSIST,
-    _N_LEVELS,
-    _N_PROFILES,
-    _BITS,
-    _POPCOUNT,
-    _PROFILE_TABLE,
     DEFAULT_DEFICIT_CUTOFF,
     DEFAULT_K_DEPRIVATIONS,
     ROLLUP_FLOOR_RES,
     HouseholdIndex,
-    _metrics,
     key_sums_from_histograms,
+    metrics_from_sums,
 )
+from geo.engine.codes import BITS, N_ASSIST, N_LEVELS, N_PROFILES, POPCOUNT, PROFILE_TABLE
 from geo.engine.h3index import cells_resolution, parents_unchecked
+from geo.data.areas import AREA_LEVEL_BY_WIDTH, AREA_WIDTH_BY_LEVEL
 from geo.data.contract import ASSISTANCE_STATUSES, CAPITALS
 from geo.engine.filters import NO_PILOT, HouseholdFilter
+from geo.errors import EngineInputError
 
 #: Levels the cube answers: the admin levels, and H3 at :data:`CUBE_H3_RES`.
 CUBE_LEVELS: tuple[str, ...] = ("province", "district", "subdistrict", "h3")
@@ -60,10 +57,10 @@ _MEMBERS, _CAPS, _DEP, _KEY, _KEY_DEP = 0, 1, 6, 11, 12
 _N_FIELDS = 17
 #: Above this share of the cube's rows selected, sums run over every row in place (no gather).
 _DENSE_SHARE = 0.7
-_POOR = (_POPCOUNT >= DEFAULT_K_DEPRIVATIONS).astype(np.float64)
+_POOR = (POPCOUNT >= DEFAULT_K_DEPRIVATIONS).astype(np.float64)
 #: Per deficit code: the five deficit bits, the five censored bits (poor only), poor, poor x count
 #: (the table ``geo.engine.aggregate`` builds per call, at the default ``k_deprivations``).
-_DEFICIT_TABLE = np.column_stack([_BITS, _BITS * _POOR[:, None], _POOR, _POOR * _POPCOUNT])
+_DEFICIT_TABLE = np.column_stack([BITS, BITS * _POOR[:, None], _POOR, _POOR * POPCOUNT])
 
 
 @dataclass(frozen=True, eq=False)
@@ -132,7 +129,7 @@ def build_cube(index: HouseholdIndex) -> ProfileCube:
     del place_of
     place_keys = place_keys[leaf_keys // n_pilots]
     leaves = place_keys // np.int64(coarse_codes.size)
-    key = (leaf_of.astype(np.int64) * _N_PROFILES + index.profile.astype(np.int64)) * 32 \
+    key = (leaf_of.astype(np.int64) * N_PROFILES + index.profile.astype(np.int64)) * 32 \
         + index.deficit_mask.astype(np.int64)
     del leaf_of
     combos, row_of = np.unique(key, return_inverse=True)
@@ -157,8 +154,8 @@ def build_cube(index: HouseholdIndex) -> ProfileCube:
         leaf_subdistrict=(leaves % 1_048_576 - 1).astype(np.int64),
         leaf_cell=coarse_codes[place_keys % np.int64(coarse_codes.size)],
         leaf_pilot=(leaf_keys % n_pilots - 1).astype(np.int32),
-        row_leaf=(combos // (_N_PROFILES * 32)).astype(np.int32),
-        row_profile=((combos // 32) % _N_PROFILES).astype(np.int16),
+        row_leaf=(combos // (N_PROFILES * 32)).astype(np.int32),
+        row_profile=((combos // 32) % N_PROFILES).astype(np.int16),
         row_deficit=(combos % 32).astype(np.int16),
         households=np.bincount(row_of, minlength=size).astype(np.int64),
         sums=sums,
@@ -213,18 +210,18 @@ def cube_for(index: HouseholdIndex) -> ProfileCube:
 
 
 def _profile_mask(flt: HouseholdFilter | None) -> np.ndarray:
-    codes = np.arange(_N_PROFILES)
-    keep = np.ones(_N_PROFILES, dtype=bool)
+    codes = np.arange(N_PROFILES)
+    keep = np.ones(N_PROFILES, dtype=bool)
     if flt is None:
         return keep
     if flt.levels is not None:
-        keep &= np.isin(codes % _N_LEVELS + 1, flt.levels)
+        keep &= np.isin(codes % N_LEVELS + 1, flt.levels)
     if flt.assistance is not None:
-        keep &= np.isin((codes // _N_LEVELS) % _N_ASSIST, [ASSISTANCE_STATUSES.index(s) for s in flt.assistance])
+        keep &= np.isin((codes // N_LEVELS) % N_ASSIST, [ASSISTANCE_STATUSES.index(s) for s in flt.assistance])
     if flt.in_tpmap is not None:
-        keep &= ((codes // (_N_LEVELS * _N_ASSIST)) % 2).astype(bool) == flt.in_tpmap
+        keep &= ((codes // (N_LEVELS * N_ASSIST)) % 2).astype(bool) == flt.in_tpmap
     if flt.verified is not None:
-        keep &= (codes // (_N_LEVELS * _N_ASSIST * 2)).astype(bool) == flt.verified
+        keep &= (codes // (N_LEVELS * N_ASSIST * 2)).astype(bool) == flt.verified
     return keep
 
 
@@ -244,8 +241,9 @@ def _leaf_mask(index: HouseholdIndex, cube: ProfileCube, flt: HouseholdFilter | 
             pilot_keep |= cube.leaf_pilot < 0
         keep &= pilot_keep
     if area:
-        leaf, codes = {2: (cube.leaf_province, index.province_codes), 4: (cube.leaf_district, index.district_codes),
-                       6: (cube.leaf_subdistrict, index.subdistrict_codes)}[len(area)]
+        leaf, codes = {"province": (cube.leaf_province, index.province_codes),
+                       "district": (cube.leaf_district, index.district_codes),
+                       "subdistrict": (cube.leaf_subdistrict, index.subdistrict_codes)}[AREA_LEVEL_BY_WIDTH[len(area)]]
         keep &= np.isin(leaf, _positions(codes, (area,)))
     return keep
 
@@ -289,9 +287,9 @@ def cube_aggregate(index: HouseholdIndex, by: str, flt: HouseholdFilter | None =
         H3 resolution other than :data:`CUBE_H3_RES` is asked for.
     """
     if by not in CUBE_LEVELS:
-        raise ValueError(f"by must be one of {CUBE_LEVELS}, got {by!r}")
-    if area and len(area) not in (2, 4, 6):
-        raise ValueError(f"area must be a 2-, 4- or 6-digit code or '', got {area!r}")
+        raise EngineInputError(f"by must be one of {CUBE_LEVELS}, got {by!r}")
+    if area and len(area) not in AREA_WIDTH_BY_LEVEL.values():
+        raise EngineInputError(f"area must be a 2-, 4- or 6-digit code or '', got {area!r}")
     if not answers(flt) or (by == "h3" and res != CUBE_H3_RES):
         return None
     cube = cube or cube_for(index)
@@ -339,14 +337,14 @@ def cube_aggregate(index: HouseholdIndex, by: str, flt: HouseholdFilter | None =
     counts = by_group(households)
     keep = np.flatnonzero(counts > 0)
     profile = take(cube.row_profile).astype(np.int64)
-    indicators = (hist(profile, _N_PROFILES, households) @ _PROFILE_TABLE)[keep].T  # levels, statuses, TPMAP, verified
-    people = (hist(profile, _N_PROFILES, take(cube.sums[_MEMBERS])) @ _PROFILE_TABLE[:, :_N_LEVELS])[keep].T
+    indicators = (hist(profile, N_PROFILES, households) @ PROFILE_TABLE)[keep].T  # levels, statuses, TPMAP, verified
+    people = (hist(profile, N_PROFILES, take(cube.sums[_MEMBERS])) @ PROFILE_TABLE[:, :N_LEVELS])[keep].T
     deficits = (hist(take(cube.row_deficit).astype(np.int64), 32, households) @ _DEFICIT_TABLE)[keep].T
     fields = np.stack([by_group(take(cube.sums[j]))[keep] for j in range(_N_FIELDS)])
     raw = {
-        "level": as_int(indicators[:_N_LEVELS]),
+        "level": as_int(indicators[:N_LEVELS]),
         "people_level": as_int(people),
-        "assist": as_int(indicators[_N_LEVELS:_N_LEVELS + _N_ASSIST]),
+        "assist": as_int(indicators[N_LEVELS:N_LEVELS + N_ASSIST]),
         "not_tpmap": as_int(indicators[-2]),
         "verified": as_int(indicators[-1]),
         "capital_sum": np.ascontiguousarray(fields[_CAPS:_CAPS + _N_CAPS]),
@@ -359,14 +357,14 @@ def cube_aggregate(index: HouseholdIndex, by: str, flt: HouseholdFilter | None =
     }
     key = take(cube.sums[_KEY])
     raw.update(key_sums_from_histograms(
-        hist(profile, _N_PROFILES, key)[keep], hist(take(cube.row_deficit).astype(np.int64), 32, key)[keep],
+        hist(profile, N_PROFILES, key)[keep], hist(take(cube.row_deficit).astype(np.int64), 32, key)[keep],
         fields[_KEY_DEP:_KEY_DEP + 5], fields[_KEY]))
     if by == "h3":
         keys = codes[keep]
         columns: dict[str, object] = {"h3_cell": keys, "res": cells_resolution(keys)}
     else:
         columns = {"code": pd.array(codes[keep], dtype="string")}
-    columns.update(_metrics(raw))
+    columns.update(metrics_from_sums(raw))
     table = pd.DataFrame(columns, copy=False)
     table.attrs.update({"by": by, "res": res, "rollup_min_count": rollup_min_count,
                         "households_without_key": selected_total - int(table["households"].sum())})

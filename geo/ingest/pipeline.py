@@ -1019,6 +1019,29 @@ def rejects_to_bytes(result: ImportResult, fmt: str = "xlsx") -> bytes:
     return to_xlsx_bytes(result.rejects, sheet_name="rejected")
 
 
+def round_reject_positions(result: ImportResult, decimals: int | None) -> ImportResult:
+    """``result`` with its rejected rows' positions rounded to ``decimals`` (``None``: unchanged).
+
+    The rejects download echoes the uploaded rows (IDs masked, names dropped); a role that sees
+    positions only at reduced precision (``geo.access.roles.Capabilities.position_decimals``,
+    officers) gets the cells of every column whose header stands for ``lat`` or ``lon``
+    (:func:`geo.ingest.read.match_header`) as :func:`geo.data.contract.position_text`, the same
+    rounding as household rows; a cell that is no number becomes empty. ``result`` is not changed.
+    """
+    from dataclasses import replace
+
+    from geo.data.contract import position_text
+
+    rejects = result.rejects
+    if decimals is None or rejects is None or rejects.empty:
+        return result
+    rejects = rejects.copy()
+    for column in rejects.columns[5:]:  # after file, row, reason_codes, reasons_th, reasons_en
+        if match_header(str(column).strip()) in ("lat", "lon"):
+            rejects[column] = position_text(rejects[column], decimals)
+    return replace(result, rejects=rejects)
+
+
 def households_to_bytes(result: ImportResult, fmt: str = "csv") -> bytes:
     """The accepted households, normalised to the contract, as CSV, XLSX or Parquet bytes."""
     from geo.data.spreadsheet import to_csv_bytes, to_xlsx_bytes

@@ -5,7 +5,7 @@ and its demos have realistic data to show without holding anyone's personal data
 that label (``"synthetic": true`` in the parquet key-value metadata and in
 ``sample_manifest.json``) so every page and export can say so.
 
-Published figures reproduced exactly (DOMAIN.md; at the default size)
+Published figures reproduced exactly (docs/DOMAIN.md; at the default size)
 ----------------------------------------------------------------------
 - 231,021 households and 1,039,584 people across the 20 pilot provinces (PPPConnext, 13 June 2023);
 - in Kalasin (46), 11,875 households with 51,034 people *not* in TPMAP (``in_tpmap`` False);
@@ -98,7 +98,7 @@ from geo.data.contract import (
     conform_pilots,
     poverty_level_from_scores,
 )
-from geo.errors import BoundaryError, PPAPError
+from geo.errors import ArgumentError, BoundaryError, PPAPError
 from geo.synth.places import (
     adjust_to_total,
     allocate_exact,
@@ -155,7 +155,7 @@ REGION_FACTOR: dict[str, float] = {
 class SampleTargets:
     """The figures a sample must hit exactly.
 
-    The defaults are the published figures (DOMAIN.md), except ``kalasin_households``, which is
+    The defaults are the published figures (docs/DOMAIN.md), except ``kalasin_households``, which is
     the generator's own choice (no total for Kalasin is published).
     """
 
@@ -214,7 +214,7 @@ class SampleTargets:
         if households is None or households == full.households:
             return full
         if households < 100:
-            raise ValueError(f"households must be at least 100 (or None for the full sample), got {households}")
+            raise ArgumentError(f"households must be at least 100 (or None for the full sample), got {households}")
         scale = households / full.households
         missed = round(full.kalasin_not_in_tpmap_households * scale)
         missed_people = min(max(round(full.kalasin_not_in_tpmap_people * scale), missed), MEMBERS_MAX * missed)
@@ -241,7 +241,7 @@ class Sample:
 # Pilots
 # ---------------------------------------------------------------------------------------------
 
-#: The two real pilots (DOMAIN.md) and eight illustrative ones. ``district_code`` None means the
+#: The two real pilots (docs/DOMAIN.md) and eight illustrative ones. ``district_code`` None means the
 #: generator picks a district of that province.
 PILOT_SPECS: tuple[dict, ...] = (
     dict(province_code="46", district_code="4609", kind="mushroom",
@@ -340,13 +340,13 @@ def generate_sample(
     2000
     """
     if not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+        raise ArgumentError(f"seed must be a non-negative integer, got {seed!r}")
     if per_province is not None:
         if households is not None:
-            raise ValueError(f"give households or per_province, not both (households={households!r})")
+            raise ArgumentError(f"give households or per_province, not both (households={households!r})")
         bad = {p: n for p, n in per_province.items() if not isinstance(n, (int, np.integer)) or n < 1}
         if not per_province or bad:
-            raise ValueError(f"per_province must map province codes to positive counts, got {bad or per_province!r}")
+            raise ArgumentError(f"per_province must map province codes to positive counts, got {bad or per_province!r}")
         targets = SampleTargets.for_provinces(per_province)
     else:
         targets = SampleTargets.for_households(households)

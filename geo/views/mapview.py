@@ -12,7 +12,7 @@ the small-cell threshold ``k``. :func:`build_map` turns it into a :class:`MapFig
 3. joins the areas' geometry (admin boundaries, or hexagons), classifies the metric
    (:mod:`geo.views.style`: colour-blind-safe quantile classes, grey for withheld areas) and writes
    the legend, title, subtitle, credit line, date (BE with CE) and headline figures (the whole
-   selection as one protected row, :func:`geo.views.dashboard.selection_totals`).
+   selection as one protected row, :func:`geo.views.headline.selection_totals`).
 
 The figure draws itself as a ``pydeck.Deck`` (:meth:`MapFigure.deck`, offline: no basemap) and
 :mod:`geo.export` renders it as PNG, PDF and self-contained HTML. Pure Python: no Streamlit.
@@ -20,27 +20,12 @@ The figure draws itself as a ``pydeck.Deck`` (:meth:`MapFigure.deck`, offline: n
 Coordinate order: geometries are shapely (lon, lat) in EPSG:4326; ``bounds`` is
 ``(min_lon, min_lat, max_lon, max_lat)``.
 
-Metrics (names are stable; the dashboard's ``share_level_1_2`` is accepted for
-``share_levels_1_2``):
-
-=====================  ==================================================  ==========
-name                   engine column(s) of :data:`geo.engine.aggregate.METRIC_COLUMNS`  kind
-=====================  ==================================================  ==========
-households             ``households``                                      count
-poor_households        ``households_level_1_2`` (levels 1 + 2, one set)     count
-share_levels_1_2       ``share_level_1_2``                                 share
-not_in_tpmap           ``not_in_tpmap``                                    count
-mpi                    ``af_mpi`` (Alkire-Foster H x A)                    index
-assistance_coverage    ``assistance_helped_share`` (status "helped")       share
-deficit_<capital>      ``deficit_share_<capital>`` (score below 1.75)      share
-dominant_deficit       ``dominant_deficit`` (capital most often in deficit) category
-=====================  ==================================================  ==========
+Metrics: :mod:`geo.views.metrics` (names, engine columns, formats and colour scales).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -52,19 +37,22 @@ import shapely
 from geo.views import style as mapstyle
 from geo.engine.aggregate import HouseholdIndex, aggregate, attach_cell_geometry
 from geo.data.boundaries import ATTRIBUTION
-from geo.checks import EngineInputError, check_int
+from geo.checks import check_int
+from geo.errors import EngineInputError
+from geo.data.areas import area_level
 from geo.data.contract import CAPITALS, PILOT_PROVINCES
 from geo.errors import BoundaryError
 from geo.engine.filters import HouseholdFilter, filter_mask
 from geo.views.text import LANGUAGES, capital_label, format_date_both, format_number, format_percent, text
+from geo.views.headline import Headline, headline, totals_of
+from geo.views.viewstate import MAP_RESOLUTIONS
+from geo.views.metrics import METRICS, get_metric, metric_label, metric_name, metric_values
 from geo.engine.cellkey import MAX_NOISE
 from geo.engine.protect import DEFAULT_MIN_COUNT, protect
 
 #: Levels a map can draw.
 MAP_LEVELS: tuple[str, ...] = ("province", "district", "subdistrict", "h3")
 ADMIN_LEVELS: tuple[str, ...] = ("province", "district", "subdistrict")
-#: H3 resolutions a map may use (res 10 cells are a few households; the roll-up would merge them).
-MAP_RESOLUTIONS: tuple[int, ...] = (5, 6, 7, 8, 9)
 #: Most hexagons one map draws; a finer resolution is stepped down until it fits.
 MAX_CELLS = 12_000
 #: Maps label their areas by name (and value) when they draw at most this many areas.
@@ -73,7 +61,7 @@ MAX_LABELLED_AREAS = 30
 AREA_STATUSES: tuple[str, ...] = ("shown", "withheld", "no_data")
 #: Pixel size a screen map is fitted to when none is given (wide, for a projector).
 DEFAULT_SIZE: tuple[int, int] = (900, 620)
-#: Average H3 cell area, km² (DOMAIN.md), for the resolution labels.
+#: Average H3 cell area, km² (docs/DOMAIN.md), for the resolution labels.
 H3_CELL_KM2: dict[int, float] = {5: 253, 6: 36, 7: 5.2, 8: 0.74, 9: 0.11}
 #: Context outlines (every province, pale, under every map) are simplified to about 1 km.
 CONTEXT_TOLERANCE_DEG = 0.01
@@ -112,115 +100,6 @@ def context_geometry(provinces):
 
 
 # ---------------------------------------------------------------------------------------------
-# Metrics
-# ---------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Metric:
-    """A metric a map can show: its name, what it is computed from, and how it reads.
-
-    ``kind`` is ``"count"`` (households), ``"share"`` (0-1, shown as a percentage), ``"index"``
-    (0-1, three decimals) or ``"category"`` (a capital's name).
-    """
-
-    name: str
-    kind: str
-    columns: tuple[str, ...]
-
-
-def _metrics() -> dict[str, Metric]:
-    out = {
-        "poor_households": Metric("poor_households", "count", ("households_level_1_2",)),
-        "share_levels_1_2": Metric("share_levels_1_2", "share", ("share_level_1_2",)),
-        "not_in_tpmap": Metric("not_in_tpmap", "count", ("not_in_tpmap",)),
-        "mpi": Metric("mpi", "index", ("af_mpi",)),
-        "assistance_coverage": Metric("assistance_coverage", "share", ("assistance_helped_share",)),
-        "households": Metric("households", "count", ("households",)),
-    }
-    for capital in CAPITALS:
-        out[f"deficit_{capital}"] = Metric(f"deficit_{capital}", "share", (f"deficit_share_{capital}",))
-    out["dominant_deficit"] = Metric("dominant_deficit", "category", ("dominant_deficit",))
-    return out
-
-
-#: Every metric by name, in the order a menu offers them.
-METRICS: dict[str, Metric] = _metrics()
-#: Other names accepted for a metric (the dashboard's URL spelling).
-METRIC_ALIASES: dict[str, str] = {"share_level_1_2": "share_levels_1_2"}
-
-
-def metric_label(metric: str, lang: str = "th") -> str:
-    """What a metric is called in ``lang``.
-
-    Example
-    -------
-    >>> metric_label("deficit_natural", "en")
-    'Share in deficit: Natural capital'
-    """
-    metric = METRIC_ALIASES.get(metric, metric)
-    if metric.startswith("deficit_"):
-        return text("share_in_deficit", lang, capital=capital_label(metric.removeprefix("deficit_"), lang))
-    if metric == "dominant_deficit":
-        return text("dominant_deficit", lang)
-    return text(f"metric_{metric}", lang)
-
-
-def metric_values(table: pd.DataFrame, metric: str) -> np.ndarray:
-    """The metric per row of an aggregate (protected or not); NaN (or None for categories) where withheld.
-
-    Returns
-    -------
-    numpy.ndarray
-        float64 for numeric metrics; object (capital name or None) for ``dominant_deficit``.
-
-    Example
-    -------
-    >>> t = pd.DataFrame({"households_level_1": [1, 2], "households_level_2": [3, pd.NA]})
-    >>> metric_values(t, "poor_households").tolist()
-    [4.0, nan]
-    """
-    spec = METRICS[METRIC_ALIASES.get(metric, metric)]
-    if spec.name == "poor_households" and "households_level_1_2" not in table.columns:
-        spec = Metric(spec.name, spec.kind, ("households_level_1", "households_level_2"))  # an unprotected table
-    if spec.kind == "category":
-        values = table[spec.columns[0]].astype("string")
-        return np.array([v if isinstance(v, str) else None for v in values.tolist()], dtype=object)
-    total = np.zeros(len(table), dtype="float64")
-    for column in spec.columns:
-        total = total + pd.to_numeric(table[column], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
-    return total
-
-
-def format_value(value: object, metric: str, lang: str = "th") -> str:
-    """A metric value as people read it: ``1,234``, ``42.4%``, ``0.213`` or a capital's name; ``–`` if missing.
-
-    Example
-    -------
-    >>> format_value(0.4235, "share_levels_1_2"), format_value("natural", "dominant_deficit", "en")
-    ('42.4%', 'Natural capital')
-    """
-    kind = METRICS[METRIC_ALIASES.get(metric, metric)].kind
-    if kind == "category":
-        return capital_label(str(value), lang) if isinstance(value, str) and value in CAPITALS else "–"
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    if kind == "count":
-        return format_number(float(value), lang)
-    if kind == "share":
-        return format_percent(float(value), lang)
-    return format_number(float(value), lang, decimals=3)
-
-
-def _legend_formatter(kind: str, lang: str):
-    if kind == "count":
-        return lambda v: format_number(v, lang)
-    if kind == "share":
-        return lambda v: format_percent(v, lang, decimals=0)
-    return lambda v: format_number(v, lang, decimals=2)
-
-
-# ---------------------------------------------------------------------------------------------
 # The view
 # ---------------------------------------------------------------------------------------------
 
@@ -241,7 +120,8 @@ class MapView:
     Parameters
     ----------
     metric : str, default "poor_households"
-        A name from :data:`METRICS` (or an alias from :data:`METRIC_ALIASES`, normalised).
+        A name from :data:`geo.views.metrics.METRICS` (an old spelling from
+        :data:`geo.views.metrics.METRIC_ALIASES` is normalised).
     level : {"province", "district", "subdistrict", "h3"}, default "district"
         What the map is made of. It must be the scope's level or finer: a district's map can be
         drawn by district (one area), subdistrict or H3, not by province.
@@ -291,7 +171,7 @@ class MapView:
 
     def __post_init__(self) -> None:
         setter = object.__setattr__
-        metric = METRIC_ALIASES.get(self.metric, self.metric) if isinstance(self.metric, str) else self.metric
+        metric = metric_name(self.metric)
         if metric not in METRICS:
             raise EngineInputError(f"metric must be one of {list(METRICS)}, got {self.metric!r}")
         setter(self, "metric", metric)
@@ -404,17 +284,6 @@ def meeting_provinces(index: HouseholdIndex) -> tuple[str, ...]:
 # ---------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Headline:
-    """One headline figure: a stable ``key``, its ``label`` and ``text`` in the view's language,
-    and the ``value`` (``None`` when withheld)."""
-
-    key: str
-    label: str
-    text: str
-    value: float | None
-
-
 @dataclass(frozen=True, eq=False)
 class MapFigure:
     """A protected map, ready to draw on screen (:meth:`deck`) or export (:mod:`geo.export`).
@@ -453,10 +322,10 @@ class MapFigure:
         The date in BE with CE (``21 พ.ย. 2569 (2026)``).
     filters_text : tuple of str
         The filters in words, one per filter (empty: all households).
-    headline : tuple of Headline
+    headline : tuple of geo.views.headline.Headline
         Figures for the whole selection, protected as one row.
     totals : pandas.DataFrame
-        That row: :func:`geo.views.dashboard.selection_totals` of the map's selection (the headline's source).
+        That row: :func:`geo.views.headline.selection_totals` of the map's selection (the headline's source).
     bounds : tuple of float
         ``(min_lon, min_lat, max_lon, max_lat)`` of the map.
     place : str
@@ -660,41 +529,6 @@ def _filters_in_words(flt: HouseholdFilter | None, lang: str) -> tuple[str, ...]
     return tuple(parts)
 
 
-def _headline(totals: pd.DataFrame, view: MapView) -> tuple[Headline, ...]:
-    lang = view.lang
-    row = totals.iloc[0]
-    withheld = bool(row["suppressed"])
-
-    def number(name: str) -> float | None:
-        value = row[name]
-        return None if withheld or pd.isna(value) else float(value)
-
-    poor = number("households_level_1_2")
-    items = [
-        ("households", text("households", lang), number("households"), "count"),
-        ("poor_households", text("headline_poor", lang), poor, "count"),
-        ("share_levels_1_2", text("headline_share_poor", lang), number("share_level_1_2"), "share"),
-        ("not_in_tpmap", text("metric_not_in_tpmap", lang), number("not_in_tpmap"), "count"),
-        ("mpi", text("headline_mpi", lang), number("af_mpi"), "index"),
-        ("assistance_coverage", text("headline_coverage", lang), number("assistance_helped_share"), "share"),
-    ]
-    if view.metric.startswith("deficit_"):
-        items.append((view.metric, metric_label(view.metric, lang),
-                      number(f"deficit_share_{view.metric.removeprefix('deficit_')}"), "share"))
-    out = []
-    for key, label, value, kind in items:
-        if withheld:
-            shown = str(row["households_shown"]) if key == "households" else "–"
-        elif kind == "count":
-            shown = format_number(value, lang)
-        elif kind == "share":
-            shown = format_percent(value, lang)
-        else:
-            shown = format_number(value, lang, decimals=3)
-        out.append(Headline(key, label, shown, value))
-    return tuple(out)
-
-
 def _h3_table(selection: _MapSelection, res: int, k: int) -> tuple[pd.DataFrame, int, list[str]]:
     notices = []
     while True:
@@ -759,7 +593,6 @@ def build_map(
     >>> figure.title  # doctest: +SKIP
     'ครัวเรือนยากจน (ระดับ 1-2) · รายอำเภอ · จังหวัดกาฬสินธุ์'
     """
-    from geo.views.headline import totals_of
 
     now, mask = _check_build_inputs(index, boundaries_by_level, view, now, synthetic, mask)
     # Aggregates come from the profile cube when it can answer (geo.engine.cube: no pass over every
@@ -781,7 +614,7 @@ def build_map(
         view=view, level=view.level, res=drawn.res, table=drawn.table, areas=areas, fill=fill,
         outlines=drawn.outlines, context=boundaries_by_level.get("context"), legend=legend,
         synthetic=bool(synthetic), date=now, date_text=format_date_both(now, view.lang),
-        headline=_headline(totals, view), totals=totals, bounds=bounds, notices=drawn.notices,
+        headline=headline(totals, view.lang), totals=totals, bounds=bounds, notices=drawn.notices,
         selected=_selected_frame(boundaries_by_level, view), auto_res=drawn.auto_res, **words,
     )
 
@@ -817,7 +650,7 @@ def _selected_frame(boundaries_by_level, view: MapView):
     code = view.selected_code
     if not code:
         return None
-    level = {2: "province", 4: "district", 6: "subdistrict"}[len(code)]
+    level = area_level(code)
     frame = boundaries_by_level.get(level)
     if frame is None:
         return None
@@ -932,7 +765,8 @@ def _classified(drawn: _Drawn, view: MapView):
     what = metric_label(metric, lang)
     withheld_label = text("suppressed" if view.exact else "withheld_or_none", lang, k=k)
     no_data_label = text("no_data", lang) if view.level != "h3" and view.exact else None
-    if METRICS[metric].kind == "category":
+    spec = get_metric(metric)
+    if spec.scale == "categorical":
         values = np.array([v if s == "shown" else None for v, s in zip(values, status)], dtype=object)
         fill = np.zeros((n, 4), dtype="uint8")
         fill[:, 3] = 220
@@ -949,14 +783,14 @@ def _classified(drawn: _Drawn, view: MapView):
         values = np.where(status == "shown", values.astype("float64"), np.nan)
         edges = mapstyle.class_breaks(values[np.isfinite(values)], method="quantile")
         fill = mapstyle.fill_colours(values, edges, withheld=withheld, alpha=225 if view.level == "h3" else 210)
-        legend = mapstyle.sequential_legend(what, edges, _legend_formatter(METRICS[metric].kind, lang),
+        legend = mapstyle.sequential_legend(what, edges, spec.legend_formatter(lang),
                                             withheld_label=withheld_label, no_data_label=no_data_label)
         # One value (or classes that round alike) reads "60%", not "60% – 60%".
         items = tuple(replace(i, label=i.label.split(" – ")[0]) if len(set(i.label.split(" – "))) == 1 else i
                       for i in legend.items)
         legend = replace(legend, items=items)
 
-    value_text = [format_value(v, metric, lang) if s == "shown" else "" for v, s in zip(values, status)]
+    value_text = [spec.format(v, lang) if s == "shown" else "" for v, s in zip(values, status)]
     shown = rows["households_shown"].tolist() if n else []
     households_text = [text("no_data", lang) if s == "no_data" else shown_count(h if isinstance(h, str) else f"<{k}", lang)
                        for h, s in zip(shown, status)]
@@ -1040,14 +874,14 @@ def load_map_inputs(households_path=None, boundaries_dir=None) -> MapInputs:
     from geo.data import paths
     from geo.engine.aggregate import index_households
     from geo.data.boundaries import load_boundaries, read_manifest
-    from geo.data.store import read_households
+    from geo.data.store import latest_round, read_households
     from geo.views.deck import display_geometry
     from geo.data.store import is_synthetic
 
     path = Path(households_path) if households_path is not None else paths.samples_dir() / "households.parquet"
     households = read_households(path)
-    if "survey_year" in households.columns and households["survey_year"].notna().any():
-        latest = households["survey_year"].max()
+    latest = latest_round(households)
+    if latest is not None:
         households = households[households["survey_year"] == latest].reset_index(drop=True)
     index = index_households(households)
     directory = Path(boundaries_dir) if boundaries_dir is not None else None

@@ -1,0 +1,221 @@
+"""Which households file the app shows, and how it is read (pure Python; ``pages/_shared.py`` caches it).
+
+:func:`data_source` decides in one place: the file named by ``$PPAP_HOUSEHOLDS`` when set (e.g.
+the national-scale data of ``python -m geo national``), else the app's store
+(``geo.data.paths.store_dir()/households.parquet``) when it holds households, else the synthetic
+sample (``geo.data.paths.samples_dir()/households.parquet``), else nothing.
+
+:func:`read_source` reads the shown file's latest survey round with its filters pushed down to the
+file (a province scope reads only its row groups), its sample metadata and the pilot sites beside
+it. Narrowing to a user's scope is :mod:`geo.access.roles`'s business (``households_in_scope``,
+``pilots_in_scope``), not this module's.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NamedTuple
+
+import pandas as pd
+
+from geo.data import paths
+from geo.data.contract import PILOT_COLUMN_NAMES, conform_pilots
+from geo.data.store import HOUSEHOLDS_FILE, is_synthetic, latest_round, latest_round_filter, read_sample_metadata
+from geo.errors import InputFileError
+
+#: Environment variable naming a households file to show instead of the store and the sample.
+HOUSEHOLDS_ENV = "PPAP_HOUSEHOLDS"
+SAMPLE_FILE = "households.parquet"
+PILOTS_FILE = "pilots.csv"
+MANIFEST_FILE = "manifest.json"
+
+
+@dataclass(frozen=True)
+class DataSource:
+    """The households file the app shows and what it is.
+
+    Attributes
+    ----------
+    path : pathlib.Path
+    kind : str
+        ``"store"`` or ``"sample"``; a ``$PPAP_HOUSEHOLDS`` file is ``"sample"`` when synthetic,
+        else ``"store"``.
+    synthetic : bool
+        The file's sample metadata says it is synthetic.
+    signature : (int, int)
+        The file's size and modification time (:func:`file_signature`), for cache keys.
+    """
+
+    path: Path
+    kind: str
+    synthetic: bool
+    signature: tuple[int, int]
+
+
+class SourceRead(NamedTuple):
+    """What :func:`read_source` read of a households file."""
+
+    frame: pd.DataFrame
+    #: The latest survey round in the file: the only round ``frame`` holds.
+    survey_year: int
+    #: The file's sample metadata (:func:`metadata_of`).
+    metadata: dict
+    #: The pilot sites beside the file (:func:`pilots_beside`); ``None`` when not asked for.
+    pilots: pd.DataFrame | None
+
+
+def sample_path() -> Path:
+    """Where the synthetic sample's households live (honours ``PPAP_DATA_DIR``)."""
+    return paths.samples_dir() / SAMPLE_FILE
+
+
+def store_path() -> Path:
+    """Where imported households live (honours ``PPAP_DATA_DIR``)."""
+    return paths.store_dir() / HOUSEHOLDS_FILE
+
+
+def manifest_path() -> Path:
+    """Where the installed boundaries' manifest lives (honours ``PPAP_DATA_DIR``)."""
+    return paths.boundaries_dir() / MANIFEST_FILE
+
+
+def file_signature(path: str | os.PathLike[str]) -> tuple[int, int]:
+    """A file's ``(size, modification time in ns)``: a cache key that changes when the file does.
+
+    Raises ``OSError`` when the file is missing.
+    """
+    stat = Path(path).stat()
+    return stat.st_size, stat.st_mtime_ns
+
+
+def parquet_rows(path: str | os.PathLike[str]) -> int:
+    """Rows of a Parquet file from its footer (nothing else is read); 0 when it cannot be read."""
+    import pyarrow.parquet as pq
+
+    try:
+        return int(pq.ParquetFile(path).metadata.num_rows)
+    except (OSError, ValueError):
+        return 0
+
+
+def data_source(environ: Mapping[str, str] | None = None, *,
+                row_count: Callable[[Path], int] = parquet_rows,
+                synthetic: Callable[[Path], bool] = is_synthetic) -> DataSource | None:
+    """The households the app shows: ``$PPAP_HOUSEHOLDS`` when set, else the store when it holds
+    rows, else the sample; None if none of them.
+
+    Parameters
+    ----------
+    environ : mapping, optional
+        Where ``PPAP_HOUSEHOLDS`` is looked up; ``os.environ`` when omitted.
+    row_count, synthetic : callable, optional
+        How a file's rows are counted (:func:`parquet_rows`) and whether it is synthetic
+        (:func:`geo.data.store.is_synthetic`); the app passes cached versions.
+
+    Raises
+    ------
+    InputFileError
+        ``$PPAP_HOUSEHOLDS`` is set but names no file.
+
+    Example
+    -------
+    >>> data_source({"PPAP_HOUSEHOLDS": "data/national/households.parquet"}).kind  # doctest: +SKIP
+    'sample'
+    """
+    environ = os.environ if environ is None else environ
+    override = environ.get(HOUSEHOLDS_ENV)
+    if override:
+        path = Path(override).expanduser().resolve()
+        if not path.is_file():
+            raise InputFileError(f"{HOUSEHOLDS_ENV}={override}: no such file (python -m geo national writes one)")
+        is_synth = synthetic(path)
+        return DataSource(path, "sample" if is_synth else "store", is_synth, file_signature(path))
+    store = store_path()
+    if store.is_file() and row_count(store) > 0:
+        return DataSource(store, "store", synthetic(store), file_signature(store))
+    sample = sample_path()
+    if sample.is_file():
+        return DataSource(sample, "sample", synthetic(sample), file_signature(sample))
+    return None
+
+
+def read_latest_round(path: str | os.PathLike[str], *, provinces: Iterable[str] | None = None,
+                      columns: Iterable[str] | None = None) -> tuple[pd.DataFrame, int]:
+    """The latest survey round of a households Parquet file, and its year.
+
+    Filters are pushed down to the file: only the latest round's rows, only ``provinces``' rows
+    when given (a province scope reads only its row groups) and only ``columns`` when given.
+
+    Raises
+    ------
+    InputFileError
+        The file cannot be read, holds no households or lacks ``survey_year``.
+    """
+    provinces = list(provinces) if provinces else None
+    try:
+        latest = latest_round(path)
+        if latest is None:
+            raise InputFileError(f"{path} holds no households")
+        filters = latest_round_filter(latest)
+        if provinces:
+            filters.append(("province_code", "in", provinces))
+        frame = pd.read_parquet(path, columns=list(columns) if columns else None, filters=filters)
+        frame = frame.reset_index(drop=True)
+    except (OSError, ValueError, KeyError) as exc:
+        raise InputFileError(f"cannot read {path}: {exc}. Rebuild the sample with `python -m geo sample`.") from exc
+    return frame, latest
+
+
+def read_source(path: str | os.PathLike[str], *, provinces: Iterable[str] | None = None,
+                columns: Iterable[str] | None = None, with_pilots: bool = True) -> SourceRead:
+    """:func:`read_latest_round` of ``path``, with its metadata and (unless ``with_pilots=False``)
+    the pilot sites beside it.
+
+    Raises
+    ------
+    InputFileError
+        The households or the pilots cannot be read.
+    """
+    frame, latest = read_latest_round(path, provinces=provinces, columns=columns)
+    return SourceRead(frame, latest, metadata_of(path), pilots_beside(path) if with_pilots else None)
+
+
+def metadata_of(path: str | os.PathLike[str]) -> dict:
+    """The file's sample metadata (:func:`geo.data.store.read_sample_metadata`); ``{}`` when unreadable."""
+    try:
+        return read_sample_metadata(Path(path))
+    except (OSError, ValueError):
+        return {}
+
+
+def pilots_beside(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """The pilot sites of a households file: ``pilots.csv`` beside it, else the sample's.
+
+    Pilot sites are programme facts, not household rows: the store's own list when it has one,
+    else the sample's (:func:`read_pilots`).
+    """
+    pilots_file = Path(path).with_name(PILOTS_FILE)
+    if not pilots_file.is_file():
+        pilots_file = paths.samples_dir() / PILOTS_FILE
+    return read_pilots(pilots_file)
+
+
+def read_pilots(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """A pilots CSV, conformed (:func:`geo.data.contract.conform_pilots`); no rows when there is no file.
+
+    Raises
+    ------
+    InputFileError
+        The file exists but cannot be read or conformed.
+    """
+    path = Path(path)
+    if not path.is_file():
+        return conform_pilots(pd.DataFrame({c: [] for c in PILOT_COLUMN_NAMES}))
+    try:
+        frame = pd.read_csv(path, dtype={"province_code": str, "district_code": str, "pilot_id": str})
+        return conform_pilots(frame)
+    except (OSError, ValueError) as exc:
+        raise InputFileError(f"cannot read the pilots {path}: {exc}") from exc
