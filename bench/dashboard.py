@@ -108,8 +108,10 @@ def load_inputs(data_path: Path | None = None, boundaries_dir: Path | None = Non
         data_path = store if store.is_file() else paths.samples_dir() / "households.parquet"
     if not Path(data_path).is_file():
         raise PPAPError(f"no households at {data_path}; run `python -m geo sample`")
+    from geo.data.store import latest_round
+
     frame = pd.read_parquet(data_path)
-    frame = frame[frame["survey_year"] == frame["survey_year"].max()].reset_index(drop=True)
+    frame = frame[frame["survey_year"] == latest_round(frame)].reset_index(drop=True)
     started = time.perf_counter()
     index = index_households(frame)
     index_s = time.perf_counter() - started

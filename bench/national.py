@@ -61,9 +61,10 @@ print(json.dumps({"seconds": time.perf_counter() - t, "rows": index.n}))
 _READ_AND_INDEX = r"""
 import json, sys, time
 import pandas as pd
+from geo.data.store import latest_round
 from geo.engine.aggregate import index_households
 t = time.perf_counter(); frame = pd.read_parquet(sys.argv[1])
-frame = frame[frame["survey_year"] == frame["survey_year"].max()].reset_index(drop=True)
+frame = frame[frame["survey_year"] == latest_round(frame)].reset_index(drop=True)
 read = time.perf_counter() - t
 index = index_households(frame)
 print(json.dumps({"seconds": time.perf_counter() - t, "read_seconds": read, "rows": index.n}))

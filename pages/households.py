@@ -6,12 +6,14 @@ view and download logged. Tables go through ``show_table`` (no unlogged built-in
 import streamlit as st
 
 from geo.access.roles import check_min_count
+from geo.engine.protect import DEFAULT_MIN_COUNT
 from geo.access.audit import MAX_HOUSEHOLD_ROWS, view_household_rows
 from geo.views.viewstate import describe_filters
 from geo.views.dashboard import download_table, research_table, view_area_table, view_mask, where_label
 from geo.views.text import format_number, text
 from geo.data.spreadsheet import neutralise_frame
 from pages._auth import current_user
+from pages._errors import errors_explained
 from pages._render import download_buttons, load_or_explain, page_header, show_table
 from pages._sidebar import PAGE_BY, PAGE_KEYS, current_view, page_view
 
@@ -26,12 +28,13 @@ if not user.capabilities.may_see_household_rows:
 if data is not None:
     st.radio(text("table_by", lang), PAGE_BY["households"], key=PAGE_KEYS["households"]["by"], horizontal=True,
              format_func=lambda by: text(f"map_{by}", lang) if by != "subdistrict" else text("subdistrict", lang))
-    table = view_area_table(data.index, view.by, view, k=check_min_count(view.min_count, user),
-                            exact=user.capabilities.exact_counts)
+    with errors_explained(lang):  # a geo error: one line, not a traceback
+        table = view_area_table(data.index, view.by, view, k=check_min_count(view.min_count, user),
+                                exact=user.capabilities.exact_counts)
     filters = describe_filters(view, lang)
     st.subheader(f"{text(f'by_{view.by}', lang)} · {where_label(view, lang)}" + (f" ({filters})" if filters else ""))
     st.caption(f"{text('rows_shown', lang, rows=format_number(len(table), lang))} · "
-               f"{text('protection_note', lang, k=table.attrs.get('min_count', 10))}")
+               f"{text('protection_note', lang, k=table.attrs.get('min_count', DEFAULT_MIN_COUNT))}")
     if table.empty:
         st.warning(text("no_households", lang))
     else:
@@ -49,8 +52,9 @@ if data is not None:
         where = f"households page, area {view.area or 'all'}" + (f", {filters}" if filters else "")
         mask = view_mask(data.index, view)  # the very households the table above counts
         # Text a spreadsheet would run (=1+1, +cmd|..., @SUM, -2+3) is shown and downloaded neutralised.
-        rows = neutralise_frame(view_household_rows(data.household_rows(mask), user, what=where, page="households",
-                                                        view=view))
+        with errors_explained(lang):
+            rows = neutralise_frame(view_household_rows(data.household_rows(mask), user, what=where,
+                                                        page="households", view=view))
         st.caption(text("household_rows_shown", lang, rows=format_number(len(rows), lang)))
         show_table(rows, key="households_rows")
         if len(rows):

@@ -8,7 +8,8 @@ from dataclasses import replace
 
 import streamlit as st
 
-from geo.views.dashboard import METRIC_SPECS, legend_html
+from geo.views.dashboard import legend_html
+from geo.views.metrics import OVERVIEW_METRICS, metric_label
 from geo.views.text import area_name
 from geo.views.dashboard_maps import metric_map
 from geo.export import export_png
@@ -64,7 +65,7 @@ figure = shared_result("meeting_map", data, (view, context),
                        lambda: metric_map(data.index, boundaries, view, size=(1150, 720), context=context))
 with title:
     where = text("where_province", lang, name=area_name(province, lang))
-    what = (f'{text(METRIC_SPECS[view.metric].label_key, lang)} · {text("by_district", lang)} · '
+    what = (f'{metric_label(view.metric, lang)} · {text("by_district", lang)} · '
             f'{format_number(position, lang)} / {format_number(len(provinces), lang)}')
     st.html(f'<p class="ppap-meeting-title">{html.escape(where)}</p>'
             f'<p class="ppap-meeting-sub">{html.escape(what)}</p>')
@@ -76,8 +77,8 @@ map_column, side = st.columns([4, 1])
 with side:
     slide = st.toggle(text("meeting_slide", lang), key="meeting_slide", help=text("meeting_slide_help", lang))
     st.html(legend_html(figure.legend, scale=1.5))
-    st.selectbox(text("metric", lang), tuple(METRIC_SPECS), key=PAGE_KEYS[PAGE]["metric"],
-                 format_func=lambda m: text(METRIC_SPECS[m].label_key, lang))
+    st.selectbox(text("metric", lang), OVERVIEW_METRICS, key=PAGE_KEYS[PAGE]["metric"],
+                 format_func=lambda m: metric_label(m, lang))
     export_menu(figure.figure, "meeting_export")
     st.page_link("pages/overview.py", label=text("leave_meeting", lang), icon=":material/close_fullscreen:")
     st.caption(text("meeting_keys", lang))

@@ -6,9 +6,11 @@ from functools import partial
 
 import streamlit as st
 
-from geo.views.dashboard import METRIC_SPECS, headline_items, map_parent, top_areas, view_area_table, view_totals
+from geo.views.dashboard import map_parent, top_areas, view_area_table, view_totals
 from geo.views.dashboard_maps import metric_map
+from geo.views.headline import headline
 from geo.views.mapview import resolution_label
+from geo.views.metrics import OVERVIEW_METRICS, metric_label
 from geo.views.text import text
 from geo.views.viewstate import MAP_RESOLUTIONS, drill_down, shown_level
 from pages._render import area_nav, drill_map, export_menu, map_heading, legend, map_context, map_footer, map_page, show_table
@@ -44,8 +46,9 @@ context = map_context(data, view)
 totals = overview_map(view, context).figure.totals if len(view.area) != 6 else shared_result(
     "overview_totals", data, (view, context), lambda: view_totals(data.index, view, k=context.min_count,
                                                                      exact=context.exact))
-for column, (label, value) in zip(st.columns(6), headline_items(totals, lang)):
-    column.metric(label, value)
+figures = headline(totals, lang)  # the figures every export of this view prints (MapFigure.headline)
+for column, item in zip(st.columns(len(figures)), figures):
+    column.metric(item.label, item.text)
 if bool(totals["suppressed"].iloc[0]):
     st.caption(text("headline_withheld", lang, k=totals.attrs["min_count"]))
 
@@ -59,8 +62,8 @@ def map_and_top10(page_run_view) -> None:
     key = (view, context)
     figure = overview_map(view, context)
     left, middle, right = st.columns([3, 3, 2])
-    left.selectbox(text("metric", lang), tuple(METRIC_SPECS), key=PAGE_KEYS[PAGE]["metric"],
-                   format_func=lambda m: text(METRIC_SPECS[m].label_key, lang))
+    left.selectbox(text("metric", lang), OVERVIEW_METRICS, key=PAGE_KEYS[PAGE]["metric"],
+                   format_func=lambda m: metric_label(m, lang))
     middle.radio(text("map_by", lang), PAGE_BY[PAGE], key=PAGE_KEYS[PAGE]["by"], horizontal=True,
                  format_func=lambda by: text(f"map_{by}", lang))
     if view.by == "h3":
@@ -93,7 +96,7 @@ def map_and_top10(page_run_view) -> None:
         show_table(
             top.drop(columns=["code"]).rename(columns={
                 "rank": text("rank", lang), "area": text("area", lang),
-                "value": text(METRIC_SPECS[view.metric].label_key, lang), "households": text("households", lang)}),
+                "value": metric_label(view.metric, lang), "households": text("households", lang)}),
             key=top_key, height=400,
             on_select=partial(on_table_select, top_key, top["code"].tolist()), selection_mode="single-row")
 

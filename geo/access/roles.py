@@ -51,8 +51,9 @@ import pandas as pd
 
 from geo.engine.aggregate import HouseholdIndex
 from geo.checks import H3_RESOLUTIONS, check_int, check_resolution
+from geo.data.areas import coded_name
 from geo.data.contract import HOUSEHOLD_COLUMN_NAMES, round_positions
-from geo.errors import PPAPError
+from geo.errors import AccessConfigError, AccessDenied, ArgumentError, ArgumentTypeError, ConfigError
 from geo.engine.filters import HouseholdFilter, filter_mask
 from geo.data.paths import PROJECT_ROOT
 from geo.engine.protect import DEFAULT_MIN_COUNT
@@ -60,33 +61,6 @@ from geo.engine.protect import DEFAULT_MIN_COUNT
 # ---------------------------------------------------------------------------------------------
 # Errors
 # ---------------------------------------------------------------------------------------------
-
-
-class AccessDenied(PPAPError):
-    """The user may not do or see this. ``str()`` gives Thai, then English; safe to show.
-
-    Attributes
-    ----------
-    reason : str
-        A short code for tests and the audit log: ``rows``, ``scope``, ``import``, ``audit``,
-        ``min_count``, ``login``, ``locked`` or ``unknown_identity``.
-    message_th, message_en : str
-        The message in each language.
-    """
-
-    def __init__(self, message_th: str, message_en: str, *, reason: str) -> None:
-        super().__init__(f"{message_th} · {message_en}")
-        self.message_th = message_th
-        self.message_en = message_en
-        self.reason = reason
-
-    def message(self, lang: str = "th") -> str:
-        """The message in one language (``"th"`` or ``"en"``)."""
-        return self.message_en if lang == "en" else self.message_th
-
-
-class AccessConfigError(PPAPError, ValueError):
-    """A user definition or the access configuration is invalid; the message names the key."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -105,8 +79,6 @@ ROLE_LABELS: Mapping[str, Mapping[str, str]] = MappingProxyType({
 #: Decimals officers see household positions at: a 0.001-degree grid is about 111 m north-south
 #: and 107 m east-west at Thai latitudes (15 N); a shown position is within about 78 m of the true one.
 OFFICER_POSITION_DECIMALS = 3
-#: Smallest household count any non-administrator may publish (the engine's default k).
-MIN_COUNT_FLOOR = DEFAULT_MIN_COUNT
 
 
 @dataclass(frozen=True)
@@ -155,7 +127,7 @@ class Capabilities:
 
 _OFFICER = Capabilities(
     may_see_household_rows=True, may_import=True, may_replace_store=False, may_see_precise_positions=False,
-    position_decimals=OFFICER_POSITION_DECIMALS, max_h3_res=9, min_count=MIN_COUNT_FLOOR, may_read_audit=False,
+    position_decimals=OFFICER_POSITION_DECIMALS, max_h3_res=9, min_count=DEFAULT_MIN_COUNT, may_read_audit=False,
     may_keep_names=False, national=False, exact_counts=True,
 )
 #: The capability matrix. ``docs/ACCESS.md`` shows it as a table; tests check every cell.
@@ -169,12 +141,12 @@ ROLE_CAPABILITIES: Mapping[str, Capabilities] = MappingProxyType({
     "district_officer": _OFFICER,
     "researcher": Capabilities(
         may_see_household_rows=False, may_import=False, may_replace_store=False, may_see_precise_positions=False,
-        position_decimals=OFFICER_POSITION_DECIMALS, max_h3_res=8, min_count=MIN_COUNT_FLOOR,
+        position_decimals=OFFICER_POSITION_DECIMALS, max_h3_res=8, min_count=DEFAULT_MIN_COUNT,
         may_read_audit=False, may_keep_names=False, national=True,
     ),
     "viewer": Capabilities(
         may_see_household_rows=False, may_import=False, may_replace_store=False, may_see_precise_positions=False,
-        position_decimals=OFFICER_POSITION_DECIMALS, max_h3_res=7, min_count=MIN_COUNT_FLOOR,
+        position_decimals=OFFICER_POSITION_DECIMALS, max_h3_res=7, min_count=DEFAULT_MIN_COUNT,
         may_read_audit=False, may_keep_names=False, national=True,
     ),
 })
@@ -193,24 +165,6 @@ _CACHE_USERNAME = "scope-key"
 def _shown(value: object, limit: int = 60) -> str:
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def area_name(code: str, lang: str = "en") -> str:
-    """``"46 Kalasin"`` (or Thai ``"46 กาฬสินธุ์"``) for a province, district or subdistrict code; never raises.
-
-    Example
-    -------
-    >>> area_name("4609")
-    '4609 Sahatsakhan'
-    """
-    try:
-        lookup = {2: geothai.province, 4: geothai.district, 6: geothai.subdistrict}.get(len(code))
-        area = lookup(code) if lookup else None
-    except Exception:  # a name is decoration: never let it hide the real message
-        area = None
-    if area is None:
-        return str(code)
-    return f"{code} {area.name_en if lang == 'en' else area.name_th}"
 
 
 def is_province_code(code: object) -> bool:
@@ -316,9 +270,9 @@ class Scope:
         if self.is_national:
             return "ทุกพื้นที่" if lang == "th" else "all areas"
         if self.districts is not None:
-            names = ", ".join(area_name(c, lang) for c in self.districts)
+            names = ", ".join(coded_name(c, lang) for c in self.districts)
             return f"อำเภอ {names}" if lang == "th" else f"districts {names}"
-        names = ", ".join(area_name(c, lang) for c in self.provinces or ())
+        names = ", ".join(coded_name(c, lang) for c in self.provinces or ())
         return f"จังหวัด {names}" if lang == "th" else f"provinces {names}"
 
 
@@ -425,10 +379,10 @@ class User:
 
 #: Shown on every page while the public viewer is browsing.
 PUBLIC_NOTICE: Mapping[str, str] = MappingProxyType({
-    "th": "โหมดผู้ชมทั่วไป: แสดงเฉพาะข้อมูลสรุปที่ปกปิดพื้นที่ที่มีน้อยกว่า 10 ครัวเรือน "
+    "th": f"โหมดผู้ชมทั่วไป: แสดงเฉพาะข้อมูลสรุปที่ปกปิดพื้นที่ที่มีน้อยกว่า {DEFAULT_MIN_COUNT} ครัวเรือน "
           "ไม่แสดงข้อมูลรายครัวเรือน และไม่สามารถนำเข้าข้อมูลได้",
-    "en": "Public viewer: protected aggregates only (areas with fewer than 10 households are withheld); "
-          "no household rows and no imports.",
+    "en": f"Public viewer: protected aggregates only (areas with fewer than {DEFAULT_MIN_COUNT} households are "
+          "withheld); no household rows and no imports.",
 })
 
 
@@ -460,7 +414,7 @@ def with_session(user: User, session_id: str) -> User:
 
 def _check_user(user: object, name: str = "user") -> User:
     if not isinstance(user, User):
-        raise TypeError(f"{name} must be a geo.access.roles.User, got {type(user).__name__}")
+        raise ArgumentTypeError(f"{name} must be a geo.access.roles.User, got {type(user).__name__}")
     return user
 
 
@@ -544,7 +498,7 @@ def scope_mask(index: HouseholdIndex, user: User) -> np.ndarray:
     >>> mask = scope_mask(index, User("k", "provincial_officer", provinces=("46",)))  # doctest: +SKIP
     """
     if not isinstance(index, HouseholdIndex):
-        raise TypeError(f"index must be a geo.engine.aggregate.HouseholdIndex, got {type(index).__name__}")
+        raise ArgumentTypeError(f"index must be a geo.engine.aggregate.HouseholdIndex, got {type(index).__name__}")
     scope = _check_user(user).scope
     if scope.is_national:
         return np.ones(index.n, dtype=bool)
@@ -567,10 +521,10 @@ def frame_scope_mask(frame: pd.DataFrame, user: User) -> np.ndarray:
     [True, False]
     """
     if not isinstance(frame, pd.DataFrame):
-        raise TypeError(f"frame must be a pandas DataFrame, got {type(frame).__name__}")
+        raise ArgumentTypeError(f"frame must be a pandas DataFrame, got {type(frame).__name__}")
     missing = [c for c in ("province_code", "district_code") if c not in frame.columns]
     if missing:
-        raise ValueError(f"frame is missing columns {missing}; household frames carry province_code and district_code")
+        raise ArgumentError(f"frame is missing columns {missing}; household frames carry province_code and district_code")
     scope = _check_user(user).scope
     if scope.is_national:
         return np.ones(len(frame), dtype=bool)
@@ -633,10 +587,10 @@ def pilots_in_scope(pilots: pd.DataFrame, user: User) -> pd.DataFrame:
 
 
 def _deny_scope(user: User, provinces: list[str], districts: list[str]) -> AccessDenied:
-    areas_th = ", ".join([f"จังหวัด {area_name(p, 'th')}" for p in provinces]
-                         + [f"อำเภอ {area_name(d, 'th')}" for d in districts])
-    areas_en = ", ".join([f"province {area_name(p)}" for p in provinces]
-                         + [f"district {area_name(d)}" for d in districts])
+    areas_th = ", ".join([f"จังหวัด {coded_name(p, 'th')}" for p in provinces]
+                         + [f"อำเภอ {coded_name(d, 'th')}" for d in districts])
+    areas_en = ", ".join([f"province {coded_name(p, 'en')}" for p in provinces]
+                         + [f"district {coded_name(d, 'en')}" for d in districts])
     return AccessDenied(
         f"ไม่มีสิทธิ์เข้าถึง {areas_th}: อยู่นอกพื้นที่ที่ได้รับอนุญาต ({user.scope.describe('th')})",
         f"Access denied: {areas_en} is outside your area ({user.scope.describe('en')})",
@@ -678,7 +632,7 @@ def scope_filter(flt: HouseholdFilter | None, user: User) -> HouseholdFilter:
     if flt is None:
         flt = HouseholdFilter()
     if not isinstance(flt, HouseholdFilter):
-        raise TypeError(f"flt must be a geo.engine.filters.HouseholdFilter or None, got {type(flt).__name__}")
+        raise ArgumentTypeError(f"flt must be a geo.engine.filters.HouseholdFilter or None, got {type(flt).__name__}")
     scope = _check_user(user).scope
     if scope.is_national:
         return flt
@@ -812,7 +766,7 @@ def household_rows(frame: pd.DataFrame, user: User) -> pd.DataFrame:
     """
     user = _check_user(user)
     if not isinstance(frame, pd.DataFrame):
-        raise TypeError(f"frame must be a pandas DataFrame, got {type(frame).__name__}")
+        raise ArgumentTypeError(f"frame must be a pandas DataFrame, got {type(frame).__name__}")
     caps = user.capabilities
     if not caps.may_see_household_rows:
         label = ROLE_LABELS[user.role]
@@ -858,9 +812,9 @@ def check_import(user: User, households: pd.DataFrame, *, mode: str = "append") 
     """
     user = _check_user(user)
     if not isinstance(households, pd.DataFrame):
-        raise TypeError(f"households must be a pandas DataFrame, got {type(households).__name__}")
+        raise ArgumentTypeError(f"households must be a pandas DataFrame, got {type(households).__name__}")
     if mode not in ("append", "replace"):
-        raise ValueError(f"mode must be 'append' or 'replace', got {_shown(mode)}")
+        raise ArgumentError(f"mode must be 'append' or 'replace', got {_shown(mode)}")
     caps = user.capabilities
     if not caps.may_import:
         raise AccessDenied("บทบาทนี้ไม่มีสิทธิ์นำเข้าข้อมูล", "Your role may not import data", reason="import")
@@ -916,7 +870,7 @@ def imports_in_scope(imports: list[dict], user: User) -> list[dict]:
     """
     user = _check_user(user)
     if not isinstance(imports, list) or not all(isinstance(e, Mapping) for e in imports):
-        raise TypeError(f"imports must be a list of provenance entries (dicts), got {type(imports).__name__}")
+        raise ArgumentTypeError(f"imports must be a list of provenance entries (dicts), got {type(imports).__name__}")
     scope = user.scope
     if scope.is_national:
         return [dict(e) for e in imports]
@@ -982,12 +936,12 @@ def hash_password(password: str, *, salt: bytes | None = None) -> str:
     """
     if not isinstance(password, str) or not MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD_LENGTH:
         length = len(password) if isinstance(password, str) else type(password).__name__
-        raise ValueError(
+        raise ArgumentError(
             f"password must be text of {MIN_PASSWORD_LENGTH}-{MAX_PASSWORD_LENGTH} characters, got {length}"
         )
     salt = secrets.token_bytes(SCRYPT_SALT_BYTES) if salt is None else salt
     if not isinstance(salt, bytes) or len(salt) != SCRYPT_SALT_BYTES:
-        raise ValueError(f"salt must be {SCRYPT_SALT_BYTES} bytes")
+        raise ArgumentError(f"salt must be {SCRYPT_SALT_BYTES} bytes")
     digest = _scrypt(password, salt, SCRYPT_N, SCRYPT_R, SCRYPT_P, SCRYPT_HASH_BYTES)
     return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${_b64(salt)}${_b64(digest)}"
 
@@ -1001,25 +955,25 @@ def parse_password_hash(encoded: str) -> tuple[int, int, int, bytes, bytes]:
         Naming the part that is wrong and the expected format ``scrypt$n$r$p$salt_b64$hash_b64``.
     """
     if not isinstance(encoded, str):
-        raise ValueError(f"password_hash must be text in the form {_HASH_FORMAT}, got {type(encoded).__name__}")
+        raise AccessConfigError(f"password_hash must be text in the form {_HASH_FORMAT}, got {type(encoded).__name__}")
     parts = encoded.split("$")
     if len(parts) != 6 or parts[0] != "scrypt":
-        raise ValueError(f"password_hash must have the form {_HASH_FORMAT} (from `python -m geo access hash-password`)")
+        raise AccessConfigError(f"password_hash must have the form {_HASH_FORMAT} (from `python -m geo access hash-password`)")
     try:
         n, r, p = (int(x) for x in parts[1:4])
     except ValueError:
-        raise ValueError(f"password_hash: n, r and p must be integers in {_HASH_FORMAT}") from None
+        raise AccessConfigError(f"password_hash: n, r and p must be integers in {_HASH_FORMAT}") from None
     if n < 2**14 or n > 2**20 or n & (n - 1):
-        raise ValueError(f"password_hash: n must be a power of two from 16384 to 1048576, got {n}")
+        raise AccessConfigError(f"password_hash: n must be a power of two from 16384 to 1048576, got {n}")
     if not 1 <= r <= 32 or not 1 <= p <= 16:
-        raise ValueError(f"password_hash: r must be 1-32 and p 1-16, got r={r}, p={p}")
+        raise AccessConfigError(f"password_hash: r must be 1-32 and p 1-16, got r={r}, p={p}")
     try:
         salt = base64.b64decode(parts[4], validate=True)
         digest = base64.b64decode(parts[5], validate=True)
     except (binascii.Error, ValueError):
-        raise ValueError("password_hash: salt and hash must be base64") from None
+        raise AccessConfigError("password_hash: salt and hash must be base64") from None
     if len(salt) < 16 or not 16 <= len(digest) <= 64:
-        raise ValueError(
+        raise AccessConfigError(
             f"password_hash: salt must be at least 16 bytes and hash 16-64 bytes, got {len(salt)} and {len(digest)}"
         )
     return n, r, p, salt, digest
@@ -1094,7 +1048,7 @@ class LoginLimiter:
         self.max_failures = check_int(max_failures, "max_failures", minimum=1)
         self.max_client_failures = check_int(max_client_failures, "max_client_failures", minimum=1)
         if isinstance(lockout_seconds, bool) or not isinstance(lockout_seconds, (int, float)) or lockout_seconds <= 0:
-            raise ValueError(f"lockout_seconds must be a positive number, got {_shown(lockout_seconds)}")
+            raise ArgumentError(f"lockout_seconds must be a positive number, got {_shown(lockout_seconds)}")
         self.lockout_seconds = float(lockout_seconds)
         self._clock = clock
         self._max_tracked = check_int(max_tracked, "max_tracked", minimum=1)
@@ -1540,11 +1494,11 @@ def authenticate_local(config: AccessConfig, username: str, password: str, *, li
     >>> user = authenticate_local(config, "kalasin", password, limiter=limiter)  # doctest: +SKIP
     """
     if not isinstance(config, AccessConfig):
-        raise TypeError(f"config must be an AccessConfig, got {type(config).__name__}")
+        raise ArgumentTypeError(f"config must be an AccessConfig, got {type(config).__name__}")
     if config.mode != "local":
         raise AccessConfigError(f"authenticate_local needs mode = \"local\"; the configuration has {config.mode!r}")
     if not isinstance(limiter, LoginLimiter):
-        raise TypeError(f"limiter must be a LoginLimiter, got {type(limiter).__name__}")
+        raise ArgumentTypeError(f"limiter must be a LoginLimiter, got {type(limiter).__name__}")
     name = username if isinstance(username, str) else ""
     limiter.check(name, client=client)
     user = config.user(name)
@@ -1581,7 +1535,7 @@ def resolve_oidc_user(config: AccessConfig, email: str | None, *, email_verified
     >>> user = resolve_oidc_user(config, st.user.email, email_verified=st.user.get("email_verified"))  # doctest: +SKIP
     """
     if not isinstance(config, AccessConfig):
-        raise TypeError(f"config must be an AccessConfig, got {type(config).__name__}")
+        raise ArgumentTypeError(f"config must be an AccessConfig, got {type(config).__name__}")
     if config.mode != "oidc":
         raise AccessConfigError(f"resolve_oidc_user needs mode = \"oidc\"; the configuration has {config.mode!r}")
     known = None
@@ -1665,7 +1619,7 @@ class LoginSessions:
             env = os.environ.get(SESSION_KEY_ENV, "")
             key = env.encode("utf-8") if env else secrets.token_bytes(32)
         if not isinstance(key, (bytes, bytearray)) or len(key) < 16:
-            raise ValueError(f"key must be at least 16 bytes (${SESSION_KEY_ENV}: at least 16 characters)")
+            raise ConfigError(f"key must be at least 16 bytes (${SESSION_KEY_ENV}: at least 16 characters)")
         self._key = bytes(key)
         self._clock = clock
         self._max = check_int(max_sessions, "max_sessions", minimum=1)
@@ -1695,7 +1649,7 @@ class LoginSessions:
         """
         user = _check_user(user)
         if isinstance(hours, bool) or not isinstance(hours, (int, float)) or hours <= 0:
-            raise ValueError(f"hours must be a positive number, got {_shown(hours)}")
+            raise ArgumentError(f"hours must be a positive number, got {_shown(hours)}")
         now = self._clock()
         sid, ticket = secrets.token_urlsafe(18), secrets.token_urlsafe(24)
         with self._lock:

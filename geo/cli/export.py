@@ -34,7 +34,7 @@ def parse_level(value: str) -> tuple[str, int | None]:
         When the value is none of ``province``, ``district``, ``subdistrict``, ``h3`` or ``h3:R``
         with R in 5-9.
     """
-    from geo.views.mapview import MAP_RESOLUTIONS
+    from geo.views.viewstate import MAP_RESOLUTIONS
 
     text = str(value).strip().lower()
     if text in ("province", "district", "subdistrict", "h3"):
@@ -101,14 +101,16 @@ def _filters(args: argparse.Namespace):
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    from geo.views.mapview import METRIC_ALIASES, METRICS, PILOT_PROVINCES, MapView, load_map_inputs
+    from geo.data.contract import PILOT_PROVINCES
+    from geo.views.mapview import MapView, load_map_inputs
+    from geo.views.metrics import METRICS, metric_name
 
     formats = parse_list(args.format, "--format", tuple(FORMATS))
     if args.size not in SIZES:
         raise ExportError(f"--size must be one of {list(SIZES)}, got {args.size!r}")
     if args.size != DEFAULT_SIZE and "png" not in formats:
         raise ExportError(f"--size applies to PNG only; add png to --format (got {','.join(formats)})")
-    metric = METRIC_ALIASES.get(args.metric, args.metric)
+    metric = metric_name(args.metric)
     if metric not in METRICS:
         raise ExportError(f"--metric must be one of {list(METRICS)}, got {args.metric!r}")
     if args.lang not in ("th", "en"):
@@ -163,7 +165,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
     """Add ``export`` to the ``python -m bench`` command line."""
-    from geo.views.mapview import METRICS
+    from geo.views.metrics import METRICS
 
     cmd = subparsers.add_parser(
         "export", help="export protected map snapshots (PNG, PDF brief, offline HTML)",

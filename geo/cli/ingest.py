@@ -13,7 +13,8 @@ import sys
 from pathlib import Path
 
 from geo.errors import PPAPError
-from geo.ingest.pipeline import MODES, ImportResult, import_households, save_import
+from geo.data.store import MODES
+from geo.ingest.pipeline import ImportResult, import_households, save_import
 from geo.data.national_id import ID_HASH_KEY_ENV, id_hash_key
 
 

@@ -48,11 +48,11 @@ import shapely
 from geothai._normalize import normalize as geothai_normalize
 
 from geo.data import paths
+from geo.data.areas import AREA_WIDTH_BY_LEVEL
 from geo.errors import BoundaryError
 
 LEVELS: tuple[str, ...] = ("province", "district", "subdistrict")
 LEVEL_ADM: dict[str, int] = {"province": 1, "district": 2, "subdistrict": 3}
-CODE_WIDTH: dict[str, int] = {"province": 2, "district": 4, "subdistrict": 6}
 ATTRIBUTION = "Boundaries: RTSD / OCHA (CC BY-IGO)"
 OUTPUT_COLUMNS: tuple[str, ...] = ("code", "parent_code", "name_th", "name_en", "geometry")
 
@@ -419,7 +419,7 @@ def _match_codab(layer: SourceLayer, level: str) -> tuple[pd.Series, list[dict]]
     adm = LEVEL_ADM[level]
     raw = _column(layer.frame, f"ADM{adm}_PCODE").str.strip().str.upper()
     codes = raw.str.removeprefix("TH")
-    width = CODE_WIDTH[level]
+    width = AREA_WIDTH_BY_LEVEL[level]
     codes = codes.where(codes.str.fullmatch(r"\d+"), "").str.zfill(width).where(lambda s: s != "0" * width, "")
     known = codes.map(lambda c: bool(c) and _dopa_area(level, c) is not None)
     unmatched = [

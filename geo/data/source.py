@@ -23,7 +23,7 @@ import pandas as pd
 
 from geo.data import paths
 from geo.data.contract import PILOT_COLUMN_NAMES, conform_pilots
-from geo.data.store import HOUSEHOLDS_FILE, is_synthetic, read_sample_metadata
+from geo.data.store import HOUSEHOLDS_FILE, is_synthetic, latest_round, latest_round_filter, read_sample_metadata
 from geo.errors import InputFileError
 
 #: Environment variable naming a households file to show instead of the store and the sample.
@@ -154,16 +154,12 @@ def read_latest_round(path: str | os.PathLike[str], *, provinces: Iterable[str] 
     InputFileError
         The file cannot be read, holds no households or lacks ``survey_year``.
     """
-    import pyarrow.compute as pc
-    import pyarrow.parquet as pq
-
     provinces = list(provinces) if provinces else None
     try:
-        years = pq.read_table(path, columns=["survey_year"]).column("survey_year")
-        if len(years) == 0:
+        latest = latest_round(path)
+        if latest is None:
             raise InputFileError(f"{path} holds no households")
-        latest = int(pc.max(years).as_py())
-        filters = [("survey_year", "=", latest)]
+        filters = latest_round_filter(latest)
         if provinces:
             filters.append(("province_code", "in", provinces))
         frame = pd.read_parquet(path, columns=list(columns) if columns else None, filters=filters)

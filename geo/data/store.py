@@ -30,18 +30,15 @@ import pandas as pd
 
 from geo.data.contract import HOUSEHOLD_COLUMN_NAMES, conform_households
 from geo.data.paths import store_dir
-from geo.errors import InputFileError, PPAPError
+from geo.errors import ArgumentError, ArgumentTypeError, InputFileError, StoreError
 
 HOUSEHOLDS_FILE = "households.parquet"
 PROVENANCE_FILE = "provenance.json"
 LOCK_FILE = ".lock"
+#: How an import meets the store: add its rows, or swap the whole table for them.
 MODES: tuple[str, ...] = ("append", "replace")
 #: Columns kept beside the contract's when an import asks for them.
 OPTIONAL_EXTRA_COLUMNS: tuple[str, ...] = ("head_name",)
-
-
-class StoreError(PPAPError):
-    """The store cannot be read or written, or changed under an import."""
 
 
 def _store_path(store: str | os.PathLike[str] | None) -> Path:
@@ -157,7 +154,7 @@ def entries_with_areas(households: pd.DataFrame, entries: list[dict]) -> list[di
     ['4601', '4609']
     """
     if not isinstance(households, pd.DataFrame):
-        raise TypeError(f"households must be a DataFrame, got {type(households).__name__}")
+        raise ArgumentTypeError(f"households must be a DataFrame, got {type(households).__name__}")
     districts = households["district_code"].astype("string").fillna("").to_numpy(dtype=object)
     provinces = households["province_code"].astype("string").fillna("").to_numpy(dtype=object)
     counts = [e.get("accepted") for e in entries]
@@ -240,9 +237,9 @@ def save_households(
         When ``mode`` is not ``append`` or ``replace``.
     """
     if mode not in MODES:
-        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+        raise ArgumentError(f"mode must be one of {MODES}, got {mode!r}")
     if not isinstance(households, pd.DataFrame):
-        raise TypeError(f"households must be a DataFrame, got {type(households).__name__}")
+        raise ArgumentTypeError(f"households must be a DataFrame, got {type(households).__name__}")
     new = _conform(households)
     with locked(store) as directory:
         provenance = load_provenance(directory)
@@ -278,6 +275,38 @@ def save_households(
 # ---------------------------------------------------------------------------------------------
 
 
+def survey_rounds(path: str | os.PathLike[str]) -> tuple[int, int] | None:
+    """``(earliest, latest)`` survey round (``survey_year``) of a household Parquet file; ``None``
+    when it holds no households. Reads the one column. Raises what pyarrow raises for an
+    unreadable file (``OSError``, ``ValueError``, ``KeyError`` without the column)."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    years = pq.read_table(path, columns=["survey_year"]).column("survey_year")
+    if len(years) == 0:
+        return None
+    return int(pc.min(years).as_py()), int(pc.max(years).as_py())
+
+
+def latest_round(source: str | os.PathLike[str] | pd.DataFrame) -> int | None:
+    """The latest survey round — the one the app, the index and the exports show — of a household
+    Parquet file or a frame; ``None`` when there are no households (or no ``survey_year``, in a frame).
+
+    The one definition of "the latest round"; read it with :func:`latest_round_filter`.
+    """
+    if isinstance(source, pd.DataFrame):
+        if "survey_year" not in source.columns or not source["survey_year"].notna().any():
+            return None
+        return int(source["survey_year"].max())
+    rounds = survey_rounds(source)
+    return None if rounds is None else rounds[1]
+
+
+def latest_round_filter(latest: int) -> list[tuple[str, str, int]]:
+    """The pyarrow / ``pandas.read_parquet`` filter that keeps only round ``latest``."""
+    return [("survey_year", "=", latest)]
+
+
 def read_rows(households_path: str | os.PathLike[str], positions, *, columns=None) -> pd.DataFrame:
     """Rows ``positions`` of a households file's latest survey round, reading only the row groups
     that hold them (a district of a national file: one or two groups of 250,000, not 13 million rows).
@@ -291,19 +320,17 @@ def read_rows(households_path: str | os.PathLike[str], positions, *, columns=Non
         When the file cannot be read or a position is out of range.
     """
     import numpy as np
-    import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
     wanted = np.unique(np.asarray(positions, dtype=np.int64))
     path = Path(households_path)
     try:
         parquet = pq.ParquetFile(path)
-        years = pq.read_table(path, columns=["survey_year"]).column("survey_year")
-        latest = pc.max(years).as_py() if len(years) else None
-        one_round = len(years) == 0 or pc.min(years).as_py() == latest
+        rounds = survey_rounds(path)
+        one_round = rounds is None or rounds[0] == rounds[1]
         names = list(columns) if columns is not None else None
         if not one_round:  # rows of several rounds: the latest round's numbering needs the whole file
-            frame = pd.read_parquet(path, columns=names, filters=[("survey_year", "=", latest)])
+            frame = pd.read_parquet(path, columns=names, filters=latest_round_filter(rounds[1]))
             if wanted.size and wanted[-1] >= len(frame):
                 raise StoreError(f"store: row {wanted[-1]} is beyond the {len(frame)} rows of {path}")
             return frame.iloc[wanted].set_axis(wanted)

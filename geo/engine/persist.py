@@ -8,7 +8,7 @@ import json
 import os
 from pathlib import Path
 
-from geo.data.store import StoreError
+from geo.errors import StoreError
 from geo.errors import PPAPError
 
 
@@ -66,23 +66,22 @@ def write_index(households_path: str | os.PathLike[str]) -> Path:
     import shutil
 
     import numpy as np
-    import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
+    from geo.data.store import latest_round, latest_round_filter
     from geo.engine.aggregate import INDEX_COLUMNS, OPTIONAL_INDEX_COLUMNS, index_households
     from geo.engine.cube import build_cube, write_cube
 
     path = Path(households_path)
     try:
         signature = _file_signature(path)
-        years = pq.read_table(path, columns=["survey_year"]).column("survey_year")
-        if len(years) == 0:
+        latest = latest_round(path)
+        if latest is None:
             raise StoreError(f"store: {path} holds no households")
-        latest = int(pc.max(years).as_py())
         names = set(pq.read_schema(path).names)
         optional = [c for c in OPTIONAL_INDEX_COLUMNS if c in names]
         table = pq.read_table(path, columns=list(INDEX_COLUMNS) + optional + ["survey_year"],
-                              filters=[("survey_year", "=", latest)])
+                              filters=latest_round_filter(latest))
         frame = table.drop_columns(["survey_year"]).to_pandas()
         del table
         index = index_households(frame)

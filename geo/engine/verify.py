@@ -31,10 +31,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from geo.checks import EngineInputError, check_choice, check_columns, check_same_length
+from geo.checks import check_choice, check_columns, check_same_length
+from geo.data.areas import AREA_WIDTH_BY_LEVEL
+from geo.errors import EngineInputError
 
-#: Boundary levels that can be verified, finest last; the code width of each.
-LEVEL_CODE_WIDTH: dict[str, int] = {"province": 2, "district": 4, "subdistrict": 6}
 #: Status of a verification row.
 STATUSES: tuple[str, ...] = ("outside_declared", "declared_unknown", "assigned", "no_position")
 
@@ -84,13 +84,13 @@ def prepare_boundaries(boundaries: pd.DataFrame, level: str = "district") -> Pre
     """
     import shapely
 
-    level = check_choice(level, "level", tuple(LEVEL_CODE_WIDTH))
+    level = check_choice(level, "level", tuple(AREA_WIDTH_BY_LEVEL))
     check_columns(boundaries, "boundaries", ("code", "geometry"))
     crs = getattr(boundaries, "crs", None)
     if crs is not None and crs.to_epsg() != 4326:
         raise EngineInputError(f"boundaries must be in EPSG:4326 (lon/lat degrees), got {crs.to_string()}")
     codes = boundaries["code"].astype("string")
-    width = LEVEL_CODE_WIDTH[level]
+    width = AREA_WIDTH_BY_LEVEL[level]
     bad = codes[codes.isna() | (codes.str.len() != width)]
     if not bad.empty:
         raise EngineInputError(f"boundaries['code'] must be {width}-digit {level} codes, got {bad.head(5).tolist()}")

@@ -26,6 +26,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from geo.errors import ExportError, PPAPError
+from geo.export.common import SIZES  # PNG sizes by name: "1920x1080", "3840x2160", "a4", "a3"
 from geo.export.common import check_figure as _check_figure
 from geo.views.mapview import MapFigure
 
@@ -66,8 +67,6 @@ def export_html(figure: MapFigure) -> str:
     return _html(figure)
 
 
-#: PNG sizes: "1920x1080", "3840x2160", "a4" (3508x2480 at 300 dpi), "a3" (4961x3508 at 300 dpi).
-SIZES: tuple[str, ...] = ("1920x1080", "3840x2160", "a4", "a3")
 #: What an export menu offers, by name (``geo.views.text`` label ``export_<name>``): (format, PNG size).
 EXPORT_CHOICES: dict[str, tuple[str, str]] = {
     "png_1920x1080": ("png", "1920x1080"),

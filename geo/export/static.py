@@ -27,11 +27,11 @@ from __future__ import annotations
 
 import io
 import math
-from dataclasses import dataclass
 
 import numpy as np
 
 from geo.engine.aggregate import haversine_km
+from geo.export.common import SIZES, PageSize
 from geo.export.fonts import PDF_LOCK, THAI_FONT_FAMILY, pdf_text_fix, register_thai_font
 from geo.views.text import text
 from geo.views.mapview import MapFigure
@@ -47,32 +47,6 @@ CONTEXT_EDGE = (0.73, 0.73, 0.73, 1.0)
 DESIGN_WIDTH_IN = 19.2
 
 
-@dataclass(frozen=True)
-class PageSize:
-    """An output size: pixels and the dots per inch that give the design's type sizes."""
-
-    name: str
-    width_px: int
-    height_px: int
-    dpi: int
-
-    @property
-    def inches(self) -> tuple[float, float]:
-        # A quarter pixel more: Agg truncates the canvas size, and w / dpi * dpi can fall short.
-        return (self.width_px + 0.25) / self.dpi, (self.height_px + 0.25) / self.dpi
-
-
-def _mm_to_px(mm: float, dpi: int) -> int:
-    return int(round(mm / 25.4 * dpi))
-
-
-#: Sizes a PNG can be exported at: presentation (16:9) and print (ISO landscape at 300 dpi).
-SIZES: dict[str, PageSize] = {
-    "1920x1080": PageSize("1920x1080", 1920, 1080, 100),
-    "3840x2160": PageSize("3840x2160", 3840, 2160, 200),
-    "a4": PageSize("a4", _mm_to_px(297, 300), _mm_to_px(210, 300), 300),
-    "a3": PageSize("a3", _mm_to_px(420, 300), _mm_to_px(297, 300), 300),
-}
 #: The PDF brief's page: A4 landscape.
 BRIEF_SIZE = SIZES["a4"]
 
@@ -338,10 +312,10 @@ def _block(canvas: _Canvas, title: str, rows: list[tuple[str, str]], x: float, y
 
 
 def _top_areas(figure: MapFigure, n: int = 5) -> list[tuple[str, str]]:
-    from geo.views.mapview import METRICS
+    from geo.views.metrics import get_metric
 
     areas = figure.areas
-    if figure.level == "h3" or areas.empty or METRICS[figure.view.metric].kind == "category":
+    if figure.level == "h3" or areas.empty or get_metric(figure.view.metric).scale == "categorical":
         return []
     shown = areas[areas["status"] == "shown"]
     order = np.argsort(-shown["value"].to_numpy(dtype="float64"), kind="stable")[:n]

@@ -22,9 +22,11 @@ from functools import cache
 
 import geothai
 
+from geo.data.areas import AREA_WIDTH_BY_LEVEL, coded_name
 from geo.ingest.values import clean_cell, to_ascii_digits
+from geo.errors import ArgumentError
 
-_WIDTHS = {"province_code": 2, "district_code": 4, "subdistrict_code": 6}
+_WIDTHS = {f"{level}_code": width for level, width in AREA_WIDTH_BY_LEVEL.items()}
 _SHORT_PREFIX = re.compile(r"^\s*(?:จ|อ|ต|ข)\s*\.\s*")
 _LONG_PREFIX = re.compile(r"^(?:จังหวัด|กิ่งอำเภอ|อำเภอ|เขต|ตำบล|แขวง)")
 _EN_PREFIX = re.compile(r"^(?:changwat|amphoe|amphur|amphoe|khet|tambon|khwaeng|king amphoe)\s+", re.IGNORECASE)
@@ -95,12 +97,7 @@ def _exists(column: str, code: str) -> bool:
 
 def area_label(column: str, code: str) -> str:
     """``"4609 สหัสขันธ์"``: a code with its Thai name, for messages."""
-    area = {
-        "province_code": geothai.province,
-        "district_code": geothai.district,
-        "subdistrict_code": geothai.subdistrict,
-    }[column](code)
-    return f"{code} {area.name_th}" if area is not None else code
+    return coded_name(code, "th") if len(code) == _WIDTHS[column] else code
 
 
 @dataclass(frozen=True)
@@ -166,7 +163,7 @@ def resolve_area(text: str, column: str, parent: str | None = None) -> Resolutio
     '460907'
     """
     if column not in _WIDTHS:
-        raise ValueError(f"column must be one of {list(_WIDTHS)}, got {column!r}")
+        raise ArgumentError(f"column must be one of {list(_WIDTHS)}, got {column!r}")
     return _resolve(clean_cell(text), column, parent or None)
 
 

@@ -35,7 +35,8 @@ from geo.data.contract import (
     conform_households,
     poverty_level_from_scores,
 )
-from geo.errors import InputFileError
+from geo.data.store import MODES
+from geo.errors import ArgumentError, ArgumentTypeError, InputFileError
 from geo.ingest import values as V
 from geo.ingest.areas import area_label, resolve_area
 from geo.ingest.positions import district_mismatches, read_positions
@@ -43,7 +44,6 @@ from geo.ingest.limits import ImportLimits, refuse_file_size
 from geo.ingest.read import RawTable, match_header, read_table
 from geo.ingest.reasons import Reason, make_reason
 
-MODES: tuple[str, ...] = ("append", "replace")
 #: Row statuses in the report.
 STATUSES: tuple[str, ...] = ("accepted", "warning", "rejected")
 BOOLEAN_COLUMNS: tuple[str, ...] = ("in_tpmap", "verified", *DEPRIVATION_COLUMNS)
@@ -235,7 +235,7 @@ def _load_source(source: object, limits: ImportLimits | None = None) -> tuple[st
         return str(getattr(source, "name", "upload")), bytes(source.getvalue())
     if isinstance(source, (bytes, bytearray)):
         return "upload", bytes(source)
-    raise TypeError(
+    raise ArgumentTypeError(
         "files must hold paths, (name, bytes) pairs or uploaded-file objects, "
         f"got {type(source).__name__}"
     )
@@ -674,18 +674,18 @@ def _check_args(files: object, mode: object, store: object, keep_head_name: obje
     if single:
         files = [files]
     elif not isinstance(files, Iterable):
-        raise TypeError(f"files must be a list of files, got {type(files).__name__}")
+        raise ArgumentTypeError(f"files must be a list of files, got {type(files).__name__}")
     files = list(files)  # type: ignore[arg-type]
     if not files:
-        raise ValueError("files must hold at least one file, got none")
+        raise ArgumentError("files must hold at least one file, got none")
     if mode not in MODES:
-        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+        raise ArgumentError(f"mode must be one of {MODES}, got {mode!r}")
     if store is not None and not isinstance(store, (str, os.PathLike)):
-        raise TypeError(f"store must be a path or None, got {type(store).__name__}")
+        raise ArgumentTypeError(f"store must be a path or None, got {type(store).__name__}")
     if not isinstance(keep_head_name, bool):
-        raise TypeError(f"keep_head_name must be True or False, got {keep_head_name!r}")
+        raise ArgumentTypeError(f"keep_head_name must be True or False, got {keep_head_name!r}")
     if sheet is not None and not isinstance(sheet, str):
-        raise TypeError(f"sheet must be a sheet name or None, got {sheet!r}")
+        raise ArgumentTypeError(f"sheet must be a sheet name or None, got {sheet!r}")
     return files
 
 
@@ -765,11 +765,11 @@ def import_households(
     if limits is None:
         limits = ImportLimits.from_env()
     elif not isinstance(limits, ImportLimits):
-        raise TypeError(f"limits must be an ImportLimits or None, got {type(limits).__name__}")
+        raise ArgumentTypeError(f"limits must be an ImportLimits or None, got {type(limits).__name__}")
     key = nid.check_id_hash_key(id_key) if id_key else None
     now = now or dt.datetime.now(dt.timezone.utc)
     if not isinstance(now, dt.datetime):
-        raise TypeError(f"now must be a datetime, got {type(now).__name__}")
+        raise ArgumentTypeError(f"now must be a datetime, got {type(now).__name__}")
     if now.tzinfo is None:
         now = now.replace(tzinfo=dt.timezone.utc)
 
@@ -989,7 +989,7 @@ def save_import(result: ImportResult, *, store: str | os.PathLike[str] | None = 
     """
     from geo.data import store as store_module
     if not isinstance(result, ImportResult):
-        raise TypeError(f"result must be an ImportResult, got {type(result).__name__}")
+        raise ArgumentTypeError(f"result must be an ImportResult, got {type(result).__name__}")
     entries = result.provenance_entries()
     if not entries:
         return None
@@ -1013,7 +1013,7 @@ def rejects_to_bytes(result: ImportResult, fmt: str = "xlsx") -> bytes:
     from geo.data.spreadsheet import to_csv_bytes, to_xlsx_bytes
 
     if fmt not in ("xlsx", "csv"):
-        raise ValueError(f"fmt must be 'xlsx' or 'csv', got {fmt!r}")
+        raise ArgumentError(f"fmt must be 'xlsx' or 'csv', got {fmt!r}")
     if fmt == "csv":
         return to_csv_bytes(result.rejects)
     return to_xlsx_bytes(result.rejects, sheet_name="rejected")
@@ -1054,4 +1054,4 @@ def households_to_bytes(result: ImportResult, fmt: str = "csv") -> bytes:
         buffer = io.BytesIO()
         result.households.to_parquet(buffer, index=False)
         return buffer.getvalue()
-    raise ValueError(f"fmt must be 'csv', 'xlsx' or 'parquet', got {fmt!r}")
+    raise ArgumentError(f"fmt must be 'csv', 'xlsx' or 'parquet', got {fmt!r}")

@@ -31,56 +31,10 @@ from geo.data.areas import area_level, area_parents
 from geo.engine.filters import area_mask, combine_masks
 from geo.views.text import area_name, shown_count
 from geo.views.headline import selection_totals, totals_of
+from geo.views.metrics import format_value, metric_values
+from geo.errors import EngineInputError
 
 ADMIN_LEVELS: tuple[str, ...] = ("province", "district", "subdistrict")
-
-
-@dataclass(frozen=True)
-class MetricSpec:
-    """How a metric is computed from an aggregate row and shown.
-
-    ``kind``: ``"count"`` (households, summable, quantile classes), ``"share"`` (0-1, shown as a
-    percentage, equal classes over 0-1) or ``"index"`` (0-1, three decimals).
-    """
-
-    key: str
-    label_key: str
-    kind: str
-
-
-METRIC_SPECS: dict[str, MetricSpec] = {
-    "poor_households": MetricSpec("poor_households", "metric_poor_households", "count"),
-    "share_level_1_2": MetricSpec("share_level_1_2", "metric_share_levels_1_2", "share"),
-    "not_in_tpmap": MetricSpec("not_in_tpmap", "metric_not_in_tpmap", "count"),
-    "mpi": MetricSpec("mpi", "metric_mpi", "index"),
-    "assistance_coverage": MetricSpec("assistance_coverage", "metric_assistance_coverage", "share"),
-}
-
-
-def metric_values(table: pd.DataFrame, metric: str) -> np.ndarray:
-    """The metric per row of an aggregate (protected or not) as float64; NaN where withheld.
-
-    Example
-    -------
-    >>> t = pd.DataFrame({"households_level_1": [1, 2], "households_level_2": [3, 4]})
-    >>> metric_values(t, "poor_households").tolist()
-    [4.0, 6.0]
-    """
-    from geo.views.mapview import metric_values as map_metric_values
-
-    if metric not in METRIC_SPECS:
-        raise ValueError(f"metric must be one of {list(METRIC_SPECS)}, got {metric!r}")
-    return map_metric_values(table, metric)  # one definition of every metric: geo.views.mapview.METRICS
-
-
-def format_metric(value: float, metric: str, lang: str = "th") -> str:
-    """A metric value as text: counts with separators, shares as percentages, the MPI to 3 decimals."""
-    kind = METRIC_SPECS[metric].kind
-    if kind == "count":
-        return format_number(value, lang)
-    if kind == "share":
-        return format_percent(value, lang)
-    return format_number(value, lang, decimals=3)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -122,7 +76,7 @@ def view_area_table(index: HouseholdIndex, level: str, view: ViewState, *, area:
                     k: int = DEFAULT_MIN_COUNT, names: bool = True, exact: bool = False) -> pd.DataFrame:
     """:func:`area_table` of the view's households (in ``area``, default the view's)."""
     if level not in ADMIN_LEVELS:
-        raise ValueError(f"level must be one of {ADMIN_LEVELS}, got {level!r}")
+        raise EngineInputError(f"level must be one of {ADMIN_LEVELS}, got {level!r}")
     return _named(protect(view_aggregate(index, level, view, area=area), k=k, exact=exact), names)
 
 
@@ -143,7 +97,7 @@ def area_table(index: HouseholdIndex, level: str, mask: np.ndarray | None, *, k:
         Exact counts (officers, administrators); else the public release (:func:`geo.engine.protect.protect`).
     """
     if level not in ADMIN_LEVELS:
-        raise ValueError(f"level must be one of {ADMIN_LEVELS}, got {level!r}")
+        raise EngineInputError(f"level must be one of {ADMIN_LEVELS}, got {level!r}")
     return _named(protect(aggregate(index, level, mask=mask), k=k, exact=exact), names)
 
 
@@ -173,7 +127,7 @@ def top_areas(table: pd.DataFrame, metric: str, *, n: int = 10, lang: str = "th"
         "code": codes,
         "rank": np.arange(1, order.size + 1),
         "area": [area_name(c, lang) for c in codes],
-        "value": [format_metric(v, metric, lang) for v in values[order]],
+        "value": [format_value(v, metric, lang) for v in values[order]],
         "households": [format_number(v, lang)
                        for v in table["households"].to_numpy(dtype="float64", na_value=np.nan)[order]],
     })
@@ -324,7 +278,7 @@ def download_table(table: pd.DataFrame, lang: str = "th") -> pd.DataFrame:
     Withheld rows keep their name and the ``<10`` / ``suppressed`` text and nothing else.
     """
     if "households_shown" not in table.columns:
-        raise ValueError("table must come from protect() (no 'households_shown' column)")
+        raise EngineInputError("table must come from protect() (no 'households_shown' column)")
     drop = {"suppressed", "geometry", "res"}
     columns = [c for c in table.columns if c not in drop]
     out = table[columns].copy()
@@ -411,29 +365,6 @@ def format_timestamp(value: object, lang: str = "th", era: str = "BE") -> str:
     except ValueError:
         return str(value)
     return f"{format_date(moment.date(), lang, era=era)} {moment:%H:%M}"
-
-
-def headline_items(totals: pd.DataFrame, lang: str = "th") -> list[tuple[str, str]]:
-    """``(label, value)`` pairs of the headline figures from :func:`selection_totals`.
-
-    A withheld selection shows its ``<10`` text for households and "–" elsewhere.
-    """
-    row = totals.iloc[0]
-    suppressed = bool(row["suppressed"])
-
-    def count(name: str) -> str:
-        value = row[name]
-        return "–" if suppressed or pd.isna(value) else format_number(int(value), lang)
-
-    poor = count("households_level_1_2")  # one set, one figure (geo.engine.protect.POOR_COLUMN)
-    return [
-        (text("households", lang), str(row["households_shown"]) if suppressed else count("households")),
-        (text("people", lang), count("people")),
-        (text("headline_levels_1_2", lang), poor),
-        (text("not_in_tpmap", lang), count("not_in_tpmap")),
-        (text("verified", lang), count("verified")),
-        (text("headline_helped", lang), count("helped")),
-    ]
 
 
 def codes_in(index: HouseholdIndex, level: str) -> tuple[str, ...]:

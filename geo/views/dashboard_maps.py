@@ -27,10 +27,10 @@ import pydeck as pdk
 from geo.views import style as mapstyle
 from geo.engine.aggregate import HouseholdIndex
 from geo.data.boundaries import ATTRIBUTION
-from geo.views.mapview import DEFAULT_SIZE, MAP_RESOLUTIONS, MapFigure, MapView, build_map
+from geo.views.mapview import DEFAULT_SIZE, MapFigure, MapView, build_map
 from geo.views.pilot_overlay import with_pilots
 from geo.engine.protect import DEFAULT_MIN_COUNT
-from geo.views.viewstate import ViewState
+from geo.views.viewstate import MAP_RESOLUTIONS, ViewState
 
 Size = tuple[int, int]
 

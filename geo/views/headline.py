@@ -1,13 +1,58 @@
 """The headline of a selection: its households, people, poor, not in TPMAP, verified and helped,
-and the selection's means and shares, as one protected row (:func:`selection_totals`)."""
+and the selection's means and shares, as one protected row (:func:`selection_totals`), and the
+figures people read from that row (:func:`headline`) — the one headline of the Overview, meeting
+mode and every export (:attr:`geo.views.mapview.MapFigure.headline`)."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from geo.engine.aggregate import COUNT_COLUMNS, KEY_COLUMNS, METRIC_COLUMNS, HouseholdIndex, aggregate
 from geo.engine.protect import DEFAULT_MIN_COUNT, protect
+from geo.views.text import format_number, text
+
+#: The headline figures, in order: (stable key, label key in :mod:`geo.views.text`, column of the totals).
+HEADLINE_FIGURES: tuple[tuple[str, str, str], ...] = (
+    ("households", "households", "households"),
+    ("people", "people", "people"),
+    ("poor_households", "headline_levels_1_2", "households_level_1_2"),  # one set (geo.engine.protect.POOR_COLUMN)
+    ("not_in_tpmap", "not_in_tpmap", "not_in_tpmap"),
+    ("verified", "verified", "verified"),
+    ("helped", "headline_helped", "helped"),
+)
+
+
+@dataclass(frozen=True)
+class Headline:
+    """One headline figure: a stable ``key``, its ``label`` and ``text`` in the view's language,
+    and the ``value`` (``None`` when withheld)."""
+
+    key: str
+    label: str
+    text: str
+    value: float | None
+
+
+def headline(totals: pd.DataFrame, lang: str = "th") -> tuple[Headline, ...]:
+    """The headline figures of a :func:`selection_totals` (or :func:`totals_of`) row, in ``lang``.
+
+    A withheld selection shows its ``<10`` text for households and "–" elsewhere.
+    """
+    row = totals.iloc[0]
+    withheld = bool(row["suppressed"])
+    out = []
+    for key, label_key, column in HEADLINE_FIGURES:
+        value = row[column]
+        value = None if withheld or pd.isna(value) else float(value)
+        if withheld and key == "households":
+            shown = str(row["households_shown"])
+        else:
+            shown = "–" if value is None else format_number(int(value), lang)
+        out.append(Headline(key, text(label_key, lang), shown, value))
+    return tuple(out)
 
 
 def selection_totals(index: HouseholdIndex, mask: np.ndarray | None, *, k: int = DEFAULT_MIN_COUNT,

@@ -15,7 +15,9 @@ from functools import lru_cache
 import datetime as dt
 import math
 
+from geo.data.areas import dopa_name
 from geo.data.contract import ASSISTANCE_LABELS, CAPITAL_LABELS, DEPRIVATION_LABELS, LEVELS
+from geo.errors import EngineInputError
 
 LANGUAGES: tuple[str, ...] = ("th", "en")
 BE_OFFSET = 543
@@ -334,7 +336,7 @@ def text(key: str, lang: str = "th", **values: object) -> str:
 
 def _check_lang(lang: str) -> None:
     if lang not in LANGUAGES:
-        raise ValueError(f"lang must be one of {LANGUAGES}, got {lang!r}")
+        raise EngineInputError(f"lang must be one of {LANGUAGES}, got {lang!r}")
 
 
 def capital_label(capital: str, lang: str = "th") -> str:
@@ -409,7 +411,7 @@ def format_date(day: dt.date, lang: str = "th", *, era: str = "BE") -> str:
     """
     _check_lang(lang)
     if era not in ("BE", "CE"):
-        raise ValueError(f"era must be 'BE' or 'CE', got {era!r}")
+        raise EngineInputError(f"era must be 'BE' or 'CE', got {era!r}")
     year = to_be(day.year) if era == "BE" else day.year
     months = _THAI_MONTHS_SHORT if lang == "th" else _EN_MONTHS_SHORT
     suffix = "" if lang == "th" or era == "CE" else " BE"
@@ -434,15 +436,10 @@ def shown_count(value: object, lang: str = "th") -> str:
 def area_name(code: str, lang: str = "th") -> str:
     """The DOPA name of an area code in ``lang`` (``"4609" -> "สหัสขันธ์"``); the code if unknown.
 
-    ``""`` is every province shown (:data:`PILOT_PROVINCES` or all).
+    ``""`` is every province shown (:data:`PILOT_PROVINCES` or all). The lookup is
+    :func:`geo.data.areas.dopa_name`.
     """
-    import geothai
-
     code = str(code)
     if code == "":
         return text("all_pilot_provinces", lang)
-    lookup = {2: geothai.province, 4: geothai.district, 6: geothai.subdistrict}.get(len(code))
-    area = lookup(code) if lookup is not None else None
-    if area is None:
-        return code
-    return area.name_th if lang == "th" else area.name_en
+    return dopa_name(code, lang) or code

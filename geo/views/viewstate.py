@@ -41,14 +41,15 @@ from geo.data.contract import ASSISTANCE_STATUSES, CAPITALS
 from geo.engine.filters import NO_PILOT, HouseholdFilter
 from geo.engine.protect import DEFAULT_MIN_COUNT
 from geo.data.areas import is_valid_area
+from geo.errors import EngineInputError
+from geo.views.metrics import OVERVIEW_METRICS, metric_name
 
 LANGS: tuple[str, ...] = ("th", "en")
 ERAS: tuple[str, ...] = ("BE", "CE")
-#: Overview metrics, in the order the page offers them.
-METRICS: tuple[str, ...] = ("poor_households", "share_level_1_2", "not_in_tpmap", "mpi", "assistance_coverage")
 #: Map levels: H3 hexagons or admin-area choropleths.
 MAP_BY: tuple[str, ...] = ("province", "district", "subdistrict", "h3")
-#: H3 resolutions a user may pick (finer cells are rolled up to stay protected anyway).
+#: H3 resolutions a map may use and a user may pick (res 10 cells are a few households; the roll-up
+#: would merge them).
 MAP_RESOLUTIONS: tuple[int, ...] = (5, 6, 7, 8, 9)
 #: Reach distances offered on the Pilots page, km.
 REACH_KM: tuple[int, ...] = (2, 5, 10, 20, 30)
@@ -346,7 +347,8 @@ def parse_query(params: Mapping[str, object]) -> tuple[ViewState, list[Notice]]:
     if "era" in params:
         values["era"] = _choice("era", get("era"), ERAS, "BE", notices)
     if "metric" in params:
-        values["metric"] = _choice("metric", get("metric"), METRICS, ViewState.metric, notices)
+        values["metric"] = _choice("metric", metric_name(_single(get("metric"))), OVERVIEW_METRICS,
+                                   ViewState.metric, notices)
     if "by" in params:
         values["by"] = _choice("by", get("by"), MAP_BY, ViewState.by, notices)
     if "res" in params:
@@ -387,7 +389,7 @@ def to_query(view: ViewState, page: str | None = None) -> dict[str, str]:
     {'prov': '46', 'level': '1,2', 'by': 'district'}
     """
     if page is not None and page not in PAGE_FIELDS:
-        raise ValueError(f"page must be one of {list(PAGE_FIELDS)}, got {page!r}")
+        raise EngineInputError(f"page must be one of {list(PAGE_FIELDS)}, got {page!r}")
     wanted = set(PAGE_FIELDS[page]) if page is not None else {f for fs in PAGE_FIELDS.values() for f in fs}
     defaults = ViewState()
     out: dict[str, str] = {}

@@ -19,7 +19,9 @@ from geo.engine.gaps import nearest_pilot_km, pilot_gaps, reached_mask
 from geo.views.deck import display_geometry
 from geo.views.style import Legend, LegendItem
 from geo.engine.protect import protect
-from geo.views.viewstate import ViewState
+from geo.views.headline import headline
+from geo.views.metrics import OVERVIEW_METRICS, metric_values
+from geo.views.viewstate import ViewState, describe_filters
 from tests.pages import tiny_world
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -81,7 +83,7 @@ def test_headline_figures_equal_pandas_from_the_definitions(frame, index, view):
     assert row["verified"] == expected["verified"].sum()
     assert row["helped"] == (expected["assistance_status"] == "helped").sum()
     assert row["mean_capital_natural"] == pytest.approx(expected["capital_natural"].mean())
-    items = dict(D.headline_items(totals, "en"))
+    items = {h.label: h.text for h in headline(totals, "en")}
     assert items["Households"] == f"{len(expected):,}"
 
 
@@ -90,7 +92,7 @@ def test_a_small_selection_shows_only_fewer_than_k(index):
     row = totals.iloc[0]
     assert row["suppressed"] and row["households_shown"] == "<10"
     assert pd.isna(row["households"]) and pd.isna(row["people"]) and pd.isna(row["helped"])
-    items = D.headline_items(totals, "th")
+    items = [(h.label, h.text) for h in headline(totals, "th")]
     assert items[0] == ("ครัวเรือน", "<10")
     assert all(value == "–" for _, value in items[1:])
 
@@ -115,14 +117,14 @@ def test_area_table_is_protected_and_named(index):
     assert table["suppressed"].all()
 
 
-@pytest.mark.parametrize("metric", list(D.METRIC_SPECS))
+@pytest.mark.parametrize("metric", OVERVIEW_METRICS)
 def test_metric_values_follow_their_definitions(frame, index, metric):
     table = D.area_table(index, "district", None, exact=True)
-    values = dict(zip(table["code"], D.metric_values(table, metric)))
+    values = dict(zip(table["code"], metric_values(table, metric)))
     for code, group in frame.groupby("district_code"):
         expected = {
             "poor_households": group["poverty_level"].isin([1, 2]).sum(),
-            "share_level_1_2": group["poverty_level"].isin([1, 2]).mean(),
+            "share_levels_1_2": group["poverty_level"].isin([1, 2]).mean(),
             "not_in_tpmap": (~group["in_tpmap"]).sum(),
             "assistance_coverage": (group["assistance_status"] == "helped").mean(),
         }.get(metric)
@@ -221,7 +223,7 @@ def test_titles_say_what_where_and_which_filter(index, boundaries):
     assert "Level 1 Destitute, 2 Hard" in title and "Not in TPMAP" in title
     assert D.where_label(ViewState(provinces=("34", "46")), "th") == "อุบลราชธานี, กาฬสินธุ์"
     assert D.where_label(ViewState(), "en") == "20 pilot provinces"
-    assert D.describe_filters(ViewState()) == ""
+    assert describe_filters(ViewState()) == ""
     assert D.year_label(2023) == "พ.ศ. 2566" and D.year_label(2023, "en", "CE") == "2023 CE"
 
 

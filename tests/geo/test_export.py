@@ -20,6 +20,7 @@ from geo.views import style as mapstyle
 from geo.errors import ExportError
 from geo.export import export_bytes, export_pdf, export_png, file_name, write_exports
 from geo.export import static
+from geo.export.common import SIZES
 from geo.export.fonts import THAI_FONT_FAMILY, pdf_text_fix, register_thai_font
 from geo.views.mapview import MapView, build_map
 from tests.geo import export_world as world
@@ -104,10 +105,10 @@ def test_pdf_text_extracts_back_to_the_thai_string():
 # --- PNG ----------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("size", list(static.SIZES))
+@pytest.mark.parametrize("size", list(SIZES))
 def test_png_sizes_are_exact_with_title_legend_and_map(figure, size):
     pixels = _decode(export_png(figure, size=size))
-    page = static.SIZES[size]
+    page = SIZES[size]
     assert pixels.shape[:2] == (page.height_px, page.width_px)
     h, w = pixels.shape[:2]
     assert pixels.std() > 20  # not blank
@@ -119,7 +120,7 @@ def test_png_sizes_are_exact_with_title_legend_and_map(figure, size):
 
 
 def test_png_paints_the_small_area_grey_and_labels_no_value(figure):
-    page = static.SIZES["1920x1080"]
+    page = SIZES["1920x1080"]
     fig = static.render(figure, page)
     ax = fig.axes[0]
     buffer = io.BytesIO()
@@ -194,7 +195,7 @@ def test_export_api_checks_its_arguments(figure, tmp_path):
         write_exports(figure, tmp_path / "file", formats=("png",))
     from geo.export import SIZES
 
-    assert tuple(static.SIZES) == SIZES
+    assert tuple(SIZES) == ("1920x1080", "3840x2160", "a4", "a3")  # one list (geo.export.common.SIZES)
 
 
 def test_file_names_and_written_files(figure, tmp_path):

@@ -12,20 +12,17 @@ import pytest
 
 from geo.views import style as mapstyle
 from geo.engine.aggregate import aggregate
-from geo.checks import EngineInputError
+from geo.errors import EngineInputError
 from geo.errors import BoundaryError
 from geo.engine.filters import HouseholdFilter
 from geo.views.mapview import (
-    METRICS,
     PILOT_PROVINCES,
     MapFigure,
     MapView,
     build_map,
-    format_value,
-    metric_label,
-    metric_values,
     next_province,
 )
+from geo.views.metrics import METRICS, format_value, metric_label, metric_values
 from geo.engine.protect import released_values_ok
 from tests.geo import export_world as world
 from tests.geo.export_world import boundaries_fixture, index  # noqa: F401 (fixtures "boundaries", "index")

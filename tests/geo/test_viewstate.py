@@ -8,15 +8,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from geo.access.roles import AccessDenied, User, public_viewer
+from geo.access.roles import User, public_viewer
+from geo.errors import AccessDenied
 from geo.data.contract import ASSISTANCE_STATUSES, CAPITALS
 from geo.access.roles import limit_min_count
+from geo.views.metrics import OVERVIEW_METRICS
 from geo.views.viewstate import (
     LANGS,
     MAP_BY,
     MAX_MIN_COUNT,
     MAP_RESOLUTIONS,
-    METRICS,
     PAGE_FIELDS,
     QUERY_KEYS,
     REACH_KM,
@@ -67,7 +68,7 @@ def views(draw) -> ViewState:
         pilots=draw(sorted_unique(st.sampled_from(["none", "P01-4609", "P02-4602", "X_9"]))),
         lang=draw(st.sampled_from(LANGS)),
         era=draw(st.sampled_from(("BE", "CE"))),
-        metric=draw(st.sampled_from(METRICS)),
+        metric=draw(st.sampled_from(OVERVIEW_METRICS)),
         by=draw(st.sampled_from(MAP_BY)),
         res=draw(st.none() | st.sampled_from(MAP_RESOLUTIONS)),
         area=area,

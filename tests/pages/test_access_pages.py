@@ -20,6 +20,7 @@ from geo.views import dashboard as D
 from geo.access.roles import PUBLIC_NOTICE, User, public_viewer, scope_key
 from geo.engine.aggregate import index_households
 from geo.access.audit import scan_output, verify_audit_log
+from geo.views.headline import headline
 from geo.views.text import text
 from geo.views.viewstate import ViewState
 from tests.pages.conftest import PASSWORDS, decks, log_in, metrics, open_app, page_text, rerun
@@ -133,7 +134,7 @@ def test_officer_headline_figures_are_the_engines_for_their_province(tiny_dir, a
     at = open_app("overview", login="kalasin")
     index = index_households(households())
     totals = D.selection_totals(index, D.view_mask(index, ViewState(provinces=("46",))), exact=True)
-    assert metrics(at) == dict(D.headline_items(totals, "th"))
+    assert metrics(at) == {h.label: h.text for h in headline(totals, "th")}
     top = frame_by_key(at, "overview_top10")
     assert set(top["พื้นที่"]) == {"กาฬสินธุ์"}
     goto(at, "capitals")

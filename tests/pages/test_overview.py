@@ -10,6 +10,7 @@ import pytest
 
 from geo.views import dashboard as D
 from geo.engine.aggregate import index_households
+from geo.views.headline import headline
 from geo.views.viewstate import ViewState
 from tests.pages.conftest import decks, metrics, open_app, page_text, rerun
 from tests.pages.tiny_world import households
@@ -20,7 +21,7 @@ MAX_DECK_BYTES = 3_000_000
 
 def expected_headline(frame: pd.DataFrame, view: ViewState, lang: str = "th") -> dict[str, str]:
     index = index_households(frame)
-    return dict(D.headline_items(D.selection_totals(index, D.view_mask(index, view)), lang))
+    return {h.label: h.text for h in headline(D.selection_totals(index, D.view_mask(index, view)), lang)}
 
 
 def near(shown: str, truth: int) -> bool:
