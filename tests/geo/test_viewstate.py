@@ -326,3 +326,10 @@ def test_markdown_literal_examples():
     assert markdown_literal("a" * 100) == "` " + "a" * 80 + "… `"
     assert markdown_literal(46) == markdown_literal("46") == "46"
     assert markdown_literal("county") == "county" and markdown_literal("www.evil.invalid") == "` www.evil.invalid `"
+
+
+@pytest.mark.parametrize("spelling", ["share_levels_1_2", "share_level_1_2"])
+def test_old_and_new_metric_links_open_the_same_view(spelling):
+    view, notices = parse_query({"metric": spelling})
+    assert view.metric == "share_levels_1_2" and notices == []
+    assert to_query(view)["metric"] == "share_levels_1_2"
