@@ -23,7 +23,7 @@ from geo.engine.aggregate import COUNT_COLUMNS, KEY_COLUMNS, METRIC_COLUMNS, Hou
 from geo.data.contract import CAPITAL_COLUMNS, CAPITALS, PILOT_PROVINCES
 from geo.engine.cube import cube_aggregate
 from geo.engine.filters import filter_mask
-from geo.views.text import capital_label, format_number, format_percent, text, to_be
+from geo.views.text import capital_label, format_number, text, to_be
 from geo.views.style import Legend, hex_colour
 from geo.engine.protect import DEFAULT_MIN_COUNT, protect
 from geo.views.viewstate import ViewState

@@ -43,7 +43,7 @@ from geo.data.areas import area_level
 from geo.data.contract import CAPITALS, PILOT_PROVINCES
 from geo.errors import BoundaryError
 from geo.engine.filters import HouseholdFilter, filter_mask
-from geo.views.text import LANGUAGES, capital_label, format_date_both, format_number, format_percent, text
+from geo.views.text import LANGUAGES, capital_label, format_date_both, format_number, text
 from geo.views.headline import Headline, headline, totals_of
 from geo.views.viewstate import MAP_RESOLUTIONS
 from geo.views.metrics import METRICS, get_metric, metric_label, metric_name, metric_values
