@@ -52,6 +52,7 @@ import pandas as pd
 from geo.engine.aggregate import HouseholdIndex
 from geo.checks import H3_RESOLUTIONS, check_int, check_resolution
 from geo.data.areas import coded_name
+from geo.data.store import MODES
 from geo.data.contract import HOUSEHOLD_COLUMN_NAMES, round_positions
 from geo.errors import AccessConfigError, AccessDenied, ArgumentError, ArgumentTypeError, ConfigError
 from geo.engine.filters import HouseholdFilter, filter_mask
@@ -813,7 +814,7 @@ def check_import(user: User, households: pd.DataFrame, *, mode: str = "append") 
     user = _check_user(user)
     if not isinstance(households, pd.DataFrame):
         raise ArgumentTypeError(f"households must be a pandas DataFrame, got {type(households).__name__}")
-    if mode not in ("append", "replace"):
+    if mode not in MODES:
         raise ArgumentError(f"mode must be 'append' or 'replace', got {_shown(mode)}")
     caps = user.capabilities
     if not caps.may_import:

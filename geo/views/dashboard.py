@@ -30,6 +30,7 @@ from geo.views.viewstate import ViewState
 from geo.data.areas import area_level, area_parents
 from geo.engine.filters import area_mask, combine_masks
 from geo.views.text import area_name, shown_count
+from geo.data.store import MODES
 from geo.views.headline import selection_totals, totals_of
 from geo.views.metrics import format_value, metric_values
 from geo.errors import EngineInputError
@@ -444,7 +445,7 @@ def provenance_table(imports: list[dict], lang: str = "th", era: str = "BE") -> 
     return pd.DataFrame({
         text("file", lang): [str(e.get("file", "")) for e in rows],
         text("imported_at", lang): [format_timestamp(e.get("imported_at", ""), lang, era) for e in rows],
-        text("mode", lang): [text(f"mode_{e.get('mode')}", lang) if e.get("mode") in ("append", "replace")
+        text("mode", lang): [text(f"mode_{e.get('mode')}", lang) if e.get("mode") in MODES
                              else str(e.get("mode", "")) for e in rows],
         text("rows_in", lang): [int(e.get("rows_in", 0)) for e in rows],
         text("accepted", lang): [int(e.get("accepted", 0)) for e in rows],
