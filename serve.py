@@ -17,7 +17,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from geo.access.roles import AccessConfigError, load_access_config, login_sessions, server_middleware, session_routes
+from geo.access.roles import load_access_config, login_sessions, server_middleware, session_routes
+from geo.errors import AccessConfigError
 
 try:
     _proxies = load_access_config().trusted_proxies

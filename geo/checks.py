@@ -12,14 +12,10 @@ from collections.abc import Collection, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from geo.errors import PPAPError
+from geo.errors import EngineInputError
 
 #: H3 resolutions the engine aggregates at (res 5 is about 250 km², res 10 about 0.015 km²).
 H3_RESOLUTIONS: tuple[int, ...] = (5, 6, 7, 8, 9, 10)
-
-
-class EngineInputError(PPAPError, ValueError):
-    """An argument given to the geo engine is out of range or of the wrong kind."""
 
 
 def _shown(value: object, limit: int = 80) -> str:

@@ -30,7 +30,6 @@ from geo.access.roles import (
     SESSION_COOKIE,
     SESSION_ROUTE,
     AccessConfig,
-    AccessDenied,
     User,
     authenticate_local,
     client_address,
@@ -41,6 +40,7 @@ from geo.access.roles import (
     resolve_oidc_user,
     with_session,
 )
+from geo.errors import AccessDenied
 from geo.access.audit import log_event
 from geo.engine.protect import DEFAULT_MIN_COUNT
 from pages._shared import access_config, apply_audit_secrets, login_limiter, oidc_secrets

@@ -32,12 +32,9 @@ from geo.views.style import Legend
 from geo.data.spreadsheet import to_csv_bytes, to_xlsx_bytes
 from geo.views.viewstate import ViewState, drill_down, markdown_literal, selected_code
 from pages._auth import current_user, require_user
+from pages._errors import ERROR_LIMIT, error_line
 from pages._shared import LoadedData, boundaries_by_level, boundary_attribution, boundary_manifest, load_data
 from pages._sidebar import current_view, no_builtin_export, page_view, set_view
-
-#: Longest error message repeated on a page (it may quote a file's name or its first row).
-ERROR_LIMIT = 500
-
 
 def load_or_explain(lang_hint: str = "th") -> LoadedData | None:
     """The data the session's user may see, or None after telling the user what is missing or broken.
@@ -48,7 +45,7 @@ def load_or_explain(lang_hint: str = "th") -> LoadedData | None:
     try:
         data = load_data(scope_key(user))
     except PPAPError as exc:
-        st.error(text("read_error", lang_hint, error=markdown_literal(exc, limit=ERROR_LIMIT)), icon=":material/error:")
+        st.error(text("read_error", lang_hint, error=error_line(exc, lang_hint)), icon=":material/error:")
         return None
     return data
 

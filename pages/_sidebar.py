@@ -25,7 +25,8 @@ from dataclasses import replace
 
 import streamlit as st
 
-from geo.access.roles import AccessDenied, User
+from geo.access.roles import User
+from geo.errors import AccessDenied
 from geo.access.audit import log_denied
 from geo.data.contract import ASSISTANCE_STATUSES, CAPITALS
 from geo.views.text import area_name

@@ -9,10 +9,11 @@ but an administrator, and the page says so."""
 
 import streamlit as st
 
-from geo.access.roles import AccessDenied
+from geo.errors import AccessDenied
 from geo.access.audit import EVENTS, export_audit, log_denied, read_audit
 from geo.views.text import format_number, text
 from pages._auth import current_user
+from pages._errors import errors_explained
 from pages._render import load_or_explain, show_table
 from pages._sidebar import current_view, page_view
 
@@ -28,7 +29,8 @@ if not user.capabilities.may_read_audit:
     st.stop()
 
 events = st.multiselect("event", list(EVENTS), key="audit_events", placeholder="*")
-log = read_audit(user, event=events or None)
+with errors_explained(lang):  # a geo error: one line, not a traceback
+    log = read_audit(user, event=events or None)
 check = log.attrs.pop("check", None)
 if check is not None and check.ok:
     st.success(text("audit_intact", lang, lines=format_number(check.lines, lang)), icon=":material/verified:")

@@ -10,6 +10,7 @@ from geo.views.dashboard import capital_profile, capitals_table, map_parent, pro
 from geo.views.dashboard_maps import capital_map
 from geo.views.text import capital_label, text
 from geo.views.viewstate import shown_level
+from pages._errors import errors_explained
 from pages._render import area_nav, drill_map, export_menu, map_heading, legend, map_context, map_footer, map_page, show_table
 from pages._shared import shared_result
 from pages._sidebar import PAGE_BY, PAGE_KEYS, controls_view
@@ -48,7 +49,8 @@ def capital_maps_and_tables(page_run_view) -> None:
 
     st.markdown(f"#### {text('capital_profile', lang)} · {text('mean_score', lang)}")
     k = context.min_count
-    chart = profile_chart_data(capital_profile(data.index, view, k=k, exact=context.exact), view, lang)
+    with errors_explained(lang):  # a geo error: one line, not a traceback
+        chart = profile_chart_data(capital_profile(data.index, view, k=k, exact=context.exact), view, lang)
     st.altair_chart(
         alt.Chart(chart).mark_bar().encode(
             x=alt.X("capital:N", title=None, sort=[capital_label(c, lang) for c in CAPITALS],
@@ -66,7 +68,8 @@ def capital_maps_and_tables(page_run_view) -> None:
 
     level = shown_level(view)
     st.markdown(f"#### {text('area_table', lang)} · {text(f'by_{level}', lang)}")
-    table = view_area_table(data.index, level, view, area=map_parent(view), k=k, exact=context.exact)
+    with errors_explained(lang):
+        table = view_area_table(data.index, level, view, area=map_parent(view), k=k, exact=context.exact)
     show_table(capitals_table(table, lang), key="capitals_table")
 
 

@@ -7,7 +7,8 @@ through ``markdown_literal``: never as Markdown. Tables go through ``show_table`
 import streamlit as st
 
 from geo.data import paths
-from geo.access.roles import AccessDenied, check_import, imports_in_scope
+from geo.access.roles import check_import, imports_in_scope
+from geo.errors import AccessDenied
 from geo.access.audit import log_denied, log_event, log_import_failed, sha256_hex
 from geo.views.dashboard import boundaries_summary, format_timestamp, import_summary, provenance_table
 from geo.errors import PPAPError
@@ -16,6 +17,7 @@ from geo.ingest import import_households_isolated, rejects_to_bytes, save_import
 from geo.ingest.pipeline import round_reject_positions
 from geo.views.viewstate import markdown_literal
 from pages._auth import current_user
+from pages._errors import error_text, show_error
 from pages._render import ERROR_LIMIT, credit_line, load_or_explain, page_header, show_table
 from pages._shared import analysis_boundaries, boundary_manifest, hash_key, provenance
 from pages._sidebar import current_view, page_view
@@ -41,7 +43,7 @@ def run_import() -> None:
     except PPAPError as exc:
         log_import_failed(user, error=exc, data=upload.getvalue(), file_name=upload.name,
                           mode=st.session_state.get("data_mode", ""))
-        st.session_state["data_import_error"] = str(exc)
+        st.session_state["data_import_error"] = error_text(exc, current_view().lang)
     else:
         log_event("import", user, what=f"import {result.mode}", rows=result.accepted,
                   file_sha256=sha256_hex(upload.getvalue()))
@@ -93,7 +95,7 @@ try:
     manifest = boundary_manifest()
 except PPAPError as exc:
     manifest = None
-    st.error(markdown_literal(exc, limit=ERROR_LIMIT), icon=":material/error:")
+    show_error(exc, lang)
 if manifest is None:
     st.warning(text("no_boundaries", lang), icon=":material/info:")
 else:
@@ -111,7 +113,7 @@ try:
     imports = provenance()
 except PPAPError as exc:
     imports = []
-    st.error(markdown_literal(exc, limit=ERROR_LIMIT), icon=":material/error:")
+    show_error(exc, lang)
 shown = imports_in_scope(imports, user)  # officers: only imports that touched their areas
 if len(shown) < len(imports):
     st.caption(text("provenance_scope_note", lang, areas=user.scope.describe(lang), hidden=len(imports) - len(shown)))

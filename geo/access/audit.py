@@ -70,9 +70,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from geo.access.roles import AccessDenied, User, household_rows, scope_key
+from geo.access.roles import User, household_rows, scope_key
+from geo.errors import AccessDenied, ArgumentError, ArgumentTypeError, AuditError
 from geo.data.contract import THAILAND_LAT_RANGE, THAILAND_LON_RANGE
-from geo.errors import PPAPError
 from geo.data.national_id import is_valid_national_id, mask_national_id, normalise_national_id
 from geo.data.paths import data_dir
 from geo.data.spreadsheet import to_csv_bytes, to_xlsx_bytes
@@ -112,10 +112,6 @@ UNKNOWN_USERNAME = "(unknown)"
 AUDIT_USERNAME = "(audit)"
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
-
-
-class AuditError(PPAPError):
-    """The audit log cannot be written or read (damaged last line, permissions, disk)."""
 
 
 def audit_log_path() -> Path:
@@ -181,7 +177,7 @@ def sha256_hex(data: bytes) -> str:
     'e3b0c442'
     """
     if not isinstance(data, (bytes, bytearray, memoryview)):
-        raise TypeError(f"data must be bytes, got {type(data).__name__}")
+        raise ArgumentTypeError(f"data must be bytes, got {type(data).__name__}")
     return hashlib.sha256(data).hexdigest()
 
 
@@ -229,7 +225,7 @@ def find_national_ids(text: str) -> list[tuple[int, int, str]]:
     ['1101700203450']
     """
     if not isinstance(text, str):
-        raise TypeError(f"text must be str, got {type(text).__name__}")
+        raise ArgumentTypeError(f"text must be str, got {type(text).__name__}")
     found: list[tuple[int, int, str]] = []
     for pattern in (_ID_PLAIN, _ID_GROUPED, _ID_THOUSANDS):
         for match in pattern.finditer(text):
@@ -280,7 +276,7 @@ def max_coordinate_decimals(text: str) -> int:
     5
     """
     if not isinstance(text, str):
-        raise TypeError(f"text must be str, got {type(text).__name__}")
+        raise ArgumentTypeError(f"text must be str, got {type(text).__name__}")
     return max((decimals for _, _, decimals in _coordinates(text)), default=0)
 
 
@@ -300,7 +296,7 @@ def output_text(data: str | bytes) -> str:
     if isinstance(data, str):
         return data
     if not isinstance(data, (bytes, bytearray)):
-        raise TypeError(f"data must be str or bytes, got {type(data).__name__}")
+        raise ArgumentTypeError(f"data must be str or bytes, got {type(data).__name__}")
     data = bytes(data)
     if data[:4] == b"PK\x03\x04":
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
@@ -343,7 +339,7 @@ def scan_output(data: str | bytes, *, names: Iterable[str] = (), max_decimals: i
     folded = text.casefold()
     for number, name in enumerate(names):
         if not isinstance(name, str):
-            raise TypeError(f"names must hold str, got {type(name).__name__}")
+            raise ArgumentTypeError(f"names must hold str, got {type(name).__name__}")
         wanted = unicodedata.normalize("NFC", name).strip().casefold()
         if len(wanted) >= 2 and (at := folded.find(wanted)) >= 0:
             findings.append(Finding("name", at, f"name #{number} from the input"))
@@ -380,7 +376,7 @@ def redact_text(text: str, *, names: Iterable[str] = (), limit: int = MAX_TEXT_C
     '[name] [number] at [decimal], [decimal] k=10'
     """
     if not isinstance(text, str):
-        raise TypeError(f"text must be str, got {type(text).__name__}")
+        raise ArgumentTypeError(f"text must be str, got {type(text).__name__}")
     out = unicodedata.normalize("NFC", text[: limit * 20]).translate(_ASCII_DIGITS)
     out = _CONTROL.sub(" ", out)
     for name in sorted({unicodedata.normalize("NFC", n).strip() for n in names if isinstance(n, str)}, key=len,
@@ -539,7 +535,7 @@ def _append(fd: int, record: dict) -> bytes:
 def _utc_iso(now: dt.datetime | None) -> str:
     now = now or dt.datetime.now(dt.timezone.utc)
     if not isinstance(now, dt.datetime):
-        raise TypeError(f"now must be a datetime, got {type(now).__name__}")
+        raise ArgumentTypeError(f"now must be a datetime, got {type(now).__name__}")
     if now.tzinfo is None:
         now = now.replace(tzinfo=dt.timezone.utc)
     return now.astimezone(dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
@@ -550,7 +546,7 @@ def _check_sha(file_sha256: object) -> str | None:
         return None
     text = file_sha256.removeprefix("sha256:").lower() if isinstance(file_sha256, str) else None
     if text is None or not _HEX64.match(text):
-        raise ValueError(
+        raise ArgumentError(
             f"file_sha256 must be 64 hex characters (or 'sha256:' + 64, as geo.ingest.content_hash gives), "
             f"got {str(file_sha256)[:80]!r}"
         )
@@ -634,7 +630,7 @@ def log_event(
     1
     """
     if event not in USER_EVENTS:
-        raise ValueError(f"event must be one of {', '.join(USER_EVENTS)}; got {str(event)[:40]!r}")
+        raise ArgumentError(f"event must be one of {', '.join(USER_EVENTS)}; got {str(event)[:40]!r}")
     return _write_event(event, user, what=what, rows=rows, file_sha256=file_sha256, detail=detail, redact=redact,
                         page=page, area=area, filters=filters, fmt=fmt, session=session, path=path, now=now)
 
@@ -642,18 +638,18 @@ def log_event(
 def _write_event(event, user, *, what="", rows=None, file_sha256=None, detail="", redact=(), page="", area="",
                  filters="", fmt="", session=None, path=None, now=None) -> dict:
     if user is not None and not isinstance(user, User):
-        raise TypeError(f"user must be a geo.access.roles.User or None, got {type(user).__name__}")
+        raise ArgumentTypeError(f"user must be a geo.access.roles.User or None, got {type(user).__name__}")
     for name, value in (("what", what), ("detail", detail), ("page", page), ("area", area), ("filters", filters)):
         if not isinstance(value, str):
-            raise TypeError(f"{name} must be str, got {type(value).__name__}")
+            raise ArgumentTypeError(f"{name} must be str, got {type(value).__name__}")
     if not isinstance(fmt, str) or (fmt and not _FORMAT.match(fmt)):
-        raise ValueError(f"fmt must be a short lower-case format name like 'csv', got {str(fmt)[:20]!r}")
+        raise ArgumentError(f"fmt must be a short lower-case format name like 'csv', got {str(fmt)[:20]!r}")
     if session is None:
         session = user.session_id if user is not None else ""
     if not isinstance(session, str) or len(session) > 64:
-        raise ValueError(f"session must be text of at most 64 characters, got {str(session)[:70]!r}")
+        raise ArgumentError(f"session must be text of at most 64 characters, got {str(session)[:70]!r}")
     if rows is not None and (isinstance(rows, bool) or not isinstance(rows, int) or rows < 0):
-        raise ValueError(f"rows must be a whole number of at least 0 or None, got {rows!r}")
+        raise ArgumentError(f"rows must be a whole number of at least 0 or None, got {rows!r}")
     names = tuple(redact)
     time_text = _utc_iso(now)
     record = {
@@ -717,7 +713,7 @@ def view_fields(view: object) -> dict[str, str]:
     (:meth:`geo.views.viewstate.ViewState.audit_fields`); the audit log imports no view code."""
     fields = getattr(view, "audit_fields", None)
     if not callable(fields):
-        raise TypeError(f"view must be a geo.views.viewstate.ViewState, got {type(view).__name__}")
+        raise ArgumentTypeError(f"view must be a geo.views.viewstate.ViewState, got {type(view).__name__}")
     return fields()
 
 
@@ -792,10 +788,10 @@ class DenialBudget:
                  max_tracked: int = 10_000) -> None:
         for name, value in (("burst", burst), ("shared_burst", shared_burst), ("max_tracked", max_tracked)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a whole number of at least 1, got {value!r}")
+                raise ArgumentError(f"{name} must be a whole number of at least 1, got {value!r}")
         for name, value in (("per_minute", per_minute), ("shared_per_minute", shared_per_minute)):
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-                raise ValueError(f"{name} must be a positive number, got {value!r}")
+                raise ArgumentError(f"{name} must be a positive number, got {value!r}")
         self.burst, self.rate = burst, per_minute / 60.0
         self.shared_burst, self.shared_rate = shared_burst, shared_per_minute / 60.0
         self._clock = clock
@@ -857,7 +853,7 @@ def log_denied(user: User | None, exc: AccessDenied, *, what: str = "", path: st
     ...     log_denied(user, exc, what="households page")  # doctest: +SKIP
     """
     if not isinstance(exc, AccessDenied):
-        raise TypeError(f"exc must be an AccessDenied, got {type(exc).__name__}")
+        raise ArgumentTypeError(f"exc must be an AccessDenied, got {type(exc).__name__}")
     if user is None or (isinstance(user, User) and user.is_public):
         session = user.session_id if user is not None else ""
         allowed, suppressed, _ = (budget or DENIAL_BUDGET).admit(session or "(no session)")
@@ -1043,7 +1039,7 @@ def verify_audit_log(path: str | os.PathLike[str] | None = None) -> tuple[bool, 
 
 def _require_audit_reader(user: User) -> None:
     if not isinstance(user, User):
-        raise TypeError(f"user must be a geo.access.roles.User, got {type(user).__name__}")
+        raise ArgumentTypeError(f"user must be a geo.access.roles.User, got {type(user).__name__}")
     if not user.capabilities.may_read_audit:
         raise AccessDenied("เฉพาะผู้ดูแลระบบเท่านั้นที่อ่านบันทึกการใช้งานได้",
                            "Only administrators may read the audit log", reason="audit")
@@ -1087,12 +1083,12 @@ def read_audit(
     _require_audit_reader(user)
     events = (event,) if isinstance(event, str) else (tuple(event) if event is not None else None)
     if events is not None and any(e not in EVENTS for e in events):
-        raise ValueError(f"event must be among {', '.join(EVENTS)}; got {list(events)[:5]}")
+        raise ArgumentError(f"event must be among {', '.join(EVENTS)}; got {list(events)[:5]}")
     if since is not None:
         try:
             since = pd.Timestamp(since)
         except (ValueError, TypeError):
-            raise ValueError(f"since must be a datetime or ISO 8601 text, got {str(since)[:40]!r}") from None
+            raise ArgumentError(f"since must be a datetime or ISO 8601 text, got {str(since)[:40]!r}") from None
         since = since.tz_localize("UTC") if since.tzinfo is None else since.tz_convert("UTC")
     log = _log_path(path)
     records: list[dict] = []
@@ -1153,7 +1149,7 @@ def export_audit(
     >>> data = export_audit(admin, fmt="xlsx")  # doctest: +SKIP
     """
     if fmt not in ("csv", "xlsx"):
-        raise ValueError(f"fmt must be 'csv' or 'xlsx', got {str(fmt)[:20]!r}")
+        raise ArgumentError(f"fmt must be 'csv' or 'xlsx', got {str(fmt)[:20]!r}")
     table = read_audit(user, path, since=since, event=event, username=username)
     table["time"] = table["time"].dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     data = to_csv_bytes(table) if fmt == "csv" else to_xlsx_bytes(table, sheet_name="audit")

@@ -21,13 +21,14 @@ from geo.access.roles import (
     ACCESS_CONFIG_ENV,
     MIN_PASSWORD_LENGTH,
     ROLE_LABELS,
-    AccessConfigError,
     access_config_path,
     hash_password,
     load_access_config,
     oidc_problem,
 )
-from geo.access.audit import AUDIT_KEY_ENV, AUDIT_LOG_ENV, AuditError, anchor_path, audit_log_path, check_audit_log
+from geo.errors import AccessConfigError
+from geo.access.audit import AUDIT_KEY_ENV, AUDIT_LOG_ENV, anchor_path, audit_log_path, check_audit_log
+from geo.errors import AuditError
 from geo.data.paths import PROJECT_ROOT
 
 #: Streamlit's secrets file, read by ``check-config`` in ``oidc`` mode.

@@ -19,6 +19,7 @@ import pandas as pd
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.utils import get_column_letter
+from geo.errors import ArgumentError, ArgumentTypeError
 
 #: First characters that make a text cell a formula in a spreadsheet.
 FORMULA_PREFIXES: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
@@ -66,7 +67,7 @@ def neutralise_frame(df: pd.DataFrame) -> pd.DataFrame:
         A new frame; ``df`` is not changed.
     """
     if not isinstance(df, pd.DataFrame):
-        raise TypeError(f"df must be a pandas DataFrame, got {type(df).__name__}")
+        raise ArgumentTypeError(f"df must be a pandas DataFrame, got {type(df).__name__}")
     out = df.copy()
     for column in out.columns:
         series = out[column]
@@ -123,11 +124,11 @@ def to_xlsx_bytes(df: pd.DataFrame, *, sheet_name: str = "data") -> bytes:
     b'PK'
     """
     if not isinstance(df, pd.DataFrame):
-        raise TypeError(f"df must be a pandas DataFrame, got {type(df).__name__}")
+        raise ArgumentTypeError(f"df must be a pandas DataFrame, got {type(df).__name__}")
     if not isinstance(sheet_name, str) or not 0 < len(sheet_name) <= _MAX_SHEET_NAME or any(
         ch in sheet_name for ch in "[]:*?/\\"
     ):
-        raise ValueError(
+        raise ArgumentError(
             f"sheet_name must be 1-{_MAX_SHEET_NAME} characters without []:*?/\\, got {sheet_name!r}"
         )
     workbook = Workbook(write_only=True)
@@ -157,7 +158,7 @@ def to_csv_bytes(df: pd.DataFrame) -> bytes:
     b"\\xef\\xbb\\xbfa\\r\\n'@SUM(A1)\\r\\n"
     """
     if not isinstance(df, pd.DataFrame):
-        raise TypeError(f"df must be a pandas DataFrame, got {type(df).__name__}")
+        raise ArgumentTypeError(f"df must be a pandas DataFrame, got {type(df).__name__}")
     text = neutralise_frame(df).to_csv(index=False, lineterminator="\r\n")
     return text.encode("utf-8-sig")
 
@@ -209,4 +210,4 @@ def write_table(df: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
         buffer = io.BytesIO()
         df.to_parquet(buffer, index=False)
         return _write_atomically(buffer.getvalue(), path)
-    raise ValueError(f"path must end in .csv, .xlsx or .parquet, got {str(path)!r}")
+    raise ArgumentError(f"path must end in .csv, .xlsx or .parquet, got {str(path)!r}")

@@ -16,14 +16,8 @@ import numpy as np
 import pandas as pd
 
 from geo.engine.aggregate import DEFAULT_DEFICIT_CUTOFF, HouseholdIndex, index_households
-from geo.checks import (
-    EngineInputError,
-    check_bool_or_none,
-    check_choices,
-    check_codes,
-    check_float,
-    check_ints,
-)
+from geo.checks import check_bool_or_none, check_choices, check_codes, check_float, check_ints
+from geo.errors import EngineInputError
 from geo.data.areas import area_level
 from geo.data.contract import ASSISTANCE_STATUSES, CAPITALS
 

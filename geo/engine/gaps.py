@@ -19,7 +19,8 @@ import numpy as np
 import pandas as pd
 
 from geo.engine.aggregate import HouseholdIndex, haversine_km
-from geo.checks import EngineInputError, check_columns, check_float, check_int, check_ints
+from geo.checks import check_columns, check_float, check_int, check_ints
+from geo.errors import EngineInputError
 from geo.engine.h3index import points_to_cells
 from geo.engine.protect import DEFAULT_MIN_COUNT, protect
 

@@ -24,7 +24,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from geo.checks import EngineInputError, check_int, check_same_length
+from geo.checks import check_int, check_same_length
+from geo.errors import EngineInputError
 
 #: The resolution every household is indexed at when loaded; res 5-9 are derived from it.
 INDEX_RES = 10

@@ -39,7 +39,8 @@ import pandas as pd
 
 from geo.engine.cellkey import (MAX_NOISE, SCORE_NOISE_SCALE, STREAM_HOUSEHOLDS, STREAM_PEOPLE, STREAM_SCORES, noise,
                          perturb)
-from geo.checks import EngineInputError, check_columns, check_int
+from geo.checks import check_columns, check_int
+from geo.errors import EngineInputError
 from geo.data.contract import ASSISTANCE_STATUSES, CAPITAL_COLUMNS, CAPITALS, DEPRIVATION_COLUMNS
 from geo.engine.h3index import parents_unchecked
 

@@ -29,7 +29,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-from geo.errors import PPAPError
+from geo.errors import FontError
 
 #: Family name the exports draw with.
 THAI_FONT_FAMILY = "Sarabun"
@@ -37,10 +37,6 @@ THAI_FONT_FAMILY = "Sarabun"
 FONT_FILES: dict[str, str] = {"regular": "Sarabun-Regular.ttf", "bold": "Sarabun-Bold.ttf"}
 
 _registered = False
-
-
-class FontError(PPAPError):
-    """The project's Thai font is not installed or cannot be registered."""
 
 
 def thai_font_path(weight: str = "regular") -> Path:

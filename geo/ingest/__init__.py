@@ -26,7 +26,8 @@ from geo.ingest.pipeline import (
     rejects_to_bytes,
     save_import,
 )
-from geo.ingest.limits import ImportLimitError, ImportLimits
+from geo.ingest.limits import ImportLimits
+from geo.errors import ImportLimitError
 from geo.ingest.reasons import REASONS, Reason
 
 

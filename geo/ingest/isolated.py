@@ -29,7 +29,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from geo.errors import PPAPError
-from geo.ingest.limits import MIB, ImportLimitError, ImportLimits
+from geo.ingest.limits import MIB, ImportLimits
+from geo.errors import ArgumentError, ArgumentTypeError, ImportLimitError, ImportProcessError
 from geo.ingest.pipeline import ImportResult, _check_args, _load_source
 
 #: Seconds an isolated import may take by default.
@@ -100,17 +101,17 @@ def import_households_isolated(
     if limits is None:
         limits = ImportLimits.from_env()
     elif not isinstance(limits, ImportLimits):
-        raise TypeError(f"limits must be an ImportLimits or None, got {type(limits).__name__}")
+        raise ArgumentTypeError(f"limits must be an ImportLimits or None, got {type(limits).__name__}")
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
-        raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+        raise ArgumentError(f"timeout must be a positive number of seconds, got {timeout!r}")
     if memory_ceiling is None:
         memory_ceiling = limits.max_memory_bytes
     elif isinstance(memory_ceiling, bool) or not isinstance(memory_ceiling, int) or memory_ceiling <= 0:
-        raise ValueError(f"memory_ceiling must be a positive number of bytes, got {memory_ceiling!r}")
+        raise ArgumentError(f"memory_ceiling must be a positive number of bytes, got {memory_ceiling!r}")
     unknown = set(options) - {"mode", "store", "id_key", "keep_head_name", "sheet", "boundaries",
                               "boundaries_problem", "now"}
     if unknown:
-        raise TypeError(f"unknown import option(s): {', '.join(sorted(unknown))}")
+        raise ArgumentTypeError(f"unknown import option(s): {', '.join(sorted(unknown))}")
     sources = _check_args(files, options.get("mode", "append"), options.get("store"),
                           options.get("keep_head_name", False), options.get("sheet"))
     # Paths are read by the child; anything else is sent as its bytes, after a small header.
@@ -158,7 +159,8 @@ def import_households_isolated(
     if status == "memory" or (status == "died" and child.returncode < 0):
         raise _memory_error(memory_ceiling, "ran out of memory and was stopped", "ใช้หน่วยความจำเกินกำหนดจึงถูกหยุด")
     last = errors.decode("utf-8", "replace").strip().splitlines()[-1:] or [f"exit code {child.returncode}"]
-    raise RuntimeError(f"the import process failed: {last[0]}")
+    raise ImportProcessError(f"the import process failed: {last[0]}",
+                             f"กระบวนการนำเข้าข้อมูลล้มเหลว: {last[0]}")
 
 
 def _address_space() -> int:

@@ -19,7 +19,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from geo.errors import InputFileError
+from geo.errors import ArgumentError, ConfigError, ImportLimitError
 
 MIB = 2**20
 
@@ -43,28 +43,6 @@ ENV_VARIABLES: dict[str, str] = {
     "max_memory_bytes": "PPAP_IMPORT_MAX_MEMORY_MB",
 }
 _IN_MIB = frozenset({"max_file_bytes", "max_unpacked_bytes", "max_memory_bytes"})
-
-
-class ImportLimitError(InputFileError):
-    """A file is over one of the import's limits; the message says which, in English and Thai.
-
-    Attributes
-    ----------
-    code : str
-        ``file_too_large``, ``unpacked_too_large``, ``compression_ratio``, ``too_many_rows``,
-        ``too_many_columns``, ``cell_too_long`` or ``memory``.
-    message_en, message_th : str
-        The reason in each language, each starting with the file's name.
-    """
-
-    def __init__(self, code: str, message_en: str, message_th: str) -> None:
-        self.code = code
-        self.message_en = message_en
-        self.message_th = message_th
-        super().__init__(f"{message_en} / {message_th}")
-
-    def __reduce__(self):  # keeps the three fields through pickling (the isolated import)
-        return (type(self), (self.code, self.message_en, self.message_th))
 
 
 @dataclass(frozen=True)
@@ -112,7 +90,7 @@ class ImportLimits:
         for item in dataclasses.fields(self):
             value = getattr(self, item.name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-                raise ValueError(f"ImportLimits.{item.name} must be a positive number, got {value!r}")
+                raise ArgumentError(f"ImportLimits.{item.name} must be a positive number, got {value!r}")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ImportLimits:
@@ -139,9 +117,11 @@ class ImportLimits:
             try:
                 number = float(text) if name == "max_compression_ratio" else int(text)
             except ValueError:
-                raise ValueError(f"{variable} must be a positive number, got {text!r}") from None
+                raise ConfigError(f"{variable} must be a positive number, got {text!r}",
+                                  f"ค่า {variable} ต้องเป็นจำนวนบวก แต่ได้ {text!r}") from None
             if not number > 0:
-                raise ValueError(f"{variable} must be a positive number, got {text!r}")
+                raise ConfigError(f"{variable} must be a positive number, got {text!r}",
+                                  f"ค่า {variable} ต้องเป็นจำนวนบวก แต่ได้ {text!r}")
             values[name] = number * MIB if name in _IN_MIB else number
         return cls(**values)
 

@@ -15,6 +15,7 @@ import pandas as pd
 
 from geo.data.contract import THAILAND_LAT_RANGE, THAILAND_LON_RANGE
 from geo.ingest.values import parse_number
+from geo.errors import ArgumentError
 
 
 def _in_thailand(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
@@ -50,7 +51,7 @@ def read_positions(lat_text: pd.Series, lon_text: pd.Series, *, decimal_comma: b
     [None, 'latlon_swapped', 'position_zero', 'position_not_number']
     """
     if not lat_text.index.equals(lon_text.index):
-        raise ValueError("lat_text and lon_text must share one index")
+        raise ArgumentError("lat_text and lon_text must share one index")
     cache: dict[str, tuple[object, str | None]] = {}
 
     def parse(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -136,11 +137,11 @@ def district_mismatches(households: pd.DataFrame, boundaries) -> pd.DataFrame:
 
     for column in ("lat", "lon", "district_code"):
         if column not in households.columns:
-            raise ValueError(f"households must have a {column!r} column; it has {list(households.columns)}")
+            raise ArgumentError(f"households must have a {column!r} column; it has {list(households.columns)}")
     if not isinstance(boundaries, PreparedBoundaries):
         for column in ("code", "geometry"):
             if column not in boundaries.columns:
-                raise ValueError(f"boundaries must have a {column!r} column; it has {list(boundaries.columns)}")
+                raise ArgumentError(f"boundaries must have a {column!r} column; it has {list(boundaries.columns)}")
         if getattr(boundaries, "crs", None) is not None and boundaries.crs.to_epsg() != 4326:
             boundaries = boundaries.to_crs(4326)
     frame = pd.DataFrame({

@@ -36,12 +36,12 @@ from geo.errors import InputFileError
 from geo.ingest.limits import (
     BYTES_PER_CELL,
     BYTES_PER_CHAR,
-    ImportLimitError,
     ImportLimits,
     ReadBudget,
     refuse_compression,
     refuse_file_size,
 )
+from geo.errors import ArgumentTypeError, ImportLimitError
 
 #: Largest file the importer reads by default (bytes); see :class:`ImportLimits`.
 MAX_FILE_BYTES = ImportLimits().max_file_bytes
@@ -842,11 +842,11 @@ def read_table(data: bytes, name: str = "file", *, sheet: str | None = None,
     ('cp874', ['รหัสครัวเรือน', 'ปี'], ['H1', '2567'])
     """
     if not isinstance(data, (bytes, bytearray, memoryview)):
-        raise TypeError(f"data must be bytes, got {type(data).__name__}")
+        raise ArgumentTypeError(f"data must be bytes, got {type(data).__name__}")
     if limits is None:
         limits = ImportLimits.from_env()
     elif not isinstance(limits, ImportLimits):
-        raise TypeError(f"limits must be an ImportLimits, got {type(limits).__name__}")
+        raise ArgumentTypeError(f"limits must be an ImportLimits, got {type(limits).__name__}")
     data = bytes(data)
     kind = sniff_format(data, name, limits=limits)
     budget = ReadBudget(name, limits, memory_used=memory_used)

@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 
 from geo.data import paths
-from geo.errors import PPAPError
+from geo.errors import ArgumentError, PPAPError
 
 #: TPMAP's national survey size (about 13 million households).
 NATIONAL_HOUSEHOLDS = 13_000_000
@@ -101,7 +101,7 @@ def national_counts(
 
     codes = sorted(p for p, n in areas_per_province.items() if n > 0)
     if not isinstance(households, (int, np.integer)) or households < len(codes):
-        raise ValueError(f"households must be an integer of at least {len(codes)} (one per province), got {households!r}")
+        raise ArgumentError(f"households must be an integer of at least {len(codes)} (one per province), got {households!r}")
     rng = np.random.default_rng(np.random.SeedSequence([seed, 77]))
     weights = np.array([areas_per_province[p] * REGION_FACTOR.get(p, 1.0) for p in codes], dtype=float)
     weights *= rng.lognormal(0.0, 0.1, len(codes))
@@ -113,7 +113,7 @@ def batches(counts: Mapping[str, int], batch_households: int) -> list[dict[str, 
     """Provinces in code order, grouped so each group holds at most ``batch_households``
     (a province larger than that is a batch of its own)."""
     if batch_households < 1:
-        raise ValueError(f"batch_households must be positive, got {batch_households}")
+        raise ArgumentError(f"batch_households must be positive, got {batch_households}")
     out: list[dict[str, int]] = [{}]
     for code in sorted(counts):
         if out[-1] and sum(out[-1].values()) + counts[code] > batch_households:

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo.errors import BoundaryError
+from geo.errors import ArgumentError, BoundaryError
 
 #: How far outside its declared subdistrict a planted household may sit, in degrees (~1.1 km).
 PLANT_REACH_DEG = 0.01
@@ -67,13 +67,13 @@ def allocate_exact(total: int, weights: np.ndarray | Sequence[float]) -> np.ndar
     """
     w = np.asarray(weights, dtype="float64")
     if total < 0:
-        raise ValueError(f"total must be >= 0, got {total}")
+        raise ArgumentError(f"total must be >= 0, got {total}")
     if w.size and (not np.isfinite(w).all() or (w < 0).any()):
-        raise ValueError(f"weights must be finite and >= 0, got {w[~np.isfinite(w) | (w < 0)][:5]}")
+        raise ArgumentError(f"weights must be finite and >= 0, got {w[~np.isfinite(w) | (w < 0)][:5]}")
     if total == 0:
         return np.zeros(w.size, dtype="int64")
     if w.size == 0 or w.sum() <= 0:
-        raise ValueError(f"cannot split {total} over weights that are all zero (n={w.size})")
+        raise ArgumentError(f"cannot split {total} over weights that are all zero (n={w.size})")
     quota = total * w / w.sum()
     shares = np.floor(quota).astype("int64")
     left = int(total - shares.sum())
@@ -152,7 +152,7 @@ def adjust_to_total(
     out = np.asarray(values, dtype="int64").copy()
     n = out.size
     if not (low * n <= target <= high * n):
-        raise ValueError(f"target {target} is out of reach for {n} values within [{low}, {high}]")
+        raise ArgumentError(f"target {target} is out of reach for {n} values within [{low}, {high}]")
     diff = int(target - out.sum())
     while diff:
         step = 1 if diff > 0 else -1
@@ -181,7 +181,7 @@ def choose_exact(weights: np.ndarray, k: int, rng: np.random.Generator) -> np.nd
     """
     w = np.asarray(weights, dtype="float64")
     if not 0 <= k <= w.size:
-        raise ValueError(f"k must be within [0, {w.size}], got {k}")
+        raise ArgumentError(f"k must be within [0, {w.size}], got {k}")
     keys = np.log(rng.random(w.size)) / np.maximum(w, 1e-12)
     mask = np.zeros(w.size, dtype=bool)
     if k:

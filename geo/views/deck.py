@@ -31,6 +31,7 @@ import shapely
 from pydeck.bindings.json_tools import default_serialize
 
 from geo.views.style import OUTLINE_COLOUR
+from geo.errors import EngineInputError
 
 TOOLTIP_LINES = 4
 TOOLTIP: dict = {
@@ -212,7 +213,7 @@ def area_layer(areas: gpd.GeoDataFrame, fill: np.ndarray, tooltips: Sequence[dic
         Tooltip fields per area, from :func:`tooltip_fields`.
     """
     if len(areas) != len(fill) or len(areas) != len(tooltips):
-        raise ValueError(
+        raise EngineInputError(
             f"areas, fill and tooltips must have one entry per area: got {len(areas)}, {len(fill)}, {len(tooltips)}"
         )
     features = []
@@ -252,7 +253,7 @@ def h3_layer(cells: Sequence[str], fill: np.ndarray, tooltips: Sequence[dict[str
              layer_id: str = "h3") -> pdk.Layer:
     """An H3 hexagon layer from cell strings, fills and tooltip fields (:func:`tooltip_fields`)."""
     if len(cells) != len(fill) or len(cells) != len(tooltips):
-        raise ValueError(f"cells, fill and tooltips must match: got {len(cells)}, {len(fill)}, {len(tooltips)}")
+        raise EngineInputError(f"cells, fill and tooltips must match: got {len(cells)}, {len(fill)}, {len(tooltips)}")
     data = [
         {"h3_cell": str(c), "fill": colour, **tip}
         for c, colour, tip in zip(cells, _rgba_lists(fill), tooltips)

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from geo.data.contract import CAPITALS
+from geo.errors import EngineInputError
 
 RGB = tuple[int, int, int]
 
@@ -93,9 +94,9 @@ def class_breaks(values: np.ndarray, *, n_classes: int = 5, method: str = "quant
     [0.0, 0.25, 0.5, 0.75, 1.0]
     """
     if n_classes < 1:
-        raise ValueError(f"n_classes must be at least 1, got {n_classes}")
+        raise EngineInputError(f"n_classes must be at least 1, got {n_classes}")
     if method not in ("quantile", "equal"):
-        raise ValueError(f"method must be 'quantile' or 'equal', got {method!r}")
+        raise EngineInputError(f"method must be 'quantile' or 'equal', got {method!r}")
     finite = np.asarray(values, dtype="float64")
     finite = finite[np.isfinite(finite)]
     if finite.size == 0:

@@ -19,8 +19,6 @@ from geo.access.roles import (
     ROLE_CAPABILITIES,
     ROLES,
     AccessConfig,
-    AccessConfigError,
-    AccessDenied,
     LoginLimiter,
     Scope,
     User,
@@ -44,10 +42,11 @@ from geo.access.roles import (
     user_from_scope_key,
     verify_password,
 )
+from geo.errors import AccessConfigError, AccessDenied
 from geo.engine.aggregate import aggregate, index_households
 from geo.access.audit import max_coordinate_decimals, scan_output
 from geo.synth.households import random_households
-from geo.checks import EngineInputError
+from geo.errors import EngineInputError
 from geo.cli import main as cli_main
 from geo.engine.filters import HouseholdFilter, filter_mask, filter_rows, select_rows
 from geo.data.store import entries_with_areas, load_provenance, save_households

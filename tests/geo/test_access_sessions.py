@@ -14,8 +14,6 @@ from geo.access.roles import (
     BLOCKED_PATHS,
     EXPOSE_METRICS_ENV,
     SESSION_COOKIE,
-    AccessConfigError,
-    AccessDenied,
     BlockPaths,
     LoginLimiter,
     LoginSessions,
@@ -30,6 +28,7 @@ from geo.access.roles import (
     safe_next_path,
     session_routes,
 )
+from geo.errors import AccessConfigError, AccessDenied
 
 ADMIN = User("admin", "administrator")
 PASSWORD = "correct horse battery"

@@ -31,7 +31,7 @@ from geo.engine.aggregate import (
     pilot_reach,
 )
 from geo.synth.households import random_households
-from geo.checks import EngineInputError
+from geo.errors import EngineInputError
 from geo.data.contract import ASSISTANCE_STATUSES, CAPITAL_COLUMNS, CAPITALS, DEPRIVATION_COLUMNS
 from geo.engine.filters import HouseholdFilter, filter_mask
 from geo.engine.h3index import cells_resolution, cells_to_parent

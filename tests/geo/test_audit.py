@@ -18,14 +18,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from geo.access import audit
-from geo.access.roles import AccessDenied, User, public_viewer
+from geo.access.roles import User, public_viewer
+from geo.errors import AccessDenied
 from geo.access.audit import (
     AUDIT_COLUMNS,
     EVENTS,
     GENESIS,
     RECORD_FIELDS,
     USER_EVENTS,
-    AuditError,
     check_audit_log,
     contains_valid_national_id,
     export_audit,
@@ -40,6 +40,7 @@ from geo.access.audit import (
     verify_audit_log,
     view_household_rows,
 )
+from geo.errors import AuditError
 from geo.cli import main as cli_main
 from geo.data.national_id import national_id_check_digit
 from geo.data.spreadsheet import to_csv_bytes, to_xlsx_bytes

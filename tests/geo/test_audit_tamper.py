@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 
 from geo.access import audit
-from geo.access.roles import AccessDenied, User, public_viewer
+from geo.access.roles import User, public_viewer
+from geo.errors import AccessDenied
 from geo.access.audit import (
     LEGACY_RECORD_FIELDS,
     RECORD_FIELDS,
-    AuditError,
     DenialBudget,
     anchor_path,
     check_audit_log,
@@ -30,6 +30,7 @@ from geo.access.audit import (
     verify_audit_log,
     view_fields,
 )
+from geo.errors import AuditError
 from geo.cli import main as cli_main
 from geo.views.viewstate import ViewState
 

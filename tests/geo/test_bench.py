@@ -59,7 +59,7 @@ def test_bench_command_prints_json(districts, tmp_path, capsys):
 
 
 def test_bench_rejects_tiny_n(districts):
-    from geo.checks import EngineInputError
+    from geo.errors import EngineInputError
 
     with pytest.raises(EngineInputError, match="households must be between 100 and inf, got 5"):
         run_bench(5, districts=districts)

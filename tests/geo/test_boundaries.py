@@ -17,7 +17,8 @@ import pytest
 from shapely.geometry import Polygon, box
 
 from geo.data import boundaries
-from geo.data.boundaries import BoundaryError, install, load_boundaries, match_names, Candidate
+from geo.data.boundaries import install, load_boundaries, match_names, Candidate
+from geo.errors import BoundaryError
 from geo.cli import main as cli_main
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]

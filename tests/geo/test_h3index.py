@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from geo.checks import EngineInputError
+from geo.errors import EngineInputError
 from geo.engine.h3index import (
     INDEX_RES,
     cells_resolution,

@@ -34,14 +34,15 @@ from geo.ingest.values import (
 )
 from geo.data.national_id import (
     ID_HASH_KEY_ENV,
-    IdKeyError,
     hash_national_id,
     id_hash_key,
     is_valid_national_id,
     mask_national_id,
 )
+from geo.errors import IdKeyError
 from geo.data.spreadsheet import neutralise_cell, neutralise_frame, to_csv_bytes, to_xlsx_bytes, write_table
-from geo.data.store import StoreError, load_households, load_provenance, save_households
+from geo.data.store import load_households, load_provenance, save_households
+from geo.errors import StoreError
 
 REPO = Path(__file__).resolve().parent.parent.parent
 CORPUS = REPO / "tests" / "fixtures" / "import_corpus"

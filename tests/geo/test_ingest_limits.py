@@ -25,7 +25,8 @@ import pytest
 from geo.errors import InputFileError, PPAPError
 from geo.ingest import import_households
 from geo.ingest.isolated import import_households_isolated
-from geo.ingest.limits import ImportLimitError, ImportLimits, where_th
+from geo.ingest.limits import ImportLimits, where_th
+from geo.errors import ImportLimitError
 from geo.ingest.read import read_table
 
 ROOT = Path(__file__).resolve().parents[2]

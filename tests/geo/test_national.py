@@ -129,7 +129,8 @@ def test_the_app_starts_from_the_persisted_index_and_reads_rows_on_demand(nation
 
 
 def test_read_rows_reads_the_row_groups_that_hold_the_rows(tmp_path):
-    from geo.data.store import StoreError, read_rows
+    from geo.data.store import read_rows
+    from geo.errors import StoreError
 
     frame = pd.DataFrame({"survey_year": 2023, "household_id": [f"H{i:03d}" for i in range(50)],
                           "members": np.arange(50)})

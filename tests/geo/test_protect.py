@@ -17,7 +17,7 @@ from shapely.geometry import box
 
 from geo.engine.aggregate import METRIC_COLUMNS, aggregate, attach_boundaries, index_households, pilot_reach
 from geo.synth.households import random_households
-from geo.checks import EngineInputError
+from geo.errors import EngineInputError
 from geo.engine.h3index import cells_resolution, cells_to_parent
 from geo.engine.protect import protect, released_values_ok
 

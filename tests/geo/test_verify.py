@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from pyproj import Geod
 from shapely.geometry import box
 
-from geo.checks import EngineInputError
+from geo.errors import EngineInputError
 from geo.engine.verify import (
     assign_codes,
     distance_to_areas_m,

@@ -13,7 +13,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from geo.access import audit
-from geo.access.roles import AccessDenied, hash_password, public_viewer
+from geo.access.roles import hash_password, public_viewer
+from geo.errors import AccessDenied
 from tests.pages.conftest import APP_PATH, PASSWORDS, TIMEOUT_S, log_in, open_app, page_text, rerun, write_access_config
 
 OIDC_SECRETS = {
