@@ -28,7 +28,7 @@ import streamlit as st
 from geo.access import AccessDenied, User
 from geo.audit import log_denied
 from geo.contract import ASSISTANCE_STATUSES, CAPITALS
-from geo.dashboard import area_name, codes_in, ordered_provinces, year_label
+from geo.dashboard import area_name, codes_in, households_shown, ordered_provinces, year_label
 from geo.errors import PPAPError
 from geo.filters import NO_PILOT
 from geo.i18n import assistance_label, capital_label, format_number, level_label, text
@@ -47,7 +47,7 @@ from geo.viewstate import (
     restrict_area,
     to_query,
 )
-from pages._auth import public_notice, require_user, sidebar_user
+from pages._auth import current_user, public_notice, require_user, sidebar_user
 from pages._shared import check_view_scope, display_boundaries
 
 VIEW_KEY = "ppap_view"
@@ -328,7 +328,9 @@ def _draw_sidebar(view: ViewState, page: str, data) -> None:
               format_func=lambda v: "ไทย" if v == "th" else "English")
     if data is not None:
         source = "data_from_store" if data.source.kind == "store" else "data_from_sample"
-        bar.caption(f"{text(source, lang, rows=format_number(data.rows, lang))} · "
+        exact = current_user().capabilities.exact_counts  # the public release's total, as the headline shows it
+        rows = data.rows if exact else households_shown(data.index)
+        bar.caption(f"{text(source, lang, rows=format_number(rows, lang))} · "
                     f"{text('survey_round', lang, year=year_label(data.survey_year, lang, view.era))}")
         if data.source.synthetic:
             bar.info(f"**{text('synthetic_badge', lang)}** — {text('synthetic_note', lang)}", icon=":material/science:")

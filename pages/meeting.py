@@ -8,6 +8,7 @@ from dataclasses import replace
 
 import streamlit as st
 
+from geo.cellkey import MAX_NOISE
 from geo.dashboard import METRIC_SPECS, area_name, legend_html
 from geo.dashboard_maps import metric_map
 from geo.export import export_png
@@ -86,6 +87,8 @@ with map_column:
     else:
         st.pydeck_chart(figure.deck, key=f"meeting_map_{province}_{view.metric}", height=720)
 footer = [credit_line(), figure.figure.date_text]
+if not figure.figure.view.exact:  # the public release: say that figures carry a small noise
+    footer.insert(0, text("perturbed_note", lang, noise=MAX_NOISE))
 if data.source.synthetic:
     footer.insert(0, f"**{text('synthetic_badge', lang)}**")
 st.caption(" · ".join(footer))
