@@ -30,7 +30,7 @@ from geo.errors import AccessDenied
 from geo.access.audit import log_denied
 from geo.data.contract import ASSISTANCE_STATUSES, CAPITALS
 from geo.views.text import area_name
-from geo.views.dashboard import codes_in, ordered_provinces, year_label
+from geo.views.dashboard import codes_in, households_shown, ordered_provinces, year_label
 from geo.errors import PPAPError
 from geo.engine.filters import NO_PILOT
 from geo.views.text import assistance_label, capital_label, format_number, level_label, text
@@ -49,7 +49,7 @@ from geo.views.viewstate import (
     to_query,
 )
 from geo.data.areas import area_level
-from pages._auth import public_notice, require_user, sidebar_user
+from pages._auth import current_user, public_notice, require_user, sidebar_user
 from pages._shared import display_boundaries
 
 VIEW_KEY = "ppap_view"
@@ -330,7 +330,9 @@ def _draw_sidebar(view: ViewState, page: str, data) -> None:
               format_func=lambda v: "ไทย" if v == "th" else "English")
     if data is not None:
         source = "data_from_store" if data.source.kind == "store" else "data_from_sample"
-        bar.caption(f"{text(source, lang, rows=format_number(data.rows, lang))} · "
+        exact = current_user().capabilities.exact_counts  # the public release's total, as the headline shows it
+        rows = data.rows if exact else households_shown(data.index)
+        bar.caption(f"{text(source, lang, rows=format_number(rows, lang))} · "
                     f"{text('survey_round', lang, year=year_label(data.survey_year, lang, view.era))}")
         if data.source.synthetic:
             bar.info(f"**{text('synthetic_badge', lang)}** — {text('synthetic_note', lang)}", icon=":material/science:")

@@ -12,6 +12,7 @@ from geo.views.dashboard import legend_html
 from geo.views.metrics import OVERVIEW_METRICS, metric_label
 from geo.views.text import area_name
 from geo.views.dashboard_maps import metric_map
+from geo.engine.cellkey import MAX_NOISE
 from geo.export import export_png
 from geo.views.text import format_number, text
 from geo.views.mapview import meeting_provinces, next_province
@@ -88,6 +89,8 @@ with map_column:
     else:
         st.pydeck_chart(figure.deck, key=f"meeting_map_{province}_{view.metric}", height=720)
 footer = [credit_line(), figure.figure.date_text]
+if not figure.figure.view.exact:  # the public release: say that figures carry a small noise
+    footer.insert(0, text("perturbed_note", lang, noise=MAX_NOISE))
 if data.source.synthetic:
     footer.insert(0, f"**{text('synthetic_badge', lang)}**")
 st.caption(" · ".join(footer))

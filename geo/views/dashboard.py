@@ -15,6 +15,7 @@ import html
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
+from pathlib import PurePath
 
 import numpy as np
 import pandas as pd
@@ -34,6 +35,7 @@ from geo.data.store import MODES
 from geo.views.headline import selection_totals, totals_of
 from geo.views.metrics import format_value, metric_values
 from geo.errors import EngineInputError
+from geo.engine.cellkey import perturb
 
 ADMIN_LEVELS: tuple[str, ...] = ("province", "district", "subdistrict")
 
@@ -56,6 +58,15 @@ def map_parent(view: ViewState) -> str:
 # ---------------------------------------------------------------------------------------------
 # Tables
 # ---------------------------------------------------------------------------------------------
+
+
+def households_shown(index: HouseholdIndex, *, exact: bool = False) -> int:
+    """How many households the data holds, as a user may see it: the exact count, or (the public
+    release) the count perturbed by the cell key of every household — the same figure as the
+    headline of an unfiltered view (:mod:`geo.engine.cellkey`)."""
+    if exact:
+        return int(index.n)
+    return int(perturb(np.array([index.n]), np.array([index.record_key.sum(dtype=np.int64)]))[0])
 
 
 def view_aggregate(index: HouseholdIndex, level: str, view: ViewState, *, area: str | None = None) -> pd.DataFrame:
@@ -220,17 +231,23 @@ def research_table(table: pd.DataFrame, lang: str = "th") -> pd.DataFrame:
     def number(name: str) -> pd.Series:
         return pd.array(pd.to_numeric(table[name], errors="coerce"), dtype="Float64")
 
+    withheld = f"<{table.attrs.get('min_count', DEFAULT_MIN_COUNT)}"
+
+    def count(name: str) -> list[str]:  # a withheld count reads "<10", never "None"; thousands separated
+        values = table[name].to_numpy(dtype="float64", na_value=np.nan)
+        return [withheld if np.isnan(v) else format_number(int(v), lang) for v in values]
+
     out = pd.DataFrame({
         text("code", lang): table["code"].astype(str).to_numpy(),
         text("area", lang): [area_name(c, lang) for c in table["code"].astype(str)],
         text("households", lang): [shown_count(v, lang) for v in table["households_shown"]],
-        text("people", lang): pd.array(table["people"], dtype="Int64"),
+        text("people", lang): count("people"),
     })
     for lv in range(1, 5):
-        out[f"{lv} {level_label(lv, lang)}"] = pd.array(table[f"households_level_{lv}"], dtype="Int64")
+        out[f"{lv} {level_label(lv, lang)}"] = count(f"households_level_{lv}")
     out[text("metric_share_levels_1_2", lang) + " %"] = (100 * number("share_level_1_2")).round(1)
-    out[text("not_in_tpmap", lang)] = pd.array(table["not_in_tpmap"], dtype="Int64")
-    out[text("verified", lang)] = pd.array(table["verified"], dtype="Int64")
+    out[text("not_in_tpmap", lang)] = count("not_in_tpmap")
+    out[text("verified", lang)] = count("verified")
     out["MPI"] = number("af_mpi").round(3)
     out[text("metric_assistance_coverage", lang) + " %"] = (100 * number("assistance_helped_share")).round(1)
     return out
@@ -419,10 +436,19 @@ def import_summary(result, lang: str = "th", *, max_rows: int = 500) -> ImportSu
     return ImportSummary(files, problems)
 
 
+def _public_source(source: object) -> str:
+    """Where boundaries came from, as a visitor may read it: a URL as it is, a local path by its
+    last folder or file only (the server's folders are nobody's business)."""
+    text_ = str(source or "–")
+    if "://" in text_ or text_ == "–":
+        return text_
+    return PurePath(text_).name or text_
+
+
 def boundaries_summary(manifest: dict, lang: str = "th", era: str = "BE") -> tuple[list[tuple[str, str]], pd.DataFrame]:
     """Facts about installed boundaries (source, credit, licence, date) and a table per level."""
     facts = [
-        (text("boundaries_source", lang), str(manifest.get("source", "–"))),
+        (text("boundaries_source", lang), _public_source(manifest.get("source"))),
         (text("credit", lang), str(manifest.get("attribution", "–"))),
         (text("licence", lang), str(manifest.get("licence", "–"))),
         (text("installed_at", lang), format_timestamp(manifest.get("installed_at", "–"), lang, era)),

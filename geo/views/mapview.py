@@ -782,7 +782,10 @@ def _classified(drawn: _Drawn, view: MapView):
     else:
         values = np.where(status == "shown", values.astype("float64"), np.nan)
         edges = mapstyle.class_breaks(values[np.isfinite(values)], method="quantile")
-        fill = mapstyle.fill_colours(values, edges, withheld=withheld, alpha=225 if view.level == "h3" else 210)
+        # An area shown whose figure is withheld (its numerator under k) is grey as withheld, not blank.
+        value_withheld = (status == "shown") & ~np.isfinite(values)
+        fill = mapstyle.fill_colours(values, edges, withheld=withheld | value_withheld,
+                                     alpha=225 if view.level == "h3" else 210)
         legend = mapstyle.sequential_legend(what, edges, spec.legend_formatter(lang),
                                             withheld_label=withheld_label, no_data_label=no_data_label)
         # One value (or classes that round alike) reads "60%", not "60% – 60%".
@@ -790,7 +793,9 @@ def _classified(drawn: _Drawn, view: MapView):
                       for i in legend.items)
         legend = replace(legend, items=items)
 
-    value_text = [spec.format(v, lang) if s == "shown" else "" for v, s in zip(values, status)]
+    numeric = spec.kind != "category"
+    value_text = [("" if s != "shown" else f"<{k}" if numeric and _missing(v) else spec.format(v, lang))
+                  for v, s in zip(values, status)]
     shown = rows["households_shown"].tolist() if n else []
     households_text = [text("no_data", lang) if s == "no_data" else shown_count(h if isinstance(h, str) else f"<{k}", lang)
                        for h, s in zip(shown, status)]
@@ -805,6 +810,10 @@ def _classified(drawn: _Drawn, view: MapView):
          "households_text": households_text, **tips},
         geometry=drawn.geometry, crs="EPSG:4326")
     return areas, fill, legend
+
+
+def _missing(value: object) -> bool:
+    return value is None or (isinstance(value, float) and not np.isfinite(value))
 
 
 def _words(view: MapView, res: int | None, *, synthetic: bool, attribution: str, data_source: str | None) -> dict:

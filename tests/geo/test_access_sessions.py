@@ -6,6 +6,7 @@ app server's routes and middleware (HTTP-only cookie, no open redirect, metrics 
 from __future__ import annotations
 
 import asyncio
+import threading
 import re
 
 import pytest
@@ -240,7 +241,10 @@ def call(asgi, path: str, query: str = "", *, scheme: str = "http", client: str 
 
     scope = {"type": "http", "path": path, "query_string": query.encode(), "scheme": scheme,
              "client": (client, 50000), "headers": [(k.encode(), v.encode()) for k, v in headers]}
-    asyncio.run(asgi(scope, receive, send))
+    # In a thread of its own: the browser tests' Playwright holds this thread's event loop.
+    worker = threading.Thread(target=asyncio.run, args=(asgi(scope, receive, send),))
+    worker.start()
+    worker.join(timeout=30)
     start = sent[0]
     got: dict[str, list[str]] = {}
     for key, value in start["headers"]:

@@ -194,3 +194,12 @@ def test_sample_figures_match_a_fresh_index(tiny_dir):
     frame = households()
     at = open_app(query={"prov": "34"})
     assert metrics(at) == expected_headline(frame, ViewState(provinces=("34",)))
+
+
+def test_the_sidebar_total_is_the_headlines_figure(tiny_dir):
+    """The public sees one figure for all households: the sidebar's data line and the unfiltered
+    headline are the same released count, not the exact total beside a perturbed one."""
+    at = open_app()
+    shown = metrics(at)["ครัวเรือน"]
+    captions = " ".join(c.value for c in at.sidebar.caption)
+    assert f"({shown} ครัวเรือน)" in captions, (shown, captions)

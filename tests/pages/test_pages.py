@@ -39,11 +39,13 @@ def test_capitals_maps_profile_and_table(tiny_dir):
     kalasin = frame_mean = households()
     kalasin = frame_mean[frame_mean["province_code"] == "46"]["capital_natural"].mean()
     natural = profile[(profile["group"] == "กาฬสินธุ์") & (profile["capital"] == "ทุนธรรมชาติ")]["mean_score"]
-    assert natural.item() == round(kalasin, 2)
+    assert abs(natural.item() - kalasin) <= 3 / 59 + 0.005  # public release: the sum carries at most 3 points
     table = at.dataframe[0].value
     frame = households()
     expected = frame[frame["province_code"] == "46"].groupby("district_code")["capital_natural"].mean().round(2)
-    assert table["ทุนธรรมชาติ · คะแนน"].tolist() == expected.tolist()
+    sizes = frame[frame["province_code"] == "46"].groupby("district_code").size()
+    assert (abs(pd.Series(table["ทุนธรรมชาติ · คะแนน"].tolist(), index=expected.index) - expected)
+            <= 3 / sizes + 0.006).all()  # public release: each sum carries at most 3 points of noise
 
     at.selectbox(key="capitals_capital").set_value("human")
     rerun(at)
