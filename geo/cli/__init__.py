@@ -25,18 +25,28 @@ COMMAND_MODULES: tuple[str, ...] = (
 )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Build the parser with every command module's sub-commands."""
-    parser = argparse.ArgumentParser(prog="python -m geo", description="PPAP Atlas data tools.")
-    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name in COMMAND_MODULES:
+def command_parser(prog: str, description: str, modules: Sequence[str], metavar: str = "COMMAND"):
+    """A parser whose sub-commands come from each module's ``add_commands(subparsers)``."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar=metavar)
+    for name in modules:
         importlib.import_module(name).add_commands(subparsers)
     return parser
 
 
+def build_parser() -> argparse.ArgumentParser:
+    """Build the parser with every command module's sub-commands."""
+    return command_parser("python -m geo", "PPAP Atlas data tools.", COMMAND_MODULES)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; return its exit code (0 ok, 1 finished with problems, 2 error)."""
-    parser = build_parser()
+    return run(build_parser(), argv)
+
+
+def run(parser: argparse.ArgumentParser, argv: Sequence[str] | None = None) -> int:
+    """Parse ``argv`` and run the chosen command: a ``PPAPError`` is one line on stderr and exit
+    code 2, never a traceback; Ctrl-C is 130."""
     args = parser.parse_args(argv)
     try:
         result = args.func(args)
