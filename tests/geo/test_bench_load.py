@@ -68,15 +68,21 @@ def test_memory_sampler_sums_several_processes():
     import subprocess
     import sys
 
-    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(5)"])
+    # Two children that did some work and now sleep, not this test process: its own memory moves
+    # between two readings (the garbage collector) by more than a small child holds, which raced.
+    ready = "import sys, time; sum(range(5_000_000)); sys.stdout.write('ready\\n'); sys.stdout.flush(); time.sleep(30)"
+    children = [subprocess.Popen([sys.executable, "-c", ready], stdout=subprocess.PIPE, text=True) for _ in range(2)]
     try:
-        one = MemorySampler(os.getpid())
-        both = MemorySampler([os.getpid(), child.pid])
+        for child in children:
+            assert child.stdout.readline().strip() == "ready"
+        one = MemorySampler(children[0].pid)
+        both = MemorySampler([child.pid for child in children])
         assert both.rss_bytes() > one.rss_bytes()
         assert both.cpu_seconds() >= one.cpu_seconds() > 0
     finally:
-        child.kill()
-        child.wait()
+        for child in children:
+            child.kill()
+            child.wait()
 
 
 def test_summary_counts_failures_and_pools_reruns():
