@@ -16,7 +16,6 @@ of ``serve.py`` sets (``geo.access.roles.LoginSessions``): after a good password
 
 from __future__ import annotations
 
-import secrets
 import time
 from dataclasses import replace
 from urllib.parse import quote, urlencode, urlsplit
@@ -24,6 +23,7 @@ from urllib.parse import quote, urlencode, urlsplit
 import streamlit as st
 
 from geo.access.roles import (
+    new_session_id,
     LOGOUT_ROUTE,
     PUBLIC_NOTICE,
     ROLE_LABELS,
@@ -55,10 +55,10 @@ EXPIRED_KEY = "auth_expired"
 
 
 def session_id() -> str:
-    """This browser session's anonymous id (12 hex characters), made once per session."""
+    """This browser session's anonymous id (:func:`geo.access.roles.new_session_id`), made once per session."""
     sid = st.session_state.get(SESSION_ID_KEY)
     if not isinstance(sid, str) or not sid:
-        sid = st.session_state[SESSION_ID_KEY] = secrets.token_hex(6)
+        sid = st.session_state[SESSION_ID_KEY] = new_session_id()
     return sid
 
 

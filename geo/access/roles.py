@@ -158,6 +158,12 @@ ROLE_CAPABILITIES: Mapping[str, Capabilities] = MappingProxyType({
 
 _USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+\-]{0,63}$")
 _SESSION_ID = re.compile(r"^[A-Za-z0-9_\-]{0,64}$")
+
+
+def new_session_id() -> str:
+    """A new anonymous session id: 12 random lower-case letters (56 bits). Letters only, so the
+    audit log's redaction of digit runs (national IDs, phone numbers) never rewrites one."""
+    return "".join(secrets.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(12))
 #: Username of :func:`public_viewer`; reserved, so no configured user can take it.
 PUBLIC_USERNAME = "public"
 _CACHE_USERNAME = "scope-key"

@@ -343,3 +343,15 @@ def test_the_documented_proxy_snippets_refuse_metrics_and_forward_what_the_app_n
     # The app itself listens on loopback only, behind the proxy.
     config = (PROJECT_ROOT / ".streamlit" / "config.toml").read_text(encoding="utf-8")
     assert re.search(r'^address = "127\.0\.0\.1"$', config, flags=re.M)
+
+
+def test_new_session_ids_are_kept_verbatim_by_the_audit_log():
+    """An anonymous session id is letters only: the log's redaction of digit runs never rewrites
+    one (a hex id such as 73821070030d was logged as "[number]d")."""
+    from geo.access.audit import redact_text
+    from geo.access.roles import new_session_id
+
+    ids = {new_session_id() for _ in range(2000)}
+    assert len(ids) == 2000 and all(len(i) == 12 and i.isalpha() and i.islower() for i in ids)
+    assert all(redact_text(i, limit=64) == i for i in ids)
+    assert redact_text("73821070030d", limit=64) != "73821070030d"  # what hex ids could run into
