@@ -34,7 +34,7 @@ from geo.views.viewstate import ViewState, drill_down, markdown_literal, selecte
 from pages._auth import current_user, require_user
 from pages._errors import ERROR_LIMIT, error_line
 from pages._shared import LoadedData, boundaries_by_level, boundary_attribution, boundary_manifest, load_data
-from pages._sidebar import current_view, no_builtin_export, page_view, set_view
+from pages._sidebar import current_view, no_builtin_export, page_view, set_view, wanted_round
 
 def load_or_explain(lang_hint: str = "th") -> LoadedData | None:
     """The data the session's user may see, or None after telling the user what is missing or broken.
@@ -43,7 +43,7 @@ def load_or_explain(lang_hint: str = "th") -> LoadedData | None:
     """
     user = require_user(lang_hint)
     try:
-        data = load_data(scope_key(user))
+        data = load_data(scope_key(user), wanted_round())
     except PPAPError as exc:
         st.error(text("read_error", lang_hint, error=error_line(exc, lang_hint)), icon=":material/error:")
         return None
@@ -84,15 +84,18 @@ def credit_line() -> str:
 
 
 def map_context(data: LoadedData, view: ViewState, *, today: Callable[[], dt.date] = dt.date.today) -> MapContext:
-    """What every map of the page shares: today's date, the synthetic label, the boundary credit,
-    the session user's finest H3 resolution (``geo.access.roles.cap_resolution``) and small-cell
+    """What every map of the page shares: today's date, the survey round shown, the synthetic label,
+    the boundary credit, the session user's finest H3 resolution (``geo.access.roles.cap_resolution``) and small-cell
     threshold (the view's, through ``geo.access.roles.check_min_count``)."""
     from geo.access.roles import cap_resolution, check_min_count
+
+    from geo.views.dashboard import year_label
 
     user = current_user()
     return MapContext(now=today(), synthetic=data.source.synthetic, attribution=credit_line(),
                       max_res=cap_resolution(10, user), min_count=check_min_count(view.min_count, user),
-                      exact=user.capabilities.exact_counts)
+                      exact=user.capabilities.exact_counts,
+                      round_text=text("survey_round", view.lang, year=year_label(data.survey_year, view.lang, view.era)))
 
 
 def map_heading(figure) -> None:

@@ -9,7 +9,7 @@ key is exactly what that role and area scope may see (docs/ACCESS.md).
 The rules are in ``geo`` and testable without Streamlit; this module only caches them. Which
 households the app shows is :func:`geo.data.source.data_source` (``$PPAP_HOUSEHOLDS``, else the
 store when it holds households, else the synthetic sample), read by :func:`geo.data.source.read_source`
-(latest survey round, an officer's provinces only); an officer's households and pilots are narrowed by
+(one survey round: the latest unless the user picks another, an officer's provinces only); an officer's households and pilots are narrowed by
 ``geo.access.roles.households_in_scope`` / ``pilots_in_scope``. When a file has a fresh persisted
 index beside it (``geo.engine.persist.write_index``),
 the national scopes map that index from disk instead of reading and indexing the file, and
@@ -58,7 +58,7 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class LoadedData:
-    """The shown households, indexed once (latest survey round), and their pilots."""
+    """The shown households of one survey round, indexed once, and their pilots."""
 
     source: DataSource
     index: HouseholdIndex
@@ -71,6 +71,13 @@ class LoadedData:
     frame: pd.DataFrame | None = None
     #: ``scope_key`` of the user this data was cut for.
     access: str = ""
+    #: Every survey round (CE) the file holds, oldest first; ``survey_year`` is one of them.
+    rounds: tuple[int, ...] = ()
+
+    @property
+    def latest(self) -> int:
+        """The file's latest survey round (CE): what every page shows unless the user picks another."""
+        return self.rounds[-1] if self.rounds else self.survey_year
 
     def household_rows(self, mask) -> pd.DataFrame:
         """The households ``mask`` keeps (in index order, as the aggregates use it), as rows.
@@ -119,11 +126,23 @@ def _is_synthetic(path: str, signature: tuple[int, int]) -> bool:
     return is_synthetic(Path(path))
 
 
-def load_data(access: str) -> LoadedData | None:
-    """The households ``access`` (a :func:`geo.access.roles.scope_key`) may see, indexed; None when there is no data.
+def source_rounds(source: DataSource) -> tuple[int, ...]:
+    """Every survey round (CE) the shown file holds, oldest first (cached per file version)."""
+    return _file_rounds(str(source.path), source.signature)
 
-    Cached per file version and per scope: an officer's data holds only their areas (and their
-    pilots), so every figure, map and table computed from it is in scope.
+
+@st.cache_data(show_spinner=False)
+def _file_rounds(path: str, signature: tuple[int, int]) -> tuple[int, ...]:
+    return _source.file_rounds(path)
+
+
+def load_data(access: str, survey_year: int | None = None) -> LoadedData | None:
+    """The households ``access`` (a :func:`geo.access.roles.scope_key`) may see in survey round
+    ``survey_year`` (CE; the latest when None or a round the file does not hold), indexed; None
+    when there is no data.
+
+    Cached per file version, per round and per scope: an officer's data holds only their areas
+    (and their pilots), so every figure, map and table computed from it is in scope.
 
     Raises
     ------
@@ -135,14 +154,18 @@ def load_data(access: str) -> LoadedData | None:
     source = data_source()
     if source is None:
         return None
-    return _load_data(str(source.path), source.kind, source.synthetic, source.signature, access)
+    rounds = source_rounds(source)
+    if not rounds:
+        raise InputFileError(f"{source.path} holds no households")
+    year = survey_year if survey_year in rounds else rounds[-1]
+    return _load_data(str(source.path), source.kind, source.synthetic, source.signature, access, year, rounds)
 
 
 def shared_result(name: str, data: LoadedData, key: tuple, compute: Callable[[], T]) -> T:
     """``compute()`` once for every session that asks for the same thing of the same data.
 
     People in a meeting open the same views: a map, its headline figures and its top 10 are
-    computed once per (households file version, user's scope, ``name``, ``key``) and shared
+    computed once per (households file version, survey round, user's scope, ``name``, ``key``) and shared
     read-only by every session with that scope (kept 15 minutes, at most 256 results). ``key``
     must hold everything the result depends on beyond the data: the view (a frozen
     ``ViewState``), ``k``, the H3 cap, the date printed, the size.
@@ -150,48 +173,52 @@ def shared_result(name: str, data: LoadedData, key: tuple, compute: Callable[[],
     from pages._errors import errors_explained
 
     with errors_explained():  # a geo error: one line on the page (or fragment), which stops
-        return _shared_result(name, str(data.source.path), data.source.signature, data.access, key, compute)
+        return _shared_result(name, str(data.source.path), data.source.signature, data.access, data.survey_year,
+                              key, compute)
 
 
 @st.cache_resource(show_spinner=False, max_entries=256, ttl=900)
-def _shared_result(name: str, path: str, signature: tuple[int, int], access: str, key: tuple, _compute):
+def _shared_result(name: str, path: str, signature: tuple[int, int], access: str, survey_year: int, key: tuple,
+                   _compute):
     # A read-only object shared by every session with this scope: never mutate it in a page.
     return _compute()
 
 
-def load_data_for(user) -> LoadedData | None:
+def load_data_for(user, survey_year: int | None = None) -> LoadedData | None:
     """:func:`load_data` for a :class:`geo.access.roles.User`."""
-    return load_data(scope_key(user))
+    return load_data(scope_key(user), survey_year)
 
 
 @st.cache_resource(show_spinner="ข้อมูลกำลังโหลด / loading data…", max_entries=8)
-def _load_data(path: str, kind: str, synthetic: bool, signature: tuple[int, int], access: str) -> LoadedData:
+def _load_data(path: str, kind: str, synthetic: bool, signature: tuple[int, int], access: str, survey_year: int,
+               rounds: tuple[int, ...]) -> LoadedData:
     # A read-only object shared by every session with this scope: never mutate it in a page.
     user = user_from_scope_key(access)
     if user.scope.is_national:
-        full = _national_data(path, kind, synthetic, signature)
+        full = _national_data(path, kind, synthetic, signature, survey_year, rounds)
         return replace(full, access=access)
-    read = read_source(path, provinces=scope_provinces(user))
+    read = read_source(path, provinces=scope_provinces(user), survey_year=survey_year)
     frame = households_in_scope(read.frame, user)
     source = DataSource(Path(path), kind, synthetic, signature)
     return LoadedData(source, _index(path, frame), read.survey_year, len(frame),
-                      pilots_in_scope(read.pilots, user), read.metadata, frame, access)
+                      pilots_in_scope(read.pilots, user), read.metadata, frame, access, rounds)
 
 
-@st.cache_resource(show_spinner="ข้อมูลกำลังโหลด / loading data…", max_entries=2)
-def _national_data(path: str, kind: str, synthetic: bool, signature: tuple[int, int]) -> LoadedData:
-    # Every household: shared by the national scopes (administrator, researcher, viewer).
+@st.cache_resource(show_spinner="ข้อมูลกำลังโหลด / loading data…", max_entries=3)
+def _national_data(path: str, kind: str, synthetic: bool, signature: tuple[int, int], survey_year: int,
+                   rounds: tuple[int, ...]) -> LoadedData:
+    # Every household of one round: shared by the national scopes (administrator, researcher, viewer).
     from geo.engine.persist import read_index
 
     source = DataSource(Path(path), kind, synthetic, signature)
-    persisted = read_index(path)
+    persisted = read_index(path, survey_year=survey_year)
     if persisted is not None:  # start-up is a read of the index, not a read and index of every row
         index, meta = persisted
         return LoadedData(source, index, int(meta["survey_year"]), index.n, pilots_beside(path),
-                          metadata_of(path), None, "")
-    read = read_source(path)
+                          metadata_of(path), None, "", rounds)
+    read = read_source(path, survey_year=survey_year)
     return LoadedData(source, _index(path, read.frame), read.survey_year, len(read.frame), read.pilots,
-                      read.metadata, read.frame, "")
+                      read.metadata, read.frame, "", rounds)
 
 
 def _index(path: str, frame: pd.DataFrame) -> HouseholdIndex:

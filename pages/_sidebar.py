@@ -46,6 +46,7 @@ from geo.views.viewstate import (
     parse_query,
     restrict,
     restrict_area,
+    restrict_rounds,
     to_query,
 )
 from geo.data.areas import area_level
@@ -67,6 +68,7 @@ SIDEBAR_KEYS: dict[str, str] = {
     "assistance": "sidebar_assistance",
     "pilots": "sidebar_pilots",
     "min_count": "sidebar_min_count",
+    "round": "sidebar_round",
 }
 #: Each page's own controls: view field -> widget key (page-prefixed).
 PAGE_KEYS: dict[str, dict[str, str]] = {
@@ -75,6 +77,7 @@ PAGE_KEYS: dict[str, dict[str, str]] = {
     "pilots": {"km": "pilots_km"},
     "households": {"by": "households_by"},
     "meeting": {"metric": "meeting_metric"},
+    "change": {"change": "change_metric", "by": "change_by", "res": "change_res", "round_from": "change_from"},
     "data": {},
     "audit": {},
 }
@@ -83,11 +86,14 @@ PAGE_BY: dict[str, tuple[str, ...]] = {
     "overview": ("province", "district", "h3"),
     "capitals": ("province", "district", "h3"),
     "households": ("province", "district", "subdistrict"),
+    "change": ("province", "district", "subdistrict", "h3"),
 }
 
 
 #: The H3 resolution control's value for "automatic" (a selectbox cannot show None as chosen).
 AUTO_RES = 0
+#: The round pickers' value for "the latest round" (``round``) and "the round before" (``from``).
+DEFAULT_ROUND = 0
 
 
 def _to_widget(field: str, value: object) -> object:
@@ -95,6 +101,8 @@ def _to_widget(field: str, value: object) -> object:
         return value == "CE"
     if field == "res":
         return AUTO_RES if value is None else value
+    if field in ("round", "round_from"):
+        return DEFAULT_ROUND if value is None else value
     if isinstance(value, tuple):
         return list(value)
     return value
@@ -105,6 +113,8 @@ def _from_widget(field: str, value: object) -> object:
         return "CE" if value else "BE"
     if field == "res":
         return None if value in (None, AUTO_RES) else int(value)
+    if field in ("round", "round_from"):
+        return None if value in (None, DEFAULT_ROUND) else int(value)
     if field == "min_count":
         return int(value)
     if field in ("provinces", "districts", "pilots"):
@@ -140,15 +150,34 @@ def _url_params() -> dict[str, list[str]]:
     return {key: st.query_params.get_all(key) for key in st.query_params}
 
 
+def _new_link() -> dict[str, list[str]] | None:
+    """The URL's dashboard parameters when they are a new link (not what the app last wrote), else None."""
+    ours = {k: v for k, v in _url_params().items() if k in QUERY_KEYS}
+    if ours and {k: ",".join(v) for k, v in ours.items()} != st.session_state.get(URL_KEY):
+        return ours
+    return None
+
+
+def wanted_round() -> int | None:
+    """The survey round (CE) this run should load, before the view is resolved: a new link's
+    ``round``, else the round picker's, else the session's; None for the latest. A round the
+    data do not hold loads the latest (``pages._shared.load_data``) and :func:`page_view` says so."""
+    link = _new_link()
+    if link is not None:
+        return parse_query(link)[0].round
+    if SIDEBAR_KEYS["round"] in st.session_state:
+        return _from_widget("round", st.session_state[SIDEBAR_KEYS["round"]])
+    return current_view().round
+
+
 def _resolve(page: str, data, user) -> tuple[ViewState, list[Notice]]:
     """The view for this run: a new link's values, else the widgets' values over the session's.
 
     Raises ``AccessDenied`` when a new link asks for an area outside ``user``'s scope.
     """
-    url = _url_params()
     view, notices = current_view(), []
-    ours = {k: v for k, v in url.items() if k in QUERY_KEYS}
-    if ours and {k: ",".join(v) for k, v in ours.items()} != st.session_state.get(URL_KEY):
+    ours = _new_link()
+    if ours is not None:
         view, notices = parse_query(ours)
         check_view_scope(view, user)
         if data is not None:
@@ -284,6 +313,9 @@ def page_view(page: str, data) -> ViewState:
         st.stop()
     view, unknown = _known_area(view, data)  # ?area=99, or an area gone from replaced data
     notices += unknown
+    if data is not None:  # ?round=2550, or a round gone from replaced data: the latest instead
+        view, unknown = restrict_rounds(view, data.rounds)
+        notices += unknown
     if page in PAGE_BY and view.by not in PAGE_BY[page]:
         page_by = PAGE_BY[page][0]
         if st.session_state.get(PAGE_KEYS[page]["by"]) in PAGE_BY[page]:
@@ -307,6 +339,19 @@ def page_view(page: str, data) -> ViewState:
         st.warning(text("url_ignored", view.lang, param=notice.param, value=markdown_literal(notice.value),
                         why=text(notice.reason, view.lang)), icon=":material/link_off:")
     return view
+
+
+def _draw_round_picker(bar, view: ViewState, data) -> None:
+    """The survey round shown: the latest (the default, which follows new imports) or one picked."""
+    lang, era = view.lang, view.era
+
+    def label(year: int) -> str:
+        if year == DEFAULT_ROUND:
+            return text("round_latest", lang, year=year_label(data.latest, lang, era))
+        return year_label(year, lang, era)
+
+    bar.selectbox(text("round_picker", lang), (DEFAULT_ROUND, *reversed(data.rounds)), key=SIDEBAR_KEYS["round"],
+                  format_func=label, help=text("round_picker_help", lang))
 
 
 def _draw_min_count(view: ViewState, user: User) -> None:
@@ -334,6 +379,7 @@ def _draw_sidebar(view: ViewState, page: str, data) -> None:
         rows = data.rows if exact else households_shown(data.index)
         bar.caption(f"{text(source, lang, rows=format_number(rows, lang))} · "
                     f"{text('survey_round', lang, year=year_label(data.survey_year, lang, view.era))}")
+        _draw_round_picker(bar, view, data)
         if data.source.synthetic:
             bar.info(f"**{text('synthetic_badge', lang)}** — {text('synthetic_note', lang)}", icon=":material/science:")
     bar.subheader(text("filters", lang))

@@ -5,9 +5,10 @@ the national-scale data of ``python -m geo national``), else the app's store
 (``geo.data.paths.store_dir()/households.parquet``) when it holds households, else the synthetic
 sample (``geo.data.paths.samples_dir()/households.parquet``), else nothing.
 
-:func:`read_source` reads the shown file's latest survey round with its filters pushed down to the
-file (a province scope reads only its row groups), its sample metadata and the pilot sites beside
-it. Narrowing to a user's scope is :mod:`geo.access.roles`'s business (``households_in_scope``,
+:func:`read_source` reads one survey round of the shown file (the latest unless another is asked
+for, :func:`read_round`) with its filters pushed down to the file (a province scope reads only its
+row groups), its sample metadata and the pilot sites beside it; :func:`read_rounds` reads several
+rounds at once (the Change page compares two). Narrowing to a user's scope is :mod:`geo.access.roles`'s business (``households_in_scope``,
 ``pilots_in_scope``), not this module's.
 """
 
@@ -23,7 +24,8 @@ import pandas as pd
 
 from geo.data import paths
 from geo.data.contract import PILOT_COLUMN_NAMES, conform_pilots
-from geo.data.store import HOUSEHOLDS_FILE, is_synthetic, latest_round, latest_round_filter, read_sample_metadata
+from geo.data.rounds import round_filter, round_years
+from geo.data.store import HOUSEHOLDS_FILE, is_synthetic, read_sample_metadata
 from geo.errors import InputFileError
 
 #: Environment variable naming a households file to show instead of the store and the sample.
@@ -59,12 +61,14 @@ class SourceRead(NamedTuple):
     """What :func:`read_source` read of a households file."""
 
     frame: pd.DataFrame
-    #: The latest survey round in the file: the only round ``frame`` holds.
+    #: The survey round read (CE): the only round ``frame`` holds.
     survey_year: int
     #: The file's sample metadata (:func:`metadata_of`).
     metadata: dict
     #: The pilot sites beside the file (:func:`pilots_beside`); ``None`` when not asked for.
     pilots: pd.DataFrame | None
+    #: Every survey round the file holds (CE), oldest first.
+    rounds: tuple[int, ...] = ()
 
 
 def sample_path() -> Path:
@@ -142,45 +146,99 @@ def data_source(environ: Mapping[str, str] | None = None, *,
     return None
 
 
-def read_latest_round(path: str | os.PathLike[str], *, provinces: Iterable[str] | None = None,
-                      columns: Iterable[str] | None = None) -> tuple[pd.DataFrame, int]:
-    """The latest survey round of a households Parquet file, and its year.
+def file_rounds(path: str | os.PathLike[str]) -> tuple[int, ...]:
+    """Every survey round (CE) a households Parquet file holds, oldest first (reads one column).
 
-    Filters are pushed down to the file: only the latest round's rows, only ``provinces``' rows
-    when given (a province scope reads only its row groups) and only ``columns`` when given.
+    Raises
+    ------
+    InputFileError
+        The file cannot be read or lacks ``survey_year``.
+    """
+    try:
+        return tuple(round_years(path))
+    except (OSError, ValueError, KeyError) as exc:
+        raise InputFileError(f"cannot read {path}: {exc}. Rebuild the sample with `python -m geo sample`.") from exc
+
+
+def read_round(path: str | os.PathLike[str], survey_year: int | None = None, *,
+               provinces: Iterable[str] | None = None, columns: Iterable[str] | None = None,
+               rounds: Iterable[int] | None = None) -> tuple[pd.DataFrame, int]:
+    """One survey round of a households Parquet file (the latest when ``survey_year`` is None or
+    a round the file does not hold), and its year (CE).
+
+    Filters are pushed down to the file: only that round's rows, only ``provinces``' rows when
+    given (a province scope reads only its row groups) and only ``columns`` when given.
+
+    Parameters
+    ----------
+    survey_year : int, optional
+        The round in CE (:func:`geo.data.rounds.round_year` reads a BE or CE year).
+    rounds : iterable of int, optional
+        The file's rounds when the caller already knows them (:func:`file_rounds`).
 
     Raises
     ------
     InputFileError
         The file cannot be read, holds no households or lacks ``survey_year``.
+
+    Example
+    -------
+    >>> frame, year = read_round("data/samples/households.parquet", 2021)  # doctest: +SKIP
     """
+    held = tuple(rounds) if rounds is not None else file_rounds(path)
+    if not held:
+        raise InputFileError(f"{path} holds no households")
+    year = int(survey_year) if survey_year is not None and int(survey_year) in held else held[-1]
+    return _read(path, round_filter(year), provinces, columns), year
+
+
+def read_latest_round(path: str | os.PathLike[str], *, provinces: Iterable[str] | None = None,
+                      columns: Iterable[str] | None = None) -> tuple[pd.DataFrame, int]:
+    """The latest survey round of a households Parquet file, and its year (:func:`read_round`)."""
+    return read_round(path, None, provinces=provinces, columns=columns)
+
+
+def read_rounds(path: str | os.PathLike[str], survey_years: Iterable[int], *,
+                provinces: Iterable[str] | None = None, columns: Iterable[str] | None = None) -> pd.DataFrame:
+    """The rows of several survey rounds of a households file (``survey_year`` tells them apart),
+    with the same push-down as :func:`read_round`; rounds the file does not hold give no rows.
+
+    Raises
+    ------
+    InputFileError
+        The file cannot be read or lacks ``survey_year``.
+    """
+    years = sorted({int(y) for y in survey_years})
+    if columns is not None and "survey_year" not in columns:
+        columns = [*columns, "survey_year"]
+    return _read(path, [("survey_year", "in", years)], provinces, columns)
+
+
+def _read(path, filters: list, provinces: Iterable[str] | None, columns: Iterable[str] | None) -> pd.DataFrame:
     provinces = list(provinces) if provinces else None
+    if provinces:
+        filters = [*filters, ("province_code", "in", provinces)]
     try:
-        latest = latest_round(path)
-        if latest is None:
-            raise InputFileError(f"{path} holds no households")
-        filters = latest_round_filter(latest)
-        if provinces:
-            filters.append(("province_code", "in", provinces))
         frame = pd.read_parquet(path, columns=list(columns) if columns else None, filters=filters)
-        frame = frame.reset_index(drop=True)
     except (OSError, ValueError, KeyError) as exc:
         raise InputFileError(f"cannot read {path}: {exc}. Rebuild the sample with `python -m geo sample`.") from exc
-    return frame, latest
+    return frame.reset_index(drop=True)
 
 
 def read_source(path: str | os.PathLike[str], *, provinces: Iterable[str] | None = None,
-                columns: Iterable[str] | None = None, with_pilots: bool = True) -> SourceRead:
-    """:func:`read_latest_round` of ``path``, with its metadata and (unless ``with_pilots=False``)
-    the pilot sites beside it.
+                columns: Iterable[str] | None = None, with_pilots: bool = True,
+                survey_year: int | None = None) -> SourceRead:
+    """:func:`read_round` of ``path`` (the latest round unless ``survey_year`` names another the file
+    holds), with its metadata, its rounds and (unless ``with_pilots=False``) the pilot sites beside it.
 
     Raises
     ------
     InputFileError
         The households or the pilots cannot be read.
     """
-    frame, latest = read_latest_round(path, provinces=provinces, columns=columns)
-    return SourceRead(frame, latest, metadata_of(path), pilots_beside(path) if with_pilots else None)
+    rounds = file_rounds(path)
+    frame, year = read_round(path, survey_year, provinces=provinces, columns=columns, rounds=rounds)
+    return SourceRead(frame, year, metadata_of(path), pilots_beside(path) if with_pilots else None, rounds)
 
 
 def metadata_of(path: str | os.PathLike[str]) -> dict:

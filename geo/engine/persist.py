@@ -105,8 +105,9 @@ def write_index(households_path: str | os.PathLike[str]) -> Path:
     return final
 
 
-def read_index(households_path: str | os.PathLike[str], *, mmap: bool = True):
-    """The persisted index of a households file, or ``None`` when there is none or it is stale.
+def read_index(households_path: str | os.PathLike[str], *, mmap: bool = True, survey_year: int | None = None):
+    """The persisted index of a households file, or ``None`` when there is none, it is stale, or it
+    is not of round ``survey_year`` (CE; the index holds the latest round, :func:`write_index`).
 
     Arrays are memory-mapped read-only by default: start-up is a read of a small JSON file, pages
     come in as they are touched, every process on the machine shares them, and nothing can write
@@ -127,6 +128,8 @@ def read_index(households_path: str | os.PathLike[str], *, mmap: bool = True):
     try:
         meta = json.loads((folder / "index.json").read_text(encoding="utf-8"))
         if meta.get("version") != INDEX_VERSION or meta.get("source_signature") != _file_signature(path):
+            return None
+        if survey_year is not None and meta.get("survey_year") != int(survey_year):
             return None
         arrays = {name: np.asarray(np.load(folder / f"{name}.npy", mmap_mode="r" if mmap else None,
                                            allow_pickle=False))

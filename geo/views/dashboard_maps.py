@@ -90,6 +90,8 @@ class MapContext:
     max_res: int = MAP_RESOLUTIONS[-1]
     min_count: int = DEFAULT_MIN_COUNT
     exact: bool = False  # exact counts (geo.access.roles.Capabilities.exact_counts); False: the public release
+    #: Which survey round (or pair of rounds) the map shows, in words: the subtitle's first part.
+    round_text: str = ""
 
 
 def _draw(index: HouseholdIndex, boundaries: dict, view: ViewState, context: MapContext | None, *,
@@ -98,7 +100,8 @@ def _draw(index: HouseholdIndex, boundaries: dict, view: ViewState, context: Map
     map_view = MapView.from_viewstate(view, min_count=context.min_count, max_res=context.max_res, metric=metric,
                                       exact=context.exact)
     return build_map(index, boundaries, map_view, now=context.now or dt.date.today(),
-                     synthetic=bool(context.synthetic), attribution=context.attribution, mask=context.mask)
+                     synthetic=bool(context.synthetic), attribution=context.attribution, mask=context.mask,
+                     round_text=context.round_text)
 
 
 def _screen(figure: MapFigure, size: Size) -> DashboardMap:

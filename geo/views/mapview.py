@@ -46,7 +46,7 @@ from geo.engine.filters import HouseholdFilter, filter_mask
 from geo.views.text import LANGUAGES, capital_label, format_date_both, format_number, text
 from geo.views.headline import Headline, headline, totals_of
 from geo.views.viewstate import MAP_RESOLUTIONS
-from geo.views.metrics import METRICS, get_metric, metric_label, metric_name, metric_values
+from geo.views.metrics import CHANGE_METRIC_SPECS, METRICS, get_metric, metric_label, metric_name, metric_values
 from geo.engine.cellkey import MAX_NOISE
 from geo.engine.protect import DEFAULT_MIN_COUNT, protect
 
@@ -172,7 +172,7 @@ class MapView:
     def __post_init__(self) -> None:
         setter = object.__setattr__
         metric = metric_name(self.metric)
-        if metric not in METRICS:
+        if metric not in METRICS and metric not in CHANGE_METRIC_SPECS:  # a Change map: geo.views.change
             raise EngineInputError(f"metric must be one of {list(METRICS)}, got {self.metric!r}")
         setter(self, "metric", metric)
         if self.level not in MAP_LEVELS:
@@ -549,6 +549,7 @@ def build_map(
     attribution: str = ATTRIBUTION,
     data_source: str | None = None,
     mask: np.ndarray | None = None,
+    round_text: str = "",
 ) -> MapFigure:
     """Aggregate, protect, classify and label one map view.
 
@@ -574,6 +575,9 @@ def build_map(
     mask : numpy.ndarray of bool, optional
         A further restriction of the households, in the index's order — e.g. the user's scope
         from ``geo.access.roles.scoped_mask``. ANDed with the view's area and filters.
+    round_text : str, optional
+        Which survey round the households are of, in words (``รอบสำรวจ พ.ศ. 2566``): the
+        subtitle's first part, so every export says which round it shows.
 
     Returns
     -------
@@ -609,7 +613,8 @@ def build_map(
     # An admin map's aggregate holds the whole selection: its headline needs no second pass.
     totals = totals_of(drawn.raw if drawn.raw is not None else selection.aggregate("province"), k=view.min_count,
                        exact=view.exact)
-    words = _words(view, drawn.res, synthetic=bool(synthetic), attribution=attribution, data_source=data_source)
+    words = _words(view, drawn.res, synthetic=bool(synthetic), attribution=attribution, data_source=data_source,
+                   round_text=round_text)
     return MapFigure(
         view=view, level=view.level, res=drawn.res, table=drawn.table, areas=areas, fill=fill,
         outlines=drawn.outlines, context=boundaries_by_level.get("context"), legend=legend,
@@ -816,7 +821,8 @@ def _missing(value: object) -> bool:
     return value is None or (isinstance(value, float) and not np.isfinite(value))
 
 
-def _words(view: MapView, res: int | None, *, synthetic: bool, attribution: str, data_source: str | None) -> dict:
+def _words(view: MapView, res: int | None, *, synthetic: bool, attribution: str, data_source: str | None,
+           round_text: str = "") -> dict:
     """Title, subtitle, credit, synthetic label, place and filters, in the view's language."""
     lang = view.lang
     place = _place(view, lang)
@@ -825,7 +831,7 @@ def _words(view: MapView, res: int | None, *, synthetic: bool, attribution: str,
     title = f"{what} · {text(f'by_{view.level}', lang)} · {place}"
     if filters_text:
         title += f" ({'; '.join(filters_text)})"
-    subtitle = []
+    subtitle = [round_text] if round_text else []
     if res is not None:
         subtitle.append(resolution_label(res, lang))
     subtitle.append("; ".join(filters_text) if filters_text else text("all_households", lang))

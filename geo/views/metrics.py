@@ -15,7 +15,14 @@ mpi                    ``af_mpi`` (Alkire-Foster H x A)                    index
 assistance_coverage    ``assistance_helped_share`` (status "helped")       share       sequential
 deficit_<capital>      ``deficit_share_<capital>`` (score below 1.75)      share       sequential
 dominant_deficit       ``dominant_deficit`` (capital most often in deficit) category    categorical
+share_up               ``share_up`` (followed households that moved up)    share       sequential
+share_escaped          ``share_escaped`` (levels 1-2 -> 3-4)                share       sequential
+share_fell             ``share_fell`` (levels 3-4 -> 1-2)                   share       sequential
+change_<capital>       ``<capital>_mean_change`` (mean score change)       change      sequential
 =====================  ==================================================  ==========  ===========
+
+The last four are the Change page's (:data:`CHANGE_METRIC_SPECS`, not in :data:`METRICS`): columns of
+:func:`geo.engine.mobility.mobility_shares` between two survey rounds, not of the household index.
 
 Names are stable (URLs, file names, the CLI); the old spelling ``share_level_1_2`` (the engine
 column's name, used by early Overview links) is read as ``share_levels_1_2`` (:data:`METRIC_ALIASES`).
@@ -34,7 +41,7 @@ from geo.data.contract import CAPITALS
 from geo.views.text import capital_label, format_number, format_percent, text
 
 #: What a metric's values are: households, a 0-1 share, a 0-1 index, or a capital's name.
-KINDS: tuple[str, ...] = ("count", "share", "index", "category")
+KINDS: tuple[str, ...] = ("count", "share", "index", "category", "change")
 
 
 @dataclass(frozen=True)
@@ -59,6 +66,8 @@ class Metric:
         """What the metric is called in ``lang``."""
         if self.name.startswith("deficit_"):
             return text("share_in_deficit", lang, capital=capital_label(self.name.removeprefix("deficit_"), lang))
+        if self.name.startswith("change_"):
+            return text("metric_capital_change", lang, capital=capital_label(self.name.removeprefix("change_"), lang))
         return text(self.label_key or self.name, lang)
 
     def format(self, value: object, lang: str = "th") -> str:
@@ -71,6 +80,8 @@ class Metric:
             return format_number(float(value), lang)
         if self.kind == "share":
             return format_percent(float(value), lang)
+        if self.kind == "change":
+            return ("+" if float(value) > 0 else "") + format_number(float(value), lang, decimals=2)
         return format_number(float(value), lang, decimals=3)
 
     def legend_formatter(self, lang: str = "th") -> Callable[[float], str]:
@@ -99,12 +110,26 @@ def _metrics() -> dict[str, Metric]:
     return out
 
 
-#: Every metric by name, in the order a menu offers them.
+def _change_metrics() -> dict[str, Metric]:
+    out = {name: Metric(name, f"metric_{name}", "share", (name,), direction="higher_better")
+           for name in ("share_up", "share_escaped")}
+    out["share_fell"] = Metric("share_fell", "metric_share_fell", "share", ("share_fell",))
+    for capital in CAPITALS:
+        out[f"change_{capital}"] = Metric(f"change_{capital}", None, "change", (f"{capital}_mean_change",),
+                                          direction="higher_better")
+    return out
+
+
+#: Every metric of one survey round by name (what the household index maps), in the order a menu offers them.
 METRICS: dict[str, Metric] = _metrics()
+#: The Change page's measures between two rounds (:func:`geo.engine.mobility.mobility_shares` columns).
+CHANGE_METRIC_SPECS: dict[str, Metric] = _change_metrics()
 #: Other spellings read as a metric's name (old Overview links: the engine column's name).
 METRIC_ALIASES: dict[str, str] = {"share_level_1_2": "share_levels_1_2"}
 #: The metrics the Overview and meeting mode offer, in menu order.
 OVERVIEW_METRICS: tuple[str, ...] = ("poor_households", "share_levels_1_2", "not_in_tpmap", "mpi", "assistance_coverage")
+#: The Change page's measures between two rounds, in menu order (not of one round's index).
+CHANGE_METRICS: tuple[str, ...] = tuple(CHANGE_METRIC_SPECS)
 
 
 def metric_name(name: object) -> object:
@@ -113,8 +138,10 @@ def metric_name(name: object) -> object:
 
 
 def get_metric(name: str) -> Metric:
-    """The :class:`Metric` called ``name`` (either spelling); ``KeyError`` for an unknown name."""
-    return METRICS[metric_name(name)]
+    """The :class:`Metric` called ``name`` (either spelling; a one-round metric or a Change page
+    measure); ``KeyError`` for an unknown name."""
+    name = metric_name(name)
+    return CHANGE_METRIC_SPECS[name] if name in CHANGE_METRIC_SPECS else METRICS[name]
 
 
 def metric_label(metric: str, lang: str = "th") -> str:

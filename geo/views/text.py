@@ -315,6 +315,77 @@ TEXT.update({
 })
 
 
+
+# Survey rounds (the picker on every page) and the Change page (issue 15).
+TEXT.update({
+    "round_picker": {"th": "รอบสำรวจ", "en": "Survey round"},
+    "round_latest": {"th": "ล่าสุด ({year})", "en": "Latest ({year})"},
+    "round_picker_help": {"th": "ทุกหน้าแสดงรอบล่าสุด เว้นแต่เลือกรอบอื่น; รอบที่เลือกอยู่ในลิงก์ของหน้า",
+                          "en": "Every page shows the latest round unless you pick another; the round is in the link."},
+    "url_bad_round": {"th": "ไม่ใช่ปีรอบสำรวจ (เช่น 2566 หรือ 2023)", "en": "not a survey year (e.g. 2566 or 2023)"},
+    "round_pair": {"th": "รอบสำรวจ {year_from} → {year_to}", "en": "Survey rounds {year_from} → {year_to}"},
+    "page_change": {"th": "การเปลี่ยนแปลง", "en": "Change"},
+    "change_from": {"th": "เทียบกับรอบ", "en": "Compared with round"},
+    "change_from_default": {"th": "รอบก่อนหน้า ({year})", "en": "The round before ({year})"},
+    "change_one_round": {"th": "ข้อมูลมีรอบสำรวจเดียว ({year}): ต้องมีอย่างน้อยสองรอบจึงเทียบการเปลี่ยนแปลงได้",
+                         "en": "The data hold one survey round ({year}): comparing needs at least two."},
+    "change_measure": {"th": "ตัวชี้วัดการเปลี่ยนแปลง", "en": "Measure of change"},
+    "metric_share_up": {"th": "สัดส่วนที่ระดับดีขึ้น", "en": "Share moved up a level"},
+    "metric_share_escaped": {"th": "สัดส่วนที่พ้นความยากจน (ระดับ 1-2 → 3-4)",
+                             "en": "Share escaped poverty (levels 1-2 → 3-4)"},
+    "metric_share_fell": {"th": "สัดส่วนที่กลับสู่ความยากจน (ระดับ 3-4 → 1-2)",
+                          "en": "Share fell into poverty (levels 3-4 → 1-2)"},
+    "metric_capital_change": {"th": "คะแนน{capital}เปลี่ยนไปโดยเฉลี่ย", "en": "Mean change in {capital}"},
+    "change_followed": {"th": "ติดตามได้ทั้งสองรอบ", "en": "Followed (both rounds)"},
+    "change_new": {"th": "ครัวเรือนใหม่", "en": "New"},
+    "change_not_found": {"th": "ไม่พบในรอบหลัง", "en": "Not found again"},
+    "change_up": {"th": "ระดับดีขึ้น", "en": "Moved up"},
+    "change_same": {"th": "ระดับเท่าเดิม", "en": "Same level"},
+    "change_down": {"th": "ระดับลดลง", "en": "Moved down"},
+    "change_escaped": {"th": "พ้นความยากจน", "en": "Escaped poverty"},
+    "change_fell": {"th": "กลับสู่ความยากจน", "en": "Fell into poverty"},
+    "change_headline_note": {"th": "นับครัวเรือนที่ติดตามได้ ณ พื้นที่ที่อยู่ในรอบหลัง; ตัวเลขที่น้อยกว่า {k} ครัวเรือนถูกปกปิด",
+                             "en": "Followed households are counted where they live in the later round; "
+                                   "figures under {k} households are withheld."},
+    "withheld": {"th": "ปกปิด", "en": "withheld"},
+    "transition_title": {"th": "การเปลี่ยนระดับครัวเรือน (จำนวนครัวเรือน)", "en": "Level transitions (households)"},
+    "transition_from": {"th": "ระดับในรอบ {year}", "en": "Level in {year}"},
+    "transition_to": {"th": "ระดับในรอบ {year}", "en": "Level in {year}"},
+    "transition_withheld": {"th": "ช่องที่มีน้อยกว่า {k} ครัวเรือนถูกปกปิด (สีเทา)",
+                            "en": "Cells under {k} households are withheld (grey)"},
+    "before_after": {"th": "ก่อนและหลัง", "en": "Before and after"},
+    "before_after_metric": {"th": "ตัวชี้วัดก่อน–หลัง", "en": "Before-and-after measure"},
+    "shared_legend": {"th": "ทั้งสองแผนที่ใช้ช่วงสีเดียวกัน", "en": "Both maps use the same classes"},
+    "mobility_table": {"th": "ตารางการเปลี่ยนแปลงรายพื้นที่", "en": "Mobility by area"},
+    "mobility_download_note": {"th": "ตารางรวมที่ปกปิดแล้ว ไม่มีข้อมูลรายครัวเรือน",
+                               "en": "Protected totals only, no household rows."},
+    "change_filters_note": {"th": "ตัวกรองระดับครัวเรือนใช้ระดับในรอบ {year}; ตัวกรองอื่นใช้ข้อมูลรอบหลัง",
+                            "en": "The level filter applies to the level in {year}; the other filters to the later round."},
+    "pilot_impact": {"th": "ผลของโครงการนำร่อง: ผู้เข้าร่วมเทียบกับครัวเรือนใกล้เคียง",
+                     "en": "Pilot impact: participants against comparable neighbours"},
+    "pilot_impact_note": {
+        "th": "เปรียบเทียบการเปลี่ยนแปลงของคะแนนทุนระหว่างรอบ {year_from} → {year_to} ของผู้เข้าร่วมโครงการ กับครัวเรือนที่ไม่ได้เข้าร่วมในอำเภอเดียวกัน "
+              "(ถ่วงน้ำหนักตามระดับเริ่มต้น) พร้อมช่วงความเชื่อมั่น 95% เป็นการเปรียบเทียบ ไม่ใช่การพิสูจน์ว่าโครงการเป็นสาเหตุ; "
+              "แสดงเฉพาะเมื่อทั้งสองกลุ่มมีอย่างน้อย {k} ครัวเรือน",
+        "en": "The change in capital scores, {year_from} → {year_to}, of project participants against non-participants "
+              "in the same district (reweighted to the participants' starting levels), with a 95% interval. A "
+              "comparison, not proof that the project caused it; shown only where both groups have at least {k} "
+              "households."},
+    "pilot_impact_none": {"th": "ยังไม่มีโครงการที่มีผู้เข้าร่วมและกลุ่มเปรียบเทียบอย่างน้อย {k} ครัวเรือน",
+                          "en": "No pilot yet has at least {k} participants and {k} comparison households."},
+    "impact_difference": {"th": "ผลต่าง (ผู้เข้าร่วม − เปรียบเทียบ)", "en": "Difference (participants − comparison)"},
+    "impact_participants": {"th": "ผู้เข้าร่วม", "en": "Participants"},
+    "impact_comparison": {"th": "กลุ่มเปรียบเทียบ", "en": "Comparison"},
+    "impact_change_participants": {"th": "เปลี่ยนไป (ผู้เข้าร่วม)", "en": "Change (participants)"},
+    "impact_change_comparison": {"th": "เปลี่ยนไป (เปรียบเทียบ)", "en": "Change (comparison)"},
+    "impact_interval": {"th": "ช่วงความเชื่อมั่น 95%", "en": "95% interval"},
+    "impact_share_up": {"th": "ระดับดีขึ้น ผู้เข้าร่วม / เปรียบเทียบ", "en": "Moved up, participants / comparison"},
+    "capital": {"th": "ทุน", "en": "Capital"},
+    "meeting_change": {"th": "อะไรเปลี่ยนไปในจังหวัดนี้", "en": "What changed in this province"},
+    "meeting_change_help": {"th": "ครัวเรือนที่ติดตามได้ ระดับดีขึ้น พ้นความยากจน กลับสู่ความยากจน และแผนที่สัดส่วนที่ระดับดีขึ้น",
+                            "en": "Followed households, moved up, escaped and fell, and the map of the share that moved up."},
+})
+
 def text(key: str, lang: str = "th", **values: object) -> str:
     """Return the label ``key`` in ``lang``, with ``{placeholders}`` filled from ``values``.
 

@@ -16,11 +16,16 @@ Query string (defaults are left out; lists are comma-separated, repeated keys ar
     res=8          H3 resolution 5-9 (absent: automatic) area=4609      selected area (2/4/6 digits)
     capital=human  the Capitals page's capital           km=10          the Pilots page's distance
     k=20           minimum households per shown area (every page; default 10)
+    round=2566     the survey round shown (every page; BE or CE, written in the view's era;
+                   absent: the latest)
+    from=2564      the Change page's earlier round (absent: the round before ``round``)
+    change=share_up  the Change page's measure (:data:`geo.views.metrics.CHANGE_METRICS`)
 
 Bad values never raise: :func:`parse_query` drops them and returns a :class:`Notice` for each, so
 the page can say what it ignored. Unknown keys are ignored silently (other tools add their own).
 Codes the shown data does not hold are dropped by :func:`restrict`, a selected area the data or
-the boundaries do not hold by :func:`restrict_area`. Whether the user's role may use a ``k`` is
+the boundaries do not hold by :func:`restrict_area`, a round the data do not hold by
+:func:`restrict_rounds` (the view falls back to the latest round, with a notice). Whether the user's role may use a ``k`` is
 checked by :func:`geo.access.roles.limit_min_count` (only administrators go below 10).
 
 A notice repeats the ignored value, which is whatever the link held: pages show it through
@@ -41,8 +46,9 @@ from geo.data.contract import ASSISTANCE_STATUSES, CAPITALS
 from geo.engine.filters import NO_PILOT, HouseholdFilter
 from geo.engine.protect import DEFAULT_MIN_COUNT
 from geo.data.areas import is_valid_area
-from geo.errors import EngineInputError
-from geo.views.metrics import OVERVIEW_METRICS, metric_name
+from geo.data.rounds import BE_OFFSET, round_year
+from geo.errors import EngineInputError, PPAPError
+from geo.views.metrics import CHANGE_METRICS, OVERVIEW_METRICS, metric_name
 
 LANGS: tuple[str, ...] = ("th", "en")
 ERAS: tuple[str, ...] = ("BE", "CE")
@@ -64,6 +70,7 @@ PAGE_FIELDS: dict[str, tuple[str, ...]] = {
     "pilots": ("km", "area"),
     "households": ("by", "area"),
     "meeting": ("metric", "area"),
+    "change": ("change", "by", "res", "area", "round_from"),
     "data": (),
     "audit": (),
 }
@@ -75,10 +82,12 @@ QUERY_NAMES: dict[str, str] = {
     "provinces": "prov", "districts": "dist", "levels": "level", "capitals_in_deficit": "deficit",
     "tpmap": "tpmap", "verified": "verified", "assistance": "assist", "pilots": "pilot",
     "lang": "lang", "era": "era", "metric": "metric", "by": "by", "res": "res", "area": "area",
-    "capital": "capital", "km": "km", "min_count": "k",
+    "capital": "capital", "km": "km", "min_count": "k", "round": "round", "round_from": "from", "change": "change",
 }
 #: View fields every page puts in its URL besides the filters.
-ALWAYS_FIELDS: tuple[str, ...] = ("lang", "era", "min_count")
+ALWAYS_FIELDS: tuple[str, ...] = ("lang", "era", "min_count", "round")
+#: View fields that are survey rounds (CE in the view, the view's era in the URL).
+ROUND_FIELDS: tuple[str, ...] = ("round", "round_from")
 #: Every query parameter the dashboard reads.
 QUERY_KEYS: frozenset[str] = frozenset(QUERY_NAMES.values())
 _PILOT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,39}$")
@@ -112,6 +121,12 @@ class ViewState:
     #: Smallest number of households an area must hold to be shown (``geo.engine.protect.protect``'s
     #: ``k``); only administrators may go below 10 (:func:`geo.access.roles.limit_min_count`).
     min_count: int = DEFAULT_MIN_COUNT
+    #: The survey round shown (CE); ``None`` is the latest the data hold.
+    round: int | None = None
+    #: The Change page's earlier round (CE); ``None`` is the round before the one shown.
+    round_from: int | None = None
+    #: The Change page's measure (:data:`geo.views.metrics.CHANGE_METRICS`).
+    change: str = CHANGE_METRICS[0]
 
     def audit_fields(self) -> dict[str, str]:
         """``area`` and ``filters`` for the audit log (:func:`geo.access.audit.log_event`): the selected
@@ -124,7 +139,7 @@ class ViewState:
         {'area': '46', 'filters': 'prov=46 level=1,2 by=district'}
         """
         area = self.area or ",".join(self.districts) or ",".join(self.provinces) or "all"
-        query = {k: v for k, v in to_query(self).items() if k not in ("lang", "era")}
+        query = {k: v for k, v in to_query(replace(self, era="CE")).items() if k not in ("lang", "era")}
         if self.min_count != ViewState().min_count:
             query.setdefault("k", str(self.min_count))
         return {"area": area, "filters": " ".join(f"{k}={v}" for k, v in query.items())}
@@ -297,6 +312,16 @@ def _pilots(raw: object, notices: list[Notice]) -> tuple[str, ...]:
     return tuple(sorted(good))
 
 
+def _round(param: str, raw: object, notices: list[Notice]) -> int | None:
+    """A survey round from a link, in CE (BE or CE accepted: :func:`geo.data.rounds.round_year`)."""
+    value = _single(raw)
+    try:
+        return round_year(value)
+    except PPAPError:
+        notices.append(Notice(param, value, "url_bad_round"))
+        return None
+
+
 def _int_choice(param: str, raw: object, allowed: Container[int], notices: list[Notice]) -> int | None:
     value = _single(raw)
     if value.isascii() and value.isdigit() and int(value) in allowed:
@@ -369,6 +394,14 @@ def parse_query(params: Mapping[str, object]) -> tuple[ViewState, list[Notice]]:
         k = _int_choice("k", get("k"), range(1, MAX_MIN_COUNT + 1), notices)
         if k is not None:
             values["min_count"] = k
+    for field_name in ROUND_FIELDS:
+        param = QUERY_NAMES[field_name]
+        if param in params:
+            year = _round(param, get(param), notices)
+            if year is not None:
+                values[field_name] = year
+    if "change" in params:
+        values["change"] = _choice("change", get("change"), CHANGE_METRICS, ViewState.change, notices)
     view = ViewState(**values)  # type: ignore[arg-type]
     if view.districts and view.provinces:
         inside = tuple(d for d in view.districts if d[:2] in view.provinces)
@@ -400,6 +433,8 @@ def to_query(view: ViewState, page: str | None = None) -> dict[str, str]:
         value = getattr(view, name)
         if value == getattr(defaults, name):
             continue
+        if name in ROUND_FIELDS:  # a round in the user's era: ?round=2566, or ?round=2023 with era=CE
+            value = value + BE_OFFSET if view.era == "BE" else value
         out[QUERY_NAMES[name]] = ",".join(str(v) for v in value) if isinstance(value, tuple) else str(value)
     return out
 
@@ -427,6 +462,53 @@ def restrict(view: ViewState, *, provinces: Iterable[str], districts: Iterable[s
         notices += [Notice(param, v, "url_not_in_data") for v in getattr(view, name) if v not in known[param]]
         values[name] = kept
     return replace(view, **values), notices
+
+
+def restrict_rounds(view: ViewState, rounds: Iterable[int]) -> tuple[ViewState, list[Notice]]:
+    """Drop a round the data do not hold (a link made with other data), with a notice: the view
+    falls back to the latest round (``round``) or to the round before the one shown (``from``).
+
+    Parameters
+    ----------
+    view : ViewState
+    rounds : iterable of int
+        The survey rounds (CE) of the data shown.
+
+    Example
+    -------
+    >>> view, notices = restrict_rounds(ViewState(round=2019, round_from=2021), [2021, 2023])
+    >>> view.round, view.round_from, [(n.param, n.value, n.reason) for n in notices]
+    (None, 2021, [('round', '2562', 'url_not_in_data')])
+    """
+    held = set(int(r) for r in rounds)
+    values, notices = {}, []
+    for name in ROUND_FIELDS:
+        year = getattr(view, name)
+        if year is not None and year not in held:
+            shown = year + BE_OFFSET if view.era == "BE" else year
+            notices.append(Notice(QUERY_NAMES[name], str(shown), "url_not_in_data"))
+            values[name] = None
+    return replace(view, **values), notices
+
+
+def change_rounds(view: ViewState, rounds: Iterable[int]) -> tuple[int, int] | None:
+    """The two rounds (CE) the Change page compares: ``(from, to)``, ``to`` the round shown (the
+    latest unless the view picks one), ``from`` the view's earlier round when it is before ``to``,
+    else the round just before ``to``. ``None`` when the data hold no round before ``to``.
+
+    Example
+    -------
+    >>> change_rounds(ViewState(), [2019, 2021, 2023]), change_rounds(ViewState(round_from=2019), [2019, 2021, 2023])
+    ((2021, 2023), (2019, 2023))
+    """
+    held = sorted(set(int(r) for r in rounds))
+    if not held:
+        return None
+    to = view.round if view.round in held else held[-1]
+    earlier = [r for r in held if r < to]
+    if not earlier:
+        return None
+    return (view.round_from if view.round_from in earlier else earlier[-1]), to
 
 
 def restrict_area(view: ViewState, *, data_areas: Container[str],
