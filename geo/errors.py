@@ -83,6 +83,11 @@ class IdKeyError(PPAPError):
     """The key for hashing national IDs is missing or too weak."""
 
 
+class RoundError(ArgumentError):
+    """A survey round (or a pair of rounds) was asked for that the data does not hold or that
+    makes no comparison (the earlier round not before the later)."""
+
+
 # ---------------------------------------------------------------------------------------------
 # Import
 # ---------------------------------------------------------------------------------------------

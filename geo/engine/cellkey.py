@@ -53,9 +53,11 @@ NOISE_DISTRIBUTION: tuple[tuple[int, float], ...] = (
 MAX_NOISE = max(abs(n) for n, _ in NOISE_DISTRIBUTION)
 #: Streams decorrelate the noise of different measures of the same households (a count of
 #: households and the count of their members share a cell key but not a noise; so do the sums of
-#: their five capital scores, streams ``STREAM_SCORES + j``).
-STREAM_HOUSEHOLDS, STREAM_PEOPLE, STREAM_SCORES = 0, 1, 2
-_STREAM_MULTIPLIERS = (1, 40503, 20011, 53173, 9007, 61001, 33331)  # odd: a permutation of the keys
+#: their five capital scores, streams ``STREAM_SCORES + j``; and the sums of their five capital
+#: changes between two survey rounds, streams ``STREAM_CHANGES + j``, :mod:`geo.engine.mobility`).
+STREAM_HOUSEHOLDS, STREAM_PEOPLE, STREAM_SCORES, STREAM_CHANGES = 0, 1, 2, 7
+_STREAM_MULTIPLIERS = (1, 40503, 20011, 53173, 9007, 61001, 33331,
+                       48271, 16807, 27893, 59359, 12345)  # odd: a permutation of the keys
 #: A sum of capital scores moves by this many score points per unit of noise (scores are 1.0-4.0),
 #: so differencing two means of nearly the same households tells nothing of one household's scores.
 SCORE_NOISE_SCALE = 1.0

@@ -1,0 +1,524 @@
+"""Mobility between two survey rounds: who was followed, who moved up or fell back, where.
+
+A household keeps its ``household_id`` from round to round. :func:`pair_rounds` joins two rounds
+of a households frame into one row per household:
+
+* **followed**: in both rounds; **new**: only in the later round; **not_found**: only in the
+  earlier round;
+* each row is *placed* in one area and one H3 cell: the later round's for followed and new
+  households (a followed household is counted where it lives now), the earlier round's for
+  households not found again;
+* levels, the five capital scores and their change, pilot and members of both rounds, the
+  household's record key (:mod:`geo.engine.cellkey`) and its res-10 H3 cell.
+
+:func:`mobility_table` counts pairs by area or H3 cell (one row per area, the columns of
+:data:`MOBILITY_COLUMNS`, the ``python -m geo mobility`` contract); :func:`mobility_totals` counts
+a whole selection as one row; :func:`mobility_shares` turns a table into shares for maps.
+
+Every table is released as :func:`geo.engine.protect.protect` releases a round's tables:
+
+* the **public release** (``exact=False``, the default): every count is perturbed by the cell key
+  of the households it counts (the same households give the same figure in a round's map, the
+  other round's map and any change table), withheld when its true or perturbed value is under
+  ``k`` (zero too); an area whose households of both rounds are withheld is left out; a mean
+  change carries its households' own noise and is shown only over at least ``k`` followed
+  households;
+* the **exact release** (``exact=True``; officers in their areas, administrators): exact counts,
+  an area under ``k`` households withheld with complementary suppression
+  (:func:`geo.engine.protect.release_exact`).
+
+docs/ENGINE.md ("Mobility between rounds") says what is guaranteed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from geo.checks import check_choice, check_columns, check_float, check_int, check_resolution
+from geo.data.contract import CAPITAL_COLUMNS, CAPITALS
+from geo.data.rounds import round_year, round_years
+from geo.engine.cellkey import (SCORE_NOISE_SCALE, STREAM_CHANGES, STREAM_HOUSEHOLDS, noise, perturb,
+                                record_keys)
+from geo.engine.h3index import INDEX_RES, parents_unchecked, points_to_cells
+from geo.errors import EngineInputError, RoundError
+
+#: A capital score change of at least this much (either way) is "improved" or "worse".
+CHANGE_THRESHOLD = 0.25
+#: The statuses of a pair, in code order.
+STATUSES: tuple[str, ...] = ("followed", "new", "not_found")
+#: What a mobility table can be counted by.
+MOBILITY_BY: tuple[str, ...] = ("province", "district", "subdistrict", "h3")
+#: The level transitions, ``l1_to_l1`` ... ``l4_to_l4`` (earlier level first).
+TRANSITION_COLUMNS: tuple[str, ...] = tuple(f"l{a}_to_l{b}" for a in range(1, 5) for b in range(1, 5))
+#: Counts of households per area (the ``python -m geo mobility`` contract, in order).
+COUNT_COLUMNS: tuple[str, ...] = (
+    "households_from", "households_to", "followed", "new", "not_found", "up", "same", "down", "escaped", "fell",
+    *TRANSITION_COLUMNS,
+)
+#: Per capital: improved / same / worse counts and the mean change, in the contract's order.
+CAPITAL_CHANGE_COLUMNS: tuple[str, ...] = tuple(
+    f"{c}_{what}" for c in CAPITALS for what in ("improved", "same", "worse", "mean_change"))
+#: Followed households at levels 1-2 / 3-4 in the earlier round: the denominators of
+#: ``share_escaped`` and ``share_fell`` (:func:`mobility_shares`), after the contract's columns.
+DENOMINATOR_COLUMNS: tuple[str, ...] = ("followed_poor_from", "followed_nonpoor_from")
+#: Every value column of a mobility table, in order (after ``code`` or ``h3_cell``).
+MOBILITY_COLUMNS: tuple[str, ...] = COUNT_COLUMNS + CAPITAL_CHANGE_COLUMNS
+#: Shares :func:`mobility_shares` adds.
+SHARE_COLUMNS: tuple[str, ...] = ("share_up", "share_escaped", "share_fell",
+                                  *(f"{c}_mean_change" for c in CAPITALS))
+
+_PLACE_COLUMNS = ("province_code", "district_code", "subdistrict_code")
+_NEEDED = ("household_id", "survey_year", "province_code", "district_code", "poverty_level", "members",
+           "lat", "lon", *CAPITAL_COLUMNS)
+# The transition code of a pair: status * 25 + level_from * 5 + level_to (a level 0 = unknown).
+_N_CODES = 75
+_ALL_COUNTED = ("households", *COUNT_COLUMNS, *DENOMINATOR_COLUMNS)
+
+
+def _code_indicators() -> np.ndarray:
+    """Which transition codes each count of :data:`_ALL_COUNTED` counts (bool, codes x counts)."""
+    code = np.arange(_N_CODES)
+    status, lf, lt = code // 25, (code // 5) % 5, code % 5
+    followed, known = status == 0, (lf > 0) & (lt > 0)
+    columns = {
+        "households": np.ones(_N_CODES, dtype=bool),
+        "households_from": status != 1, "households_to": status != 2,
+        "followed": followed, "new": status == 1, "not_found": status == 2,
+        "up": followed & known & (lt > lf), "same": followed & known & (lt == lf),
+        "down": followed & known & (lt < lf),
+        "escaped": followed & (lf >= 1) & (lf <= 2) & (lt >= 3),
+        "fell": followed & (lf >= 3) & (lt >= 1) & (lt <= 2),
+        **{f"l{a}_to_l{b}": followed & (lf == a) & (lt == b) for a in range(1, 5) for b in range(1, 5)},
+        "followed_poor_from": followed & (lf >= 1) & (lf <= 2),
+        "followed_nonpoor_from": followed & (lf >= 3),
+    }
+    return np.column_stack([columns[name] for name in _ALL_COUNTED])
+
+
+_INDICATORS = _code_indicators().astype(np.float64)
+
+
+def _round(households: pd.DataFrame, year: int) -> pd.DataFrame:
+    rows = households.loc[households["survey_year"].to_numpy(dtype="float64", na_value=np.nan) == year]
+    ids = rows["household_id"].astype("string")
+    if ids.isna().any():
+        raise EngineInputError(f"households of round {year} must all have a household_id")
+    duplicated = ids.duplicated()
+    if duplicated.any():
+        raise EngineInputError(
+            f"household_id must be unique within a survey round; round {year} repeats "
+            f"{sorted(set(ids[duplicated].tolist()))[:5]}")
+    return rows
+
+
+def _taken(values: pd.Series, at: np.ndarray) -> pd.Series:
+    """``values`` at positions ``at`` (-1 gives missing), keeping a nullable or categorical dtype."""
+    present = at >= 0
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        codes = np.where(present, values.cat.codes.to_numpy()[np.where(present, at, 0)], -1)
+        return pd.Series(pd.Categorical.from_codes(codes, dtype=values.dtype))
+    taken = values.iloc[np.where(present, at, 0)].reset_index(drop=True)
+    return taken.where(pd.Series(present)) if not present.all() else taken
+
+
+def _categorical(a: pd.Series, b: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """``a`` and ``b`` as categoricals over the union of their values (text), for fast codes."""
+    a, b = a.astype("string"), b.astype("string")
+    categories = pd.Index(pd.unique(pd.concat([a.dropna(), b.dropna()]))).sort_values()
+    dtype = pd.CategoricalDtype(categories.astype(str))
+    return a.astype(object).astype(dtype), b.astype(object).astype(dtype)
+
+
+def pair_rounds(households: pd.DataFrame, year_from: int | str, year_to: int | str) -> pd.DataFrame:
+    """Join two survey rounds into one row per household: followed, new or not found again.
+
+    Parameters
+    ----------
+    households : pandas.DataFrame
+        Households in the contract (:func:`geo.data.contract.conform_households`) holding both
+        rounds; rows of other rounds are ignored. ``household_id`` must be unique within a round.
+    year_from, year_to : int or str
+        The earlier and the later round, BE (2564) or CE (2021) (:func:`geo.data.rounds.round_year`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per ``household_id`` in either round, sorted by ``cell``:
+
+        * ``household_id``; ``status`` (categorical, :data:`STATUSES`);
+        * ``province_code``, ``district_code``, ``subdistrict_code`` (categorical), ``lat``,
+          ``lon`` and ``cell`` (uint64 H3 cell at res 10, 0 without a position): where the
+          household is counted, the later round's for followed and new households, the earlier
+          round's for those not found again;
+        * ``level_from``, ``level_to`` (``Int8``, <NA> where the household is not in the round);
+        * ``<capital>_from``, ``<capital>_to``, ``<capital>_change`` (float32, NaN where unknown)
+          for the five capitals (:data:`geo.data.contract.CAPITALS`);
+        * ``pilot_from``, ``pilot_to`` (categorical pilot ids, <NA> for none);
+          ``people_from``, ``people_to`` (``Int16``);
+        * ``record_key`` (uint16, :func:`geo.engine.cellkey.record_keys` of the id: the same in
+          every round, so the same households have the same cell key in any table);
+        * ``transition`` (uint8): the code :func:`mobility_table` counts with
+          (``status * 25 + level_from * 5 + level_to``, 0 for an unknown level).
+
+        ``attrs`` holds ``year_from`` and ``year_to`` (CE).
+
+    Raises
+    ------
+    RoundError
+        When a year is not a round of ``households`` or ``year_from`` is not before ``year_to``.
+    EngineInputError
+        When a needed column is missing or an id repeats within a round.
+
+    Example
+    -------
+    >>> pairs = pair_rounds(households, 2564, 2023)  # doctest: +SKIP
+    >>> pairs["status"].value_counts()  # doctest: +SKIP
+    """
+    check_columns(households, "households", _NEEDED)
+    y_from, y_to = round_year(year_from), round_year(year_to)
+    held = round_years(households)
+    for year, given in ((y_from, year_from), (y_to, year_to)):
+        if year not in held:
+            shown = ", ".join(f"{y} (BE {y + 543})" for y in held) or "none"
+            raise RoundError(f"survey round {given} ({year} CE) is not in the data; rounds held: {shown}",
+                             f"ไม่มีข้อมูลรอบสำรวจ {given} (ค.ศ. {year}); รอบที่มี: {shown}")
+    if y_from >= y_to:
+        raise RoundError(f"the earlier round must come before the later one, got {y_from} -> {y_to} (CE)",
+                         f"รอบแรกต้องมาก่อนรอบหลัง ได้ {y_from + 543} -> {y_to + 543} (พ.ศ.)")
+    a, b = _round(households, y_from), _round(households, y_to)
+    ids_a, ids_b = a["household_id"].astype("string"), b["household_id"].astype("string")
+    codes, uniques = pd.factorize(pd.concat([ids_a, ids_b], ignore_index=True), sort=False)
+    n = len(uniques)
+    at_a = np.full(n, -1, dtype=np.int64)
+    at_b = np.full(n, -1, dtype=np.int64)
+    at_a[codes[:len(a)]] = np.arange(len(a))
+    at_b[codes[len(a):]] = np.arange(len(b))
+    in_a, in_b = at_a >= 0, at_b >= 0
+    status = np.where(in_a & in_b, 0, np.where(in_b, 1, 2)).astype(np.int8)
+    # Where a pair is counted: the later round's row when there is one, else the earlier round's.
+    use_b = in_b
+
+    def placed(column: str) -> pd.Series:
+        va, vb = (a[column], b[column])
+        if column in _PLACE_COLUMNS:
+            va, vb = _categorical(va, vb)
+        from_a, from_b = _taken(va, at_a), _taken(vb, at_b)
+        return from_b.where(pd.Series(use_b), from_a) if not isinstance(from_b.dtype, pd.CategoricalDtype) else \
+            pd.Series(pd.Categorical.from_codes(np.where(use_b, from_b.cat.codes, from_a.cat.codes),
+                                                dtype=from_b.dtype))
+
+    def numbers(frame: pd.DataFrame, column: str, at: np.ndarray, dtype: str) -> np.ndarray:
+        values = frame[column].to_numpy(dtype="float64", na_value=np.nan)
+        return np.where(at >= 0, values[np.where(at >= 0, at, 0)], np.nan).astype(dtype)
+
+    lat = np.where(use_b, numbers(b, "lat", at_b, "float64"), numbers(a, "lat", at_a, "float64"))
+    lon = np.where(use_b, numbers(b, "lon", at_b, "float64"), numbers(a, "lon", at_a, "float64"))
+    level_from = numbers(a, "poverty_level", at_a, "float64")
+    level_to = numbers(b, "poverty_level", at_b, "float64")
+    lf = np.nan_to_num(level_from, nan=0.0).clip(0, 4).astype(np.uint8)
+    lt = np.nan_to_num(level_to, nan=0.0).clip(0, 4).astype(np.uint8)
+    columns: dict[str, object] = {
+        "household_id": pd.array(uniques, dtype="string"),
+        "status": pd.Categorical.from_codes(status, categories=list(STATUSES)),
+        **{column: placed(column).array for column in _PLACE_COLUMNS if column in a.columns and column in b.columns},
+        "lat": lat, "lon": lon,
+        "level_from": pd.array(np.nan_to_num(level_from, nan=0).astype(np.int8), dtype="Int8").copy(),
+        "level_to": pd.array(np.nan_to_num(level_to, nan=0).astype(np.int8), dtype="Int8").copy(),
+    }
+    columns["level_from"][np.isnan(level_from)] = pd.NA
+    columns["level_to"][np.isnan(level_to)] = pd.NA
+    for capital, column in zip(CAPITALS, CAPITAL_COLUMNS):
+        before = numbers(a, column, at_a, "float32")
+        after = numbers(b, column, at_b, "float32")
+        columns[f"{capital}_from"], columns[f"{capital}_to"] = before, after
+        columns[f"{capital}_change"] = after - before
+    if "pilot_id" in a.columns and "pilot_id" in b.columns:
+        pa_, pb_ = _categorical(a["pilot_id"], b["pilot_id"])
+        columns["pilot_from"] = _taken(pa_, at_a).array
+        columns["pilot_to"] = _taken(pb_, at_b).array
+    else:
+        empty = pd.Categorical.from_codes(np.full(n, -1), categories=[])
+        columns["pilot_from"], columns["pilot_to"] = empty, empty.copy()
+    for name, frame, at in (("people_from", a, at_a), ("people_to", b, at_b)):
+        people = numbers(frame, "members", at, "float64")
+        columns[name] = pd.arrays.IntegerArray(np.nan_to_num(people, nan=0).astype(np.int16), np.isnan(people))
+    columns["record_key"] = record_keys(pd.Series(columns["household_id"]))
+    columns["cell"] = points_to_cells(lat, lon, INDEX_RES)
+    columns["transition"] = (status.astype(np.uint8) * 25 + lf * 5 + lt).astype(np.uint8)
+    pairs = pd.DataFrame(columns)
+    order = np.argsort(pairs["cell"].to_numpy(), kind="stable")
+    pairs = pairs.iloc[order].reset_index(drop=True)
+    pairs.attrs = {"year_from": y_from, "year_to": y_to}
+    return pairs
+
+
+# ---------------------------------------------------------------------------------------------
+# Counting
+# ---------------------------------------------------------------------------------------------
+
+
+def _selection(pairs: pd.DataFrame, mask: object) -> np.ndarray | None:
+    if mask is None:
+        return None
+    selected = np.asarray(mask)
+    if selected.dtype != bool or selected.shape != (len(pairs),):
+        raise EngineInputError(f"mask must be a boolean array of one value per pair ({len(pairs)}), "
+                               f"got {selected.dtype} of shape {selected.shape}")
+    return selected
+
+
+def _groups(pairs: pd.DataFrame, by: str, res: int | None, mask: np.ndarray | None):
+    """(rows counted, group of each, number of groups, the key column of each group)."""
+    if by == "h3":
+        cells = pairs["cell"].to_numpy(dtype=np.uint64)
+        keep = cells != 0 if mask is None else mask & (cells != 0)
+        rows = np.flatnonzero(keep)
+        parents = parents_unchecked(cells[rows], res)
+        # Pairs are sorted by cell, so parents come in runs: one group per run.
+        starts = np.flatnonzero(np.r_[True, parents[1:] != parents[:-1]]) if rows.size else np.zeros(0, np.int64)
+        group = np.zeros(rows.size, dtype=np.int64)
+        if rows.size:
+            group[starts[1:]] = 1
+            group = np.cumsum(group)
+        return rows, group, starts.size, ("h3_cell", parents[starts])
+    column = pairs[f"{by}_code"]
+    if not isinstance(column.dtype, pd.CategoricalDtype):
+        column = column.astype("string").astype("category")
+    codes = column.cat.codes.to_numpy()
+    keep = codes >= 0 if mask is None else mask & (codes >= 0)
+    rows = np.flatnonzero(keep) if mask is not None or not (codes >= 0).all() else None
+    group = codes if rows is None else codes[rows]
+    categories = np.asarray(column.cat.categories.astype(str), dtype=object)
+    return rows, group.astype(np.int64), categories.size, ("code", categories)
+
+
+def _take(values: np.ndarray, rows: np.ndarray | None) -> np.ndarray:
+    return values if rows is None else values[rows]
+
+
+def _sums(pairs: pd.DataFrame, rows: np.ndarray | None, group: np.ndarray, n_groups: int,
+          threshold: float) -> dict[str, np.ndarray]:
+    """Exact counts, cell-key sums (``key_*``) and change sums (``sum_*``) per group."""
+    code = _take(pairs["transition"].to_numpy(dtype=np.uint8), rows)
+    key = _take(pairs["record_key"].to_numpy(dtype=np.uint16), rows)
+    flat = group * _N_CODES + code
+    size = n_groups * _N_CODES
+    counts = np.bincount(flat, minlength=size).reshape(n_groups, _N_CODES).astype(np.float64)
+    keys = np.bincount(flat, weights=key, minlength=size).reshape(n_groups, _N_CODES)
+    by_count, by_key = counts @ _INDICATORS, keys @ _INDICATORS
+    out: dict[str, np.ndarray] = {}
+    for j, name in enumerate(_ALL_COUNTED):
+        out[name] = by_count[:, j]
+        out[f"key_{name}"] = by_key[:, j]
+    followed = code < 25
+    f_rows = np.flatnonzero(followed)
+    f_group, f_key = group[f_rows], key[f_rows]
+    for capital in CAPITALS:
+        change = _take(pairs[f"{capital}_change"].to_numpy(dtype=np.float32), rows)[f_rows]
+        known = ~np.isnan(change)
+        out[f"sum_{capital}"] = np.bincount(f_group, weights=np.where(known, change, 0.0), minlength=n_groups)
+        out[f"known_{capital}"] = np.bincount(f_group[known], minlength=n_groups).astype(np.float64)
+        out[f"key_known_{capital}"] = np.bincount(f_group[known], weights=f_key[known], minlength=n_groups)
+        # improved (2) / worse (0); "same" is the known followed minus both, for counts and keys alike.
+        moved = known & (np.abs(change) >= threshold - 1e-6)
+        m_rows = np.flatnonzero(moved)
+        m_index = f_group[m_rows] * 2 + (change[m_rows] > 0)
+        m_counts = np.bincount(m_index, minlength=2 * n_groups).reshape(n_groups, 2).astype(np.float64)
+        m_keys = np.bincount(m_index, weights=f_key[m_rows], minlength=2 * n_groups).reshape(n_groups, 2)
+        out[f"{capital}_worse"], out[f"{capital}_improved"] = m_counts[:, 0], m_counts[:, 1]
+        out[f"key_{capital}_worse"], out[f"key_{capital}_improved"] = m_keys[:, 0], m_keys[:, 1]
+        out[f"{capital}_same"] = out[f"known_{capital}"] - m_counts[:, 0] - m_counts[:, 1]
+        out[f"key_{capital}_same"] = out[f"key_known_{capital}"] - m_keys[:, 0] - m_keys[:, 1]
+    return out
+
+
+def _release(sums: dict[str, np.ndarray], *, k: int, exact: bool) -> tuple[dict[str, object], np.ndarray]:
+    """The released columns (:data:`MOBILITY_COLUMNS` and :data:`DENOMINATOR_COLUMNS`) and which
+    rows' households are withheld. Exact: exact values (rows under ``k`` handled by the caller)."""
+    n = sums["households"].astype(np.int64)
+    columns: dict[str, object] = {}
+    counted = (*COUNT_COLUMNS, *(f"{c}_{w}" for c in CAPITALS for w in ("improved", "same", "worse")),
+               *DENOMINATOR_COLUMNS)
+    if exact:
+        row_hidden = (n > 0) & (n < k)
+        for name in counted:
+            t = np.rint(sums[name]).astype(np.int64)
+            columns[name] = pd.arrays.IntegerArray(t, row_hidden.copy())
+        for capital in CAPITALS:
+            known = sums[f"known_{capital}"]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                mean = sums[f"sum_{capital}"] / known
+            columns[f"{capital}_mean_change"] = np.where(row_hidden | (known < k), np.nan, mean)
+        return columns, row_hidden
+    p_n = perturb(n, sums["key_households"])
+    row_hidden = (n < k) | (p_n < k)
+    for name in counted:
+        t = np.rint(sums[name]).astype(np.int64)
+        p = perturb(t, sums[f"key_{name}"], stream=STREAM_HOUSEHOLDS)
+        hide = row_hidden | (t < k) | (p < k)
+        columns[name] = pd.arrays.IntegerArray(np.where(hide, 0, p), hide)
+    for j, capital in enumerate(CAPITALS):
+        known = sums[f"known_{capital}"]
+        t = np.rint(known).astype(np.int64)
+        key = sums[f"key_known_{capital}"]
+        hide = row_hidden | (t < k) | (perturb(t, key) < k)
+        # The sum of changes carries its households' own noise (one score point per unit), so two
+        # means of nearly the same households differ by noise, not by one household's change.
+        noisy = sums[f"sum_{capital}"] + SCORE_NOISE_SCALE * noise(key, stream=STREAM_CHANGES + j)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            mean = np.clip(noisy / np.where(t > 0, t, 1), -3.0, 3.0)
+        columns[f"{capital}_mean_change"] = np.where(hide, np.nan, mean)
+    return columns, row_hidden
+
+
+def _check_table_args(pairs, by, res, change_threshold, min_count) -> tuple[str, int | None, float, int]:
+    check_columns(pairs, "pairs", ("status", "transition", "record_key", "cell",
+                                   *(f"{c}_change" for c in CAPITALS)))
+    by = check_choice(by, "by", MOBILITY_BY)
+    if by == "h3":
+        res = check_resolution(8 if res is None else res)
+    else:
+        res = None
+    threshold = check_float(change_threshold, "change_threshold", minimum=0.01, maximum=3.0)
+    k = check_int(min_count, "min_count", minimum=1)
+    return by, res, threshold, k
+
+
+def mobility_table(pairs: pd.DataFrame, *, by: str, res: int | None = None,
+                   change_threshold: float = CHANGE_THRESHOLD, exact: bool = False, min_count: int = 10,
+                   mask: object = None) -> pd.DataFrame:
+    """Mobility between two rounds by area or H3 cell, released (public by default).
+
+    Parameters
+    ----------
+    pairs : pandas.DataFrame
+        From :func:`pair_rounds`.
+    by : {"province", "district", "subdistrict", "h3"}
+        Each pair is counted in its placed area (the later round's for followed and new
+        households, the earlier's for those not found again) or in the H3 cell at ``res``
+        containing that position (``h3.latlng_to_cell`` semantics; pairs without a position are
+        left out of H3 tables).
+    res : int, optional
+        H3 resolution 5-10 for ``by="h3"`` (default 8); ignored otherwise.
+    change_threshold : float, default 0.25
+        A capital score change of at least this much either way counts as improved or worse.
+    exact : bool, default False
+        False: the public release (cell-key perturbation, counts under ``min_count`` withheld,
+        withheld areas left out). True: exact counts, areas under ``min_count`` withheld with
+        complementary suppression (officers in their areas, administrators).
+    min_count : int, default 10
+        ``k``: smallest count shown; a mean change is shown only over at least ``k`` followed households.
+    mask : numpy.ndarray of bool, optional
+        One value per pair: which pairs to count (filters).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per area (``code``) or cell (``h3_cell``, uint64) with households, then
+        :data:`MOBILITY_COLUMNS` (counts as nullable ``Int64``, <NA> where withheld; mean
+        changes float, NaN where withheld) and :data:`DENOMINATOR_COLUMNS`. ``attrs``: ``by``,
+        ``res``, ``release``, ``min_count``, ``change_threshold``, ``year_from``, ``year_to``,
+        ``areas_withheld`` (public release).
+
+    Raises
+    ------
+    EngineInputError
+        For an unknown ``by``, a resolution outside 5-10, a threshold outside 0.01-3, ``min_count``
+        below 1 or a mask of the wrong shape.
+
+    Example
+    -------
+    >>> mobility_table(pair_rounds(households, 2021, 2023), by="district")  # doctest: +SKIP
+    """
+    by, res, threshold, k = _check_table_args(pairs, by, res, change_threshold, min_count)
+    selected = _selection(pairs, mask)
+    rows, group, n_groups, (key_name, keys) = _groups(pairs, by, res, selected)
+    sums = _sums(pairs, rows, group, n_groups, threshold)
+    present = sums["households"] > 0
+    sums = {name: values[present] for name, values in sums.items()}
+    keys = keys[present]
+    columns, row_hidden = _release(sums, k=k, exact=exact)
+    table = pd.DataFrame({key_name: keys, **columns})
+    attrs = {"by": by, "res": res, "min_count": k, "change_threshold": threshold,
+             "year_from": pairs.attrs.get("year_from"), "year_to": pairs.attrs.get("year_to")}
+    if exact:
+        table = _complementary(table, sums["households"], by, res, k)
+        table.attrs = {**attrs, "release": "exact"}
+        return table
+    table = table.loc[~row_hidden].reset_index(drop=True)
+    table.attrs = {**attrs, "release": "perturbed", "areas_withheld": int(row_hidden.sum())}
+    return table
+
+
+def _complementary(table: pd.DataFrame, households: np.ndarray, by: str, res: int | None, k: int) -> pd.DataFrame:
+    """The exact release's suppression (:func:`geo.engine.protect.release_exact`): areas under
+    ``k`` households of both rounds withheld, and where one would be given away by its enclosing
+    area's total, the next smallest too."""
+    from geo.engine.protect import release_exact
+
+    frame = pd.DataFrame({table.columns[0]: table.iloc[:, 0], "households": households.astype(np.int64)})
+    if by == "h3":
+        frame["res"] = res
+    frame.attrs = {"by": by}
+    released = release_exact(frame, k=k)
+    hidden = released["suppressed"].to_numpy(dtype=bool)
+    out = table.copy()
+    for name in out.columns[1:]:
+        values = out[name]
+        if isinstance(values.dtype, pd.Int64Dtype) or pd.api.types.is_integer_dtype(values.dtype):
+            out[name] = pd.arrays.IntegerArray(values.to_numpy(dtype="int64", na_value=0),
+                                               values.isna().to_numpy() | hidden)
+        else:
+            out[name] = np.where(hidden, np.nan, values.to_numpy(dtype="float64", na_value=np.nan))
+    return out
+
+
+def mobility_totals(pairs: pd.DataFrame, *, change_threshold: float = CHANGE_THRESHOLD, exact: bool = False,
+                    min_count: int = 10, mask: object = None) -> pd.Series:
+    """The whole selection as one row of :func:`mobility_table`'s columns (for headlines).
+
+    Released as a table row is (public by default); nothing is left out: withheld values are
+    <NA> / NaN. ``attrs`` as :func:`mobility_table`'s.
+    """
+    _, _, threshold, k = _check_table_args(pairs, "province", None, change_threshold, min_count)
+    selected = _selection(pairs, mask)
+    rows = None if selected is None else np.flatnonzero(selected)
+    n = len(pairs) if rows is None else rows.size
+    sums = _sums(pairs, rows, np.zeros(n, dtype=np.int64), 1, threshold)
+    columns, _ = _release(sums, k=k, exact=exact)
+    out = pd.Series({name: (values[0] if len(values) else pd.NA) for name, values in columns.items()},
+                    dtype=object)
+    out.attrs = {"release": "exact" if exact else "perturbed", "min_count": k, "change_threshold": threshold,
+                 "year_from": pairs.attrs.get("year_from"), "year_to": pairs.attrs.get("year_to")}
+    return out
+
+
+def mobility_shares(table: pd.DataFrame | pd.Series) -> pd.DataFrame:
+    """Shares for maps, per row of a mobility table (or a :func:`mobility_totals` row).
+
+    * ``share_up``: followed households that moved up a level, of the followed;
+    * ``share_escaped``: moved from levels 1-2 to 3-4, of the followed at levels 1-2 in the earlier round;
+    * ``share_fell``: moved from levels 3-4 to 1-2, of the followed at levels 3-4 in the earlier round;
+    * ``<capital>_mean_change`` as released.
+
+    In the public release the numerators and denominators are the released (perturbed) counts; a
+    share is NaN where either is withheld.
+    """
+    frame = table.to_frame().T if isinstance(table, pd.Series) else table
+    check_columns(frame, "table", ("up", "followed", "escaped", "fell", *DENOMINATOR_COLUMNS))
+
+    def ratio(numerator: str, denominator: str) -> np.ndarray:
+        top = pd.to_numeric(frame[numerator], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+        bottom = pd.to_numeric(frame[denominator], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(bottom > 0, np.minimum(top / bottom, 1.0), np.nan)
+
+    out = pd.DataFrame({
+        "share_up": ratio("up", "followed"),
+        "share_escaped": ratio("escaped", "followed_poor_from"),
+        "share_fell": ratio("fell", "followed_nonpoor_from"),
+        **{f"{c}_mean_change": pd.to_numeric(frame[f"{c}_mean_change"], errors="coerce").to_numpy(
+            dtype="float64", na_value=np.nan) for c in CAPITALS},
+    }, index=frame.index)
+    return out
