@@ -20,6 +20,7 @@ page = st.navigation(
         st.Page(PAGES_DIR / "overview.py", title="ภาพรวม · Overview", icon=":material/dashboard:", default=True),
         st.Page(PAGES_DIR / "capitals.py", title="ทุน 5 มิติ · Capitals", icon=":material/radar:"),
         st.Page(PAGES_DIR / "pilots.py", title="โครงการนำร่อง · Pilots", icon=":material/agriculture:"),
+        st.Page(PAGES_DIR / "change.py", title="การเปลี่ยนแปลง · Change", icon=":material/trending_up:"),
         st.Page(PAGES_DIR / "meeting.py", title="โหมดประชุม · Meeting mode", icon=":material/co_present:"),
         st.Page(PAGES_DIR / "households.py", title="ครัวเรือน · Households", icon=":material/table_chart:"),
         st.Page(PAGES_DIR / "data.py", title="ข้อมูล · Data", icon=":material/upload_file:"),

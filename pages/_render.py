@@ -220,3 +220,24 @@ def drill_map(deck, key: str, page: str, *, height: int = 620) -> None:
     so each level starts with no selection)."""
     st.pydeck_chart(deck, on_select=partial(_on_map_select, key, page), selection_mode="single-object",
                     key=key, height=height)
+
+
+def map_block(figure, key: str, page: str, view: ViewState, data: LoadedData, *, height: int = 620,
+              export_key: str | None = None) -> None:
+    """A map with everything every map carries: its heading, the deck (drills down on a click),
+    the legend(s), the credit line and (with ``export_key``) the export menu."""
+    map_heading(figure.figure)
+    for notice in figure.notices:
+        st.caption(text(notice, view.lang, res=figure.res))
+    drill_map(figure.deck, key, page, height=height)
+    legend(figure.legend)
+    for extra in figure.extra_legends:
+        legend(extra)
+    map_footer(view, data)
+    if export_key:
+        export_menu(figure.figure, export_key)
+
+
+def load_round(survey_year: int) -> LoadedData | None:
+    """The session user's data of another survey round (the Change page's earlier round)."""
+    return load_data(scope_key(current_user()), survey_year)

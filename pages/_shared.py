@@ -221,6 +221,43 @@ def _national_data(path: str, kind: str, synthetic: bool, signature: tuple[int, 
                       read.metadata, read.frame, "", rounds)
 
 
+def load_pairs(data: LoadedData, year_from: int, year_to: int) -> pd.DataFrame:
+    """The households of ``data``'s scope in rounds ``year_from`` and ``year_to`` paired by
+    ``household_id`` (:func:`geo.engine.mobility.pair_rounds`): cached per file version, scope and
+    pair of rounds, shared read-only by every session with that scope.
+
+    Raises
+    ------
+    InputFileError
+        The households file cannot be read or paired.
+    """
+    return _load_pairs(str(data.source.path), data.source.signature, data.access, int(year_from), int(year_to))
+
+
+@st.cache_resource(show_spinner="ข้อมูลกำลังโหลด / loading data…", max_entries=4)
+def _load_pairs(path: str, signature: tuple[int, int], access: str, year_from: int, year_to: int) -> pd.DataFrame:
+    # A read-only frame shared by every session with this scope: never mutate it in a page.
+    import pyarrow.parquet as pq
+
+    from geo.data.contract import CAPITAL_COLUMNS
+    from geo.engine.mobility import pair_rounds
+    from geo.errors import PPAPError
+
+    user = user_from_scope_key(access)
+    wanted = ("household_id", "survey_year", "province_code", "district_code", "subdistrict_code", "poverty_level",
+              "members", "lat", "lon", *CAPITAL_COLUMNS, "pilot_id")
+    try:
+        held = set(pq.read_schema(path).names)
+    except (OSError, ValueError) as exc:
+        raise InputFileError(f"cannot read {path}: {exc}") from exc
+    frame = _source.read_rounds(path, (year_from, year_to), provinces=scope_provinces(user),
+                                columns=[c for c in wanted if c in held])
+    try:
+        return pair_rounds(households_in_scope(frame, user), year_from, year_to)
+    except PPAPError as exc:
+        raise InputFileError(f"cannot pair the rounds of {path}: {exc}") from exc
+
+
 def _index(path: str, frame: pd.DataFrame) -> HouseholdIndex:
     from geo.errors import PPAPError
 
