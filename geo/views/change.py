@@ -108,7 +108,7 @@ def pairs_mask(pairs: pd.DataFrame, view: ViewState, *, area: str | None = None)
         before, after = pairs["pilot_from"].astype("string"), pairs["pilot_to"].astype("string")
         in_pilot = (before.isin(named).fillna(False) | after.isin(named).fillna(False)).to_numpy(dtype=bool)
         if NO_PILOT in view.pilots:
-            in_pilot |= (before.isna() & after.isna()).to_numpy(dtype=bool)
+            in_pilot = in_pilot | (before.isna() & after.isna()).to_numpy(dtype=bool)
         keep &= in_pilot
     return None if keep.all() else keep
 

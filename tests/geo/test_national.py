@@ -109,7 +109,7 @@ def test_the_app_starts_from_the_persisted_index_and_reads_rows_on_demand(nation
     monkeypatch.setenv(_shared.HOUSEHOLDS_ENV, str(out / "households.parquet"))
     source = _shared.data_source()
     assert source.path == (out / "households.parquet").resolve() and source.kind == "sample" and source.synthetic
-    data = _shared._national_data(str(source.path), source.kind, source.synthetic, source.signature)
+    data = _shared._national_data(str(source.path), source.kind, source.synthetic, source.signature, 2023, (2023,))
     assert data.frame is None and data.rows == data.index.n == HOUSEHOLDS
     assert isinstance(data.index.cell, np.ndarray) and not data.index.cell.flags.writeable  # mapped, read-only
     # Rows are read from the row groups that hold them, and equal the file's rows at those positions.

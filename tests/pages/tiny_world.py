@@ -122,8 +122,18 @@ def pilots() -> pd.DataFrame:
     return conform_pilots(PILOTS)
 
 
-def write_data_dir(root: Path) -> Path:
-    """Write the tiny world as a ``PPAP_DATA_DIR``: boundaries, manifest, synthetic sample, pilots."""
+def two_rounds() -> pd.DataFrame:
+    """The 71 households as round 2023 and a made-up earlier round 2021 (``geo.synth.rounds``,
+    seeded): most followed with lower scores before, some new in 2023, some not found again."""
+    from geo.synth.rounds import with_earlier_round
+
+    return with_earlier_round(households(), year_from=2021, year_to=2023, seed=3, new_share=0.2,
+                              not_found_share=0.15, moved_share=0.0)
+
+
+def write_data_dir(root: Path, *, rounds: int = 1) -> Path:
+    """Write the tiny world as a ``PPAP_DATA_DIR``: boundaries, manifest, synthetic sample
+    (one round, 2023, or with ``rounds=2`` also 2021: :func:`two_rounds`), pilots."""
     (root / "boundaries").mkdir(parents=True, exist_ok=True)
     (root / "samples").mkdir(parents=True, exist_ok=True)
     levels = {}
@@ -133,7 +143,7 @@ def write_data_dir(root: Path) -> Path:
     (root / "boundaries" / "manifest.json").write_text(json.dumps(
         {"source": "tiny test world", "attribution": ATTRIBUTION, "licence": "CC BY-IGO 3.0",
          "installed_at": "2026-11-21T00:00:00+00:00", "levels": levels}), encoding="utf-8")
-    table = pa.Table.from_pandas(households(), preserve_index=False)
+    table = pa.Table.from_pandas(households() if rounds == 1 else two_rounds(), preserve_index=False)
     metadata = {"synthetic": True, "seed": 7, "created": "2026-11-21T00:00:00+00:00"}
     table = table.replace_schema_metadata({**(table.schema.metadata or {}), b"synthetic": b"true",
                                            b"ppap_sample": json.dumps(metadata).encode()})
