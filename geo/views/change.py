@@ -316,7 +316,7 @@ def transition_chart(totals: pd.Series, *, year_from: int, year_to: int, lang: s
         y=alt.Y("from_label:N", sort=order, title=y_title))
     cells = base.mark_rect(stroke="white").encode(
         color=alt.condition("isValid(datum.shown)",
-                            alt.Color("shown:Q", scale=alt.Scale(scheme="blues"), title=text("households", lang)),
+                            alt.Color("shown:Q", scale=alt.Scale(scheme="blues"), legend=None),  # the counts are written in
                             alt.value(WITHHELD_HEX)),
         tooltip=[alt.Tooltip("from_label:N", title=y_title), alt.Tooltip("to_label:N", title=x_title),
                  alt.Tooltip("label:N", title=text("households", lang))])

@@ -19,8 +19,8 @@ from geo.views.viewstate import QUERY_NAMES, markdown_literal
 from tests.pages.conftest import APP_PATH, TIMEOUT_S, log_in, PASSWORDS, rerun
 from tests.pages.markdown_check import links, page_links
 
-PAGES = ("overview", "capitals", "pilots", "meeting", "households", "data", "audit")
-MAP_PAGES = ("overview", "capitals", "pilots", "meeting")
+PAGES = ("overview", "capitals", "pilots", "change", "meeting", "households", "data", "audit")
+MAP_PAGES = ("overview", "capitals", "pilots", "change", "meeting")
 #: Values that would link, fetch, format or break out of a code span if rendered as Markdown.
 PAYLOADS = (
     "[Session expired - log in](http://evil.invalid)",
@@ -41,6 +41,8 @@ GOOD = {
     "by": ("province", "district", "subdistrict", "h3"), "res": ("5", "9", "12"),
     "area": ("46", "4609", "460901", "460902", "34", "99", "4699", "469999"),
     "capital": ("natural", "social"), "km": ("2", "30", "7"), "k": ("10", "20", "5", "1000"),
+    "round": ("2566", "2023", "2564", "2550", "99999"), "from": ("2564", "2021", "2566"),
+    "change": ("share_up", "change_natural", "mpi"),
 }
 assert set(GOOD) == set(QUERY_NAMES.values())
 
