@@ -35,12 +35,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from geo.checks import check_choice, check_columns, check_float, check_int, check_resolution
+from geo.checks import H3_RESOLUTIONS, check_choice, check_columns, check_float, check_int, check_resolution
 from geo.data.contract import CAPITAL_COLUMNS, CAPITALS
 from geo.data.rounds import round_year, round_years
 from geo.engine.cellkey import (SCORE_NOISE_SCALE, STREAM_CHANGES, STREAM_HOUSEHOLDS, noise, perturb,
                                 record_keys)
-from geo.engine.h3index import INDEX_RES, parents_unchecked, points_to_cells
+from geo.engine.h3index import INDEX_RES, points_to_cells
 from geo.errors import EngineInputError, RoundError
 
 #: A capital score change of at least this much (either way) is "improved" or "worse".
@@ -130,7 +130,21 @@ def _categorical(a: pd.Series, b: pd.Series) -> tuple[pd.Series, pd.Series]:
     return a.astype(object).astype(dtype), b.astype(object).astype(dtype)
 
 
-def pair_rounds(households: pd.DataFrame, year_from: int | str, year_to: int | str) -> pd.DataFrame:
+def _cells_categorical(lat: np.ndarray, lon: np.ndarray, res: int, cells: np.ndarray | None = None) -> pd.Categorical:
+    """The H3 cell containing each position at ``res`` (exactly ``h3.latlng_to_cell``: not the parent
+    of a finer cell, as H3 cells do not nest exactly), as a categorical of uint64 cells; missing
+    without a position."""
+    cells = points_to_cells(lat, lon, res) if cells is None else cells
+    codes, uniques = pd.factorize(cells, sort=False)
+    zero = np.flatnonzero(uniques == 0)
+    if zero.size:  # "no position" is a missing value, not a category
+        codes = np.where(codes == zero[0], -1, codes - (codes > zero[0]))
+        uniques = np.delete(uniques, zero[0])
+    return pd.Categorical.from_codes(codes.astype(np.int32), categories=pd.Index(uniques, dtype=np.uint64))
+
+
+def pair_rounds(households: pd.DataFrame, year_from: int | str, year_to: int | str, *,
+                h3_resolutions: tuple[int, ...] = H3_RESOLUTIONS) -> pd.DataFrame:
     """Join two survey rounds into one row per household: followed, new or not found again.
 
     Parameters
@@ -140,6 +154,8 @@ def pair_rounds(households: pd.DataFrame, year_from: int | str, year_to: int | s
         rounds; rows of other rounds are ignored. ``household_id`` must be unique within a round.
     year_from, year_to : int or str
         The earlier and the later round, BE (2564) or CE (2021) (:func:`geo.data.rounds.round_year`).
+    h3_resolutions : tuple of int, default 5-10
+        Resolutions whose cells are computed once here (each costs about a second per million pairs).
 
     Returns
     -------
@@ -156,6 +172,10 @@ def pair_rounds(households: pd.DataFrame, year_from: int | str, year_to: int | s
           for the five capitals (:data:`geo.data.contract.CAPITALS`);
         * ``pilot_from``, ``pilot_to`` (categorical pilot ids, <NA> for none);
           ``people_from``, ``people_to`` (``Int16``);
+        * ``cell_<res>`` for each of ``h3_resolutions`` (categorical of uint64 H3 cells, missing
+          without a position): the cell containing the position at that resolution, exactly
+          ``h3.latlng_to_cell`` (:func:`mobility_table` counts H3 tables with it; another
+          resolution is computed when asked, more slowly);
         * ``record_key`` (uint16, :func:`geo.engine.cellkey.record_keys` of the id: the same in
           every round, so the same households have the same cell key in any table);
         * ``transition`` (uint8): the code :func:`mobility_table` counts with
@@ -245,6 +265,8 @@ def pair_rounds(households: pd.DataFrame, year_from: int | str, year_to: int | s
         columns[name] = pd.arrays.IntegerArray(np.nan_to_num(people, nan=0).astype(np.int16), np.isnan(people))
     columns["record_key"] = record_keys(pd.Series(columns["household_id"]))
     columns["cell"] = points_to_cells(lat, lon, INDEX_RES)
+    for res in h3_resolutions:
+        columns[f"cell_{res}"] = _cells_categorical(lat, lon, res, columns["cell"] if res == INDEX_RES else None)
     columns["transition"] = (status.astype(np.uint8) * 25 + lf * 5 + lt).astype(np.uint8)
     pairs = pd.DataFrame(columns)
     order = np.argsort(pairs["cell"].to_numpy(), kind="stable")
@@ -271,17 +293,13 @@ def _selection(pairs: pd.DataFrame, mask: object) -> np.ndarray | None:
 def _groups(pairs: pd.DataFrame, by: str, res: int | None, mask: np.ndarray | None):
     """(rows counted, group of each, number of groups, the key column of each group)."""
     if by == "h3":
-        cells = pairs["cell"].to_numpy(dtype=np.uint64)
-        keep = cells != 0 if mask is None else mask & (cells != 0)
+        column = pairs[f"cell_{res}"] if f"cell_{res}" in pairs.columns else pd.Series(_cells_categorical(
+            pairs["lat"].to_numpy(dtype="float64"), pairs["lon"].to_numpy(dtype="float64"), res))
+        codes = column.cat.codes.to_numpy()
+        keep = codes >= 0 if mask is None else mask & (codes >= 0)
         rows = np.flatnonzero(keep)
-        parents = parents_unchecked(cells[rows], res)
-        # Pairs are sorted by cell, so parents come in runs: one group per run.
-        starts = np.flatnonzero(np.r_[True, parents[1:] != parents[:-1]]) if rows.size else np.zeros(0, np.int64)
-        group = np.zeros(rows.size, dtype=np.int64)
-        if rows.size:
-            group[starts[1:]] = 1
-            group = np.cumsum(group)
-        return rows, group, starts.size, ("h3_cell", parents[starts])
+        return rows, codes[rows].astype(np.int64), len(column.cat.categories), (
+            "h3_cell", column.cat.categories.to_numpy(dtype=np.uint64))
     column = pairs[f"{by}_code"]
     if not isinstance(column.dtype, pd.CategoricalDtype):
         column = column.astype("string").astype("category")
@@ -439,7 +457,7 @@ def mobility_table(pairs: pd.DataFrame, *, by: str, res: int | None = None,
     sums = {name: values[present] for name, values in sums.items()}
     keys = keys[present]
     columns, row_hidden = _release(sums, k=k, exact=exact)
-    table = pd.DataFrame({key_name: keys, **columns})
+    table = pd.DataFrame({key_name: keys, **{name: columns[name] for name in (*MOBILITY_COLUMNS, *DENOMINATOR_COLUMNS)}})
     attrs = {"by": by, "res": res, "min_count": k, "change_threshold": threshold,
              "year_from": pairs.attrs.get("year_from"), "year_to": pairs.attrs.get("year_to")}
     if exact:
@@ -487,8 +505,7 @@ def mobility_totals(pairs: pd.DataFrame, *, change_threshold: float = CHANGE_THR
     n = len(pairs) if rows is None else rows.size
     sums = _sums(pairs, rows, np.zeros(n, dtype=np.int64), 1, threshold)
     columns, _ = _release(sums, k=k, exact=exact)
-    out = pd.Series({name: (values[0] if len(values) else pd.NA) for name, values in columns.items()},
-                    dtype=object)
+    out = pd.Series({name: columns[name][0] for name in (*MOBILITY_COLUMNS, *DENOMINATOR_COLUMNS)}, dtype=object)
     out.attrs = {"release": "exact" if exact else "perturbed", "min_count": k, "change_threshold": threshold,
                  "year_from": pairs.attrs.get("year_from"), "year_to": pairs.attrs.get("year_to")}
     return out

@@ -63,3 +63,14 @@ def test_bench_rejects_tiny_n(districts):
 
     with pytest.raises(EngineInputError, match="households must be between 100 and inf, got 5"):
         run_bench(5, districts=districts)
+
+
+def test_bench_mobility_runs_and_reports_every_figure(capsys):
+    """``python -m bench mobility`` on a tiny N: every table and the target verdict are printed."""
+    assert bench_main(["mobility", "--households", "3000", "--repeat", "1", "--json"]) == 0
+    (figures,) = json.loads(capsys.readouterr().out)
+    assert figures["households_per_round"] == 3000 and figures["pairs"] > 3000
+    assert set(figures["mobility_table"]) == {"province", "district", "subdistrict", "h3 res 6", "h3 res 7",
+                                              "h3 res 8"}
+    assert all(row["rows"] > 0 for row in figures["mobility_table"].values())
+    assert isinstance(figures["target_met"], bool)
