@@ -143,3 +143,19 @@ def test_an_administrator_sees_the_exact_figures(offline_page, change_server):
     expect(page.get_by_test_id("stMetric").filter(has_text="ติดตามได้ทั้งสองรอบ")).to_contain_text(followed)
     assert sum(chart_numbers(page)) == int(totals["followed"])  # every followed household in one cell
     expect(page.get_by_test_id("stException")).to_have_count(0)
+
+
+def test_pilot_impact_appears_on_the_pilots_page(offline_page, change_server):
+    from playwright.sync_api import expect
+
+    url, _ = change_server
+    page = offline_page
+    page.goto(f"{url}/pilots?lang=en", wait_until="domcontentloaded", timeout=LOAD_TIMEOUT_MS)
+    expect(page.get_by_text("Pilot impact: participants against comparable neighbours")).to_be_visible(
+        timeout=LOAD_TIMEOUT_MS)
+    idle(page)
+    expect(page.get_by_text("not proof that the project caused it", exact=False)).to_be_visible()
+    chart = page.locator("[data-testid='stVegaLiteChart']").last
+    expect(chart).to_be_visible()
+    assert chart.locator("svg").count() >= 1  # point and interval per capital, per pilot
+    expect(page.get_by_test_id("stException")).to_have_count(0)

@@ -260,3 +260,29 @@ def test_the_download_holds_the_contracts_columns(pairs, boundaries):
     assert set(table["code"]) == {"4601", "4609", "3401"}
     assert (table["followed"].fillna(0) + table["new"].fillna(0) == table["households_to"]).all()
     assert set(TRANSITION_COLUMNS) <= set(table.columns)
+
+
+# ---------------------------------------------------------------------------------------------
+# Pilot impact
+# ---------------------------------------------------------------------------------------------
+
+
+def test_pilot_impact_as_a_table_and_a_chart(pairs):
+    from geo.engine.pilot_impact import pilot_impact
+    from geo.views.change import impact_chart, impact_shown, impact_table
+
+    pilots = tiny_world.pilots()
+    impact = pilot_impact(pairs, pilots=pilots, min_count=1, exact=True)
+    table = impact_table(impact, pilots, "en")
+    assert len(table) == len(impact) and "95% interval" in table.columns
+    assert set(table["Pilot project"]) <= {"Test mushrooms", "Test weaving"}
+    shown = impact_shown(impact)
+    assert not shown.empty and shown["difference"].notna().all()
+    spec = json.loads(impact_chart(impact, pilots, "en").to_json())
+    marks = json.dumps(spec)
+    assert "errorbar" in marks and "Difference (participants" in marks
+    rows = spec["datasets"][next(iter(spec["datasets"]))]
+    assert len(rows) == len(shown)
+    withheld = pilot_impact(pairs, pilots=pilots, min_count=10)  # fewer than 10 participants: withheld
+    assert impact_shown(withheld).empty
+    assert (impact_table(withheld, pilots, "th")["ผลต่าง (ผู้เข้าร่วม − เปรียบเทียบ)"] == "ปกปิด").all()

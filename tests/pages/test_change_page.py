@@ -104,3 +104,11 @@ def test_meeting_mode_shows_what_changed(two_round_dir):
     text = page_text(at)
     assert "อะไรเปลี่ยนไปในจังหวัดนี้" in text and "รอบสำรวจ พ.ศ. 2564 → พ.ศ. 2566" in text
     assert "สัดส่วนที่ระดับดีขึ้น" in text  # the map's legend
+
+
+def test_pilot_impact_on_the_pilots_page(two_round_dir, access_users):
+    at = open_app("pilots", login="admin")
+    assert "ผลของโครงการนำร่อง: ผู้เข้าร่วมเทียบกับครัวเรือนใกล้เคียง" in page_text(at)
+    assert "ไม่ใช่การพิสูจน์ว่าโครงการเป็นสาเหตุ" in page_text(at)  # a comparison, not proof of cause
+    impact = at.dataframe[-1].value
+    assert "ช่วงความเชื่อมั่น 95%" in impact.columns and "เห็ดทดสอบ" in set(impact["โครงการนำร่อง"])
