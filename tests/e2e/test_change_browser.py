@@ -75,7 +75,7 @@ def idle(page) -> None:
 def chart_numbers(page) -> list[int]:
     """The numbers written in the transition chart's cells (svg text)."""
     page.locator(CHART_TEXT).first.wait_for(timeout=LOAD_TIMEOUT_MS)
-    return [int(t.replace(",", "")) for t in page.locator(CHART_TEXT).all_inner_texts()
+    return [int(t.replace(",", "")) for t in page.locator(CHART_TEXT).all_text_contents()
             if re.fullmatch(r"[\d,]+", t.strip())]
 
 
