@@ -266,7 +266,7 @@ def test_sources_can_be_paths_pairs_or_uploads(tmp_path):
 
 def test_several_files_at_once_share_duplicates_and_hashes():
     data = (CORPUS / "good_en.csv").read_bytes()
-    other = (CORPUS / "duplicate_in_store.csv").read_bytes()
+    other = (CORPUS / "updates_stored_household.csv").read_bytes()
     result = import_households([("a.csv", data), ("b.csv", data), ("c.csv", other)], now=NOW)
     statuses = [f.status for f in result.files]
     assert statuses == ["read", "already_imported", "read"]
@@ -354,7 +354,7 @@ def _import(name: str, store: Path, **kwargs):
     return import_households([CORPUS / name], store=store, id_key=KEY, now=NOW, **kwargs)
 
 
-def test_store_append_replace_and_provenance(tmp_path):
+def test_store_upsert_replace_all_and_provenance(tmp_path):
     store = tmp_path / "store"
     assert load_households(store).empty and load_provenance(store) == []
     save_import(_import("good_en.csv", store), store=store)
@@ -365,20 +365,50 @@ def test_store_append_replace_and_provenance(tmp_path):
     again = _import("good_en.csv", store)
     assert again.refused_files == ["good_en.csv"] and save_import(again, store=store) is None
 
-    more = _import("duplicate_in_store.csv", store)
-    assert more.accepted == 1 and more.reason_counts() == {"duplicate_in_store": 1}
+    more = _import("updates_stored_household.csv", store)  # KS-0001 in 2024 again (6 members), KS-0099 new
+    assert more.accepted == 2 and more.reason_counts() == {}
+    note = next(n for n in more.files[0].notes if n.code == "replaces_stored")
+    assert "1 households of round(s) 2024" in note.message_en
     save_import(more, store=store)
-    assert len(load_households(store)) == 4
+    after = load_households(store).set_index(["household_id", "survey_year"])
+    assert len(after) == 4 and after.index.is_unique
+    assert after.loc[("KS-0001", 2024), "members"] == 6  # replaced by the later file
+    assert after.loc[("KS-0003", 2023), "members"] == stored.set_index(["household_id", "survey_year"]).loc[
+        ("KS-0003", 2023), "members"]  # another round: untouched
 
-    replaced = _import("good_th_bom.csv", store, mode="replace")
+    replaced = _import("good_th_bom.csv", store, mode="replace_all")
     save_import(replaced, store=store)
     assert len(load_households(store)) == 3
     provenance = load_provenance(store)
-    assert [e["file"] for e in provenance] == ["good_en.csv", "duplicate_in_store.csv", "good_th_bom.csv"]
-    assert [e["mode"] for e in provenance] == ["append", "append", "replace"]
+    assert [e["file"] for e in provenance] == ["good_en.csv", "updates_stored_household.csv", "good_th_bom.csv"]
+    assert [e["mode"] for e in provenance] == ["upsert", "upsert", "replace_all"]
+    assert [e["rounds"] for e in provenance] == [[2023, 2024], [2024], [2023, 2024]]
+    assert [e["replaced"] for e in provenance] == [0, 1, 0]
     assert all(e["content_hash"].startswith("sha256:") and e["rows_in"] >= 1 for e in provenance)
-    # after a replace, the earlier file's rows are gone, so it may come in again
-    assert _import("duplicate_in_store.csv", store).refused_files == []
+    # after a replace_all, the earlier file's rows are gone, so it may come in again
+    assert _import("updates_stored_household.csv", store).refused_files == []
+
+
+def test_upsert_touches_only_the_imported_households_and_rounds():
+    from geo.data.store import upsert_households
+
+    stored = pd.DataFrame({"household_id": ["A", "A", "B", "C"], "survey_year": [2021, 2023, 2023, 2021],
+                           "members": [1, 2, 3, 4]})
+    new = pd.DataFrame({"household_id": ["A", "D"], "survey_year": [2023, 2023], "members": [9, 5]})
+    out = upsert_households(stored, new)
+    assert list(zip(out["household_id"], out["survey_year"], out["members"])) == [
+        ("A", 2021, 1), ("B", 2023, 3), ("C", 2021, 4), ("A", 2023, 9), ("D", 2023, 5)]
+    with pytest.raises(ValueError, match="twice"):
+        upsert_households(stored, pd.concat([new, new]))
+    assert upsert_households(stored.iloc[:0], new).equals(new)
+
+
+def test_legacy_replace_entries_still_start_the_current_data():
+    from geo.data.store import current_imports
+
+    history = [{"file": "a", "mode": "append"}, {"file": "b", "mode": "replace"}, {"file": "c", "mode": "upsert"}]
+    assert [e["file"] for e in current_imports(history)] == ["b", "c"]
+    assert [e["file"] for e in current_imports(history + [{"file": "d", "mode": "replace_all"}])] == ["d"]
 
 
 def test_store_refuses_a_stale_import(tmp_path):
@@ -394,7 +424,7 @@ def test_store_refuses_a_stale_import(tmp_path):
 def test_replace_with_nothing_accepted_leaves_the_store(tmp_path):
     store = tmp_path / "store"
     save_import(_import("good_en.csv", store), store=store)
-    empty = _import("unknown_names.csv", store, mode="replace")
+    empty = _import("unknown_names.csv", store, mode="replace_all")
     assert empty.accepted == 0
     with pytest.raises(StoreError, match="left as it is"):
         save_import(empty, store=store)
@@ -468,7 +498,7 @@ def test_cli_imports_reports_and_stores(tmp_path):
     again = _cli(str(CORPUS / "good_en.csv"), "--store", str(store), "--no-district-check")
     assert again.returncode == 1 and "refused" in again.stdout
 
-    dry = _cli(str(CORPUS / "good_th_bom.csv"), "--store", str(store), "--mode", "replace", "--dry-run",
+    dry = _cli(str(CORPUS / "good_th_bom.csv"), "--store", str(store), "--mode", "replace_all", "--dry-run",
                "--no-district-check")
     assert dry.returncode == 0 and "nothing stored" in dry.stdout and len(load_households(store)) == 4
 
