@@ -30,6 +30,7 @@ from geo.data.contract import (
     CAPITAL_SCORE_MIN,
     DEPRIVATION_COLUMNS,
     HOUSEHOLD_COLUMN_NAMES,
+    OPTIONAL_REPORTED_COLUMNS,
     REQUIRED_HOUSEHOLD_COLUMNS,
     check_households,
     conform_households,
@@ -370,7 +371,6 @@ def _parse_file(
         "poverty_level": all(c in text for c in CAPITAL_COLUMNS),
         "province_code": "district_code" in text or "subdistrict_code" in text,
         "district_code": "subdistrict_code" in text,
-        "assistance_status": True,  # blank means "none", so a missing column does too
     }
     missing = [c for c in REQUIRED_HOUSEHOLD_COLUMNS if c not in text and not derivable.get(c, False)]
     summary.missing_columns = missing
@@ -385,6 +385,9 @@ def _parse_file(
         summary.notes.append(make_reason("header_not_first_row", row=table.header_row))
     if missing:
         summary.notes.append(make_reason("missing_columns", columns=", ".join(missing)))
+    absent = [c for c in OPTIONAL_REPORTED_COLUMNS if c not in text]
+    if absent:  # optional: stored as unknown, named once for the file (never a reason per row)
+        summary.notes.append(make_reason("optional_columns_missing", columns=", ".join(absent)))
 
     # --- row shape (CSV rows longer than the header) and broken quotation marks --------------
     long_rows = widths[widths > len(headers)]
@@ -517,12 +520,15 @@ def _parse_file(
         if ticks and column in text:
             values = values.where(bool_text != "", False)
         flag_errors(column, bool_text, err)
-        flag_missing(column, values, err)
+        if column in REQUIRED_HOUSEHOLD_COLUMNS:  # verified and dep_* are optional: blank is unknown
+            flag_missing(column, values, err)
         out[column] = values
 
     status_text = column_text("assistance_status")
     status, err = _map_unique(status_text, V.parse_status)
     flag_errors("assistance_status", status_text, err)
+    if "assistance_status" not in text:  # no column: unknown; a blank cell of the column means "none"
+        status = pd.Series(None, index=index, dtype=object)
     out["assistance_status"] = status
 
     pilot_text = column_text("pilot_id")

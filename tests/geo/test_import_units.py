@@ -532,3 +532,65 @@ def test_data_md_lists_every_reason_alias_and_column():
 def test_errors_are_project_errors():
     assert issubclass(InputFileError, PPAPError) and issubclass(StoreError, PPAPError)
     assert issubclass(IdKeyError, PPAPError)
+
+
+# ---------------------------------------------------------------------------------------------
+# Optional columns and decimal commas
+
+
+_CORE = ("household_id,survey_year,district_code,members,capital_human,capital_physical,capital_natural,"
+         "capital_financial,capital_social,in_tpmap")
+
+
+def test_a_file_without_the_optional_columns_is_accepted_with_one_note(tmp_path):
+    data = (_CORE + "\nF-1,2566,4609,4,2.1,3.0,1.5,1.8,2.5,false\nF-2,2566,4602,3,1.2,1.4,1.3,1.1,1.6,true\n").encode()
+    result = import_households([("field.csv", data)], now=NOW)
+    assert (result.accepted, result.warnings, result.rejected) == (2, 0, 0)
+    notes = [n for n in result.files[0].notes if n.code == "optional_columns_missing"]
+    assert len(notes) == 1
+    for column in ("village_no", "income_per_capita_year", "verified", "dep_health", "dep_access",
+                   "assistance_status", "pilot_id"):
+        assert column in notes[0].message_en
+        assert result.households[column].isna().all(), column
+    assert str(result.households["verified"].dtype) == "boolean"
+    assert str(result.households["assistance_status"].dtype) == "string"
+    store = tmp_path / "store"
+    save_import(result, store=store)
+    stored = load_households(store)
+    assert stored["dep_income"].isna().all() and str(stored["dep_income"].dtype) == "boolean"
+
+
+def test_blank_optional_cells_are_unknown_but_a_blank_in_tpmap_is_missing():
+    header = _CORE + ",verified,dep_health,assistance_status"
+    data = (header + "\nB-1,2566,4609,4,2.1,3.0,1.5,1.8,2.5,false,,,\nB-2,2566,4609,4,2.1,3.0,1.5,1.8,2.5,,true,true,"
+            "helped\n").encode()
+    result = import_households([("blank.csv", data)], now=NOW)
+    assert (result.accepted, result.rejected) == (1, 1)
+    assert result.reason_counts() == {"missing_value": 1}
+    row = result.households.iloc[0]
+    assert pd.isna(row["verified"]) and pd.isna(row["dep_health"]) and row["assistance_status"] == "none"
+    assert not any(n.code == "optional_columns_missing" and "verified" in n.message_en
+                   for n in result.files[0].notes)
+
+
+def test_semicolon_file_reads_a_decimal_comma_in_every_number_and_a_comma_file_does_not():
+    header = "household_id;survey_year;district_code;lat;lng;members;income;" + ";".join(
+        ("capital_human", "capital_physical", "capital_natural", "capital_financial", "capital_social")) + ";in_tpmap"
+    semicolon = (header + "\nD-1;2566;4609;16,70123;103,55123;4;14,123;2,15;3,0;1,5;1,75;2,5;true\n").encode()
+    result = import_households([("excel.csv", semicolon)], now=NOW)
+    assert result.rejected == 0, result.report()["rows"]
+    row = result.households.iloc[0]
+    assert (row["lat"], row["lon"], row["income_per_capita_year"]) == (16.70123, 103.55123, 14.123)
+    assert [row[c] for c in ("capital_human", "capital_physical", "capital_natural", "capital_financial",
+                             "capital_social")] == [2.15, 3.0, 1.5, 1.75, 2.5]
+    assert any(n.code == "decimal_comma" for n in result.files[0].notes)
+    # the same numbers in a comma-separated file: "14,123" there is fourteen thousand (grouped), never 14.123
+    comma = (header.replace(";", ",") + '\nD-1,2566,4609,16.70123,103.55123,4,"14,123",2.15,3.0,1.5,1.75,2.5,true\n')
+    result = import_households([("plain.csv", comma.encode())], now=NOW)
+    assert result.rejected == 0
+    assert result.households.iloc[0]["income_per_capita_year"] == 14_123
+    assert not any(n.code == "decimal_comma" for n in result.files[0].notes)
+    # and an unquoted decimal comma in a comma file is a shape problem, reported, not misread
+    broken = (header.replace(";", ",") + "\nD-1,2566,4609,16,70123,103.55123,4,900,2.15,3.0,1.5,1.75,2.5,true\n")
+    result = import_households([("broken.csv", broken.encode())], now=NOW)
+    assert result.rejected == 1 and "row_shape" in result.reason_counts()
