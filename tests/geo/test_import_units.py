@@ -216,6 +216,19 @@ def test_positions_outside_district_converts_crs(squares):
     assert positions_outside_district(households, squares.to_crs(32648)).tolist() == [True]
 
 
+def test_positions_within_the_boundaries_tolerance_are_not_flagged(squares):
+    # 103.72 is 0.02 degrees (about 2.1 km at 16.7 N) east of district 4609's edge at 103.70
+    households = pd.DataFrame({"lat": [16.70, 16.70], "lon": [103.72, 103.80], "district_code": ["4609", "4609"]})
+    assert positions_outside_district(households, squares).tolist() == [True, True]
+    assert positions_outside_district(households, squares, tolerance_m=2_500).tolist() == [False, True]
+    tolerant = squares.copy()
+    tolerant.attrs["tolerance_m"] = 2_500.0  # as load_boundaries sets it from the manifest
+    assert positions_outside_district(households, tolerant).tolist() == [False, True]
+    assert positions_outside_district(households, tolerant, tolerance_m=0).tolist() == [True, True]
+    with pytest.raises(ValueError, match="tolerance_m"):
+        positions_outside_district(households, squares, tolerance_m=-1)
+
+
 def test_positions_outside_district_checks_columns(squares):
     with pytest.raises(ValueError, match="district_code"):
         positions_outside_district(pd.DataFrame({"lat": [1.0], "lon": [1.0]}), squares)
