@@ -9,7 +9,8 @@ Published figures reproduced exactly (docs/DOMAIN.md; at the default size)
 ----------------------------------------------------------------------
 - 231,021 households and 1,039,584 people across the 20 pilot provinces (PPPConnext, 13 June 2023);
 - in Kalasin (46), 11,875 households with 51,034 people *not* in TPMAP (``in_tpmap`` False);
-- in Sahatsakhan (4609) and Na Mon (4602) together, 958 households, all ``verified``.
+- in Sahatsakhan (4609) and Na Mon (4602) together, 958 households, all ``verified``;
+- in the 2021 round, 140,045 households and 637,599 people.
 
 Model, in the order it runs (every step is whole-array numpy, seeded; see :func:`generate_sample`)
 ------------------------------------------------------------------------------------------------
@@ -60,6 +61,16 @@ Model, in the order it runs (every step is whole-array numpy, seeded; see :func:
     nearest to it (``pilot_id``). Targets and start years of all pilots are illustrative.
 12. **Identity.** ``household_id`` is ``<province>-<7 digits>`` in geographic order;
     ``survey_year`` 2023; ``national_id_hash`` empty: a sample holds no IDs.
+13. **The 2021 round** (:func:`_earlier_round`; ``earlier_round=False`` leaves it out, as the
+    national data set does): 140,045 households / 637,599 people (scaled with ``households``).
+    91% of them (:data:`FOLLOWED_SHARE`) are 2023 households surveyed again with the same
+    ``household_id``, drawn with a propensity varying by district (every pilot participant is
+    followed); their 2021 capital scores are the 2023 ones minus a change made of the district's
+    pace, the household's fortune and noise per capital, plus :data:`PILOT_GAIN` on the capitals
+    of a participant's project (:data:`PILOT_KIND_CAPITALS`). The rest were not found again
+    (``<province>-9xxxxxx``), placed in the village of a 2023 household like them. Its rows come
+    first in the frame; the 2023 rows are the same with or without it (the random streams are
+    seeded by :data:`STREAM_VERSION`, not by :data:`GENERATOR_VERSION`).
 
 Smaller samples (``households=N``) scale every published figure by ``N / 231,021`` (rounded) and
 keep the same model; they exist for fast tests.
