@@ -154,7 +154,7 @@ def filter_frame(frame: pd.DataFrame, view) -> pd.DataFrame:
     if view.tpmap != "any":
         keep &= frame["in_tpmap"] == (view.tpmap == "in")
     if view.verified != "any":
-        keep &= frame["verified"] == (view.verified == "yes")
+        keep &= frame["verified"].fillna(False) == (view.verified == "yes")  # unknown: not verified
     if view.assistance:
         keep &= frame["assistance_status"].isin(view.assistance)
     return frame[keep.fillna(False).to_numpy(bool)].reset_index(drop=True)

@@ -235,7 +235,9 @@ def run(households: int, *, out_dir: Path | None = None, regenerate: bool = Fals
     if sample.is_file():
         import pandas as pd
 
-        small = index_households(pd.read_parquet(sample))
+        from geo.data.store import latest_round, latest_round_filter
+
+        small = index_households(pd.read_parquet(sample, filters=latest_round_filter(latest_round(sample))))
         report["sample_households"] = small.n
         report["filter_change_sample"] = filter_change_times(small, boundaries, modes)
     del index

@@ -7,6 +7,7 @@ through ``markdown_literal``: never as Markdown. Tables go through ``show_table`
 import streamlit as st
 
 from geo.data import paths
+from geo.data.store import MODES
 from geo.access.roles import check_import, imports_in_scope
 from geo.errors import AccessDenied
 from geo.access.audit import log_denied, log_event, log_import_failed, sha256_hex
@@ -69,7 +70,7 @@ if not user.capabilities.may_import:
 else:
     st.caption(text("id_key_present" if hash_key() else "id_key_missing", lang))
     upload = st.file_uploader(text("import_file", lang), type=["csv", "xlsx", "parquet", "txt"], key="data_upload")
-    modes = ("append", "replace") if user.capabilities.may_replace_store else ("append",)
+    modes = MODES if user.capabilities.may_replace_store else ("upsert",)
     st.radio(text("import_mode", lang), modes, key="data_mode", horizontal=True,
              format_func=lambda m: text(f"mode_{m}", lang))
     st.button(text("import_button", lang), key="data_import", disabled=upload is None, type="primary",

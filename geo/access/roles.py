@@ -792,18 +792,19 @@ def household_rows(frame: pd.DataFrame, user: User) -> pd.DataFrame:
     return rows
 
 
-def check_import(user: User, households: pd.DataFrame, *, mode: str = "append") -> None:
+def check_import(user: User, households: pd.DataFrame, *, mode: str = "upsert") -> None:
     """Raise unless ``user`` may store these households (before :func:`geo.ingest.save_import`).
 
-    Officers may append households of their own scope only; ``replace`` (which swaps the whole
-    store, every province) and keeping household heads' names are for administrators.
+    Officers may upsert households of their own scope only (add them, or replace the stored row of
+    the same household and round); ``replace_all`` (which swaps the whole store, every province and
+    round) and keeping household heads' names are for administrators.
 
     Parameters
     ----------
     user : User
     households : pandas.DataFrame
         ``ImportResult.households``.
-    mode : {"append", "replace"}
+    mode : {"upsert", "replace_all"}
 
     Raises
     ------
@@ -821,14 +822,14 @@ def check_import(user: User, households: pd.DataFrame, *, mode: str = "append") 
     if not isinstance(households, pd.DataFrame):
         raise ArgumentTypeError(f"households must be a pandas DataFrame, got {type(households).__name__}")
     if mode not in MODES:
-        raise ArgumentError(f"mode must be 'append' or 'replace', got {_shown(mode)}")
+        raise ArgumentError(f"mode must be 'upsert' or 'replace_all', got {_shown(mode)}")
     caps = user.capabilities
     if not caps.may_import:
         raise AccessDenied("บทบาทนี้ไม่มีสิทธิ์นำเข้าข้อมูล", "Your role may not import data", reason="import")
-    if mode == "replace" and not caps.may_replace_store:
+    if mode == "replace_all" and not caps.may_replace_store:
         raise AccessDenied(
             "การนำเข้าแบบแทนที่ทั้งหมดทำได้เฉพาะผู้ดูแลระบบ (แทนที่ข้อมูลทุกจังหวัด)",
-            "Only administrators may replace the whole store (it holds every province); use append",
+            "Only administrators may replace the whole store (it holds every province and round); use upsert",
             reason="import",
         )
     if "head_name" in households.columns and not caps.may_keep_names:

@@ -18,6 +18,12 @@ def _summary(manifest: dict) -> str:
             lines.append(f"      unmatched: {json.dumps(item, ensure_ascii=False)}")
         if len(info["unmatched"]) > 10:
             lines.append(f"      ... {len(info['unmatched']) - 10} more in manifest.json")
+    if manifest.get("tolerance_m") is not None:
+        lines.append(f"  tolerance   {manifest['tolerance_m']:>8,.0f} m (positions this close to their district "
+                     "are not flagged as outside it; manifest.json says how it was measured)")
+    else:
+        lines.append(f"  tolerance   not measured ({manifest.get('tolerance', {}).get('method', 'one level')}); "
+                     "the importer uses its default")
     lines.append(f"  credit every map with: {manifest['attribution']}")
     return "\n".join(lines)
 

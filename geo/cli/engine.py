@@ -24,10 +24,18 @@ from geo.data.contract import ASSISTANCE_STATUSES, CAPITALS, conform_households
 from geo.errors import InputFileError
 from geo.engine.filters import HouseholdFilter, filter_mask
 from geo.engine.protect import DEFAULT_MIN_COUNT, protect
-from geo.data.store import read_households
+from geo.data.store import latest_round, read_households
 
 OUTPUT_FORMATS: tuple[str, ...] = ("csv", "parquet", "geojson")
 
+
+
+def _latest_round_of(households):
+    """The file's latest survey round only (a file may hold several rounds: one round is counted)."""
+    latest = latest_round(households)
+    if latest is None:
+        return households
+    return households[households["survey_year"] == latest].reset_index(drop=True)
 
 def _split(values: list[str] | None) -> list[str] | None:
     if not values:
@@ -88,7 +96,7 @@ def _write(frame: pd.DataFrame, out: str, fmt: str, geometry: object | None = No
 
 
 def _cmd_aggregate(args: argparse.Namespace) -> int:
-    households = read_households(args.input)
+    households = _latest_round_of(read_households(args.input))
     index = index_households(households)
     flt = HouseholdFilter(
         provinces=_split(args.province), districts=_split(args.district),
@@ -130,7 +138,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     from geo.data.boundaries import load_boundaries
     from geo.engine.verify import verify_households
 
-    households = read_households(args.input)
+    households = _latest_round_of(read_households(args.input))
     directory = Path(args.boundaries) if args.boundaries else None
     districts = load_boundaries("district", directory)
     subdistricts = None if args.district_only else load_boundaries("subdistrict", directory)

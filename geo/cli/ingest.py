@@ -46,8 +46,10 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
                      help="write the JSON report here")
     imp.add_argument("--rejects", type=_path_with((".xlsx", ".csv"), "--rejects"), metavar="PATH.xlsx|.csv",
                      help="write the rejected rows with their reasons here")
-    imp.add_argument("--mode", choices=MODES, default="append",
-                     help="append to the store (default) or replace its contents")
+    imp.add_argument("--mode", choices=MODES, default="upsert",
+                     help="upsert (default): add each household's round, replacing the stored row of the same "
+                          "household_id and survey_year, nothing else touched; replace_all: replace the whole "
+                          "store, every round")
     imp.add_argument("--out", type=_path_with((".csv", ".parquet", ".xlsx"), "--out"), metavar="PATH",
                      help="also write the accepted rows, normalised, as CSV, XLSX or Parquet")
     imp.add_argument("--sheet", metavar="NAME", help="sheet to read from XLSX files (default: the first)")

@@ -41,9 +41,12 @@ def _run(args: argparse.Namespace) -> int:
         raise PPAPError(str(exc)) from exc
     files = status.manifest.get("files", {})
     rows = files.get(HOUSEHOLDS_FILE, {}).get("rows", 0)
+    rounds = status.manifest.get("rounds") or {}
+    per_round = "; ".join(f"{year}: {r['households']:,}" for year, r in sorted(rounds.items()))
     if status.regenerated:
         print(
-            f"sample: wrote {rows:,} synthetic households and {files.get(PILOTS_FILE, {}).get('rows', 0)} pilots "
+            f"sample: wrote {rows:,} synthetic household rows ({per_round or 'one round'}) and "
+            f"{files.get(PILOTS_FILE, {}).get('rows', 0)} pilots "
             f"to {status.out_dir} ({status.reason}; seed {args.seed}; {time.perf_counter() - started:.1f} s)"
         )
     else:

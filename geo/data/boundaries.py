@@ -17,7 +17,8 @@ polygonal parts) and written as GeoParquet::
     DEST/province.parquet      code, parent_code (""), name_th, name_en, geometry (EPSG:4326)
     DEST/district.parquet      code (4 digits), parent_code (province), ...
     DEST/subdistrict.parquet   code (6 digits), parent_code (district), ...
-    DEST/manifest.json         source, attribution, installed_at, levels: {level: {count, unmatched}}
+    DEST/manifest.json         source, attribution, installed_at, levels: {level: {count, unmatched}},
+                               tolerance_m and tolerance (how it was measured, :func:`measure_tolerance_m`)
 
 Names in the output are ``geothai``'s (the full, current DOPA names), not the source's.
 
@@ -65,6 +66,14 @@ OFFICIAL_URLS: tuple[str, ...] = (
 HDX_PAGE = "https://data.humdata.org/dataset/cod-ab-tha"
 VECTOR_SUFFIXES: tuple[str, ...] = (".geojson", ".json", ".gpkg", ".zip", ".shp")
 DOWNLOAD_TIMEOUT_S = (10, 60)  # (connect, read) seconds
+#: Metres a position may lie outside its declared district without being flagged, for boundaries
+#: whose manifest does not record ``tolerance_m`` (installed before it was measured, or a single
+#: level, where nothing can be measured). About half the median of the shared set (2,230 m).
+DEFAULT_TOLERANCE_M = 1_000.0
+#: Parent and child levels whose disagreement measures the set's accuracy.
+TOLERANCE_PAIRS: tuple[tuple[str, str], ...] = (("province", "district"), ("district", "subdistrict"))
+#: Metric CRS for the measurement: UTM zone 47N (all of Thailand within about 0.1% scale error).
+METRIC_CRS = "EPSG:32647"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -106,7 +115,83 @@ def load_boundaries(level: str, directory: Path | None = None) -> gpd.GeoDataFra
         raise BoundaryError(
             f"{level} boundaries are not installed in {directory}; run: python -m geo boundaries install"
         )
-    return gpd.read_parquet(path)
+    frame = gpd.read_parquet(path)
+    frame.attrs["tolerance_m"] = boundary_tolerance_m(read_manifest(directory))
+    return frame
+
+
+def boundary_tolerance_m(manifest: dict) -> float:
+    """The installed boundaries' tolerance in metres: ``manifest["tolerance_m"]``, or
+    :data:`DEFAULT_TOLERANCE_M` when the manifest has none (an older install, or one level only).
+
+    :func:`load_boundaries` puts it in the frame's ``attrs["tolerance_m"]``; the importer does not
+    flag a position as outside its district when it lies within that distance of it.
+
+    >>> boundary_tolerance_m({"tolerance_m": 2230.0}), boundary_tolerance_m({})
+    (2230.0, 1000.0)
+    """
+    value = manifest.get("tolerance_m") if isinstance(manifest, dict) else None
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0:
+        return float(value)
+    return DEFAULT_TOLERANCE_M
+
+
+def measure_tolerance_m(frames: dict[str, gpd.GeoDataFrame]) -> dict:
+    """How precise a simplified boundary set is, measured from the set itself.
+
+    The installed levels were simplified one by one (the installer does not simplify; the
+    source did), so a border shared by a parent and its children is drawn twice, by two
+    simplifications. For every parent (a province, a district) this takes the Hausdorff distance
+    between its outline and the outline of the union of its children, in metres
+    (:data:`METRIC_CRS`): how far the set's own two drawings of the same border lie apart. The
+    set cannot place a point more precisely than that. ``tolerance_m`` is the larger of the
+    pairs' medians, rounded up to 10 m (the unsimplified source is not at hand to compare with).
+
+    Parameters
+    ----------
+    frames : dict
+        ``{level: GeoDataFrame}`` with ``code``, ``parent_code`` and ``geometry`` (EPSG:4326).
+
+    Returns
+    -------
+    dict
+        ``{"tolerance_m": float or None, "method": str, "pairs": {"district/subdistrict":
+        {"parents": n, "median_m", "p90_m", "max_m"}, ...}}``; ``tolerance_m`` None when no pair
+        of levels is present.
+    """
+    import numpy as np
+
+    pairs = {}
+    for parent, child in TOLERANCE_PAIRS:
+        if parent not in frames or child not in frames or frames[parent].empty or frames[child].empty:
+            continue
+        parents = frames[parent][["code", "geometry"]].to_crs(METRIC_CRS).set_index("code")
+        children = frames[child][["parent_code", "geometry"]].to_crs(METRIC_CRS)
+        unions = children.dissolve("parent_code")
+        common = parents.index.intersection(unions.index)
+        if not len(common):
+            continue
+        outlines = shapely.boundary(np.asarray(parents.loc[common, "geometry"], dtype=object))
+        child_outlines = shapely.boundary(np.asarray(unions.loc[common, "geometry"], dtype=object))
+        distance = shapely.hausdorff_distance(outlines, child_outlines)
+        distance = distance[np.isfinite(distance)]
+        if not distance.size:
+            continue
+        pairs[f"{parent}/{child}"] = {
+            "parents": int(distance.size),
+            "median_m": round(float(np.median(distance)), 1),
+            "p90_m": round(float(np.percentile(distance, 90)), 1),
+            "max_m": round(float(distance.max()), 1),
+        }
+    if not pairs:
+        return {"tolerance_m": None, "method": "not measured: fewer than two nested levels", "pairs": {}}
+    worst = max(p["median_m"] for p in pairs.values())
+    return {
+        "tolerance_m": float(np.ceil(worst / 10.0) * 10.0),
+        "method": ("median over parents of the Hausdorff distance (metres, EPSG:32647) between a parent's "
+                   "outline and the outline of the union of its children, the larger over the level pairs"),
+        "pairs": pairs,
+    }
 
 
 def read_manifest(directory: Path | None = None) -> dict:
@@ -659,6 +744,10 @@ def write_installed(results: dict[str, LevelResult], dest: Path, source_label: s
             "crs": "EPSG:4326",
             "levels": {},
         }
+        measured = measure_tolerance_m({level: result.frame for level, result in results.items()})
+        if measured["tolerance_m"] is not None:
+            manifest["tolerance_m"] = measured["tolerance_m"]
+        manifest["tolerance"] = {"method": measured["method"], "pairs": measured["pairs"]}
         for level, result in results.items():
             result.frame.to_parquet(staging / f"{level}.parquet", index=False)
             manifest["levels"][level] = {

@@ -140,18 +140,27 @@ HOUSEHOLD_COLUMNS: tuple[Column, ...] = (
     ),
     Column("poverty_level", "Int8", True, "Level 1-4; derived from the mean capital score when absent"),
     Column("in_tpmap", "boolean", True, "Household is in the state's TPMAP data"),
-    Column("verified", "boolean", True, "Household was verified in the field"),
+    Column("verified", "boolean", False, "Household was verified in the field; unknown (NA) when not reported"),
     *(
-        Column(col, "boolean", True, f"TPMAP deprivation: {DEPRIVATION_LABELS[dep]['en']}")
+        Column(col, "boolean", False,
+               f"TPMAP deprivation: {DEPRIVATION_LABELS[dep]['en']}; unknown (NA) when not reported")
         for dep, col in zip(DEPRIVATIONS, DEPRIVATION_COLUMNS)
     ),
-    Column("assistance_status", "string", True, "One of " + ", ".join(ASSISTANCE_STATUSES)),
+    Column("assistance_status", "string", False,
+           "One of " + ", ".join(ASSISTANCE_STATUSES) + "; unknown (NA) when not reported"),
     Column("pilot_id", "string", False, "Pilot project the household is enrolled in, if any"),
     Column("national_id_hash", "string", False, "Keyed hash of the 13-digit national ID; never the raw ID"),
 )
 HOUSEHOLD_COLUMN_NAMES: tuple[str, ...] = tuple(c.name for c in HOUSEHOLD_COLUMNS)
 HOUSEHOLD_DTYPES: dict[str, str] = {c.name: c.dtype for c in HOUSEHOLD_COLUMNS}
 REQUIRED_HOUSEHOLD_COLUMNS: tuple[str, ...] = tuple(c.name for c in HOUSEHOLD_COLUMNS if c.required)
+#: Optional columns real files often lack: a file without them is accepted, the values stored as
+#: unknown (NA: ``boolean``, ``Int16``, ``Float64``, ``string``), and the import notes which are absent.
+#: The engine counts an unknown deprivation as no deprivation, an unknown ``verified`` as not
+#: verified and an unknown assistance status as ``none`` (docs/ENGINE.md).
+OPTIONAL_REPORTED_COLUMNS: tuple[str, ...] = (
+    "village_no", "income_per_capita_year", "verified", *DEPRIVATION_COLUMNS, "assistance_status", "pilot_id",
+)
 
 #: Columns an input file may carry that are never stored as they are.
 SENSITIVE_INPUT_COLUMNS: tuple[str, ...] = ("national_id", "head_name")
@@ -403,7 +412,8 @@ def check_households(df: pd.DataFrame) -> None:
     bad = df.loc[(df["members"] < 1) | (df["members"] > 30), "members"]
     if not bad.empty:
         fail("members must be 1-30", "members", bad)
-    bad = df.loc[~df["assistance_status"].isin(ASSISTANCE_STATUSES), "assistance_status"]
+    status = df["assistance_status"]
+    bad = df.loc[status.notna() & ~status.isin(ASSISTANCE_STATUSES), "assistance_status"]
     if not bad.empty:
         fail(f"status must be one of {ASSISTANCE_STATUSES}", "assistance_status", bad)
     lat, lon = df["lat"], df["lon"]

@@ -6,14 +6,18 @@ Layout of :func:`geo.data.paths.store_dir` (or any directory passed as ``store``
                          (plus ``head_name`` only when an import kept it on purpose)
     provenance.json      {"imports": [{"file", "content_hash", "imported_at", "mode",
                                        "rows_in", "accepted", "warnings", "rejected",
-                                       "provinces", "districts"}, ...]}
+                                       "provinces", "districts", "rounds", "replaced"}, ...]}
     .lock                taken while an import writes, so two imports never interleave
 
-An ``append`` import adds rows; a ``replace`` import swaps the whole table for its rows. The
-provenance list is never shortened: a ``replace`` entry marks where the current data begins, and
-only files imported since then count as "already imported". Files are written under new names and
-renamed into place, so a reader sees the old store or the new one, never half of one. National
-IDs never reach the store: only their keyed hashes do.
+The store holds every survey round. An ``upsert`` import (the default) adds or replaces rows by
+their key ``(household_id, survey_year)``: a stored row whose key the import carries is replaced
+by the import's row, every other stored row (other households, other rounds) is kept as it is.
+A ``replace_all`` import (administrators only) swaps the whole table, every round, for its rows.
+The provenance list is never shortened: a ``replace_all`` entry marks where the current data
+begins, and only files imported since then count as "already imported" (by the SHA-256 of their
+content). Files are written under new names and renamed into place, so a reader sees the old
+store or the new one, never half of one. National IDs never reach the store: only their keyed
+hashes do.
 """
 
 from __future__ import annotations
@@ -35,8 +39,13 @@ from geo.errors import ArgumentError, ArgumentTypeError, InputFileError, StoreEr
 HOUSEHOLDS_FILE = "households.parquet"
 PROVENANCE_FILE = "provenance.json"
 LOCK_FILE = ".lock"
-#: How an import meets the store: add its rows, or swap the whole table for them.
-MODES: tuple[str, ...] = ("append", "replace")
+#: How an import meets the store: add or replace its rows by (household_id, survey_year), or swap
+#: the whole table (every round) for them.
+MODES: tuple[str, ...] = ("upsert", "replace_all")
+#: Modes whose entry in the provenance starts the current data (``replace`` as older stores wrote it).
+WHOLE_STORE_MODES: tuple[str, ...] = ("replace_all", "replace")
+#: The key an ``upsert`` import adds or replaces rows by.
+KEY_COLUMNS: tuple[str, str] = ("household_id", "survey_year")
 #: Columns kept beside the contract's when an import asks for them.
 OPTIONAL_EXTRA_COLUMNS: tuple[str, ...] = ("head_name",)
 
@@ -115,10 +124,11 @@ def load_provenance(store: str | os.PathLike[str] | None = None) -> list[dict]:
 
 
 def current_imports(provenance: list[dict]) -> list[dict]:
-    """The imports whose rows are in the store now: those since the last ``replace`` (inclusive)."""
+    """The imports whose rows may be in the store now: those since the last ``replace_all``
+    (inclusive; ``replace`` in stores written before rounds)."""
     start = 0
     for index, entry in enumerate(provenance):
-        if entry.get("mode") == "replace":
+        if entry.get("mode") in WHOLE_STORE_MODES:
             start = index
     return provenance[start:]
 
@@ -128,25 +138,30 @@ def imported_hashes(store: str | os.PathLike[str] | None = None) -> dict[str, di
     return {e["content_hash"]: e for e in current_imports(load_provenance(store)) if "content_hash" in e}
 
 
-def entries_with_areas(households: pd.DataFrame, entries: list[dict]) -> list[dict]:
-    """Provenance ``entries`` with the areas their accepted rows hold: ``provinces`` and ``districts``.
+def entries_with_areas(households: pd.DataFrame, entries: list[dict], *,
+                       stored: set[tuple[str, int]] | frozenset = frozenset()) -> list[dict]:
+    """Provenance ``entries`` with what their accepted rows touched: ``provinces``, ``districts``,
+    ``rounds`` (survey years, CE) and ``replaced`` (how many of the rows replaced a stored row).
 
     An import's accepted rows come file by file, in the entries' order, ``accepted`` rows each
-    (:func:`geo.ingest.import_households`), so each file gets its own areas. When the counts do
-    not add up to the rows, every entry gets the areas of the whole import. The areas let
+    (:func:`geo.ingest.import_households`), so each file gets its own areas and rounds. When the
+    counts do not add up to the rows, every entry gets those of the whole import. The areas let
     :func:`geo.access.roles.imports_in_scope` show an officer only the imports that touched their scope.
 
     Parameters
     ----------
     households : pandas.DataFrame
-        The import's accepted rows (``province_code``, ``district_code``).
+        The import's accepted rows (``province_code``, ``district_code``, ``household_id``,
+        ``survey_year``).
     entries : list of dict
         One provenance entry per file read, with ``accepted``.
+    stored : set of (str, int), optional
+        The ``(household_id, survey_year)`` keys in the store before the import, to count ``replaced``.
 
     Returns
     -------
     list of dict
-        New entries (the given ones are not changed), codes sorted.
+        New entries (the given ones are not changed), codes and rounds sorted.
 
     Example
     -------
@@ -157,6 +172,11 @@ def entries_with_areas(households: pd.DataFrame, entries: list[dict]) -> list[di
         raise ArgumentTypeError(f"households must be a DataFrame, got {type(households).__name__}")
     districts = households["district_code"].astype("string").fillna("").to_numpy(dtype=object)
     provinces = households["province_code"].astype("string").fillna("").to_numpy(dtype=object)
+    years = (households["survey_year"].astype("Int64").fillna(0).to_numpy(dtype="int64")
+             if "survey_year" in households.columns else [0] * len(households))
+    ids = (households["household_id"].astype("string").fillna("").to_numpy(dtype=object)
+           if "household_id" in households.columns else [""] * len(households))
+    was_stored = [(str(h), int(y)) in stored for h, y in zip(ids, years)] if stored else [False] * len(households)
     counts = [e.get("accepted") for e in entries]
     split = all(isinstance(c, int) and c >= 0 for c in counts) and sum(counts) == len(households)
     out, start = [], 0
@@ -165,8 +185,46 @@ def entries_with_areas(households: pd.DataFrame, entries: list[dict]) -> list[di
         start += count if split else 0
         out.append({**entry,
                     "provinces": sorted({str(c) for c in provinces[part] if c}),
-                    "districts": sorted({str(c) for c in districts[part] if c})})
+                    "districts": sorted({str(c) for c in districts[part] if c}),
+                    "rounds": sorted({int(y) for y in years[part] if y}),
+                    "replaced": int(sum(was_stored[part]))})
     return out
+
+
+def upsert_households(stored: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
+    """``stored`` with ``new``'s rows added, each replacing the stored row of its key
+    ``(household_id, survey_year)``; every other stored row kept, in its order, before the new rows.
+
+    The one rule of an import into the store (docs/DATA.md "The store"); the PostgreSQL store
+    applies the same rule (``INSERT ... ON CONFLICT (household_id, survey_year) DO UPDATE``).
+
+    Parameters
+    ----------
+    stored, new : pandas.DataFrame
+        Household frames with ``household_id`` and ``survey_year``; ``new`` has each key once.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A new frame, index 0..n-1.
+
+    Example
+    -------
+    >>> upsert_households(stored, new)  # doctest: +SKIP
+    """
+    for name, frame in (("stored", stored), ("new", new)):
+        if not isinstance(frame, pd.DataFrame):
+            raise ArgumentTypeError(f"{name} must be a DataFrame, got {type(frame).__name__}")
+    if stored.empty:
+        return new.reset_index(drop=True)
+    if new.empty:
+        return stored.reset_index(drop=True)
+    new_keys = pd.MultiIndex.from_arrays([new["household_id"].astype(str), new["survey_year"].astype("int64")])
+    if new_keys.has_duplicates:
+        raise ArgumentError("new holds a (household_id, survey_year) key twice; an import keeps each key once")
+    old_keys = pd.MultiIndex.from_arrays([stored["household_id"].astype(str), stored["survey_year"].astype("int64")])
+    kept = stored[~old_keys.isin(new_keys)]
+    return pd.concat([kept, new], ignore_index=True)
 
 
 def _write_atomically(path: Path, write) -> None:
@@ -204,22 +262,26 @@ def save_households(
     households: pd.DataFrame,
     entries: list[dict],
     *,
-    mode: str = "append",
+    mode: str = "upsert",
     store: str | os.PathLike[str] | None = None,
 ) -> Path:
     """Write imported households and their provenance entries into the store.
 
     Under the store's lock it checks again that none of the ``entries``' files was imported
-    meanwhile and (for ``append``) that no household/round is already stored, then writes.
+    meanwhile (``upsert``), then writes: ``upsert`` adds the rows or replaces the stored row of the
+    same ``(household_id, survey_year)`` (:func:`upsert_households`), leaving every other household
+    and every other round as it was; ``replace_all`` swaps the whole table, every round.
 
     Parameters
     ----------
     households : pandas.DataFrame
         Accepted rows in the data contract (``head_name`` may be present when kept on purpose).
     entries : list of dict
-        One provenance entry per file: ``file``, ``content_hash``, ``imported_at``, counts.
-    mode : {"append", "replace"}
-        Add to the stored rows, or replace them all.
+        One provenance entry per file: ``file``, ``content_hash``, ``imported_at``, counts. Each is
+        stored with the ``provinces``, ``districts`` and ``rounds`` its rows touched and how many
+        stored rows they ``replaced`` (:func:`entries_with_areas`).
+    mode : {"upsert", "replace_all"}
+        Add or replace by key, or replace the whole store.
     store : path, optional
         The store directory; :func:`geo.data.paths.store_dir` when omitted.
 
@@ -231,10 +293,9 @@ def save_households(
     Raises
     ------
     StoreError
-        When the store changed under the import (another import of the same file or households),
-        or cannot be written.
-    ValueError
-        When ``mode`` is not ``append`` or ``replace``.
+        When a file of the import was imported meanwhile, or the store cannot be written.
+    ArgumentError
+        When ``mode`` is not ``upsert`` or ``replace_all``.
     """
     if mode not in MODES:
         raise ArgumentError(f"mode must be one of {MODES}, got {mode!r}")
@@ -243,26 +304,21 @@ def save_households(
     new = _conform(households)
     with locked(store) as directory:
         provenance = load_provenance(directory)
-        if mode == "append":
+        if mode == "upsert":
             known = {e.get("content_hash") for e in current_imports(provenance)}
             again = [e["file"] for e in entries if e.get("content_hash") in known]
             if again:
                 raise StoreError(f"store: {', '.join(again)} was imported meanwhile; run the import again")
             existing = load_households(directory)
             keys = set(zip(existing["household_id"].astype(str), existing["survey_year"].astype(int)))
-            clash = [k for k in zip(new["household_id"].astype(str), new["survey_year"].astype(int)) if k in keys]
-            if clash:
-                raise StoreError(
-                    f"store: {len(clash)} households were stored meanwhile (e.g. {clash[0][0]} in "
-                    f"{clash[0][1]}); run the import again"
-                )
-            combined = new if existing.empty else pd.concat([existing, new], ignore_index=True)
+            combined = upsert_households(existing, new)
         else:
+            keys = set()
             combined = new
         combined = _conform(combined)
         try:
             _write_atomically(directory / HOUSEHOLDS_FILE, lambda p: combined.to_parquet(p, index=False))
-            entries = entries_with_areas(new, entries)  # which areas each file touched
+            entries = entries_with_areas(new, entries, stored=keys)  # which areas and rounds each file touched
             text = json.dumps({"imports": provenance + list(entries)}, ensure_ascii=False, indent=2)
             _write_atomically(directory / PROVENANCE_FILE, lambda p: p.write_text(text + "\n", encoding="utf-8"))
         except OSError as exc:

@@ -182,6 +182,12 @@ def _required(frame: pd.DataFrame, column: str, dtype: str) -> np.ndarray:
     return values.to_numpy(dtype=dtype)
 
 
+def _known_true(frame: pd.DataFrame, column: str) -> np.ndarray:
+    """A yes/no column as bool, unknown (NA) counted as no: an unknown deprivation is not a
+    deprivation, an unknown ``verified`` is not verified (docs/ENGINE.md)."""
+    return frame[column].fillna(False).to_numpy(dtype="bool")
+
+
 def index_households(households: pd.DataFrame) -> HouseholdIndex:
     """Index households once: H3 cell at res 10, integer codes, packed categories, sorted by cell.
 
@@ -220,13 +226,13 @@ def index_households(households: pd.DataFrame) -> HouseholdIndex:
     if level.size and (level.min() < 1 or level.max() > 4):
         bad = sorted(set(level[(level < 1) | (level > 4)].tolist()))[:5]
         raise EngineInputError(f"households['poverty_level'] must be 1-4, got {bad}")
-    status = frame["assistance_status"].astype("string")
-    assistance = pd.Index(ASSISTANCE_STATUSES).get_indexer(status.fillna("<NA>"))
+    status = frame["assistance_status"].astype("string").fillna("none")  # unknown: no help recorded
+    assistance = pd.Index(ASSISTANCE_STATUSES).get_indexer(status)
     if (assistance < 0).any():
         bad = sorted(set(status[assistance < 0].fillna("<NA>").tolist()))[:5]
         raise EngineInputError(f"households['assistance_status'] must be one of {list(ASSISTANCE_STATUSES)}, got {bad}")
     in_tpmap = _required(frame, "in_tpmap", "bool")
-    verified = _required(frame, "verified", "bool")
+    verified = _known_true(frame, "verified")
     profile = (
         (level - 1).astype(np.uint8)
         + N_LEVELS * assistance.astype(np.uint8)
@@ -235,7 +241,7 @@ def index_households(households: pd.DataFrame) -> HouseholdIndex:
     ).astype(np.uint8)
     dep_mask = np.zeros(len(frame), dtype=np.uint8)
     for bit, column in enumerate(DEPRIVATION_COLUMNS):
-        dep_mask |= _required(frame, column, "bool").astype(np.uint8) << np.uint8(bit)
+        dep_mask |= _known_true(frame, column).astype(np.uint8) << np.uint8(bit)
     capitals = np.empty((len(CAPITAL_COLUMNS), len(frame)), dtype=np.float64)
     for row, column in enumerate(CAPITAL_COLUMNS):
         capitals[row] = _required(frame, column, "float64")

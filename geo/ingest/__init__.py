@@ -3,7 +3,7 @@
 Public API (pure: nothing here imports Streamlit, and nothing is written until
 :func:`save_import`)::
 
-    result = import_households(files, mode="append", store=store_dir(), id_key=key, boundaries=b)
+    result = import_households(files, mode="upsert", store=store_dir(), id_key=key, boundaries=b)
     result.report()            # the JSON report
     rejects_to_bytes(result)   # rejected rows with reasons, XLSX or CSV
     save_import(result)        # accepted rows and provenance into the store

@@ -112,7 +112,7 @@ def import_households_isolated(
                               "boundaries_problem", "now"}
     if unknown:
         raise ArgumentTypeError(f"unknown import option(s): {', '.join(sorted(unknown))}")
-    sources = _check_args(files, options.get("mode", "append"), options.get("store"),
+    sources = _check_args(files, options.get("mode", "upsert"), options.get("store"),
                           options.get("keep_head_name", False), options.get("sheet"))
     # Paths are read by the child; anything else is sent as its bytes, after a small header.
     sent = [str(s) if isinstance(s, (str, os.PathLike)) else _load_source(s, limits) for s in sources]

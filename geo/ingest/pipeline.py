@@ -30,6 +30,7 @@ from geo.data.contract import (
     CAPITAL_SCORE_MIN,
     DEPRIVATION_COLUMNS,
     HOUSEHOLD_COLUMN_NAMES,
+    OPTIONAL_REPORTED_COLUMNS,
     REQUIRED_HOUSEHOLD_COLUMNS,
     check_households,
     conform_households,
@@ -370,7 +371,6 @@ def _parse_file(
         "poverty_level": all(c in text for c in CAPITAL_COLUMNS),
         "province_code": "district_code" in text or "subdistrict_code" in text,
         "district_code": "subdistrict_code" in text,
-        "assistance_status": True,  # blank means "none", so a missing column does too
     }
     missing = [c for c in REQUIRED_HOUSEHOLD_COLUMNS if c not in text and not derivable.get(c, False)]
     summary.missing_columns = missing
@@ -385,6 +385,9 @@ def _parse_file(
         summary.notes.append(make_reason("header_not_first_row", row=table.header_row))
     if missing:
         summary.notes.append(make_reason("missing_columns", columns=", ".join(missing)))
+    absent = [c for c in OPTIONAL_REPORTED_COLUMNS if c not in text]
+    if absent:  # optional: stored as unknown, named once for the file (never a reason per row)
+        summary.notes.append(make_reason("optional_columns_missing", columns=", ".join(absent)))
 
     # --- row shape (CSV rows longer than the header) and broken quotation marks --------------
     long_rows = widths[widths > len(headers)]
@@ -517,12 +520,15 @@ def _parse_file(
         if ticks and column in text:
             values = values.where(bool_text != "", False)
         flag_errors(column, bool_text, err)
-        flag_missing(column, values, err)
+        if column in REQUIRED_HOUSEHOLD_COLUMNS:  # verified and dep_* are optional: blank is unknown
+            flag_missing(column, values, err)
         out[column] = values
 
     status_text = column_text("assistance_status")
     status, err = _map_unique(status_text, V.parse_status)
     flag_errors("assistance_status", status_text, err)
+    if "assistance_status" not in text:  # no column: unknown; a blank cell of the column means "none"
+        status = pd.Series(None, index=index, dtype=object)
     out["assistance_status"] = status
 
     pilot_text = column_text("pilot_id")
@@ -692,7 +698,7 @@ def _check_args(files: object, mode: object, store: object, keep_head_name: obje
 def import_households(
     files: Sequence[object] | object,
     *,
-    mode: str = "append",
+    mode: str = "upsert",
     store: str | os.PathLike[str] | None = None,
     id_key: str | bytes | None = None,
     keep_head_name: bool = False,
@@ -712,9 +718,11 @@ def import_households(
         Paths, ``(name, bytes)`` pairs, or uploaded-file objects (anything with ``name`` and
         ``getvalue()``, like Streamlit's). CSV (UTF-8, UTF-8 with BOM, UTF-16, TIS-620/cp874),
         XLSX and Parquet; the type is read from the content.
-    mode : {"append", "replace"}
-        ``append`` refuses files already imported and households already stored; ``replace``
-        judges the files on their own (the store will be replaced by them).
+    mode : {"upsert", "replace_all"}
+        ``upsert`` refuses files already imported (same content) and notes, per file, how many of
+        its households already stored in the same round it will replace (``replaces_stored``);
+        ``replace_all`` judges the files on their own (the whole store, every round, will be
+        replaced by them).
     store : path, optional
         The store to check against; with None, files are judged on their own.
     id_key : str or bytes, optional
@@ -775,7 +783,7 @@ def import_households(
 
     already: dict[str, dict] = {}
     stored: set[tuple[str, int]] = set()
-    if store is not None and mode == "append":
+    if store is not None and mode == "upsert":
         from geo.data import store as store_module
         already = store_module.imported_hashes(store)
         stored = store_module.stored_keys(store)
@@ -802,16 +810,14 @@ def import_households(
 
     # --- duplicates across everything read, then against the store ----------------------------
     first_seen: dict[tuple[str, int], tuple[str, int]] = {}
+    replacing: dict[str, list[int]] = {}
     for item in parsed:
         values = item.values
         for row, hid, year in zip(values.index, values["household_id"].tolist(), values["survey_year"].tolist()):
             if hid is None or year is None or any(r.severity == "reject" for r in item.reasons.get(int(row), ())):
                 continue
             key_pair = (str(hid), int(year))
-            if key_pair in stored:
-                item.reasons.setdefault(int(row), []).append(
-                    make_reason("duplicate_in_store", "household_id", household_id=hid, year=year))
-            elif key_pair in first_seen:
+            if key_pair in first_seen:
                 file, first_row = first_seen[key_pair]
                 same = file == item.summary.file
                 first = f"row {first_row}" + ("" if same else f" of {file}")
@@ -821,6 +827,13 @@ def import_households(
                                 first=first, first_th=first_th))
             else:
                 first_seen[key_pair] = (item.summary.file, int(row))
+                if key_pair in stored:
+                    replacing.setdefault(item.summary.file, []).append(key_pair[1])
+    for item in parsed:  # an upsert replaces the stored rows of the same household and round
+        years = replacing.get(item.summary.file)
+        if years:
+            item.summary.notes.append(make_reason(
+                "replaces_stored", count=len(years), rounds=", ".join(str(y) for y in sorted(set(years)))))
 
     # --- positions against district boundaries -----------------------------------------------
     _check_districts(parsed, boundaries, boundaries_problem)
@@ -993,9 +1006,9 @@ def save_import(result: ImportResult, *, store: str | os.PathLike[str] | None = 
     entries = result.provenance_entries()
     if not entries:
         return None
-    if result.mode == "replace" and result.households.empty:
+    if result.mode == "replace_all" and result.households.empty:
         raise store_module.StoreError(
-            "store: a replace import accepted no row, so the store was left as it is "
+            "store: a replace_all import accepted no row, so the store was left as it is "
             "(replacing it would delete every stored household)"
         )
     return store_module.save_households(result.households, entries, mode=result.mode, store=store)

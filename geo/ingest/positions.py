@@ -106,10 +106,12 @@ def read_positions(lat_text: pd.Series, lon_text: pd.Series, *, decimal_comma: b
     return out
 
 
-def district_mismatches(households: pd.DataFrame, boundaries) -> pd.DataFrame:
+def district_mismatches(households: pd.DataFrame, boundaries, *, tolerance_m: float | None = None) -> pd.DataFrame:
     """Check each position against its declared district with the engine's verification.
 
     Delegates to :func:`geo.engine.verify.verify_households` (a point on the border counts as inside).
+    A position outside its district by no more than ``tolerance_m`` counts as inside: simplified
+    boundaries cannot tell it apart (docs/DATA.md 3.4).
 
     Parameters
     ----------
@@ -119,6 +121,9 @@ def district_mismatches(households: pd.DataFrame, boundaries) -> pd.DataFrame:
         District boundaries with columns ``code`` and ``geometry``, as
         ``geo.data.boundaries.load_boundaries("district")`` returns them. A GeoDataFrame in another CRS
         is converted to EPSG:4326 first, so tests can pass tiny inline polygons in any CRS.
+    tolerance_m : float, optional
+        Metres of the boundaries' own accuracy; by default ``boundaries.attrs["tolerance_m"]``
+        (set by ``load_boundaries`` from the manifest), else 0 (exact polygons).
 
     Returns
     -------
@@ -135,6 +140,10 @@ def district_mismatches(households: pd.DataFrame, boundaries) -> pd.DataFrame:
     """
     from geo.engine.verify import PreparedBoundaries, verify_households
 
+    if tolerance_m is None:
+        tolerance_m = float(getattr(boundaries, "attrs", {}).get("tolerance_m", 0.0))
+    if not isinstance(tolerance_m, (int, float)) or isinstance(tolerance_m, bool) or not tolerance_m >= 0:
+        raise ArgumentError(f"tolerance_m must be a number of metres >= 0, got {tolerance_m!r}")
     for column in ("lat", "lon", "district_code"):
         if column not in households.columns:
             raise ArgumentError(f"households must have a {column!r} column; it has {list(households.columns)}")
@@ -159,14 +168,15 @@ def district_mismatches(households: pd.DataFrame, boundaries) -> pd.DataFrame:
     rows = problems["household_id"].astype(int).to_numpy()
     status = problems["status"].to_numpy(dtype=object)
     outside[rows[status != "outside_declared"]] = pd.NA
-    hit = rows[status == "outside_declared"]
+    declared = (status == "outside_declared") & ~(problems["distance_m"].to_numpy(dtype=float) <= tolerance_m)
+    hit = rows[declared]
     outside[hit] = True
-    located[hit] = problems.loc[status == "outside_declared", "located_code"].fillna("").to_numpy(dtype=object)
-    distance[hit] = problems.loc[status == "outside_declared", "distance_m"].to_numpy(dtype=float)
+    located[hit] = problems.loc[declared, "located_code"].fillna("").to_numpy(dtype=object)
+    distance[hit] = problems.loc[declared, "distance_m"].to_numpy(dtype=float)
     return pd.DataFrame({"outside": outside, "located_code": located, "distance_m": distance}, index=households.index)
 
 
-def positions_outside_district(households: pd.DataFrame, boundaries) -> pd.Series:
+def positions_outside_district(households: pd.DataFrame, boundaries, *, tolerance_m: float | None = None) -> pd.Series:
     """Tell which households lie outside the district they declare (see :func:`district_mismatches`).
 
     Returns
@@ -183,4 +193,4 @@ def positions_outside_district(households: pd.DataFrame, boundaries) -> pd.Serie
     >>> positions_outside_district(h, b).tolist()
     [False, True, <NA>]
     """
-    return district_mismatches(households, boundaries)["outside"]
+    return district_mismatches(households, boundaries, tolerance_m=tolerance_m)["outside"]

@@ -119,9 +119,6 @@ _SPECS: tuple[ReasonSpec, ...] = (
     ReasonSpec("duplicate_household", "reject",
                "household {household_id} in {year} already appears in {first}; this later row is not imported",
                "ครัวเรือน {household_id} ปี {year} ซ้ำกับ {first_th} จึงไม่นำเข้าแถวหลังนี้"),
-    ReasonSpec("duplicate_in_store", "reject",
-               "household {household_id} in {year} is already in the store",
-               "ครัวเรือน {household_id} ปี {year} มีอยู่ในคลังข้อมูลแล้ว"),
     # --- warnings: the row is kept ----------------------------------------------------------
     ReasonSpec("latlon_swapped", "warning",
                "latitude and longitude were swapped; fixed",
@@ -180,6 +177,12 @@ _SPECS: tuple[ReasonSpec, ...] = (
                "on its own and the lines after it were read as usual",
                "มี {count} บรรทัดที่เครื่องหมายอัญประกาศไม่ถูกต้อง (บรรทัดแรกคือบรรทัดที่ {line}) "
                "แต่ละบรรทัดไม่ถูกนำเข้า ส่วนบรรทัดถัดไปอ่านตามปกติ"),
+    ReasonSpec("replaces_stored", "note",
+               "{count} households of round(s) {rounds} are already in the store: their stored rows are replaced by this file's",
+               "ครัวเรือน {count} ครัวเรือนของรอบ {rounds} มีอยู่ในคลังข้อมูลแล้ว ข้อมูลเดิมจะถูกแทนที่ด้วยข้อมูลในไฟล์นี้"),
+    ReasonSpec("optional_columns_missing", "note",
+               "the file has no {columns}; these are optional and stored as unknown for its households",
+               "ไฟล์ไม่มีคอลัมน์ {columns} ซึ่งไม่บังคับ ระบบบันทึกเป็น 'ไม่ทราบ' สำหรับครัวเรือนในไฟล์นี้"),
     ReasonSpec("decimal_comma", "note",
                "the file is separated by semicolons, so a comma in a number is its decimal mark (1,75 = 1.75)",
                "ไฟล์นี้คั่นด้วยอัฒภาค (;) จึงอ่านจุลภาคในตัวเลขเป็นจุดทศนิยม (1,75 = 1.75)"),

@@ -197,7 +197,7 @@ def generate_national(
     try:
         for number, group in enumerate(groups):
             t0 = time.perf_counter()
-            sample = generate_sample(seed=seed + number, per_province=group, boundaries=boundaries)
+            sample = generate_sample(seed=seed + number, per_province=group, boundaries=boundaries, earlier_round=False)
             table = pa.Table.from_pandas(sample.households, preserve_index=False)
             if writer is None:
                 schema = table.schema.with_metadata({

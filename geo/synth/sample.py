@@ -9,7 +9,8 @@ Published figures reproduced exactly (docs/DOMAIN.md; at the default size)
 ----------------------------------------------------------------------
 - 231,021 households and 1,039,584 people across the 20 pilot provinces (PPPConnext, 13 June 2023);
 - in Kalasin (46), 11,875 households with 51,034 people *not* in TPMAP (``in_tpmap`` False);
-- in Sahatsakhan (4609) and Na Mon (4602) together, 958 households, all ``verified``.
+- in Sahatsakhan (4609) and Na Mon (4602) together, 958 households, all ``verified``;
+- in the 2021 round, 140,045 households and 637,599 people.
 
 Model, in the order it runs (every step is whole-array numpy, seeded; see :func:`generate_sample`)
 ------------------------------------------------------------------------------------------------
@@ -60,6 +61,16 @@ Model, in the order it runs (every step is whole-array numpy, seeded; see :func:
     nearest to it (``pilot_id``). Targets and start years of all pilots are illustrative.
 12. **Identity.** ``household_id`` is ``<province>-<7 digits>`` in geographic order;
     ``survey_year`` 2023; ``national_id_hash`` empty: a sample holds no IDs.
+13. **The 2021 round** (:func:`_earlier_round`; ``earlier_round=False`` leaves it out, as the
+    national data set does): 140,045 households / 637,599 people (scaled with ``households``).
+    91% of them (:data:`FOLLOWED_SHARE`) are 2023 households surveyed again with the same
+    ``household_id``, drawn with a propensity varying by district (every pilot participant is
+    followed); their 2021 capital scores are the 2023 ones minus a change made of the district's
+    pace, the household's fortune and noise per capital, plus :data:`PILOT_GAIN` on the capitals
+    of a participant's project (:data:`PILOT_KIND_CAPITALS`). The rest were not found again
+    (``<province>-9xxxxxx``), placed in the village of a 2023 household like them. Its rows come
+    first in the frame; the 2023 rows are the same with or without it (the random streams are
+    seeded by :data:`STREAM_VERSION`, not by :data:`GENERATOR_VERSION`).
 
 Smaller samples (``households=N``) scale every published figure by ``N / 231,021`` (rounded) and
 keep the same model; they exist for fast tests.
@@ -91,6 +102,7 @@ from geo.data import paths
 from geo.data.contract import (
     ASSISTANCE_STATUSES,
     CAPITAL_COLUMNS,
+    CAPITALS,
     DEPRIVATION_COLUMNS,
     PILOT_PROVINCES,
     check_households,
@@ -113,10 +125,32 @@ from geo.synth.places import (
 from geo.data.store import METADATA_KEY, SYNTHETIC_KEY
 
 #: Bump whenever the output for a given seed and boundaries changes.
-GENERATOR_VERSION = "1"
+GENERATOR_VERSION = "2"
+#: Part of every random stream's seed; kept at 1 when version 2 added the 2021 round, so that the
+#: 2023 round stays what version 1 made (bump it only to change every draw on purpose).
+STREAM_VERSION = 1
 #: The default seed: the date of the PPPConnext count the sample reproduces.
 DEFAULT_SEED = 20230613
 SURVEY_YEAR = 2023
+#: The earlier round of the sample (พ.ศ. 2564): 140,045 households / 637,599 people (PPPConnext).
+EARLIER_YEAR = 2021
+EARLIER_HOUSEHOLDS = 140_045
+EARLIER_PEOPLE = 637_599
+#: Share of the earlier round's households surveyed again in the later round (same household_id).
+FOLLOWED_SHARE = 0.91
+#: Capitals each pilot kind works on: its participants gain more on these between the rounds.
+PILOT_KIND_CAPITALS: dict[str, tuple[str, ...]] = {
+    "mushroom": ("financial", "human"),
+    "vegetables": ("natural", "financial"),
+    "rice": ("natural", "financial"),
+    "livestock": ("financial", "physical"),
+    "fishery": ("natural", "financial"),
+    "crafts": ("human", "social"),
+    "insects": ("financial",),
+}
+#: Extra gain, in score points, on the capitals of a participant's project (a project started in the
+#: later round's year gains half; one started after it, nothing).
+PILOT_GAIN = 0.40
 
 HOUSEHOLDS_FILE = "households.parquet"
 PILOTS_FILE = "pilots.csv"
@@ -301,6 +335,7 @@ def generate_sample(
     boundaries_dir: Path | None = None,
     boundaries: Mapping[str, pd.DataFrame] | None = None,
     per_province: Mapping[str, int] | None = None,
+    earlier_round: bool = True,
 ) -> Sample:
     """Generate the synthetic sample in memory.
 
@@ -320,6 +355,9 @@ def generate_sample(
     per_province : mapping, optional
         ``{province_code: households}`` over any provinces, instead of the 20 pilot provinces and
         step 2's split (``households`` must then be None); see :meth:`SampleTargets.for_provinces`.
+    earlier_round : bool, default True
+        Also generate the 2021 round (step 13) before the 2023 rows; the 2023 rows are the same
+        either way.
 
     Returns
     -------
@@ -359,7 +397,7 @@ def generate_sample(
     missing = [d for d in pilot_districts if d not in set(areas["district_code"])]
     if missing:
         raise BoundaryError(f"boundaries have no polygon for the pilot districts {missing}")
-    streams = iter(np.random.default_rng(np.random.SeedSequence([seed, int(GENERATOR_VERSION)])).spawn(16))
+    streams = iter(np.random.default_rng(np.random.SeedSequence([seed, STREAM_VERSION])).spawn(16))
 
     hh = _place_households(areas, targets, per_province, next(streams), next(streams), next(streams))
     planted = _plant(hh, areas, targets, next(streams))
@@ -373,6 +411,7 @@ def generate_sample(
     level = poverty_level_from_scores(caps.mean(axis=1))
     status = _assistance(verified, level, next(streams))
     pilots, pilot_id = _pilots(hh, areas, planted, next(streams))
+    extra_streams = [next(streams) for _ in range(4)]
 
     frame = pd.DataFrame(
         {
@@ -396,6 +435,10 @@ def generate_sample(
         }
     )
     frame = conform_households(frame)
+    rounds_meta = {}
+    if earlier_round:
+        earlier, rounds_meta = _earlier_round(frame, hh, areas, caps, planted, pilots, targets, extra_streams)
+        frame = pd.concat([earlier, frame], ignore_index=True)  # rounds in order: pushdown skips row groups
     check_households(frame)
     metadata = {
         "synthetic": True,
@@ -404,6 +447,8 @@ def generate_sample(
         "seed": int(seed),
         "households_requested": households,
         "survey_year": SURVEY_YEAR,
+        "survey_years": [EARLIER_YEAR, SURVEY_YEAR] if earlier_round else [SURVEY_YEAR],
+        "rounds": rounds_meta,
         "targets": asdict(targets),
         "planted_outside": int(planted.sum()),
         "planted_share": PLANTED_SHARE,
@@ -683,6 +728,103 @@ def _pilots(
     columns = ["pilot_id", "name_th", "name_en", "kind", "university", "province_code", "district_code",
                "lat", "lon", "start_year", "households_target", "illustrative"]
     return conform_pilots(pd.DataFrame(rows, columns=columns)), pilot_id
+
+
+def _earlier_round(
+    frame: pd.DataFrame,
+    hh: dict[str, np.ndarray],
+    areas: pd.DataFrame,
+    caps: np.ndarray,
+    planted: np.ndarray,
+    pilots: pd.DataFrame,
+    targets: SampleTargets,
+    streams: list[np.random.Generator],
+) -> tuple[pd.DataFrame, dict]:
+    """The 2021 round (step 13): followed households as they were, and those not found again.
+
+    ``frame`` is the 2023 round (conformed). Returns the 2021 rows (conformed) and their figures.
+    """
+    rng_follow, rng_change, rng_lost, rng_rest = streams
+    n = len(frame)
+    scale = targets.households / SampleTargets().households
+    n_earlier = round(EARLIER_HOUSEHOLDS * scale)
+    people = round(EARLIER_PEOPLE * scale)
+    n_followed = min(round(n_earlier * FOLLOWED_SHARE), n)
+    n_lost = n_earlier - n_followed
+    district_codes, district_idx = np.unique(hh["district_code"], return_inverse=True)
+
+    # Who was surveyed in 2021 too: a propensity varying by district; every pilot participant was.
+    participant = frame["pilot_id"].notna().to_numpy()
+    followed = participant.copy()
+    rest = np.flatnonzero(~participant)
+    propensity = rng_follow.lognormal(0.0, 0.5, district_codes.size)[district_idx]
+    followed[rest[choose_exact(propensity[rest], max(n_followed - int(participant.sum()), 0), rng_follow)]] = True
+
+    # Change 2021 -> 2023 per household and capital: a district's pace (most places gain a little,
+    # some lose), the household's own fortune, noise per capital; participants gain more on the
+    # capitals their project works on.
+    pace = rng_change.normal(0.08, 0.10, district_codes.size)[district_idx]
+    gain = pace[:, None] + rng_change.normal(0.0, 0.22, n)[:, None] + rng_change.normal(0.0, 0.15, (n, len(CAPITALS)))
+    pilot_ids = frame["pilot_id"].fillna("").to_numpy(dtype=object)
+    for pilot in pilots.itertuples():
+        factor = 1.0 if pilot.start_year < SURVEY_YEAR else 0.5 if pilot.start_year == SURVEY_YEAR else 0.0
+        members_of = pilot_ids == pilot.pilot_id
+        for capital in PILOT_KIND_CAPITALS.get(pilot.kind, ()):
+            gain[members_of, CAPITALS.index(capital)] += PILOT_GAIN * factor
+    before = np.round(np.clip(caps - gain, 1.0, 4.0), 2)
+
+    # Not found again: households of 2021 only, placed in the village of a 2023 household like them.
+    donors = rng_lost.choice(np.flatnonzero(~planted & ~participant), size=n_lost, replace=True)
+    geoms = np.asarray(areas["geometry"], dtype=object)
+    village = hh["village"][donors]
+    lost_lon, lost_lat = scatter_around(hh["village_lon"][village], hh["village_lat"][village],
+                                        geoms[hh["area"][donors]], rng_lost)
+    lost_caps = np.round(np.clip(before[donors] + rng_lost.normal(0.0, 0.25, (n_lost, len(CAPITALS))), 1.0, 4.0), 2)
+    province = hh["province_code"][donors]
+    order = np.argsort(province, kind="stable")
+    seq = np.empty(n_lost, dtype=np.int64)
+    seq[order] = np.arange(n_lost) - np.searchsorted(province[order], province[order], side="left") + 1
+    lost_ids = [f"{p}-9{q:06d}" for p, q in zip(province, seq)]
+
+    rows = np.concatenate([np.flatnonzero(followed), donors])
+    earlier = frame.iloc[rows].reset_index(drop=True).copy()
+    capitals = np.concatenate([before[followed], lost_caps])
+    n_rows = len(rows)
+    earlier["survey_year"] = EARLIER_YEAR
+    earlier.loc[n_followed:, "household_id"] = lost_ids
+    earlier.loc[n_followed:, "lat"] = lost_lat
+    earlier.loc[n_followed:, "lon"] = lost_lon
+    for k, column in enumerate(CAPITAL_COLUMNS):
+        earlier[column] = capitals[:, k]
+    level = poverty_level_from_scores(capitals.mean(axis=1))
+    earlier["poverty_level"] = level
+    change = np.concatenate([gain[followed].mean(axis=1), np.zeros(n_lost)])
+    income = earlier["income_per_capita_year"].to_numpy(dtype=float) * np.exp(
+        -0.5 * change - 0.04 + rng_rest.normal(0.0, 0.08, n_rows))
+    income = np.round(np.clip(income, 6_000, 400_000), -1)
+    earlier["income_per_capita_year"] = income
+    in_tpmap = earlier["in_tpmap"].to_numpy(dtype=bool)
+    deps, dep_prob = _deprivations(capitals, income, rng_rest)
+    deps = _at_least_one_deprivation(deps, dep_prob, in_tpmap)
+    for k, column in enumerate(DEPRIVATION_COLUMNS):
+        earlier[column] = deps[:, k]
+    members = earlier["members"].to_numpy(dtype=np.int64)
+    members = np.clip(members + rng_rest.choice([-1, 0, 1], size=n_rows, p=[0.07, 0.86, 0.07]), MEMBERS_MIN, MEMBERS_MAX)
+    earlier["members"] = adjust_to_total(members, people, rng_rest, low=MEMBERS_MIN, high=MEMBERS_MAX)
+    was_planted = np.concatenate([planted[followed], np.zeros(n_lost, dtype=bool)])
+    verified = (rng_rest.random(n_rows) < 0.45) & ~was_planted
+    earlier["verified"] = verified
+    status = _assistance(verified, level, rng_rest)
+    earlier["assistance_status"] = np.asarray(ASSISTANCE_STATUSES, dtype=object)[status]
+    earlier["pilot_id"] = None  # every project started after the 2021 round
+    earlier = conform_households(earlier)
+    figures = {
+        str(EARLIER_YEAR): {"households": int(n_rows), "people": int(earlier["members"].sum()),
+                            "followed": int(n_followed), "not_found_again": int(n_lost)},
+        str(SURVEY_YEAR): {"households": int(n), "people": int(frame["members"].sum()),
+                           "followed": int(n_followed), "new": int(n - n_followed)},
+    }
+    return earlier, figures
 
 
 def _pick_district(hh: dict[str, np.ndarray], province_code: str, used: set[str], rng: np.random.Generator) -> str:

@@ -471,7 +471,7 @@ def provenance_table(imports: list[dict], lang: str = "th", era: str = "BE") -> 
     return pd.DataFrame({
         text("file", lang): [str(e.get("file", "")) for e in rows],
         text("imported_at", lang): [format_timestamp(e.get("imported_at", ""), lang, era) for e in rows],
-        text("mode", lang): [text(f"mode_{e.get('mode')}", lang) if e.get("mode") in MODES
+        text("mode", lang): [text(f"mode_{e.get('mode')}", lang) if e.get("mode") in (*MODES, "append", "replace")
                              else str(e.get("mode", "")) for e in rows],
         text("rows_in", lang): [int(e.get("rows_in", 0)) for e in rows],
         text("accepted", lang): [int(e.get("accepted", 0)) for e in rows],

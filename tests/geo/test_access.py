@@ -365,12 +365,12 @@ def test_admin_rows_keep_precise_positions_but_never_ids(households):
 def test_check_import(households):
     inside = households[households["province_code"] == "46"].drop(columns=["head_name"])
     check_import(KALASIN, inside)
-    check_import(ADMIN, households, mode="replace")
+    check_import(ADMIN, households, mode="replace_all")
     with pytest.raises(AccessDenied, match="outside your area") as caught:
         check_import(KALASIN, households.drop(columns=["head_name"]))
     assert caught.value.reason == "scope" and "3401" in caught.value.message_en
     with pytest.raises(AccessDenied) as caught:
-        check_import(KALASIN, inside, mode="replace")
+        check_import(KALASIN, inside, mode="replace_all")
     assert caught.value.reason == "import"
     with pytest.raises(AccessDenied, match="names"):
         check_import(KALASIN, households[households["province_code"] == "46"])

@@ -417,3 +417,24 @@ def test_engine_does_not_import_streamlit():
     code = ("import sys, geo.engine.aggregate, geo.engine.verify, geo.engine.protect, geo.engine.filters, geo.engine.h3index, bench.engine, "
             "geo.cli.engine; assert 'streamlit' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_unknown_optional_values_count_as_no(households):
+    """An unknown deprivation is not a deprivation, an unknown verified is not verified and an
+    unknown assistance status counts as none (docs/ENGINE.md "Unknown values")."""
+    known = households.copy()
+    unknown = households.copy()
+    rows = known.index[::3]
+    for column in ("verified", *DEPRIVATION_COLUMNS):
+        known.loc[rows, column] = False
+        unknown[column] = unknown[column].astype("boolean")
+        unknown.loc[rows, column] = pd.NA
+    known.loc[rows, "assistance_status"] = "none"
+    unknown["assistance_status"] = unknown["assistance_status"].astype("string")
+    unknown.loc[rows, "assistance_status"] = pd.NA
+    for by in ("district", "province"):
+        expected = aggregate(index_households(known), by)
+        got = aggregate(index_households(unknown), by)
+        pd.testing.assert_frame_equal(got, expected)
+    mask = filter_mask(index_households(unknown), HouseholdFilter(verified=True))
+    assert mask.sum() == int(known["verified"].sum())

@@ -195,6 +195,35 @@ def test_manifest_records_source_attribution_time_and_levels(tmp_path):
         assert isinstance(info["unmatched"], list)
 
 
+def test_manifest_records_a_measured_tolerance_and_load_carries_it(tmp_path):
+    source = write_layers(codab_layers(), tmp_path / "src", "geojson")
+    manifest = install(str(source), tmp_path / "out")
+    measured = boundaries.measure_tolerance_m({level: load_boundaries(level, tmp_path / "out")
+                                               for level in manifest["levels"]})
+    assert manifest["tolerance_m"] == measured["tolerance_m"] and manifest["tolerance"]["pairs"] == measured["pairs"]
+    assert load_boundaries("district", tmp_path / "out").attrs["tolerance_m"] == manifest["tolerance_m"]
+    # an older manifest without the field: the documented default
+    old = {k: v for k, v in manifest.items() if k not in ("tolerance_m", "tolerance")}
+    (tmp_path / "out" / "manifest.json").write_text(json.dumps(old), encoding="utf-8")
+    assert load_boundaries("district", tmp_path / "out").attrs["tolerance_m"] == boundaries.DEFAULT_TOLERANCE_M
+
+
+def test_measure_tolerance_is_the_disagreement_between_levels():
+    # a province drawn as a square, its two districts drawn 0.01 degrees (about 1.1 km) short on the east
+    province = gpd.GeoDataFrame({"code": ["46"], "parent_code": [""]}, geometry=[box(103.0, 16.0, 103.2, 16.2)],
+                                crs=4326)
+    districts = gpd.GeoDataFrame({"code": ["4601", "4602"], "parent_code": ["46", "46"]},
+                                 geometry=[box(103.0, 16.0, 103.1, 16.2), box(103.1, 16.0, 103.19, 16.2)], crs=4326)
+    measured = boundaries.measure_tolerance_m({"province": province, "district": districts})
+    pair = measured["pairs"]["province/district"]
+    assert pair["parents"] == 1 and 1_000 < pair["median_m"] < 1_150
+    assert measured["tolerance_m"] == pytest.approx(pair["median_m"], abs=10) and measured["tolerance_m"] % 10 == 0
+    exact = boundaries.measure_tolerance_m({"province": province, "district": districts.assign(
+        geometry=[box(103.0, 16.0, 103.1, 16.2), box(103.1, 16.0, 103.2, 16.2)])})
+    assert exact["tolerance_m"] <= 10  # the same border drawn twice (a parallel is a curve in UTM: a few metres)
+    assert boundaries.measure_tolerance_m({"district": districts})["tolerance_m"] is None
+
+
 def test_match_names_prefers_thai_when_romanisations_collide():
     # Ayutthaya's บางไทร (1404) and บางซ้าย (1413) are both "Bang Sai" in English.
     candidates = [Candidate("1404", "บางไทร", "bangsai"), Candidate("1413", "บางซ้าย", "bangsai")]

@@ -95,12 +95,26 @@ def test_conform_names_a_missing_required_column():
         ({"members": 0}, "members must be 1-30"),
         ({"assistance_status": "done"}, "status must be one of"),
         ({"lat": None}, "both present or both empty"),
-        ({"verified": None}, "missing values"),
+        ({"in_tpmap": None}, "missing values"),
     ],
 )
 def test_check_names_the_broken_rule(overrides, message):
     with pytest.raises(ContractError, match=message):
         contract.check_households(frame(household(**overrides)))
+
+
+def test_optional_columns_may_be_unknown():
+    row = household()
+    for column in contract.OPTIONAL_REPORTED_COLUMNS:
+        del row[column]
+    out = contract.conform_households(pd.DataFrame([row]))
+    contract.check_households(out)  # accepted: unknown is allowed there
+    for column in contract.OPTIONAL_REPORTED_COLUMNS:
+        assert out[column].isna().all()
+    assert {c: str(out[c].dtype) for c in ("verified", "dep_health", "village_no", "income_per_capita_year",
+                                           "assistance_status", "pilot_id")} == {
+        "verified": "boolean", "dep_health": "boolean", "village_no": "Int16",
+        "income_per_capita_year": "Float64", "assistance_status": "string", "pilot_id": "string"}
 
 
 def test_check_refuses_a_household_twice_in_one_round_but_not_across_rounds():

@@ -36,7 +36,9 @@ def sample(skip_or_fail) -> pd.DataFrame:
     path = samples_dir() / "households.parquet"
     if not path.is_file():
         skip_or_fail(f"no sample at {path}; run `make test` or `python -m geo sample`")
-    return pd.read_parquet(path)
+    from geo.data.store import latest_round, latest_round_filter
+
+    return pd.read_parquet(path, filters=latest_round_filter(latest_round(path)))  # the round the app shows
 
 
 @pytest.fixture(scope="module")

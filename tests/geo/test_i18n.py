@@ -78,7 +78,7 @@ def test_every_label_the_dashboard_asks_for_exists():
     built = [f"by_{by}" for by in ("province", "district", "subdistrict", "h3")]
     built += [f"map_{by}" for by in MAP_BY if by != "subdistrict"]
     built += [f"tpmap_{v}" for v in TPMAP_CHOICES] + [f"verified_{v}" for v in VERIFIED_CHOICES]
-    built += [f"mode_{m}" for m in ("append", "replace")] + ["url_bad_code", "url_bad_choice",
+    built += [f"mode_{m}" for m in ("upsert", "replace_all", "append", "replace")] + ["url_bad_code", "url_bad_choice",
                                                                "url_district_outside", "url_not_in_data"]
     built += [f"kind_{k}" for k in ("mushroom", "vegetables", "rice", "livestock", "fishery", "crafts")]
     built += [f"page_{p}" for p in ("overview", "capitals", "pilots", "households", "data")]

@@ -44,7 +44,7 @@ def _import(name: str, store: Path, boundaries: gpd.GeoDataFrame):
         save_import(import_households([CORPUS / before], store=store, id_key=key, now=NOW), store=store)
     return import_households(
         [CORPUS / name],
-        mode=options.get("mode", "append"),
+        mode=options.get("mode", "upsert"),
         store=store,
         id_key=key,
         keep_head_name=options.get("keep_head_name", False),

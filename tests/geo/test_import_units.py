@@ -216,6 +216,19 @@ def test_positions_outside_district_converts_crs(squares):
     assert positions_outside_district(households, squares.to_crs(32648)).tolist() == [True]
 
 
+def test_positions_within_the_boundaries_tolerance_are_not_flagged(squares):
+    # 103.72 is 0.02 degrees (about 2.1 km at 16.7 N) east of district 4609's edge at 103.70
+    households = pd.DataFrame({"lat": [16.70, 16.70], "lon": [103.72, 103.80], "district_code": ["4609", "4609"]})
+    assert positions_outside_district(households, squares).tolist() == [True, True]
+    assert positions_outside_district(households, squares, tolerance_m=2_500).tolist() == [False, True]
+    tolerant = squares.copy()
+    tolerant.attrs["tolerance_m"] = 2_500.0  # as load_boundaries sets it from the manifest
+    assert positions_outside_district(households, tolerant).tolist() == [False, True]
+    assert positions_outside_district(households, tolerant, tolerance_m=0).tolist() == [True, True]
+    with pytest.raises(ValueError, match="tolerance_m"):
+        positions_outside_district(households, squares, tolerance_m=-1)
+
+
 def test_positions_outside_district_checks_columns(squares):
     with pytest.raises(ValueError, match="district_code"):
         positions_outside_district(pd.DataFrame({"lat": [1.0], "lon": [1.0]}), squares)
@@ -266,7 +279,7 @@ def test_sources_can_be_paths_pairs_or_uploads(tmp_path):
 
 def test_several_files_at_once_share_duplicates_and_hashes():
     data = (CORPUS / "good_en.csv").read_bytes()
-    other = (CORPUS / "duplicate_in_store.csv").read_bytes()
+    other = (CORPUS / "updates_stored_household.csv").read_bytes()
     result = import_households([("a.csv", data), ("b.csv", data), ("c.csv", other)], now=NOW)
     statuses = [f.status for f in result.files]
     assert statuses == ["read", "already_imported", "read"]
@@ -354,7 +367,7 @@ def _import(name: str, store: Path, **kwargs):
     return import_households([CORPUS / name], store=store, id_key=KEY, now=NOW, **kwargs)
 
 
-def test_store_append_replace_and_provenance(tmp_path):
+def test_store_upsert_replace_all_and_provenance(tmp_path):
     store = tmp_path / "store"
     assert load_households(store).empty and load_provenance(store) == []
     save_import(_import("good_en.csv", store), store=store)
@@ -365,20 +378,50 @@ def test_store_append_replace_and_provenance(tmp_path):
     again = _import("good_en.csv", store)
     assert again.refused_files == ["good_en.csv"] and save_import(again, store=store) is None
 
-    more = _import("duplicate_in_store.csv", store)
-    assert more.accepted == 1 and more.reason_counts() == {"duplicate_in_store": 1}
+    more = _import("updates_stored_household.csv", store)  # KS-0001 in 2024 again (6 members), KS-0099 new
+    assert more.accepted == 2 and more.reason_counts() == {}
+    note = next(n for n in more.files[0].notes if n.code == "replaces_stored")
+    assert "1 households of round(s) 2024" in note.message_en
     save_import(more, store=store)
-    assert len(load_households(store)) == 4
+    after = load_households(store).set_index(["household_id", "survey_year"])
+    assert len(after) == 4 and after.index.is_unique
+    assert after.loc[("KS-0001", 2024), "members"] == 6  # replaced by the later file
+    assert after.loc[("KS-0003", 2023), "members"] == stored.set_index(["household_id", "survey_year"]).loc[
+        ("KS-0003", 2023), "members"]  # another round: untouched
 
-    replaced = _import("good_th_bom.csv", store, mode="replace")
+    replaced = _import("good_th_bom.csv", store, mode="replace_all")
     save_import(replaced, store=store)
     assert len(load_households(store)) == 3
     provenance = load_provenance(store)
-    assert [e["file"] for e in provenance] == ["good_en.csv", "duplicate_in_store.csv", "good_th_bom.csv"]
-    assert [e["mode"] for e in provenance] == ["append", "append", "replace"]
+    assert [e["file"] for e in provenance] == ["good_en.csv", "updates_stored_household.csv", "good_th_bom.csv"]
+    assert [e["mode"] for e in provenance] == ["upsert", "upsert", "replace_all"]
+    assert [e["rounds"] for e in provenance] == [[2023, 2024], [2024], [2023, 2024]]
+    assert [e["replaced"] for e in provenance] == [0, 1, 0]
     assert all(e["content_hash"].startswith("sha256:") and e["rows_in"] >= 1 for e in provenance)
-    # after a replace, the earlier file's rows are gone, so it may come in again
-    assert _import("duplicate_in_store.csv", store).refused_files == []
+    # after a replace_all, the earlier file's rows are gone, so it may come in again
+    assert _import("updates_stored_household.csv", store).refused_files == []
+
+
+def test_upsert_touches_only_the_imported_households_and_rounds():
+    from geo.data.store import upsert_households
+
+    stored = pd.DataFrame({"household_id": ["A", "A", "B", "C"], "survey_year": [2021, 2023, 2023, 2021],
+                           "members": [1, 2, 3, 4]})
+    new = pd.DataFrame({"household_id": ["A", "D"], "survey_year": [2023, 2023], "members": [9, 5]})
+    out = upsert_households(stored, new)
+    assert list(zip(out["household_id"], out["survey_year"], out["members"])) == [
+        ("A", 2021, 1), ("B", 2023, 3), ("C", 2021, 4), ("A", 2023, 9), ("D", 2023, 5)]
+    with pytest.raises(ValueError, match="twice"):
+        upsert_households(stored, pd.concat([new, new]))
+    assert upsert_households(stored.iloc[:0], new).equals(new)
+
+
+def test_legacy_replace_entries_still_start_the_current_data():
+    from geo.data.store import current_imports
+
+    history = [{"file": "a", "mode": "append"}, {"file": "b", "mode": "replace"}, {"file": "c", "mode": "upsert"}]
+    assert [e["file"] for e in current_imports(history)] == ["b", "c"]
+    assert [e["file"] for e in current_imports(history + [{"file": "d", "mode": "replace_all"}])] == ["d"]
 
 
 def test_store_refuses_a_stale_import(tmp_path):
@@ -394,7 +437,7 @@ def test_store_refuses_a_stale_import(tmp_path):
 def test_replace_with_nothing_accepted_leaves_the_store(tmp_path):
     store = tmp_path / "store"
     save_import(_import("good_en.csv", store), store=store)
-    empty = _import("unknown_names.csv", store, mode="replace")
+    empty = _import("unknown_names.csv", store, mode="replace_all")
     assert empty.accepted == 0
     with pytest.raises(StoreError, match="left as it is"):
         save_import(empty, store=store)
@@ -468,7 +511,7 @@ def test_cli_imports_reports_and_stores(tmp_path):
     again = _cli(str(CORPUS / "good_en.csv"), "--store", str(store), "--no-district-check")
     assert again.returncode == 1 and "refused" in again.stdout
 
-    dry = _cli(str(CORPUS / "good_th_bom.csv"), "--store", str(store), "--mode", "replace", "--dry-run",
+    dry = _cli(str(CORPUS / "good_th_bom.csv"), "--store", str(store), "--mode", "replace_all", "--dry-run",
                "--no-district-check")
     assert dry.returncode == 0 and "nothing stored" in dry.stdout and len(load_households(store)) == 4
 
@@ -502,3 +545,65 @@ def test_data_md_lists_every_reason_alias_and_column():
 def test_errors_are_project_errors():
     assert issubclass(InputFileError, PPAPError) and issubclass(StoreError, PPAPError)
     assert issubclass(IdKeyError, PPAPError)
+
+
+# ---------------------------------------------------------------------------------------------
+# Optional columns and decimal commas
+
+
+_CORE = ("household_id,survey_year,district_code,members,capital_human,capital_physical,capital_natural,"
+         "capital_financial,capital_social,in_tpmap")
+
+
+def test_a_file_without_the_optional_columns_is_accepted_with_one_note(tmp_path):
+    data = (_CORE + "\nF-1,2566,4609,4,2.1,3.0,1.5,1.8,2.5,false\nF-2,2566,4602,3,1.2,1.4,1.3,1.1,1.6,true\n").encode()
+    result = import_households([("field.csv", data)], now=NOW)
+    assert (result.accepted, result.warnings, result.rejected) == (2, 0, 0)
+    notes = [n for n in result.files[0].notes if n.code == "optional_columns_missing"]
+    assert len(notes) == 1
+    for column in ("village_no", "income_per_capita_year", "verified", "dep_health", "dep_access",
+                   "assistance_status", "pilot_id"):
+        assert column in notes[0].message_en
+        assert result.households[column].isna().all(), column
+    assert str(result.households["verified"].dtype) == "boolean"
+    assert str(result.households["assistance_status"].dtype) == "string"
+    store = tmp_path / "store"
+    save_import(result, store=store)
+    stored = load_households(store)
+    assert stored["dep_income"].isna().all() and str(stored["dep_income"].dtype) == "boolean"
+
+
+def test_blank_optional_cells_are_unknown_but_a_blank_in_tpmap_is_missing():
+    header = _CORE + ",verified,dep_health,assistance_status"
+    data = (header + "\nB-1,2566,4609,4,2.1,3.0,1.5,1.8,2.5,false,,,\nB-2,2566,4609,4,2.1,3.0,1.5,1.8,2.5,,true,true,"
+            "helped\n").encode()
+    result = import_households([("blank.csv", data)], now=NOW)
+    assert (result.accepted, result.rejected) == (1, 1)
+    assert result.reason_counts() == {"missing_value": 1}
+    row = result.households.iloc[0]
+    assert pd.isna(row["verified"]) and pd.isna(row["dep_health"]) and row["assistance_status"] == "none"
+    assert not any(n.code == "optional_columns_missing" and "verified" in n.message_en
+                   for n in result.files[0].notes)
+
+
+def test_semicolon_file_reads_a_decimal_comma_in_every_number_and_a_comma_file_does_not():
+    header = "household_id;survey_year;district_code;lat;lng;members;income;" + ";".join(
+        ("capital_human", "capital_physical", "capital_natural", "capital_financial", "capital_social")) + ";in_tpmap"
+    semicolon = (header + "\nD-1;2566;4609;16,70123;103,55123;4;14,123;2,15;3,0;1,5;1,75;2,5;true\n").encode()
+    result = import_households([("excel.csv", semicolon)], now=NOW)
+    assert result.rejected == 0, result.report()["rows"]
+    row = result.households.iloc[0]
+    assert (row["lat"], row["lon"], row["income_per_capita_year"]) == (16.70123, 103.55123, 14.123)
+    assert [row[c] for c in ("capital_human", "capital_physical", "capital_natural", "capital_financial",
+                             "capital_social")] == [2.15, 3.0, 1.5, 1.75, 2.5]
+    assert any(n.code == "decimal_comma" for n in result.files[0].notes)
+    # the same numbers in a comma-separated file: "14,123" there is fourteen thousand (grouped), never 14.123
+    comma = (header.replace(";", ",") + '\nD-1,2566,4609,16.70123,103.55123,4,"14,123",2.15,3.0,1.5,1.75,2.5,true\n')
+    result = import_households([("plain.csv", comma.encode())], now=NOW)
+    assert result.rejected == 0
+    assert result.households.iloc[0]["income_per_capita_year"] == 14_123
+    assert not any(n.code == "decimal_comma" for n in result.files[0].notes)
+    # and an unquoted decimal comma in a comma file is a shape problem, reported, not misread
+    broken = (header.replace(";", ",") + "\nD-1,2566,4609,16,70123,103.55123,4,900,2.15,3.0,1.5,1.75,2.5,true\n")
+    result = import_households([("broken.csv", broken.encode())], now=NOW)
+    assert result.rejected == 1 and "row_shape" in result.reason_counts()

@@ -297,7 +297,7 @@ def test_where_th():
 def test_isolated_import_gives_the_same_result(tmp_path):
     data = csv_bytes(30).replace(b"H5,2567,4609,4", b"H5,2567,4609,45")
     here = import_households([("a.csv", data)])
-    there = import_households_isolated([("a.csv", data)], mode="append")
+    there = import_households_isolated([("a.csv", data)], mode="upsert")
     assert there.report()["rows"] == here.report()["rows"]
     assert there.households.equals(here.households)
     with pytest.raises(InputFileError, match="the file is empty"):

@@ -209,7 +209,8 @@ def test_targets_default_to_published_figures_and_scale_consistently():
 
 
 def assert_published_figures(df: pd.DataFrame, targets: SampleTargets = PUBLISHED) -> None:
-    """The programme's published figures, as invariants of a sample."""
+    """The programme's published figures of the 2023 round, as invariants of a sample."""
+    df = df[df["survey_year"] == 2023]
     assert len(df) == targets.households
     assert int(df["members"].sum()) == targets.people
     assert set(df["province_code"]) == set(PILOT_PROVINCES)
@@ -234,11 +235,11 @@ def test_sample_keeps_the_contract(full):
     df = full.households
     assert list(df.columns) == list(HOUSEHOLD_COLUMN_NAMES)
     check_households(df)
-    assert (df["survey_year"] == 2023).all()
+    assert set(df["survey_year"]) == {2021, 2023}
     assert df["national_id_hash"].isna().all()
     assert df["household_id"].str.fullmatch(r"\d{2}-\d{7}").all()
     assert (df["household_id"].str[:2] == df["province_code"]).all()
-    assert df["household_id"].is_unique
+    assert not df.duplicated(["household_id", "survey_year"]).any()
     assert df["village_no"].between(1, 20).all()
 
 
@@ -252,6 +253,10 @@ def test_same_seed_gives_identical_frames_and_another_seed_does_not(grid, small)
 
 def test_points_are_inside_declared_subdistrict_except_the_planted_share(full, grid):
     df = full.households
+    earlier = df[df["survey_year"] == 2021]
+    assert inside_declared(earlier[earlier["household_id"].str[3] == "9"], grid["subdistrict"],
+                           "subdistrict_code").all()  # households not found again sit in their subdistrict
+    df = df[df["survey_year"] == 2023]
     outside = ~inside_declared(df, grid["subdistrict"], "subdistrict_code")
     assert outside.sum() == round(PLANTED_SHARE * len(df)) == full.metadata["planted_outside"]
     planted = df[outside]
@@ -262,6 +267,56 @@ def test_points_are_inside_declared_subdistrict_except_the_planted_share(full, g
     declared = grid["subdistrict"].set_index("code")["geometry"].reindex(planted["subdistrict_code"])
     points = shapely.points(planted["lon"].to_numpy(float), planted["lat"].to_numpy(float))
     assert (shapely.distance(np.asarray(declared, dtype=object), points) <= 0.0101).all()
+
+
+def rounds_of(df: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    return (df[df["survey_year"] == 2021].set_index("household_id"),
+            df[df["survey_year"] == 2023].set_index("household_id"))
+
+
+def test_two_rounds_reproduce_the_published_figures_of_each(full, small):
+    earlier, later = rounds_of(full.households)
+    assert (len(earlier), int(earlier["members"].sum())) == (140_045, 637_599)
+    assert (len(later), int(later["members"].sum())) == (231_021, 1_039_584)
+    followed = earlier.index.intersection(later.index)
+    assert len(followed) == full.metadata["rounds"]["2021"]["followed"]
+    assert 0.85 < len(followed) / len(earlier) < 0.95  # most are surveyed again; some are not found
+    assert len(later) - len(followed) > 0.3 * len(later)  # many are new in 2023
+    # a followed household stays where it was
+    assert (earlier.loc[followed, "district_code"] == later.loc[followed, "district_code"]).all()
+    assert earlier["pilot_id"].isna().all() and later["pilot_id"].notna().any()  # projects start between rounds
+    small_earlier, _ = rounds_of(small.households)
+    assert len(small_earlier) == round(140_045 * 5_000 / 231_021)
+
+
+def test_mobility_is_realistic_and_varies_by_place(full):
+    earlier, later = rounds_of(full.households)
+    followed = earlier.index.intersection(later.index)
+    before = earlier.loc[followed, "poverty_level"].astype(int)
+    after = later.loc[followed, "poverty_level"].astype(int)
+    up, same, down = (after > before).mean(), (after == before).mean(), (after < before).mean()
+    assert same > 0.6 and 0.1 < up < 0.3 and 0.02 < down < up
+    by_district = (after > before).groupby(later.loc[followed, "district_code"]).mean()
+    assert by_district.quantile(0.9) - by_district.quantile(0.1) > 0.1
+
+
+def test_pilot_participants_gain_more_on_their_projects_capitals(full):
+    from geo.synth.sample import PILOT_KIND_CAPITALS
+
+    earlier, later = rounds_of(full.households)
+    followed = earlier.index.intersection(later.index)
+    change = (later.loc[followed, list(CAPITAL_COLUMNS)].astype(float)
+              - earlier.loc[followed, list(CAPITAL_COLUMNS)].astype(float))
+    pilot = later.loc[followed, "pilot_id"]
+    district = later.loc[followed, "district_code"]
+    pilots = full.pilots.set_index("pilot_id")
+    for pilot_id in ("P01-4609", "P02-4602"):  # the two real ones: mushrooms, vegetables
+        members = pilot == pilot_id
+        neighbours = pilot.isna() & (district == pilots.loc[pilot_id, "district_code"])
+        assert members.sum() > 50 and neighbours.sum() > 50
+        for capital in PILOT_KIND_CAPITALS[pilots.loc[pilot_id, "kind"]]:
+            column = f"capital_{capital}"
+            assert change.loc[members, column].mean() > change.loc[neighbours, column].mean() + 0.2
 
 
 def test_villages_cluster_households(full):
@@ -380,7 +435,8 @@ def test_ensure_sample_writes_labelled_files_and_skips_when_up_to_date(tmp_path,
     first = ensure_sample(out, households=1_000, boundaries_dir=boundaries_dir)
     assert first.regenerated and first.reason == "no sample yet"
     households = pd.read_parquet(out / HOUSEHOLDS_FILE)
-    assert len(households) == 1_000
+    assert (households["survey_year"] == 2023).sum() == 1_000
+    assert (households["survey_year"] == 2021).sum() == round(140_045 * 1_000 / 231_021)
     check_households(households)
     pilots = conform_pilots(pd.read_csv(out / PILOTS_FILE, dtype={"province_code": str, "district_code": str}))
     assert "เห็ดฟางเงินล้านแก้จน" in set(pilots["name_th"])
@@ -388,7 +444,7 @@ def test_ensure_sample_writes_labelled_files_and_skips_when_up_to_date(tmp_path,
     assert meta["synthetic"] is True and meta["seed"] == DEFAULT_SEED
     assert is_synthetic(out / HOUSEHOLDS_FILE)
     manifest = json.loads((out / MANIFEST_FILE).read_text(encoding="utf-8"))
-    assert manifest["synthetic"] is True and manifest["files"][HOUSEHOLDS_FILE]["rows"] == 1_000
+    assert manifest["synthetic"] is True and manifest["files"][HOUSEHOLDS_FILE]["rows"] == len(households)
 
     again = ensure_sample(out, households=1_000, boundaries_dir=boundaries_dir)
     assert not again.regenerated and again.reason == "up to date"
@@ -420,7 +476,7 @@ def test_is_synthetic_is_false_for_plain_or_missing_files(tmp_path):
 def test_cli_generates_then_skips(tmp_path, boundaries_dir, capsys):
     argv = ["sample", "--households", "1000", "--out-dir", str(tmp_path / "s"), "--boundaries", str(boundaries_dir)]
     assert cli.main(argv) == 0
-    assert "wrote 1,000 synthetic households" in capsys.readouterr().out
+    assert "2023: 1,000" in capsys.readouterr().out
     assert cli.main(argv) == 0
     assert "up to date" in capsys.readouterr().out
 
@@ -452,6 +508,9 @@ def installed(sample_households_path):
 def test_installed_sample_reproduces_published_figures(installed):
     df, meta = installed
     assert meta["synthetic"] is True
+    assert meta["survey_years"] == [2021, 2023]
+    earlier = df[df["survey_year"] == 2021]
+    assert (len(earlier), int(earlier["members"].sum())) == (140_045, 637_599)
     assert meta["households_requested"] is None, "the installed sample must be the full-size one"
     check_households(df)
     assert_published_figures(df)
@@ -464,6 +523,7 @@ def test_installed_sample_points_match_installed_boundaries(installed, skip_or_f
     if not (boundaries_dir() / "subdistrict.parquet").is_file():
         skip_or_fail("no installed boundaries; run `python -m geo boundaries install`")
     df, meta = installed
+    df = df[df["survey_year"] == 2023]
     subdistricts = load_boundaries("subdistrict")
     districts = load_boundaries("district")
     has_polygon = df["subdistrict_code"].isin(set(subdistricts["code"]))
