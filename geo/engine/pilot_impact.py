@@ -60,6 +60,14 @@ def _pilot_ids(pairs: pd.DataFrame, pilots: pd.DataFrame | None) -> list[str]:
     return listed + sorted(set(pd.unique(named).tolist()) - set(listed))
 
 
+def _codes_of(values: pd.Series, names: list[str]) -> np.ndarray:
+    """Index of each value in ``names`` (int64), -1 for none."""
+    column = pd.Series(values).astype("string").astype("category")
+    lookup = pd.Index(names).get_indexer(column.cat.categories.astype(str))
+    codes = column.cat.codes.to_numpy()
+    return np.where(codes >= 0, lookup[np.maximum(codes, 0)], -1).astype(np.int64)
+
+
 def _stratified(change: np.ndarray, level: np.ndarray, pi: np.ndarray) -> tuple[float, float]:
     """The comparison's reweighted mean and its variance, over strata levels 1-4 with weights ``pi``."""
     mean, variance = 0.0, 0.0
@@ -117,19 +125,24 @@ def pilot_impact(pairs: pd.DataFrame, *, pilots: pd.DataFrame | None = None, min
     check_float(change_threshold, "change_threshold", minimum=0.01, maximum=3.0)
     z = NormalDist().inv_cdf(0.5 + CONFIDENCE / 2)
     followed = np.flatnonzero((pairs["status"] == "followed").to_numpy())
-    pilot_from = pairs["pilot_from"].astype("string").to_numpy(dtype=object, na_value=None)[followed]
-    pilot_to = pairs["pilot_to"].astype("string").to_numpy(dtype=object, na_value=None)[followed]
-    in_no_pilot = np.array([a is None and b is None for a, b in zip(pilot_from, pilot_to)], dtype=bool)
-    district = pairs["district_code"].astype("string").to_numpy(dtype=object, na_value="")[followed]
+    names = _pilot_ids(pairs, pilots)
+    # Integer codes (index into names, -1 none) and district codes: a pilot is a few vector operations.
+    pilot_from = _codes_of(pairs["pilot_from"], names)[followed]
+    pilot_to = _codes_of(pairs["pilot_to"], names)[followed]
+    in_no_pilot = (pilot_from < 0) & (pilot_to < 0)
+    district = pd.Series(pairs["district_code"]).astype("category").cat.codes.to_numpy()[followed]
     level = pairs["level_from"].to_numpy(dtype="float64", na_value=0).astype(np.int64)[followed]
     up = (pairs["level_to"].to_numpy(dtype="float64", na_value=0).astype(np.int64)[followed] > level) & (level > 0)
     key = pairs["record_key"].to_numpy(dtype=np.int64)[followed]
     changes = {c: pairs[f"{c}_change"].to_numpy(dtype=np.float64)[followed] for c in CAPITALS}
 
     rows: list[dict[str, object]] = []
-    for pilot in _pilot_ids(pairs, pilots):
-        part_all = (pilot_from == pilot) | (pilot_to == pilot)
-        comp_all = in_no_pilot & np.isin(district, np.unique(district[part_all]))
+    n_districts = int(district.max(initial=-1)) + 2
+    for number, pilot in enumerate(names):
+        part_all = (pilot_from == number) | (pilot_to == number)
+        districts_of = np.zeros(n_districts, dtype=bool)
+        districts_of[district[part_all] + 1] = True
+        comp_all = in_no_pilot & districts_of[district + 1] & (district >= 0)
         n_part_l = np.bincount(level[part_all], minlength=5)[:5]
         n_comp_l = np.bincount(level[comp_all], minlength=5)[:5]
         support = (n_part_l > 0) & (n_comp_l > 0)
