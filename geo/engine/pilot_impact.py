@@ -139,19 +139,23 @@ def pilot_impact(pairs: pd.DataFrame, *, pilots: pd.DataFrame | None = None, min
     rows: list[dict[str, object]] = []
     n_districts = int(district.max(initial=-1)) + 2
     for number, pilot in enumerate(names):
-        part_all = (pilot_from == number) | (pilot_to == number)
         districts_of = np.zeros(n_districts, dtype=bool)
-        districts_of[district[part_all] + 1] = True
-        comp_all = in_no_pilot & districts_of[district + 1] & (district >= 0)
-        n_part_l = np.bincount(level[part_all], minlength=5)[:5]
-        n_comp_l = np.bincount(level[comp_all], minlength=5)[:5]
+        districts_of[district[(pilot_from == number) | (pilot_to == number)] + 1] = True
+        districts_of[0] = False
+        # Everything else over the pilot's districts only (participants live there too).
+        near = np.flatnonzero(districts_of[district + 1])
+        level_, up_, key_ = level[near], up[near], key[near]
+        part_all = (pilot_from[near] == number) | (pilot_to[near] == number)
+        comp_all = in_no_pilot[near]
+        n_part_l = np.bincount(level_[part_all], minlength=5)[:5]
+        n_comp_l = np.bincount(level_[comp_all], minlength=5)[:5]
         support = (n_part_l > 0) & (n_comp_l > 0)
         support[0] = False  # an unknown starting level is compared with no one
-        part = part_all & support[level]
-        comp = comp_all & support[level]
+        part = part_all & support[level_]
+        comp = comp_all & support[level_]
         n_p, n_c = int(part.sum()), int(comp.sum())
         pi = np.where(support, n_part_l, 0) / max(n_p, 1)
-        key_p, key_c = int(key[part].sum() % KEY_MODULUS), int(key[comp].sum() % KEY_MODULUS)
+        key_p, key_c = int(key_[part].sum() % KEY_MODULUS), int(key_[comp].sum() % KEY_MODULUS)
         if exact:
             shown_p, shown_c = n_p, n_c
             hide = n_p < k or n_c < k
@@ -163,12 +167,12 @@ def pilot_impact(pairs: pd.DataFrame, *, pilots: pd.DataFrame | None = None, min
             hide = hide_p or hide_c
         share_p = share_c = np.nan
         if not hide:
-            up_p, up_c = int(up[part].sum()), int(up[comp].sum())
+            up_p, up_c = int(up_[part].sum()), int(up_[comp].sum())
             share_p = up_p / n_p
-            share_c = sum(pi[lv] * up[comp & (level == lv)].mean() for lv in range(1, 5) if pi[lv] > 0)
+            share_c = sum(pi[lv] * up_[comp & (level_ == lv)].mean() for lv in range(1, 5) if pi[lv] > 0)
             if not exact:
-                key_up_p = np.array([key[part & up].sum() % KEY_MODULUS])
-                key_up_c = np.array([key[comp & up].sum() % KEY_MODULUS])
+                key_up_p = np.array([key_[part & up_].sum() % KEY_MODULUS])
+                key_up_c = np.array([key_[comp & up_].sum() % KEY_MODULUS])
                 p_up_p = int(perturb(np.array([up_p]), key_up_p, stream=_STREAM_UP)[0])
                 p_up_c = int(perturb(np.array([up_c]), key_up_c, stream=_STREAM_UP)[0])
                 share_p = np.nan if up_p < k or p_up_p < k else min(p_up_p / shown_p, 1.0)
@@ -178,9 +182,9 @@ def pilot_impact(pairs: pd.DataFrame, *, pilots: pd.DataFrame | None = None, min
             values = {"change_participants": np.nan, "change_comparison": np.nan, "difference": np.nan,
                       "ci_low": np.nan, "ci_high": np.nan}
             if not hide:
-                cp, cc = changes[capital][part], changes[capital][comp]
+                cp, cc = changes[capital][near][part], changes[capital][near][comp]
                 mean_p = float(cp.mean())
-                mean_c, var_c = _stratified(cc, level[comp], pi)
+                mean_c, var_c = _stratified(cc, level_[comp], pi)
                 var_p = float(np.var(cp, ddof=1)) / n_p if n_p > 1 else 0.0
                 if not exact:  # each group's sum of changes carries its households' noise
                     stream = STREAM_CHANGES + j
