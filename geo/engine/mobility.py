@@ -320,11 +320,15 @@ def _sums(pairs: pd.DataFrame, rows: np.ndarray | None, group: np.ndarray, n_gro
     """Exact counts, cell-key sums (``key_*``) and change sums (``sum_*``) per group."""
     code = _take(pairs["transition"].to_numpy(dtype=np.uint8), rows)
     key = _take(pairs["record_key"].to_numpy(dtype=np.uint16), rows)
-    flat = group * _N_CODES + code
-    size = n_groups * _N_CODES
-    counts = np.bincount(flat, minlength=size).reshape(n_groups, _N_CODES).astype(np.float64)
-    keys = np.bincount(flat, weights=key, minlength=size).reshape(n_groups, _N_CODES)
-    by_count, by_key = counts @ _INDICATORS, keys @ _INDICATORS
+    # Only the transition codes that occur (about 24 of 75): a histogram of groups x codes.
+    present = np.bincount(code, minlength=_N_CODES) > 0
+    dense = (np.cumsum(present) - 1).astype(np.int64)
+    n_codes = int(present.sum())
+    flat = group * n_codes + dense[code]
+    size = n_groups * n_codes
+    counts = np.bincount(flat, minlength=size).reshape(n_groups, n_codes).astype(np.float64)
+    keys = np.bincount(flat, weights=key, minlength=size).reshape(n_groups, n_codes)
+    by_count, by_key = counts @ _INDICATORS[present], keys @ _INDICATORS[present]
     out: dict[str, np.ndarray] = {}
     for j, name in enumerate(_ALL_COUNTED):
         out[name] = by_count[:, j]
@@ -452,9 +456,10 @@ def mobility_table(pairs: pd.DataFrame, *, by: str, res: int | None = None,
     by, res, threshold, k = _check_table_args(pairs, by, res, change_threshold, min_count)
     selected = _selection(pairs, mask)
     rows, group, n_groups, (key_name, keys) = _groups(pairs, by, res, selected)
-    sums = _sums(pairs, rows, group, n_groups, threshold)
-    present = sums["households"] > 0
-    sums = {name: values[present] for name, values in sums.items()}
+    # Count only the groups that hold a pair (an H3 resolution has many cells, a filter few).
+    present = np.bincount(group, minlength=n_groups) > 0
+    dense = (np.cumsum(present) - 1).astype(np.int64)
+    sums = _sums(pairs, rows, dense[group], int(present.sum()), threshold)
     keys = keys[present]
     columns, row_hidden = _release(sums, k=k, exact=exact)
     table = pd.DataFrame({key_name: keys, **{name: columns[name] for name in (*MOBILITY_COLUMNS, *DENOMINATOR_COLUMNS)}})

@@ -60,6 +60,14 @@ def _pilot_ids(pairs: pd.DataFrame, pilots: pd.DataFrame | None) -> list[str]:
     return listed + sorted(set(pd.unique(named).tolist()) - set(listed))
 
 
+def _codes_of(values: pd.Series, names: list[str]) -> np.ndarray:
+    """Index of each value in ``names`` (int64), -1 for none."""
+    column = pd.Series(values).astype("string").astype("category")
+    lookup = pd.Index(names).get_indexer(column.cat.categories.astype(str))
+    codes = column.cat.codes.to_numpy()
+    return np.where(codes >= 0, lookup[np.maximum(codes, 0)], -1).astype(np.int64)
+
+
 def _stratified(change: np.ndarray, level: np.ndarray, pi: np.ndarray) -> tuple[float, float]:
     """The comparison's reweighted mean and its variance, over strata levels 1-4 with weights ``pi``."""
     mean, variance = 0.0, 0.0
@@ -117,28 +125,37 @@ def pilot_impact(pairs: pd.DataFrame, *, pilots: pd.DataFrame | None = None, min
     check_float(change_threshold, "change_threshold", minimum=0.01, maximum=3.0)
     z = NormalDist().inv_cdf(0.5 + CONFIDENCE / 2)
     followed = np.flatnonzero((pairs["status"] == "followed").to_numpy())
-    pilot_from = pairs["pilot_from"].astype("string").to_numpy(dtype=object, na_value=None)[followed]
-    pilot_to = pairs["pilot_to"].astype("string").to_numpy(dtype=object, na_value=None)[followed]
-    in_no_pilot = np.array([a is None and b is None for a, b in zip(pilot_from, pilot_to)], dtype=bool)
-    district = pairs["district_code"].astype("string").to_numpy(dtype=object, na_value="")[followed]
+    names = _pilot_ids(pairs, pilots)
+    # Integer codes (index into names, -1 none) and district codes: a pilot is a few vector operations.
+    pilot_from = _codes_of(pairs["pilot_from"], names)[followed]
+    pilot_to = _codes_of(pairs["pilot_to"], names)[followed]
+    in_no_pilot = (pilot_from < 0) & (pilot_to < 0)
+    district = pd.Series(pairs["district_code"]).astype("category").cat.codes.to_numpy()[followed]
     level = pairs["level_from"].to_numpy(dtype="float64", na_value=0).astype(np.int64)[followed]
     up = (pairs["level_to"].to_numpy(dtype="float64", na_value=0).astype(np.int64)[followed] > level) & (level > 0)
     key = pairs["record_key"].to_numpy(dtype=np.int64)[followed]
     changes = {c: pairs[f"{c}_change"].to_numpy(dtype=np.float64)[followed] for c in CAPITALS}
 
     rows: list[dict[str, object]] = []
-    for pilot in _pilot_ids(pairs, pilots):
-        part_all = (pilot_from == pilot) | (pilot_to == pilot)
-        comp_all = in_no_pilot & np.isin(district, np.unique(district[part_all]))
-        n_part_l = np.bincount(level[part_all], minlength=5)[:5]
-        n_comp_l = np.bincount(level[comp_all], minlength=5)[:5]
+    n_districts = int(district.max(initial=-1)) + 2
+    for number, pilot in enumerate(names):
+        districts_of = np.zeros(n_districts, dtype=bool)
+        districts_of[district[(pilot_from == number) | (pilot_to == number)] + 1] = True
+        districts_of[0] = False
+        # Everything else over the pilot's districts only (participants live there too).
+        near = np.flatnonzero(districts_of[district + 1])
+        level_, up_, key_ = level[near], up[near], key[near]
+        part_all = (pilot_from[near] == number) | (pilot_to[near] == number)
+        comp_all = in_no_pilot[near]
+        n_part_l = np.bincount(level_[part_all], minlength=5)[:5]
+        n_comp_l = np.bincount(level_[comp_all], minlength=5)[:5]
         support = (n_part_l > 0) & (n_comp_l > 0)
         support[0] = False  # an unknown starting level is compared with no one
-        part = part_all & support[level]
-        comp = comp_all & support[level]
+        part = part_all & support[level_]
+        comp = comp_all & support[level_]
         n_p, n_c = int(part.sum()), int(comp.sum())
         pi = np.where(support, n_part_l, 0) / max(n_p, 1)
-        key_p, key_c = int(key[part].sum() % KEY_MODULUS), int(key[comp].sum() % KEY_MODULUS)
+        key_p, key_c = int(key_[part].sum() % KEY_MODULUS), int(key_[comp].sum() % KEY_MODULUS)
         if exact:
             shown_p, shown_c = n_p, n_c
             hide = n_p < k or n_c < k
@@ -150,12 +167,12 @@ def pilot_impact(pairs: pd.DataFrame, *, pilots: pd.DataFrame | None = None, min
             hide = hide_p or hide_c
         share_p = share_c = np.nan
         if not hide:
-            up_p, up_c = int(up[part].sum()), int(up[comp].sum())
+            up_p, up_c = int(up_[part].sum()), int(up_[comp].sum())
             share_p = up_p / n_p
-            share_c = sum(pi[lv] * up[comp & (level == lv)].mean() for lv in range(1, 5) if pi[lv] > 0)
+            share_c = sum(pi[lv] * up_[comp & (level_ == lv)].mean() for lv in range(1, 5) if pi[lv] > 0)
             if not exact:
-                key_up_p = np.array([key[part & up].sum() % KEY_MODULUS])
-                key_up_c = np.array([key[comp & up].sum() % KEY_MODULUS])
+                key_up_p = np.array([key_[part & up_].sum() % KEY_MODULUS])
+                key_up_c = np.array([key_[comp & up_].sum() % KEY_MODULUS])
                 p_up_p = int(perturb(np.array([up_p]), key_up_p, stream=_STREAM_UP)[0])
                 p_up_c = int(perturb(np.array([up_c]), key_up_c, stream=_STREAM_UP)[0])
                 share_p = np.nan if up_p < k or p_up_p < k else min(p_up_p / shown_p, 1.0)
@@ -165,9 +182,9 @@ def pilot_impact(pairs: pd.DataFrame, *, pilots: pd.DataFrame | None = None, min
             values = {"change_participants": np.nan, "change_comparison": np.nan, "difference": np.nan,
                       "ci_low": np.nan, "ci_high": np.nan}
             if not hide:
-                cp, cc = changes[capital][part], changes[capital][comp]
+                cp, cc = changes[capital][near][part], changes[capital][near][comp]
                 mean_p = float(cp.mean())
-                mean_c, var_c = _stratified(cc, level[comp], pi)
+                mean_c, var_c = _stratified(cc, level_[comp], pi)
                 var_p = float(np.var(cp, ddof=1)) / n_p if n_p > 1 else 0.0
                 if not exact:  # each group's sum of changes carries its households' noise
                     stream = STREAM_CHANGES + j
