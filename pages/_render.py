@@ -83,16 +83,18 @@ def credit_line() -> str:
     return boundary_attribution(manifest)
 
 
-def map_context(data: LoadedData, view: ViewState, *, today: Callable[[], dt.date] = dt.date.today) -> MapContext:
+def map_context(data: LoadedData, view: ViewState, *, today: Callable[[], dt.date] = dt.date.today,
+                classes: str = "quantile") -> MapContext:
     """What every map of the page shares: today's date, the synthetic label, the boundary credit,
     the session user's finest H3 resolution (``geo.access.roles.cap_resolution``) and small-cell
-    threshold (the view's, through ``geo.access.roles.check_min_count``)."""
+    threshold (the view's, through ``geo.access.roles.check_min_count``), and the page's default
+    legend set (``geo.views.viewstate.PAGE_CLASSES``)."""
     from geo.access.roles import cap_resolution, check_min_count
 
     user = current_user()
     return MapContext(now=today(), synthetic=data.source.synthetic, attribution=credit_line(),
                       max_res=cap_resolution(10, user), min_count=check_min_count(view.min_count, user),
-                      exact=user.capabilities.exact_counts)
+                      exact=user.capabilities.exact_counts, classes=classes)
 
 
 def map_heading(figure) -> None:

@@ -41,7 +41,11 @@ from geo.views.viewstate import (
     VERIFIED_CHOICES,
     Notice,
     MAX_MIN_COUNT,
+    PAGE_CLASSES,
+    PAGE_FIELDS,
     ViewState,
+    format_breaks,
+    parse_breaks,
     markdown_literal,
     parse_query,
     restrict,
@@ -67,6 +71,8 @@ SIDEBAR_KEYS: dict[str, str] = {
     "assistance": "sidebar_assistance",
     "pilots": "sidebar_pilots",
     "min_count": "sidebar_min_count",
+    "classes": "sidebar_classes",
+    "breaks": "sidebar_breaks",
 }
 #: Each page's own controls: view field -> widget key (page-prefixed).
 PAGE_KEYS: dict[str, dict[str, str]] = {
@@ -95,6 +101,8 @@ def _to_widget(field: str, value: object) -> object:
         return value == "CE"
     if field == "res":
         return AUTO_RES if value is None else value
+    if field == "breaks":
+        return format_breaks(value)
     if isinstance(value, tuple):
         return list(value)
     return value
@@ -107,6 +115,8 @@ def _from_widget(field: str, value: object) -> object:
         return None if value in (None, AUTO_RES) else int(value)
     if field == "min_count":
         return int(value)
+    if field == "breaks":
+        return parse_breaks(value) or ()
     if field in ("provinces", "districts", "pilots"):
         return tuple(sorted(set(value or ())))
     if field == "levels":
@@ -298,6 +308,7 @@ def page_view(page: str, data) -> ViewState:
     sidebar_user(user, view.lang)
     _draw_sidebar(view, page, data)
     _draw_min_count(view, user)
+    _draw_classes(view, page)
     _write_url(view, page)
     if k_denied is not None:
         st.error(k_denied.message(view.lang), icon=":material/block:")
@@ -307,6 +318,24 @@ def page_view(page: str, data) -> ViewState:
         st.warning(text("url_ignored", view.lang, param=notice.param, value=markdown_literal(notice.value),
                         why=text(notice.reason, view.lang)), icon=":material/link_off:")
     return view
+
+
+def _draw_classes(view: ViewState, page: str) -> None:
+    """The legend set (colour classes) of the page's maps, and the typed breaks when custom."""
+    if "classes" not in PAGE_FIELDS[page]:
+        return
+    lang = view.lang
+    default = PAGE_CLASSES.get(page, "quantile")
+    st.sidebar.selectbox(text("classes", lang), ("", "national", "quantile", "equal", "custom"),
+                         key=SIDEBAR_KEYS["classes"],
+                         format_func=lambda c: text(f"classes_{c}", lang) if c else text(
+                             "classes_default", lang, method=text(f"classes_{default}", lang)))
+    if view.classes == "custom":
+        st.sidebar.text_input(text("breaks", lang), key=SIDEBAR_KEYS["breaks"], help=text("breaks_help", lang),
+                              placeholder="10, 20, 30")
+        typed = st.session_state.get(SIDEBAR_KEYS["breaks"], "")
+        if parse_breaks(typed) is None:
+            st.sidebar.caption(text("breaks_bad", lang))
 
 
 def _draw_min_count(view: ViewState, user: User) -> None:

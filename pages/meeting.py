@@ -16,6 +16,7 @@ from geo.engine.cellkey import MAX_NOISE
 from geo.export import export_png
 from geo.views.text import format_number, text
 from geo.views.mapview import meeting_provinces, next_province
+from geo.views.viewstate import PAGE_CLASSES
 from pages._render import credit_line, export_menu, load_or_explain, map_context
 from pages._shared import boundaries_by_level, shared_result
 from pages._sidebar import PAGE_KEYS, current_view, keep_view, page_view, set_view
@@ -61,7 +62,7 @@ back.button(text("previous_province", lang), key="meeting_previous", icon=":mate
             on_click=_step, args=(provinces, -1), width="stretch")
 forward.button(text("next_province", lang), key="meeting_next", icon=":material/arrow_forward:", shortcut="Right",
                on_click=_step, args=(provinces, 1), width="stretch", icon_position="right")
-context = map_context(data, view)
+context = map_context(data, view, classes=PAGE_CLASSES[PAGE])
 figure = shared_result("meeting_map", data, (view, context),
                        lambda: metric_map(data.index, boundaries, view, size=(1150, 720), context=context))
 with title:

@@ -427,8 +427,12 @@ def export_png(figure: MapFigure, *, size: str = "1920x1080") -> bytes:
     page = _check_size(size)
     fig = render(figure, page)
     buffer = io.BytesIO()
+    import json
+
+    legend = json.dumps(figure.legend_set(), ensure_ascii=False, sort_keys=True)
     fig.savefig(buffer, format="png", dpi=page.dpi, facecolor=BACKGROUND,
-                metadata={"Title": figure.title, "Source": figure.credit, "Software": "PPAP Atlas"})
+                metadata={"Title": figure.title, "Source": figure.credit, "Software": "PPAP Atlas",
+                          "Legend": legend})
     return buffer.getvalue()
 
 

@@ -90,13 +90,14 @@ class MapContext:
     max_res: int = MAP_RESOLUTIONS[-1]
     min_count: int = DEFAULT_MIN_COUNT
     exact: bool = False  # exact counts (geo.access.roles.Capabilities.exact_counts); False: the public release
+    classes: str = "quantile"  # the page's legend set when the view names none (meeting mode: "national")
 
 
 def _draw(index: HouseholdIndex, boundaries: dict, view: ViewState, context: MapContext | None, *,
           metric: str | None = None) -> MapFigure:
     context = context or MapContext()
     map_view = MapView.from_viewstate(view, min_count=context.min_count, max_res=context.max_res, metric=metric,
-                                      exact=context.exact)
+                                      exact=context.exact, classes=context.classes)
     return build_map(index, boundaries, map_view, now=context.now or dt.date.today(),
                      synthetic=bool(context.synthetic), attribution=context.attribution, mask=context.mask)
 

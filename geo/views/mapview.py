@@ -145,6 +145,12 @@ class MapView:
         ``geo.access.roles.cap_resolution``. A finer ``res``, or a finer automatic choice, is stepped down.
     selected_code : str, optional
         An area inside the scope drawn with a thick outline (the subdistrict picked on screen).
+    classes : {"national", "quantile", "equal", "custom"}, default "quantile"
+        How the colour classes are chosen (:data:`geo.views.style.CLASS_METHODS`): ``national``
+        classes are the quantiles of every area of the country at the map's level, so every
+        province's map has the same legend (meeting mode, batch exports).
+    breaks : tuple of float, default ()
+        The cut points of ``classes="custom"``, in the metric's own units (a share as 0-1).
 
     Raises
     ------
@@ -168,6 +174,8 @@ class MapView:
     max_res: int = MAP_RESOLUTIONS[-1]
     selected_code: str | None = None
     exact: bool = False
+    classes: str = "quantile"
+    breaks: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
         setter = object.__setattr__
@@ -202,6 +210,13 @@ class MapView:
         setter(self, "min_count", check_int(self.min_count, "min_count", minimum=1))
         max_res = check_int(self.max_res, "max_res", minimum=MAP_RESOLUTIONS[0], maximum=10)
         setter(self, "max_res", min(max_res, MAP_RESOLUTIONS[-1]))
+        if self.classes not in mapstyle.CLASS_METHODS:
+            raise EngineInputError(f"classes must be one of {list(mapstyle.CLASS_METHODS)}, got {self.classes!r}")
+        if self.classes == "custom":
+            setter(self, "breaks", tuple(float(b) for b in mapstyle.custom_edges(self.breaks)[1:-1]))
+        elif self.breaks:
+            raise EngineInputError(f"breaks are only for classes='custom', got breaks={self.breaks!r} "
+                                   f"with classes={self.classes!r}")
         selected = self.selected_code
         if selected is not None and (not isinstance(selected, str) or len(selected) not in (2, 4, 6)
                                      or not selected.isascii() or not selected.isdigit()
@@ -220,14 +235,16 @@ class MapView:
 
     @classmethod
     def from_viewstate(cls, view, *, min_count: int = DEFAULT_MIN_COUNT, max_res: int = MAP_RESOLUTIONS[-1],
-                       metric: str | None = None, exact: bool = False) -> MapView:
+                       metric: str | None = None, exact: bool = False, classes: str = "quantile") -> MapView:
         """The map view of a dashboard :class:`geo.views.viewstate.ViewState`.
 
         The selected area becomes the scope (a selected subdistrict maps its district, as the
         Overview does), ``by`` the level (at least the level below the area), ``res`` and the
         filters carry over. With no area and one province in the filters, that province is the scope.
         ``metric`` replaces the view's (the Capitals page maps ``deficit_<capital>``); ``max_res`` is
-        the role's finest H3 resolution.
+        the role's finest H3 resolution. ``classes`` is the page's default legend set, used when
+        the view names none; the view's typed ``breaks`` are in the units a legend shows (percent
+        for a share) and are read back into the metric's units.
 
         Example
         -------
@@ -243,7 +260,15 @@ class MapView:
         level = "h3" if view.by == "h3" else shown_level(replace(view, area=area))
         max_res = min(check_int(max_res, "max_res", minimum=MAP_RESOLUTIONS[0], maximum=10), MAP_RESOLUTIONS[-1])
         res = min(view.res, max_res) if view.by == "h3" and view.res else None
+        chosen = view.classes or classes
+        spec = get_metric(metric or view.metric)
+        breaks = ()
+        if chosen == "custom" and spec.scale == "sequential" and view.breaks:
+            breaks = tuple(b / spec.display_scale for b in view.breaks)
+        elif chosen == "custom":  # no breaks typed (yet), or a categorical map: no classes to type
+            chosen = classes if classes != "custom" else "quantile"
         return cls(
+            classes=chosen, breaks=breaks,
             metric=metric or view.metric, level=level,
             province_code=area[:2] or None, district_code=area if len(area) == 4 else None,
             res=res, filters=view.to_filter(), lang=view.lang, min_count=min_count, max_res=max_res,
@@ -363,6 +388,28 @@ class MapFigure:
     auto_res: int | None = None
     pilots: object | None = None
     totals: pd.DataFrame | None = None
+    edges: tuple[float, ...] = ()
+
+    def legend_set(self) -> dict:
+        """The map's legend set as data, for ``<file>.legend.json`` beside an export: the metric,
+        the level, the class method, the class edges (in the metric's units; ``None`` for an open
+        end), each class's colour and label. Two maps with the same legend set read the same.
+
+        Example
+        -------
+        >>> figure.legend_set()["method"]  # doctest: +SKIP
+        'national'
+        """
+        spec = get_metric(self.view.metric)
+        legend = self.legend
+        if spec.scale == "categorical":
+            return {"metric": spec.name, "level": self.level, "method": "categorical", "breaks": [],
+                    "colours": [mapstyle.hex_colour(i.colour) for i in legend.items],
+                    "labels": [i.label for i in legend.items]}
+        return {"metric": spec.name, "level": self.level, "method": self.view.classes,
+                "breaks": [float(e) if np.isfinite(e) else None for e in self.edges],
+                "colours": [mapstyle.hex_colour(i.colour) for i in legend.items],
+                "labels": [i.label for i in legend.items]}
 
     @property
     def legends(self) -> tuple[mapstyle.Legend, ...]:
@@ -605,7 +652,10 @@ def build_map(
         drawn = _h3_drawn(index, boundaries_by_level, view, selection, bounds, scope_frame, data_provinces)
     else:
         drawn = _admin_drawn(index, boundaries_by_level, view, selection, scope_frame, data_provinces)
-    areas, fill, legend = _classified(drawn, view)
+    national = None
+    if view.classes == "national" and get_metric(view.metric).scale == "sequential":
+        national = national_values(index, view, level=view.level, res=drawn.res, mask=mask)
+    areas, fill, legend, edges = _classified(drawn, view, national)
     # An admin map's aggregate holds the whole selection: its headline needs no second pass.
     totals = totals_of(drawn.raw if drawn.raw is not None else selection.aggregate("province"), k=view.min_count,
                        exact=view.exact)
@@ -615,8 +665,38 @@ def build_map(
         outlines=drawn.outlines, context=boundaries_by_level.get("context"), legend=legend,
         synthetic=bool(synthetic), date=now, date_text=format_date_both(now, view.lang),
         headline=headline(totals, view.lang), totals=totals, bounds=bounds, notices=drawn.notices,
-        selected=_selected_frame(boundaries_by_level, view), auto_res=drawn.auto_res, **words,
+        selected=_selected_frame(boundaries_by_level, view), auto_res=drawn.auto_res, edges=edges, **words,
     )
+
+
+def national_values(index: HouseholdIndex, view: MapView, *, level: str, res: int | None = None,
+                    mask: np.ndarray | None = None) -> np.ndarray:
+    """The metric of every area of the country at ``level`` (H3 cells at ``res``), as the public
+    release shows them: the values ``classes="national"`` takes its quantiles from.
+
+    The view's household filters apply, but not its area nor its province and district filters, so
+    the result is the same for every province's map. Values come from the public release
+    (:func:`geo.engine.protect.protect`, ``exact=False``): withheld areas are left out, and no
+    exact count of anyone's scope shapes the classes.
+
+    Example
+    -------
+    >>> national_values(index, MapView(province_code="46", metric="mpi"), level="district")  # doctest: +SKIP
+    array([0.21, 0.18, ...])
+    """
+    flt = view.filters and replace(view.filters, provinces=None, districts=None)
+    everywhere = replace(view, province_code=None, district_code=None, selected_code=None,
+                         filters=None if flt is None or flt.is_empty else flt, level=level, res=None)
+    selection = _MapSelection(index, everywhere, mask)
+    if level == "h3":
+        raw = selection.aggregate("h3", res=res or MAP_RESOLUTIONS[-1], rollup_min_count=view.min_count)
+    else:
+        raw = selection.aggregate(level)
+    table = protect(raw, k=view.min_count, exact=False)
+    values = metric_values(table, view.metric)
+    if "suppressed" in table.columns:
+        values = np.where(table["suppressed"].astype("boolean").fillna(True).to_numpy(dtype=bool), np.nan, values)
+    return values[np.isfinite(values)]
 
 
 class _MapSelection:
@@ -747,8 +827,20 @@ def _admin_drawn(index, boundaries_by_level, view, selection: _MapSelection, sco
                   raw=raw)
 
 
-def _classified(drawn: _Drawn, view: MapView):
-    """Status, value and colour of each drawn area, the legend, and the tooltip fields."""
+def _edges(values: np.ndarray, view: MapView, national: np.ndarray | None, formatter) -> np.ndarray:
+    """Class edges of the view's legend set (:data:`geo.views.style.CLASS_METHODS`), none reading alike."""
+    if view.classes == "custom":
+        edges = mapstyle.custom_edges(view.breaks)
+    elif view.classes == "national" and national is not None:
+        edges = mapstyle.class_breaks(national, method="quantile")
+    else:
+        method = "equal" if view.classes == "equal" else "quantile"
+        edges = mapstyle.class_breaks(values[np.isfinite(values)], method=method)
+    return mapstyle.distinct_edges(edges, formatter)
+
+
+def _classified(drawn: _Drawn, view: MapView, national: np.ndarray | None = None):
+    """Status, value and colour of each drawn area, the legend, the tooltip fields and the class edges."""
     import geopandas as gpd
 
     from geo.views.text import shown_count
@@ -774,6 +866,7 @@ def _classified(drawn: _Drawn, view: MapView):
         for capital in CAPITALS:
             fill[values == capital, :3] = mapstyle.CAPITAL_COLOURS[capital]
         fill[withheld, :3] = mapstyle.WITHHELD_COLOUR
+        edges = np.zeros(0)
         legend = mapstyle.categorical_legend(what, {c: capital_label(c, lang) for c in CAPITALS},
                                              mapstyle.CAPITAL_COLOURS, withheld_label=withheld_label)
         if no_data_label:
@@ -781,7 +874,7 @@ def _classified(drawn: _Drawn, view: MapView):
             legend = replace(legend, notes=legend.notes + (no_data,))
     else:
         values = np.where(status == "shown", values.astype("float64"), np.nan)
-        edges = mapstyle.class_breaks(values[np.isfinite(values)], method="quantile")
+        edges = _edges(values, view, national, spec.legend_formatter(lang))
         # An area shown whose figure is withheld (its numerator under k) is grey as withheld, not blank.
         value_withheld = (status == "shown") & ~np.isfinite(values)
         fill = mapstyle.fill_colours(values, edges, withheld=withheld | value_withheld,
@@ -809,7 +902,7 @@ def _classified(drawn: _Drawn, view: MapView):
         {"key": drawn.keys, "name": drawn.names, "status": status, "value": values, "value_text": value_text,
          "households_text": households_text, **tips},
         geometry=drawn.geometry, crs="EPSG:4326")
-    return areas, fill, legend
+    return areas, fill, legend, tuple(float(e) for e in edges)
 
 
 def _missing(value: object) -> bool:

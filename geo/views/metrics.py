@@ -73,6 +73,11 @@ class Metric:
             return format_percent(float(value), lang)
         return format_number(float(value), lang, decimals=3)
 
+    @property
+    def display_scale(self) -> float:
+        """What a value is multiplied by to read as people do (100 for a share read in percent)."""
+        return 100.0 if self.kind == "share" else 1.0
+
     def legend_formatter(self, lang: str = "th") -> Callable[[float], str]:
         """How a legend's class edges read (shorter than :meth:`format`)."""
         if self.kind == "count":

@@ -16,6 +16,10 @@ Query string (defaults are left out; lists are comma-separated, repeated keys ar
     res=8          H3 resolution 5-9 (absent: automatic) area=4609      selected area (2/4/6 digits)
     capital=human  the Capitals page's capital           km=10          the Pilots page's distance
     k=20           minimum households per shown area (every page; default 10)
+    classes=national   legend set: national | quantile | equal | custom (absent: the page's default,
+                       national in meeting mode, quantile elsewhere)
+    breaks=10,20,30    the cut points of classes=custom, in the legend's units (percent for a share);
+                       breaks alone mean classes=custom
 
 Bad values never raise: :func:`parse_query` drops them and returns a :class:`Notice` for each, so
 the page can say what it ignored. Unknown keys are ignored silently (other tools add their own).
@@ -43,6 +47,7 @@ from geo.engine.protect import DEFAULT_MIN_COUNT
 from geo.data.areas import is_valid_area
 from geo.errors import EngineInputError
 from geo.views.metrics import OVERVIEW_METRICS, metric_name
+from geo.views.style import CLASS_METHODS, MAX_CUSTOM_BREAKS
 
 LANGS: tuple[str, ...] = ("th", "en")
 ERAS: tuple[str, ...] = ("BE", "CE")
@@ -59,14 +64,17 @@ TPMAP_CHOICES: tuple[str, ...] = ("any", "in", "out")
 VERIFIED_CHOICES: tuple[str, ...] = ("any", "yes", "no")
 #: Pages and the view fields each one puts in its URL (filters, ``lang`` and ``era`` always).
 PAGE_FIELDS: dict[str, tuple[str, ...]] = {
-    "overview": ("metric", "by", "res", "area"),
-    "capitals": ("capital", "by", "area"),
-    "pilots": ("km", "area"),
+    "overview": ("metric", "by", "res", "area", "classes", "breaks"),
+    "capitals": ("capital", "by", "area", "classes", "breaks"),
+    "pilots": ("km", "area", "classes", "breaks"),
     "households": ("by", "area"),
-    "meeting": ("metric", "area"),
+    "meeting": ("metric", "area", "classes", "breaks"),
     "data": (),
     "audit": (),
 }
+#: A page's legend set when the view names none (:data:`geo.views.style.CLASS_METHODS`): meeting mode
+#: walks through provinces, so its classes are national; other pages default to ``"quantile"``.
+PAGE_CLASSES: dict[str, str] = {"meeting": "national"}
 FILTER_FIELDS: tuple[str, ...] = (
     "provinces", "districts", "levels", "capitals_in_deficit", "tpmap", "verified", "assistance", "pilots",
 )
@@ -75,7 +83,7 @@ QUERY_NAMES: dict[str, str] = {
     "provinces": "prov", "districts": "dist", "levels": "level", "capitals_in_deficit": "deficit",
     "tpmap": "tpmap", "verified": "verified", "assistance": "assist", "pilots": "pilot",
     "lang": "lang", "era": "era", "metric": "metric", "by": "by", "res": "res", "area": "area",
-    "capital": "capital", "km": "km", "min_count": "k",
+    "capital": "capital", "km": "km", "min_count": "k", "classes": "classes", "breaks": "breaks",
 }
 #: View fields every page puts in its URL besides the filters.
 ALWAYS_FIELDS: tuple[str, ...] = ("lang", "era", "min_count")
@@ -112,6 +120,10 @@ class ViewState:
     #: Smallest number of households an area must hold to be shown (``geo.engine.protect.protect``'s
     #: ``k``); only administrators may go below 10 (:func:`geo.access.roles.limit_min_count`).
     min_count: int = DEFAULT_MIN_COUNT
+    #: The legend set (:data:`geo.views.style.CLASS_METHODS`); ``""`` is the page's default.
+    classes: str = ""
+    #: Cut points of ``classes="custom"``, as the legend reads them (percent for a share).
+    breaks: tuple[float, ...] = ()
 
     def audit_fields(self) -> dict[str, str]:
         """``area`` and ``filters`` for the audit log (:func:`geo.access.audit.log_event`): the selected
@@ -305,6 +317,53 @@ def _int_choice(param: str, raw: object, allowed: Container[int], notices: list[
     return None
 
 
+def parse_breaks(value: object) -> tuple[float, ...] | None:
+    """Typed cut points (``"10, 20, 30"``) as numbers; ``None`` unless there are 1 to
+    :data:`geo.views.style.MAX_CUSTOM_BREAKS` finite numbers, strictly increasing. Never raises.
+
+    Example
+    -------
+    >>> parse_breaks("10,20,30"), parse_breaks("20,10"), parse_breaks("x")
+    ((10.0, 20.0, 30.0), None, None)
+    """
+    import math
+
+    try:
+        numbers = tuple(float(v) for v in _values(value))
+    except (TypeError, ValueError):
+        return None
+    if not 1 <= len(numbers) <= MAX_CUSTOM_BREAKS or not all(math.isfinite(n) for n in numbers):
+        return None
+    if any(b <= a for a, b in zip(numbers, numbers[1:])):
+        return None
+    return numbers
+
+
+def format_breaks(breaks: Iterable[float]) -> str:
+    """Cut points as a link or a text box writes them: ``(10.0, 20.5) -> "10,20.5"``."""
+    return ",".join(repr(float(b)).removesuffix(".0") for b in breaks)
+
+
+def _legend_set(params: Mapping[str, object], notices: list[Notice]) -> dict[str, object]:
+    """``classes`` and ``breaks`` from a link: bad values dropped with a notice (the page's default)."""
+    values: dict[str, object] = {}
+    if "classes" in params:
+        values["classes"] = _choice("classes", params.get("classes"), CLASS_METHODS, "", notices)
+    if "breaks" in params:
+        raw = params.get("breaks")
+        breaks = parse_breaks(raw)
+        if breaks is None:
+            notices.append(Notice("breaks", ",".join(_values(raw)), "url_bad_breaks"))
+        elif values.get("classes", "custom") != "custom":
+            notices.append(Notice("breaks", format_breaks(breaks), "url_breaks_not_custom"))
+        else:
+            values.update(classes="custom", breaks=breaks)
+    if values.get("classes") == "custom" and not values.get("breaks"):
+        notices.append(Notice("classes", "custom", "url_custom_needs_breaks"))
+        values["classes"] = ""
+    return values
+
+
 def parse_query(params: Mapping[str, object]) -> tuple[ViewState, list[Notice]]:
     """Read a view from URL query parameters; bad values are dropped with a notice, never raised.
 
@@ -369,6 +428,7 @@ def parse_query(params: Mapping[str, object]) -> tuple[ViewState, list[Notice]]:
         k = _int_choice("k", get("k"), range(1, MAX_MIN_COUNT + 1), notices)
         if k is not None:
             values["min_count"] = k
+    values.update(_legend_set(params, notices))
     view = ViewState(**values)  # type: ignore[arg-type]
     if view.districts and view.provinces:
         inside = tuple(d for d in view.districts if d[:2] in view.provinces)
@@ -399,6 +459,9 @@ def to_query(view: ViewState, page: str | None = None) -> dict[str, str]:
             continue
         value = getattr(view, name)
         if value == getattr(defaults, name):
+            continue
+        if name == "breaks":
+            out[QUERY_NAMES[name]] = format_breaks(value)
             continue
         out[QUERY_NAMES[name]] = ",".join(str(v) for v in value) if isinstance(value, tuple) else str(value)
     return out

@@ -248,3 +248,53 @@ def test_screen_decks_carry_the_detail_their_view_can_show(sample_households_pat
     district = inputs.build(MapView(district_code="4609", level="subdistrict", exact=True), now=DAY)
     context = json.loads(district.deck(width_px=600, height_px=600).to_json())["layers"][0]
     assert context["id"] == "context" and 0 < len(context["data"]["features"]) < 15
+
+
+# --- legend sets -------------------------------------------------------------------------------
+
+
+def _legend_of(index, boundaries, province, **kwargs):
+    figure = build_map(index, boundaries, MapView(province_code=province, metric="share_levels_1_2", **kwargs),
+                       now=DAY, synthetic=True, attribution=world.ATTRIBUTION)
+    return figure.legend_set()
+
+
+def test_national_classes_are_the_same_for_every_province(index, boundaries):
+    kalasin, ubon = (_legend_of(index, boundaries, p, classes="national") for p in ("46", "34"))
+    assert kalasin == ubon and kalasin["method"] == "national"
+    # Quantiles of each map differ: Ubon has one district, Kalasin two shown.
+    assert _legend_of(index, boundaries, "46")["breaks"] != _legend_of(index, boundaries, "34")["breaks"]
+
+
+def test_national_classes_come_from_the_public_release_of_every_area(index, boundaries):
+    from geo.views.mapview import national_values
+
+    values = national_values(index, MapView(province_code="46", metric="share_levels_1_2", exact=True),
+                             level="district")
+    public = build_map(index, boundaries, MapView(metric="share_levels_1_2", level="district"), now=DAY,
+                       synthetic=True, attribution=world.ATTRIBUTION)
+    shown = public.areas.loc[public.areas["status"] == "shown", "value"].to_numpy(dtype=float)
+    assert sorted(values.tolist()) == pytest.approx(sorted(shown.tolist()))
+    assert len(values) == 3  # 4601, 4609 and 3401; Na Mon (3 households) is withheld
+
+
+def test_custom_and_equal_classes(index, boundaries):
+    custom = _legend_of(index, boundaries, "46", classes="custom", breaks=(0.5, 0.6))
+    assert custom["breaks"] == [None, 0.5, 0.6, None] and custom["labels"] == ["≤ 50%", "50% – 60%", "> 60%"]
+    equal = _legend_of(index, boundaries, "46", classes="equal")
+    assert equal["method"] == "equal" and len(equal["colours"]) == len(equal["labels"]) == len(equal["breaks"]) - 1
+    with pytest.raises(EngineInputError, match="breaks"):
+        MapView(classes="quantile", breaks=(1.0,))
+    with pytest.raises(EngineInputError, match="classes"):
+        MapView(classes="jenks")
+
+
+def test_view_state_breaks_are_read_in_the_legend_s_units():
+    from geo.views.viewstate import ViewState
+
+    view = ViewState(metric="share_levels_1_2", classes="custom", breaks=(50.0, 60.0))
+    assert MapView.from_viewstate(view).breaks == (0.5, 0.6)
+    assert MapView.from_viewstate(ViewState(), classes="national").classes == "national"
+    assert MapView.from_viewstate(ViewState(classes="equal"), classes="national").classes == "equal"
+    # Custom with nothing typed yet draws the page's default.
+    assert MapView.from_viewstate(ViewState(classes="custom"), classes="national").classes == "national"

@@ -75,7 +75,17 @@ def views(draw) -> ViewState:
         capital=draw(st.sampled_from(CAPITALS)),
         km=draw(st.sampled_from(REACH_KM)),
         min_count=draw(st.integers(1, MAX_MIN_COUNT)),
+        **draw(legend_sets()),
     )
+
+
+@st.composite
+def legend_sets(draw) -> dict:
+    classes = draw(st.sampled_from(("", "national", "quantile", "equal", "custom")))
+    if classes != "custom":
+        return {"classes": classes}
+    cuts = draw(st.lists(st.floats(-1e6, 1e6, allow_nan=False), min_size=1, max_size=4, unique=True))
+    return {"classes": classes, "breaks": tuple(sorted(cuts))}
 
 
 @given(views())
@@ -333,3 +343,35 @@ def test_old_and_new_metric_links_open_the_same_view(spelling):
     view, notices = parse_query({"metric": spelling})
     assert view.metric == "share_levels_1_2" and notices == []
     assert to_query(view)["metric"] == "share_levels_1_2"
+
+
+# --- legend sets ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("params", "classes", "breaks", "ignored"),
+    [
+        ({"classes": "national"}, "national", (), []),
+        ({"classes": "equal"}, "equal", (), []),
+        ({"breaks": "10,20,30"}, "custom", (10.0, 20.0, 30.0), []),
+        ({"classes": "custom", "breaks": "0.5, 2.25"}, "custom", (0.5, 2.25), []),
+        ({"classes": "custom"}, "", (), [("classes", "url_custom_needs_breaks")]),
+        ({"classes": "custom", "breaks": "30,20"}, "", (),
+         [("breaks", "url_bad_breaks"), ("classes", "url_custom_needs_breaks")]),
+        ({"breaks": "1,2,3,4,5"}, "", (), [("breaks", "url_bad_breaks")]),
+        ({"breaks": "x,nan"}, "", (), [("breaks", "url_bad_breaks")]),
+        ({"classes": "equal", "breaks": "10"}, "equal", (), [("breaks", "url_breaks_not_custom")]),
+        ({"classes": "jenks"}, "", (), [("classes", "url_bad_choice")]),
+    ],
+)
+def test_legend_set_in_the_url(params, classes, breaks, ignored):
+    view, notices = parse_query(params)
+    assert (view.classes, view.breaks) == (classes, breaks)
+    assert sorted((n.param, n.reason) for n in notices) == sorted(ignored)
+    assert parse_query(to_query(view, "overview"))[0] == view
+
+
+def test_legend_set_is_in_map_pages_urls_only():
+    view = ViewState(classes="custom", breaks=(10.0, 20.5))
+    assert to_query(view, "meeting") == {"classes": "custom", "breaks": "10,20.5"}
+    assert to_query(view, "households") == {} and to_query(ViewState(), "overview") == {}
