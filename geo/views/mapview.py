@@ -55,8 +55,6 @@ MAP_LEVELS: tuple[str, ...] = ("province", "district", "subdistrict", "h3")
 ADMIN_LEVELS: tuple[str, ...] = ("province", "district", "subdistrict")
 #: Most hexagons one map draws; a finer resolution is stepped down until it fits.
 MAX_CELLS = 12_000
-#: Maps label their areas by name (and value) when they draw at most this many areas.
-MAX_LABELLED_AREAS = 30
 #: Status of each drawn area.
 AREA_STATUSES: tuple[str, ...] = ("shown", "withheld", "no_data")
 #: Pixel size a screen map is fitted to when none is given (wide, for a projector).
@@ -423,8 +421,9 @@ class MapFigure:
 
     @property
     def labelled(self) -> bool:
-        """True when the map is small enough to label each area by name and value."""
-        return self.level != "h3" and len(self.areas) <= MAX_LABELLED_AREAS
+        """True when exports label the areas by name and value: every admin map (the exports label
+        each area that has room, :func:`geo.export.static.render`); hexagons are not labelled."""
+        return self.level != "h3"
 
     def file_stem(self, *, size: str | None = None) -> str:
         """A file name without extension: province, metric, (level,) (size,) date.
