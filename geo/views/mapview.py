@@ -653,7 +653,8 @@ def build_map(
         drawn = _admin_drawn(index, boundaries_by_level, view, selection, scope_frame, data_provinces)
     national = None
     if view.classes == "national" and get_metric(view.metric).scale == "sequential":
-        national = national_values(index, view, level=view.level, res=drawn.res, mask=mask)
+        national = national_values(index, view, level=view.level, res=drawn.res, mask=mask,
+                                   boundaries_by_level=boundaries_by_level)
     areas, fill, legend, edges = _classified(drawn, view, national)
     # An admin map's aggregate holds the whole selection: its headline needs no second pass.
     totals = totals_of(drawn.raw if drawn.raw is not None else selection.aggregate("province"), k=view.min_count,
@@ -668,8 +669,39 @@ def build_map(
     )
 
 
+#: An equal-area projection for areas in km² (WGS 84 / NSIDC EASE-Grid 2.0 Global, metres).
+EQUAL_AREA_CRS = "EPSG:6933"
+
+
+def areas_km2(geometry) -> np.ndarray:
+    """The area of each geometry (EPSG:4326 lon/lat) in km², measured in an equal-area projection
+    (:data:`EQUAL_AREA_CRS`).
+
+    Example
+    -------
+    >>> import geopandas as gpd, shapely
+    >>> round(float(areas_km2(gpd.GeoSeries([shapely.box(103, 16, 104, 17)], crs="EPSG:4326"))[0]))
+    11408
+    """
+    import geopandas as gpd
+
+    series = gpd.GeoSeries(geometry, crs="EPSG:4326") if not isinstance(geometry, gpd.GeoSeries) else geometry
+    if series.crs is None:
+        series = series.set_crs("EPSG:4326")
+    return series.to_crs(EQUAL_AREA_CRS).area.to_numpy(dtype="float64") / 1e6
+
+
+def cells_area_km2(cells) -> np.ndarray:
+    """The area of each H3 cell (string or integer id) in km² (``h3.cell_area``)."""
+    import h3
+
+    return np.array([h3.cell_area(c if isinstance(c, str) else h3.int_to_str(int(c)), unit="km^2")
+                     for c in cells], dtype="float64")
+
+
 def national_values(index: HouseholdIndex, view: MapView, *, level: str, res: int | None = None,
-                    mask: np.ndarray | None = None) -> np.ndarray:
+                    mask: np.ndarray | None = None, boundaries_by_level: Mapping[str, object] | None = None
+                    ) -> np.ndarray:
     """The metric of every area of the country at ``level`` (H3 cells at ``res``), as the public
     release shows them: the values ``classes="national"`` takes its quantiles from.
 
@@ -692,7 +724,16 @@ def national_values(index: HouseholdIndex, view: MapView, *, level: str, res: in
     else:
         raw = selection.aggregate(level)
     table = protect(raw, k=view.min_count, exact=False)
+    if get_metric(view.metric).denominator == "area_km2":  # density: each area's km²
+        if level == "h3":
+            table = table.assign(area_km2=cells_area_km2(table["h3_cell"]))
+        elif boundaries_by_level is not None and level in boundaries_by_level:
+            frame = boundaries_by_level[level]
+            km2 = pd.Series(areas_km2(frame.geometry), index=frame["code"].astype(str).to_numpy())
+            table = table.assign(area_km2=table["code"].astype(str).map(km2).to_numpy(dtype="float64"))
     values = metric_values(table, view.metric)
+    if get_metric(view.metric).kind == "share":  # a small cell's perturbed share can pass 100%
+        values = np.clip(values, 0.0, 1.0)
     if "suppressed" in table.columns:
         values = np.where(table["suppressed"].astype("boolean").fillna(True).to_numpy(dtype=bool), np.nan, values)
     return values[np.isfinite(values)]
@@ -793,6 +834,8 @@ def _h3_drawn(index, boundaries_by_level, view, selected, bounds, scope_frame, d
     res = min(view.res or auto, view.max_res)  # max_res: the role's finest (geo.access.roles.cap_resolution)
     raw, res, notices = _h3_table(selected, res, view.min_count)
     table = attach_cell_geometry(protect(raw, k=view.min_count, exact=view.exact))
+    if get_metric(view.metric).denominator == "area_km2":
+        table = table.assign(area_km2=cells_area_km2(table["h3_cell"]))
     keys = table["h3_cell"].astype(str).tolist()
     # Outlines over hexagons: the districts of the area (or the provinces when mapping all).
     if view.district_code:
@@ -815,6 +858,8 @@ def _admin_drawn(index, boundaries_by_level, view, selection: _MapSelection, sco
     protected = protected.assign(code=protected["code"].astype(str))
     frame = _within(_boundary(boundaries_by_level, level), scope, data_provinces)
     frame = frame.assign(code=frame["code"].astype(str))[["code", "geometry"]]
+    if get_metric(view.metric).denominator == "area_km2":
+        frame = frame.assign(area_km2=areas_km2(frame.geometry))
     rows = frame.merge(protected, on="code", how="left")  # every area of the scope, with data or not
     table = gpd.GeoDataFrame(protected.merge(frame, on="code", how="left"), geometry="geometry", crs=frame.crs)
     up = {"province": None, "district": "province", "subdistrict": "district"}[level]

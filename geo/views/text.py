@@ -54,6 +54,12 @@ TEXT: dict[str, dict[str, str]] = {
     "metric_mpi": {"th": "ดัชนีความยากจนหลายมิติ (MPI)", "en": "Multidimensional poverty index (MPI)"},
     "metric_assistance_coverage": {"th": "สัดส่วนที่ได้รับความช่วยเหลือ", "en": "Assistance coverage"},
     "metric_households": {"th": "จำนวนครัวเรือน", "en": "Households"},
+    "metric_density": {"th": "ความหนาแน่นครัวเรือน (ต่อ ตร.กม.)", "en": "Households per km²"},
+    "metric_dep": {"th": "สัดส่วนที่ขาดด้าน{dimension} (TPMAP)", "en": "Share deprived in {dimension} (TPMAP)"},
+    "metric_mpi_h": {"th": "สัดส่วนคนจนหลายมิติ (H)", "en": "MPI headcount ratio (H)"},
+    "metric_mpi_a": {"th": "ความรุนแรงของความยากจน (A)", "en": "MPI intensity (A)"},
+    "metric_mpi_contribution": {"th": "สัดส่วนของ MPI จาก{capital}", "en": "Share of the MPI from {capital}"},
+    "metric_assistance": {"th": "สัดส่วนสถานะ: {status}", "en": "Share with status: {status}"},
     "dominant_deficit": {"th": "ทุนที่ขาดมากที่สุด", "en": "Dominant deficit"},
     "share_in_deficit": {"th": "สัดส่วนที่ขาด{capital}", "en": "Share in deficit: {capital}"},
 }

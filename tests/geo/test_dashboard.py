@@ -127,8 +127,14 @@ def test_metric_values_follow_their_definitions(frame, index, metric):
             "share_levels_1_2": group["poverty_level"].isin([1, 2]).mean(),
             "not_in_tpmap": (~group["in_tpmap"]).sum(),
             "assistance_coverage": (group["assistance_status"] == "helped").mean(),
+            "assistance_referred": (group["assistance_status"] == "referred").mean(),
+            "households": len(group),
+            "dep_health": group["dep_health"].astype(bool).mean(),
+            "dep_income": group["dep_income"].astype(bool).mean(),
         }.get(metric)
-        if expected is None:
+        if metric == "density":  # households per km²: the area comes with the map's boundaries
+            assert np.isnan(values[code])
+        elif expected is None:
             assert 0 <= values[code] <= 1
         else:
             assert values[code] == pytest.approx(expected)

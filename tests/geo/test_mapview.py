@@ -133,6 +133,11 @@ def test_metric_values_are_the_engine_columns_on_shown_areas(index, boundaries, 
     raw = aggregate(index, "province").set_index("code")
     shown = figure.areas[figure.areas["status"] == "shown"].set_index("key")
     assert len(shown) == 2
+    if METRICS[metric].denominator == "area_km2":  # density: the area from the boundaries
+        from geo.views.mapview import areas_km2
+
+        frame = boundaries["province"].set_index("code")
+        raw = raw.assign(area_km2=pd.Series(areas_km2(frame.geometry), index=frame.index))
     expected = metric_values(raw.loc[shown.index], metric)
     if METRICS[metric].kind == "category":
         assert list(shown["value"]) == list(expected)
@@ -298,3 +303,44 @@ def test_view_state_breaks_are_read_in_the_legend_s_units():
     assert MapView.from_viewstate(ViewState(classes="equal"), classes="national").classes == "equal"
     # Custom with nothing typed yet draws the page's default.
     assert MapView.from_viewstate(ViewState(classes="custom"), classes="national").classes == "national"
+
+
+# --- metrics beyond the counts -----------------------------------------------------------------
+
+
+def test_density_uses_an_equal_area_measure():
+    from pyproj import Geod
+    from shapely.geometry import box
+
+    from geo.views.mapview import areas_km2
+
+    square = box(103.0, 16.0, 103.4, 17.0)
+    geodesic = abs(Geod(ellps="WGS84").geometry_area_perimeter(square)[0]) / 1e6
+    assert areas_km2([square])[0] == pytest.approx(geodesic, rel=0.002)
+
+
+def test_new_metrics_read_the_engine_columns(index):
+    raw = aggregate(index, "district")
+    households = raw["households"].to_numpy(float)
+    np.testing.assert_allclose(metric_values(raw, "dep_health"), raw["dep_health"].to_numpy(float) / households)
+    np.testing.assert_allclose(metric_values(raw, "mpi_h"), raw["af_h"].to_numpy(float))
+    np.testing.assert_allclose(metric_values(raw, "mpi_a"), raw["af_a"].to_numpy(float))
+    np.testing.assert_allclose(metric_values(raw, "assistance_referred"),
+                               raw["assistance_referred_share"].to_numpy(float))
+    contributions = sum(metric_values(raw, f"mpi_contribution_{c}") for c in ("human", "physical", "natural",
+                                                                             "financial", "social"))
+    poor = raw["af_mpi"].to_numpy(float) > 0
+    np.testing.assert_allclose(contributions[poor], 1.0)
+    assert np.isnan(metric_values(raw, "density")).all()  # no area in a table without geometry
+    crossed = pd.DataFrame({"dep_income": [3], "households": [2]})  # perturbed counts can cross
+    assert metric_values(crossed, "dep_income").tolist() == [1.0]
+
+
+def test_every_overview_metric_has_a_label_and_maps(index, boundaries):
+    from geo.views.metrics import OVERVIEW_METRICS
+
+    for metric in OVERVIEW_METRICS:
+        assert metric_label(metric, "th") != metric_label(metric, "en")
+        figure = build_map(index, boundaries, MapView(province_code="46", metric=metric), now=DAY,
+                           synthetic=True)
+        assert figure.legend.title == metric_label(metric) and metric in figure.file_stem()
