@@ -28,12 +28,12 @@ import streamlit as st
 from geo.access.roles import User
 from geo.errors import AccessDenied
 from geo.access.audit import log_denied
-from geo.data.contract import ASSISTANCE_STATUSES, CAPITALS
+from geo.data.contract import ASSISTANCE_STATUSES, CAPITALS, DEPRIVATIONS
 from geo.views.text import area_name
 from geo.views.dashboard import codes_in, households_shown, ordered_provinces, year_label
 from geo.errors import PPAPError
 from geo.engine.filters import NO_PILOT
-from geo.views.text import assistance_label, capital_label, format_number, level_label, text
+from geo.views.text import assistance_label, capital_label, deprivation_label, format_number, level_label, text
 from geo.access.roles import check_view_scope, limit_min_count
 from geo.views.viewstate import (
     QUERY_KEYS,
@@ -70,6 +70,7 @@ SIDEBAR_KEYS: dict[str, str] = {
     "verified": "sidebar_verified",
     "assistance": "sidebar_assistance",
     "pilots": "sidebar_pilots",
+    "deprivations": "sidebar_deprivations",
     "min_count": "sidebar_min_count",
     "classes": "sidebar_classes",
     "breaks": "sidebar_breaks",
@@ -125,6 +126,8 @@ def _from_widget(field: str, value: object) -> object:
         return tuple(c for c in CAPITALS if c in (value or ()))
     if field == "assistance":
         return tuple(s for s in ASSISTANCE_STATUSES if s in (value or ()))
+    if field == "deprivations":
+        return tuple(d for d in DEPRIVATIONS if d in (value or ()))
     return value
 
 
@@ -379,13 +382,16 @@ def _draw_sidebar(view: ViewState, page: str, data) -> None:
     bar.radio(text("tpmap_status", lang), TPMAP_CHOICES, key=SIDEBAR_KEYS["tpmap"],
               format_func=lambda v: text(f"tpmap_{v}", lang))
     more = bar.expander(text("more_filters", lang), expanded=view.has_filters and any(
-        getattr(view, f) not in ((), "any") for f in ("capitals_in_deficit", "verified", "assistance", "pilots")))
+        getattr(view, f) not in ((), "any") for f in ("capitals_in_deficit", "verified", "assistance", "pilots",
+                                                          "deprivations")))
     more.multiselect(text("capital_in_deficit", lang), list(CAPITALS), key=SIDEBAR_KEYS["capitals_in_deficit"],
                      format_func=lambda c: capital_label(c, lang), placeholder=text("tpmap_any", lang))
     more.radio(text("verified_status", lang), VERIFIED_CHOICES, key=SIDEBAR_KEYS["verified"], horizontal=True,
                format_func=lambda v: text(f"verified_{v}", lang))
     more.multiselect(text("assistance", lang), list(ASSISTANCE_STATUSES), key=SIDEBAR_KEYS["assistance"],
                      format_func=lambda s: assistance_label(s, lang), placeholder=text("tpmap_any", lang))
+    more.multiselect(text("deprivation_filter", lang), list(DEPRIVATIONS), key=SIDEBAR_KEYS["deprivations"],
+                     format_func=lambda d: deprivation_label(d, lang), placeholder=text("tpmap_any", lang))
     pilots = [NO_PILOT] + (sorted(data.index.pilot_ids.astype(str).tolist()) if data is not None else [])
     names = {} if data is None else dict(zip(data.pilots["pilot_id"].astype(str),
                                              data.pilots["name_th" if lang == "th" else "name_en"].astype(str)))

@@ -568,6 +568,7 @@ def _filters_in_words(flt: HouseholdFilter | None, lang: str) -> tuple[str, ...]
         tpmap={None: "any", True: "in", False: "out"}[flt.in_tpmap],
         verified={None: "any", True: "yes", False: "no"}[flt.verified],
         assistance=tuple(flt.assistance or ()), pilots=tuple(flt.pilots or ()),
+        deprivations=tuple(flt.deprivations or ()),
     )
     parts = [p for p in describe_filters(state, lang, with_provinces=True).split("; ") if p]
     if flt.capitals_in_deficit and flt.deficit_cutoff != 1.75:

@@ -55,6 +55,8 @@ TEXT: dict[str, dict[str, str]] = {
     "metric_assistance_coverage": {"th": "สัดส่วนที่ได้รับความช่วยเหลือ", "en": "Assistance coverage"},
     "metric_households": {"th": "จำนวนครัวเรือน", "en": "Households"},
     "metric_density": {"th": "ความหนาแน่นครัวเรือน (ต่อ ตร.กม.)", "en": "Households per km²"},
+    "deprived_in": {"th": "ขาดด้าน{dimensions} (TPMAP)", "en": "Deprived in {dimensions} (TPMAP)"},
+    "deprivation_filter": {"th": "ขาดด้านตาม TPMAP", "en": "TPMAP deprivation"},
     "metric_dep": {"th": "สัดส่วนที่ขาดด้าน{dimension} (TPMAP)", "en": "Share deprived in {dimension} (TPMAP)"},
     "metric_mpi_h": {"th": "สัดส่วนคนจนหลายมิติ (H)", "en": "MPI headcount ratio (H)"},
     "metric_mpi_a": {"th": "ความรุนแรงของความยากจน (A)", "en": "MPI intensity (A)"},

@@ -11,6 +11,7 @@ Query string (defaults are left out; lists are comma-separated, repeated keys ar
     level=1,2      household levels 1-4                  deficit=natural capitals in deficit
     tpmap=out      in | out (missing from TPMAP)         verified=yes   yes | no
     assist=none    assistance statuses                   pilot=P01-4609 pilot ids, or "none"
+    dep=health     TPMAP deprivations (deprived in any)
     lang=en        th (default) | en                     era=CE         BE (default) | CE
     metric=mpi     the Overview's metric                 by=district    province | district | subdistrict | h3
     res=8          H3 resolution 5-9 (absent: automatic) area=4609      selected area (2/4/6 digits)
@@ -41,7 +42,7 @@ import unicodedata
 from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass, fields, replace
 
-from geo.data.contract import ASSISTANCE_STATUSES, CAPITALS
+from geo.data.contract import ASSISTANCE_STATUSES, CAPITALS, DEPRIVATIONS
 from geo.engine.filters import NO_PILOT, HouseholdFilter
 from geo.engine.protect import DEFAULT_MIN_COUNT
 from geo.data.areas import is_valid_area
@@ -77,6 +78,7 @@ PAGE_FIELDS: dict[str, tuple[str, ...]] = {
 PAGE_CLASSES: dict[str, str] = {"meeting": "national"}
 FILTER_FIELDS: tuple[str, ...] = (
     "provinces", "districts", "levels", "capitals_in_deficit", "tpmap", "verified", "assistance", "pilots",
+    "deprivations",
 )
 #: Query parameter of each view field.
 QUERY_NAMES: dict[str, str] = {
@@ -84,6 +86,7 @@ QUERY_NAMES: dict[str, str] = {
     "tpmap": "tpmap", "verified": "verified", "assistance": "assist", "pilots": "pilot",
     "lang": "lang", "era": "era", "metric": "metric", "by": "by", "res": "res", "area": "area",
     "capital": "capital", "km": "km", "min_count": "k", "classes": "classes", "breaks": "breaks",
+    "deprivations": "dep",
 }
 #: View fields every page puts in its URL besides the filters.
 ALWAYS_FIELDS: tuple[str, ...] = ("lang", "era", "min_count")
@@ -109,6 +112,8 @@ class ViewState:
     verified: str = "any"
     assistance: tuple[str, ...] = ()
     pilots: tuple[str, ...] = ()
+    #: TPMAP dimensions: keep households deprived in at least one (``dep=health,income``).
+    deprivations: tuple[str, ...] = ()
     lang: str = "th"
     era: str = "BE"
     metric: str = "poor_households"
@@ -158,6 +163,7 @@ class ViewState:
             verified={"any": None, "yes": True, "no": False}[self.verified],
             assistance=self.assistance or None,
             pilots=self.pilots or None,
+            deprivations=self.deprivations or None,
         )
         return None if flt.is_empty else flt
 
@@ -401,6 +407,8 @@ def parse_query(params: Mapping[str, object]) -> tuple[ViewState, list[Notice]]:
         values["assistance"] = _choices("assist", get("assist"), ASSISTANCE_STATUSES, notices)
     if "pilot" in params:
         values["pilots"] = _pilots(get("pilot"), notices)
+    if "dep" in params:
+        values["deprivations"] = _choices("dep", get("dep"), DEPRIVATIONS, notices)
     if "lang" in params:
         values["lang"] = _choice("lang", get("lang"), LANGS, "th", notices)
     if "era" in params:
@@ -587,7 +595,7 @@ def describe_filters(view: ViewState, lang: str = "th", *, with_provinces: bool 
 
     Provinces are left out unless ``with_provinces`` (titles name them through :func:`where_label`).
     """
-    from geo.views.text import assistance_label, level_label
+    from geo.views.text import assistance_label, deprivation_label, level_label
 
     parts = []
     if view.provinces and (with_provinces or view.area):
@@ -605,6 +613,9 @@ def describe_filters(view: ViewState, lang: str = "th", *, with_provinces: bool 
         parts.append(text(f"verified_{view.verified}", lang))
     if view.assistance:
         parts.append(", ".join(assistance_label(s, lang) for s in view.assistance))
+    if view.deprivations:
+        parts.append(text("deprived_in", lang, dimensions=", ".join(deprivation_label(d, lang)
+                                                                     for d in view.deprivations)))
     if view.pilots:
         pilots = ", ".join(text("no_pilot", lang) if p == "none" else p for p in view.pilots)
         parts.append(f"{text('pilot', lang)} {pilots}")

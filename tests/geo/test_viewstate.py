@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from geo.access.roles import User, public_viewer
 from geo.errors import AccessDenied
-from geo.data.contract import ASSISTANCE_STATUSES, CAPITALS
+from geo.data.contract import ASSISTANCE_STATUSES, CAPITALS, DEPRIVATIONS
 from geo.access.roles import limit_min_count
 from geo.views.metrics import OVERVIEW_METRICS
 from geo.views.viewstate import (
@@ -66,6 +66,7 @@ def views(draw) -> ViewState:
         verified=draw(st.sampled_from(VERIFIED_CHOICES)),
         assistance=draw(in_order(ASSISTANCE_STATUSES)),
         pilots=draw(sorted_unique(st.sampled_from(["none", "P01-4609", "P02-4602", "X_9"]))),
+        deprivations=draw(in_order(DEPRIVATIONS)),
         lang=draw(st.sampled_from(LANGS)),
         era=draw(st.sampled_from(("BE", "CE"))),
         metric=draw(st.sampled_from(OVERVIEW_METRICS)),
@@ -375,3 +376,13 @@ def test_legend_set_is_in_map_pages_urls_only():
     view = ViewState(classes="custom", breaks=(10.0, 20.5))
     assert to_query(view, "meeting") == {"classes": "custom", "breaks": "10,20.5"}
     assert to_query(view, "households") == {} and to_query(ViewState(), "overview") == {}
+
+
+def test_deprivation_filter_in_the_url_and_in_words():
+    view, notices = parse_query({"dep": "income,health,wealth"})
+    assert view.deprivations == ("health", "income") and [(n.param, n.value) for n in notices] == [("dep", "wealth")]
+    assert view.to_filter().deprivations == ("health", "income")
+    assert to_query(view, "overview") == {"dep": "health,income"}
+    from geo.views.viewstate import describe_filters
+
+    assert describe_filters(view, "en") == "Deprived in Health, Income (TPMAP)"
