@@ -30,6 +30,7 @@ from geo.errors import AccessDenied
 from geo.access.audit import log_denied
 from geo.data.contract import ASSISTANCE_STATUSES, CAPITALS, DEPRIVATIONS
 from geo.views.text import area_name
+from geo.views.metrics import get_metric
 from geo.views.dashboard import codes_in, households_shown, ordered_provinces, year_label
 from geo.errors import PPAPError
 from geo.engine.filters import NO_PILOT
@@ -304,6 +305,9 @@ def page_view(page: str, data) -> ViewState:
         view = replace(view, by=page_by)
     if view.res is not None and view.res > user.capabilities.max_h3_res:
         view = replace(view, res=user.capabilities.max_h3_res)  # geo.access.roles.cap_resolution
+    if get_metric(view.metric).restricted and not user.capabilities.exact_counts:  # ?metric=off_district
+        notices.append(Notice("metric", view.metric, "metric_not_allowed"))
+        view = replace(view, metric=ViewState.metric)
     view, k_denied = limit_min_count(view, user)  # ?k=1 as a viewer: refused, the floor instead
     if k_denied is not None:
         log_denied(user, k_denied, what=f"{page} k")

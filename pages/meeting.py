@@ -9,7 +9,7 @@ from dataclasses import replace
 import streamlit as st
 
 from geo.views.dashboard import legend_html
-from geo.views.metrics import OVERVIEW_METRICS, metric_label
+from geo.views.metrics import allowed_metrics, metric_label
 from geo.views.text import area_name
 from geo.views.dashboard_maps import metric_map
 from geo.engine.cellkey import MAX_NOISE
@@ -78,8 +78,9 @@ for column, item in zip(st.columns(len(figure.figure.headline[:4])), figure.figu
 map_column, side = st.columns([4, 1])
 with side:
     slide = st.toggle(text("meeting_slide", lang), key="meeting_slide", help=text("meeting_slide_help", lang))
-    st.html(legend_html(figure.legend, scale=1.5))
-    st.selectbox(text("metric", lang), OVERVIEW_METRICS, key=PAGE_KEYS[PAGE]["metric"],
+    if not slide:  # the slide (the export image) carries its own legend
+        st.html(legend_html(figure.legend, scale=1.5))
+    st.selectbox(text("metric", lang), allowed_metrics(exact=context.exact), key=PAGE_KEYS[PAGE]["metric"],
                  format_func=lambda m: metric_label(m, lang))
     export_menu(figure.figure, "meeting_export")
     st.page_link("pages/overview.py", label=text("leave_meeting", lang), icon=":material/close_fullscreen:")

@@ -10,7 +10,7 @@ from geo.views.dashboard import map_parent, top_areas, view_area_table, view_tot
 from geo.views.dashboard_maps import metric_map
 from geo.views.headline import headline
 from geo.views.mapview import resolution_label
-from geo.views.metrics import OVERVIEW_METRICS, metric_label
+from geo.views.metrics import allowed_metrics, metric_label
 from geo.views.text import text
 from geo.views.viewstate import MAP_RESOLUTIONS, drill_down, shown_level
 from pages._render import area_nav, drill_map, export_menu, map_heading, legend, map_context, map_footer, map_page, show_table
@@ -62,7 +62,7 @@ def map_and_top10(page_run_view) -> None:
     key = (view, context)
     figure = overview_map(view, context)
     left, middle, right = st.columns([3, 3, 2])
-    left.selectbox(text("metric", lang), OVERVIEW_METRICS, key=PAGE_KEYS[PAGE]["metric"],
+    left.selectbox(text("metric", lang), allowed_metrics(exact=context.exact), key=PAGE_KEYS[PAGE]["metric"],
                    format_func=lambda m: metric_label(m, lang))
     middle.radio(text("map_by", lang), PAGE_BY[PAGE], key=PAGE_KEYS[PAGE]["by"], horizontal=True,
                  format_func=lambda by: text(f"map_{by}", lang))

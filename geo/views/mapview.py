@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -208,6 +209,13 @@ class MapView:
         setter(self, "min_count", check_int(self.min_count, "min_count", minimum=1))
         max_res = check_int(self.max_res, "max_res", minimum=MAP_RESOLUTIONS[0], maximum=10)
         setter(self, "max_res", min(max_res, MAP_RESOLUTIONS[-1]))
+        spec = get_metric(metric)
+        if spec.restricted and not self.exact:
+            raise EngineInputError(f"metric {metric!r} is for officers and administrators only (exact=True), "
+                                   "got exact=False")
+        if spec.areas_only and self.level == "h3":
+            raise EngineInputError(f"metric {metric!r} is mapped by area, not by H3 hexagon: level must be one "
+                                   f"of {list(ADMIN_LEVELS)}")
         if self.classes not in mapstyle.CLASS_METHODS:
             raise EngineInputError(f"classes must be one of {list(mapstyle.CLASS_METHODS)}, got {self.classes!r}")
         if self.classes == "custom":
@@ -255,9 +263,10 @@ class MapView:
         area = view.area[:4] if len(view.area) == 6 else view.area
         if not area and len(view.provinces) == 1:
             area = view.provinces[0]
-        level = "h3" if view.by == "h3" else shown_level(replace(view, area=area))
+        areas_only = get_metric(metric or view.metric).areas_only
+        level = "h3" if view.by == "h3" and not areas_only else shown_level(replace(view, area=area))
         max_res = min(check_int(max_res, "max_res", minimum=MAP_RESOLUTIONS[0], maximum=10), MAP_RESOLUTIONS[-1])
-        res = min(view.res, max_res) if view.by == "h3" and view.res else None
+        res = min(view.res, max_res) if level == "h3" and view.res else None
         chosen = view.classes or classes
         spec = get_metric(metric or view.metric)
         breaks = ()
@@ -670,6 +679,46 @@ def build_map(
     )
 
 
+_OUTSIDE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def outside_declared(index: HouseholdIndex, boundaries_by_level: Mapping[str, object]) -> np.ndarray:
+    """Whether each household (in ``index`` order) stands outside its declared district
+    (:func:`geo.engine.verify.in_declared`); False without a position or a boundary.
+
+    The district polygons are ``boundaries_by_level["verify"]`` (full-detail districts, prepared
+    with :func:`geo.engine.verify.prepare_boundaries`) when given, else the drawn districts.
+    Computed once per index and boundary set.
+    """
+    from geo.engine.verify import in_declared, prepare_boundaries
+
+    prepared = boundaries_by_level.get("verify")
+    if prepared is None:
+        prepared = prepare_boundaries(_boundary(boundaries_by_level, "district"), "district")
+    cached = _OUTSIDE.get(index)
+    if cached is not None and cached[0] is prepared:
+        return cached[1]
+    declared = index.district_codes.astype(str)[index.district]
+    inside = in_declared(index.lon.astype("float64"), index.lat.astype("float64"), declared, prepared)
+    outside = inside == 0
+    if boundaries_by_level.get("verify") is not None:
+        _OUTSIDE[index] = (prepared, outside)
+    return outside
+
+
+def _outside_counts(index, boundaries_by_level, view: MapView, level: str, mask, *, exact: bool | None = None):
+    """``code`` and ``outside_declared``: households of the selection outside their declared
+    district, per area, released as ``view`` releases counts (withheld under ``k``)."""
+    outside = outside_declared(index, boundaries_by_level)
+    keep = outside if mask is None else (outside & mask)
+    counts = protect(aggregate(index, level, mask=keep), k=view.min_count,
+                     exact=view.exact if exact is None else exact)
+    shown = pd.to_numeric(counts["households"], errors="coerce")
+    if "suppressed" in counts.columns:
+        shown = shown.where(~counts["suppressed"].astype("boolean").fillna(True))
+    return pd.DataFrame({"code": counts["code"].astype(str), "outside_declared": shown.to_numpy(dtype="float64")})
+
+
 #: An equal-area projection for areas in km² (WGS 84 / NSIDC EASE-Grid 2.0 Global, metres).
 EQUAL_AREA_CRS = "EPSG:6933"
 
@@ -725,6 +774,10 @@ def national_values(index: HouseholdIndex, view: MapView, *, level: str, res: in
     else:
         raw = selection.aggregate(level)
     table = protect(raw, k=view.min_count, exact=False)
+    if get_metric(view.metric).columns == ("outside_declared",) and boundaries_by_level is not None:
+        table = table.assign(code=table["code"].astype(str)).merge(
+            _outside_counts(index, boundaries_by_level, everywhere, level, selection.mask(), exact=False),
+            on="code", how="left")
     if get_metric(view.metric).denominator == "area_km2":  # density: each area's km²
         if level == "h3":
             table = table.assign(area_km2=cells_area_km2(table["h3_cell"]))
@@ -861,6 +914,9 @@ def _admin_drawn(index, boundaries_by_level, view, selection: _MapSelection, sco
     frame = frame.assign(code=frame["code"].astype(str))[["code", "geometry"]]
     if get_metric(view.metric).denominator == "area_km2":
         frame = frame.assign(area_km2=areas_km2(frame.geometry))
+    if get_metric(view.metric).columns == ("outside_declared",):
+        protected = protected.merge(_outside_counts(index, boundaries_by_level, view, level, selection.mask()),
+                                    on="code", how="left")
     rows = frame.merge(protected, on="code", how="left")  # every area of the scope, with data or not
     table = gpd.GeoDataFrame(protected.merge(frame, on="code", how="left"), geometry="geometry", crs=frame.crs)
     up = {"province": None, "district": "province", "subdistrict": "district"}[level]
@@ -919,12 +975,18 @@ def _classified(drawn: _Drawn, view: MapView, national: np.ndarray | None = None
             legend = replace(legend, notes=legend.notes + (no_data,))
     else:
         values = np.where(status == "shown", values.astype("float64"), np.nan)
-        edges = _edges(values, view, national, spec.legend_formatter(lang))
+        formatter = spec.legend_formatter(lang)
+        edges = _edges(values, view, national, formatter)
+        if spec.kind == "share" and edges.size and edges.size < len(mapstyle.SEQUENTIAL_YLORRD) + 1:
+            fine = spec.legend_formatter(lang, fine=True)  # classes within a few percent: one decimal
+            finer = _edges(values, view, national, fine)
+            if finer.size > edges.size:
+                edges, formatter = finer, fine
         # An area shown whose figure is withheld (its numerator under k) is grey as withheld, not blank.
         value_withheld = (status == "shown") & ~np.isfinite(values)
         fill = mapstyle.fill_colours(values, edges, withheld=withheld | value_withheld,
                                      alpha=225 if view.level == "h3" else 210)
-        legend = mapstyle.sequential_legend(what, edges, spec.legend_formatter(lang),
+        legend = mapstyle.sequential_legend(what, edges, formatter,
                                             withheld_label=withheld_label, no_data_label=no_data_label)
         # One value (or classes that round alike) reads "60%", not "60% – 60%".
         items = tuple(replace(i, label=i.label.split(" – ")[0]) if len(set(i.label.split(" – "))) == 1 else i
@@ -1037,5 +1099,8 @@ def load_map_inputs(households_path=None, boundaries_dir=None) -> MapInputs:
         frame = load_boundaries(level, directory)
         boundaries[level] = frame.set_geometry(display_geometry(frame.geometry))
     boundaries["context"] = context_geometry(load_boundaries("province", directory))
+    from geo.engine.verify import prepare_boundaries
+
+    boundaries["verify"] = prepare_boundaries(load_boundaries("district", directory), "district")
     attribution = str(read_manifest(directory).get("attribution") or ATTRIBUTION)
     return MapInputs(index, boundaries, is_synthetic(path), attribution, path)

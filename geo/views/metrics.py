@@ -20,6 +20,7 @@ dep_<dimension>        ``dep_<dimension>`` / ``households`` (TPMAP)        share
 mpi_h, mpi_a           ``af_h`` (headcount ratio), ``af_a`` (intensity)    share       sequential
 mpi_contribution_<c>   ``af_contribution_<capital>`` (share of the MPI)     share       sequential
 assistance_<status>    ``assistance_<status>_share`` (in progress, ...)    share       sequential
+off_district           ``outside_declared`` / ``households`` (verify)      share       sequential
 =====================  ==================================================  ==========  ===========
 
 A ratio metric (``denominator`` set) divides the sum of its columns by another column of the same
@@ -67,6 +68,10 @@ class Metric:
     scale: str = "sequential"
     direction: str = "higher_worse"
     denominator: str | None = None
+    #: Only for exact releases (officers in their areas, administrators): ``off_district``.
+    restricted: bool = False
+    #: Drawn by admin area only (an H3 map of it is drawn by the area level instead).
+    areas_only: bool = False
 
     def label(self, lang: str = "th") -> str:
         """What the metric is called in ``lang``."""
@@ -100,8 +105,11 @@ class Metric:
         """What a value is multiplied by to read as people do (100 for a share read in percent)."""
         return 100.0 if self.kind == "share" else 1.0
 
-    def legend_formatter(self, lang: str = "th") -> Callable[[float], str]:
-        """How a legend's class edges read (shorter than :meth:`format`)."""
+    def legend_formatter(self, lang: str = "th", *, fine: bool = False) -> Callable[[float], str]:
+        """How a legend's class edges read (shorter than :meth:`format`); ``fine`` gives shares
+        one decimal (for classes within a few percent, which whole percents would merge)."""
+        if self.kind == "share" and fine:
+            return lambda v: format_percent(v, lang, decimals=1)
         if self.kind == "count":
             return lambda v: format_number(v, lang)
         if self.kind == "share":
@@ -135,6 +143,8 @@ def _metrics() -> dict[str, Metric]:
     for capital in CAPITALS:
         out[f"mpi_contribution_{capital}"] = Metric(f"mpi_contribution_{capital}", None, "share",
                                                     (f"af_contribution_{capital}",), direction="none")
+    out["off_district"] = Metric("off_district", "metric_off_district", "share", ("outside_declared",),
+                                 denominator="households", restricted=True, areas_only=True)
     for status in ASSISTANCE_STATUSES:
         if status != "helped":  # "helped" is assistance_coverage
             out[f"assistance_{status}"] = Metric(
@@ -152,8 +162,13 @@ OVERVIEW_METRICS: tuple[str, ...] = (
     "poor_households", "share_levels_1_2", "not_in_tpmap", "mpi", "mpi_h", "mpi_a",
     *(f"mpi_contribution_{c}" for c in CAPITALS), "density", *(f"dep_{d}" for d in DEPRIVATIONS),
     "assistance_coverage", *(f"assistance_{s}" for s in ("in_progress", "referred", "none", "self_resolved")),
-    "households",
+    "households", "off_district",
 )
+
+
+def allowed_metrics(*, exact: bool, metrics=OVERVIEW_METRICS) -> tuple[str, ...]:
+    """The metrics a user may pick: restricted ones (``off_district``) only with exact counts."""
+    return tuple(m for m in metrics if exact or not get_metric(m).restricted)
 
 
 def metric_name(name: object) -> object:

@@ -127,7 +127,7 @@ def test_figure_text_never_carries_the_small_area_s_values(index, boundaries):
         assert '"households":3' not in deck
 
 
-@pytest.mark.parametrize("metric", list(METRICS))
+@pytest.mark.parametrize("metric", [m for m in METRICS if m != "off_district"])  # off_district: below
 def test_metric_values_are_the_engine_columns_on_shown_areas(index, boundaries, metric):
     figure = build_map(index, boundaries, MapView(level="province", metric=metric, exact=True), now=DAY, synthetic=True)
     raw = aggregate(index, "province").set_index("code")
@@ -341,6 +341,29 @@ def test_every_overview_metric_has_a_label_and_maps(index, boundaries):
 
     for metric in OVERVIEW_METRICS:
         assert metric_label(metric, "th") != metric_label(metric, "en")
-        figure = build_map(index, boundaries, MapView(province_code="46", metric=metric), now=DAY,
+        figure = build_map(index, boundaries, MapView(province_code="46", metric=metric,
+                                                      exact=METRICS[metric].restricted), now=DAY,
                            synthetic=True)
         assert figure.legend.title == metric_label(metric) and metric in figure.file_stem()
+
+
+def test_off_district_share_is_for_exact_releases_and_counts_households_outside(index, boundaries):
+    from geo.views.mapview import outside_declared
+    from geo.views.metrics import allowed_metrics
+
+    with pytest.raises(EngineInputError, match="officers and administrators"):
+        MapView(metric="off_district")
+    with pytest.raises(EngineInputError, match="by area"):
+        MapView(metric="off_district", level="h3", exact=True)
+    assert "off_district" not in allowed_metrics(exact=False) and "off_district" in allowed_metrics(exact=True)
+    # Move Mueang Kalasin's box: its 40 households now stand outside their declared district.
+    moved = dict(boundaries)
+    district = boundaries["district"].copy()
+    district.loc[district["code"] == "4601", "geometry"] = district.loc[district["code"] == "3401", "geometry"].iloc[0]
+    moved["district"] = district
+    assert outside_declared(index, boundaries).sum() == 0
+    assert outside_declared(index, moved).sum() == 40
+    view = MapView(province_code="46", metric="off_district", exact=True, level="district")
+    shown = build_map(index, moved, view, now=DAY, synthetic=True).areas.set_index("key")
+    assert shown.loc["4601", "value"] == pytest.approx(1.0) and shown.loc["4609", "value"] == 0 or \
+        np.isnan(shown.loc["4609", "value"])
