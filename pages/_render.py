@@ -23,7 +23,7 @@ from dataclasses import replace
 
 from geo.access.roles import scope_key
 from geo.access.audit import log_export
-from geo.views.dashboard import breadcrumb, legend_html
+from geo.views.dashboard import legend_html, view_breadcrumb
 from geo.views.dashboard_maps import MapContext
 from geo.errors import PPAPError
 from geo.export import EXPORT_CHOICES, FORMATS, export_bytes, file_name
@@ -199,13 +199,14 @@ def _go_to(area: str, page: str) -> None:
 
 def area_nav(view: ViewState, page: str) -> None:
     """"Back" and the breadcrumb from all provinces to the selected area, as buttons."""
-    crumbs = breadcrumb(view.area, view.lang)
+    crumbs = view_breadcrumb(view, view.lang)
+    shown = view.area or (view.provinces[0] if len(view.provinces) == 1 else "")
     row = st.container(horizontal=True, vertical_alignment="center")
     row.button(text("back", view.lang), key=f"{page}_back", icon=":material/arrow_back:",
                disabled=not view.area, on_click=_go_to, args=(view.area[:-2], page))
     for code, name in crumbs:
         row.button(name, key=f"{page}_crumb_{code or 'all'}", on_click=_go_to, args=(code, page),
-                   type="primary" if code == view.area else "secondary")
+                   type="primary" if code == shown else "secondary")
 
 
 def _on_map_select(key: str, page: str) -> None:

@@ -88,8 +88,8 @@ PAGE_KEYS: dict[str, dict[str, str]] = {
 }
 #: The map levels each page offers; a view's ``by`` outside them shows the page's first.
 PAGE_BY: dict[str, tuple[str, ...]] = {
-    "overview": ("province", "district", "h3"),
-    "capitals": ("province", "district", "h3"),
+    "overview": ("province", "district", "subdistrict", "h3"),
+    "capitals": ("province", "district", "subdistrict", "h3"),
     "households": ("province", "district", "subdistrict"),
 }
 
@@ -303,8 +303,12 @@ def page_view(page: str, data) -> ViewState:
         if st.session_state.get(PAGE_KEYS[page]["by"]) in PAGE_BY[page]:
             page_by = st.session_state[PAGE_KEYS[page]["by"]]
         view = replace(view, by=page_by)
-    if view.res is not None and view.res > user.capabilities.max_h3_res:
+    if view.res is not None and view.res > user.capabilities.max_h3_res:  # ?res=9 as a viewer: say so
+        notices.append(Notice("res", str(view.res), "url_res_capped"))
         view = replace(view, res=user.capabilities.max_h3_res)  # geo.access.roles.cap_resolution
+    if view.by == "subdistrict" and not (view.area or len(view.provinces) == 1) and page in ("overview", "capitals"):
+        notices.append(Notice("by", view.by, "url_subdistrict_needs_area"))  # thousands of subdistricts
+        view = replace(view, by="district")
     if get_metric(view.metric).restricted and not user.capabilities.exact_counts:  # ?metric=off_district
         notices.append(Notice("metric", view.metric, "metric_not_allowed"))
         view = replace(view, metric=ViewState.metric)

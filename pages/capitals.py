@@ -33,6 +33,9 @@ def capital_maps_and_tables(page_run_view) -> None:
                    format_func=lambda c: capital_label(c, lang))
     right.radio(text("map_by", lang), PAGE_BY[PAGE], key=PAGE_KEYS[PAGE]["by"], horizontal=True,
                 format_func=lambda by: text(f"map_{by}", lang))
+    shown = shown_level(view)
+    if view.by != "h3" and shown != view.by:  # a province picked "by province" is drawn by district: say so
+        right.caption(text("map_shows", lang, level=text(f"by_{shown}", lang)))
 
     context = map_context(data, view)
     deficit = shared_result("capitals_deficit", data, (view, context),

@@ -66,6 +66,8 @@ def map_and_top10(page_run_view) -> None:
                    format_func=lambda m: metric_label(m, lang))
     middle.radio(text("map_by", lang), PAGE_BY[PAGE], key=PAGE_KEYS[PAGE]["by"], horizontal=True,
                  format_func=lambda by: text(f"map_{by}", lang))
+    if figure.level not in (view.by, "h3"):  # a province picked "by province" is drawn by district: say so
+        middle.caption(text("map_shows", lang, level=text(f"by_{figure.level}", lang)))
     if view.by == "h3":
         right.selectbox(text("resolution", lang), (AUTO_RES, *(r for r in MAP_RESOLUTIONS if r <= context.max_res)),
                         key=PAGE_KEYS[PAGE]["res"],

@@ -1022,9 +1022,7 @@ def _words(view: MapView, res: int | None, *, synthetic: bool, attribution: str,
     place = _place(view, lang)
     filters_text = _filters_in_words(view.filters, lang)
     what = metric_label(view.metric, lang)
-    title = f"{what} · {text(f'by_{view.level}', lang)} · {place}"
-    if filters_text:
-        title += f" ({'; '.join(filters_text)})"
+    title = f"{what} · {text(f'by_{view.level}', lang)} · {place}"  # the filters: once, in the subtitle
     subtitle = []
     if res is not None:
         subtitle.append(resolution_label(res, lang))

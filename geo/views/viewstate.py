@@ -617,6 +617,9 @@ def describe_filters(view: ViewState, lang: str = "th", *, with_provinces: bool 
         parts.append(text("deprived_in", lang, dimensions=", ".join(deprivation_label(d, lang)
                                                                      for d in view.deprivations)))
     if view.pilots:
-        pilots = ", ".join(text("no_pilot", lang) if p == "none" else p for p in view.pilots)
-        parts.append(f"{text('pilot', lang)} {pilots}")
+        named = [p for p in view.pilots if p != NO_PILOT]
+        pilots = [f"{text('pilot', lang)} {', '.join(named)}"] if named else []
+        if NO_PILOT in view.pilots:  # "In no pilot" reads alone, not "Pilot project In no pilot"
+            pilots.append(text("no_pilot", lang))
+        parts.append(", ".join(pilots))
     return "; ".join(parts)

@@ -224,9 +224,10 @@ def test_gaps_are_areas_in_need_with_no_pilot_in_reach_and_protected(index, pilo
 
 def test_titles_say_what_where_and_which_filter(index, boundaries):
     view = ViewState(area="4609", levels=(1, 2), tpmap="out", lang="en")
-    title = M.metric_map(index, boundaries, view).title
-    assert title.startswith("Poor households (levels 1-2) · by subdistrict · Sahatsakhan district, Kalasin")
-    assert "Level 1 Destitute, 2 Hard" in title and "Not in TPMAP" in title
+    figure = M.metric_map(index, boundaries, view).figure
+    title, subtitle = figure.title, figure.subtitle
+    assert title == "Poor households (levels 1-2) · by subdistrict · Sahatsakhan district, Kalasin"
+    assert "Level 1 Destitute, 2 Hard" in subtitle and "Not in TPMAP" in subtitle  # once, not in the title
     assert D.where_label(ViewState(provinces=("34", "46")), "th") == "อุบลราชธานี, กาฬสินธุ์"
     assert D.where_label(ViewState(), "en") == "20 pilot provinces"
     assert describe_filters(ViewState()) == ""

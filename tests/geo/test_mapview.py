@@ -180,7 +180,9 @@ def test_words_title_credit_date_and_headline(index, boundaries, kalasin):
                                               filters=HouseholdFilter(levels=(1, 2), in_tpmap=False), exact=True),
                    now=DAY, synthetic=True)
     assert en.title.startswith("Multidimensional poverty index (MPI) · by subdistrict · Sahatsakhan district")
-    assert "Not in TPMAP" in en.title and "21 Nov 2026 (BE 2569)" == en.date_text
+    # The filters are said once, in the subtitle, not in the title too.
+    assert "Not in TPMAP" not in en.title and en.subtitle.count("Not in TPMAP") == 1
+    assert "21 Nov 2026 (BE 2569)" == en.date_text
     assert en.filters_text and all(h.text == "–" for h in en.headline[1:])  # 25 -> fewer than 10 selected
 
 

@@ -386,3 +386,19 @@ def test_deprivation_filter_in_the_url_and_in_words():
     from geo.views.viewstate import describe_filters
 
     assert describe_filters(view, "en") == "Deprived in Health, Income (TPMAP)"
+
+
+def test_pilot_filter_in_words_never_reads_pilot_project_in_no_pilot():
+    from geo.views.viewstate import describe_filters
+
+    assert describe_filters(ViewState(pilots=("none",)), "en") == "In no pilot"
+    assert describe_filters(ViewState(pilots=("P1", "none")), "en") == "Pilot project P1, In no pilot"
+
+
+def test_the_breadcrumb_follows_the_sidebar_s_province():
+    from geo.views.dashboard import view_breadcrumb
+
+    assert view_breadcrumb(ViewState(provinces=("46",)), "en") == [("46", "Kalasin")]
+    assert view_breadcrumb(ViewState(provinces=("46",), area="4609"), "en")[0] == ("46", "Kalasin")
+    assert view_breadcrumb(ViewState(provinces=("34", "46")), "en")[0][1] == "Ubon Ratchathani, Kalasin"
+    assert view_breadcrumb(ViewState(), "en")[0][0] == ""
