@@ -323,7 +323,8 @@ def page_view(page: str, data) -> ViewState:
     _write_url(view, page)
     if k_denied is not None:
         st.error(k_denied.message(view.lang), icon=":material/block:")
-    public_notice(user, view.lang)
+    if page != "meeting":  # meeting mode says it in its footer: no strip above the wall screen's title
+        public_notice(user, view.lang)
     for notice in notices:
         # The value is whatever the link held: shown literally, never as Markdown (links, images).
         st.warning(text("url_ignored", view.lang, param=notice.param, value=markdown_literal(notice.value),

@@ -18,6 +18,8 @@ from geo.views.text import format_number, text
 from geo.views.mapview import meeting_provinces, next_province
 from geo.views.viewstate import PAGE_CLASSES
 from pages._render import credit_line, export_menu, load_or_explain, map_context
+from geo.access.roles import PUBLIC_NOTICE
+from pages._auth import current_user
 from pages._shared import boundaries_by_level, shared_result
 from pages._sidebar import PAGE_KEYS, current_view, keep_view, page_view, set_view
 
@@ -95,4 +97,6 @@ if not figure.figure.view.exact:  # the public release: say that figures carry a
     footer.insert(0, text("perturbed_note", lang, noise=MAX_NOISE))
 if data.source.synthetic:
     footer.insert(0, f"**{text('synthetic_badge', lang)}**")
+if current_user().is_public:  # the public viewer's notice, here rather than as a strip above the title
+    footer.insert(0, PUBLIC_NOTICE[lang])
 st.caption(" · ".join(footer))
