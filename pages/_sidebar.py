@@ -78,8 +78,8 @@ SIDEBAR_KEYS: dict[str, str] = {
 }
 #: Each page's own controls: view field -> widget key (page-prefixed).
 PAGE_KEYS: dict[str, dict[str, str]] = {
-    "overview": {"metric": "overview_metric", "by": "overview_by", "res": "overview_res"},
-    "capitals": {"capital": "capitals_capital", "by": "capitals_by"},
+    "overview": {"metric": "overview_metric", "by": "overview_by", "res": "overview_res", "layers": "overview_layers"},
+    "capitals": {"capital": "capitals_capital", "by": "capitals_by", "layers": "capitals_layers"},
     "pilots": {"km": "pilots_km"},
     "households": {"by": "households_by"},
     "meeting": {"metric": "meeting_metric"},
@@ -105,6 +105,8 @@ def _to_widget(field: str, value: object) -> object:
         return AUTO_RES if value is None else value
     if field == "breaks":
         return format_breaks(value)
+    if field == "layers":
+        return "pilots" in value
     if isinstance(value, tuple):
         return list(value)
     return value
@@ -119,6 +121,8 @@ def _from_widget(field: str, value: object) -> object:
         return int(value)
     if field == "breaks":
         return parse_breaks(value) or ()
+    if field == "layers":
+        return ("pilots",) if value else ()
     if field in ("provinces", "districts", "pilots"):
         return tuple(sorted(set(value or ())))
     if field == "levels":

@@ -136,6 +136,25 @@ def capital_map(index: HouseholdIndex, boundaries: dict, view: ViewState, *, dom
     return _screen(_draw(index, boundaries, view, context, metric=metric), size)
 
 
+def pilot_layers(page_map: DashboardMap, index: HouseholdIndex, view: ViewState, pilots: pd.DataFrame, *,
+                 size: Size = DEFAULT_SIZE, context: MapContext | None = None) -> DashboardMap:
+    """``page_map`` (any metric) with the pilot layers over it: sites, reach rings at ``view.km``
+    and candidate sites, as on the Pilots page (reach and gaps protected like the page's figures),
+    for the layer control of the Overview and Capitals maps; the figure's exports carry them too.
+    """
+    from geo.engine.aggregate import pilot_reach
+    from geo.engine.gaps import pilot_gaps
+    from geo.engine.protect import protect
+    from geo.views.dashboard import view_mask
+
+    context = context or MapContext()
+    mask = view_mask(index, view)
+    reach = protect(pilot_reach(index, pilots, radius_km=view.km, mask=mask), k=context.min_count,
+                    exact=context.exact)
+    gaps = pilot_gaps(index, pilots, radius_km=view.km, mask=mask, k=context.min_count, exact=context.exact)
+    return _screen(with_pilots(page_map.figure, pilots, reach, gaps, km=view.km), size)
+
+
 def pilot_map(index: HouseholdIndex, boundaries: dict, view: ViewState, pilots: pd.DataFrame, reach: pd.DataFrame,
               gaps: pd.DataFrame, *, size: Size = DEFAULT_SIZE, context: MapContext | None = None) -> DashboardMap:
     """Poverty concentration (households at levels 1-2, by district) under the pilot sites.

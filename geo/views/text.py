@@ -153,6 +153,7 @@ TEXT.update({
     "by_h3": {"th": "หกเหลี่ยม H3", "en": "H3 hexagons"},
     "map_province": {"th": "จังหวัด", "en": "Provinces"},
     "map_district": {"th": "อำเภอ", "en": "Districts"},
+    "pilot_layers": {"th": "แสดงโครงการนำร่อง วงระยะ และพื้นที่เสนอ", "en": "Show pilots, reach rings and candidate sites"},
     "map_subdistrict": {"th": "ตำบล", "en": "Subdistricts"},
     "map_h3": {"th": "หกเหลี่ยม H3", "en": "H3 hexagons"},
     "resolution": {"th": "ความละเอียด H3", "en": "H3 resolution"},

@@ -16,6 +16,7 @@ Query string (defaults are left out; lists are comma-separated, repeated keys ar
     metric=mpi     the Overview's metric                 by=district    province | district | subdistrict | h3
     res=8          H3 resolution 5-9 (absent: automatic) area=4609      selected area (2/4/6 digits)
     capital=human  the Capitals page's capital           km=10          the Pilots page's distance
+    layers=pilots  pilot sites, reach rings and candidate sites over the Overview's or Capitals' map
     k=20           minimum households per shown area (every page; default 10)
     classes=national   legend set: national | quantile | equal | custom (absent: the page's default,
                        national in meeting mode, quantile elsewhere)
@@ -57,6 +58,8 @@ MAP_BY: tuple[str, ...] = ("province", "district", "subdistrict", "h3")
 #: H3 resolutions a map may use and a user may pick (res 10 cells are a few households; the roll-up
 #: would merge them).
 MAP_RESOLUTIONS: tuple[int, ...] = (5, 6, 7, 8, 9)
+#: Layers a metric map may draw over its areas (``layers=pilots``).
+MAP_LAYERS: tuple[str, ...] = ("pilots",)
 #: Reach distances offered on the Pilots page, km.
 REACH_KM: tuple[int, ...] = (2, 5, 10, 20, 30)
 #: Largest minimum count (``k``) a view may ask for.
@@ -65,8 +68,8 @@ TPMAP_CHOICES: tuple[str, ...] = ("any", "in", "out")
 VERIFIED_CHOICES: tuple[str, ...] = ("any", "yes", "no")
 #: Pages and the view fields each one puts in its URL (filters, ``lang`` and ``era`` always).
 PAGE_FIELDS: dict[str, tuple[str, ...]] = {
-    "overview": ("metric", "by", "res", "area", "classes", "breaks"),
-    "capitals": ("capital", "by", "area", "classes", "breaks"),
+    "overview": ("metric", "by", "res", "area", "classes", "breaks", "layers"),
+    "capitals": ("capital", "by", "area", "classes", "breaks", "layers"),
     "pilots": ("km", "area", "classes", "breaks"),
     "households": ("by", "area"),
     "meeting": ("metric", "area", "classes", "breaks"),
@@ -86,7 +89,7 @@ QUERY_NAMES: dict[str, str] = {
     "tpmap": "tpmap", "verified": "verified", "assistance": "assist", "pilots": "pilot",
     "lang": "lang", "era": "era", "metric": "metric", "by": "by", "res": "res", "area": "area",
     "capital": "capital", "km": "km", "min_count": "k", "classes": "classes", "breaks": "breaks",
-    "deprivations": "dep",
+    "deprivations": "dep", "layers": "layers",
 }
 #: View fields every page puts in its URL besides the filters.
 ALWAYS_FIELDS: tuple[str, ...] = ("lang", "era", "min_count")
@@ -129,6 +132,9 @@ class ViewState:
     classes: str = ""
     #: Cut points of ``classes="custom"``, as the legend reads them (percent for a share).
     breaks: tuple[float, ...] = ()
+    #: Layers drawn over a metric map (:data:`MAP_LAYERS`): ``("pilots",)`` adds the pilot sites,
+    #: reach rings and candidate sites to the Overview and Capitals maps.
+    layers: tuple[str, ...] = ()
 
     def audit_fields(self) -> dict[str, str]:
         """``area`` and ``filters`` for the audit log (:func:`geo.access.audit.log_event`): the selected
@@ -407,6 +413,8 @@ def parse_query(params: Mapping[str, object]) -> tuple[ViewState, list[Notice]]:
         values["assistance"] = _choices("assist", get("assist"), ASSISTANCE_STATUSES, notices)
     if "pilot" in params:
         values["pilots"] = _pilots(get("pilot"), notices)
+    if "layers" in params:
+        values["layers"] = _choices("layers", get("layers"), MAP_LAYERS, notices)
     if "dep" in params:
         values["deprivations"] = _choices("dep", get("dep"), DEPRIVATIONS, notices)
     if "lang" in params:

@@ -350,3 +350,17 @@ def test_times_from_manifests_show_in_be_with_ce_available():
     table = D.provenance_table([{"file": "a.csv", "imported_at": "2024-06-13T10:00:00+00:00", "mode": "append",
                                  "rows_in": 3, "accepted": 2, "warnings": 0, "rejected": 1}], "th")
     assert table["นำเข้าเมื่อ"].tolist() == ["13 มิ.ย. 2567 10:00"]
+
+
+def test_pilot_layers_go_over_any_metric_map_and_its_exports(index, boundaries, pilots):
+    from geo.views.viewstate import parse_query
+
+    view, notices = parse_query({"layers": "pilots,roads", "metric": "mpi"})
+    assert view.layers == ("pilots",) and [(n.param, n.value) for n in notices] == [("layers", "roads")]
+    base = M.metric_map(index, boundaries, view)
+    layered = M.pilot_layers(base, index, view, pilots)
+    assert base.figure.pilots is None and layered.figure.pilots is not None
+    assert layered.figure.legends[-1] == base.figure.legend  # the metric's legend stays, the pilots' first
+    assert layered.figure.view.metric == "mpi" and layered.table is base.table
+    ids = {layer.id for layer in layered.deck.layers}
+    assert {"areas", "pilots"} <= ids

@@ -41,7 +41,7 @@ GOOD = {
     "by": ("province", "district", "subdistrict", "h3"), "res": ("5", "9", "12"),
     "area": ("46", "4609", "460901", "460902", "34", "99", "4699", "469999"),
     "capital": ("natural", "social"), "km": ("2", "30", "7"), "k": ("10", "20", "5", "1000"),
-    "dep": ("health", "income,access", "wealth"),
+    "dep": ("health", "income,access", "wealth"), "layers": ("pilots", "roads"),
     "classes": ("national", "equal", "custom", "jenks"), "breaks": ("10,20,30", "5", "30,10", "x"),
 }
 assert set(GOOD) == set(QUERY_NAMES.values())
