@@ -249,8 +249,61 @@ def _draw_map(canvas: _Canvas, figure: MapFigure, rect: tuple[float, float, floa
     ax.set_ylim(y0, y1)
     _north_arrow(canvas, ax)
     _scale_bar(canvas, ax, figure.view.lang)
+    inset = _inset_locator(canvas, ax, figure)
     if figure.labelled:
-        _label_areas(canvas, ax, figure)
+        _label_areas(canvas, ax, figure, avoid=[inset] if inset is not None else [])
+
+
+#: The inset locator is drawn when the mapped area's extent is at most this share of the country's.
+INSET_MAX_SHARE = 0.15
+#: Colour of the mapped area's frame on the inset locator map.
+INSET_FRAME = "#c0392b"
+
+
+def _inset_locator(canvas: _Canvas, ax, figure: MapFigure):
+    """A small map of every province in the lower right corner of the map, with the mapped area
+    framed, so a reader sees where in Thailand the map lies. Only for a map of one province or
+    district (a map of every province is its own locator); returns its box (pixels) or None."""
+    from matplotlib.patches import Rectangle
+
+    import shapely
+
+    context = figure.context
+    if context is None or not len(context) or not figure.view.province_code:
+        return None
+    cminx, cminy, cmaxx, cmaxy = context.total_bounds
+    x0, y0, x1, y1 = figure.bounds
+    if (x1 - x0) * (y1 - y0) > INSET_MAX_SHARE * (cmaxx - cminx) * (cmaxy - cminy):
+        return None  # the map is most of the country: a locator would say nothing
+    box = ax.get_position()
+    width, height = box.width * 0.17, box.height * 0.3
+    # The lower right corner, or the upper left when that covers less of the mapped areas (the
+    # north arrow holds the upper right, the scale bar the lower left).
+    corners = {"SE": (box.x1 - width - 0.004, box.y0 + 0.008), "NW": (box.x0 + 0.004, box.y1 - height - 0.008)}
+    to_data = (canvas.fig.transFigure + ax.transData.inverted()).transform
+    mapped = shapely.union_all([g for g in figure.areas.geometry if g is not None and not g.is_empty])
+
+    def covered(corner):
+        (a, b), (c, d) = to_data([corners[corner], (corners[corner][0] + width, corners[corner][1] + height)])
+        return mapped.intersection(shapely.box(a, b, c, d)).area
+
+    anchor = min(corners, key=covered)
+    inset = canvas.fig.add_axes((*corners[anchor], width, height), gid="inset")
+    inset.set_xticks([])
+    inset.set_yticks([])
+    inset.set_facecolor(BACKGROUND)
+    for spine in inset.spines.values():
+        spine.set_edgecolor(MUTED)
+        spine.set_linewidth(canvas.pt(0.8))
+    geometries = [g for g in context.geometry if g is not None and not g.is_empty]
+    _draw_geometries(inset, geometries, [CONTEXT_FILL] * len(geometries), CONTEXT_EDGE, canvas.pt(0.3), 1)
+    inset.set_xlim(cminx, cmaxx)
+    inset.set_ylim(cminy, cmaxy)
+    inset.set_aspect(1.0 / math.cos(math.radians((cminy + cmaxy) / 2)), adjustable="box", anchor=anchor)
+    inset.apply_aspect()  # the box shrinks to Thailand's shape, in the corner, before it is measured
+    inset.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, facecolor=(0.75, 0.22, 0.17, 0.35),
+                              edgecolor=INSET_FRAME, linewidth=canvas.pt(1.6), zorder=5))
+    return inset.get_window_extent(canvas.renderer)
 
 
 def _marker_boxes(ax, overlay, canvas: _Canvas) -> list:
@@ -276,7 +329,7 @@ LABEL_SIZE_MANY = 9.5
 MANY_AREAS = 60
 
 
-def _label_areas(canvas: _Canvas, ax, figure: MapFigure) -> list:
+def _label_areas(canvas: _Canvas, ax, figure: MapFigure, *, avoid=()) -> list:
     """Label every area that has room: name and value, else the name alone, else nothing.
 
     Areas are labelled largest first, at a point inside each; a label is kept only when its drawn
@@ -295,7 +348,7 @@ def _label_areas(canvas: _Canvas, ax, figure: MapFigure) -> list:
     pad = canvas.pt(2.0) * canvas.size.dpi / 72
     frame = ax.get_window_extent(canvas.renderer)
     taken = [canvas.extent(t) for t in ax.texts]  # north arrow, scale bar, pilot letters
-    taken += _marker_boxes(ax, figure.pilots, canvas)
+    taken += _marker_boxes(ax, figure.pilots, canvas) + list(avoid)  # and the inset locator
     halo = [pe.Stroke(linewidth=canvas.pt(3.5), foreground="white")]
     style = {"ha": "center", "va": "center", "fontsize": canvas.pt(size), "family": THAI_FONT_FAMILY,
              "linespacing": 1.05}

@@ -147,3 +147,17 @@ def test_many_areas_are_labelled_where_they_fit(sample):
         labelled = {s.split("\n")[0] for s, _ in text_boxes(fig)} & names
         assert len(labelled) >= at_least * len(names), (by, len(labelled), len(names))
         assert fit_problems(fig) == []
+
+
+def test_an_inset_locator_frames_the_mapped_province_and_labels_keep_clear(sample):
+    figure = _figure(sample, "overview")
+    fig = static.render(figure, SIZES["1920x1080"])
+    (inset,) = [ax for ax in fig.axes if ax.get_gid() == "inset"]
+    frame = inset.patches[-1]  # the mapped area's frame, in lon/lat
+    x0, y0, x1, y1 = figure.bounds
+    assert (frame.get_x(), frame.get_y()) == pytest.approx((x0, y0))
+    box = inset.get_window_extent(fig.canvas.get_renderer())
+    assert not any(b.overlaps(box) for _, b in text_boxes(fig))
+    every = metric_map(sample[0].index, sample[0].boundaries, ViewState(),
+                       context=MapContext(now=DAY, synthetic=True)).figure
+    assert not [ax for ax in static.render(every, SIZES["1920x1080"]).axes if ax.get_gid() == "inset"]
