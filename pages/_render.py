@@ -23,7 +23,7 @@ from dataclasses import replace
 
 from geo.access.roles import scope_key
 from geo.access.audit import log_export
-from geo.views.dashboard import breadcrumb, legend_html
+from geo.views.dashboard import legend_html, view_breadcrumb
 from geo.views.dashboard_maps import MapContext
 from geo.errors import PPAPError
 from geo.export import EXPORT_CHOICES, FORMATS, export_bytes, file_name
@@ -83,10 +83,12 @@ def credit_line() -> str:
     return boundary_attribution(manifest)
 
 
-def map_context(data: LoadedData, view: ViewState, *, today: Callable[[], dt.date] = dt.date.today) -> MapContext:
-    """What every map of the page shares: today's date, the survey round shown, the synthetic label,
-    the boundary credit, the session user's finest H3 resolution (``geo.access.roles.cap_resolution``) and small-cell
-    threshold (the view's, through ``geo.access.roles.check_min_count``)."""
+def map_context(data: LoadedData, view: ViewState, *, today: Callable[[], dt.date] = dt.date.today,
+                classes: str = "quantile") -> MapContext:
+    """What every map of the page shares: today's date, the survey round shown, the synthetic label, the boundary credit,
+    the session user's finest H3 resolution (``geo.access.roles.cap_resolution``) and small-cell
+    threshold (the view's, through ``geo.access.roles.check_min_count``), and the page's default
+    legend set (``geo.views.viewstate.PAGE_CLASSES``)."""
     from geo.access.roles import cap_resolution, check_min_count
 
     from geo.views.dashboard import year_label
@@ -94,7 +96,7 @@ def map_context(data: LoadedData, view: ViewState, *, today: Callable[[], dt.dat
     user = current_user()
     return MapContext(now=today(), synthetic=data.source.synthetic, attribution=credit_line(),
                       max_res=cap_resolution(10, user), min_count=check_min_count(view.min_count, user),
-                      exact=user.capabilities.exact_counts,
+                      exact=user.capabilities.exact_counts, classes=classes,
                       round_text=text("survey_round", view.lang, year=year_label(data.survey_year, view.lang, view.era)))
 
 
@@ -200,13 +202,14 @@ def _go_to(area: str, page: str) -> None:
 
 def area_nav(view: ViewState, page: str) -> None:
     """"Back" and the breadcrumb from all provinces to the selected area, as buttons."""
-    crumbs = breadcrumb(view.area, view.lang)
+    crumbs = view_breadcrumb(view, view.lang)
+    shown = view.area or (view.provinces[0] if len(view.provinces) == 1 else "")
     row = st.container(horizontal=True, vertical_alignment="center")
     row.button(text("back", view.lang), key=f"{page}_back", icon=":material/arrow_back:",
                disabled=not view.area, on_click=_go_to, args=(view.area[:-2], page))
     for code, name in crumbs:
         row.button(name, key=f"{page}_crumb_{code or 'all'}", on_click=_go_to, args=(code, page),
-                   type="primary" if code == view.area else "secondary")
+                   type="primary" if code == shown else "secondary")
 
 
 def _on_map_select(key: str, page: str) -> None:

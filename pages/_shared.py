@@ -313,7 +313,17 @@ def boundaries_by_level() -> dict[str, Any]:
     path = paths.boundaries_dir() / "province.parquet"
     if "province" in out:
         out["context"] = _context_boundaries(str(path.parent), _signature(path))
+    districts = paths.boundaries_dir() / "district.parquet"
+    if "district" in out:  # full-detail districts for verification (geo.views.mapview.outside_declared)
+        out["verify"] = _verify_boundaries(str(districts.parent), _signature(districts))
     return out
+
+
+@st.cache_resource(show_spinner=False, max_entries=2)
+def _verify_boundaries(directory: str, signature: tuple[int, int]):
+    from geo.engine.verify import prepare_boundaries
+
+    return prepare_boundaries(load_boundaries("district", Path(directory)), "district")
 
 
 @st.cache_resource(show_spinner=False, max_entries=2)

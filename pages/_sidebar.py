@@ -28,12 +28,13 @@ import streamlit as st
 from geo.access.roles import User
 from geo.errors import AccessDenied
 from geo.access.audit import log_denied
-from geo.data.contract import ASSISTANCE_STATUSES, CAPITALS
+from geo.data.contract import ASSISTANCE_STATUSES, CAPITALS, DEPRIVATIONS
 from geo.views.text import area_name
+from geo.views.metrics import get_metric
 from geo.views.dashboard import codes_in, households_shown, ordered_provinces, year_label
 from geo.errors import PPAPError
 from geo.engine.filters import NO_PILOT
-from geo.views.text import assistance_label, capital_label, format_number, level_label, text
+from geo.views.text import assistance_label, capital_label, deprivation_label, format_number, level_label, text
 from geo.access.roles import check_view_scope, limit_min_count
 from geo.views.viewstate import (
     QUERY_KEYS,
@@ -41,7 +42,11 @@ from geo.views.viewstate import (
     VERIFIED_CHOICES,
     Notice,
     MAX_MIN_COUNT,
+    PAGE_CLASSES,
+    PAGE_FIELDS,
     ViewState,
+    format_breaks,
+    parse_breaks,
     markdown_literal,
     parse_query,
     restrict,
@@ -67,13 +72,16 @@ SIDEBAR_KEYS: dict[str, str] = {
     "verified": "sidebar_verified",
     "assistance": "sidebar_assistance",
     "pilots": "sidebar_pilots",
+    "deprivations": "sidebar_deprivations",
     "min_count": "sidebar_min_count",
     "round": "sidebar_round",
+    "classes": "sidebar_classes",
+    "breaks": "sidebar_breaks",
 }
 #: Each page's own controls: view field -> widget key (page-prefixed).
 PAGE_KEYS: dict[str, dict[str, str]] = {
-    "overview": {"metric": "overview_metric", "by": "overview_by", "res": "overview_res"},
-    "capitals": {"capital": "capitals_capital", "by": "capitals_by"},
+    "overview": {"metric": "overview_metric", "by": "overview_by", "res": "overview_res", "layers": "overview_layers"},
+    "capitals": {"capital": "capitals_capital", "by": "capitals_by", "layers": "capitals_layers"},
     "pilots": {"km": "pilots_km"},
     "households": {"by": "households_by"},
     "meeting": {"metric": "meeting_metric"},
@@ -83,8 +91,8 @@ PAGE_KEYS: dict[str, dict[str, str]] = {
 }
 #: The map levels each page offers; a view's ``by`` outside them shows the page's first.
 PAGE_BY: dict[str, tuple[str, ...]] = {
-    "overview": ("province", "district", "h3"),
-    "capitals": ("province", "district", "h3"),
+    "overview": ("province", "district", "subdistrict", "h3"),
+    "capitals": ("province", "district", "subdistrict", "h3"),
     "households": ("province", "district", "subdistrict"),
     "change": ("province", "district", "subdistrict", "h3"),
 }
@@ -103,6 +111,10 @@ def _to_widget(field: str, value: object) -> object:
         return AUTO_RES if value is None else value
     if field in ("round", "round_from"):
         return DEFAULT_ROUND if value is None else value
+    if field == "breaks":
+        return format_breaks(value)
+    if field == "layers":
+        return "pilots" in value
     if isinstance(value, tuple):
         return list(value)
     return value
@@ -117,6 +129,10 @@ def _from_widget(field: str, value: object) -> object:
         return None if value in (None, DEFAULT_ROUND) else int(value)
     if field == "min_count":
         return int(value)
+    if field == "breaks":
+        return parse_breaks(value) or ()
+    if field == "layers":
+        return ("pilots",) if value else ()
     if field in ("provinces", "districts", "pilots"):
         return tuple(sorted(set(value or ())))
     if field == "levels":
@@ -125,6 +141,8 @@ def _from_widget(field: str, value: object) -> object:
         return tuple(c for c in CAPITALS if c in (value or ()))
     if field == "assistance":
         return tuple(s for s in ASSISTANCE_STATUSES if s in (value or ()))
+    if field == "deprivations":
+        return tuple(d for d in DEPRIVATIONS if d in (value or ()))
     return value
 
 
@@ -321,8 +339,15 @@ def page_view(page: str, data) -> ViewState:
         if st.session_state.get(PAGE_KEYS[page]["by"]) in PAGE_BY[page]:
             page_by = st.session_state[PAGE_KEYS[page]["by"]]
         view = replace(view, by=page_by)
-    if view.res is not None and view.res > user.capabilities.max_h3_res:
+    if view.res is not None and view.res > user.capabilities.max_h3_res:  # ?res=9 as a viewer: say so
+        notices.append(Notice("res", str(view.res), "url_res_capped"))
         view = replace(view, res=user.capabilities.max_h3_res)  # geo.access.roles.cap_resolution
+    if view.by == "subdistrict" and not (view.area or len(view.provinces) == 1) and page in ("overview", "capitals"):
+        notices.append(Notice("by", view.by, "url_subdistrict_needs_area"))  # thousands of subdistricts
+        view = replace(view, by="district")
+    if get_metric(view.metric).restricted and not user.capabilities.exact_counts:  # ?metric=off_district
+        notices.append(Notice("metric", view.metric, "metric_not_allowed"))
+        view = replace(view, metric=ViewState.metric)
     view, k_denied = limit_min_count(view, user)  # ?k=1 as a viewer: refused, the floor instead
     if k_denied is not None:
         log_denied(user, k_denied, what=f"{page} k")
@@ -330,10 +355,12 @@ def page_view(page: str, data) -> ViewState:
     sidebar_user(user, view.lang)
     _draw_sidebar(view, page, data)
     _draw_min_count(view, user)
+    _draw_classes(view, page)
     _write_url(view, page)
     if k_denied is not None:
         st.error(k_denied.message(view.lang), icon=":material/block:")
-    public_notice(user, view.lang)
+    if page != "meeting":  # meeting mode says it in its footer: no strip above the wall screen's title
+        public_notice(user, view.lang)
     for notice in notices:
         # The value is whatever the link held: shown literally, never as Markdown (links, images).
         st.warning(text("url_ignored", view.lang, param=notice.param, value=markdown_literal(notice.value),
@@ -352,6 +379,24 @@ def _draw_round_picker(bar, view: ViewState, data) -> None:
 
     bar.selectbox(text("round_picker", lang), (DEFAULT_ROUND, *reversed(data.rounds)), key=SIDEBAR_KEYS["round"],
                   format_func=label, help=text("round_picker_help", lang))
+
+
+def _draw_classes(view: ViewState, page: str) -> None:
+    """The legend set (colour classes) of the page's maps, and the typed breaks when custom."""
+    if "classes" not in PAGE_FIELDS[page]:
+        return
+    lang = view.lang
+    default = PAGE_CLASSES.get(page, "quantile")
+    st.sidebar.selectbox(text("classes", lang), ("", "national", "quantile", "equal", "custom"),
+                         key=SIDEBAR_KEYS["classes"],
+                         format_func=lambda c: text(f"classes_{c}", lang) if c else text(
+                             "classes_default", lang, method=text(f"classes_{default}", lang)))
+    if view.classes == "custom":
+        st.sidebar.text_input(text("breaks", lang), key=SIDEBAR_KEYS["breaks"], help=text("breaks_help", lang),
+                              placeholder="10, 20, 30")
+        typed = st.session_state.get(SIDEBAR_KEYS["breaks"], "")
+        if parse_breaks(typed) is None:
+            st.sidebar.caption(text("breaks_bad", lang))
 
 
 def _draw_min_count(view: ViewState, user: User) -> None:
@@ -396,13 +441,16 @@ def _draw_sidebar(view: ViewState, page: str, data) -> None:
     bar.radio(text("tpmap_status", lang), TPMAP_CHOICES, key=SIDEBAR_KEYS["tpmap"],
               format_func=lambda v: text(f"tpmap_{v}", lang))
     more = bar.expander(text("more_filters", lang), expanded=view.has_filters and any(
-        getattr(view, f) not in ((), "any") for f in ("capitals_in_deficit", "verified", "assistance", "pilots")))
+        getattr(view, f) not in ((), "any") for f in ("capitals_in_deficit", "verified", "assistance", "pilots",
+                                                          "deprivations")))
     more.multiselect(text("capital_in_deficit", lang), list(CAPITALS), key=SIDEBAR_KEYS["capitals_in_deficit"],
                      format_func=lambda c: capital_label(c, lang), placeholder=text("tpmap_any", lang))
     more.radio(text("verified_status", lang), VERIFIED_CHOICES, key=SIDEBAR_KEYS["verified"], horizontal=True,
                format_func=lambda v: text(f"verified_{v}", lang))
     more.multiselect(text("assistance", lang), list(ASSISTANCE_STATUSES), key=SIDEBAR_KEYS["assistance"],
                      format_func=lambda s: assistance_label(s, lang), placeholder=text("tpmap_any", lang))
+    more.multiselect(text("deprivation_filter", lang), list(DEPRIVATIONS), key=SIDEBAR_KEYS["deprivations"],
+                     format_func=lambda d: deprivation_label(d, lang), placeholder=text("tpmap_any", lang))
     pilots = [NO_PILOT] + (sorted(data.index.pilot_ids.astype(str).tolist()) if data is not None else [])
     names = {} if data is None else dict(zip(data.pilots["pilot_id"].astype(str),
                                              data.pilots["name_th" if lang == "th" else "name_en"].astype(str)))

@@ -2,12 +2,14 @@
 five-capital profile of the selected area against its province and the 20 pilot provinces, and a
 table to sort. The capital and level controls rerun only what they change (an ``st.fragment``)."""
 
+from dataclasses import replace
+
 import altair as alt
 import streamlit as st
 
 from geo.data.contract import CAPITALS
 from geo.views.dashboard import capital_profile, capitals_table, map_parent, profile_chart_data, view_area_table
-from geo.views.dashboard_maps import capital_map
+from geo.views.dashboard_maps import capital_map, pilot_layers
 from geo.views.text import capital_label, text
 from geo.views.viewstate import shown_level
 from pages._errors import errors_explained
@@ -33,17 +35,27 @@ def capital_maps_and_tables(page_run_view) -> None:
                    format_func=lambda c: capital_label(c, lang))
     right.radio(text("map_by", lang), PAGE_BY[PAGE], key=PAGE_KEYS[PAGE]["by"], horizontal=True,
                 format_func=lambda by: text(f"map_{by}", lang))
+    shown = shown_level(view)
+    if view.by != "h3" and shown != view.by:  # a province picked "by province" is drawn by district: say so
+        right.caption(text("map_shows", lang, level=text(f"by_{shown}", lang)))
 
+    left.toggle(text("pilot_layers", lang), key=PAGE_KEYS[PAGE]["layers"], disabled=data.pilots.empty)
     context = map_context(data, view)
-    deficit = shared_result("capitals_deficit", data, (view, context),
-                            lambda: capital_map(data.index, boundaries, view, size=(480, 500), context=context))
-    dominant = shared_result("capitals_dominant", data, (view, context), lambda: capital_map(
-        data.index, boundaries, view, dominant=True, size=(480, 500), context=context))
+    plain = replace(view, layers=())
+    deficit = shared_result("capitals_deficit", data, (plain, context),
+                            lambda: capital_map(data.index, boundaries, plain, size=(480, 500), context=context))
+    dominant = shared_result("capitals_dominant", data, (plain, context), lambda: capital_map(
+        data.index, boundaries, plain, dominant=True, size=(480, 500), context=context))
+    if "pilots" in view.layers:  # the layer control: pilot sites, reach rings, candidate sites over both maps
+        deficit, dominant = (shared_result(f"capitals_layers_{kind}", data, (view, context), lambda m=m: pilot_layers(
+            m, data.index, view, data.pilots, size=(480, 500), context=context))
+            for kind, m in (("deficit", deficit), ("dominant", dominant)))
     for column, figure, kind in zip(st.columns(2), (deficit, dominant), ("deficit", "dominant")):
         with column:
             map_heading(figure.figure)
             drill_map(figure.deck, f"capitals_map_{kind}_{view.by}_{view.area or 'all'}", PAGE, height=520)
-            legend(figure.legend)
+            for shown in figure.figure.legends:  # the metric's, and the pilot layers' when they are on
+                legend(shown)
             map_footer(view, data)
             export_menu(figure.figure, f"capitals_export_{kind}")
 

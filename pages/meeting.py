@@ -11,7 +11,7 @@ from dataclasses import replace
 import streamlit as st
 
 from geo.views.dashboard import legend_html
-from geo.views.metrics import OVERVIEW_METRICS, metric_label
+from geo.views.metrics import allowed_metrics, metric_label
 from geo.views.text import area_name
 from geo.views.dashboard_maps import metric_map
 from geo.engine.cellkey import MAX_NOISE
@@ -20,6 +20,9 @@ from geo.views.text import format_number, text
 from geo.views.mapview import meeting_provinces, next_province
 from geo.views.change import change_map, round_pair_text
 from geo.views.viewstate import change_rounds
+from geo.views.viewstate import PAGE_CLASSES
+from geo.access.roles import PUBLIC_NOTICE
+from pages._auth import current_user
 from pages._render import credit_line, export_menu, load_or_explain, map_context
 from pages._shared import boundaries_by_level, load_pairs, shared_result
 from pages._sidebar import PAGE_KEYS, current_view, keep_view, page_view, set_view
@@ -67,7 +70,7 @@ back.button(text("previous_province", lang), key="meeting_previous", icon=":mate
             on_click=_step, args=(provinces, -1), width="stretch")
 forward.button(text("next_province", lang), key="meeting_next", icon=":material/arrow_forward:", shortcut="Right",
                on_click=_step, args=(provinces, 1), width="stretch", icon_position="right")
-context = map_context(data, view)
+context = map_context(data, view, classes=PAGE_CLASSES[PAGE])
 pair = change_rounds(view, data.rounds)
 changed = pair is not None and st.session_state.get("meeting_change", False)
 if changed:  # what changed in this province: the share of followed households that moved up
@@ -96,8 +99,9 @@ with side:
     slide = st.toggle(text("meeting_slide", lang), key="meeting_slide", help=text("meeting_slide_help", lang))
     if pair is not None:
         st.toggle(text("meeting_change", lang), key="meeting_change", help=text("meeting_change_help", lang))
-    st.html(legend_html(figure.legend, scale=1.5))
-    st.selectbox(text("metric", lang), OVERVIEW_METRICS, key=PAGE_KEYS[PAGE]["metric"],
+    if not slide:  # the slide (the export image) carries its own legend
+        st.html(legend_html(figure.legend, scale=1.5))
+    st.selectbox(text("metric", lang), allowed_metrics(exact=context.exact), key=PAGE_KEYS[PAGE]["metric"],
                  format_func=lambda m: metric_label(m, lang))
     export_menu(figure.figure, "meeting_export")
     st.page_link("pages/overview.py", label=text("leave_meeting", lang), icon=":material/close_fullscreen:")
@@ -112,4 +116,6 @@ if not figure.figure.view.exact:  # the public release: say that figures carry a
     footer.insert(0, text("perturbed_note", lang, noise=MAX_NOISE))
 if data.source.synthetic:
     footer.insert(0, f"**{text('synthetic_badge', lang)}**")
+if current_user().is_public:  # the public viewer's notice, here rather than as a strip above the title
+    footer.insert(0, PUBLIC_NOTICE[lang])
 st.caption(" · ".join(footer))

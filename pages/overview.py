@@ -2,15 +2,16 @@
 drills down on a click, and the top 10 areas beside it. The map's own controls rerun only the map
 and the top 10 (an ``st.fragment``); the headline follows the area and the filters."""
 
+from dataclasses import replace
 from functools import partial
 
 import streamlit as st
 
 from geo.views.dashboard import map_parent, top_areas, view_area_table, view_totals
-from geo.views.dashboard_maps import metric_map
+from geo.views.dashboard_maps import metric_map, pilot_layers
 from geo.views.headline import headline
 from geo.views.mapview import resolution_label
-from geo.views.metrics import OVERVIEW_METRICS, metric_label
+from geo.views.metrics import allowed_metrics, metric_label
 from geo.views.text import text
 from geo.views.viewstate import MAP_RESOLUTIONS, drill_down, shown_level
 from pages._render import area_nav, drill_map, export_menu, map_heading, legend, map_context, map_footer, map_page, show_table
@@ -33,9 +34,15 @@ area_nav(view, PAGE)
 
 
 def overview_map(view, context):
-    """The view's map, computed once for every session of the same scope."""
-    return shared_result("overview_map", data, (view, context),
-                         lambda: metric_map(data.index, boundaries, view, size=(600, 600), context=context))
+    """The view's map, computed once for every session of the same scope; with the pilot layers
+    over it when the layer control is on."""
+    plain = replace(view, layers=())
+    base = shared_result("overview_map", data, (plain, context),
+                         lambda: metric_map(data.index, boundaries, plain, size=(600, 600), context=context))
+    if "pilots" not in view.layers:
+        return base
+    return shared_result("overview_layers", data, (view, context), lambda: pilot_layers(
+        base, data.index, view, data.pilots, size=(600, 600), context=context))
 
 
 # The headline and the breadcrumb follow the area and the filters; the map's own controls (metric,
@@ -62,10 +69,13 @@ def map_and_top10(page_run_view) -> None:
     key = (view, context)
     figure = overview_map(view, context)
     left, middle, right = st.columns([3, 3, 2])
-    left.selectbox(text("metric", lang), OVERVIEW_METRICS, key=PAGE_KEYS[PAGE]["metric"],
+    left.selectbox(text("metric", lang), allowed_metrics(exact=context.exact), key=PAGE_KEYS[PAGE]["metric"],
                    format_func=lambda m: metric_label(m, lang))
     middle.radio(text("map_by", lang), PAGE_BY[PAGE], key=PAGE_KEYS[PAGE]["by"], horizontal=True,
                  format_func=lambda by: text(f"map_{by}", lang))
+    if figure.level not in (view.by, "h3"):  # a province picked "by province" is drawn by district: say so
+        middle.caption(text("map_shows", lang, level=text(f"by_{figure.level}", lang)))
+    left.toggle(text("pilot_layers", lang), key=PAGE_KEYS[PAGE]["layers"], disabled=data.pilots.empty)
     if view.by == "h3":
         right.selectbox(text("resolution", lang), (AUTO_RES, *(r for r in MAP_RESOLUTIONS if r <= context.max_res)),
                         key=PAGE_KEYS[PAGE]["res"],
@@ -79,7 +89,8 @@ def map_and_top10(page_run_view) -> None:
             st.caption(text(notice, lang, res=figure.res))
         map_key = f"overview_map_{view.by}_{view.area or 'all'}"
         drill_map(figure.deck, map_key, PAGE)
-        legend(figure.legend)
+        for shown in figure.figure.legends:  # the metric's, and the pilot layers' when they are on
+            legend(shown)
         if view.by == "h3":
             st.caption(text("rollup_note", lang, k=k))
         map_footer(view, data)

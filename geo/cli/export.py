@@ -5,8 +5,12 @@ Examples::
     python -m geo export --province 46 --metric poor_households --format png,pdf,html --out exports/
     python -m geo export --district 4609 --metric mpi --level h3:8 --format png --size 3840x2160 --out exports/
     python -m geo export --all-pilot-provinces --metric share_levels_1_2 --format png,pdf --out exports/
+    python -m geo export --province 46 --metric share_levels_1_2 --classes custom --breaks 60,70,80 --out exports/
 
-File names say province, metric and date (``46_kalasin_poor_households_2026-11-21.png``). Every
+File names say province, metric and date (``46_kalasin_poor_households_2026-11-21.png``); beside
+each file, ``<file>.legend.json`` holds its legend (metric, method, breaks, colours). The colour
+classes (``--classes``) are national by default for ``--all-pilot-provinces``, so the twenty
+provinces share one legend, and this map's quantiles for one area. Every
 export goes through :func:`geo.views.mapview.build_map`, so it holds only protected aggregates (k = 10).
 Bad arguments end with one line on stderr and exit code 2 (:class:`geo.export.ExportError`).
 """
@@ -54,6 +58,36 @@ def parse_list(value: str | None, name: str, allowed) -> tuple[str, ...]:
     if bad:
         raise ExportError(f"{name} must be one or more of {list(allowed)} (comma-separated), got {bad[0]!r}")
     return items
+
+
+def parse_classes(classes: str | None, breaks: str | None, metric: str, *, default: str) -> tuple[str, tuple[float, ...]]:
+    """``--classes`` and ``--breaks`` as a :class:`~geo.views.mapview.MapView`'s ``classes`` and
+    ``breaks`` (typed in the legend's units, percent for a share; given back in the metric's).
+
+    Raises
+    ------
+    ExportError
+        When the method is unknown, custom classes have no valid breaks, or breaks come without them.
+    """
+    from geo.views.metrics import get_metric
+    from geo.views.style import CLASS_METHODS, MAX_CUSTOM_BREAKS
+    from geo.views.viewstate import parse_breaks
+
+    chosen = classes or ("custom" if breaks else default)
+    if chosen not in CLASS_METHODS:
+        raise ExportError(f"--classes must be one of {', '.join(CLASS_METHODS)}, got {classes!r}")
+    if chosen != "custom":
+        if breaks:
+            raise ExportError(f"--breaks apply to --classes custom only, got --classes {chosen}")
+        return chosen, ()
+    cuts = parse_breaks(breaks or "")
+    if cuts is None:
+        raise ExportError(f"--breaks must be 1 to {MAX_CUSTOM_BREAKS} increasing numbers (e.g. 10,20,30), "
+                          f"got {breaks!r}")
+    spec = get_metric(metric)
+    if spec.scale != "sequential":
+        raise ExportError(f"--classes custom needs a metric with a colour scale, not {metric!r}")
+    return chosen, tuple(c / spec.display_scale for c in cuts)
 
 
 def parse_date(value: str | None) -> dt.date:
@@ -130,11 +164,13 @@ def _cmd_export(args: argparse.Namespace) -> int:
         raise ExportError(f"--out {str(out)!r} exists and is not a folder")
     level, res = parse_level(args.level) if args.level else (None, None)
     flt = _filters(args)
+    classes, breaks = parse_classes(args.classes, args.breaks, metric,
+                                    default="national" if args.all_pilot_provinces else "quantile")
 
     def view_for(province: str | None, district: str | None) -> MapView:
         chosen = level or ("subdistrict" if district else "district")
         return MapView(metric=metric, level=chosen, province_code=province, district_code=district, res=res,
-                       filters=flt, lang=args.lang)
+                       filters=flt, lang=args.lang, classes=classes, breaks=breaks)
 
     if args.all_pilot_provinces:
         views = [view_for(code, None) for code in PILOT_PROVINCES]
@@ -179,6 +215,11 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     cmd.add_argument("--level", metavar="LEVEL",
                      help="province | district | subdistrict | h3 | h3:R (R = 5-9); default district "
                           "(subdistrict for --district)")
+    cmd.add_argument("--classes", metavar="METHOD",
+                     help="colour classes: national | quantile | equal | custom (default national with "
+                          "--all-pilot-provinces, else quantile)")
+    cmd.add_argument("--breaks", metavar="LIST",
+                     help="cut points for --classes custom, in the legend's units (percent for shares), e.g. 10,20,30")
     cmd.add_argument("--format", default="png,pdf,html", metavar="LIST", help="comma-separated: png,pdf,html")
     cmd.add_argument("--size", default=DEFAULT_SIZE, metavar="SIZE",
                      help=f"PNG size: {' | '.join(SIZES)} (default {DEFAULT_SIZE})")

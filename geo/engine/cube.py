@@ -249,8 +249,9 @@ def _leaf_mask(index: HouseholdIndex, cube: ProfileCube, flt: HouseholdFilter | 
 
 
 def answers(flt: HouseholdFilter | None) -> bool:
-    """True when the cube can answer ``flt`` (any filter at the default deficit cutoff)."""
-    return flt is None or flt.deficit_cutoff == DEFAULT_DEFICIT_CUTOFF
+    """True when the cube can answer ``flt`` (any filter at the default deficit cutoff, but not
+    one on TPMAP deprivations, which the cube does not keep apart)."""
+    return flt is None or (flt.deficit_cutoff == DEFAULT_DEFICIT_CUTOFF and flt.deprivations is None)
 
 
 def _deficit_codes(flt: HouseholdFilter | None) -> np.ndarray:

@@ -19,7 +19,7 @@ from geo.engine.aggregate import DEFAULT_DEFICIT_CUTOFF, HouseholdIndex, index_h
 from geo.checks import check_bool_or_none, check_choices, check_codes, check_float, check_ints
 from geo.errors import EngineInputError
 from geo.data.areas import area_level
-from geo.data.contract import ASSISTANCE_STATUSES, CAPITALS
+from geo.data.contract import ASSISTANCE_STATUSES, CAPITALS, DEPRIVATIONS
 
 #: Value of ``pilots`` meaning "households in no pilot".
 NO_PILOT = "none"
@@ -48,6 +48,9 @@ class HouseholdFilter:
         Statuses from :data:`geo.data.contract.ASSISTANCE_STATUSES`.
     pilots : sequence of str, optional
         Pilot ids; ``"none"`` selects households in no pilot.
+    deprivations : sequence of str, optional
+        Keep households deprived in at least one of these TPMAP dimensions (names from
+        :data:`geo.data.contract.DEPRIVATIONS`); an unknown deprivation is not one.
 
     Raises
     ------
@@ -69,6 +72,7 @@ class HouseholdFilter:
     verified: bool | None = None
     assistance: tuple[str, ...] | None = None
     pilots: tuple[str, ...] | None = field(default=None)
+    deprivations: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         setter = object.__setattr__
@@ -81,6 +85,7 @@ class HouseholdFilter:
         setter(self, "verified", check_bool_or_none(self.verified, "verified"))
         setter(self, "assistance", check_choices(self.assistance, "assistance", ASSISTANCE_STATUSES))
         setter(self, "pilots", check_choices(self.pilots, "pilots"))
+        setter(self, "deprivations", check_choices(self.deprivations, "deprivations", DEPRIVATIONS))
 
     @property
     def is_empty(self) -> bool:
@@ -88,7 +93,7 @@ class HouseholdFilter:
         return all(
             getattr(self, name) is None
             for name in ("provinces", "districts", "levels", "capitals_in_deficit", "in_tpmap", "verified",
-                         "assistance", "pilots")
+                         "assistance", "pilots", "deprivations")
         )
 
 
@@ -144,6 +149,9 @@ def filter_mask(index: HouseholdIndex, flt: HouseholdFilter | None) -> np.ndarra
         if NO_PILOT in flt.pilots:
             keep |= index.pilot < 0
         mask &= keep
+    if flt.deprivations is not None:
+        wanted = sum(1 << DEPRIVATIONS.index(d) for d in flt.deprivations)
+        mask &= (index.deprivation_mask & wanted) != 0
     return mask
 
 

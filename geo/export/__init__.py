@@ -17,6 +17,7 @@ API for pages and scripts::
     data, mime = export_bytes(figure, "png", size="a4")   # one call for a download button
     name = file_name(figure, "png", size="a4")        # 46_kalasin_mpi_a4_2026-11-21.png
     paths = write_exports(figure, out_dir, formats=("png", "pdf", "html"))
+    legend = legend_json(figure)                      # str; also written as <file>.legend.json
 
 The command line is ``python -m geo export`` (:mod:`geo.cli.export`).
 """
@@ -122,11 +123,34 @@ def export_bytes(figure: MapFigure, fmt: str, *, size: str = DEFAULT_SIZE) -> tu
     return export_html(figure).encode("utf-8"), FORMATS[fmt]
 
 
+def legend_json(figure: MapFigure) -> str:
+    """The figure's legend set as JSON (:meth:`geo.views.mapview.MapFigure.legend_set`: metric,
+    level, method, breaks, colours, labels), the same text for two maps that share one legend.
+
+    Example
+    -------
+    >>> json.loads(legend_json(figure))["method"]  # doctest: +SKIP
+    'national'
+    """
+    import json
+
+    _check_figure(figure)
+    return json.dumps(figure.legend_set(), ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+
+
 def write_exports(figure: MapFigure, out_dir: str | Path, *, formats=("png", "pdf", "html"),
                   size: str = DEFAULT_SIZE) -> list[Path]:
     """Write the figure in each format to ``out_dir`` (created if missing); return the paths.
 
-    Files are written to a temporary name and renamed, so a reader never sees half a file.
+    Beside each PNG and PDF, ``<file>.legend.json`` (:func:`legend_json`; one for files of the same
+    stem) records the legend, so a series of slides can be checked to share one. Files are
+    written to a temporary name and renamed, so a reader never sees half a file.
 
     Raises
     ------
@@ -143,14 +167,16 @@ def write_exports(figure: MapFigure, out_dir: str | Path, *, formats=("png", "pd
     for fmt in formats:
         data, _ = export_bytes(figure, fmt, size=size)
         path = out / file_name(figure, fmt, size=size)
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_bytes(data)
-        tmp.replace(path)
+        _write_atomic(path, data)
         written.append(path)
+        legend = path.with_suffix(".legend.json")
+        if fmt in ("png", "pdf") and legend not in written:
+            _write_atomic(legend, legend_json(figure).encode("utf-8"))
+            written.append(legend)
     return written
 
 
 __all__ = [
     "DEFAULT_SIZE", "EXPORT_CHOICES", "FORMATS", "SIZES", "ExportError", "export_bytes", "export_html", "export_pdf", "export_png",
-    "file_name", "write_exports",
+    "file_name", "legend_json", "write_exports",
 ]

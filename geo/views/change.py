@@ -223,7 +223,7 @@ def change_map(pairs: pd.DataFrame, boundaries: dict, view: ViewState, *, contex
         keys = rows["code"].tolist()
         drawn = _Drawn(drawn_table, rows, keys, [area_name(c, map_view.lang) for c in keys], list(rows["geometry"]),
                        outlines)
-    areas, fill, legend = _classified(drawn, map_view)
+    areas, fill, legend, _edges = _classified(drawn, map_view)
     words = _words(map_view, drawn.res, synthetic=bool(context.synthetic), attribution=context.attribution,
                    data_source=None, round_text=context.round_text)
     words["subtitle"] = " · ".join([words["subtitle"], text("change_headline_note", map_view.lang, k=k)])

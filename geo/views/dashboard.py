@@ -317,6 +317,24 @@ def breadcrumb(area: str, lang: str = "th") -> list[tuple[str, str]]:
     return [(code, area_name(code, lang)) for code in area_parents(area)]
 
 
+def view_breadcrumb(view: ViewState, lang: str = "th") -> list[tuple[str, str]]:
+    """The breadcrumb of what a page's map shows: the selected area's, and with none selected the
+    sidebar's provinces (one province is the map's area, as :meth:`geo.views.mapview.MapView.from_viewstate`
+    draws it), so it never says "20 pilot provinces" over a map of Kalasin.
+
+    Example
+    -------
+    >>> view_breadcrumb(ViewState(provinces=("46",)), "en")
+    [('46', 'Kalasin')]
+    """
+    if not view.provinces:
+        return breadcrumb(view.area, lang)
+    if len(view.provinces) == 1:
+        return breadcrumb(view.area or view.provinces[0], lang)[1:]
+    top = ("", ", ".join(area_name(p, lang) for p in view.provinces))
+    return [top, *breadcrumb(view.area, lang)[1:]]
+
+
 def where_label(view: ViewState, lang: str = "th") -> str:
     """Where a view looks: the selected area's breadcrumb, else the chosen provinces, else all."""
     if view.area:

@@ -92,13 +92,14 @@ class MapContext:
     exact: bool = False  # exact counts (geo.access.roles.Capabilities.exact_counts); False: the public release
     #: Which survey round (or pair of rounds) the map shows, in words: the subtitle's first part.
     round_text: str = ""
+    classes: str = "quantile"  # the page's legend set when the view names none (meeting mode: "national")
 
 
 def _draw(index: HouseholdIndex, boundaries: dict, view: ViewState, context: MapContext | None, *,
           metric: str | None = None) -> MapFigure:
     context = context or MapContext()
     map_view = MapView.from_viewstate(view, min_count=context.min_count, max_res=context.max_res, metric=metric,
-                                      exact=context.exact)
+                                      exact=context.exact, classes=context.classes)
     return build_map(index, boundaries, map_view, now=context.now or dt.date.today(),
                      synthetic=bool(context.synthetic), attribution=context.attribution, mask=context.mask,
                      round_text=context.round_text)
@@ -136,6 +137,25 @@ def capital_map(index: HouseholdIndex, boundaries: dict, view: ViewState, *, dom
         view = replace(view, by="province")  # the area below the selection (geo.views.viewstate.shown_level)
     metric = "dominant_deficit" if dominant else f"deficit_{view.capital}"
     return _screen(_draw(index, boundaries, view, context, metric=metric), size)
+
+
+def pilot_layers(page_map: DashboardMap, index: HouseholdIndex, view: ViewState, pilots: pd.DataFrame, *,
+                 size: Size = DEFAULT_SIZE, context: MapContext | None = None) -> DashboardMap:
+    """``page_map`` (any metric) with the pilot layers over it: sites, reach rings at ``view.km``
+    and candidate sites, as on the Pilots page (reach and gaps protected like the page's figures),
+    for the layer control of the Overview and Capitals maps; the figure's exports carry them too.
+    """
+    from geo.engine.aggregate import pilot_reach
+    from geo.engine.gaps import pilot_gaps
+    from geo.engine.protect import protect
+    from geo.views.dashboard import view_mask
+
+    context = context or MapContext()
+    mask = view_mask(index, view)
+    reach = protect(pilot_reach(index, pilots, radius_km=view.km, mask=mask), k=context.min_count,
+                    exact=context.exact)
+    gaps = pilot_gaps(index, pilots, radius_km=view.km, mask=mask, k=context.min_count, exact=context.exact)
+    return _screen(with_pilots(page_map.figure, pilots, reach, gaps, km=view.km), size)
 
 
 def pilot_map(index: HouseholdIndex, boundaries: dict, view: ViewState, pilots: pd.DataFrame, reach: pd.DataFrame,

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -55,8 +56,6 @@ MAP_LEVELS: tuple[str, ...] = ("province", "district", "subdistrict", "h3")
 ADMIN_LEVELS: tuple[str, ...] = ("province", "district", "subdistrict")
 #: Most hexagons one map draws; a finer resolution is stepped down until it fits.
 MAX_CELLS = 12_000
-#: Maps label their areas by name (and value) when they draw at most this many areas.
-MAX_LABELLED_AREAS = 30
 #: Status of each drawn area.
 AREA_STATUSES: tuple[str, ...] = ("shown", "withheld", "no_data")
 #: Pixel size a screen map is fitted to when none is given (wide, for a projector).
@@ -145,6 +144,12 @@ class MapView:
         ``geo.access.roles.cap_resolution``. A finer ``res``, or a finer automatic choice, is stepped down.
     selected_code : str, optional
         An area inside the scope drawn with a thick outline (the subdistrict picked on screen).
+    classes : {"national", "quantile", "equal", "custom"}, default "quantile"
+        How the colour classes are chosen (:data:`geo.views.style.CLASS_METHODS`): ``national``
+        classes are the quantiles of every area of the country at the map's level, so every
+        province's map has the same legend (meeting mode, batch exports).
+    breaks : tuple of float, default ()
+        The cut points of ``classes="custom"``, in the metric's own units (a share as 0-1).
 
     Raises
     ------
@@ -168,6 +173,8 @@ class MapView:
     max_res: int = MAP_RESOLUTIONS[-1]
     selected_code: str | None = None
     exact: bool = False
+    classes: str = "quantile"
+    breaks: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
         setter = object.__setattr__
@@ -202,6 +209,20 @@ class MapView:
         setter(self, "min_count", check_int(self.min_count, "min_count", minimum=1))
         max_res = check_int(self.max_res, "max_res", minimum=MAP_RESOLUTIONS[0], maximum=10)
         setter(self, "max_res", min(max_res, MAP_RESOLUTIONS[-1]))
+        spec = get_metric(metric)
+        if spec.restricted and not self.exact:
+            raise EngineInputError(f"metric {metric!r} is for officers and administrators only (exact=True), "
+                                   "got exact=False")
+        if spec.areas_only and self.level == "h3":
+            raise EngineInputError(f"metric {metric!r} is mapped by area, not by H3 hexagon: level must be one "
+                                   f"of {list(ADMIN_LEVELS)}")
+        if self.classes not in mapstyle.CLASS_METHODS:
+            raise EngineInputError(f"classes must be one of {list(mapstyle.CLASS_METHODS)}, got {self.classes!r}")
+        if self.classes == "custom":
+            setter(self, "breaks", tuple(float(b) for b in mapstyle.custom_edges(self.breaks)[1:-1]))
+        elif self.breaks:
+            raise EngineInputError(f"breaks are only for classes='custom', got breaks={self.breaks!r} "
+                                   f"with classes={self.classes!r}")
         selected = self.selected_code
         if selected is not None and (not isinstance(selected, str) or len(selected) not in (2, 4, 6)
                                      or not selected.isascii() or not selected.isdigit()
@@ -220,14 +241,16 @@ class MapView:
 
     @classmethod
     def from_viewstate(cls, view, *, min_count: int = DEFAULT_MIN_COUNT, max_res: int = MAP_RESOLUTIONS[-1],
-                       metric: str | None = None, exact: bool = False) -> MapView:
+                       metric: str | None = None, exact: bool = False, classes: str = "quantile") -> MapView:
         """The map view of a dashboard :class:`geo.views.viewstate.ViewState`.
 
         The selected area becomes the scope (a selected subdistrict maps its district, as the
         Overview does), ``by`` the level (at least the level below the area), ``res`` and the
         filters carry over. With no area and one province in the filters, that province is the scope.
         ``metric`` replaces the view's (the Capitals page maps ``deficit_<capital>``); ``max_res`` is
-        the role's finest H3 resolution.
+        the role's finest H3 resolution. ``classes`` is the page's default legend set, used when
+        the view names none; the view's typed ``breaks`` are in the units a legend shows (percent
+        for a share) and are read back into the metric's units.
 
         Example
         -------
@@ -240,10 +263,19 @@ class MapView:
         area = view.area[:4] if len(view.area) == 6 else view.area
         if not area and len(view.provinces) == 1:
             area = view.provinces[0]
-        level = "h3" if view.by == "h3" else shown_level(replace(view, area=area))
+        areas_only = get_metric(metric or view.metric).areas_only
+        level = "h3" if view.by == "h3" and not areas_only else shown_level(replace(view, area=area))
         max_res = min(check_int(max_res, "max_res", minimum=MAP_RESOLUTIONS[0], maximum=10), MAP_RESOLUTIONS[-1])
-        res = min(view.res, max_res) if view.by == "h3" and view.res else None
+        res = min(view.res, max_res) if level == "h3" and view.res else None
+        chosen = view.classes or classes
+        spec = get_metric(metric or view.metric)
+        breaks = ()
+        if chosen == "custom" and spec.scale == "sequential" and view.breaks:
+            breaks = tuple(b / spec.display_scale for b in view.breaks)
+        elif chosen == "custom":  # no breaks typed (yet), or a categorical map: no classes to type
+            chosen = classes if classes != "custom" else "quantile"
         return cls(
+            classes=chosen, breaks=breaks,
             metric=metric or view.metric, level=level,
             province_code=area[:2] or None, district_code=area if len(area) == 4 else None,
             res=res, filters=view.to_filter(), lang=view.lang, min_count=min_count, max_res=max_res,
@@ -363,6 +395,28 @@ class MapFigure:
     auto_res: int | None = None
     pilots: object | None = None
     totals: pd.DataFrame | None = None
+    edges: tuple[float, ...] = ()
+
+    def legend_set(self) -> dict:
+        """The map's legend set as data, for ``<file>.legend.json`` beside an export: the metric,
+        the level, the class method, the class edges (in the metric's units; ``None`` for an open
+        end), each class's colour and label. Two maps with the same legend set read the same.
+
+        Example
+        -------
+        >>> figure.legend_set()["method"]  # doctest: +SKIP
+        'national'
+        """
+        spec = get_metric(self.view.metric)
+        legend = self.legend
+        if spec.scale == "categorical":
+            return {"metric": spec.name, "level": self.level, "method": "categorical", "breaks": [],
+                    "colours": [mapstyle.hex_colour(i.colour) for i in legend.items],
+                    "labels": [i.label for i in legend.items]}
+        return {"metric": spec.name, "level": self.level, "method": self.view.classes,
+                "breaks": [float(e) if np.isfinite(e) else None for e in self.edges],
+                "colours": [mapstyle.hex_colour(i.colour) for i in legend.items],
+                "labels": [i.label for i in legend.items]}
 
     @property
     def legends(self) -> tuple[mapstyle.Legend, ...]:
@@ -376,8 +430,9 @@ class MapFigure:
 
     @property
     def labelled(self) -> bool:
-        """True when the map is small enough to label each area by name and value."""
-        return self.level != "h3" and len(self.areas) <= MAX_LABELLED_AREAS
+        """True when exports label the areas by name and value: every admin map (the exports label
+        each area that has room, :func:`geo.export.static.render`); hexagons are not labelled."""
+        return self.level != "h3"
 
     def file_stem(self, *, size: str | None = None) -> str:
         """A file name without extension: province, metric, (level,) (size,) date.
@@ -522,6 +577,7 @@ def _filters_in_words(flt: HouseholdFilter | None, lang: str) -> tuple[str, ...]
         tpmap={None: "any", True: "in", False: "out"}[flt.in_tpmap],
         verified={None: "any", True: "yes", False: "no"}[flt.verified],
         assistance=tuple(flt.assistance or ()), pilots=tuple(flt.pilots or ()),
+        deprivations=tuple(flt.deprivations or ()),
     )
     parts = [p for p in describe_filters(state, lang, with_provinces=True).split("; ") if p]
     if flt.capitals_in_deficit and flt.deficit_cutoff != 1.75:
@@ -609,7 +665,11 @@ def build_map(
         drawn = _h3_drawn(index, boundaries_by_level, view, selection, bounds, scope_frame, data_provinces)
     else:
         drawn = _admin_drawn(index, boundaries_by_level, view, selection, scope_frame, data_provinces)
-    areas, fill, legend = _classified(drawn, view)
+    national = None
+    if view.classes == "national" and get_metric(view.metric).scale == "sequential":
+        national = national_values(index, view, level=view.level, res=drawn.res, mask=mask,
+                                   boundaries_by_level=boundaries_by_level)
+    areas, fill, legend, edges = _classified(drawn, view, national)
     # An admin map's aggregate holds the whole selection: its headline needs no second pass.
     totals = totals_of(drawn.raw if drawn.raw is not None else selection.aggregate("province"), k=view.min_count,
                        exact=view.exact)
@@ -620,8 +680,122 @@ def build_map(
         outlines=drawn.outlines, context=boundaries_by_level.get("context"), legend=legend,
         synthetic=bool(synthetic), date=now, date_text=format_date_both(now, view.lang),
         headline=headline(totals, view.lang), totals=totals, bounds=bounds, notices=drawn.notices,
-        selected=_selected_frame(boundaries_by_level, view), auto_res=drawn.auto_res, **words,
+        selected=_selected_frame(boundaries_by_level, view), auto_res=drawn.auto_res, edges=edges, **words,
     )
+
+
+_OUTSIDE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def outside_declared(index: HouseholdIndex, boundaries_by_level: Mapping[str, object]) -> np.ndarray:
+    """Whether each household (in ``index`` order) stands outside its declared district
+    (:func:`geo.engine.verify.in_declared`); False without a position or a boundary.
+
+    The district polygons are ``boundaries_by_level["verify"]`` (full-detail districts, prepared
+    with :func:`geo.engine.verify.prepare_boundaries`) when given, else the drawn districts.
+    Computed once per index and boundary set.
+    """
+    from geo.engine.verify import in_declared, prepare_boundaries
+
+    prepared = boundaries_by_level.get("verify")
+    if prepared is None:
+        prepared = prepare_boundaries(_boundary(boundaries_by_level, "district"), "district")
+    cached = _OUTSIDE.get(index)
+    if cached is not None and cached[0] is prepared:
+        return cached[1]
+    declared = index.district_codes.astype(str)[index.district]
+    inside = in_declared(index.lon.astype("float64"), index.lat.astype("float64"), declared, prepared)
+    outside = inside == 0
+    if boundaries_by_level.get("verify") is not None:
+        _OUTSIDE[index] = (prepared, outside)
+    return outside
+
+
+def _outside_counts(index, boundaries_by_level, view: MapView, level: str, mask, *, exact: bool | None = None):
+    """``code`` and ``outside_declared``: households of the selection outside their declared
+    district, per area, released as ``view`` releases counts (withheld under ``k``)."""
+    outside = outside_declared(index, boundaries_by_level)
+    keep = outside if mask is None else (outside & mask)
+    counts = protect(aggregate(index, level, mask=keep), k=view.min_count,
+                     exact=view.exact if exact is None else exact)
+    shown = pd.to_numeric(counts["households"], errors="coerce")
+    if "suppressed" in counts.columns:
+        shown = shown.where(~counts["suppressed"].astype("boolean").fillna(True))
+    return pd.DataFrame({"code": counts["code"].astype(str), "outside_declared": shown.to_numpy(dtype="float64")})
+
+
+#: An equal-area projection for areas in km² (WGS 84 / NSIDC EASE-Grid 2.0 Global, metres).
+EQUAL_AREA_CRS = "EPSG:6933"
+
+
+def areas_km2(geometry) -> np.ndarray:
+    """The area of each geometry (EPSG:4326 lon/lat) in km², measured in an equal-area projection
+    (:data:`EQUAL_AREA_CRS`).
+
+    Example
+    -------
+    >>> import geopandas as gpd, shapely
+    >>> round(float(areas_km2(gpd.GeoSeries([shapely.box(103, 16, 104, 17)], crs="EPSG:4326"))[0]))
+    11408
+    """
+    import geopandas as gpd
+
+    series = gpd.GeoSeries(geometry, crs="EPSG:4326") if not isinstance(geometry, gpd.GeoSeries) else geometry
+    if series.crs is None:
+        series = series.set_crs("EPSG:4326")
+    return series.to_crs(EQUAL_AREA_CRS).area.to_numpy(dtype="float64") / 1e6
+
+
+def cells_area_km2(cells) -> np.ndarray:
+    """The area of each H3 cell (string or integer id) in km² (``h3.cell_area``)."""
+    import h3
+
+    return np.array([h3.cell_area(c if isinstance(c, str) else h3.int_to_str(int(c)), unit="km^2")
+                     for c in cells], dtype="float64")
+
+
+def national_values(index: HouseholdIndex, view: MapView, *, level: str, res: int | None = None,
+                    mask: np.ndarray | None = None, boundaries_by_level: Mapping[str, object] | None = None
+                    ) -> np.ndarray:
+    """The metric of every area of the country at ``level`` (H3 cells at ``res``), as the public
+    release shows them: the values ``classes="national"`` takes its quantiles from.
+
+    The view's household filters apply, but not its area nor its province and district filters, so
+    the result is the same for every province's map. Values come from the public release
+    (:func:`geo.engine.protect.protect`, ``exact=False``): withheld areas are left out, and no
+    exact count of anyone's scope shapes the classes.
+
+    Example
+    -------
+    >>> national_values(index, MapView(province_code="46", metric="mpi"), level="district")  # doctest: +SKIP
+    array([0.21, 0.18, ...])
+    """
+    flt = view.filters and replace(view.filters, provinces=None, districts=None)
+    everywhere = replace(view, province_code=None, district_code=None, selected_code=None,
+                         filters=None if flt is None or flt.is_empty else flt, level=level, res=None)
+    selection = _MapSelection(index, everywhere, mask)
+    if level == "h3":
+        raw = selection.aggregate("h3", res=res or MAP_RESOLUTIONS[-1], rollup_min_count=view.min_count)
+    else:
+        raw = selection.aggregate(level)
+    table = protect(raw, k=view.min_count, exact=False)
+    if get_metric(view.metric).columns == ("outside_declared",) and boundaries_by_level is not None:
+        table = table.assign(code=table["code"].astype(str)).merge(
+            _outside_counts(index, boundaries_by_level, everywhere, level, selection.mask(), exact=False),
+            on="code", how="left")
+    if get_metric(view.metric).denominator == "area_km2":  # density: each area's km²
+        if level == "h3":
+            table = table.assign(area_km2=cells_area_km2(table["h3_cell"]))
+        elif boundaries_by_level is not None and level in boundaries_by_level:
+            frame = boundaries_by_level[level]
+            km2 = pd.Series(areas_km2(frame.geometry), index=frame["code"].astype(str).to_numpy())
+            table = table.assign(area_km2=table["code"].astype(str).map(km2).to_numpy(dtype="float64"))
+    values = metric_values(table, view.metric)
+    if get_metric(view.metric).kind == "share":  # a small cell's perturbed share can pass 100%
+        values = np.clip(values, 0.0, 1.0)
+    if "suppressed" in table.columns:
+        values = np.where(table["suppressed"].astype("boolean").fillna(True).to_numpy(dtype=bool), np.nan, values)
+    return values[np.isfinite(values)]
 
 
 class _MapSelection:
@@ -719,6 +893,8 @@ def _h3_drawn(index, boundaries_by_level, view, selected, bounds, scope_frame, d
     res = min(view.res or auto, view.max_res)  # max_res: the role's finest (geo.access.roles.cap_resolution)
     raw, res, notices = _h3_table(selected, res, view.min_count)
     table = attach_cell_geometry(protect(raw, k=view.min_count, exact=view.exact))
+    if get_metric(view.metric).denominator == "area_km2":
+        table = table.assign(area_km2=cells_area_km2(table["h3_cell"]))
     keys = table["h3_cell"].astype(str).tolist()
     # Outlines over hexagons: the districts of the area (or the provinces when mapping all).
     if view.district_code:
@@ -741,6 +917,11 @@ def _admin_drawn(index, boundaries_by_level, view, selection: _MapSelection, sco
     protected = protected.assign(code=protected["code"].astype(str))
     frame = _within(_boundary(boundaries_by_level, level), scope, data_provinces)
     frame = frame.assign(code=frame["code"].astype(str))[["code", "geometry"]]
+    if get_metric(view.metric).denominator == "area_km2":
+        frame = frame.assign(area_km2=areas_km2(frame.geometry))
+    if get_metric(view.metric).columns == ("outside_declared",):
+        protected = protected.merge(_outside_counts(index, boundaries_by_level, view, level, selection.mask()),
+                                    on="code", how="left")
     rows = frame.merge(protected, on="code", how="left")  # every area of the scope, with data or not
     table = gpd.GeoDataFrame(protected.merge(frame, on="code", how="left"), geometry="geometry", crs=frame.crs)
     up = {"province": None, "district": "province", "subdistrict": "district"}[level]
@@ -752,8 +933,20 @@ def _admin_drawn(index, boundaries_by_level, view, selection: _MapSelection, sco
                   raw=raw)
 
 
-def _classified(drawn: _Drawn, view: MapView):
-    """Status, value and colour of each drawn area, the legend, and the tooltip fields."""
+def _edges(values: np.ndarray, view: MapView, national: np.ndarray | None, formatter) -> np.ndarray:
+    """Class edges of the view's legend set (:data:`geo.views.style.CLASS_METHODS`), none reading alike."""
+    if view.classes == "custom":
+        edges = mapstyle.custom_edges(view.breaks)
+    elif view.classes == "national" and national is not None:
+        edges = mapstyle.class_breaks(national, method="quantile")
+    else:
+        method = "equal" if view.classes == "equal" else "quantile"
+        edges = mapstyle.class_breaks(values[np.isfinite(values)], method=method)
+    return mapstyle.distinct_edges(edges, formatter)
+
+
+def _classified(drawn: _Drawn, view: MapView, national: np.ndarray | None = None):
+    """Status, value and colour of each drawn area, the legend, the tooltip fields and the class edges."""
     import geopandas as gpd
 
     from geo.views.text import shown_count
@@ -779,6 +972,7 @@ def _classified(drawn: _Drawn, view: MapView):
         for capital in CAPITALS:
             fill[values == capital, :3] = mapstyle.CAPITAL_COLOURS[capital]
         fill[withheld, :3] = mapstyle.WITHHELD_COLOUR
+        edges = np.zeros(0)
         legend = mapstyle.categorical_legend(what, {c: capital_label(c, lang) for c in CAPITALS},
                                              mapstyle.CAPITAL_COLOURS, withheld_label=withheld_label)
         if no_data_label:
@@ -786,12 +980,18 @@ def _classified(drawn: _Drawn, view: MapView):
             legend = replace(legend, notes=legend.notes + (no_data,))
     else:
         values = np.where(status == "shown", values.astype("float64"), np.nan)
-        edges = mapstyle.class_breaks(values[np.isfinite(values)], method="quantile")
+        formatter = spec.legend_formatter(lang)
+        edges = _edges(values, view, national, formatter)
+        if spec.kind == "share" and edges.size and edges.size < len(mapstyle.SEQUENTIAL_YLORRD) + 1:
+            fine = spec.legend_formatter(lang, fine=True)  # classes within a few percent: one decimal
+            finer = _edges(values, view, national, fine)
+            if finer.size > edges.size:
+                edges, formatter = finer, fine
         # An area shown whose figure is withheld (its numerator under k) is grey as withheld, not blank.
         value_withheld = (status == "shown") & ~np.isfinite(values)
         fill = mapstyle.fill_colours(values, edges, withheld=withheld | value_withheld,
                                      alpha=225 if view.level == "h3" else 210)
-        legend = mapstyle.sequential_legend(what, edges, spec.legend_formatter(lang),
+        legend = mapstyle.sequential_legend(what, edges, formatter,
                                             withheld_label=withheld_label, no_data_label=no_data_label)
         # One value (or classes that round alike) reads "60%", not "60% – 60%".
         items = tuple(replace(i, label=i.label.split(" – ")[0]) if len(set(i.label.split(" – "))) == 1 else i
@@ -814,7 +1014,7 @@ def _classified(drawn: _Drawn, view: MapView):
         {"key": drawn.keys, "name": drawn.names, "status": status, "value": values, "value_text": value_text,
          "households_text": households_text, **tips},
         geometry=drawn.geometry, crs="EPSG:4326")
-    return areas, fill, legend
+    return areas, fill, legend, tuple(float(e) for e in edges)
 
 
 def _missing(value: object) -> bool:
@@ -828,9 +1028,7 @@ def _words(view: MapView, res: int | None, *, synthetic: bool, attribution: str,
     place = _place(view, lang)
     filters_text = _filters_in_words(view.filters, lang)
     what = metric_label(view.metric, lang)
-    title = f"{what} · {text(f'by_{view.level}', lang)} · {place}"
-    if filters_text:
-        title += f" ({'; '.join(filters_text)})"
+    title = f"{what} · {text(f'by_{view.level}', lang)} · {place}"  # the filters: once, in the subtitle
     subtitle = [round_text] if round_text else []
     if res is not None:
         subtitle.append(resolution_label(res, lang))
@@ -905,5 +1103,8 @@ def load_map_inputs(households_path=None, boundaries_dir=None) -> MapInputs:
         frame = load_boundaries(level, directory)
         boundaries[level] = frame.set_geometry(display_geometry(frame.geometry))
     boundaries["context"] = context_geometry(load_boundaries("province", directory))
+    from geo.engine.verify import prepare_boundaries
+
+    boundaries["verify"] = prepare_boundaries(load_boundaries("district", directory), "district")
     attribution = str(read_manifest(directory).get("attribution") or ATTRIBUTION)
     return MapInputs(index, boundaries, is_synthetic(path), attribution, path)

@@ -15,6 +15,12 @@ mpi                    ``af_mpi`` (Alkire-Foster H x A)                    index
 assistance_coverage    ``assistance_helped_share`` (status "helped")       share       sequential
 deficit_<capital>      ``deficit_share_<capital>`` (score below 1.75)      share       sequential
 dominant_deficit       ``dominant_deficit`` (capital most often in deficit) category    categorical
+density                ``households`` / ``area_km2`` (equal-area km²)       rate        sequential
+dep_<dimension>        ``dep_<dimension>`` / ``households`` (TPMAP)        share       sequential
+mpi_h, mpi_a           ``af_h`` (headcount ratio), ``af_a`` (intensity)    share       sequential
+mpi_contribution_<c>   ``af_contribution_<capital>`` (share of the MPI)     share       sequential
+assistance_<status>    ``assistance_<status>_share`` (in progress, ...)    share       sequential
+off_district           ``outside_declared`` / ``households`` (verify)      share       sequential
 share_up               ``share_up`` (followed households that moved up)    share       sequential
 share_escaped          ``share_escaped`` (levels 1-2 -> 3-4)                share       sequential
 share_fell             ``share_fell`` (levels 3-4 -> 1-2)                   share       sequential
@@ -23,6 +29,12 @@ change_<capital>       ``<capital>_mean_change`` (mean score change)       chang
 
 The last four are the Change page's (:data:`CHANGE_METRIC_SPECS`, not in :data:`METRICS`): columns of
 :func:`geo.engine.mobility.mobility_shares` between two survey rounds, not of the household index.
+
+A ratio metric (``denominator`` set) divides the sum of its columns by another column of the same
+table: ``dep_<dimension>`` is the share of households deprived in a TPMAP dimension (an unknown
+deprivation is not counted as one), ``density`` the households per km² of the area
+(``area_km2``, which :func:`geo.views.mapview.build_map` adds from the boundaries in an
+equal-area projection, or from the H3 cells' areas).
 
 Names are stable (URLs, file names, the CLI); the old spelling ``share_level_1_2`` (the engine
 column's name, used by early Overview links) is read as ``share_levels_1_2`` (:data:`METRIC_ALIASES`).
@@ -37,11 +49,12 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from geo.data.contract import CAPITALS
-from geo.views.text import capital_label, format_number, format_percent, text
+from geo.data.contract import ASSISTANCE_STATUSES, CAPITALS, DEPRIVATIONS
+from geo.views.text import assistance_label, capital_label, deprivation_label, format_number, format_percent, text
 
-#: What a metric's values are: households, a 0-1 share, a 0-1 index, or a capital's name.
-KINDS: tuple[str, ...] = ("count", "share", "index", "category", "change")
+#: What a metric's values are: households, a 0-1 share, a 0-1 index, a capital's name, a rate
+#: (households per km²), or a change in a capital's score between two rounds.
+KINDS: tuple[str, ...] = ("count", "share", "index", "category", "rate", "change")
 
 
 @dataclass(frozen=True)
@@ -61,6 +74,11 @@ class Metric:
     columns: tuple[str, ...]
     scale: str = "sequential"
     direction: str = "higher_worse"
+    denominator: str | None = None
+    #: Only for exact releases (officers in their areas, administrators): ``off_district``.
+    restricted: bool = False
+    #: Drawn by admin area only (an H3 map of it is drawn by the area level instead).
+    areas_only: bool = False
 
     def label(self, lang: str = "th") -> str:
         """What the metric is called in ``lang``."""
@@ -68,6 +86,13 @@ class Metric:
             return text("share_in_deficit", lang, capital=capital_label(self.name.removeprefix("deficit_"), lang))
         if self.name.startswith("change_"):
             return text("metric_capital_change", lang, capital=capital_label(self.name.removeprefix("change_"), lang))
+        if self.name.startswith("dep_"):
+            return text("metric_dep", lang, dimension=deprivation_label(self.name.removeprefix("dep_"), lang))
+        if self.name.startswith("mpi_contribution_"):
+            return text("metric_mpi_contribution", lang,
+                        capital=capital_label(self.name.removeprefix("mpi_contribution_"), lang))
+        if self.name.startswith("assistance_") and self.name != "assistance_coverage":
+            return text("metric_assistance", lang, status=assistance_label(self.name.removeprefix("assistance_"), lang))
         return text(self.label_key or self.name, lang)
 
     def format(self, value: object, lang: str = "th") -> str:
@@ -82,14 +107,26 @@ class Metric:
             return format_percent(float(value), lang)
         if self.kind == "change":
             return ("+" if float(value) > 0 else "") + format_number(float(value), lang, decimals=2)
+        if self.kind == "rate":
+            return format_number(float(value), lang, decimals=1)
         return format_number(float(value), lang, decimals=3)
 
-    def legend_formatter(self, lang: str = "th") -> Callable[[float], str]:
-        """How a legend's class edges read (shorter than :meth:`format`)."""
+    @property
+    def display_scale(self) -> float:
+        """What a value is multiplied by to read as people do (100 for a share read in percent)."""
+        return 100.0 if self.kind == "share" else 1.0
+
+    def legend_formatter(self, lang: str = "th", *, fine: bool = False) -> Callable[[float], str]:
+        """How a legend's class edges read (shorter than :meth:`format`); ``fine`` gives shares
+        one decimal (for classes within a few percent, which whole percents would merge)."""
+        if self.kind == "share" and fine:
+            return lambda v: format_percent(v, lang, decimals=1)
         if self.kind == "count":
             return lambda v: format_number(v, lang)
         if self.kind == "share":
             return lambda v: format_percent(v, lang, decimals=0)
+        if self.kind == "rate":
+            return lambda v: format_number(v, lang, decimals=0 if abs(v) >= 10 else 1)
         return lambda v: format_number(v, lang, decimals=2)
 
 
@@ -107,6 +144,23 @@ def _metrics() -> dict[str, Metric]:
         out[f"deficit_{capital}"] = Metric(f"deficit_{capital}", None, "share", (f"deficit_share_{capital}",))
     out["dominant_deficit"] = Metric("dominant_deficit", "dominant_deficit", "category", ("dominant_deficit",),
                                      scale="categorical", direction="none")
+    out["density"] = Metric("density", "metric_density", "rate", ("households",), direction="none",
+                            denominator="area_km2")
+    for dimension in DEPRIVATIONS:
+        out[f"dep_{dimension}"] = Metric(f"dep_{dimension}", None, "share", (f"dep_{dimension}",),
+                                         denominator="households")
+    out["mpi_h"] = Metric("mpi_h", "metric_mpi_h", "share", ("af_h",))
+    out["mpi_a"] = Metric("mpi_a", "metric_mpi_a", "share", ("af_a",))
+    for capital in CAPITALS:
+        out[f"mpi_contribution_{capital}"] = Metric(f"mpi_contribution_{capital}", None, "share",
+                                                    (f"af_contribution_{capital}",), direction="none")
+    out["off_district"] = Metric("off_district", "metric_off_district", "share", ("outside_declared",),
+                                 denominator="households", restricted=True, areas_only=True)
+    for status in ASSISTANCE_STATUSES:
+        if status != "helped":  # "helped" is assistance_coverage
+            out[f"assistance_{status}"] = Metric(
+                f"assistance_{status}", None, "share", (f"assistance_{status}_share",),
+                direction="none" if status == "self_resolved" else "higher_worse")
     return out
 
 
@@ -130,6 +184,17 @@ METRIC_ALIASES: dict[str, str] = {"share_level_1_2": "share_levels_1_2"}
 OVERVIEW_METRICS: tuple[str, ...] = ("poor_households", "share_levels_1_2", "not_in_tpmap", "mpi", "assistance_coverage")
 #: The Change page's measures between two rounds, in menu order (not of one round's index).
 CHANGE_METRICS: tuple[str, ...] = tuple(CHANGE_METRIC_SPECS)
+OVERVIEW_METRICS: tuple[str, ...] = (
+    "poor_households", "share_levels_1_2", "not_in_tpmap", "mpi", "mpi_h", "mpi_a",
+    *(f"mpi_contribution_{c}" for c in CAPITALS), "density", *(f"dep_{d}" for d in DEPRIVATIONS),
+    "assistance_coverage", *(f"assistance_{s}" for s in ("in_progress", "referred", "none", "self_resolved")),
+    "households", "off_district",
+)
+
+
+def allowed_metrics(*, exact: bool, metrics=OVERVIEW_METRICS) -> tuple[str, ...]:
+    """The metrics a user may pick: restricted ones (``off_district``) only with exact counts."""
+    return tuple(m for m in metrics if exact or not get_metric(m).restricted)
 
 
 def metric_name(name: object) -> object:
@@ -190,4 +255,12 @@ def metric_values(table: pd.DataFrame, metric: str) -> np.ndarray:
     total = np.zeros(len(table), dtype="float64")
     for column in columns:
         total = total + pd.to_numeric(table[column], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    if spec.denominator is not None:
+        if spec.denominator not in table.columns:  # e.g. no area: a table without geometry
+            return np.full(len(table), np.nan)
+        below = pd.to_numeric(table[spec.denominator], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            total = np.where(below > 0, total / below, np.nan)
+        if spec.kind == "share":  # two perturbed counts can cross (3 of 2): a share stays in 0-1
+            total = np.clip(total, 0.0, 1.0)
     return total

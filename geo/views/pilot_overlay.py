@@ -170,7 +170,9 @@ def with_pilots(figure, pilots: pd.DataFrame, reach: pd.DataFrame, gaps: pd.Data
     """
     lang = figure.view.lang
     sites = _site_rows(pilots, reach, km, lang)
-    kinds = list(dict.fromkeys(sites["kind"]))
+    minx, miny, maxx, maxy = figure.bounds
+    on_map = sites["lon"].between(minx, maxx) & sites["lat"].between(miny, maxy)
+    kinds = list(dict.fromkeys(sites.loc[on_map.to_numpy(), "kind"]))  # the legend lists the kinds on this map
     notes = (mapstyle.LegendItem(RING_COLOUR, text("reach_rings", lang, km=km)),
              mapstyle.LegendItem(GAP_COLOUR, text("candidate_site", lang)))
     legend = mapstyle.Legend(

@@ -104,12 +104,79 @@ def class_breaks(values: np.ndarray, *, n_classes: int = 5, method: str = "quant
     if method == "equal":
         low, high = domain if domain is not None else (float(finite.min()), float(finite.max()))
         edges = np.linspace(low, high, n_classes + 1)
+        if domain is None:
+            edges = np.array([_round_sig(e) for e in edges])
+            edges[0] = min(edges[0], finite.min())
+            edges[-1] = max(edges[-1], finite.max())
     else:
         edges = np.quantile(finite, np.linspace(0, 1, n_classes + 1))
         edges = np.array([_round_sig(e) for e in edges])
         edges[0] = min(edges[0], finite.min())
         edges[-1] = max(edges[-1], finite.max())
     return np.unique(edges)
+
+
+#: How a map's colour classes are chosen (DHIS2 calls a fixed set a "legend set"):
+#: ``national`` (quantiles of every area of the country at the map's level: the same classes for
+#: every province, so slides compare), ``quantile`` (of this map's areas), ``equal`` (equal
+#: intervals over this map's range) or ``custom`` (cut points the user types).
+CLASS_METHODS: tuple[str, ...] = ("national", "quantile", "equal", "custom")
+#: Most cut points a user may type (``custom``): one more class than cut points, at most five.
+MAX_CUSTOM_BREAKS = len(SEQUENTIAL_YLORRD) - 1
+
+
+def custom_edges(breaks) -> np.ndarray:
+    """Class edges for typed cut points: ``-inf``, the cut points, ``inf`` (the outer classes are open).
+
+    Raises
+    ------
+    EngineInputError
+        When there are no cut points, more than :data:`MAX_CUSTOM_BREAKS`, or they are not finite
+        and strictly increasing.
+
+    Example
+    -------
+    >>> custom_edges((10, 20)).tolist()
+    [-inf, 10.0, 20.0, inf]
+    """
+    cuts = np.asarray(tuple(breaks), dtype="float64")
+    if cuts.size < 1 or cuts.size > MAX_CUSTOM_BREAKS:
+        raise EngineInputError(f"breaks must hold 1 to {MAX_CUSTOM_BREAKS} numbers, got {cuts.size}")
+    if not np.isfinite(cuts).all() or (cuts.size > 1 and not (np.diff(cuts) > 0).all()):
+        raise EngineInputError(f"breaks must be finite and strictly increasing, got {cuts.tolist()}")
+    return np.concatenate(([-np.inf], cuts, [np.inf]))
+
+
+def distinct_edges(edges: np.ndarray, formatter) -> np.ndarray:
+    """``edges`` without those that read the same as the one before in the legend.
+
+    Edges 0.03, 0.06, 0.064, 0.07 read "3%", "6%", "6%", "7%": kept as they are they make a
+    collapsed class ("3% – 6% · 6% · 6% – 7%"). An edge whose text repeats the last kept edge's
+    is dropped; the last edge is always kept (it replaces a kept edge that reads the same), so
+    the classes still cover every value. Open ends (``±inf``) are always kept.
+
+    Example
+    -------
+    >>> distinct_edges(np.array([0.03, 0.06, 0.064, 0.07]), lambda v: f"{v:.0%}").tolist()
+    [0.03, 0.06, 0.07]
+    """
+    edges = np.asarray(edges, dtype="float64")
+    if edges.size < 2:
+        return edges
+
+    def label(v: float) -> str:
+        return str(v) if not np.isfinite(v) else formatter(v)
+
+    kept = [edges[0]]
+    for edge in edges[1:]:
+        if label(edge) == label(kept[-1]) and np.isfinite(edge):
+            if edge == edges[-1] and len(kept) > 1:
+                kept[-1] = edge
+            elif edge == edges[-1]:
+                kept.append(edge)
+            continue
+        kept.append(edge)
+    return np.array(kept, dtype="float64")
 
 
 def _round_sig(x: float, digits: int = 2) -> float:
@@ -159,12 +226,21 @@ def fill_colours(values: np.ndarray, edges: np.ndarray, *, withheld: np.ndarray 
     return out
 
 
+def _class_label(low: float, high: float, formatter) -> str:
+    if not np.isfinite(low):
+        return f"≤ {formatter(high)}"
+    if not np.isfinite(high):
+        return f"> {formatter(low)}"
+    return f"{formatter(low)} – {formatter(high)}"
+
+
 def sequential_legend(title: str, edges: np.ndarray, formatter, *, withheld_label: str | None = None,
                       no_data_label: str | None = None) -> Legend:
-    """Legend of a sequential scale: one swatch per class, labelled ``low – high``."""
+    """Legend of a sequential scale: one swatch per class, labelled ``low – high`` (``≤ high`` and
+    ``> low`` for the open classes of typed cut points)."""
     palette = sequential_palette(max(edges.size - 1, 1))
     items = tuple(
-        LegendItem(palette[i], f"{formatter(edges[i])} – {formatter(edges[i + 1])}") for i in range(edges.size - 1)
+        LegendItem(palette[i], _class_label(edges[i], edges[i + 1], formatter)) for i in range(edges.size - 1)
     )
     if edges.size == 1:
         items = (LegendItem(palette[0], formatter(edges[0])),)

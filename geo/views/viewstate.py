@@ -11,15 +11,21 @@ Query string (defaults are left out; lists are comma-separated, repeated keys ar
     level=1,2      household levels 1-4                  deficit=natural capitals in deficit
     tpmap=out      in | out (missing from TPMAP)         verified=yes   yes | no
     assist=none    assistance statuses                   pilot=P01-4609 pilot ids, or "none"
+    dep=health     TPMAP deprivations (deprived in any)
     lang=en        th (default) | en                     era=CE         BE (default) | CE
     metric=mpi     the Overview's metric                 by=district    province | district | subdistrict | h3
     res=8          H3 resolution 5-9 (absent: automatic) area=4609      selected area (2/4/6 digits)
     capital=human  the Capitals page's capital           km=10          the Pilots page's distance
+    layers=pilots  pilot sites, reach rings and candidate sites over the Overview's or Capitals' map
     k=20           minimum households per shown area (every page; default 10)
     round=2566     the survey round shown (every page; BE or CE, written in the view's era;
                    absent: the latest)
     from=2564      the Change page's earlier round (absent: the round before ``round``)
     change=share_up  the Change page's measure (:data:`geo.views.metrics.CHANGE_METRICS`)
+    classes=national   legend set: national | quantile | equal | custom (absent: the page's default,
+                       national in meeting mode, quantile elsewhere)
+    breaks=10,20,30    the cut points of classes=custom, in the legend's units (percent for a share);
+                       breaks alone mean classes=custom
 
 Bad values never raise: :func:`parse_query` drops them and returns a :class:`Notice` for each, so
 the page can say what it ignored. Unknown keys are ignored silently (other tools add their own).
@@ -42,13 +48,14 @@ import unicodedata
 from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass, fields, replace
 
-from geo.data.contract import ASSISTANCE_STATUSES, CAPITALS
+from geo.data.contract import ASSISTANCE_STATUSES, CAPITALS, DEPRIVATIONS
 from geo.engine.filters import NO_PILOT, HouseholdFilter
 from geo.engine.protect import DEFAULT_MIN_COUNT
 from geo.data.areas import is_valid_area
 from geo.data.rounds import BE_OFFSET, round_year
 from geo.errors import EngineInputError, PPAPError
 from geo.views.metrics import CHANGE_METRICS, OVERVIEW_METRICS, metric_name
+from geo.views.style import CLASS_METHODS, MAX_CUSTOM_BREAKS
 
 LANGS: tuple[str, ...] = ("th", "en")
 ERAS: tuple[str, ...] = ("BE", "CE")
@@ -57,6 +64,8 @@ MAP_BY: tuple[str, ...] = ("province", "district", "subdistrict", "h3")
 #: H3 resolutions a map may use and a user may pick (res 10 cells are a few households; the roll-up
 #: would merge them).
 MAP_RESOLUTIONS: tuple[int, ...] = (5, 6, 7, 8, 9)
+#: Layers a metric map may draw over its areas (``layers=pilots``).
+MAP_LAYERS: tuple[str, ...] = ("pilots",)
 #: Reach distances offered on the Pilots page, km.
 REACH_KM: tuple[int, ...] = (2, 5, 10, 20, 30)
 #: Largest minimum count (``k``) a view may ask for.
@@ -65,17 +74,21 @@ TPMAP_CHOICES: tuple[str, ...] = ("any", "in", "out")
 VERIFIED_CHOICES: tuple[str, ...] = ("any", "yes", "no")
 #: Pages and the view fields each one puts in its URL (filters, ``lang`` and ``era`` always).
 PAGE_FIELDS: dict[str, tuple[str, ...]] = {
-    "overview": ("metric", "by", "res", "area"),
-    "capitals": ("capital", "by", "area"),
-    "pilots": ("km", "area"),
+    "overview": ("metric", "by", "res", "area", "classes", "breaks", "layers"),
+    "capitals": ("capital", "by", "area", "classes", "breaks", "layers"),
+    "pilots": ("km", "area", "classes", "breaks"),
     "households": ("by", "area"),
-    "meeting": ("metric", "area"),
+    "meeting": ("metric", "area", "classes", "breaks"),
     "change": ("change", "by", "res", "area", "round_from"),
     "data": (),
     "audit": (),
 }
+#: A page's legend set when the view names none (:data:`geo.views.style.CLASS_METHODS`): meeting mode
+#: walks through provinces, so its classes are national; other pages default to ``"quantile"``.
+PAGE_CLASSES: dict[str, str] = {"meeting": "national"}
 FILTER_FIELDS: tuple[str, ...] = (
     "provinces", "districts", "levels", "capitals_in_deficit", "tpmap", "verified", "assistance", "pilots",
+    "deprivations",
 )
 #: Query parameter of each view field.
 QUERY_NAMES: dict[str, str] = {
@@ -83,6 +96,7 @@ QUERY_NAMES: dict[str, str] = {
     "tpmap": "tpmap", "verified": "verified", "assistance": "assist", "pilots": "pilot",
     "lang": "lang", "era": "era", "metric": "metric", "by": "by", "res": "res", "area": "area",
     "capital": "capital", "km": "km", "min_count": "k", "round": "round", "round_from": "from", "change": "change",
+    "classes": "classes", "breaks": "breaks", "deprivations": "dep", "layers": "layers",
 }
 #: View fields every page puts in its URL besides the filters.
 ALWAYS_FIELDS: tuple[str, ...] = ("lang", "era", "min_count", "round")
@@ -110,6 +124,8 @@ class ViewState:
     verified: str = "any"
     assistance: tuple[str, ...] = ()
     pilots: tuple[str, ...] = ()
+    #: TPMAP dimensions: keep households deprived in at least one (``dep=health,income``).
+    deprivations: tuple[str, ...] = ()
     lang: str = "th"
     era: str = "BE"
     metric: str = "poor_households"
@@ -127,6 +143,13 @@ class ViewState:
     round_from: int | None = None
     #: The Change page's measure (:data:`geo.views.metrics.CHANGE_METRICS`).
     change: str = CHANGE_METRICS[0]
+    #: The legend set (:data:`geo.views.style.CLASS_METHODS`); ``""`` is the page's default.
+    classes: str = ""
+    #: Cut points of ``classes="custom"``, as the legend reads them (percent for a share).
+    breaks: tuple[float, ...] = ()
+    #: Layers drawn over a metric map (:data:`MAP_LAYERS`): ``("pilots",)`` adds the pilot sites,
+    #: reach rings and candidate sites to the Overview and Capitals maps.
+    layers: tuple[str, ...] = ()
 
     def audit_fields(self) -> dict[str, str]:
         """``area`` and ``filters`` for the audit log (:func:`geo.access.audit.log_event`): the selected
@@ -161,6 +184,7 @@ class ViewState:
             verified={"any": None, "yes": True, "no": False}[self.verified],
             assistance=self.assistance or None,
             pilots=self.pilots or None,
+            deprivations=self.deprivations or None,
         )
         return None if flt.is_empty else flt
 
@@ -330,6 +354,53 @@ def _int_choice(param: str, raw: object, allowed: Container[int], notices: list[
     return None
 
 
+def parse_breaks(value: object) -> tuple[float, ...] | None:
+    """Typed cut points (``"10, 20, 30"``) as numbers; ``None`` unless there are 1 to
+    :data:`geo.views.style.MAX_CUSTOM_BREAKS` finite numbers, strictly increasing. Never raises.
+
+    Example
+    -------
+    >>> parse_breaks("10,20,30"), parse_breaks("20,10"), parse_breaks("x")
+    ((10.0, 20.0, 30.0), None, None)
+    """
+    import math
+
+    try:
+        numbers = tuple(float(v) for v in _values(value))
+    except (TypeError, ValueError):
+        return None
+    if not 1 <= len(numbers) <= MAX_CUSTOM_BREAKS or not all(math.isfinite(n) for n in numbers):
+        return None
+    if any(b <= a for a, b in zip(numbers, numbers[1:])):
+        return None
+    return numbers
+
+
+def format_breaks(breaks: Iterable[float]) -> str:
+    """Cut points as a link or a text box writes them: ``(10.0, 20.5) -> "10,20.5"``."""
+    return ",".join(repr(float(b)).removesuffix(".0") for b in breaks)
+
+
+def _legend_set(params: Mapping[str, object], notices: list[Notice]) -> dict[str, object]:
+    """``classes`` and ``breaks`` from a link: bad values dropped with a notice (the page's default)."""
+    values: dict[str, object] = {}
+    if "classes" in params:
+        values["classes"] = _choice("classes", params.get("classes"), CLASS_METHODS, "", notices)
+    if "breaks" in params:
+        raw = params.get("breaks")
+        breaks = parse_breaks(raw)
+        if breaks is None:
+            notices.append(Notice("breaks", ",".join(_values(raw)), "url_bad_breaks"))
+        elif values.get("classes", "custom") != "custom":
+            notices.append(Notice("breaks", format_breaks(breaks), "url_breaks_not_custom"))
+        else:
+            values.update(classes="custom", breaks=breaks)
+    if values.get("classes") == "custom" and not values.get("breaks"):
+        notices.append(Notice("classes", "custom", "url_custom_needs_breaks"))
+        values["classes"] = ""
+    return values
+
+
 def parse_query(params: Mapping[str, object]) -> tuple[ViewState, list[Notice]]:
     """Read a view from URL query parameters; bad values are dropped with a notice, never raised.
 
@@ -367,6 +438,10 @@ def parse_query(params: Mapping[str, object]) -> tuple[ViewState, list[Notice]]:
         values["assistance"] = _choices("assist", get("assist"), ASSISTANCE_STATUSES, notices)
     if "pilot" in params:
         values["pilots"] = _pilots(get("pilot"), notices)
+    if "layers" in params:
+        values["layers"] = _choices("layers", get("layers"), MAP_LAYERS, notices)
+    if "dep" in params:
+        values["deprivations"] = _choices("dep", get("dep"), DEPRIVATIONS, notices)
     if "lang" in params:
         values["lang"] = _choice("lang", get("lang"), LANGS, "th", notices)
     if "era" in params:
@@ -402,6 +477,7 @@ def parse_query(params: Mapping[str, object]) -> tuple[ViewState, list[Notice]]:
                 values[field_name] = year
     if "change" in params:
         values["change"] = _choice("change", get("change"), CHANGE_METRICS, ViewState.change, notices)
+    values.update(_legend_set(params, notices))
     view = ViewState(**values)  # type: ignore[arg-type]
     if view.districts and view.provinces:
         inside = tuple(d for d in view.districts if d[:2] in view.provinces)
@@ -435,6 +511,9 @@ def to_query(view: ViewState, page: str | None = None) -> dict[str, str]:
             continue
         if name in ROUND_FIELDS:  # a round in the user's era: ?round=2566, or ?round=2023 with era=CE
             value = value + BE_OFFSET if view.era == "BE" else value
+        if name == "breaks":
+            out[QUERY_NAMES[name]] = format_breaks(value)
+            continue
         out[QUERY_NAMES[name]] = ",".join(str(v) for v in value) if isinstance(value, tuple) else str(value)
     return out
 
@@ -606,7 +685,7 @@ def describe_filters(view: ViewState, lang: str = "th", *, with_provinces: bool 
 
     Provinces are left out unless ``with_provinces`` (titles name them through :func:`where_label`).
     """
-    from geo.views.text import assistance_label, level_label
+    from geo.views.text import assistance_label, deprivation_label, level_label
 
     parts = []
     if view.provinces and (with_provinces or view.area):
@@ -624,7 +703,13 @@ def describe_filters(view: ViewState, lang: str = "th", *, with_provinces: bool 
         parts.append(text(f"verified_{view.verified}", lang))
     if view.assistance:
         parts.append(", ".join(assistance_label(s, lang) for s in view.assistance))
+    if view.deprivations:
+        parts.append(text("deprived_in", lang, dimensions=", ".join(deprivation_label(d, lang)
+                                                                     for d in view.deprivations)))
     if view.pilots:
-        pilots = ", ".join(text("no_pilot", lang) if p == "none" else p for p in view.pilots)
-        parts.append(f"{text('pilot', lang)} {pilots}")
+        named = [p for p in view.pilots if p != NO_PILOT]
+        pilots = [f"{text('pilot', lang)} {', '.join(named)}"] if named else []
+        if NO_PILOT in view.pilots:  # "In no pilot" reads alone, not "Pilot project In no pilot"
+            pilots.append(text("no_pilot", lang))
+        parts.append(", ".join(pilots))
     return "; ".join(parts)

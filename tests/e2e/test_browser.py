@@ -255,7 +255,7 @@ def test_the_map_level_changes_the_map_and_keeps_the_headline(offline_page, app_
     page.goto(f"{app_url}/?area=46", wait_until="domcontentloaded", timeout=LOAD_TIMEOUT_MS)
     wait_for_map(page)
     headline = page.get_by_test_id("stMetric").all_inner_texts()
-    page.locator(".st-key-overview_by [role='radiogroup'] label").nth(2).click()  # H3 hexagons
+    page.locator(".st-key-overview_by [role='radiogroup'] label").nth(3).click()  # H3 hexagons (after subdistricts)
     expect(page.locator(f".st-key-overview_map_h3_46 {DECK}")).to_be_attached(timeout=LOAD_TIMEOUT_MS)
     page.wait_for_function("window.location.search.includes('by=h3')", timeout=LOAD_TIMEOUT_MS)
     assert parse_qs(page.evaluate("window.location.search").lstrip("?")) == {"area": ["46"], "by": ["h3"]}

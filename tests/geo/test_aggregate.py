@@ -200,6 +200,8 @@ FILTER_CASES = [
      lambda d: d["assistance_status"].isin(["helped", "in_progress"])),
     (HouseholdFilter(pilots=["P01"]), lambda d: d["pilot_id"] == "P01"),
     (HouseholdFilter(pilots=["none"]), lambda d: d["pilot_id"].isna()),
+    (HouseholdFilter(deprivations=["health", "access"]),
+     lambda d: d["dep_health"].fillna(False) | d["dep_access"].fillna(False)),
     (HouseholdFilter(provinces=["46"], levels=[2], verified=False),
      lambda d: (d["province_code"] == "46") & (d["poverty_level"] == 2) & ~d["verified"]),
 ]

@@ -86,7 +86,8 @@ def test_no_filter_and_an_empty_selection():
 def test_filters_the_cube_cannot_answer_fall_back():
     assert answers(None) and answers(HouseholdFilter(levels=(1,), capitals_in_deficit=("natural",)))
     assert answers(HouseholdFilter(pilots=("P1", "none")))
-    for flt in (HouseholdFilter(capitals_in_deficit=("natural",), deficit_cutoff=2.0),):
+    for flt in (HouseholdFilter(capitals_in_deficit=("natural",), deficit_cutoff=2.0),
+                HouseholdFilter(deprivations=("income",))):
         assert not answers(flt) and cube_aggregate(INDEX, "province", flt) is None
     with pytest.raises(ValueError):
         cube_aggregate(INDEX, "county")

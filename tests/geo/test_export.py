@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import json
 import os
 import re
 import subprocess
@@ -204,8 +205,14 @@ def test_file_names_and_written_files(figure, tmp_path):
     assert file_name(figure, "pdf", size="a3") == "46_kalasin_share_levels_1_2_2026-11-21.pdf"
     paths = write_exports(figure, tmp_path / "out", formats=("png", "pdf"))
     assert [p.name for p in paths] == ["46_kalasin_share_levels_1_2_2026-11-21.png",
+                                       "46_kalasin_share_levels_1_2_2026-11-21.legend.json",
                                        "46_kalasin_share_levels_1_2_2026-11-21.pdf"]
-    assert all(p.stat().st_size > 10_000 for p in paths) and not list((tmp_path / "out").glob(".*"))
+    assert all(p.stat().st_size > 10_000 for p in paths if p.suffix != ".json")
+    assert not list((tmp_path / "out").glob(".*"))
+    legend = json.loads(paths[1].read_text(encoding="utf-8"))
+    assert legend == figure.legend_set() and legend["metric"] == "share_levels_1_2"
+    assert legend["colours"] == [mapstyle.hex_colour(i.colour) for i in figure.legend.items]
+    assert json.loads(Image.open(paths[0]).text["Legend"]) == legend  # in the PNG too
     data, mime = export_bytes(figure, "png")
     assert mime == "image/png" and data[:8] == b"\x89PNG\r\n\x1a\n"
 
@@ -222,18 +229,41 @@ def test_cli_exports_named_files(tmp_path, capsys):
                  "--input", str(households), "--boundaries", str(boundaries_dir), "--out", str(out)])
     assert code == 0
     names = sorted(p.name for p in out.iterdir())
-    assert names == ["46_kalasin_mpi_2026-11-21.pdf", "46_kalasin_mpi_2026-11-21.png"]
+    assert names == ["46_kalasin_mpi_2026-11-21.legend.json", "46_kalasin_mpi_2026-11-21.pdf",
+                     "46_kalasin_mpi_2026-11-21.png"]
     captured = capsys.readouterr()
-    assert "1/1" in captured.err and str(out / names[0]) in captured.out
+    assert "1/1" in captured.err and all(str(out / name) in captured.out for name in names)
     code = main(["export", "--district", "4609", "--metric", "households", "--level", "h3:8", "--format", "png",
                  "--size", "a4", "--lang", "en", "--date", "2026-11-21",
                  "--input", str(households), "--boundaries", str(boundaries_dir), "--out", str(out)])
     assert code == 0 and (out / "46_kalasin_4609_sahatsakhan_households_h3r8_en_a4_2026-11-21.png").is_file()
 
 
+def test_cli_batch_with_national_classes_writes_one_legend(tmp_path):
+    from geo.cli import main
+
+    households, boundaries_dir = world.write_inputs(tmp_path / "in")
+    out = tmp_path / "out"
+    args = ["export", "--all-pilot-provinces", "--metric", "share_levels_1_2", "--format", "png", "--date",
+            "2026-11-21", "--input", str(households), "--boundaries", str(boundaries_dir)]
+    assert main([*args, "--classes", "national", "--out", str(out)]) == 0
+    legends = {p.name: p.read_text(encoding="utf-8") for p in out.glob("*.legend.json")}
+    assert sorted(legends) == ["34_ubon_ratchathani_share_levels_1_2_2026-11-21.legend.json",
+                               "46_kalasin_share_levels_1_2_2026-11-21.legend.json"]
+    assert len(set(legends.values())) == 1 and json.loads(next(iter(legends.values())))["method"] == "national"
+    assert main([*args, "--classes", "quantile", "--out", str(tmp_path / "q")]) == 0
+    assert len({p.read_text(encoding="utf-8") for p in (tmp_path / "q").glob("*.legend.json")}) == 2
+    assert main([*args, "--breaks", "60,70", "--out", str(tmp_path / "c")]) == 0
+    typed = {json.loads(p.read_text(encoding="utf-8"))["breaks"][1] for p in (tmp_path / "c").glob("*.legend.json")}
+    assert typed == {0.6}
+
+
 @pytest.mark.parametrize(
     ("args", "says"),
     [
+        (["--province", "46", "--metric", "mpi", "--classes", "jenks"], "--classes must be one of"),
+        (["--province", "46", "--metric", "mpi", "--classes", "custom"], "--breaks must be"),
+        (["--province", "46", "--metric", "mpi", "--classes", "equal", "--breaks", "1"], "--classes custom only"),
         (["--province", "46", "--metric", "wealth"], "--metric must be one of"),
         (["--province", "4x", "--metric", "mpi"], "--province must be a 2-digit"),
         (["--province", "46", "--district", "3401", "--metric", "mpi"], "not in --province"),
@@ -265,12 +295,15 @@ def test_cli_all_pilot_provinces_on_the_sample(sample_households_path, tmp_path)
     from geo.views.mapview import PILOT_PROVINCES
 
     result = subprocess.run([sys.executable, "-m", "geo", "export", "--all-pilot-provinces", "--metric",
-                             "poor_households", "--format", "png", "--date", "2026-11-21", "--out", str(tmp_path)],
+                             "poor_households", "--format", "png", "--date", "2026-11-21", "--classes", "national",
+                             "--out", str(tmp_path)],
                             cwd=REPO, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr
     names = sorted(p.name for p in tmp_path.glob("*.png"))
     assert len(names) == len(PILOT_PROVINCES) and "46_kalasin_poor_households_2026-11-21.png" in names
     assert "20/20" in result.stderr
+    legends = [p.read_text(encoding="utf-8") for p in tmp_path.glob("*.legend.json")]
+    assert len(legends) == len(PILOT_PROVINCES) and len(set(legends)) == 1  # one legend for the 20 slides
 
 
 def test_withheld_grey_is_not_on_the_scale():

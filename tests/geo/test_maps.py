@@ -13,6 +13,7 @@ import pytest
 from shapely.geometry import box
 
 from geo.views import deck as maps
+from geo.errors import EngineInputError
 
 from geo.views import style as mapstyle
 
@@ -184,3 +185,33 @@ def test_thinning_is_done_once_per_polygon_and_tolerance():
     assert different is not first and different.equals(maps.geometry_for_zoom([_wiggly_polygon(1000)], 4.6)[0])
     [coarser] = maps.geometry_for_zoom([shape], 3.0)
     assert coarser is not first  # another tolerance, another thinning
+
+
+# --- legend sets -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("edges", "kept"),
+    [
+        ([0.03, 0.06, 0.064, 0.07], [0.03, 0.06, 0.07]),  # "3% – 6% · 6% · 6% – 7%" was drawn
+        ([0.03, 0.06, 0.064], [0.03, 0.064]),  # the last edge stays, so the top value has a class
+        ([0.06, 0.064], [0.06, 0.064]),  # one class ("6%"), never none
+        ([-np.inf, 0.061, 0.062, np.inf], [-np.inf, 0.061, np.inf]),
+    ],
+)
+def test_distinct_edges_never_leave_a_collapsed_class(edges, kept):
+    percent = lambda v: f"{v:.0%}"  # noqa: E731
+    out = mapstyle.distinct_edges(np.array(edges), percent)
+    assert out.tolist() == kept
+    labels = [i.label for i in mapstyle.sequential_legend("x", out, percent).items]
+    assert all(a != b for label in labels if " – " in label for a, b in [label.split(" – ")]) or len(labels) == 1
+
+
+def test_custom_edges_are_open_at_both_ends_and_checked():
+    edges = mapstyle.custom_edges((10, 20))
+    assert mapstyle.classify(np.array([-5.0, 10.0, 10.5, 20.0, 99.0]), edges).tolist() == [0, 0, 1, 1, 2]
+    legend = mapstyle.sequential_legend("x", edges, lambda v: f"{v:g}")
+    assert [i.label for i in legend.items] == ["≤ 10", "10 – 20", "> 20"]
+    for bad in ((), (1, 2, 3, 4, 5), (2, 1), (1, np.nan)):
+        with pytest.raises(EngineInputError, match="breaks"):
+            mapstyle.custom_edges(bad)

@@ -127,12 +127,17 @@ def test_figure_text_never_carries_the_small_area_s_values(index, boundaries):
         assert '"households":3' not in deck
 
 
-@pytest.mark.parametrize("metric", list(METRICS))
+@pytest.mark.parametrize("metric", [m for m in METRICS if m != "off_district"])  # off_district: below
 def test_metric_values_are_the_engine_columns_on_shown_areas(index, boundaries, metric):
     figure = build_map(index, boundaries, MapView(level="province", metric=metric, exact=True), now=DAY, synthetic=True)
     raw = aggregate(index, "province").set_index("code")
     shown = figure.areas[figure.areas["status"] == "shown"].set_index("key")
     assert len(shown) == 2
+    if METRICS[metric].denominator == "area_km2":  # density: the area from the boundaries
+        from geo.views.mapview import areas_km2
+
+        frame = boundaries["province"].set_index("code")
+        raw = raw.assign(area_km2=pd.Series(areas_km2(frame.geometry), index=frame.index))
     expected = metric_values(raw.loc[shown.index], metric)
     if METRICS[metric].kind == "category":
         assert list(shown["value"]) == list(expected)
@@ -175,7 +180,9 @@ def test_words_title_credit_date_and_headline(index, boundaries, kalasin):
                                               filters=HouseholdFilter(levels=(1, 2), in_tpmap=False), exact=True),
                    now=DAY, synthetic=True)
     assert en.title.startswith("Multidimensional poverty index (MPI) · by subdistrict · Sahatsakhan district")
-    assert "Not in TPMAP" in en.title and "21 Nov 2026 (BE 2569)" == en.date_text
+    # The filters are said once, in the subtitle, not in the title too.
+    assert "Not in TPMAP" not in en.title and en.subtitle.count("Not in TPMAP") == 1
+    assert "21 Nov 2026 (BE 2569)" == en.date_text
     assert en.filters_text and all(h.text == "–" for h in en.headline[1:])  # 25 -> fewer than 10 selected
 
 
@@ -248,3 +255,117 @@ def test_screen_decks_carry_the_detail_their_view_can_show(sample_households_pat
     district = inputs.build(MapView(district_code="4609", level="subdistrict", exact=True), now=DAY)
     context = json.loads(district.deck(width_px=600, height_px=600).to_json())["layers"][0]
     assert context["id"] == "context" and 0 < len(context["data"]["features"]) < 15
+
+
+# --- legend sets -------------------------------------------------------------------------------
+
+
+def _legend_of(index, boundaries, province, **kwargs):
+    figure = build_map(index, boundaries, MapView(province_code=province, metric="share_levels_1_2", **kwargs),
+                       now=DAY, synthetic=True, attribution=world.ATTRIBUTION)
+    return figure.legend_set()
+
+
+def test_national_classes_are_the_same_for_every_province(index, boundaries):
+    kalasin, ubon = (_legend_of(index, boundaries, p, classes="national") for p in ("46", "34"))
+    assert kalasin == ubon and kalasin["method"] == "national"
+    # Quantiles of each map differ: Ubon has one district, Kalasin two shown.
+    assert _legend_of(index, boundaries, "46")["breaks"] != _legend_of(index, boundaries, "34")["breaks"]
+
+
+def test_national_classes_come_from_the_public_release_of_every_area(index, boundaries):
+    from geo.views.mapview import national_values
+
+    values = national_values(index, MapView(province_code="46", metric="share_levels_1_2", exact=True),
+                             level="district")
+    public = build_map(index, boundaries, MapView(metric="share_levels_1_2", level="district"), now=DAY,
+                       synthetic=True, attribution=world.ATTRIBUTION)
+    shown = public.areas.loc[public.areas["status"] == "shown", "value"].to_numpy(dtype=float)
+    assert sorted(values.tolist()) == pytest.approx(sorted(shown.tolist()))
+    assert len(values) == 3  # 4601, 4609 and 3401; Na Mon (3 households) is withheld
+
+
+def test_custom_and_equal_classes(index, boundaries):
+    custom = _legend_of(index, boundaries, "46", classes="custom", breaks=(0.5, 0.6))
+    assert custom["breaks"] == [None, 0.5, 0.6, None] and custom["labels"] == ["≤ 50%", "50% – 60%", "> 60%"]
+    equal = _legend_of(index, boundaries, "46", classes="equal")
+    assert equal["method"] == "equal" and len(equal["colours"]) == len(equal["labels"]) == len(equal["breaks"]) - 1
+    with pytest.raises(EngineInputError, match="breaks"):
+        MapView(classes="quantile", breaks=(1.0,))
+    with pytest.raises(EngineInputError, match="classes"):
+        MapView(classes="jenks")
+
+
+def test_view_state_breaks_are_read_in_the_legend_s_units():
+    from geo.views.viewstate import ViewState
+
+    view = ViewState(metric="share_levels_1_2", classes="custom", breaks=(50.0, 60.0))
+    assert MapView.from_viewstate(view).breaks == (0.5, 0.6)
+    assert MapView.from_viewstate(ViewState(), classes="national").classes == "national"
+    assert MapView.from_viewstate(ViewState(classes="equal"), classes="national").classes == "equal"
+    # Custom with nothing typed yet draws the page's default.
+    assert MapView.from_viewstate(ViewState(classes="custom"), classes="national").classes == "national"
+
+
+# --- metrics beyond the counts -----------------------------------------------------------------
+
+
+def test_density_uses_an_equal_area_measure():
+    from pyproj import Geod
+    from shapely.geometry import box
+
+    from geo.views.mapview import areas_km2
+
+    square = box(103.0, 16.0, 103.4, 17.0)
+    geodesic = abs(Geod(ellps="WGS84").geometry_area_perimeter(square)[0]) / 1e6
+    assert areas_km2([square])[0] == pytest.approx(geodesic, rel=0.002)
+
+
+def test_new_metrics_read_the_engine_columns(index):
+    raw = aggregate(index, "district")
+    households = raw["households"].to_numpy(float)
+    np.testing.assert_allclose(metric_values(raw, "dep_health"), raw["dep_health"].to_numpy(float) / households)
+    np.testing.assert_allclose(metric_values(raw, "mpi_h"), raw["af_h"].to_numpy(float))
+    np.testing.assert_allclose(metric_values(raw, "mpi_a"), raw["af_a"].to_numpy(float))
+    np.testing.assert_allclose(metric_values(raw, "assistance_referred"),
+                               raw["assistance_referred_share"].to_numpy(float))
+    contributions = sum(metric_values(raw, f"mpi_contribution_{c}") for c in ("human", "physical", "natural",
+                                                                             "financial", "social"))
+    poor = raw["af_mpi"].to_numpy(float) > 0
+    np.testing.assert_allclose(contributions[poor], 1.0)
+    assert np.isnan(metric_values(raw, "density")).all()  # no area in a table without geometry
+    crossed = pd.DataFrame({"dep_income": [3], "households": [2]})  # perturbed counts can cross
+    assert metric_values(crossed, "dep_income").tolist() == [1.0]
+
+
+def test_every_overview_metric_has_a_label_and_maps(index, boundaries):
+    from geo.views.metrics import OVERVIEW_METRICS
+
+    for metric in OVERVIEW_METRICS:
+        assert metric_label(metric, "th") != metric_label(metric, "en")
+        figure = build_map(index, boundaries, MapView(province_code="46", metric=metric,
+                                                      exact=METRICS[metric].restricted), now=DAY,
+                           synthetic=True)
+        assert figure.legend.title == metric_label(metric) and metric in figure.file_stem()
+
+
+def test_off_district_share_is_for_exact_releases_and_counts_households_outside(index, boundaries):
+    from geo.views.mapview import outside_declared
+    from geo.views.metrics import allowed_metrics
+
+    with pytest.raises(EngineInputError, match="officers and administrators"):
+        MapView(metric="off_district")
+    with pytest.raises(EngineInputError, match="by area"):
+        MapView(metric="off_district", level="h3", exact=True)
+    assert "off_district" not in allowed_metrics(exact=False) and "off_district" in allowed_metrics(exact=True)
+    # Move Mueang Kalasin's box: its 40 households now stand outside their declared district.
+    moved = dict(boundaries)
+    district = boundaries["district"].copy()
+    district.loc[district["code"] == "4601", "geometry"] = district.loc[district["code"] == "3401", "geometry"].iloc[0]
+    moved["district"] = district
+    assert outside_declared(index, boundaries).sum() == 0
+    assert outside_declared(index, moved).sum() == 40
+    view = MapView(province_code="46", metric="off_district", exact=True, level="district")
+    shown = build_map(index, moved, view, now=DAY, synthetic=True).areas.set_index("key")
+    assert shown.loc["4601", "value"] == pytest.approx(1.0) and shown.loc["4609", "value"] == 0 or \
+        np.isnan(shown.loc["4609", "value"])

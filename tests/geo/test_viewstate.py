@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from geo.access.roles import User, public_viewer
 from geo.errors import AccessDenied
-from geo.data.contract import ASSISTANCE_STATUSES, CAPITALS
+from geo.data.contract import ASSISTANCE_STATUSES, CAPITALS, DEPRIVATIONS
 from geo.access.roles import limit_min_count
 from geo.views.metrics import OVERVIEW_METRICS
 from geo.views.viewstate import (
@@ -66,6 +66,7 @@ def views(draw) -> ViewState:
         verified=draw(st.sampled_from(VERIFIED_CHOICES)),
         assistance=draw(in_order(ASSISTANCE_STATUSES)),
         pilots=draw(sorted_unique(st.sampled_from(["none", "P01-4609", "P02-4602", "X_9"]))),
+        deprivations=draw(in_order(DEPRIVATIONS)),
         lang=draw(st.sampled_from(LANGS)),
         era=draw(st.sampled_from(("BE", "CE"))),
         metric=draw(st.sampled_from(OVERVIEW_METRICS)),
@@ -75,7 +76,17 @@ def views(draw) -> ViewState:
         capital=draw(st.sampled_from(CAPITALS)),
         km=draw(st.sampled_from(REACH_KM)),
         min_count=draw(st.integers(1, MAX_MIN_COUNT)),
+        **draw(legend_sets()),
     )
+
+
+@st.composite
+def legend_sets(draw) -> dict:
+    classes = draw(st.sampled_from(("", "national", "quantile", "equal", "custom")))
+    if classes != "custom":
+        return {"classes": classes}
+    cuts = draw(st.lists(st.floats(-1e6, 1e6, allow_nan=False), min_size=1, max_size=4, unique=True))
+    return {"classes": classes, "breaks": tuple(sorted(cuts))}
 
 
 @given(views())
@@ -333,3 +344,61 @@ def test_old_and_new_metric_links_open_the_same_view(spelling):
     view, notices = parse_query({"metric": spelling})
     assert view.metric == "share_levels_1_2" and notices == []
     assert to_query(view)["metric"] == "share_levels_1_2"
+
+
+# --- legend sets ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("params", "classes", "breaks", "ignored"),
+    [
+        ({"classes": "national"}, "national", (), []),
+        ({"classes": "equal"}, "equal", (), []),
+        ({"breaks": "10,20,30"}, "custom", (10.0, 20.0, 30.0), []),
+        ({"classes": "custom", "breaks": "0.5, 2.25"}, "custom", (0.5, 2.25), []),
+        ({"classes": "custom"}, "", (), [("classes", "url_custom_needs_breaks")]),
+        ({"classes": "custom", "breaks": "30,20"}, "", (),
+         [("breaks", "url_bad_breaks"), ("classes", "url_custom_needs_breaks")]),
+        ({"breaks": "1,2,3,4,5"}, "", (), [("breaks", "url_bad_breaks")]),
+        ({"breaks": "x,nan"}, "", (), [("breaks", "url_bad_breaks")]),
+        ({"classes": "equal", "breaks": "10"}, "equal", (), [("breaks", "url_breaks_not_custom")]),
+        ({"classes": "jenks"}, "", (), [("classes", "url_bad_choice")]),
+    ],
+)
+def test_legend_set_in_the_url(params, classes, breaks, ignored):
+    view, notices = parse_query(params)
+    assert (view.classes, view.breaks) == (classes, breaks)
+    assert sorted((n.param, n.reason) for n in notices) == sorted(ignored)
+    assert parse_query(to_query(view, "overview"))[0] == view
+
+
+def test_legend_set_is_in_map_pages_urls_only():
+    view = ViewState(classes="custom", breaks=(10.0, 20.5))
+    assert to_query(view, "meeting") == {"classes": "custom", "breaks": "10,20.5"}
+    assert to_query(view, "households") == {} and to_query(ViewState(), "overview") == {}
+
+
+def test_deprivation_filter_in_the_url_and_in_words():
+    view, notices = parse_query({"dep": "income,health,wealth"})
+    assert view.deprivations == ("health", "income") and [(n.param, n.value) for n in notices] == [("dep", "wealth")]
+    assert view.to_filter().deprivations == ("health", "income")
+    assert to_query(view, "overview") == {"dep": "health,income"}
+    from geo.views.viewstate import describe_filters
+
+    assert describe_filters(view, "en") == "Deprived in Health, Income (TPMAP)"
+
+
+def test_pilot_filter_in_words_never_reads_pilot_project_in_no_pilot():
+    from geo.views.viewstate import describe_filters
+
+    assert describe_filters(ViewState(pilots=("none",)), "en") == "In no pilot"
+    assert describe_filters(ViewState(pilots=("P1", "none")), "en") == "Pilot project P1, In no pilot"
+
+
+def test_the_breadcrumb_follows_the_sidebar_s_province():
+    from geo.views.dashboard import view_breadcrumb
+
+    assert view_breadcrumb(ViewState(provinces=("46",)), "en") == [("46", "Kalasin")]
+    assert view_breadcrumb(ViewState(provinces=("46",), area="4609"), "en")[0] == ("46", "Kalasin")
+    assert view_breadcrumb(ViewState(provinces=("34", "46")), "en")[0][1] == "Ubon Ratchathani, Kalasin"
+    assert view_breadcrumb(ViewState(), "en")[0][0] == ""

@@ -203,3 +203,19 @@ def test_the_sidebar_total_is_the_headlines_figure(tiny_dir):
     shown = metrics(at)["ครัวเรือน"]
     captions = " ".join(c.value for c in at.sidebar.caption)
     assert f"({shown} ครัวเรือน)" in captions, (shown, captions)
+
+
+def test_legend_set_and_pilot_layers_from_the_controls(tiny_dir):
+    at = open_app(query={"area": "46", "classes": "national"})
+    assert not at.exception and at.session_state["sidebar_classes"] == "national"
+    at.toggle(key="overview_layers").set_value(True)
+    rerun(at)
+    assert not at.exception and at.query_params.get("layers") == "pilots"
+    (spec,) = decks(at)
+    assert "pilots" in {layer.get("id") for layer in spec["layers"]}
+    at.selectbox(key="sidebar_classes").set_value("custom")
+    rerun(at)
+    at.text_input(key="sidebar_breaks").set_value("20, 40")
+    rerun(at)
+    assert not at.exception and at.query_params.get("breaks") == "20,40"
+    assert "≤ 20" in page_text(at) and "&gt; 40" in page_text(at)  # the legend, as escaped HTML
