@@ -32,7 +32,9 @@ The tables returned here are **not** protected: everything that leaves the engin
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -611,27 +613,30 @@ class _Selection(Mapping):
     """The arrays of the selected households, each cut by the mask only when first used.
 
     An aggregation by province reads five or six of the index's twelve arrays; copying all of
-    them through the mask would double its time on national data.
+    them through the mask would double its time on national data. The mask becomes positions once
+    (``numpy.flatnonzero``) and every array is gathered with ``take``, row by row for the capitals:
+    on a million households that is 10-40 times faster than cutting each array with the boolean mask.
     """
 
     _NAMES = ("cell", "province", "district", "subdistrict", "members", "level", "profile", "deprivation_mask",
               "deficit_mask", "j2", "pilot", "capitals", "record_key")
 
-    def __init__(self, index: HouseholdIndex, mask: np.ndarray | None, start: int):
-        self._index, self._start, self._cache = index, start, {}
-        self._keep = None if mask is None else np.asarray(mask, dtype=bool)[start:]
+    def __init__(self, index: HouseholdIndex, mask: np.ndarray | None, start: int, stop: int | None = None):
+        stop = index.n if stop is None else stop
+        self._index, self._part, self._cache = index, slice(start, stop), {}
+        self._positions = None if mask is None else np.flatnonzero(mask[start:stop]) + start
 
     def __getitem__(self, name: str) -> np.ndarray:
         if name not in self._cache:
             if name not in self._NAMES:
                 raise KeyError(name)
             values = getattr(self._index, name)
-            if values.ndim == 1:
-                values = values[self._start:]
-                self._cache[name] = values if self._keep is None else values[self._keep]
-            else:  # capitals: (5, n), the households on the last axis
-                values = values[:, self._start:]
-                self._cache[name] = values if self._keep is None else values[:, self._keep]
+            if self._positions is None:
+                self._cache[name] = values[self._part] if values.ndim == 1 else values[:, self._part]
+            elif values.ndim == 1:
+                self._cache[name] = values.take(self._positions)
+            else:  # capitals: (5, n), the households on the last axis; a row at a time is fastest
+                self._cache[name] = np.stack([row.take(self._positions) for row in values])
         return self._cache[name]
 
     def __iter__(self):
@@ -700,10 +705,35 @@ def _move_to_exact_cells(index: HouseholdIndex, mask: np.ndarray | None, res: in
     return {name: values[..., keep] for name, values in combined.items()}, all_keys[keep]
 
 
-def _selected(index: HouseholdIndex, mask: np.ndarray | None, with_position: bool) -> Mapping[str, np.ndarray]:
-    """The arrays of the households in ``mask`` (views when no copy is needed; copied on first use)."""
-    start = int(np.searchsorted(index.cell, 1)) if with_position else 0
-    return _Selection(index, mask, start)
+#: Below this many households one thread sums them; above, each core sums a part (see :func:`_sums`).
+_PARALLEL_MIN_HOUSEHOLDS = 200_000
+
+
+def _sums(index: HouseholdIndex, mask: np.ndarray | None, by: str, res: int | None, rollup_min_count: int | None,
+          cutoff: float, k_dep: int, cell_keys: bool) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Raw sums per group and the groups' keys, the households split over the machine's cores.
+
+    Every sum is additive, so each thread sums one contiguous part of the index (numpy's ``take``
+    and ``bincount`` release the GIL) and the parts are added element-wise. Only admin areas are
+    split: their sums have one column per area whatever the part, while H3 parts would have to be
+    concatenated and merged at their edges, which measured slower than one pass (docs/SCALE.md).
+    """
+    start = int(np.searchsorted(index.cell, 1)) if by == "h3" else 0
+    workers = os.cpu_count() or 1
+    if by == "h3" or workers <= 1 or index.n - start < _PARALLEL_MIN_HOUSEHOLDS:
+        sel = _Selection(index, mask, start)
+        groups, keys = _groups_for(index, sel, by, res, rollup_min_count, mask)
+        return _raw_sums(groups, sel, cutoff, k_dep, cell_keys), keys
+
+    def part(bounds: tuple[int, int]) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        sel = _Selection(index, mask, *bounds)
+        groups, keys = _groups_for(index, sel, by, res, None, mask)
+        return _raw_sums(groups, sel, cutoff, k_dep, cell_keys), keys
+
+    edges = np.linspace(start, index.n, workers + 1).astype(np.int64).tolist()
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        parts = list(pool.map(part, zip(edges[:-1], edges[1:])))
+    return {name: sum(p[0][name] for p in parts) for name in parts[0][0]}, parts[0][1]
 
 
 def _cells_of_selection(index: HouseholdIndex, cells: np.ndarray, mask: np.ndarray | None, start: int,
@@ -939,9 +969,7 @@ def aggregate(
             raise EngineInputError(f"rollup_min_count is only for by='h3', got by={by!r}")
         rollup_min_count = check_int(rollup_min_count, "rollup_min_count", minimum=1)
 
-    sel = _selected(index, mask, with_position=by == "h3")
-    groups, keys = _groups_for(index, sel, by, res, rollup_min_count, mask)
-    raw = _raw_sums(groups, sel, cutoff, k_dep, cell_keys)
+    raw, keys = _sums(index, mask, by, res, rollup_min_count, cutoff, k_dep, cell_keys)
     if by == "h3" and rollup_min_count is not None and rollup_min_count > 1:
         raw, keys = _merge_equal_keys(raw, keys)
     elif by == "h3" and res is not None and res < INDEX_RES:

@@ -158,13 +158,27 @@ def test_cutoff_and_k_match_reference(households, index, by, res, cutoff, k):
 def test_both_summing_strategies_agree(index):
     import geo.engine.aggregate as engine
 
-    sel = engine._selected(index, None, True)
+    sel = engine._Selection(index, None, int(np.searchsorted(index.cell, 1)))
     for res in (7, 9, 10):
         groups, _ = engine._groups_for(index, sel, "h3", res, None)
         runs = engine._sums_by_runs(groups, sel, 2.2, 3)
         hist = engine._sums_by_histogram(groups, sel, 2.2, 3)
         for name in runs:
             np.testing.assert_allclose(runs[name], hist[name], err_msg=name)
+
+
+@pytest.mark.parametrize(("by", "res"), [("h3", 8), ("h3", 10), ("district", None), ("subdistrict", None)])
+@pytest.mark.parametrize("filtered", [False, True])
+def test_summing_in_parts_over_threads_equals_one_pass(monkeypatch, index, by, res, filtered):
+    import geo.engine.aggregate as engine
+
+    mask = filter_mask(index, HouseholdFilter(levels=[1, 2])) if filtered else None
+    monkeypatch.setattr(engine, "_PARALLEL_MIN_HOUSEHOLDS", 10**12)
+    one = aggregate(index, by, res=res, mask=mask)
+    monkeypatch.setattr(engine, "_PARALLEL_MIN_HOUSEHOLDS", 0)
+    monkeypatch.setattr(engine.os, "cpu_count", lambda: 3)
+    parts = aggregate(index, by, res=res, mask=mask)
+    pd.testing.assert_frame_equal(one, parts, check_exact=False, rtol=1e-12)
 
 
 def test_af_decomposition_adds_up(index):
