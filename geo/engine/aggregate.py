@@ -766,9 +766,13 @@ def _rollup_keys(index: HouseholdIndex, cells: np.ndarray, mask: np.ndarray | No
     rank = None if mask is None else np.cumsum(mask[start:], dtype=np.int64) - 1
     keys = _cells_of_selection(index, cells, mask, start, rank, res)
     for level in range(res, floor, -1):
-        rows, row_of, counts = np.unique(keys, return_inverse=True, return_counts=True)
-        if rows.size == 0:
+        # Keys are nearly sorted (parents of sorted cells, a few moved): sort the runs, not the households.
+        run_starts = _runs(keys)
+        if run_starts.size == 0:
             break
+        run_lengths = np.diff(np.append(run_starts, keys.size))
+        rows, run_row = np.unique(keys[run_starts], return_inverse=True)
+        counts = np.bincount(run_row, weights=run_lengths, minlength=rows.size)
         # Every current key is at resolution >= level here, so its parent at level - 1 exists.
         families, family_of = np.unique(parents_unchecked(rows, level - 1), return_inverse=True)
         merged = np.bincount(family_of, weights=counts < min_count, minlength=families.size) > 0
@@ -776,12 +780,14 @@ def _rollup_keys(index: HouseholdIndex, cells: np.ndarray, mask: np.ndarray | No
             break
         coarse = _cells_of_selection(index, cells, mask, start, rank, level - 1)
         while True:
-            occupied = np.unique(coarse[merged[family_of][row_of]])
+            moving = np.repeat(merged[family_of][run_row], run_lengths)
+            landed = coarse[moving]
+            occupied = np.unique(landed[_runs(landed)])
             more = ~merged & np.isin(families, occupied)
             if not more.any():
                 break
             merged |= more
-        keys = np.where(merged[family_of][row_of], coarse, keys)
+        keys = np.where(moving, coarse, keys)
     return keys
 
 
