@@ -345,7 +345,7 @@ def run_bench(n: int = 1_000_000, *, repeat: int = 5, districts: pd.DataFrame | 
 
     progress("aggregation")
     indicators = _indicator_frame(index)
-    from geo.engine.h3index import parents_unchecked
+    from geo.engine.aggregate import exact_cells
 
     aggregation: dict = {}
     with_position = index.cell != 0
@@ -353,7 +353,7 @@ def run_bench(n: int = 1_000_000, *, repeat: int = 5, districts: pd.DataFrame | 
         label = f"h3_res{res}" if by == "h3" else by
         ms, table = _best_ms(lambda: aggregate(index, by, res=res), repeat)
         if by == "h3":
-            keys = parents_unchecked(index.cell[with_position], res)
+            keys = exact_cells(index, res)[with_position]  # the cell containing each household
             frame = indicators[with_position]
         else:
             keys = index.district if by == "district" else index.province
