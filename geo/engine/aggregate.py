@@ -8,7 +8,10 @@ packs the categorical columns into one "profile" byte, and **sorts every array b
 H3 keeps a cell's descendants in one contiguous range of the integer order, the households of any
 coarser cell are then one contiguous run as well: the parent at resolution ``r`` comes from bit
 arithmetic (:func:`geo.engine.h3index.cells_to_parent`), groups are where the parent changes, and sums are
-``numpy.add.reduceat`` / prefix-sum differences over those runs. Admin areas group by their integer
+``numpy.add.reduceat`` / prefix-sum differences over those runs. A household counts in the cell that
+*contains* it at the resolution (``h3.latlng_to_cell``), which for about 6 % of households is not
+that parent: the index lists them per resolution (``moved_*``) and :func:`_move_to_exact_cells`
+moves their sums. Admin areas group by their integer
 codes with ``numpy.bincount``. Categorical metrics (levels, assistance, TPMAP status, verified,
 capital deficits, TPMAP deprivations) are counted as a histogram of a few-bit code per area and
 turned into metrics with one small matrix product, so a call makes about ten passes over the data
