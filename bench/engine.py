@@ -12,7 +12,12 @@ installed district polygons (:func:`synthetic_households`) and measures:
 * **verification**: declared-district check and location of every household
   (:func:`geo.engine.verify.locate_households`) against ``geopandas.sjoin`` (:func:`geo.engine.verify.sjoin_locate`),
   and whether the two agree for every household;
-* **memory**: bytes held by the index, resident memory after indexing, and peak resident memory.
+* **memory**: bytes held by the index, resident memory after indexing, and peak resident memory;
+* **vs_peers**: the engine against DuckDB and Polars (:func:`peer_cases`), each computing the same
+  per-area metrics (households, people, per level, mean and deficit per capital, not in TPMAP,
+  verified, per assistance status, Alkire-Foster poor) from the same households in memory, for
+  the cases of issue 17: by district, by H3 res 8, and by district for households at levels 1-2
+  not in TPMAP. Medians of ``repeat`` runs, all in the same process on the same data.
 
 Timings are the best of several repeats (``time.perf_counter``), as ``timeit`` reports them.
 The figures are for reading, not for asserting: tests only smoke-run this module on a small ``N``.
@@ -74,6 +79,139 @@ def _best_ms(func: Callable[[], object], repeat: int) -> tuple[float, object]:
         result = func()
         best = min(best, time.perf_counter() - start)
     return best * 1000.0, result
+
+
+def _median_ms(func: Callable[[], object], repeat: int) -> tuple[float, object]:
+    times = []
+    result: object = None
+    for _ in range(repeat):
+        gc.collect()
+        start = time.perf_counter()
+        result = func()
+        times.append(time.perf_counter() - start)
+    return float(np.median(times)) * 1000.0, result
+
+
+#: The cases of issue 17's table: (label, grouping, filtered to levels 1-2 and not in TPMAP).
+PEER_CASES: tuple[tuple[str, str, bool], ...] = (
+    ("district", "district", False),
+    ("h3_res8", "h3", False),
+    ("district_levels_1_2_not_in_tpmap", "district", True),
+)
+
+
+def _peer_columns(index) -> dict[str, np.ndarray]:
+    """The per-household columns DuckDB and Polars read: what a household table would hold.
+
+    The H3 res-8 cell is the exact one (``latlng_to_cell`` at res 8), given to the peers as a column
+    as an import would store it; the engine finds it from its own index.
+    """
+    from geo.engine.aggregate import exact_cells
+
+    columns: dict[str, np.ndarray] = {
+        "district": index.district.astype(np.int32),
+        "cell8": exact_cells(index, 8).astype(np.int64),  # DuckDB/Polars group int64 fastest
+        "members": index.members.astype(np.int32),
+        "level": index.level.astype(np.int32),
+        "in_tpmap": index.in_tpmap,
+        "verified": index.verified,
+        "assistance": index.assistance.astype(np.int32),
+    }
+    for j in range(5):
+        columns[f"c{j}"] = np.ascontiguousarray(index.capitals[j])
+    return columns
+
+
+def _duckdb_sql(key: str, filtered: bool) -> str:
+    from geo.engine.aggregate import DEFAULT_DEFICIT_CUTOFF, DEFAULT_K_DEPRIVATIONS
+
+    cut = DEFAULT_DEFICIT_CUTOFF
+    parts = [f"{key} AS area", "count(*) AS households", "sum(members) AS people"]
+    parts += [f"count_if(level = {lv}) AS level_{lv}" for lv in range(1, 5)]
+    parts += [f"avg(c{j}) AS mean_{j}" for j in range(5)]
+    parts += [f"avg(CAST(c{j} < {cut} AS INTEGER)) AS deficit_{j}" for j in range(5)]
+    parts += ["count_if(NOT in_tpmap) AS not_in_tpmap", "count_if(verified) AS verified"]
+    parts += [f"count_if(assistance = {s}) AS assistance_{s}" for s in range(5)]
+    deprived = " + ".join(f"CAST(c{j} < {cut} AS INTEGER)" for j in range(5))
+    parts += [f"count_if({deprived} >= {DEFAULT_K_DEPRIVATIONS}) AS af_poor"]
+    where = " WHERE level IN (1, 2) AND NOT in_tpmap" if filtered else (" WHERE cell8 <> 0" if key == "cell8" else "")
+    return f"SELECT {', '.join(parts)} FROM households{where} GROUP BY {key}"
+
+
+def _polars_query(frame, key: str, filtered: bool):
+    import polars as pl
+
+    from geo.engine.aggregate import DEFAULT_DEFICIT_CUTOFF, DEFAULT_K_DEPRIVATIONS
+
+    cut = DEFAULT_DEFICIT_CUTOFF
+    lazy = frame.lazy()
+    if filtered:
+        lazy = lazy.filter(pl.col("level").is_in([1, 2]) & ~pl.col("in_tpmap"))
+    elif key == "cell8":
+        lazy = lazy.filter(pl.col("cell8") != 0)
+    deprived = pl.sum_horizontal([(pl.col(f"c{j}") < cut).cast(pl.Int32) for j in range(5)])
+    aggs = [pl.len().alias("households"), pl.col("members").sum().alias("people")]
+    aggs += [(pl.col("level") == lv).sum().alias(f"level_{lv}") for lv in range(1, 5)]
+    aggs += [pl.col(f"c{j}").mean().alias(f"mean_{j}") for j in range(5)]
+    aggs += [(pl.col(f"c{j}") < cut).mean().alias(f"deficit_{j}") for j in range(5)]
+    aggs += [(~pl.col("in_tpmap")).sum().alias("not_in_tpmap"), pl.col("verified").sum().alias("verified")]
+    aggs += [(pl.col("assistance") == s).sum().alias(f"assistance_{s}") for s in range(5)]
+    aggs += [(deprived >= DEFAULT_K_DEPRIVATIONS).sum().alias("af_poor")]
+    return lazy.group_by(key).agg(aggs).collect()
+
+
+def peer_cases(index, repeat: int = 5) -> list[dict]:
+    """The engine against DuckDB and Polars on the cases of :data:`PEER_CASES`, same data, same run.
+
+    The engine's time includes building the filter's mask (:func:`geo.engine.filters.filter_mask`),
+    as the peers' include their ``WHERE``; cell keys are off (the peers compute none). Every case
+    checks that the three agree on households and people per area before it is timed.
+
+    Returns
+    -------
+    list of dict
+        ``{"case", "households", "engine_ms", "duckdb_ms", "polars_ms", "areas"}`` per case; times are
+        medians of ``repeat`` runs in milliseconds.
+    """
+    import duckdb
+    import polars as pl
+
+    from geo.engine.aggregate import aggregate
+    from geo.engine.filters import HouseholdFilter, filter_mask
+
+    columns = _peer_columns(index)
+    frame = pl.DataFrame(columns)
+    con = duckdb.connect()
+    con.register("households_view", frame.to_arrow())
+    con.execute("CREATE TABLE households AS SELECT * FROM households_view")
+    con.unregister("households_view")
+    flt = HouseholdFilter(levels=[1, 2], in_tpmap=False)
+    out = []
+    for case, by, filtered in PEER_CASES:
+        key = "cell8" if by == "h3" else "district"
+        res = 8 if by == "h3" else None
+
+        def engine(by=by, res=res, filtered=filtered):
+            mask = filter_mask(index, flt) if filtered else None
+            return aggregate(index, by, res=res, mask=mask, cell_keys=False)
+
+        sql = _duckdb_sql(key, filtered)
+        ours = engine()
+        theirs = con.execute(sql + " ORDER BY area").fetchnumpy()
+        polars_table = _polars_query(frame, key, filtered).sort(key)
+        agree = (len(ours) == len(theirs["area"]) == polars_table.height
+                 and np.array_equal(ours["households"].to_numpy(np.int64), theirs["households"].astype(np.int64))
+                 and np.array_equal(ours["people"].to_numpy(np.int64), theirs["people"].astype(np.int64))
+                 and np.array_equal(polars_table["households"].to_numpy().astype(np.int64),
+                                    theirs["households"].astype(np.int64)))
+        engine_ms, _ = _median_ms(engine, repeat)
+        duckdb_ms, _ = _median_ms(lambda sql=sql: con.execute(sql).fetchnumpy(), repeat)
+        polars_ms, _ = _median_ms(lambda key=key, filtered=filtered: _polars_query(frame, key, filtered), repeat)
+        out.append({"case": case, "households": index.n, "engine_ms": round(engine_ms, 1),
+                    "duckdb_ms": round(duckdb_ms, 1), "polars_ms": round(polars_ms, 1), "areas": len(ours),
+                    "agree": bool(agree)})
+    con.close()
+    return out
 
 
 def _time_plain_loop(lat: np.ndarray, lon: np.ndarray, res: int, repeat: int) -> tuple[float, np.ndarray]:
@@ -207,7 +345,7 @@ def run_bench(n: int = 1_000_000, *, repeat: int = 5, districts: pd.DataFrame | 
 
     progress("aggregation")
     indicators = _indicator_frame(index)
-    from geo.engine.h3index import parents_unchecked
+    from geo.engine.aggregate import exact_cells
 
     aggregation: dict = {}
     with_position = index.cell != 0
@@ -215,7 +353,7 @@ def run_bench(n: int = 1_000_000, *, repeat: int = 5, districts: pd.DataFrame | 
         label = f"h3_res{res}" if by == "h3" else by
         ms, table = _best_ms(lambda: aggregate(index, by, res=res), repeat)
         if by == "h3":
-            keys = parents_unchecked(index.cell[with_position], res)
+            keys = exact_cells(index, res)[with_position]  # the cell containing each household
             frame = indicators[with_position]
         else:
             keys = index.district if by == "district" else index.province
@@ -239,6 +377,9 @@ def run_bench(n: int = 1_000_000, *, repeat: int = 5, districts: pd.DataFrame | 
     figures["aggregation"]["h3_res8_filtered"] = {"aggregate_ms": round(ms, 1), "filter": "levels 1-2, not in TPMAP"}
     ms, _ = _best_ms(lambda: aggregate(index, "h3", res=9, rollup_min_count=10), repeat)
     figures["aggregation"]["h3_res9_rollup_k10"] = {"aggregate_ms": round(ms, 1)}
+
+    progress("vs_peers: engine, DuckDB, Polars")
+    figures["vs_peers"] = peer_cases(index, repeat)
 
     progress("verification: prepare boundaries")
     prepare_ms, prepared = _best_ms(lambda: prepare_boundaries(districts, "district"), 1)
@@ -289,6 +430,11 @@ def format_figures(figures: dict) -> str:
     lines.append(f"  locate_households              {vf['locate_households_ms']:>10,.1f} ms   x{vf['speedup']:.2f}  "
                  f"identical={vf['identical']}  outside declared={vf['outside_declared']:,}")
     lines.append(f"  prepare_boundaries (once)      {vf['prepare_boundaries_ms']:>10,.1f} ms")
+    lines.append("")
+    lines.append("vs_peers, medians (ms)                       households     engine     DuckDB     Polars  agree")
+    for row in figures.get("vs_peers", []):
+        lines.append(f"  {row['case']:<36}{row['households']:>14,}{row['engine_ms']:>11,.1f}"
+                     f"{row['duckdb_ms']:>11,.1f}{row['polars_ms']:>11,.1f}  {row['agree']}")
     mem = figures["memory"]
     lines.append("")
     lines.append(f"memory: index {mem['index_mb']:,.1f} MB ({mem['index_bytes_per_household']} B/household), "

@@ -34,11 +34,12 @@ from geo.engine.aggregate import (
     DEFAULT_K_DEPRIVATIONS,
     ROLLUP_FLOOR_RES,
     HouseholdIndex,
+    exact_cells,
     key_sums_from_histograms,
     metrics_from_sums,
 )
 from geo.engine.codes import BITS, N_ASSIST, N_LEVELS, N_PROFILES, POPCOUNT, PROFILE_TABLE
-from geo.engine.h3index import cells_resolution, parents_unchecked
+from geo.engine.h3index import cells_resolution
 from geo.data.areas import AREA_LEVEL_BY_WIDTH, AREA_WIDTH_BY_LEVEL
 from geo.data.contract import ASSISTANCE_STATUSES, CAPITALS
 from geo.engine.filters import NO_PILOT, HouseholdFilter
@@ -111,12 +112,9 @@ def build_cube(index: HouseholdIndex) -> ProfileCube:
     """Sum every household of ``index`` into a :class:`ProfileCube` (a sort and one pass per field)."""
     triples = (index.province.astype(np.int64) * 65536 + index.district.astype(np.int64)) * 1_048_576 \
         + (index.subdistrict.astype(np.int64) + 1)
-    cells = index.cell
-    coarse = np.zeros(cells.size, dtype=np.uint64)
-    placed = cells != 0
-    coarse[placed] = parents_unchecked(cells[placed], CUBE_H3_RES)
+    coarse = exact_cells(index, CUBE_H3_RES)  # the cell containing each household (h3.latlng_to_cell)
     coarse_codes, coarse_of = np.unique(coarse, return_inverse=True)
-    del coarse, placed
+    del coarse
     pairs = triples * np.int64(coarse_codes.size) + coarse_of.astype(np.int64)
     del triples, coarse_of
     place_keys, place_of = np.unique(pairs, return_inverse=True)

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from geo.engine.aggregate import DEFAULT_DEFICIT_CUTOFF, HouseholdIndex, index_households
+from geo.engine.codes import N_ASSIST, N_LEVELS, N_PROFILES
 from geo.checks import check_bool_or_none, check_choices, check_codes, check_float, check_ints
 from geo.errors import EngineInputError
 from geo.data.areas import area_level
@@ -102,6 +103,24 @@ def _isin_codes(values: np.ndarray, categories: np.ndarray, wanted: tuple[str, .
     return np.isin(values, positions)
 
 
+def _profile_table(flt: HouseholdFilter) -> np.ndarray | None:
+    """Which of the :data:`geo.engine.codes.N_PROFILES` packed profiles (level, assistance, TPMAP,
+    verified) ``flt`` keeps; None when it restricts none of them."""
+    if flt.levels is None and flt.in_tpmap is None and flt.verified is None and flt.assistance is None:
+        return None
+    code = np.arange(N_PROFILES)
+    keep = np.ones(N_PROFILES, dtype=bool)
+    if flt.levels is not None:
+        keep &= np.isin(code % N_LEVELS + 1, flt.levels)
+    if flt.assistance is not None:
+        keep &= np.isin((code // N_LEVELS) % N_ASSIST, [ASSISTANCE_STATUSES.index(s) for s in flt.assistance])
+    if flt.in_tpmap is not None:
+        keep &= ((code // (N_LEVELS * N_ASSIST)) % 2).astype(bool) == flt.in_tpmap
+    if flt.verified is not None:
+        keep &= (code // (N_LEVELS * N_ASSIST * 2)).astype(bool) == flt.verified
+    return keep
+
+
 def filter_mask(index: HouseholdIndex, flt: HouseholdFilter | None) -> np.ndarray | None:
     """Boolean mask of the households ``flt`` keeps, in ``index`` order; ``None`` keeps all.
 
@@ -130,20 +149,18 @@ def filter_mask(index: HouseholdIndex, flt: HouseholdFilter | None) -> np.ndarra
         mask &= _isin_codes(index.province, index.province_codes, flt.provinces)
     if flt.districts is not None:
         mask &= _isin_codes(index.district, index.district_codes, flt.districts)
-    if flt.levels is not None:
-        mask &= np.isin(index.level, np.array(flt.levels, dtype=np.int8))
     if flt.capitals_in_deficit is not None:
-        any_deficit = np.zeros(index.n, dtype=bool)
-        for capital in flt.capitals_in_deficit:
-            any_deficit |= index.capitals[CAPITALS.index(capital)] < flt.deficit_cutoff
-        mask &= any_deficit
-    if flt.in_tpmap is not None:
-        mask &= index.in_tpmap == flt.in_tpmap
-    if flt.verified is not None:
-        mask &= index.verified == flt.verified
-    if flt.assistance is not None:
-        wanted = [ASSISTANCE_STATUSES.index(s) for s in flt.assistance]
-        mask &= np.isin(index.assistance, np.array(wanted, dtype=np.int8))
+        if flt.deficit_cutoff == DEFAULT_DEFICIT_CUTOFF:  # the index's deficit code answers: one lookup
+            wanted_bits = sum(1 << CAPITALS.index(c) for c in flt.capitals_in_deficit)
+            mask &= ((np.arange(32) & wanted_bits) != 0).take(index.deficit_mask)
+        else:
+            any_deficit = np.zeros(index.n, dtype=bool)
+            for capital in flt.capitals_in_deficit:
+                any_deficit |= index.capitals[CAPITALS.index(capital)] < flt.deficit_cutoff
+            mask &= any_deficit
+    profiles = _profile_table(flt)
+    if profiles is not None:  # level, TPMAP, verified and assistance: one lookup of the packed profile
+        mask &= profiles.take(index.profile)
     if flt.pilots is not None:
         keep = _isin_codes(index.pilot, index.pilot_ids, tuple(p for p in flt.pilots if p != NO_PILOT))
         if NO_PILOT in flt.pilots:

@@ -100,6 +100,38 @@ def points_to_cells(lat: object, lon: object, res: int = INDEX_RES, *, workers: 
     return out
 
 
+def cells_at(lat: object, lng: object, res: int) -> np.ndarray:
+    """The H3 cell that contains each position at resolution ``res``: exactly ``h3.latlng_to_cell``,
+    vectorised (the engine's definition of "the hexagon a household is in", docs/ENGINE.md).
+
+    Not the parent of a finer cell: H3 cells do not nest exactly, so a parent can miss a point
+    its child holds.
+
+    Parameters
+    ----------
+    lat, lng : array-like of float
+        WGS84 degrees, latitude first. NaN, infinite or out-of-range positions get cell 0.
+    res : int
+        H3 resolution, 0-15.
+
+    Returns
+    -------
+    numpy.ndarray of uint64
+        One cell per position, 0 where there is no valid position.
+
+    Raises
+    ------
+    EngineInputError
+        When ``res`` is not 0-15 or ``lat`` and ``lng`` differ in length.
+
+    Example
+    -------
+    >>> hex(int(cells_at([16.433], [103.507], 8)[0]))  # Kalasin provincial hall
+    '0x884169b04bfffff'
+    """
+    return points_to_cells(lat, lng, res)
+
+
 def cells_resolution(cells: object) -> np.ndarray:
     """Resolution of each cell (0-15), read from bits 52-55; 0 for the "no position" cell 0.
 

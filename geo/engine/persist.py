@@ -16,6 +16,7 @@ from geo.errors import PPAPError
 INDEX_ARRAYS: tuple[str, ...] = (
     "cell", "order", "province", "district", "subdistrict", "members", "level", "capitals", "profile",
     "deprivation_mask", "deficit_mask", "j2", "pilot", "record_key", "lat", "lon",
+    "moved_pos", "moved_cell", "moved_offsets",
 )
 
 
@@ -23,7 +24,7 @@ INDEX_ARRAYS: tuple[str, ...] = (
 INDEX_CODES: tuple[str, ...] = ("province_codes", "district_codes", "subdistrict_codes", "pilot_ids")
 
 
-INDEX_VERSION = 2  # 2: record keys (geo.engine.cellkey) in the index and the cube
+INDEX_VERSION = 3  # 2: record keys (geo.engine.cellkey) in the index and the cube; 3: exact hexagons (moved_*)
 
 
 def index_dir_for(households_path: str | os.PathLike[str]) -> Path:

@@ -45,8 +45,13 @@ def test_bench_smoke(districts):
     for row in figures["aggregation"].values():
         assert row["aggregate_ms"] > 0
     assert figures["memory"]["peak_rss_mb"] > 0
+    peers = figures["vs_peers"]
+    assert [row["case"] for row in peers] == ["district", "h3_res8", "district_levels_1_2_not_in_tpmap"]
+    for row in peers:
+        assert row["agree"] is True and row["households"] == 2000
+        assert min(row["engine_ms"], row["duckdb_ms"], row["polars_ms"]) > 0
     text = format_figures(figures)
-    assert "plain h3.latlng_to_cell loop" in text and "geopandas.sjoin" in text
+    assert "plain h3.latlng_to_cell loop" in text and "geopandas.sjoin" in text and "DuckDB" in text
     json.dumps(figures)
 
 

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from geo.errors import EngineInputError
 from geo.engine.h3index import (
     INDEX_RES,
+    cells_at,
     cells_resolution,
     cells_to_parent,
     cells_to_str,
@@ -31,6 +32,19 @@ def test_points_to_cells_equals_h3_loop_over_thailand():
     lon = rng.uniform(97.3, 105.7, 5000)
     for res in (0, 5, 8, 10, 15):
         assert np.array_equal(points_to_cells(lat, lon, res), _loop(lat, lon, res))
+
+
+def test_cells_at_is_latlng_to_cell_not_the_parent_of_a_finer_cell():
+    rng = np.random.default_rng(5)
+    lat = rng.uniform(13.0, 18.5, 4000)
+    lon = rng.uniform(99.0, 105.0, 4000)
+    fine = points_to_cells(lat, lon, INDEX_RES)
+    for res in range(5, 11):
+        exact = cells_at(lat, lon, res)
+        assert exact.dtype == np.uint64
+        assert np.array_equal(exact, _loop(lat, lon, res))
+        if res < INDEX_RES:  # the parent of the res-10 cell misses some points: why cells_at exists
+            assert (cells_to_parent(fine, res) != exact).any()
 
 
 def test_points_to_cells_parallel_path_equals_serial():
