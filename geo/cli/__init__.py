@@ -22,6 +22,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "geo.cli.export",
     "geo.cli.access",
     "geo.cli.national",
+    "geo.cli.db",
 )
 
 

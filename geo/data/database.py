@@ -1,0 +1,634 @@
+"""PostgreSQL 15 + PostGIS 3 as the system of record, when ``$PPAP_DATABASE_URL`` is set.
+
+Without the variable nothing here runs: the store is the Parquet file of :mod:`geo.data.store`.
+With it, :mod:`geo.data.store`'s reads and writes of the default store come here, the app shows a
+local Parquet **snapshot** of the database (:func:`snapshot`) and the audit log is a table
+(:mod:`geo.access.audit_db`). docs/DATA.md "Database" has the schema; docs/SCALE.md how several
+app processes share one database.
+
+What the database holds (``geo/data/migrations/*.sql``, applied by :func:`migrate`):
+
+- ``households``: every survey round, key ``(household_id, survey_year)``; ``row_no`` keeps the
+  order rows were first stored in (the snapshot's order).
+- ``imports`` and ``import_files``: each import batch with its report, and each file's
+  provenance entry (``file``, ``content_hash``, ``imported_at``, counts, ``provinces``,
+  ``districts``, ``rounds``); a unique index refuses the same file (content hash) twice.
+- ``data_version``: one row, raised by every import; app processes poll it.
+- ``pilots`` and ``boundaries`` (PostGIS geometry), ``audit_log`` (insert-only for ``ppap_app``).
+
+Imports (:func:`save_households`) are one transaction each: they take the ``data_version`` row
+first (so imports land one after the other, none lost), add the files' provenance (the unique
+hash index recognises a file imported meanwhile), copy the rows into a temporary table and
+upsert them on the key — new keys added, the keys the import carries replaced, nothing else
+touched. A process killed before ``COMMIT`` leaves nothing: PostgreSQL rolls the transaction back.
+
+Bulk reads use ADBC (``adbc-driver-postgresql``: ``COPY … TO STDOUT (FORMAT binary)`` straight into
+Arrow); writes use psycopg 3's ``COPY … FROM STDIN`` fed by Arrow's CSV writer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import io
+import json
+import os
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+import pandas as pd
+
+from geo.data import paths
+from geo.data.contract import HOUSEHOLD_COLUMN_NAMES, PILOT_COLUMN_NAMES, conform_households, conform_pilots
+from geo.errors import ArgumentError, ArgumentTypeError, StoreError
+
+#: Environment variable holding the database's URL (``postgresql://user@host:port/db``).
+DATABASE_URL_ENV = "PPAP_DATABASE_URL"
+#: Seconds an app process trusts the data version it read last (:func:`data_version_cached`).
+VERSION_POLL_SECONDS = 2.0
+#: Where the migrations live: ``NNNN_name.sql``, applied in number order.
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+#: Columns of ``households`` beyond the contract's.
+EXTRA_COLUMNS: tuple[str, ...] = ("head_name",)
+STORED_COLUMNS: tuple[str, ...] = HOUSEHOLD_COLUMN_NAMES + EXTRA_COLUMNS
+#: Snapshots kept besides the newest (a process may still read rows of the one before).
+SNAPSHOTS_KEPT = 2
+#: Row group size of snapshots and exports (as the national file: a province reads few groups).
+ROW_GROUP_SIZE = 250_000
+_MIGRATION_LOCK = 7_244_501  # pg_advisory_xact_lock key of `db migrate`
+NOTIFY_CHANNEL = "ppap_data"
+
+
+def database_url(environ: Mapping[str, str] | None = None) -> str | None:
+    """``$PPAP_DATABASE_URL`` when set (not empty), else ``None``."""
+    environ = os.environ if environ is None else environ
+    value = (environ.get(DATABASE_URL_ENV) or "").strip()
+    return value or None
+
+
+def enabled(environ: Mapping[str, str] | None = None) -> bool:
+    """True when the database is the system of record (``$PPAP_DATABASE_URL`` is set)."""
+    return database_url(environ) is not None
+
+
+def for_store(store: str | os.PathLike[str] | None) -> bool:
+    """True when reads and writes of ``store`` go to the database: it is set, and ``store`` is the
+    app's default store (``None`` or :func:`geo.data.paths.store_dir`), not another folder."""
+    if not enabled():
+        return False
+    if store is None:
+        return True
+    try:
+        return Path(store).resolve() == paths.store_dir().resolve()
+    except OSError:
+        return False
+
+
+def _redacted(url: str) -> str:
+    # user:password@ -> user@ : the password never reaches a message.
+    head, sep, tail = url.partition("@")
+    if not sep:
+        return url
+    scheme, _, user = head.rpartition("//")
+    return f"{scheme}//{user.split(':')[0]}@{tail}"
+
+
+def _url(url: str | None) -> str:
+    url = url or database_url()
+    if not url:
+        raise StoreError(f"database: ${DATABASE_URL_ENV} is not set (postgresql://user@host:5432/ppap)")
+    return url
+
+
+def connect(url: str | None = None, *, autocommit: bool = False):
+    """A psycopg 3 connection to the database (``$PPAP_DATABASE_URL`` when ``url`` is omitted).
+
+    Raises
+    ------
+    StoreError
+        When the database cannot be reached; the message names it without its password.
+    """
+    import psycopg
+
+    url = _url(url)
+    try:
+        return psycopg.connect(url, autocommit=autocommit, connect_timeout=10)
+    except psycopg.Error as exc:
+        raise StoreError(f"database {_redacted(url)}: cannot connect: {str(exc).strip()[:300]}") from None
+
+
+@contextlib.contextmanager
+def _errors(what: str) -> Iterator[None]:
+    import psycopg
+
+    try:
+        yield
+    except psycopg.Error as exc:
+        raise StoreError(f"database: {what}: {str(exc).strip().splitlines()[0][:300]}") from None
+
+
+# ---------------------------------------------------------------------------------------------
+# Migrations
+# ---------------------------------------------------------------------------------------------
+
+
+def migrations() -> list[tuple[int, str, str]]:
+    """``(version, name, sql)`` of every migration file, in order."""
+    found = []
+    for path in sorted(MIGRATIONS_DIR.glob("[0-9][0-9][0-9][0-9]_*.sql")):
+        found.append((int(path.name[:4]), path.stem, path.read_text(encoding="utf-8")))
+    versions = [v for v, _, _ in found]
+    if len(set(versions)) != len(versions):
+        raise StoreError(f"database: two migrations share a number in {MIGRATIONS_DIR}")
+    return found
+
+
+def _checksum(sql: str) -> str:
+    return hashlib.sha256(sql.encode("utf-8")).hexdigest()
+
+
+def applied_migrations(conn) -> dict[int, dict]:
+    """Version -> ``{"name", "checksum", "applied_at"}`` of the migrations applied; ``{}`` on a new database."""
+    exists = conn.execute("SELECT to_regclass('public.schema_migrations') IS NOT NULL").fetchone()[0]
+    if not exists:
+        return {}
+    rows = conn.execute("SELECT version, name, checksum, applied_at FROM schema_migrations ORDER BY version")
+    return {int(v): {"name": n, "checksum": c, "applied_at": a.isoformat()} for v, n, c, a in rows.fetchall()}
+
+
+def migrate(url: str | None = None) -> list[str]:
+    """Apply the migrations not yet applied, each in its own transaction; return their names.
+
+    Two processes migrating at once take turns (an advisory lock). An applied migration whose
+    file changed since is an error: migrations are never edited, a new one is added.
+
+    Raises
+    ------
+    StoreError
+        When the database cannot be reached, a migration fails (it is rolled back) or an applied
+        migration's file changed.
+    """
+    done: list[str] = []
+    with connect(url) as conn, _errors("migrate"):
+        conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, name text NOT NULL, "
+                     "checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())")
+        conn.commit()
+        for version, name, sql in migrations():
+            with conn.transaction():
+                conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+                applied = applied_migrations(conn)
+                if version in applied:
+                    if applied[version]["checksum"] != _checksum(sql):
+                        raise StoreError(f"database: migration {name} was changed after it was applied; "
+                                         "add a new migration instead")
+                    continue
+                conn.execute(sql)
+                conn.execute("INSERT INTO schema_migrations (version, name, checksum) VALUES (%s, %s, %s)",
+                             (version, name, _checksum(sql)))
+                done.append(name)
+    return done
+
+
+def status(url: str | None = None) -> dict:
+    """What is in the database: migrations applied and pending, data version, rows per round,
+    imports, pilots, boundaries, audit records."""
+    with connect(url) as conn, _errors("status"):
+        applied = applied_migrations(conn)
+        pending = [name for version, name, _ in migrations() if version not in applied]
+        out = {"url": _redacted(_url(url)), "migrations": [a["name"] for a in applied.values()], "pending": pending}
+        if pending and not applied:
+            return out
+        out["server"] = conn.execute("SHOW server_version").fetchone()[0]
+        out["postgis"] = conn.execute("SELECT extversion FROM pg_extension WHERE extname = 'postgis'").fetchone()[0]
+        out["data_version"] = int(conn.execute("SELECT version FROM data_version").fetchone()[0])
+        rounds = conn.execute("SELECT survey_year, count(*) FROM households GROUP BY 1 ORDER BY 1").fetchall()
+        out["households"] = {int(y): int(n) for y, n in rounds}
+        out["imports"] = int(conn.execute("SELECT count(*) FROM imports").fetchone()[0])
+        out["pilots"] = int(conn.execute("SELECT count(*) FROM pilots").fetchone()[0])
+        out["boundaries"] = {lvl: int(n) for lvl, n in
+                             conn.execute("SELECT level, count(*) FROM boundaries GROUP BY 1 ORDER BY 1").fetchall()}
+        tail = conn.execute("SELECT seq FROM ppap_audit_tail()").fetchone()
+        out["audit_records"] = int(tail[0]) if tail and tail[0] is not None else 0
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Imports
+# ---------------------------------------------------------------------------------------------
+
+
+def _csv_bytes(frame: pd.DataFrame, columns: tuple[str, ...]) -> Iterator[bytes]:
+    """``frame``'s ``columns`` as CSV without a header, in chunks, for ``COPY … (FORMAT csv)``:
+    a missing value is an unquoted empty field (NULL), text is always quoted."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    table = pa.Table.from_pandas(frame.loc[:, list(columns)], preserve_index=False)
+    sink = io.BytesIO()
+    options = pacsv.WriteOptions(include_header=False, quoting_style="all_valid")
+    for start in range(0, max(table.num_rows, 1), ROW_GROUP_SIZE):
+        sink.seek(0)
+        sink.truncate()
+        pacsv.write_csv(table.slice(start, ROW_GROUP_SIZE), sink, options)
+        yield sink.getvalue()
+
+
+def _rows_frame(households: pd.DataFrame) -> pd.DataFrame:
+    """The stored columns of ``households``, conformed to the contract; extras absent are empty."""
+    out = conform_households(households)
+    for column in EXTRA_COLUMNS:
+        out[column] = (households[column].astype("string").reset_index(drop=True) if column in households.columns
+                       else pd.Series(pd.NA, index=out.index, dtype="string"))
+    return out
+
+
+def _entries_with_rounds(households: pd.DataFrame, entries: list[dict]) -> list[dict]:
+    """Entries with ``provinces``, ``districts`` and ``rounds`` of each file's accepted rows
+    (:func:`geo.data.store.entries_with_areas` and the same split for the rounds)."""
+    from geo.data.store import entries_with_areas
+
+    out = entries_with_areas(households, entries)
+    years = households["survey_year"].to_numpy(dtype=object)
+    counts = [e.get("accepted") for e in entries]
+    split = all(isinstance(c, int) and c >= 0 for c in counts) and sum(counts) == len(households)
+    start = 0
+    for entry, count in zip(out, counts):
+        part = slice(start, start + count) if split else slice(None)
+        start += count if split else 0
+        entry.setdefault("rounds", sorted({int(y) for y in years[part] if not pd.isna(y)}))
+    return out
+
+
+def save_households(households: pd.DataFrame, entries: list[dict], *, mode: str = "append",
+                    report: dict | None = None, url: str | None = None) -> int:
+    """Store an import in one transaction; return the new data version.
+
+    ``append`` (the default) upserts on ``(household_id, survey_year)``: keys new to the database
+    are added, keys it carries replace their stored rows, nothing else is touched. ``replace``
+    deletes every stored household first (and ends the earlier files' "already imported").
+
+    Parameters
+    ----------
+    households : pandas.DataFrame
+        Accepted rows in the data contract (``head_name`` when kept on purpose).
+    entries : list of dict
+        One provenance entry per file (``file``, ``content_hash``, ``imported_at``, counts).
+    report : dict, optional
+        The import's report (:meth:`geo.ingest.pipeline.ImportResult.report`), kept with the batch.
+
+    Raises
+    ------
+    StoreError
+        When a file was imported meanwhile (same content hash), or the database fails; nothing
+        of the import is stored then.
+    """
+    import psycopg
+
+    if mode not in ("append", "replace"):
+        raise ArgumentError(f"mode must be 'append' or 'replace', got {mode!r}")
+    if not isinstance(households, pd.DataFrame):
+        raise ArgumentTypeError(f"households must be a DataFrame, got {type(households).__name__}")
+    rows = _rows_frame(households)
+    if rows.duplicated(["household_id", "survey_year"]).any():
+        raise StoreError("database: the import holds a household twice in one round")
+    entries = _entries_with_rounds(rows, [dict(e) for e in entries])
+    imported_at = entries[0].get("imported_at") if entries else None
+    columns = ", ".join(STORED_COLUMNS)
+    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in STORED_COLUMNS if c not in ("household_id", "survey_year"))
+    with connect(url) as conn:
+        try:
+            with conn.transaction():
+                # The data version row is the imports' turn: the second import waits here.
+                version = conn.execute("UPDATE data_version SET version = version + 1, changed_at = now() "
+                                       "RETURNING version").fetchone()[0]
+                if mode == "replace":
+                    conn.execute("UPDATE import_files SET current = false WHERE current")
+                    conn.execute("DELETE FROM households")
+                import_id = conn.execute(
+                    "INSERT INTO imports (imported_at, mode, data_version, rows_in, accepted, report) "
+                    "VALUES (coalesce(%s::timestamptz, now()), %s, %s, %s, %s, %s) RETURNING import_id",
+                    (imported_at, mode, version, sum(int(e.get("rows_in") or 0) for e in entries), len(rows),
+                     psycopg.types.json.Jsonb(report) if report is not None else None),
+                ).fetchone()[0]
+                for position, entry in enumerate(entries):
+                    conn.execute("INSERT INTO import_files (import_id, position, file, content_hash, entry) "
+                                 "VALUES (%s, %s, %s, %s, %s)",
+                                 (import_id, position, str(entry.get("file", "")), str(entry.get("content_hash", "")),
+                                  psycopg.types.json.Jsonb(entry)))
+                conn.execute("CREATE TEMPORARY TABLE incoming (LIKE households) ON COMMIT DROP")
+                conn.execute("ALTER TABLE incoming DROP COLUMN row_no, DROP COLUMN import_id, "
+                             "ADD COLUMN ord bigint GENERATED ALWAYS AS IDENTITY")
+                with conn.cursor().copy(f"COPY incoming ({columns}) FROM STDIN (FORMAT csv)") as copy:
+                    for chunk in _csv_bytes(rows, STORED_COLUMNS):
+                        copy.write(chunk)
+                conn.execute(f"INSERT INTO households ({columns}, import_id) SELECT {columns}, %s FROM incoming "
+                             f"ORDER BY ord ON CONFLICT (household_id, survey_year) DO UPDATE SET {updates}, "
+                             "import_id = EXCLUDED.import_id", (import_id,))
+                conn.execute("SELECT pg_notify(%s, %s)", (NOTIFY_CHANNEL, str(version)))
+        except psycopg.errors.UniqueViolation as exc:
+            if "import_files_current_hash" in str(exc):
+                files = ", ".join(str(e.get("file")) for e in entries)
+                raise StoreError(f"store: {files} was imported meanwhile (same content); nothing was stored") from None
+            raise StoreError(f"database: import refused: {str(exc).strip().splitlines()[0][:300]}") from None
+        except psycopg.Error as exc:
+            raise StoreError(f"database: import failed, nothing was stored: "
+                             f"{str(exc).strip().splitlines()[0][:300]}") from None
+    return int(version)
+
+
+def load_parquet(path: str | os.PathLike[str], *, mode: str = "append", url: str | None = None) -> int:
+    """Store a contract Parquet file (``db export``'s, or ``python -m geo national``'s) as one import
+    batch, without the row checks of ``households import`` (the file is trusted to be in the
+    contract); refused when the same file was imported. Returns the new data version."""
+    import pyarrow.parquet as pq
+
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+        table = pq.read_table(io.BytesIO(data))
+    except (OSError, ValueError) as exc:
+        raise StoreError(f"database: cannot read {path}: {exc}") from None
+    frame = table.to_pandas()
+    from geo.data.store import read_sample_metadata
+
+    sample = read_sample_metadata(path)
+    entry = {"file": path.name, "content_hash": "sha256:" + hashlib.sha256(data).hexdigest(),
+             "imported_at": pd.Timestamp.now(tz="UTC").isoformat(), "mode": mode, "format": "parquet",
+             "rows_in": len(frame), "accepted": len(frame), "warnings": 0, "rejected": 0}
+    if sample:  # a synthetic file stays labelled so in the snapshots and exports (SAMPLE_METADATA)
+        entry["sample_metadata"] = sample
+    del data, table
+    return save_households(frame, [entry], mode=mode, url=url)
+
+
+# ---------------------------------------------------------------------------------------------
+# Reads
+# ---------------------------------------------------------------------------------------------
+
+
+def data_version(url: str | None = None) -> int:
+    """The database's data version (raised by every import)."""
+    with connect(url, autocommit=True) as conn, _errors("read the data version"):
+        return int(conn.execute("SELECT version FROM data_version").fetchone()[0])
+
+
+_version_lock = threading.Lock()
+_version_seen: dict[str, tuple[float, int]] = {}
+
+
+def data_version_cached(url: str | None = None, *, max_age: float = VERSION_POLL_SECONDS) -> int:
+    """:func:`data_version`, read at most once per ``max_age`` seconds per process: another
+    process's import is seen within that time, and a page rerun costs no database round trip."""
+    url = _url(url)
+    with _version_lock:
+        seen = _version_seen.get(url)
+        if seen is not None and time.monotonic() - seen[0] < max_age:
+            return seen[1]
+    version = data_version(url)
+    with _version_lock:
+        _version_seen[url] = (time.monotonic(), version)
+    return version
+
+
+def read_households_arrow(url: str | None = None, *, columns: tuple[str, ...] = STORED_COLUMNS,
+                          where: str = ""):
+    """Every stored household (all rounds) as a ``pyarrow.Table`` in ``row_no`` order, read with
+    ADBC (one ``COPY … TO STDOUT (FORMAT binary)`` into Arrow). Also returns the data version
+    read in the same snapshot: ``(table, version)``."""
+    import adbc_driver_postgresql.dbapi as adbc
+    import pyarrow.compute as pc
+
+    url = _url(url)
+    select = ", ".join(columns)
+    try:
+        with adbc.connect(url, autocommit=True) as conn, conn.cursor() as cur:
+            cur.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            cur.execute("SELECT version FROM data_version")
+            version = int(cur.fetchone()[0])
+            cur.execute(f"SELECT {select}, row_no FROM households {where}")
+            table = cur.fetch_arrow_table()
+            cur.execute("COMMIT")
+    except Exception as exc:  # noqa: BLE001 - ADBC raises its own error classes (adbc_driver_manager.Error)
+        raise StoreError(f"database {_redacted(url)}: cannot read households: {str(exc).strip()[:300]}") from None
+    order = pc.sort_indices(table.column("row_no"))
+    return table.take(order).drop_columns(["row_no"]), version
+
+
+def load_households(url: str | None = None) -> pd.DataFrame:
+    """Every stored household (all rounds) in the contract's columns and dtypes (``head_name`` when
+    any row kept one)."""
+    table, _ = read_households_arrow(url)
+    frame = table.to_pandas()
+    out = conform_households(frame)
+    if "head_name" in frame.columns and frame["head_name"].notna().any():
+        out["head_name"] = frame["head_name"].astype("string").reset_index(drop=True)
+    return out
+
+
+def stored_keys(url: str | None = None) -> set[tuple[str, int]]:
+    """The ``(household_id, survey_year)`` pairs in the database."""
+    table, _ = read_households_arrow(url, columns=("household_id", "survey_year"))
+    return set(zip(table.column("household_id").to_pylist(), table.column("survey_year").to_pylist()))
+
+
+def load_provenance(url: str | None = None) -> list[dict]:
+    """Every file ever imported, oldest first: the provenance entries of :mod:`geo.data.store`."""
+    with connect(url, autocommit=True) as conn, _errors("read the imports"):
+        rows = conn.execute("SELECT entry FROM import_files ORDER BY import_id, position").fetchall()
+    return [dict(r[0]) for r in rows]
+
+
+def imported_hashes(url: str | None = None) -> dict[str, dict]:
+    """Content hash -> provenance entry of the files whose rows are in the database now."""
+    with connect(url, autocommit=True) as conn, _errors("read the imports"):
+        rows = conn.execute("SELECT content_hash, entry FROM import_files WHERE current ORDER BY import_id").fetchall()
+    return {h: dict(e) for h, e in rows}
+
+
+def import_report(import_id: int, url: str | None = None) -> dict | None:
+    """The report kept with import batch ``import_id`` (``None`` when it has none)."""
+    with connect(url, autocommit=True) as conn, _errors("read an import"):
+        row = conn.execute("SELECT report FROM imports WHERE import_id = %s", (import_id,)).fetchone()
+    return dict(row[0]) if row and row[0] is not None else None
+
+
+# ---------------------------------------------------------------------------------------------
+# Pilots and boundaries
+# ---------------------------------------------------------------------------------------------
+
+
+def save_pilots(pilots: pd.DataFrame, url: str | None = None) -> int:
+    """Replace the pilot sites with ``pilots`` (contract pilot columns); raise the data version."""
+    frame = conform_pilots(pilots)
+    columns = ", ".join(PILOT_COLUMN_NAMES)
+    with connect(url) as conn, _errors("store the pilots"), conn.transaction():
+        version = conn.execute("UPDATE data_version SET version = version + 1, changed_at = now() "
+                               "RETURNING version").fetchone()[0]
+        conn.execute("DELETE FROM pilots")
+        with conn.cursor().copy(f"COPY pilots ({columns}) FROM STDIN (FORMAT csv)") as copy:
+            for chunk in _csv_bytes(frame, PILOT_COLUMN_NAMES):
+                copy.write(chunk)
+        conn.execute("SELECT pg_notify(%s, %s)", (NOTIFY_CHANNEL, str(version)))
+    return int(version)
+
+
+def load_pilots(url: str | None = None) -> pd.DataFrame:
+    """The pilot sites in the database (contract pilot columns; no rows when there are none)."""
+    with connect(url, autocommit=True) as conn, _errors("read the pilots"):
+        cur = conn.execute(f"SELECT {', '.join(PILOT_COLUMN_NAMES)} FROM pilots ORDER BY pilot_id")
+        frame = pd.DataFrame(cur.fetchall(), columns=list(PILOT_COLUMN_NAMES))
+    return conform_pilots(frame)
+
+
+def save_boundaries(url: str | None = None) -> dict[str, int]:
+    """Load the installed boundaries (:mod:`geo.data.boundaries`) into PostGIS, replacing what was
+    there, with the release's manifest; return the areas stored per level."""
+    import shapely
+    from geo.data.boundaries import load_boundaries
+    from geo.data.source import manifest_path
+
+    counts: dict[str, int] = {}
+    manifest = json.loads(manifest_path().read_text(encoding="utf-8")) if manifest_path().is_file() else {}
+    frames = {level: load_boundaries(level) for level in ("province", "district", "subdistrict")}
+    with connect(url) as conn, _errors("store the boundaries"), conn.transaction():
+        conn.execute("DELETE FROM boundaries")
+        for level, frame in frames.items():
+            shapes = shapely.force_2d(frame.geometry.to_crs(4326).values)
+            shapes = [shapely.MultiPolygon([g]) if g.geom_type == "Polygon" else g for g in shapes]
+            geoms = shapely.to_wkb(shapely.set_srid(shapes, 4326), hex=True, include_srid=True)
+            parents = frame["parent_code"] if "parent_code" in frame.columns else [None] * len(frame)
+            with conn.cursor().copy("COPY boundaries (level, code, name_th, name_en, parent, geom) FROM STDIN") as copy:
+                for row in zip(frame["code"].astype(str), frame["name_th"], frame["name_en"], parents, geoms):
+                    copy.write_row((level, *(None if pd.isna(v) else v for v in row)))
+            counts[level] = len(frame)
+        conn.execute("INSERT INTO boundary_release (id, manifest) VALUES (true, %s) ON CONFLICT (id) DO UPDATE "
+                     "SET manifest = EXCLUDED.manifest, loaded_at = now()", (json.dumps(manifest),))
+    return counts
+
+
+# ---------------------------------------------------------------------------------------------
+# Export and snapshots
+# ---------------------------------------------------------------------------------------------
+
+
+def _write_parquet(table, path: Path, metadata: dict[bytes, bytes] | None = None) -> None:
+    import pyarrow.parquet as pq
+
+    schema = table.schema.with_metadata({**(table.schema.metadata or {}), **(metadata or {})})
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        pq.write_table(table.cast(schema), tmp, row_group_size=ROW_GROUP_SIZE)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _contract_table(table):
+    """The Arrow ``table`` read from the database in the contract's columns and dtypes (as
+    :func:`geo.data.store.load_households` would return them), ``head_name`` kept when used."""
+    import pyarrow as pa
+
+    frame = table.to_pandas()
+    out = conform_households(frame)
+    if "head_name" in frame.columns and frame["head_name"].notna().any():
+        out["head_name"] = frame["head_name"].astype("string").reset_index(drop=True)
+    return pa.Table.from_pandas(out, preserve_index=False)
+
+
+def sample_metadata(url: str | None = None) -> dict:
+    """The sample metadata (:func:`geo.data.store.read_sample_metadata`) of a synthetic file among
+    the current imports (``db load`` of a synthetic file), else ``{}``: data partly synthetic is
+    labelled synthetic."""
+    with connect(url, autocommit=True) as conn, _errors("read the imports"):
+        row = conn.execute("SELECT entry->'sample_metadata' FROM import_files WHERE current "
+                           "AND entry ? 'sample_metadata' ORDER BY import_id LIMIT 1").fetchone()
+    return dict(row[0]) if row and isinstance(row[0], dict) else {}
+
+
+def _file_metadata(version: int, url: str | None) -> dict[bytes, bytes]:
+    from geo.data.store import METADATA_KEY
+
+    out = {b"ppap_data_version": str(version).encode()}
+    sample = sample_metadata(url)
+    if sample:
+        out[METADATA_KEY] = json.dumps(sample, ensure_ascii=False).encode("utf-8")
+    return out
+
+
+def export(path: str | os.PathLike[str], url: str | None = None) -> dict:
+    """Write every stored household (all rounds) to ``path`` as the contract's Parquet file, with
+    ``pilots.csv`` beside it when the database has pilot sites: a deployment can go back to the
+    embedded store by copying them into ``data/store/`` (docs/DATA.md "Database").
+
+    Returns ``{"path", "rows", "data_version", "pilots"}``.
+    """
+    path = Path(path)
+    if path.suffix.lower() != ".parquet":
+        raise ArgumentError(f"the export is a .parquet file, got {path.name!r}")
+    table, version = read_households_arrow(url)
+    pilots = load_pilots(url)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _write_parquet(_contract_table(table), path, _file_metadata(version, url))
+        if len(pilots):
+            pilots.to_csv(path.with_name("pilots.csv"), index=False)
+    except OSError as exc:
+        raise StoreError(f"database: cannot write {path}: {exc}") from None
+    return {"path": str(path), "rows": table.num_rows, "data_version": version, "pilots": len(pilots)}
+
+
+def snapshot_dir() -> Path:
+    """Where an app process keeps its snapshots of the database: ``<data>/db-snapshot``."""
+    return paths.data_dir() / "db-snapshot"
+
+
+def snapshot_path(version: int, directory: Path | None = None) -> Path:
+    return (directory or snapshot_dir()) / f"v{int(version):012d}" / "households.parquet"
+
+
+def snapshot(url: str | None = None, *, directory: Path | None = None, version: int | None = None) -> Path | None:
+    """The local Parquet snapshot of the database at its current data version (written when missing);
+    ``None`` when the database holds no households.
+
+    ``<snapshot dir>/v<version>/households.parquet`` holds every round in ``row_no`` order, with
+    ``pilots.csv`` beside it when the database has pilots. The app's index pipeline and caches
+    key on the file, so they work unchanged. Processes on one machine share the snapshots; one
+    writes a version while the others wait for it (a file lock). Older snapshots beyond
+    :data:`SNAPSHOTS_KEPT` are deleted.
+    """
+    directory = directory or snapshot_dir()
+    version = data_version_cached(url) if version is None else version
+    target = snapshot_path(version, directory)
+    if target.is_file():
+        return target
+    directory.mkdir(parents=True, exist_ok=True)
+    with open(directory / ".lock", "a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        if target.is_file():
+            return target
+        table, read_version = read_households_arrow(url)
+        if read_version != version:  # an import landed meanwhile: name the snapshot by what was read
+            target = snapshot_path(read_version, directory)
+            if target.is_file():
+                return target
+        if table.num_rows == 0:
+            return None
+        pilots = load_pilots(url)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if len(pilots):
+            pilots.to_csv(target.with_name("pilots.csv"), index=False)
+        _write_parquet(_contract_table(table), target, _file_metadata(read_version, url))
+        _prune(directory, keep=target.parent)
+    return target
+
+
+def _prune(directory: Path, keep: Path) -> None:
+    import shutil
+
+    versions = sorted(p for p in directory.glob("v*") if p.is_dir() and p != keep)
+    for old in versions[:max(0, len(versions) - (SNAPSHOTS_KEPT - 1))]:
+        shutil.rmtree(old, ignore_errors=True)
