@@ -671,7 +671,7 @@ def _write_event(event, user, *, what="", rows=None, file_sha256=None, detail=""
         "detail": redact_text(detail, names=names),
     }
     if audit_db.enabled(path):  # $PPAP_DATABASE_URL: the audit_log table, insert-only (geo.access.audit_db)
-        return audit_db.append(record)
+        return audit_db.append(record, record_hash=_record_hash, genesis=GENESIS)
     log = _log_path(path)
     key = audit_key()
     try:
@@ -965,7 +965,8 @@ def check_audit_log(path: str | os.PathLike[str] | None = None) -> AuditCheck:
     True
     """
     if audit_db.enabled(path):
-        return audit_db.check()
+        return AuditCheck(*audit_db.check(record_hash=_record_hash, genesis=GENESIS, events=EVENTS,
+                                          fields=(RECORD_FIELDS, LEGACY_RECORD_FIELDS)))
     log = _log_path(path)
     key = audit_key()
     head_file, anchor_file = _head_path(log), anchor_path(log)

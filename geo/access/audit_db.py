@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 
 from geo.data import database
 from geo.errors import AuditError, StoreError
@@ -27,8 +28,11 @@ def enabled(path: object = None) -> bool:
     return path is None and database.enabled()
 
 
-def append(record: dict) -> dict:
+def append(record: dict, *, record_hash: Callable[[dict], str], genesis: str) -> dict:
     """Chain ``record`` (without ``seq``/``prev``/``hash``) to the last record, insert it, return it.
+
+    ``record_hash`` and ``genesis`` are :mod:`geo.access.audit`'s (which calls this), so both logs
+    hash alike.
 
     Raises
     ------
@@ -37,15 +41,13 @@ def append(record: dict) -> dict:
     """
     import psycopg
 
-    from geo.access.audit import GENESIS, _record_hash
-
     try:
         with database.connect() as conn, conn.transaction():
             conn.execute(_LOCK_SQL)
             tail = conn.execute("SELECT seq, line_sha256 FROM ppap_audit_tail()").fetchone()
-            last_seq, last_sha = (int(tail[0]), tail[1]) if tail and tail[0] is not None else (0, GENESIS)
+            last_seq, last_sha = (int(tail[0]), tail[1]) if tail and tail[0] is not None else (0, genesis)
             record["seq"], record["prev"] = last_seq + 1, last_sha
-            record["hash"] = _record_hash(record)
+            record["hash"] = record_hash(record)
             line = json.dumps(record, ensure_ascii=False, separators=(",", ":"))
             conn.execute("INSERT INTO audit_log (seq, line, prev) VALUES (%s, %s, %s)",
                          (record["seq"], line, record["prev"]))
@@ -66,34 +68,33 @@ def lines() -> list[bytes]:
     return [r[0].encode("utf-8") for r in rows]
 
 
-def check():
-    """:class:`geo.access.audit.AuditCheck` of the database's log: every line parses, ``seq``
-    counts 1, 2, …, each ``prev`` is the SHA-256 of the line before, each ``hash`` matches."""
-    from geo.access.audit import (EVENTS, GENESIS, LEGACY_RECORD_FIELDS, RECORD_FIELDS, AuditCheck,
-                                  _record_hash)
-
+def check(*, record_hash: Callable[[dict], str], genesis: str, fields: tuple[tuple[str, ...], ...],
+          events: tuple[str, ...]) -> tuple:
+    """The database log checked as :func:`geo.access.audit.check_audit_log` checks a file: every
+    line parses and has ``fields``, ``seq`` counts 1, 2, …, each ``prev`` is the SHA-256 of the
+    line before, each ``hash`` matches, no ``audit_break``. Returns the fields of an
+    ``AuditCheck``: ``(ok, first_bad_line, lines, problem, breaks)``."""
     found = lines()
-    previous = GENESIS
+    previous = genesis
     breaks = []
     for number, raw in enumerate(found, start=1):
         try:
             record = json.loads(raw)
         except ValueError:
-            return AuditCheck(False, number, len(found), f"record {number} is not JSON")
-        if not isinstance(record, dict) or tuple(record) not in (RECORD_FIELDS, LEGACY_RECORD_FIELDS):
-            return AuditCheck(False, number, len(found), f"record {number} does not have the record's fields")
+            return False, number, len(found), f"record {number} is not JSON", ()
+        if not isinstance(record, dict) or tuple(record) not in fields:
+            return False, number, len(found), f"record {number} does not have the record's fields", ()
         if record["seq"] != number:
-            return AuditCheck(False, number, len(found), f"record {number} has seq {record['seq']!r}")
+            return False, number, len(found), f"record {number} has seq {record['seq']!r}", ()
         if record["prev"] != previous:
-            return AuditCheck(False, number, len(found), f"record {number} does not follow the record before it")
-        if record["hash"] != _record_hash(record):
-            return AuditCheck(False, number, len(found), f"record {number} was changed after it was written")
-        if record["event"] not in EVENTS:
-            return AuditCheck(False, number, len(found), f"record {number} has an unknown event")
+            return False, number, len(found), f"record {number} does not follow the record before it", ()
+        if record["hash"] != record_hash(record):
+            return False, number, len(found), f"record {number} was changed after it was written", ()
+        if record["event"] not in events:
+            return False, number, len(found), f"record {number} has an unknown event", ()
         if record["event"] == "audit_break":
             breaks.append(number)
         previous = hashlib.sha256(raw).hexdigest()
     if breaks:
-        return AuditCheck(False, breaks[0], len(found), f"record {breaks[0]} records a break in the log",
-                          tuple(breaks))
-    return AuditCheck(True, None, len(found), "")
+        return False, breaks[0], len(found), f"record {breaks[0]} records a break in the log", tuple(breaks)
+    return True, None, len(found), "", ()

@@ -56,6 +56,9 @@ EXTRA_COLUMNS: tuple[str, ...] = ("head_name",)
 STORED_COLUMNS: tuple[str, ...] = HOUSEHOLD_COLUMN_NAMES + EXTRA_COLUMNS
 #: Snapshots kept besides the newest (a process may still read rows of the one before).
 SNAPSHOTS_KEPT = 2
+#: Parquet key-values that label a file synthetic (geo.data.store.METADATA_KEY and SYNTHETIC_KEY;
+#: not imported from there: the store imports this module).
+SAMPLE_METADATA_KEYS: tuple[bytes, ...] = (b"ppap_sample", b"synthetic")
 #: Row group size of snapshots and exports (as the national file: a province reads few groups).
 ROW_GROUP_SIZE = 250_000
 _MIGRATION_LOCK = 7_244_501  # pg_advisory_xact_lock key of `db migrate`
@@ -246,19 +249,25 @@ def _rows_frame(households: pd.DataFrame) -> pd.DataFrame:
 
 
 def _entries_with_rounds(households: pd.DataFrame, entries: list[dict]) -> list[dict]:
-    """Entries with ``provinces``, ``districts`` and ``rounds`` of each file's accepted rows
-    (:func:`geo.data.store.entries_with_areas` and the same split for the rounds)."""
-    from geo.data.store import entries_with_areas
+    """Entries with the ``provinces``, ``districts`` and ``rounds`` of each file's accepted rows.
 
-    out = entries_with_areas(households, entries)
-    years = households["survey_year"].to_numpy(dtype=object)
+    An import's accepted rows come file by file, in the entries' order, ``accepted`` rows each
+    (as :func:`geo.data.store.entries_with_areas` splits them); when the counts do not add up,
+    every entry gets those of the whole import.
+    """
+    columns = {"provinces": households["province_code"].astype("string").fillna("").to_numpy(dtype=object),
+               "districts": households["district_code"].astype("string").fillna("").to_numpy(dtype=object),
+               "rounds": households["survey_year"].to_numpy(dtype=object)}
     counts = [e.get("accepted") for e in entries]
     split = all(isinstance(c, int) and c >= 0 for c in counts) and sum(counts) == len(households)
-    start = 0
-    for entry, count in zip(out, counts):
+    out, start = [], 0
+    for entry, count in zip(entries, counts):
         part = slice(start, start + count) if split else slice(None)
         start += count if split else 0
-        entry.setdefault("rounds", sorted({int(y) for y in years[part] if not pd.isna(y)}))
+        areas = {name: sorted({str(v) for v in values[part] if v}) for name, values in columns.items()
+                 if name != "rounds"}
+        rounds = sorted({int(y) for y in columns["rounds"][part] if not pd.isna(y)})
+        out.append({**entry, **areas, "rounds": rounds})
     return out
 
 
@@ -352,13 +361,12 @@ def load_parquet(path: str | os.PathLike[str], *, mode: str = "append", url: str
     except (OSError, ValueError) as exc:
         raise StoreError(f"database: cannot read {path}: {exc}") from None
     frame = table.to_pandas()
-    from geo.data.store import read_sample_metadata
-
-    sample = read_sample_metadata(path)
+    schema_metadata = table.schema.metadata or {}
+    sample = {k.decode(): v.decode("utf-8") for k, v in schema_metadata.items() if k in SAMPLE_METADATA_KEYS}
     entry = {"file": path.name, "content_hash": "sha256:" + hashlib.sha256(data).hexdigest(),
              "imported_at": pd.Timestamp.now(tz="UTC").isoformat(), "mode": mode, "format": "parquet",
              "rows_in": len(frame), "accepted": len(frame), "warnings": 0, "rejected": 0}
-    if sample:  # a synthetic file stays labelled so in the snapshots and exports (SAMPLE_METADATA)
+    if sample:  # a synthetic file stays labelled so in the snapshots and exports
         entry["sample_metadata"] = sample
     del data, table
     return save_households(frame, [entry], mode=mode, url=url)
@@ -488,10 +496,10 @@ def save_boundaries(url: str | None = None) -> dict[str, int]:
     there, with the release's manifest; return the areas stored per level."""
     import shapely
     from geo.data.boundaries import load_boundaries
-    from geo.data.source import manifest_path
 
     counts: dict[str, int] = {}
-    manifest = json.loads(manifest_path().read_text(encoding="utf-8")) if manifest_path().is_file() else {}
+    manifest_file = paths.boundaries_dir() / "manifest.json"
+    manifest = json.loads(manifest_file.read_text(encoding="utf-8")) if manifest_file.is_file() else {}
     frames = {level: load_boundaries(level) for level in ("province", "district", "subdistrict")}
     with connect(url) as conn, _errors("store the boundaries"), conn.transaction():
         conn.execute("DELETE FROM boundaries")
@@ -539,23 +547,19 @@ def _contract_table(table):
     return pa.Table.from_pandas(out, preserve_index=False)
 
 
-def sample_metadata(url: str | None = None) -> dict:
-    """The sample metadata (:func:`geo.data.store.read_sample_metadata`) of a synthetic file among
-    the current imports (``db load`` of a synthetic file), else ``{}``: data partly synthetic is
-    labelled synthetic."""
+def sample_metadata(url: str | None = None) -> dict[str, str]:
+    """The sample metadata (Parquet key-values :data:`SAMPLE_METADATA_KEYS`) of a synthetic file
+    among the current imports (``db load`` of a synthetic file), else ``{}``: data partly
+    synthetic is labelled synthetic."""
     with connect(url, autocommit=True) as conn, _errors("read the imports"):
         row = conn.execute("SELECT entry->'sample_metadata' FROM import_files WHERE current "
                            "AND entry ? 'sample_metadata' ORDER BY import_id LIMIT 1").fetchone()
-    return dict(row[0]) if row and isinstance(row[0], dict) else {}
+    return {str(k): str(v) for k, v in row[0].items()} if row and isinstance(row[0], dict) else {}
 
 
 def _file_metadata(version: int, url: str | None) -> dict[bytes, bytes]:
-    from geo.data.store import METADATA_KEY
-
     out = {b"ppap_data_version": str(version).encode()}
-    sample = sample_metadata(url)
-    if sample:
-        out[METADATA_KEY] = json.dumps(sample, ensure_ascii=False).encode("utf-8")
+    out.update({k.encode(): v.encode("utf-8") for k, v in sample_metadata(url).items()})
     return out
 
 
@@ -581,9 +585,15 @@ def export(path: str | os.PathLike[str], url: str | None = None) -> dict:
     return {"path": str(path), "rows": table.num_rows, "data_version": version, "pilots": len(pilots)}
 
 
+#: Environment variable moving the snapshots (a fast local disk; one folder per machine).
+SNAPSHOT_DIR_ENV = "PPAP_DB_SNAPSHOT_DIR"
+
+
 def snapshot_dir() -> Path:
-    """Where an app process keeps its snapshots of the database: ``<data>/db-snapshot``."""
-    return paths.data_dir() / "db-snapshot"
+    """Where app processes keep their snapshots of the database: ``$PPAP_DB_SNAPSHOT_DIR``, else
+    ``<data>/db-snapshot``."""
+    override = os.environ.get(SNAPSHOT_DIR_ENV)
+    return Path(override).resolve() if override else paths.data_dir() / "db-snapshot"
 
 
 def snapshot_path(version: int, directory: Path | None = None) -> Path:
