@@ -296,9 +296,10 @@ def boundary_attribution(manifest: dict[str, Any] | None) -> str:
 
 def provenance() -> list[dict]:
     """The store's import history (not cached: it is small and must be current)."""
+    from geo.data import database
     from geo.data.store import load_provenance
 
-    if not (paths.store_dir() / PROVENANCE_FILE).is_file():
+    if not database.enabled() and not (paths.store_dir() / PROVENANCE_FILE).is_file():
         return []
     return load_provenance()
 

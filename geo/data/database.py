@@ -345,6 +345,7 @@ def save_households(households: pd.DataFrame, entries: list[dict], *, mode: str 
         except psycopg.Error as exc:
             raise StoreError(f"database: import failed, nothing was stored: "
                              f"{str(exc).strip().splitlines()[0][:300]}") from None
+    _forget_version(url)  # this process shows its own import at once
     return int(version)
 
 
@@ -385,6 +386,11 @@ def data_version(url: str | None = None) -> int:
 
 _version_lock = threading.Lock()
 _version_seen: dict[str, tuple[float, int]] = {}
+
+
+def _forget_version(url: str | None) -> None:
+    with _version_lock:
+        _version_seen.pop(_url(url), None)
 
 
 def data_version_cached(url: str | None = None, *, max_age: float = VERSION_POLL_SECONDS) -> int:
@@ -480,6 +486,7 @@ def save_pilots(pilots: pd.DataFrame, url: str | None = None) -> int:
             for chunk in _csv_bytes(frame, PILOT_COLUMN_NAMES):
                 copy.write(chunk)
         conn.execute("SELECT pg_notify(%s, %s)", (NOTIFY_CHANNEL, str(version)))
+    _forget_version(url)
     return int(version)
 
 
