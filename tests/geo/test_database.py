@@ -367,3 +367,30 @@ def test_a_synthetic_file_loaded_into_the_database_stays_labelled_synthetic(data
     shown = source.data_source()
     assert shown.synthetic and store.is_synthetic(shown.path)
     assert _geo("db", "load", str(tmp_path / "national.parquet")).returncode == 2  # the same file again: refused
+
+
+def test_the_readme_deployment_an_owner_role_migrates_and_an_app_login_imports(postgres_cluster, tmp_path,
+                                                                               monkeypatch):
+    # README "A database deployment": a superuser makes the owner, the database and PostGIS; the
+    # owner (no superuser) runs db init; the app logs in as a member of ppap_app.
+    owner, app = f"owner_{uuid.uuid4().hex[:6]}", f"atlas_{uuid.uuid4().hex[:6]}"
+    name = f"ppap_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(postgres_cluster.url(), autocommit=True) as conn:
+        conn.execute(f"CREATE ROLE {owner} LOGIN CREATEROLE")
+        conn.execute(f'CREATE DATABASE "{name}" OWNER {owner}')
+    with psycopg.connect(postgres_cluster.url(name), autocommit=True) as conn:
+        conn.execute("CREATE EXTENSION postgis")
+    init = _geo("db", "init", "--no-boundaries", "--url", postgres_cluster.url(name, owner))
+    assert init.returncode == 0, init.stderr
+    with psycopg.connect(postgres_cluster.url(), autocommit=True) as conn:
+        conn.execute(f"CREATE ROLE {app} LOGIN IN ROLE ppap_app")
+    app_url = postgres_cluster.url(name, app)
+    frame = _households(30, seed=19)
+    frame.to_csv(tmp_path / "k.csv", index=False)
+    env = {database.DATABASE_URL_ENV: app_url, database.SNAPSHOT_DIR_ENV: str(tmp_path / "snap")}
+    done = _geo("households", "import", str(tmp_path / "k.csv"), "--no-district-check", env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    status = _geo("db", "status", env=env)
+    assert status.returncode == 0 and "2024: 30" in status.stdout, status.stdout + status.stderr
+    with psycopg.connect(app_url, autocommit=True) as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):
+        conn.execute("DROP TABLE households")
