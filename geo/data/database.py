@@ -34,6 +34,7 @@ import hashlib
 import io
 import json
 import os
+import shutil
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -176,9 +177,10 @@ def migrate(url: str | None = None) -> list[str]:
     """
     done: list[str] = []
     with connect(url) as conn, _errors("migrate"):
-        conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, name text NOT NULL, "
-                     "checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())")
-        conn.commit()
+        with conn.transaction():  # under the lock: two CREATE … IF NOT EXISTS at once can collide
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+            conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, "
+                         "name text NOT NULL, checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())")
         for version, name, sql in migrations():
             with conn.transaction():
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
@@ -294,8 +296,6 @@ def save_households(households: pd.DataFrame, entries: list[dict], *, mode: str 
         When a file was imported meanwhile (same content hash), or the database fails; nothing
         of the import is stored then.
     """
-    import psycopg
-
     if mode not in ("append", "replace"):
         raise ArgumentError(f"mode must be 'append' or 'replace', got {mode!r}")
     if not isinstance(households, pd.DataFrame):
@@ -304,6 +304,14 @@ def save_households(households: pd.DataFrame, entries: list[dict], *, mode: str 
     if rows.duplicated(["household_id", "survey_year"]).any():
         raise StoreError("database: the import holds a household twice in one round")
     entries = _entries_with_rounds(rows, [dict(e) for e in entries])
+    return _store([rows], entries, mode=mode, accepted=len(rows), report=report, url=url)
+
+
+def _store(batches, entries: list[dict], *, mode: str, accepted: int, report: dict | None, url: str | None) -> int:
+    """The import transaction of :func:`save_households`: ``batches`` are frames of stored columns,
+    ``entries`` the provenance entries with their areas and rounds."""
+    import psycopg
+
     imported_at = entries[0].get("imported_at") if entries else None
     columns = ", ".join(STORED_COLUMNS)
     updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in STORED_COLUMNS if c not in ("household_id", "survey_year"))
@@ -319,7 +327,7 @@ def save_households(households: pd.DataFrame, entries: list[dict], *, mode: str 
                 import_id = conn.execute(
                     "INSERT INTO imports (imported_at, mode, data_version, rows_in, accepted, report) "
                     "VALUES (coalesce(%s::timestamptz, now()), %s, %s, %s, %s, %s) RETURNING import_id",
-                    (imported_at, mode, version, sum(int(e.get("rows_in") or 0) for e in entries), len(rows),
+                    (imported_at, mode, version, sum(int(e.get("rows_in") or 0) for e in entries), accepted,
                      psycopg.types.json.Jsonb(report) if report is not None else None),
                 ).fetchone()[0]
                 for position, entry in enumerate(entries):
@@ -331,8 +339,9 @@ def save_households(households: pd.DataFrame, entries: list[dict], *, mode: str 
                 conn.execute("ALTER TABLE incoming DROP COLUMN row_no, DROP COLUMN import_id, "
                              "ADD COLUMN ord bigint GENERATED ALWAYS AS IDENTITY")
                 with conn.cursor().copy(f"COPY incoming ({columns}) FROM STDIN (FORMAT csv)") as copy:
-                    for chunk in _csv_bytes(rows, STORED_COLUMNS):
-                        copy.write(chunk)
+                    for rows in batches:
+                        for chunk in _csv_bytes(rows, STORED_COLUMNS):
+                            copy.write(chunk)
                 conn.execute(f"INSERT INTO households ({columns}, import_id) SELECT {columns}, %s FROM incoming "
                              f"ORDER BY ord ON CONFLICT (household_id, survey_year) DO UPDATE SET {updates}, "
                              "import_id = EXCLUDED.import_id", (import_id,))
@@ -342,6 +351,8 @@ def save_households(households: pd.DataFrame, entries: list[dict], *, mode: str 
                 files = ", ".join(str(e.get("file")) for e in entries)
                 raise StoreError(f"store: {files} was imported meanwhile (same content); nothing was stored") from None
             raise StoreError(f"database: import refused: {str(exc).strip().splitlines()[0][:300]}") from None
+        except psycopg.errors.CardinalityViolation:
+            raise StoreError("database: the import holds a household twice in one round; nothing was stored") from None
         except psycopg.Error as exc:
             raise StoreError(f"database: import failed, nothing was stored: "
                              f"{str(exc).strip().splitlines()[0][:300]}") from None
@@ -352,25 +363,47 @@ def save_households(households: pd.DataFrame, entries: list[dict], *, mode: str 
 def load_parquet(path: str | os.PathLike[str], *, mode: str = "append", url: str | None = None) -> int:
     """Store a contract Parquet file (``db export``'s, or ``python -m geo national``'s) as one import
     batch, without the row checks of ``households import`` (the file is trusted to be in the
-    contract); refused when the same file was imported. Returns the new data version."""
+    contract); refused when the same file was imported. Returns the new data version.
+
+    Streamed: the file is read and copied a row group at a time (13M households do not need 13M
+    rows in memory); the whole load is still one transaction.
+    """
+    import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
+    if mode not in ("append", "replace"):
+        raise ArgumentError(f"mode must be 'append' or 'replace', got {mode!r}")
     path = Path(path)
     try:
-        data = path.read_bytes()
-        table = pq.read_table(io.BytesIO(data))
-    except (OSError, ValueError) as exc:
+        digest = hashlib.sha256()
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 22), b""):
+                digest.update(block)
+        parquet = pq.ParquetFile(path)
+        keys = parquet.read(columns=["province_code", "district_code", "survey_year"])
+    except (OSError, ValueError, KeyError) as exc:
         raise StoreError(f"database: cannot read {path}: {exc}") from None
-    frame = table.to_pandas()
-    schema_metadata = table.schema.metadata or {}
+    schema_metadata = parquet.schema_arrow.metadata or {}
     sample = {k.decode(): v.decode("utf-8") for k, v in schema_metadata.items() if k in SAMPLE_METADATA_KEYS}
-    entry = {"file": path.name, "content_hash": "sha256:" + hashlib.sha256(data).hexdigest(),
+    count = parquet.metadata.num_rows
+    entry = {"file": path.name, "content_hash": "sha256:" + digest.hexdigest(),
              "imported_at": pd.Timestamp.now(tz="UTC").isoformat(), "mode": mode, "format": "parquet",
-             "rows_in": len(frame), "accepted": len(frame), "warnings": 0, "rejected": 0}
+             "rows_in": count, "accepted": count, "warnings": 0, "rejected": 0,
+             "provinces": sorted(str(v) for v in pc.unique(keys.column("province_code")).drop_null().to_pylist()),
+             "districts": sorted(str(v) for v in pc.unique(keys.column("district_code")).drop_null().to_pylist()),
+             "rounds": sorted(int(v) for v in pc.unique(keys.column("survey_year")).drop_null().to_pylist())}
     if sample:  # a synthetic file stays labelled so in the snapshots and exports
         entry["sample_metadata"] = sample
-    del data, table
-    return save_households(frame, [entry], mode=mode, url=url)
+    del keys
+
+    def batches():
+        try:
+            for batch in parquet.iter_batches(batch_size=ROW_GROUP_SIZE):
+                yield _rows_frame(batch.to_pandas())
+        except (OSError, ValueError) as exc:
+            raise StoreError(f"database: cannot read {path}: {exc}") from None
+
+    return _store(batches(), [entry], mode=mode, accepted=count, report=None, url=url)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -529,29 +562,78 @@ def save_boundaries(url: str | None = None) -> dict[str, int]:
 # ---------------------------------------------------------------------------------------------
 
 
-def _write_parquet(table, path: Path, metadata: dict[bytes, bytes] | None = None) -> None:
-    import pyarrow.parquet as pq
-
-    schema = table.schema.with_metadata({**(table.schema.metadata or {}), **(metadata or {})})
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        pq.write_table(table.cast(schema), tmp, row_group_size=ROW_GROUP_SIZE)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-def _contract_table(table):
-    """The Arrow ``table`` read from the database in the contract's columns and dtypes (as
-    :func:`geo.data.store.load_households` would return them), ``head_name`` kept when used."""
+def _contract_table(table, *, head_name: bool | None = None):
+    """An Arrow ``table`` read from the database in the contract's columns and dtypes (as
+    :func:`geo.data.store.load_households` returns them); ``head_name`` kept when ``head_name``
+    (``None``: when any row has one)."""
     import pyarrow as pa
 
     frame = table.to_pandas()
     out = conform_households(frame)
-    if "head_name" in frame.columns and frame["head_name"].notna().any():
+    keep = frame["head_name"].notna().any() if head_name is None and "head_name" in frame.columns else head_name
+    if keep:
         out["head_name"] = frame["head_name"].astype("string").reset_index(drop=True)
     return pa.Table.from_pandas(out, preserve_index=False)
+
+
+def write_households_parquet(path: Path, url: str | None = None, *, metadata: bool = True) -> tuple[int, int]:
+    """Write every stored household (all rounds, ``row_no`` order, contract dtypes) to ``path`` as
+    Parquet in row groups of :data:`ROW_GROUP_SIZE`, streamed: ADBC's record batches are conformed
+    and written a row group at a time, so memory holds one row group, not the table. The file
+    appears whole or not at all (written under another name, then renamed). Returns ``(rows,
+    data version)``, both read in one repeatable-read snapshot of the database."""
+    import adbc_driver_postgresql.dbapi as adbc
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    url = _url(url)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    rows = 0
+    writer = None
+    try:
+        with adbc.connect(url, autocommit=True) as conn, conn.cursor() as cur:
+            cur.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            cur.execute("SELECT version FROM data_version")
+            version = int(cur.fetchone()[0])
+            cur.execute("SELECT EXISTS (SELECT 1 FROM households WHERE head_name IS NOT NULL)")
+            head_name = bool(cur.fetchone()[0])
+            extra = _file_metadata(version, url) if metadata else {}
+            cur.execute(f"SELECT {', '.join(STORED_COLUMNS)} FROM households ORDER BY row_no")
+            reader = cur.fetch_record_batch()
+            pending: list = []
+            pending_rows = 0
+
+            def flush() -> None:
+                nonlocal writer, rows, pending, pending_rows
+                table = _contract_table(pa.Table.from_batches(pending, schema=reader.schema), head_name=head_name)
+                if writer is None:
+                    schema = table.schema.with_metadata({**(table.schema.metadata or {}), **extra})
+                    writer = pq.ParquetWriter(tmp, schema)
+                writer.write_table(table.cast(writer.schema), row_group_size=ROW_GROUP_SIZE)
+                rows += table.num_rows
+                pending, pending_rows = [], 0
+
+            for batch in reader:
+                pending.append(batch)
+                pending_rows += batch.num_rows
+                if pending_rows >= ROW_GROUP_SIZE:
+                    flush()
+            if pending or writer is None:
+                flush()
+            cur.execute("COMMIT")
+        writer.close()
+        writer = None
+        os.replace(tmp, path)
+    except BaseException as exc:
+        if writer is not None:
+            writer.close()
+        tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise StoreError(f"database: cannot write {path}: {exc}") from None
+        if isinstance(exc, Exception) and type(exc).__module__.startswith("adbc_driver"):
+            raise StoreError(f"database {_redacted(url)}: cannot read households: {str(exc).strip()[:300]}") from None
+        raise
+    return rows, version
 
 
 def sample_metadata(url: str | None = None) -> dict[str, str]:
@@ -580,16 +662,15 @@ def export(path: str | os.PathLike[str], url: str | None = None) -> dict:
     path = Path(path)
     if path.suffix.lower() != ".parquet":
         raise ArgumentError(f"the export is a .parquet file, got {path.name!r}")
-    table, version = read_households_arrow(url)
     pilots = load_pilots(url)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        _write_parquet(_contract_table(table), path, _file_metadata(version, url))
+        rows, version = write_households_parquet(path, url)
         if len(pilots):
             pilots.to_csv(path.with_name("pilots.csv"), index=False)
     except OSError as exc:
         raise StoreError(f"database: cannot write {path}: {exc}") from None
-    return {"path": str(path), "rows": table.num_rows, "data_version": version, "pilots": len(pilots)}
+    return {"path": str(path), "rows": rows, "data_version": version, "pilots": len(pilots)}
 
 
 #: Environment variable moving the snapshots (a fast local disk; one folder per machine).
@@ -627,25 +708,30 @@ def snapshot(url: str | None = None, *, directory: Path | None = None, version: 
         fcntl.flock(handle, fcntl.LOCK_EX)
         if target.is_file():
             return target
-        table, read_version = read_households_arrow(url)
-        if read_version != version:  # an import landed meanwhile: name the snapshot by what was read
+        # Written first under a name of its own, then renamed to the version it read (an import may
+        # have landed since the version was polled).
+        staging = directory / f".staging-{os.getpid()}"
+        staging.mkdir(parents=True, exist_ok=True)
+        try:
+            rows, read_version = write_households_parquet(staging / "households.parquet", url)
             target = snapshot_path(read_version, directory)
             if target.is_file():
                 return target
-        if table.num_rows == 0:
-            return None
-        pilots = load_pilots(url)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if len(pilots):
-            pilots.to_csv(target.with_name("pilots.csv"), index=False)
-        _write_parquet(_contract_table(table), target, _file_metadata(read_version, url))
+            if rows == 0:
+                return None
+            pilots = load_pilots(url)
+            if len(pilots):
+                pilots.to_csv(staging / "pilots.csv", index=False)
+            target.parent.parent.mkdir(parents=True, exist_ok=True)
+            shutil.rmtree(target.parent, ignore_errors=True)  # a version folder left half-made by a killed process
+            os.replace(staging, target.parent)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
         _prune(directory, keep=target.parent)
     return target
 
 
 def _prune(directory: Path, keep: Path) -> None:
-    import shutil
-
     versions = sorted(p for p in directory.glob("v*") if p.is_dir() and p != keep)
     for old in versions[:max(0, len(versions) - (SNAPSHOTS_KEPT - 1))]:
         shutil.rmtree(old, ignore_errors=True)

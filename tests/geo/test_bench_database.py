@@ -14,6 +14,7 @@ def test_bench_database_reports_every_figure(postgres_cluster, tmp_path):
     frame.to_parquet(path, index=False)
     figures = run_bench(path, postgres_cluster.create_database("bench"), lambda _msg: None)
     assert figures["households"] == figures["indexed"] == 2000
+    assert figures["app_peak_rss_mb"] > 0
     for name in ("load_s", "read_adbc_s", "read_copy_csv_s", "snapshot_s", "index_from_snapshot_s",
                  "index_from_file_s", "db_to_index_s", "persist_index_from_snapshot_s"):
         assert figures[name] >= 0, name

@@ -394,3 +394,15 @@ def test_the_readme_deployment_an_owner_role_migrates_and_an_app_login_imports(p
     assert status.returncode == 0 and "2024: 30" in status.stdout, status.stdout + status.stderr
     with psycopg.connect(app_url, autocommit=True) as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):
         conn.execute("DROP TABLE households")
+
+
+def test_a_file_holding_a_household_twice_in_a_round_stores_nothing(database_url, tmp_path):
+    frame = _households(100, seed=20)
+    frame.loc[99, "household_id"] = frame.loc[0, "household_id"]
+    frame.to_parquet(tmp_path / "twice.parquet", index=False)
+    done = _geo("db", "load", str(tmp_path / "twice.parquet"))
+    assert done.returncode == 2 and "twice in one round" in done.stderr
+    assert _count(database_url, "SELECT count(*) FROM households") == 0
+    assert _count(database_url, "SELECT count(*) FROM imports") == 0
+    with pytest.raises(StoreError, match="twice in one round"):
+        database.save_households(frame, [_entry("twice.csv", frame)])

@@ -83,6 +83,7 @@ CREATE TABLE households (
     PRIMARY KEY (household_id, survey_year)
 );
 CREATE INDEX households_area ON households (province_code, district_code);
+CREATE INDEX households_row_no ON households (row_no);  -- snapshots stream in row_no order
 
 -- Pilot project sites (contract PILOT_COLUMNS), with their position as PostGIS geometry.
 CREATE TABLE pilots (
