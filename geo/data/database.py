@@ -37,7 +37,7 @@ import os
 import shutil
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import pandas as pd
@@ -688,7 +688,8 @@ def snapshot_path(version: int, directory: Path | None = None) -> Path:
     return (directory or snapshot_dir()) / f"v{int(version):012d}" / "households.parquet"
 
 
-def snapshot(url: str | None = None, *, directory: Path | None = None, version: int | None = None) -> Path | None:
+def snapshot(url: str | None = None, *, directory: Path | None = None, version: int | None = None,
+             prepare: Callable[[Path], object] | None = None) -> Path | None:
     """The local Parquet snapshot of the database at its current data version (written when missing);
     ``None`` when the database holds no households.
 
@@ -697,6 +698,10 @@ def snapshot(url: str | None = None, *, directory: Path | None = None, version: 
     key on the file, so they work unchanged. Processes on one machine share the snapshots; one
     writes a version while the others wait for it (a file lock). Older snapshots beyond
     :data:`SNAPSHOTS_KEPT` are deleted.
+
+    ``prepare(households_path)`` runs on a new snapshot before it is put in place, under the lock:
+    the app passes the engine's persisted index (:func:`geo.engine.persist.write_index`, a layer
+    this module may not import), so every process maps one index instead of indexing every row.
     """
     directory = directory or snapshot_dir()
     version = data_version_cached(url) if version is None else version
@@ -722,6 +727,8 @@ def snapshot(url: str | None = None, *, directory: Path | None = None, version: 
             pilots = load_pilots(url)
             if len(pilots):
                 pilots.to_csv(staging / "pilots.csv", index=False)
+            if prepare is not None:
+                prepare(staging / "households.parquet")
             target.parent.parent.mkdir(parents=True, exist_ok=True)
             shutil.rmtree(target.parent, ignore_errors=True)  # a version folder left half-made by a killed process
             os.replace(staging, target.parent)

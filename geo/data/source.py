@@ -106,7 +106,8 @@ def parquet_rows(path: str | os.PathLike[str]) -> int:
 
 def data_source(environ: Mapping[str, str] | None = None, *,
                 row_count: Callable[[Path], int] = parquet_rows,
-                synthetic: Callable[[Path], bool] = is_synthetic) -> DataSource | None:
+                synthetic: Callable[[Path], bool] = is_synthetic,
+                prepare_snapshot: Callable[[Path], object] | None = None) -> DataSource | None:
     """The households the app shows: ``$PPAP_HOUSEHOLDS`` when set, else the store when it holds
     rows, else the sample; None if none of them.
 
@@ -117,6 +118,9 @@ def data_source(environ: Mapping[str, str] | None = None, *,
     row_count, synthetic : callable, optional
         How a file's rows are counted (:func:`parquet_rows`) and whether it is synthetic
         (:func:`geo.data.store.is_synthetic`); the app passes cached versions.
+    prepare_snapshot : callable, optional
+        Run on a new database snapshot before it is shown (:func:`geo.data.database.snapshot`'s
+        ``prepare``); the app writes the engine's persisted index there.
 
     Raises
     ------
@@ -137,7 +141,7 @@ def data_source(environ: Mapping[str, str] | None = None, *,
         is_synth = synthetic(path)
         return DataSource(path, "sample" if is_synth else "store", is_synth, file_signature(path))
     if database.enabled(environ):  # the database's households, as a local snapshot of its data version
-        snap = database.snapshot(database.database_url(environ))
+        snap = database.snapshot(database.database_url(environ), prepare=prepare_snapshot)
         if snap is not None:
             return DataSource(snap, "store", synthetic(snap), file_signature(snap))
     store = store_path()

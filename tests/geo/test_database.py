@@ -406,3 +406,14 @@ def test_a_file_holding_a_household_twice_in_a_round_stores_nothing(database_url
     assert _count(database_url, "SELECT count(*) FROM imports") == 0
     with pytest.raises(StoreError, match="twice in one round"):
         database.save_households(frame, [_entry("twice.csv", frame)])
+
+
+def test_a_new_snapshot_is_prepared_before_it_is_shown(database_url):
+    from geo.engine.persist import read_index, write_index
+
+    frame = _households(200, seed=21)
+    database.save_households(frame, [_entry("p.csv", frame)])
+    shown = source.data_source(prepare_snapshot=write_index)
+    persisted = read_index(shown.path)  # written in the staging folder, still valid once renamed
+    assert persisted is not None and persisted[0].n == 200
+    assert source.data_source(prepare_snapshot=lambda _p: pytest.fail("prepared twice")).path == shown.path

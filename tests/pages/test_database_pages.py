@@ -27,6 +27,11 @@ def test_every_page_and_an_import_with_the_database(tiny_dir, access_users, data
                                      "imported_at": "2026-12-01T00:00:00+00:00", "mode": "append",
                                      "rows_in": len(seed), "accepted": len(seed)}])
     at = open_app(login="admin")
+    # The app persisted the engine's index beside its snapshot (a child process), and maps it.
+    from geo.engine.persist import read_index
+    from geo.data.source import data_source
+
+    assert read_index(data_source().path) is not None
     for page in PAGES:
         _goto(at, page)
         assert not at.exception, page

@@ -5,7 +5,9 @@ down (stopped and deleted) afterwards.
 
 ``initdb`` refuses to run as root; CI runs as root, so there the cluster belongs to the
 ``postgres`` system user (the Debian package makes it): the folder is given to that user and the
-server programs run through ``runuser -u postgres --``.
+server programs run through ``runuser -u postgres --``. (Not pytest-postgresql: it runs
+``pg_ctl`` as the current user, which PostgreSQL refuses as root, and has no option to run it as
+another user — dbfixtures/pytest-postgresql issues #341 and #455.)
 """
 
 from __future__ import annotations
