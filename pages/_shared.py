@@ -115,9 +115,12 @@ def _persist_index(path: Path) -> None:
     import subprocess
     import sys
 
-    subprocess.run([sys.executable, "-c", "import sys; from geo.engine.persist import write_index; "
-                    "write_index(sys.argv[1])", str(path)], cwd=paths.PROJECT_ROOT, check=False,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=3600)
+    try:
+        subprocess.run([sys.executable, "-c", "import sys; from geo.engine.persist import write_index; "
+                        "write_index(sys.argv[1])", str(path)], cwd=paths.PROJECT_ROOT, check=False,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=3600)
+    except (OSError, subprocess.TimeoutExpired):
+        pass  # no persisted index: the snapshot is indexed in memory
 
 
 @st.cache_data(show_spinner=False)
