@@ -11,13 +11,13 @@ PORT   ?= 8501
 RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP     := $(VENV)/.dev-installed
 
-.PHONY: run test setup data boundaries sample system-deps bench bench-engine bench-national bench-load bench-soak clean help
+.PHONY: run test setup data boundaries sample system-deps bench bench-engine bench-national bench-load bench-soak bench-database clean help
 
 help:
 	@echo "make run    install what is needed and start the app on http://localhost:$(PORT)"
 	@echo "make test   install what is needed and run the whole test suite"
 	@echo "make bench  print the engine benchmark (python -m bench engine)"
-	@echo "make bench-national / bench-load / bench-soak   scale benchmarks (docs/SCALE.md)"
+	@echo "make bench-national / bench-load / bench-soak / bench-database   scale benchmarks (docs/SCALE.md)"
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -73,6 +73,11 @@ bench-load: $(DEV_STAMP) data system-deps
 
 bench-soak: $(DEV_STAMP) data system-deps
 	$(PY) -m bench soak --cycles 30 --concurrent 5
+
+# The national data in a throwaway PostgreSQL: load, bulk read, snapshot, index (docs/SCALE.md).
+bench-database: $(DEV_STAMP) data system-deps
+	@[ -f data/national/households.parquet ] || $(PY) -m geo national
+	$(PY) -m bench database
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

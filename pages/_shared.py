@@ -111,7 +111,23 @@ def data_source() -> DataSource | None:
     return _source.data_source(
         row_count=lambda path: _parquet_rows(str(path), _signature(path)),
         synthetic=lambda path: _is_synthetic(str(path), _signature(path)),
+        prepare_snapshot=_persist_index,
     )
+
+
+def _persist_index(path: Path) -> None:
+    """A new database snapshot's persisted index (geo.engine.persist), written by a child process
+    so this one does not hold the memory of reading every row; every process then maps it. When it
+    fails the snapshot is shown all the same, indexed in memory."""
+    import subprocess
+    import sys
+
+    try:
+        subprocess.run([sys.executable, "-c", "import sys; from geo.engine.persist import write_index; "
+                        "write_index(sys.argv[1])", str(path)], cwd=paths.PROJECT_ROOT, check=False,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=3600)
+    except (OSError, subprocess.TimeoutExpired):
+        pass  # no persisted index: the snapshot is indexed in memory
 
 
 @st.cache_data(show_spinner=False)
@@ -370,9 +386,10 @@ def boundary_attribution(manifest: dict[str, Any] | None) -> str:
 
 def provenance() -> list[dict]:
     """The store's import history (not cached: it is small and must be current)."""
+    from geo.data import database
     from geo.data.store import load_provenance
 
-    if not (paths.store_dir() / PROVENANCE_FILE).is_file():
+    if not database.enabled() and not (paths.store_dir() / PROVENANCE_FILE).is_file():
         return []
     return load_provenance()
 

@@ -133,3 +133,32 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.section("figures")
         for line in _FIGURES:
             terminalreporter.write_line(line)
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster():
+    """A throwaway PostgreSQL 15 + PostGIS 3 cluster for the session (tests/support/postgres.py),
+    stopped and deleted afterwards; skipped locally (failed under CI) when the server is not installed."""
+    from tests.support.postgres import missing_prerequisites, start_cluster
+
+    why = missing_prerequisites()
+    if why:
+        skip_or_fail(why)
+    cluster = start_cluster()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+def database_url(postgres_cluster, monkeypatch, tmp_path) -> str:
+    """A new migrated database on the session's cluster, set as ``$PPAP_DATABASE_URL`` (snapshots
+    in ``tmp_path``); its URL."""
+    from geo.data import database
+
+    url = postgres_cluster.create_database()
+    database.migrate(url)
+    monkeypatch.setenv(database.DATABASE_URL_ENV, url)
+    monkeypatch.setenv(database.SNAPSHOT_DIR_ENV, str(tmp_path / "db-snapshot"))
+    return url

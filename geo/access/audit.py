@@ -70,6 +70,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from geo.access import audit_db
 from geo.access.roles import User, household_rows, scope_key
 from geo.errors import AccessDenied, ArgumentError, ArgumentTypeError, AuditError
 from geo.data.contract import THAILAND_LAT_RANGE, THAILAND_LON_RANGE
@@ -669,6 +670,8 @@ def _write_event(event, user, *, what="", rows=None, file_sha256=None, detail=""
         "file_sha256": _check_sha(file_sha256),
         "detail": redact_text(detail, names=names),
     }
+    if audit_db.enabled(path):  # $PPAP_DATABASE_URL: the audit_log table, insert-only (geo.access.audit_db)
+        return audit_db.append(record, record_hash=_record_hash, genesis=GENESIS)
     log = _log_path(path)
     key = audit_key()
     try:
@@ -961,6 +964,9 @@ def check_audit_log(path: str | os.PathLike[str] | None = None) -> AuditCheck:
     >>> check_audit_log(tmp / "audit.jsonl").ok  # doctest: +SKIP
     True
     """
+    if audit_db.enabled(path):
+        return AuditCheck(*audit_db.check(record_hash=_record_hash, genesis=GENESIS, events=EVENTS,
+                                          fields=(RECORD_FIELDS, LEGACY_RECORD_FIELDS)))
     log = _log_path(path)
     key = audit_key()
     head_file, anchor_file = _head_path(log), anchor_path(log)
@@ -1092,9 +1098,13 @@ def read_audit(
         since = since.tz_localize("UTC") if since.tzinfo is None else since.tz_convert("UTC")
     log = _log_path(path)
     records: list[dict] = []
-    if log.is_file():
+    lines: list[bytes] = []
+    if audit_db.enabled(path):
+        lines = audit_db.lines()
+    elif log.is_file():
         with _locked(log, shared=True):
             lines, _ = _read_lines(log)
+    if lines:
         for raw in lines:
             try:
                 record = json.loads(raw)
@@ -1117,7 +1127,7 @@ def read_audit(
     if username is not None:
         keep &= frame["username"].str.casefold() == str(username).strip().casefold()
     out = frame.loc[keep.fillna(False).to_numpy(bool)].reset_index(drop=True)
-    out.attrs["check"] = check_audit_log(log)
+    out.attrs["check"] = check_audit_log(path if audit_db.enabled(path) else log)
     return out
 
 

@@ -23,6 +23,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "geo.cli.access",
     "geo.cli.national",
     "geo.cli.mobility",
+    "geo.cli.db",
 )
 
 

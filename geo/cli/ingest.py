@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from geo.errors import PPAPError
+from geo.data import database
 from geo.data.store import MODES
 from geo.ingest.pipeline import ImportResult, import_households, save_import
 from geo.data.national_id import ID_HASH_KEY_ENV, id_hash_key
@@ -131,8 +132,10 @@ def run_import(args: argparse.Namespace) -> int:
     if args.dry_run:
         print("dry run: nothing stored")
     else:
-        path = save_import(result, store=args.store if args.store is not None else _default_store())
-        print(f"stored in {path.parent}" if path else "nothing new to store")
+        store = args.store if args.store is not None else _default_store()
+        path = save_import(result, store=store)
+        stored_in = "the database ($PPAP_DATABASE_URL)" if database.for_store(store) else path.parent if path else ""
+        print(f"stored in {stored_in}" if path else "nothing new to store")
     if args.report:
         print(f"report: {args.report}")
     if args.rejects:

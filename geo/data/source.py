@@ -3,7 +3,10 @@
 :func:`data_source` decides in one place: the file named by ``$PPAP_HOUSEHOLDS`` when set (e.g.
 the national-scale data of ``python -m geo national``), else the app's store
 (``geo.data.paths.store_dir()/households.parquet``) when it holds households, else the synthetic
-sample (``geo.data.paths.samples_dir()/households.parquet``), else nothing.
+sample (``geo.data.paths.samples_dir()/households.parquet``), else nothing. With
+``$PPAP_DATABASE_URL`` set the store is the database, shown as a local Parquet snapshot of its
+current data version (:func:`geo.data.database.snapshot`): another process's import is seen within
+seconds, and the index and caches, keyed on the file, work unchanged.
 
 :func:`read_source` reads one survey round of the shown file (the latest unless another is asked
 for, :func:`read_round`) with its filters pushed down to the file (a province scope reads only its
@@ -22,7 +25,7 @@ from typing import NamedTuple
 
 import pandas as pd
 
-from geo.data import paths
+from geo.data import database, paths
 from geo.data.contract import PILOT_COLUMN_NAMES, conform_pilots
 from geo.data.rounds import round_filter, round_years
 from geo.data.store import HOUSEHOLDS_FILE, is_synthetic, read_sample_metadata
@@ -107,7 +110,8 @@ def parquet_rows(path: str | os.PathLike[str]) -> int:
 
 def data_source(environ: Mapping[str, str] | None = None, *,
                 row_count: Callable[[Path], int] = parquet_rows,
-                synthetic: Callable[[Path], bool] = is_synthetic) -> DataSource | None:
+                synthetic: Callable[[Path], bool] = is_synthetic,
+                prepare_snapshot: Callable[[Path], object] | None = None) -> DataSource | None:
     """The households the app shows: ``$PPAP_HOUSEHOLDS`` when set, else the store when it holds
     rows, else the sample; None if none of them.
 
@@ -118,6 +122,9 @@ def data_source(environ: Mapping[str, str] | None = None, *,
     row_count, synthetic : callable, optional
         How a file's rows are counted (:func:`parquet_rows`) and whether it is synthetic
         (:func:`geo.data.store.is_synthetic`); the app passes cached versions.
+    prepare_snapshot : callable, optional
+        Run on a new database snapshot before it is shown (:func:`geo.data.database.snapshot`'s
+        ``prepare``); the app writes the engine's persisted index there.
 
     Raises
     ------
@@ -137,8 +144,12 @@ def data_source(environ: Mapping[str, str] | None = None, *,
             raise InputFileError(f"{HOUSEHOLDS_ENV}={override}: no such file (python -m geo national writes one)")
         is_synth = synthetic(path)
         return DataSource(path, "sample" if is_synth else "store", is_synth, file_signature(path))
+    if database.enabled(environ):  # the database's households, as a local snapshot of its data version
+        snap = database.snapshot(database.database_url(environ), prepare=prepare_snapshot)
+        if snap is not None:
+            return DataSource(snap, "store", synthetic(snap), file_signature(snap))
     store = store_path()
-    if store.is_file() and row_count(store) > 0:
+    if not database.enabled(environ) and store.is_file() and row_count(store) > 0:
         return DataSource(store, "store", synthetic(store), file_signature(store))
     sample = sample_path()
     if sample.is_file():

@@ -18,6 +18,10 @@ begins, and only files imported since then count as "already imported" (by the S
 content). Files are written under new names and renamed into place, so a reader sees the old
 store or the new one, never half of one. National IDs never reach the store: only their keyed
 hashes do.
+
+With ``$PPAP_DATABASE_URL`` set, the default store (``store`` None or
+:func:`geo.data.paths.store_dir`) is the database: these functions read and write it through
+:mod:`geo.data.database` (another folder passed as ``store`` stays a folder).
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from geo.data import database
 from geo.data.contract import HOUSEHOLD_COLUMN_NAMES, conform_households
 from geo.data.paths import store_dir
 from geo.errors import ArgumentError, ArgumentTypeError, InputFileError, StoreError
@@ -80,6 +85,8 @@ def load_households(store: str | os.PathLike[str] | None = None) -> pd.DataFrame
     StoreError
         When the households file exists but cannot be read.
     """
+    if database.for_store(store):
+        return database.load_households()
     path = _store_path(store) / HOUSEHOLDS_FILE
     if not path.is_file():
         return empty_households()
@@ -92,6 +99,8 @@ def load_households(store: str | os.PathLike[str] | None = None) -> pd.DataFrame
 
 def stored_keys(store: str | os.PathLike[str] | None = None) -> set[tuple[str, int]]:
     """The ``(household_id, survey_year)`` pairs already in the store."""
+    if database.for_store(store):
+        return database.stored_keys()
     path = _store_path(store) / HOUSEHOLDS_FILE
     if not path.is_file():
         return set()
@@ -110,6 +119,8 @@ def load_provenance(store: str | os.PathLike[str] | None = None) -> list[dict]:
     StoreError
         When ``provenance.json`` exists but is not valid JSON of the expected shape.
     """
+    if database.for_store(store):
+        return database.load_provenance()
     path = _store_path(store) / PROVENANCE_FILE
     if not path.is_file():
         return []
@@ -135,6 +146,8 @@ def current_imports(provenance: list[dict]) -> list[dict]:
 
 def imported_hashes(store: str | os.PathLike[str] | None = None) -> dict[str, dict]:
     """Content hash -> provenance entry, for files whose rows are in the store now."""
+    if database.for_store(store):
+        return database.imported_hashes()
     return {e["content_hash"]: e for e in current_imports(load_provenance(store)) if "content_hash" in e}
 
 
@@ -301,6 +314,8 @@ def save_households(
         raise ArgumentError(f"mode must be one of {MODES}, got {mode!r}")
     if not isinstance(households, pd.DataFrame):
         raise ArgumentTypeError(f"households must be a DataFrame, got {type(households).__name__}")
+    if database.for_store(store):  # one transaction in the database (geo.data.database.save_households)
+        return database.snapshot_path(database.save_households(households, entries, mode=mode))
     new = _conform(households)
     with locked(store) as directory:
         provenance = load_provenance(directory)

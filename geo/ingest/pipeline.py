@@ -993,7 +993,8 @@ def save_import(result: ImportResult, *, store: str | os.PathLike[str] | None = 
     Returns
     -------
     pathlib.Path or None
-        The store's households file.
+        The store's households file (with ``$PPAP_DATABASE_URL``: the snapshot the app will show
+        of the database's new data version).
 
     Raises
     ------
@@ -1011,6 +1012,10 @@ def save_import(result: ImportResult, *, store: str | os.PathLike[str] | None = 
             "store: a replace_all import accepted no row, so the store was left as it is "
             "(replacing it would delete every stored household)"
         )
+    from geo.data import database
+    if database.for_store(store):  # the database keeps the batch's report beside its rows
+        version = database.save_households(result.households, entries, mode=result.mode, report=result.report())
+        return database.snapshot_path(version)
     return store_module.save_households(result.households, entries, mode=result.mode, store=store)
 
 
