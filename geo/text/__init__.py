@@ -1,0 +1,61 @@
+"""The registry of label text: every word a user reads, in Thai and English, in one package.
+
+Every layer may import it (it sits at the bottom, beside ``geo.errors``, and imports only
+``geo.errors``): the data contract and the import reports need words as much as the pages do. One
+catalogue module per domain, each a plain ``dict`` of ``key -> {"th": ..., "en": ...}``:
+
+- :mod:`geo.text.contract`: the capitals, household levels, deprivations and assistance statuses
+  (keyed by the contract's values; reached here as ``capital.human``, ``level.1``, ...);
+- :mod:`geo.text.views`: the pages, maps, tables, legends and exports.
+
+:func:`label` is the one lookup. ``geo.views.text`` keeps the formatting helpers (numbers, dates,
+area names, withheld counts) and takes its words from here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from geo.errors import ArgumentError
+from geo.text import contract, views
+
+LANGUAGES: tuple[str, ...] = ("th", "en")
+
+
+def _catalogue() -> dict[str, Mapping[str, str]]:
+    merged: dict[str, Mapping[str, str]] = dict(views.TEXT)
+    for prefix, table in (("capital", contract.CAPITAL_LABELS), ("level", contract.LEVELS),
+                          ("deprivation", contract.DEPRIVATION_LABELS), ("assistance", contract.ASSISTANCE_LABELS)):
+        for value, words in table.items():
+            key = f"{prefix}.{value}"
+            if key in merged:
+                raise RuntimeError(f"label key {key!r} is defined twice")
+            merged[key] = words
+    return merged
+
+
+#: Every label by key, from every catalogue (keys are unique across catalogues).
+CATALOGUE: dict[str, Mapping[str, str]] = _catalogue()
+
+
+def label(key: str, lang: str = "th", **values: object) -> str:
+    """The label ``key`` in ``lang`` (``"th"`` or ``"en"``), ``{placeholders}`` filled from ``values``.
+
+    Raises
+    ------
+    KeyError
+        When ``key`` is not in the registry (a missing label is a bug, not a fallback).
+    geo.errors.ArgumentError
+        When ``lang`` is not ``"th"`` or ``"en"``.
+
+    Example
+    -------
+    >>> label("capital.human", "en")
+    'Human capital'
+    >>> label("suppressed", "en", k=10)
+    'Fewer than 10 households (withheld)'
+    """
+    if lang not in LANGUAGES:
+        raise ArgumentError(f"lang must be one of {LANGUAGES}, got {lang!r}")
+    words = CATALOGUE[key][lang]
+    return words.format(**values) if values else words
