@@ -6,6 +6,7 @@ catalogue module per domain, each a plain ``dict`` of ``key -> {"th": ..., "en":
 
 - :mod:`geo.text.contract`: the capitals, household levels, deprivations and assistance statuses
   (keyed by the contract's values; reached here as ``capital.human``, ``level.1``, ...);
+- :mod:`geo.text.ingest`: the import reports' reason messages (``reason.<code>``);
 - :mod:`geo.text.views`: the pages, maps, tables, legends and exports.
 
 :func:`label` is the one lookup. ``geo.views.text`` keeps the formatting helpers (numbers, dates,
@@ -17,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from geo.errors import ArgumentError
-from geo.text import contract, views
+from geo.text import contract, ingest, views
 
 LANGUAGES: tuple[str, ...] = ("th", "en")
 
@@ -25,7 +26,8 @@ LANGUAGES: tuple[str, ...] = ("th", "en")
 def _catalogue() -> dict[str, Mapping[str, str]]:
     merged: dict[str, Mapping[str, str]] = dict(views.TEXT)
     for prefix, table in (("capital", contract.CAPITAL_LABELS), ("level", contract.LEVELS),
-                          ("deprivation", contract.DEPRIVATION_LABELS), ("assistance", contract.ASSISTANCE_LABELS)):
+                          ("deprivation", contract.DEPRIVATION_LABELS), ("assistance", contract.ASSISTANCE_LABELS),
+                          ("reason", ingest.REASON_MESSAGES)):
         for value, words in table.items():
             key = f"{prefix}.{value}"
             if key in merged:
