@@ -1,6 +1,7 @@
 """Thai-first labels and number and date formats, with English beside them.
 
-Every user-facing word of the app, its legends, tooltips and exports comes from :data:`TEXT`
+Every user-facing word of the app, its legends, tooltips and exports comes from the registry
+(:mod:`geo.text`, here as :data:`TEXT`)
 through :func:`text`, so the Thai/English switch changes all of them at once.
 
 Numbers use the comma thousands separator that Thai official documents use, in Arabic digits by
