@@ -6,7 +6,8 @@ catalogue module per domain, each a plain ``dict`` of ``key -> {"th": ..., "en":
 
 - :mod:`geo.text.contract`: the capitals, household levels, deprivations and assistance statuses
   (keyed by the contract's values; reached here as ``capital.human``, ``level.1``, ...);
-- :mod:`geo.text.ingest`: the import reports' reason messages (``reason.<code>``);
+- :mod:`geo.text.ingest`: the import reports' reason messages (``reason.<code>``), the import
+  limits' refusals (``limit.<key>``) and where in a file (``where.line``);
 - :mod:`geo.text.views`: the pages, maps, tables, legends and exports.
 
 :func:`label` is the one lookup. ``geo.views.text`` keeps the formatting helpers (numbers, dates,
@@ -27,7 +28,8 @@ def _catalogue() -> dict[str, Mapping[str, str]]:
     merged: dict[str, Mapping[str, str]] = dict(views.TEXT)
     for prefix, table in (("capital", contract.CAPITAL_LABELS), ("level", contract.LEVELS),
                           ("deprivation", contract.DEPRIVATION_LABELS), ("assistance", contract.ASSISTANCE_LABELS),
-                          ("reason", ingest.REASON_MESSAGES)):
+                          ("reason", ingest.REASON_MESSAGES), ("limit", ingest.LIMIT_MESSAGES),
+                          ("where", ingest.WHERE_WORDS)):
         for value, words in table.items():
             key = f"{prefix}.{value}"
             if key in merged:
@@ -61,3 +63,15 @@ def label(key: str, lang: str = "th", **values: object) -> str:
         raise ArgumentError(f"lang must be one of {LANGUAGES}, got {lang!r}")
     words = CATALOGUE[key][lang]
     return words.format(**values) if values else words
+
+
+def en_th(key: str, **values: object) -> tuple[str, str]:
+    """The label ``key`` in English and in Thai, filled from ``values``: the two messages a
+    :class:`geo.errors.PPAPError` takes.
+
+    Example
+    -------
+    >>> en_th("limit.more_than", limit="50 MB")
+    ('more than 50 MB', 'มากกว่า 50 MB')
+    """
+    return label(key, "en", **values), label(key, "th", **values)

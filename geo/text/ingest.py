@@ -204,3 +204,58 @@ REASON_MESSAGES: dict[str, dict[str, str]] = {
         "en": 'the header was found on row {row}; the rows above it were skipped',
     },
 }
+
+#: The import limits' refusals (``geo.ingest.limits``), as ``str.format`` templates: ``limit.<key>``.
+LIMIT_MESSAGES: dict[str, dict[str, str]] = {
+    "not_positive": {
+        "th": "ค่า {variable} ต้องเป็นจำนวนบวก แต่ได้ {text!r}",
+        "en": "{variable} must be a positive number, got {text!r}",
+    },
+    "memory": {
+        "th": "{name}: การนำเข้าไฟล์นี้ต้องใช้หน่วยความจำเกิน {limit} (ประมาณ {estimate}) "
+              "กรุณาแบ่งเป็นไฟล์ย่อยหรือลบคอลัมน์ที่ไม่ใช้",
+        "en": "{name}: importing it would need more than {limit} of memory "
+              "(estimated {estimate}); split it into smaller files or remove unused columns",
+    },
+    "too_many_rows_while_reading": {
+        "th": "{name}: มีแถวเกินกว่าที่รับได้ {limit:,} แถวต่อไฟล์ กรุณาแบ่งเป็นไฟล์ย่อย",
+        "en": "{name}: has more than the {limit:,} rows allowed in one file; split it into smaller files",
+    },
+    "too_many_rows": {
+        "th": "{name}: มี {count:,} แถว เกินกว่าที่รับได้ {limit:,} แถวต่อไฟล์ กรุณาแบ่งเป็นไฟล์ย่อย",
+        "en": "{name}: has {count:,} rows, more than the {limit:,} allowed in one file; split it into smaller files",
+    },
+    "too_many_columns": {
+        "th": "{name}: มีแถวที่มี {width:,} ช่อง{at_th} เกินกว่าที่รับได้ {limit:,} คอลัมน์ "
+              "กรุณาตรวจตัวคั่นหรือลบคอลัมน์ที่ไม่ใช้",
+        "en": "{name}: a row has {width:,} cells{at}, more than the {limit:,} columns allowed; "
+              "check the delimiter or remove unused columns",
+    },
+    "cell_too_long": {
+        "th": "{name}: มีช่องที่ยาว {size:,} ตัวอักษร{at_th} เกินกว่าที่รับได้ {limit:,} ตัวอักษร",
+        "en": "{name}: a cell holds {size:,} characters{at}, more than the {limit:,} allowed",
+    },
+    "more_than": {"th": "มากกว่า {limit}", "en": "more than {limit}"},
+    "unpacked_too_large": {
+        "th": "{name}: เมื่อแตกไฟล์แล้วมีขนาด {shown_th} เกินกว่าที่รับได้ {limit} กรุณาแบ่งเป็นไฟล์ย่อย",
+        "en": "{name}: unpacks to {shown}, more than the {limit} allowed; split it into smaller files",
+    },
+    "file_too_large": {
+        "th": "{name}: มีขนาด {size} ใหญ่เกินกว่าที่รับได้ {limit} กรุณาแบ่งเป็นไฟล์ย่อย",
+        "en": "{name}: is {size}, larger than the {limit} allowed; split it into smaller files",
+    },
+    "compression_ratio": {
+        "th": "{name}: ส่วน {member} ขยายได้ {ratio:,.0f} เท่าของขนาดที่บีบอัด (รับได้ไม่เกิน "
+              "{max_ratio:,.0f} เท่า) ลักษณะเหมือน zip bomb กรุณาบันทึกไฟล์ใหม่จาก Excel",
+        "en": "{name}: part {member} unpacks to {ratio:,.0f} times its packed size (at most "
+              "{max_ratio:,.0f} allowed), like a zip bomb; save the workbook again from Excel",
+    },
+}
+
+#: Where in a file (``"line 12"``, ``"rows 1-8"``): the first word in Thai: ``where.<word>``.
+WHERE_WORDS: dict[str, dict[str, str]] = {
+    "line": {"th": "บรรทัดที่", "en": "line"},
+    "rows": {"th": "แถวที่", "en": "rows"},
+    "row": {"th": "แถวที่", "en": "row"},
+    "header": {"th": "หัวตาราง", "en": "header"},
+}
