@@ -236,6 +236,25 @@ LIMIT_MESSAGES: dict[str, dict[str, str]] = {
         "en": "{name}: a cell holds {size:,} characters{at}, more than the {limit:,} allowed",
     },
     "more_than": {"th": "มากกว่า {limit}", "en": "more than {limit}"},
+    "memory_while_reading": {
+        "th": "{name}: หน่วยความจำไม่พอขณะอ่านไฟล์ กรุณาแบ่งเป็นไฟล์ย่อยหรือลบคอลัมน์ที่ไม่ใช้",
+        "en": "{name}: the import ran out of memory while reading it; split it into smaller files or "
+              "remove unused columns",
+    },
+    "child_out_of_memory": {
+        "th": "การนำเข้าใช้หน่วยความจำเกินกำหนดจึงถูกหยุด (จำกัดหน่วยความจำ {limit} "
+              "นอกเหนือจากที่กระบวนการนำเข้าต้องใช้เมื่อเริ่ม) กรุณาแบ่งเป็นไฟล์ย่อยหรือลบคอลัมน์ที่ไม่ใช้",
+        "en": "the import ran out of memory and was stopped (memory limit {limit} beyond what the import "
+              "process needs to start); split the file into smaller files or remove unused columns",
+    },
+    "child_too_slow": {
+        "th": "การนำเข้าใช้เวลาเกิน {timeout:,.0f} วินาทีจึงถูกหยุด กรุณาแบ่งเป็นไฟล์ย่อย",
+        "en": "the import took longer than {timeout:,.0f} s and was stopped; split the file into smaller files",
+    },
+    "child_failed": {
+        "th": "กระบวนการนำเข้าข้อมูลล้มเหลว: {last}",
+        "en": "the import process failed: {last}",
+    },
     "unpacked_too_large": {
         "th": "{name}: เมื่อแตกไฟล์แล้วมีขนาด {shown_th} เกินกว่าที่รับได้ {limit} กรุณาแบ่งเป็นไฟล์ย่อย",
         "en": "{name}: unpacks to {shown}, more than the {limit} allowed; split it into smaller files",
