@@ -50,6 +50,7 @@ from geo.views.mapview import context_geometry
 from geo.errors import BoundaryError, InputFileError
 from geo.views.deck import display_geometry
 from geo.data.national_id import id_hash_key
+from geo.text import label
 from geo.data.source import HOUSEHOLDS_ENV, DataSource, manifest_path, metadata_of, pilots_beside, read_source
 from geo.data.store import PROVENANCE_FILE
 
@@ -164,7 +165,7 @@ def load_data_for(user) -> LoadedData | None:
     return load_data(scope_key(user))
 
 
-@st.cache_resource(show_spinner="ข้อมูลกำลังโหลด / loading data…", max_entries=8)
+@st.cache_resource(show_spinner=label("loading_data"), max_entries=8)
 def _load_data(path: str, kind: str, synthetic: bool, signature: tuple[int, int], access: str) -> LoadedData:
     # A read-only object shared by every session with this scope: never mutate it in a page.
     user = user_from_scope_key(access)
@@ -178,7 +179,7 @@ def _load_data(path: str, kind: str, synthetic: bool, signature: tuple[int, int]
                       pilots_in_scope(read.pilots, user), read.metadata, frame, access)
 
 
-@st.cache_resource(show_spinner="ข้อมูลกำลังโหลด / loading data…", max_entries=2)
+@st.cache_resource(show_spinner=label("loading_data"), max_entries=2)
 def _national_data(path: str, kind: str, synthetic: bool, signature: tuple[int, int]) -> LoadedData:
     # Every household: shared by the national scopes (administrator, researcher, viewer).
     from geo.engine.persist import read_index

@@ -8,6 +8,7 @@ catalogue module per domain, each a plain ``dict`` of ``key -> {"th": ..., "en":
   (keyed by the contract's values; reached here as ``capital.human``, ``level.1``, ...);
 - :mod:`geo.text.ingest`: the import reports' reason messages (``reason.<code>``), the import
   limits' refusals (``limit.<key>``) and where in a file (``where.line``);
+- :mod:`geo.text.access`: access refusals (``access.<key>``);
 - :mod:`geo.text.views`: the pages, maps, tables, legends and exports.
 
 :func:`label` is the one lookup. ``geo.views.text`` keeps the formatting helpers (numbers, dates,
@@ -19,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from geo.errors import ArgumentError
-from geo.text import contract, ingest, views
+from geo.text import access, contract, ingest, views
 
 LANGUAGES: tuple[str, ...] = ("th", "en")
 
@@ -29,7 +30,7 @@ def _catalogue() -> dict[str, Mapping[str, str]]:
     for prefix, table in (("capital", contract.CAPITAL_LABELS), ("level", contract.LEVELS),
                           ("deprivation", contract.DEPRIVATION_LABELS), ("assistance", contract.ASSISTANCE_LABELS),
                           ("reason", ingest.REASON_MESSAGES), ("limit", ingest.LIMIT_MESSAGES),
-                          ("where", ingest.WHERE_WORDS)):
+                          ("where", ingest.WHERE_WORDS), ("access", access.ACCESS_TEXT)):
         for value, words in table.items():
             key = f"{prefix}.{value}"
             if key in merged:

@@ -294,3 +294,11 @@ TEXT.update({
                           "no household rows."},
 })
 
+
+#: The audit page's checkpoint line and the spinner of the cached loaders (``pages/``).
+TEXT.update({
+    "audit_keyed": {"th": "จุดตรวจสอบลงนามด้วยกุญแจ PPAP_AUDIT_KEY", "en": "Checkpoints signed with PPAP_AUDIT_KEY"},
+    "audit_not_keyed": {"th": "จุดตรวจสอบไม่ได้ลงนาม (ยังไม่ได้ตั้ง PPAP_AUDIT_KEY)",
+                        "en": "Checkpoints not signed (PPAP_AUDIT_KEY is not set)"},
+    "loading_data": {"th": "ข้อมูลกำลังโหลด / loading data…", "en": "ข้อมูลกำลังโหลด / loading data…"},
+})
