@@ -8,7 +8,7 @@ catalogue module per domain, each a plain ``dict`` of ``key -> {"th": ..., "en":
   (keyed by the contract's values; reached here as ``capital.human``, ``level.1``, ...);
 - :mod:`geo.text.ingest`: the import reports' reason messages (``reason.<code>``), the import
   limits' refusals (``limit.<key>``) and where in a file (``where.line``);
-- :mod:`geo.text.access`: access refusals (``access.<key>``);
+- :mod:`geo.text.access`: the roles' names (``role.<role>``) and access refusals (``access.<key>``);
 - :mod:`geo.text.views`: the pages, maps, tables, legends and exports.
 
 :func:`label` is the one lookup. ``geo.views.text`` keeps the formatting helpers (numbers, dates,
@@ -30,7 +30,8 @@ def _catalogue() -> dict[str, Mapping[str, str]]:
     for prefix, table in (("capital", contract.CAPITAL_LABELS), ("level", contract.LEVELS),
                           ("deprivation", contract.DEPRIVATION_LABELS), ("assistance", contract.ASSISTANCE_LABELS),
                           ("reason", ingest.REASON_MESSAGES), ("limit", ingest.LIMIT_MESSAGES),
-                          ("where", ingest.WHERE_WORDS), ("access", access.ACCESS_TEXT)):
+                          ("where", ingest.WHERE_WORDS), ("access", access.ACCESS_TEXT),
+                          ("role", access.ROLE_WORDS)):
         for value, words in table.items():
             key = f"{prefix}.{value}"
             if key in merged:
