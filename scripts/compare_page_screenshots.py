@@ -191,7 +191,7 @@ def compare(a: Path, b: Path) -> tuple[float, Image.Image]:
     if first.size != second.size:
         second = second.resize(first.size)
     mask = ImageChops.difference(first, second).convert("L").point(lambda v: 255 if v else 0)
-    share = sum(1 for v in mask.getdata() if v) / (first.width * first.height)
+    share = mask.histogram()[255] / (first.width * first.height)
     faded = Image.blend(first, Image.new("RGB", first.size, "white"), 0.7)
     diff = Image.composite(Image.new("RGB", first.size, (255, 0, 0)), faded, mask)
     return share, diff
