@@ -56,7 +56,7 @@ def test_placeholders_are_the_same_in_both_languages() -> None:
         assert fields[0] == fields[1], key
 
 
-def test_label_reads_every_catalogue() -> None:
+def test_label_reads_every_catalogue_and_no_key_hides_another() -> None:
     assert label("capital.human", "th") == contract.CAPITAL_LABELS["human"]["th"] == "ทุนมนุษย์"
     assert label("level.1", "en") == "Destitute"
     assert label("suppressed", "en", k=10) == "Fewer than 10 households (withheld)"
