@@ -50,6 +50,7 @@ from geo.views.mapview import context_geometry
 from geo.errors import BoundaryError, InputFileError
 from geo.views.deck import display_geometry
 from geo.data.national_id import id_hash_key
+from geo.text import label
 from geo.data.source import HOUSEHOLDS_ENV, DataSource, manifest_path, metadata_of, pilots_beside, read_source
 from geo.data.store import PROVENANCE_FILE
 
@@ -205,7 +206,7 @@ def load_data_for(user, survey_year: int | None = None) -> LoadedData | None:
     return load_data(scope_key(user), survey_year)
 
 
-@st.cache_resource(show_spinner="ข้อมูลกำลังโหลด / loading data…", max_entries=8)
+@st.cache_resource(show_spinner=label("loading_data"), max_entries=8)
 def _load_data(path: str, kind: str, synthetic: bool, signature: tuple[int, int], access: str, survey_year: int,
                rounds: tuple[int, ...]) -> LoadedData:
     # A read-only object shared by every session with this scope: never mutate it in a page.
@@ -220,7 +221,7 @@ def _load_data(path: str, kind: str, synthetic: bool, signature: tuple[int, int]
                       pilots_in_scope(read.pilots, user), read.metadata, frame, access, rounds)
 
 
-@st.cache_resource(show_spinner="ข้อมูลกำลังโหลด / loading data…", max_entries=3)
+@st.cache_resource(show_spinner=label("loading_data"), max_entries=3)
 def _national_data(path: str, kind: str, synthetic: bool, signature: tuple[int, int], survey_year: int,
                    rounds: tuple[int, ...]) -> LoadedData:
     # Every household of one round: shared by the national scopes (administrator, researcher, viewer).
@@ -250,7 +251,7 @@ def load_pairs(data: LoadedData, year_from: int, year_to: int) -> pd.DataFrame:
     return _load_pairs(str(data.source.path), data.source.signature, data.access, int(year_from), int(year_to))
 
 
-@st.cache_resource(show_spinner="ข้อมูลกำลังโหลด / loading data…", max_entries=4)
+@st.cache_resource(show_spinner=label("loading_data"), max_entries=4)
 def _load_pairs(path: str, signature: tuple[int, int], access: str, year_from: int, year_to: int) -> pd.DataFrame:
     # A read-only frame shared by every session with this scope: never mutate it in a page.
     import pyarrow.parquet as pq

@@ -39,10 +39,7 @@ elif check is not None:
     # a recorded break) is shown here, never hidden.
     st.error(text("audit_broken", lang, line=check.first_bad_line) + f" — {check.problem}", icon=":material/warning:")
 if check is not None:
-    st.caption(("จุดตรวจสอบลงนามด้วยกุญแจ PPAP_AUDIT_KEY" if check.keyed else
-                "จุดตรวจสอบไม่ได้ลงนาม (ยังไม่ได้ตั้ง PPAP_AUDIT_KEY)") if lang == "th" else
-               ("Checkpoints signed with PPAP_AUDIT_KEY" if check.keyed else
-                "Checkpoints not signed (PPAP_AUDIT_KEY is not set)"))
+    st.caption(text("audit_keyed" if check.keyed else "audit_not_keyed", lang))
 show_table(log, key="audit_table")
 st.download_button(text("audit_download", lang), data=lambda: export_audit(user, fmt="csv", event=events or None),
                    file_name="ppap_audit.csv", mime="text/csv", key="audit_download", icon=":material/download:")

@@ -58,6 +58,7 @@ from geo.errors import AccessConfigError, AccessDenied, ArgumentError, ArgumentT
 from geo.engine.filters import HouseholdFilter, filter_mask
 from geo.data.paths import PROJECT_ROOT
 from geo.engine.protect import DEFAULT_MIN_COUNT
+from geo.text.access import ROLE_WORDS
 
 # ---------------------------------------------------------------------------------------------
 # Errors
@@ -70,13 +71,7 @@ from geo.engine.protect import DEFAULT_MIN_COUNT
 
 #: The roles, most powerful first.
 ROLES: tuple[str, ...] = ("administrator", "provincial_officer", "district_officer", "researcher", "viewer")
-ROLE_LABELS: Mapping[str, Mapping[str, str]] = MappingProxyType({
-    "administrator": {"th": "ผู้ดูแลระบบ", "en": "Administrator"},
-    "provincial_officer": {"th": "เจ้าหน้าที่ระดับจังหวัด", "en": "Provincial officer"},
-    "district_officer": {"th": "เจ้าหน้าที่ระดับอำเภอ", "en": "District officer"},
-    "researcher": {"th": "นักวิจัย", "en": "Researcher"},
-    "viewer": {"th": "ผู้ชม / ผู้นำเสนอ", "en": "Viewer / presenter"},
-})
+ROLE_LABELS: Mapping[str, Mapping[str, str]] = MappingProxyType(ROLE_WORDS)  # geo.text.access
 #: Decimals officers see household positions at: a 0.001-degree grid is about 111 m north-south
 #: and 107 m east-west at Thai latitudes (15 N); a shown position is within about 78 m of the true one.
 OFFICER_POSITION_DECIMALS = 3

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from geo.errors import ContractError
+from geo.text.contract import ASSISTANCE_LABELS, CAPITAL_LABELS, DEPRIVATION_LABELS, LEVELS  # noqa: F401 (re-exported)
 
 # ---------------------------------------------------------------------------------------------
 # Vocabulary
@@ -30,23 +31,10 @@ PILOT_PROVINCES: tuple[str, ...] = (
     "31", "30", "42", "45", "52", "65", "93", "95", "96", "34",
 )
 CAPITAL_COLUMNS: tuple[str, ...] = tuple(f"capital_{c}" for c in CAPITALS)
-CAPITAL_LABELS: dict[str, dict[str, str]] = {
-    "human": {"th": "ทุนมนุษย์", "en": "Human capital"},
-    "physical": {"th": "ทุนกายภาพ", "en": "Physical capital"},
-    "natural": {"th": "ทุนธรรมชาติ", "en": "Natural capital"},
-    "financial": {"th": "ทุนเศรษฐกิจ", "en": "Financial capital"},
-    "social": {"th": "ทุนสังคม", "en": "Social capital"},
-}
+#: Labels of the capitals, levels 1..4, deprivations and assistance statuses: ``geo.text.contract``.
 CAPITAL_SCORE_MIN = 1.0
 CAPITAL_SCORE_MAX = 4.0
 
-#: Household levels 1..4 with their Thai and English names.
-LEVELS: dict[int, dict[str, str]] = {
-    1: {"th": "อยู่ลำบาก", "en": "Destitute"},
-    2: {"th": "อยู่ยาก", "en": "Hard"},
-    3: {"th": "อยู่พอได้", "en": "Getting by"},
-    4: {"th": "อยู่ดี", "en": "Well"},
-}
 #: Lower edges of the level bands on the mean capital score (docs/DOMAIN.md: 1.00-1.74, 1.75-2.49,
 #: 2.50-3.24, 3.25-4.00).
 LEVEL_BAND_LOWER_EDGES: tuple[float, ...] = (1.0, 1.75, 2.50, 3.25)
@@ -54,23 +42,9 @@ LEVEL_BAND_LOWER_EDGES: tuple[float, ...] = (1.0, 1.75, 2.50, 3.25)
 #: TPMAP's five deprivation dimensions (Basic Minimum Needs survey).
 DEPRIVATIONS: tuple[str, ...] = ("health", "living", "education", "income", "access")
 DEPRIVATION_COLUMNS: tuple[str, ...] = tuple(f"dep_{d}" for d in DEPRIVATIONS)
-DEPRIVATION_LABELS: dict[str, dict[str, str]] = {
-    "health": {"th": "สุขภาพ", "en": "Health"},
-    "living": {"th": "ความเป็นอยู่", "en": "Living conditions"},
-    "education": {"th": "การศึกษา", "en": "Education"},
-    "income": {"th": "รายได้", "en": "Income"},
-    "access": {"th": "การเข้าถึงบริการรัฐ", "en": "Access to public services"},
-}
 
 #: Assistance status values, with the words the Thai referral centres use.
 ASSISTANCE_STATUSES: tuple[str, ...] = ("none", "referred", "in_progress", "helped", "self_resolved")
-ASSISTANCE_LABELS: dict[str, dict[str, str]] = {
-    "none": {"th": "ยังไม่ได้รับความช่วยเหลือ", "en": "Not yet helped"},
-    "referred": {"th": "ส่งต่อแล้ว", "en": "Referred"},
-    "in_progress": {"th": "อยู่ระหว่างดำเนินการ", "en": "In progress"},
-    "helped": {"th": "ช่วยเหลือแล้ว", "en": "Helped"},
-    "self_resolved": {"th": "แก้ไขได้ด้วยตนเอง", "en": "Resolved by the household"},
-}
 
 #: Thailand's extent (docs/DOMAIN.md): a latitude/longitude swap is always detectable.
 THAILAND_LAT_RANGE = (5.6, 20.5)

@@ -37,11 +37,12 @@ import pandas as pd
 
 from geo.checks import H3_RESOLUTIONS, check_choice, check_columns, check_float, check_int, check_resolution
 from geo.data.contract import CAPITAL_COLUMNS, CAPITALS
-from geo.data.rounds import round_year, round_years
+from geo.data.rounds import BE_OFFSET, round_year, round_years
 from geo.engine.cellkey import (SCORE_NOISE_SCALE, STREAM_CHANGES, STREAM_HOUSEHOLDS, noise, perturb,
                                 record_keys)
 from geo.engine.h3index import INDEX_RES, points_to_cells
 from geo.errors import EngineInputError, RoundError
+from geo.text import en_th
 
 #: A capital score change of at least this much (either way) is "improved" or "worse".
 CHANGE_THRESHOLD = 0.25
@@ -200,12 +201,11 @@ def pair_rounds(households: pd.DataFrame, year_from: int | str, year_to: int | s
     held = round_years(households)
     for year, given in ((y_from, year_from), (y_to, year_to)):
         if year not in held:
-            shown = ", ".join(f"{y} (BE {y + 543})" for y in held) or "none"
-            raise RoundError(f"survey round {given} ({year} CE) is not in the data; rounds held: {shown}",
-                             f"ไม่มีข้อมูลรอบสำรวจ {given} (ค.ศ. {year}); รอบที่มี: {shown}")
+            shown = ", ".join(f"{y} (BE {y + BE_OFFSET})" for y in held) or "none"
+            raise RoundError(*en_th("round.not_held", given=given, year=year, shown=shown))
     if y_from >= y_to:
-        raise RoundError(f"the earlier round must come before the later one, got {y_from} -> {y_to} (CE)",
-                         f"รอบแรกต้องมาก่อนรอบหลัง ได้ {y_from + 543} -> {y_to + 543} (พ.ศ.)")
+        raise RoundError(*en_th("round.order", y_from=y_from, y_to=y_to, be_from=y_from + BE_OFFSET,
+                                be_to=y_to + BE_OFFSET))
     a, b = _round(households, y_from), _round(households, y_to)
     ids_a, ids_b = a["household_id"].astype("string"), b["household_id"].astype("string")
     codes, uniques = pd.factorize(pd.concat([ids_a, ids_b], ignore_index=True), sort=False)

@@ -32,6 +32,7 @@ from geo.errors import PPAPError
 from geo.ingest.limits import MIB, ImportLimits
 from geo.errors import ArgumentError, ArgumentTypeError, ImportLimitError, ImportProcessError
 from geo.ingest.pipeline import ImportResult, _check_args, _load_source
+from geo.text import en_th
 
 #: Seconds an isolated import may take by default.
 DEFAULT_TIMEOUT_S = 600.0
@@ -40,15 +41,8 @@ CHILD_NICENESS = 10
 _PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
-def _memory_error(limit: int, how: str, how_th: str) -> ImportLimitError:
-    shown = f"{limit / MIB:,.0f} MB"
-    return ImportLimitError(
-        "memory",
-        f"the import {how} (memory limit {shown} beyond what the import process needs to start); "
-        "split the file into smaller files or remove unused columns",
-        f"การนำเข้า{how_th} (จำกัดหน่วยความจำ {shown} นอกเหนือจากที่กระบวนการนำเข้าต้องใช้เมื่อเริ่ม) "
-        "กรุณาแบ่งเป็นไฟล์ย่อยหรือลบคอลัมน์ที่ไม่ใช้",
-    )
+def _memory_error(limit: int) -> ImportLimitError:
+    return ImportLimitError("memory", *en_th("limit.child_out_of_memory", limit=f"{limit / MIB:,.0f} MB"))
 
 
 def import_households_isolated(
@@ -142,11 +136,7 @@ def import_households_isolated(
     except subprocess.TimeoutExpired:
         child.kill()
         child.communicate()
-        raise ImportLimitError(
-            "time",
-            f"the import took longer than {timeout:,.0f} s and was stopped; split the file into smaller files",
-            f"การนำเข้าใช้เวลาเกิน {timeout:,.0f} วินาทีจึงถูกหยุด กรุณาแบ่งเป็นไฟล์ย่อย",
-        ) from None
+        raise ImportLimitError("time", *en_th("limit.child_too_slow", timeout=timeout)) from None
     try:
         status, value = pickle.loads(output) if output else ("died", None)
     except (pickle.UnpicklingError, EOFError, ValueError):
@@ -157,10 +147,9 @@ def import_households_isolated(
         raise value
     # Killed by a signal: the OOM killer, or a library that aborts when an allocation fails.
     if status == "memory" or (status == "died" and child.returncode < 0):
-        raise _memory_error(memory_ceiling, "ran out of memory and was stopped", "ใช้หน่วยความจำเกินกำหนดจึงถูกหยุด")
+        raise _memory_error(memory_ceiling)
     last = errors.decode("utf-8", "replace").strip().splitlines()[-1:] or [f"exit code {child.returncode}"]
-    raise ImportProcessError(f"the import process failed: {last[0]}",
-                             f"กระบวนการนำเข้าข้อมูลล้มเหลว: {last[0]}")
+    raise ImportProcessError(*en_th("limit.child_failed", last=last[0]))
 
 
 def _address_space() -> int:

@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from geo.errors import ArgumentError, ConfigError, ImportLimitError
+from geo.text import CATALOGUE, en_th, label
 
 MIB = 2**20
 
@@ -117,11 +118,9 @@ class ImportLimits:
             try:
                 number = float(text) if name == "max_compression_ratio" else int(text)
             except ValueError:
-                raise ConfigError(f"{variable} must be a positive number, got {text!r}",
-                                  f"ค่า {variable} ต้องเป็นจำนวนบวก แต่ได้ {text!r}") from None
+                raise ConfigError(*en_th("limit.not_positive", variable=variable, text=text)) from None
             if not number > 0:
-                raise ConfigError(f"{variable} must be a positive number, got {text!r}",
-                                  f"ค่า {variable} ต้องเป็นจำนวนบวก แต่ได้ {text!r}")
+                raise ConfigError(*en_th("limit.not_positive", variable=variable, text=text))
             values[name] = number * MIB if name in _IN_MIB else number
         return cls(**values)
 
@@ -184,23 +183,16 @@ class ReadBudget:
         limit = self.limits.max_memory_bytes
         if estimate > limit:
             raise ImportLimitError(
-                "memory",
-                f"{self.name}: importing it would need more than {_mb(limit)} of memory "
-                f"(estimated {_mb(estimate)}); split it into smaller files or remove unused columns",
-                f"{self.name}: การนำเข้าไฟล์นี้ต้องใช้หน่วยความจำเกิน {_mb(limit)} (ประมาณ {_mb(estimate)}) "
-                "กรุณาแบ่งเป็นไฟล์ย่อยหรือลบคอลัมน์ที่ไม่ใช้")
+                "memory", *en_th("limit.memory", name=self.name, limit=_mb(limit), estimate=_mb(estimate)))
 
     def refuse_rows(self, count: int | None = None) -> None:
         """Raise for a file with ``count`` rows (None: more than the limit, found while reading)."""
         limit = self.limits.max_rows
         if count is None:
-            en = f"has more than the {limit:,} rows allowed in one file"
-            th = f"มีแถวเกินกว่าที่รับได้ {limit:,} แถวต่อไฟล์"
+            messages = en_th("limit.too_many_rows_while_reading", name=self.name, limit=limit)
         else:
-            en = f"has {count:,} rows, more than the {limit:,} allowed in one file"
-            th = f"มี {count:,} แถว เกินกว่าที่รับได้ {limit:,} แถวต่อไฟล์"
-        raise ImportLimitError("too_many_rows", f"{self.name}: {en}; split it into smaller files",
-                               f"{self.name}: {th} กรุณาแบ่งเป็นไฟล์ย่อย")
+            messages = en_th("limit.too_many_rows", name=self.name, count=count, limit=limit)
+        raise ImportLimitError("too_many_rows", *messages)
 
     def refuse_columns(self, width: int, where: str = "") -> None:
         """Raise for a row of ``width`` cells (``where``: ``"line 12"``, for the message)."""
@@ -209,29 +201,22 @@ class ReadBudget:
         at_th = f" ({where_th(where)})" if where else ""
         raise ImportLimitError(
             "too_many_columns",
-            f"{self.name}: a row has {width:,} cells{at}, more than the {limit:,} columns allowed; "
-            "check the delimiter or remove unused columns",
-            f"{self.name}: มีแถวที่มี {width:,} ช่อง{at_th} เกินกว่าที่รับได้ {limit:,} คอลัมน์ "
-            "กรุณาตรวจตัวคั่นหรือลบคอลัมน์ที่ไม่ใช้")
+            *en_th("limit.too_many_columns", name=self.name, width=width, at=at, at_th=at_th, limit=limit))
 
     def refuse_cell(self, size: int, where: str = "") -> None:
         limit = self.limits.max_cell_chars
         at = f" ({where})" if where else ""
         at_th = f" ({where_th(where)})" if where else ""
         raise ImportLimitError(
-            "cell_too_long",
-            f"{self.name}: a cell holds {size:,} characters{at}, more than the {limit:,} allowed",
-            f"{self.name}: มีช่องที่ยาว {size:,} ตัวอักษร{at_th} เกินกว่าที่รับได้ {limit:,} ตัวอักษร")
+            "cell_too_long", *en_th("limit.cell_too_long", name=self.name, size=size, at=at, at_th=at_th, limit=limit))
 
     def refuse_unpacked(self, size: int | None = None) -> None:
         """Raise for a file that unpacks to ``size`` bytes (None: more than the limit)."""
         limit = _mb(self.limits.max_unpacked_bytes)
-        shown_en = _mb(size) if size is not None else f"more than {limit}"
-        shown_th = _mb(size) if size is not None else f"มากกว่า {limit}"
+        shown_en, shown_th = (_mb(size),) * 2 if size is not None else en_th("limit.more_than", limit=limit)
         raise ImportLimitError(
             "unpacked_too_large",
-            f"{self.name}: unpacks to {shown_en}, more than the {limit} allowed; split it into smaller files",
-            f"{self.name}: เมื่อแตกไฟล์แล้วมีขนาด {shown_th} เกินกว่าที่รับได้ {limit} กรุณาแบ่งเป็นไฟล์ย่อย")
+            *en_th("limit.unpacked_too_large", name=self.name, shown=shown_en, shown_th=shown_th, limit=limit))
 
 
 def where_th(where: str) -> str:
@@ -242,26 +227,20 @@ def where_th(where: str) -> str:
     >>> where_th("line 12"), where_th("rows 1-8")
     ('บรรทัดที่ 12', 'แถวที่ 1-8')
     """
-    words = {"line": "บรรทัดที่", "rows": "แถวที่", "row": "แถวที่", "header": "หัวตาราง"}
     first, _, rest = where.partition(" ")
-    return f"{words.get(first, first)} {rest}".strip()
+    word = label(f"where.{first}", "th") if f"where.{first}" in CATALOGUE else first
+    return f"{word} {rest}".strip()
 
 
 def refuse_file_size(name: str, size: int, limits: ImportLimits) -> None:
     """Raise :class:`ImportLimitError` when ``size`` bytes is over ``limits.max_file_bytes``."""
     if size > limits.max_file_bytes:
         limit = _mb(limits.max_file_bytes)
-        raise ImportLimitError(
-            "file_too_large",
-            f"{name}: is {_mb(size)}, larger than the {limit} allowed; split it into smaller files",
-            f"{name}: มีขนาด {_mb(size)} ใหญ่เกินกว่าที่รับได้ {limit} กรุณาแบ่งเป็นไฟล์ย่อย")
+        raise ImportLimitError("file_too_large", *en_th("limit.file_too_large", name=name, size=_mb(size), limit=limit))
 
 
 def refuse_compression(name: str, member: str, ratio: float, limits: ImportLimits) -> None:
     """Raise :class:`ImportLimitError` for a zip member that unpacks ``ratio`` times its size."""
     raise ImportLimitError(
         "compression_ratio",
-        f"{name}: part {member} unpacks to {ratio:,.0f} times its packed size (at most "
-        f"{limits.max_compression_ratio:,.0f} allowed), like a zip bomb; save the workbook again from Excel",
-        f"{name}: ส่วน {member} ขยายได้ {ratio:,.0f} เท่าของขนาดที่บีบอัด (รับได้ไม่เกิน "
-        f"{limits.max_compression_ratio:,.0f} เท่า) ลักษณะเหมือน zip bomb กรุณาบันทึกไฟล์ใหม่จาก Excel")
+        *en_th("limit.compression_ratio", name=name, member=member, ratio=ratio, max_ratio=limits.max_compression_ratio))

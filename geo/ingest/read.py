@@ -42,6 +42,7 @@ from geo.ingest.limits import (
     refuse_file_size,
 )
 from geo.errors import ArgumentTypeError, ImportLimitError
+from geo.text import en_th
 
 #: Largest file the importer reads by default (bytes); see :class:`ImportLimits`.
 MAX_FILE_BYTES = ImportLimits().max_file_bytes
@@ -863,11 +864,7 @@ def read_table(data: bytes, name: str = "file", *, sheet: str | None = None,
             records, encoding, delimiter = _read_csv_rows(data, name, budget)
             rows = records.rows
     except MemoryError:  # the machine, or an isolated import's ceiling, has no more memory
-        raise ImportLimitError(
-            "memory",
-            f"{name}: the import ran out of memory while reading it; split it into smaller files or "
-            "remove unused columns",
-            f"{name}: หน่วยความจำไม่พอขณะอ่านไฟล์ กรุณาแบ่งเป็นไฟล์ย่อยหรือลบคอลัมน์ที่ไม่ใช้") from None
+        raise ImportLimitError("memory", *en_th("limit.memory_while_reading", name=name)) from None
     if not rows.rows:
         raise InputFileError(f"{name}: the file is empty")
     header_index = _find_header(rows.rows)

@@ -40,6 +40,7 @@ from geo.views.mapview import DEFAULT_SIZE, MAX_CELLS, MapFigure, MapView, auto_
 # The drawing steps every map shares (boundaries of the scope, colour classes, words): a Change map
 # is drawn exactly as a round's map is, from a mobility table instead of the household index.
 from geo.views.mapview import _boundary, _classified, _Drawn, _scope_frame, _selected_frame, _within, _words
+from geo.errors import ArgumentError
 from geo.views.metrics import get_metric, metric_label
 from geo.views.text import area_name, capital_label, format_date_both, format_number, level_label, text
 from geo.views.viewstate import MAP_RESOLUTIONS, ViewState
@@ -248,12 +249,12 @@ def shared_legend(maps: Sequence[DashboardMap], *, size: Size = DEFAULT_SIZE) ->
 
     Raises
     ------
-    ValueError
+    ArgumentError
         When the maps do not show one sequential metric.
     """
     metrics = {m.figure.view.metric for m in maps}
     if len(metrics) != 1 or get_metric(next(iter(metrics))).scale != "sequential":
-        raise ValueError(f"shared_legend needs maps of one sequential metric, got {sorted(metrics)}")
+        raise ArgumentError(f"shared_legend needs maps of one sequential metric, got {sorted(metrics)}")
     spec = get_metric(metrics.pop())
     values = [m.figure.areas["value"].to_numpy(dtype="float64", na_value=np.nan) for m in maps]
     every = np.concatenate(values) if values else np.zeros(0)
