@@ -69,7 +69,9 @@ def _export_frame(released: pd.DataFrame, by: str, fmt: str) -> pd.DataFrame:
     return out[[key, *middle, *trailing]]
 
 
-def _write(frame: pd.DataFrame, out: str, fmt: str, geometry: object | None = None) -> None:
+def write_table(frame: pd.DataFrame, out: str, fmt: str, geometry: object | None = None) -> None:
+    """Write a table the CLI made to ``out`` (``-`` for stdout) as CSV, Parquet, or with ``geometry``
+    a GeoPackage / GeoJSON layer."""
     if fmt == "csv":
         text = frame.to_csv(index=False, float_format="%.6g")
         if out == "-":
@@ -125,7 +127,7 @@ def _cmd_aggregate(args: argparse.Namespace) -> int:
 
         geometry = cells_to_polygons(released["h3_cell"].to_numpy(dtype=np.uint64))
     frame = _export_frame(released, args.by, args.format)
-    _write(frame, args.out, args.format, geometry)
+    write_table(frame, args.out, args.format, geometry)
     shown = int((~released["suppressed"]).sum())
     release = "exact" if args.exact else "public release (perturbed)"
     left_out = int(released.attrs.get("areas_withheld", 0))
@@ -144,7 +146,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     subdistricts = None if args.district_only else load_boundaries("subdistrict", directory)
     problems = verify_households(households, districts, subdistricts)
     fmt = args.format or ("parquet" if str(args.out).endswith(".parquet") else "csv")
-    _write(problems, args.out, fmt)
+    write_table(problems, args.out, fmt)
     counts = problems.groupby(["level", "status"]).size() if len(problems) else pd.Series(dtype=int)
     summary = ", ".join(f"{lvl} {status}: {n:,}" for (lvl, status), n in counts.items()) or "no problems"
     print(f"{len(households):,} households checked; {summary}", file=sys.stderr)

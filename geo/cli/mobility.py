@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from geo.checks import H3_RESOLUTIONS
+from geo.cli.engine import write_table
 from geo.errors import InputFileError
 from geo.engine.mobility import CHANGE_THRESHOLD, MOBILITY_BY, MOBILITY_COLUMNS, mobility_table, pair_rounds
 from geo.engine.pilot_impact import PILOT_IMPACT_COLUMNS, pilot_impact
@@ -49,24 +49,6 @@ def _pilots(inputs: list[str] | None) -> pd.DataFrame:
     return pilots_beside(inputs[0] if inputs else store_path())
 
 
-def _write(frame: pd.DataFrame, out: str, fmt: str) -> None:
-    if fmt == "csv":
-        text = frame.to_csv(index=False, float_format="%.6g", na_rep="")
-        if out == "-":
-            sys.stdout.write(text)
-        else:
-            Path(out).write_text(text, encoding="utf-8")
-        return
-    if out == "-":
-        import io
-
-        buffer = io.BytesIO()
-        frame.to_parquet(buffer, index=False)
-        sys.stdout.buffer.write(buffer.getvalue())
-    else:
-        frame.to_parquet(out, index=False)
-
-
 def _release_words(exact: bool, k: int) -> str:
     return f"k={k}, " + ("exact" if exact else "public release (perturbed)")
 
@@ -81,7 +63,7 @@ def _cmd_mobility(args: argparse.Namespace) -> int:
     frame = table[[key, *MOBILITY_COLUMNS]].copy()
     if args.by == "h3":
         frame["h3_cell"] = cells_to_str(frame["h3_cell"].to_numpy(dtype=np.uint64))
-    _write(frame, args.out, args.format)
+    write_table(frame, args.out, args.format)
     counts = pairs["status"].value_counts()
     left_out = int(table.attrs.get("areas_withheld", 0))
     print(f"{pairs.attrs['year_from']} -> {pairs.attrs['year_to']}: {counts.get('followed', 0):,} followed, "
@@ -93,7 +75,7 @@ def _cmd_mobility(args: argparse.Namespace) -> int:
 def _cmd_pilot_impact(args: argparse.Namespace) -> int:
     pairs = pair_rounds(_households(args.input), args.year_from, args.year_to)
     table = pilot_impact(pairs, pilots=_pilots(args.input), min_count=args.min_count, exact=args.exact)
-    _write(table[list(PILOT_IMPACT_COLUMNS)], args.out, args.format)
+    write_table(table[list(PILOT_IMPACT_COLUMNS)], args.out, args.format)
     shown = table.loc[table["difference"].notna(), "pilot_id"].nunique()
     print(f"{table['pilot_id'].nunique():,} pilots, {shown:,} with both groups of at least {args.min_count} "
           f"households ({_release_words(args.exact, args.min_count)}); a comparison, not proof of cause",

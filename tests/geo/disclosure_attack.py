@@ -32,12 +32,11 @@ import pandas as pd
 import highspy
 from scipy.sparse import csr_matrix
 
-from geo.engine.aggregate import HouseholdIndex, aggregate
+from geo.engine.aggregate import HouseholdIndex, aggregate, exact_cells
 from geo.engine.cellkey import MAX_NOISE
 from geo.engine.filters import area_mask, combine_masks
 from geo.views.headline import totals_of
 from geo.engine.filters import HouseholdFilter, filter_mask
-from geo.engine.h3index import parents_unchecked
 from geo.engine.protect import protect
 
 #: The household counts the attacker reads, with the households each one counts.
@@ -99,15 +98,18 @@ def _row_groups(index: HouseholdIndex, raw: pd.DataFrame, by: str, mask: np.ndar
     """Per row of an unprotected aggregate, the positions of its households (within ``mask``)."""
     selected = np.flatnonzero(mask)
     if by == "h3":
+        # A household is in the finest row whose cell contains it at that row's resolution (the
+        # exact cell, h3.latlng_to_cell): a rolled-up family's households sit in their coarser cells,
+        # the rest of that coarser cell's households stay in the finer rows of their own families.
         groups: list[np.ndarray] = [np.zeros(0, dtype=np.int64)] * len(raw)
-        cells = index.cell[selected]
-        placed = cells != 0
-        for res in np.unique(raw["res"].to_numpy()):
+        unplaced = np.ones(selected.size, dtype=bool)
+        for res in sorted(np.unique(raw["res"].to_numpy()), reverse=True):
             rows = np.flatnonzero(raw["res"].to_numpy() == res)
-            parent = np.zeros(cells.size, dtype=np.uint64)
-            parent[placed] = parents_unchecked(cells[placed], int(res))
+            cells = exact_cells(index, int(res))[selected]
             for row in rows:
-                groups[row] = selected[placed & (parent == np.uint64(raw["h3_cell"].iloc[row]))]
+                here = unplaced & (cells != 0) & (cells == np.uint64(raw["h3_cell"].iloc[row]))
+                groups[row] = selected[here]
+                unplaced &= ~here
         return groups
     codes = {"province": index.province_codes, "district": index.district_codes,
              "subdistrict": index.subdistrict_codes}[by]
@@ -174,12 +176,10 @@ def collect_figures(index: HouseholdIndex, areas: list[str], *, k: int, exact: b
 
 def atoms_of(index: HouseholdIndex, positions: np.ndarray) -> np.ndarray:
     """Atom id per position: households no view can tell apart share one."""
-    cells = index.cell[positions]
-    cell7 = np.zeros(cells.size, dtype=np.uint64)
-    placed = cells != 0
-    cell7[placed] = parents_unchecked(cells[placed], 7)
+    # H3 cells do not nest exactly: the cell at each resolution the views draw, not one res-7 cell.
+    cells = {f"cell{res}": exact_cells(index, res)[positions] for res in H3_RESOLUTIONS}
     frame = pd.DataFrame({
-        "sub": index.subdistrict[positions], "district": index.district[positions], "cell": cell7,
+        "sub": index.subdistrict[positions], "district": index.district[positions], **cells,
         "level": index.level[positions], "tpmap": index.in_tpmap[positions],
         "verified": index.verified[positions], "pilot": index.pilot[positions],
     })
@@ -235,8 +235,15 @@ def attack(index: HouseholdIndex, areas: list[str], *, k: int = 10, exact: bool 
         target_rows = target_rows[:max_targets]
     result = AttackResult(views=views, figures=len(figures), published=int(published.sum()),
                           withheld_small=len(target_rows), atoms=n_atoms)
+    return bound_targets(solver, rows, labels, truths, target_rows, result)
+
+
+def bound_targets(solver: highspy.Highs, rows: list[np.ndarray], labels: list[str], truths, targets: list[int],
+                  result: AttackResult) -> AttackResult:
+    """Bound each target figure's count from below and above (two linear programmes on ``solver``,
+    whose rows are every figure); a target whose bounds meet is determined and added to ``result``."""
     previous = np.zeros(0, dtype=np.int64)
-    for i in target_rows:
+    for i in targets:
         solver.changeColsCost(previous.size, previous.astype(np.int32), np.zeros(previous.size))
         previous = rows[i]
         solver.changeColsCost(previous.size, previous.astype(np.int32), np.ones(previous.size))

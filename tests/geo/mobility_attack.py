@@ -27,7 +27,7 @@ from geo.data.contract import CAPITALS
 from geo.engine.aggregate import index_households
 from geo.engine.cellkey import MAX_NOISE
 from geo.engine.mobility import (COUNT_COLUMNS, CHANGE_THRESHOLD, mobility_table, mobility_totals, pair_rounds)
-from tests.geo.disclosure_attack import AttackResult, Figure, _optimum, _solver, collect_figures
+from tests.geo.disclosure_attack import AttackResult, Figure, _solver, bound_targets, collect_figures
 
 CHANGE_RESOLUTIONS = (6, 7)
 CHANGE_COUNTS = COUNT_COLUMNS + tuple(f"{c}_{w}" for c in CAPITALS for w in ("improved", "same", "worse"))
@@ -154,15 +154,4 @@ def solve(figures: list[Figure], n: int, *, views: int, k: int, exact: bool,
         chosen = [chosen[j] for j in np.linspace(0, len(chosen) - 1, max_targets).astype(int)]
     result = AttackResult(views=views, figures=len(figures), published=int(published.sum()),
                           withheld_small=len(chosen), atoms=n_atoms)
-    previous = np.zeros(0, dtype=np.int64)
-    for i in chosen:
-        solver.changeColsCost(previous.size, previous.astype(np.int32), np.zeros(previous.size))
-        previous = rows[i]
-        solver.changeColsCost(previous.size, previous.astype(np.int32), np.ones(previous.size))
-        low = _optimum(solver, highspy.ObjSense.kMinimize, labels[i])
-        high = _optimum(solver, highspy.ObjSense.kMaximize, labels[i])
-        smallest, largest = np.ceil(low - 1e-6), np.floor(high + 1e-6)
-        assert smallest <= truths[i] <= largest, f"{labels[i]}: the truth {truths[i]} is outside [{smallest}, {largest}]"
-        if smallest == largest:
-            result.determined.append((labels[i], truths[i]))
-    return result
+    return bound_targets(solver, rows, labels, truths, chosen, result)
