@@ -80,7 +80,7 @@ DECK = "[data-testid='stDeckGlJsonChart']"
 #: The Overview's map levels in the order of its radio (``pages/_sidebar.PAGE_BY["overview"]``)
 #: and the key its map element gets at each (``pages/overview.py``: the level and the area, here
 #: all provinces); Streamlit gives keyed elements the class ``st-key-<key>``.
-OVERVIEW_LEVELS = ("province", "district", "h3")
+OVERVIEW_LEVELS = ("province", "district", "subdistrict", "h3")
 OVERVIEW_MAP_KEY = "overview_map_{by}_all"
 _RUN_DONE = f"(selector) => ({PAGE_IDLE}) && !!document.querySelector(selector)"
 

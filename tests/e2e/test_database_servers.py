@@ -26,7 +26,9 @@ TIMEOUT_MS = 90_000
 
 def _sample_rows(sample: Path, n: int, prefix: str, skip: int = 0) -> pd.DataFrame:
     frame = pd.read_parquet(sample)
-    frame = frame[frame["district_code"] == "4609"].iloc[skip:skip + n].copy()
+    # One round (the latest): the sidebar counts the households of the round shown.
+    latest = frame["survey_year"] == frame["survey_year"].max()
+    frame = frame[latest & (frame["district_code"] == "4609")].iloc[skip:skip + n].copy()
     frame["household_id"] = [f"{prefix}{i:05d}" for i in range(len(frame))]
     return frame.reset_index(drop=True)
 

@@ -91,3 +91,16 @@ def test_public_release_is_within_noise(case):
     # Six of 20 moved up: a count under k, so the public share is withheld.
     assert np.isnan(row["share_up_participants"])
     assert pilot_impact(case).equals(public)
+
+
+def test_a_pilot_named_only_in_the_later_round_is_still_compared():
+    """The sample's first round (BE 2564) names no pilot at all: one side of the pair is all empty."""
+    r: list[dict] = []
+    for i in range(12):
+        _household(r, f"P-{i}", "460901", 1, 1, 0.5, pilot_to="P1")
+    for i in range(12):
+        _household(r, f"C-{i}", "460901", 1, 1, 0.1)
+    table = pilot_impact(pair_rounds(rows(r), 2021, 2023), exact=True, min_count=10)
+    human = table[(table["pilot_id"] == "P1") & (table["capital"] == "human")].iloc[0]
+    assert (human["participants"], human["comparison"]) == (12, 12)
+    assert human["difference"] == pytest.approx(0.4, abs=1e-6)
