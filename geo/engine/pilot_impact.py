@@ -64,10 +64,8 @@ def _codes_of(values: pd.Series, names: list[str]) -> np.ndarray:
     """Index of each value in ``names`` (int64), -1 for none."""
     column = pd.Series(values).astype("string").astype("category")
     lookup = pd.Index(names).get_indexer(column.cat.categories.astype(str))
-    codes = column.cat.codes.to_numpy()
-    if lookup.size == 0:  # no value at all (a round before any pilot): every household is in none
-        return np.full(codes.shape, -1, dtype=np.int64)
-    return np.where(codes >= 0, lookup[np.maximum(codes, 0)], -1).astype(np.int64)
+    # a missing value has code -1, which picks the appended -1 (also when no value occurs at all)
+    return np.append(lookup, -1).astype(np.int64)[column.cat.codes.to_numpy()]
 
 
 def _stratified(change: np.ndarray, level: np.ndarray, pi: np.ndarray) -> tuple[float, float]:
