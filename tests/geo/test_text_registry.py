@@ -114,6 +114,15 @@ def test_moved_labels_read_as_before() -> None:
     assert pipeline._where("province_code", "46") == (" in province 46 กาฬสินธุ์", " ในจังหวัด 46 กาฬสินธุ์")
     assert pipeline._where("district_code", "4601") == (" in district 4601 เมืองกาฬสินธุ์",
                                                         " ในอำเภอ 4601 เมืองกาฬสินธุ์")
+    corpus = ROOT / "tests" / "fixtures" / "import_corpus"
+    result = pipeline.import_households([("a.csv", (corpus / "good_en.csv").read_bytes()),
+                                         ("c.csv", (corpus / "updates_stored_household.csv").read_bytes())])
+    duplicate = next(r for rs in result.rows["reasons"] for r in rs)
+    assert duplicate.message_th == "ครัวเรือน KS-0001 ปี 2024 ซ้ำกับ แถวที่ 1 ของ a.csv จึงไม่นำเข้าแถวหลังนี้"
+    skipped = [n for n in result.files[0].notes if n.code == "district_check_skipped"]
+    assert [(n.message_en, n.message_th) for n in skipped] == [(
+        "positions were not checked against district boundaries: no district boundaries were given",
+        "ไม่ได้ตรวจพิกัดกับขอบเขตอำเภอ: ไม่มีข้อมูลขอบเขตอำเภอ")]
     assert " · ".join(th_en("access.log_in")) == "เข้าสู่ระบบ · Log in"
     assert label("access.session_expired", "th", minutes="30") == (
         "หมดเวลาใช้งานเพราะไม่มีการใช้งานเกิน 30 นาที โปรดเข้าสู่ระบบอีกครั้ง")
