@@ -43,6 +43,7 @@ from geo.access.roles import (
 from geo.errors import AccessDenied
 from geo.access.audit import log_event
 from geo.engine.protect import DEFAULT_MIN_COUNT
+from geo.text import label, th_en
 from pages._shared import access_config, apply_audit_secrets, login_limiter, oidc_secrets
 
 USER_KEY = "auth_user"
@@ -269,18 +270,17 @@ def login_form(lang: str, *, where=None) -> None:
     if config.mode == "oidc":
         problem = oidc_ready(config)
         if problem:
-            box.error(("ยังตั้งค่าการเข้าสู่ระบบผ่านผู้ให้บริการยืนยันตัวตนไม่ครบ: " if lang == "th"
-                       else "Single sign-on is not set up: ") + problem, icon=":material/error:")
+            box.error(label("access.oidc_not_set_up", lang, problem=problem), icon=":material/error:")
             return
-        if box.button("เข้าสู่ระบบ · Log in", key="auth_oidc_login", icon=":material/login:"):
+        if box.button(" · ".join(th_en("access.log_in")), key="auth_oidc_login", icon=":material/login:"):
             st.login(config.oidc_provider) if config.oidc_provider else st.login()
         return
     if config.mode != "local":
         return
     with box.form("auth_login_form"):
-        st.text_input("ชื่อผู้ใช้" if lang == "th" else "Username", key="auth_username")
-        st.text_input("รหัสผ่าน" if lang == "th" else "Password", type="password", key="auth_password")
-        st.form_submit_button("เข้าสู่ระบบ" if lang == "th" else "Log in", on_click=_login, key="auth_submit")
+        st.text_input(label("access.username", lang), key="auth_username")
+        st.text_input(label("access.password", lang), type="password", key="auth_password")
+        st.form_submit_button(label("access.log_in", lang), on_click=_login, key="auth_submit")
     error = st.session_state.get(ERROR_KEY)
     if isinstance(error, AccessDenied):
         box.error(error.message(lang), icon=":material/lock:")
@@ -289,9 +289,7 @@ def login_form(lang: str, *, where=None) -> None:
 def _expired_notice(lang: str, where=None) -> None:
     if st.session_state.pop(EXPIRED_KEY, None):
         minutes = f"{access_config().idle_timeout_minutes:g}"
-        (where or st).info(f"หมดเวลาใช้งานเพราะไม่มีการใช้งานเกิน {minutes} นาที โปรดเข้าสู่ระบบอีกครั้ง" if lang == "th"
-                           else f"Your session ended after {minutes} min without use; please log in again.",
-                           icon=":material/timer_off:")
+        (where or st).info(label("access.session_expired", lang, minutes=minutes), icon=":material/timer_off:")
 
 
 def require_user(lang: str) -> User:
@@ -301,12 +299,12 @@ def require_user(lang: str) -> User:
     except AccessDenied as exc:
         st.error(exc.message(lang), icon=":material/lock:")
         if access_config().mode == "oidc":
-            st.button("ออกจากระบบ · Log out", key="auth_oidc_logout", on_click=st.logout)
+            st.button(" · ".join(th_en("access.log_out")), key="auth_oidc_logout", on_click=st.logout)
         st.stop()
     if user is None:
         st.title("PPAP Atlas")
         _expired_notice(lang)
-        st.info("กรุณาเข้าสู่ระบบ" if lang == "th" else "Please log in.", icon=":material/lock:")
+        st.info(label("access.please_log_in", lang), icon=":material/lock:")
         login_form(lang)
         st.stop()
     return user
@@ -320,12 +318,12 @@ def sidebar_user(user: User, lang: str) -> None:
         _expired_notice(lang, bar)
         bar.caption(PUBLIC_NOTICE[lang])
         if access_config().mode in ("local", "oidc"):
-            with bar.expander("เข้าสู่ระบบ" if lang == "th" else "Log in"):
+            with bar.expander(label("access.log_in", lang)):
                 login_form(lang)
         return
     who = user.display_name or user.username
     bar.markdown(f"**{_md(who)}** · {_md(role)}  \n{_md(user.scope.describe(lang))}")
-    bar.button("ออกจากระบบ" if lang == "th" else "Log out", key="auth_logout", on_click=_logout,
+    bar.button(label("access.log_out", lang), key="auth_logout", on_click=_logout,
                icon=":material/logout:")
 
 

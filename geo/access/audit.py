@@ -77,7 +77,7 @@ from geo.data.contract import THAILAND_LAT_RANGE, THAILAND_LON_RANGE
 from geo.data.national_id import is_valid_national_id, mask_national_id, normalise_national_id
 from geo.data.paths import data_dir
 from geo.data.spreadsheet import to_csv_bytes, to_xlsx_bytes
-from geo.text import label
+from geo.text import th_en
 
 #: Environment variable that moves the audit log.
 AUDIT_LOG_ENV = "PPAP_AUDIT_LOG"
@@ -1048,8 +1048,7 @@ def _require_audit_reader(user: User) -> None:
     if not isinstance(user, User):
         raise ArgumentTypeError(f"user must be a geo.access.roles.User, got {type(user).__name__}")
     if not user.capabilities.may_read_audit:
-        raise AccessDenied(label("access.audit_admin_only", "th"), label("access.audit_admin_only", "en"),
-                           reason="audit")
+        raise AccessDenied(*th_en("access.audit_admin_only"), reason="audit")
 
 
 def read_audit(

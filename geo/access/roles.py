@@ -58,6 +58,7 @@ from geo.errors import AccessConfigError, AccessDenied, ArgumentError, ArgumentT
 from geo.engine.filters import HouseholdFilter, filter_mask
 from geo.data.paths import PROJECT_ROOT
 from geo.engine.protect import DEFAULT_MIN_COUNT
+from geo.text import LANGUAGES, label, th_en
 from geo.text.access import ROLE_WORDS
 
 # ---------------------------------------------------------------------------------------------
@@ -270,12 +271,12 @@ class Scope:
     def describe(self, lang: str = "en") -> str:
         """The scope in words, e.g. ``"provinces 46 Kalasin"`` / ``"ทุกพื้นที่"``."""
         if self.is_national:
-            return "ทุกพื้นที่" if lang == "th" else "all areas"
+            return label("access.scope_all", lang)
         if self.districts is not None:
             names = ", ".join(coded_name(c, lang) for c in self.districts)
-            return f"อำเภอ {names}" if lang == "th" else f"districts {names}"
+            return label("access.scope_districts", lang, names=names)
         names = ", ".join(coded_name(c, lang) for c in self.provinces or ())
-        return f"จังหวัด {names}" if lang == "th" else f"provinces {names}"
+        return label("access.scope_provinces", lang, names=names)
 
 
 @dataclass(frozen=True)
@@ -380,12 +381,8 @@ class User:
 
 
 #: Shown on every page while the public viewer is browsing.
-PUBLIC_NOTICE: Mapping[str, str] = MappingProxyType({
-    "th": f"โหมดผู้ชมทั่วไป: แสดงเฉพาะข้อมูลสรุปที่ปกปิดพื้นที่ที่มีน้อยกว่า {DEFAULT_MIN_COUNT} ครัวเรือน "
-          "ไม่แสดงข้อมูลรายครัวเรือน และไม่สามารถนำเข้าข้อมูลได้",
-    "en": f"Public viewer: protected aggregates only (areas with fewer than {DEFAULT_MIN_COUNT} households are "
-          "withheld); no household rows and no imports.",
-})
+PUBLIC_NOTICE: Mapping[str, str] = MappingProxyType(
+    {lang: label("access.public_notice", lang, k=DEFAULT_MIN_COUNT) for lang in LANGUAGES})
 
 
 def public_viewer(session_id: str = "") -> User:
@@ -400,7 +397,7 @@ def public_viewer(session_id: str = "") -> User:
     >>> public_viewer().role, public_viewer().is_public, public_viewer("a1b2").session_id
     ('viewer', True, 'a1b2')
     """
-    return User(PUBLIC_USERNAME, "viewer", display_name="ผู้ชมทั่วไป · Public viewer", session_id=session_id)
+    return User(PUBLIC_USERNAME, "viewer", display_name=" · ".join(th_en("access.public_viewer")), session_id=session_id)
 
 
 def with_session(user: User, session_id: str) -> User:
@@ -589,15 +586,12 @@ def pilots_in_scope(pilots: pd.DataFrame, user: User) -> pd.DataFrame:
 
 
 def _deny_scope(user: User, provinces: list[str], districts: list[str]) -> AccessDenied:
-    areas_th = ", ".join([f"จังหวัด {coded_name(p, 'th')}" for p in provinces]
-                         + [f"อำเภอ {coded_name(d, 'th')}" for d in districts])
-    areas_en = ", ".join([f"province {coded_name(p, 'en')}" for p in provinces]
-                         + [f"district {coded_name(d, 'en')}" for d in districts])
-    return AccessDenied(
-        f"ไม่มีสิทธิ์เข้าถึง {areas_th}: อยู่นอกพื้นที่ที่ได้รับอนุญาต ({user.scope.describe('th')})",
-        f"Access denied: {areas_en} is outside your area ({user.scope.describe('en')})",
-        reason="scope",
-    )
+    def refusal(lang: str) -> str:
+        areas = ", ".join([label("access.scope_province", lang, name=coded_name(p, lang)) for p in provinces]
+                          + [label("access.scope_district", lang, name=coded_name(d, lang)) for d in districts])
+        return label("access.denied_scope", lang, areas=areas, scope=user.scope.describe(lang))
+
+    return AccessDenied(refusal("th"), refusal("en"), reason="scope")
 
 
 def scope_filter(flt: HouseholdFilter | None, user: User) -> HouseholdFilter:
@@ -724,11 +718,7 @@ def check_min_count(k: int, user: User) -> int:
     k = check_int(k, "k", minimum=1)
     floor = _check_user(user).capabilities.min_count
     if k < floor:
-        raise AccessDenied(
-            f"ไม่สามารถแสดงพื้นที่ที่มีน้อยกว่า {floor} ครัวเรือนได้ (ขอ k={k})",
-            f"Areas with fewer than {floor} households cannot be shown to your role (asked k={k})",
-            reason="min_count",
-        )
+        raise AccessDenied(*th_en("access.denied_min_count", floor=floor, k=k), reason="min_count")
     return k
 
 
@@ -771,12 +761,8 @@ def household_rows(frame: pd.DataFrame, user: User) -> pd.DataFrame:
         raise ArgumentTypeError(f"frame must be a pandas DataFrame, got {type(frame).__name__}")
     caps = user.capabilities
     if not caps.may_see_household_rows:
-        label = ROLE_LABELS[user.role]
-        raise AccessDenied(
-            f"บทบาท {label['th']} ดูได้เฉพาะข้อมูลสรุป ไม่สามารถดูข้อมูลรายครัวเรือนได้",
-            f"The {label['en'].lower()} role sees protected aggregates only, not household rows",
-            reason="rows",
-        )
+        role = ROLE_LABELS[user.role]
+        raise AccessDenied(*th_en("access.denied_rows", role=role["en"].lower(), role_th=role["th"]), reason="rows")
     keep = frame_scope_mask(frame, user)
     columns = [c for c in ROW_COLUMNS if c in frame.columns]
     rows = frame.loc[keep, columns].reset_index(drop=True)
@@ -820,28 +806,17 @@ def check_import(user: User, households: pd.DataFrame, *, mode: str = "upsert") 
         raise ArgumentError(f"mode must be 'upsert' or 'replace_all', got {_shown(mode)}")
     caps = user.capabilities
     if not caps.may_import:
-        raise AccessDenied("บทบาทนี้ไม่มีสิทธิ์นำเข้าข้อมูล", "Your role may not import data", reason="import")
+        raise AccessDenied(*th_en("access.denied_import"), reason="import")
     if mode == "replace_all" and not caps.may_replace_store:
-        raise AccessDenied(
-            "การนำเข้าแบบแทนที่ทั้งหมดทำได้เฉพาะผู้ดูแลระบบ (แทนที่ข้อมูลทุกจังหวัด)",
-            "Only administrators may replace the whole store (it holds every province and round); use upsert",
-            reason="import",
-        )
+        raise AccessDenied(*th_en("access.denied_replace_all"), reason="import")
     if "head_name" in households.columns and not caps.may_keep_names:
-        raise AccessDenied(
-            "เฉพาะผู้ดูแลระบบเท่านั้นที่เก็บชื่อหัวหน้าครัวเรือนได้",
-            "Only administrators may keep household heads' names",
-            reason="import",
-        )
+        raise AccessDenied(*th_en("access.denied_names"), reason="import")
     outside = ~frame_scope_mask(households, user)
     if outside.any():
         codes = households.loc[outside, "district_code"].astype("string").fillna("?")
         shown = sorted(set(codes.tolist()))[:5]
-        raise AccessDenied(
-            f"มี {int(outside.sum())} แถวอยู่นอกพื้นที่ของคุณ (อำเภอ {', '.join(shown)}); ไม่ได้นำเข้า",
-            f"{int(outside.sum())} rows lie outside your area (districts {', '.join(shown)}); nothing was imported",
-            reason="scope",
-        )
+        raise AccessDenied(*th_en("access.denied_rows_outside", count=int(outside.sum()), districts=", ".join(shown)),
+                           reason="scope")
 
 
 
@@ -1081,11 +1056,7 @@ class LoginLimiter:
         left = self.seconds_locked(username, client=client)
         if left > 0:
             wait = int(np.ceil(left))
-            raise AccessDenied(
-                f"ลงชื่อเข้าใช้ผิดหลายครั้งเกินไป โปรดรอ {wait} วินาทีแล้วลองใหม่",
-                f"Too many failed logins; try again in {wait} s",
-                reason="locked",
-            )
+            raise AccessDenied(*th_en("access.denied_locked", wait=wait), reason="locked")
 
     def _count(self, table: OrderedDict, key: str, limit: int, now: float) -> None:
         failures, until = table.pop(key, (0, 0.0))
@@ -1461,7 +1432,7 @@ def _dummy_hash() -> str:
 
 
 def _login_failed() -> AccessDenied:
-    return AccessDenied("ชื่อผู้ใช้หรือรหัสผ่านไม่ถูกต้อง", "Wrong username or password", reason="login")
+    return AccessDenied(*th_en("access.denied_login"), reason="login")
 
 
 def authenticate_local(config: AccessConfig, username: str, password: str, *, limiter: LoginLimiter,
@@ -1549,11 +1520,7 @@ def resolve_oidc_user(config: AccessConfig, email: str | None, *, email_verified
         return known
     if config.public_access:
         return public_viewer()
-    raise AccessDenied(
-        "บัญชีนี้ยังไม่ได้รับสิทธิ์ใช้งาน โปรดติดต่อผู้ดูแลระบบ",
-        "This account has no access to PPAP Atlas; ask the administrator to add your email",
-        reason="unknown_identity",
-    )
+    raise AccessDenied(*th_en("access.denied_unknown_identity"), reason="unknown_identity")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -44,6 +44,7 @@ from geo.ingest.positions import district_mismatches, read_positions
 from geo.ingest.limits import ImportLimits, refuse_file_size
 from geo.ingest.read import RawTable, match_header, read_table
 from geo.ingest.reasons import Reason, make_reason
+from geo.text import en_th, label
 
 #: Row statuses in the report.
 STATUSES: tuple[str, ...] = ("accepted", "warning", "rejected")
@@ -613,10 +614,9 @@ def _parse_areas(out: pd.DataFrame, reasons: _Reasons, texts: dict[str, pd.Serie
 def _where(column: str, parent: str | None) -> tuple[str, str]:
     if not parent:
         return "", ""
-    label = area_label(column, parent)
-    if column == "province_code":
-        return f" in province {label}", f" ในจังหวัด {label}"
-    return f" in district {label}", f" ในอำเภอ {label}"
+    key = "where.in_province" if column == "province_code" else "where.in_district"
+    where, where_th = en_th(key, area=area_label(column, parent))
+    return f" {where}", f" {where_th}"
 
 
 def _resolve_row_areas(p_text: str, d_text: str, s_text: str, *, present: set[str], missing: list[str]
@@ -820,8 +820,9 @@ def import_households(
             if key_pair in first_seen:
                 file, first_row = first_seen[key_pair]
                 same = file == item.summary.file
-                first = f"row {first_row}" + ("" if same else f" of {file}")
-                first_th = f"แถวที่ {first_row}" + ("" if same else f" ของ {file}")
+                first, first_th = (f"{label('where.row', lang)} {first_row}"
+                                   + ("" if same else " " + label("where.of_file", lang, file=file))
+                                   for lang in ("en", "th"))
                 item.reasons.setdefault(int(row), []).append(
                     make_reason("duplicate_household", "household_id", household_id=hid, year=year,
                                 first=first, first_th=first_th))
@@ -896,8 +897,8 @@ def _check_districts(parsed: list[_Parsed], boundaries, problem: str | None) -> 
     if not with_position:
         return
     if boundaries is None:
-        why = problem or "no district boundaries were given"
-        why_th = "ไม่มีข้อมูลขอบเขตอำเภอ" + (f" ({problem})" if problem else "")
+        why = problem or label("where.no_boundaries", "en")
+        why_th = label("where.no_boundaries", "th") + (f" ({problem})" if problem else "")
         for item in with_position:
             item.summary.notes.append(make_reason("district_check_skipped", why=why, why_th=why_th))
         return
@@ -912,8 +913,8 @@ def _check_districts(parsed: list[_Parsed], boundaries, problem: str | None) -> 
                 "position_outside_district", "lat", lat=f"{values.at[row, 'lat']:.5f}",
                 lon=f"{values.at[row, 'lon']:.5f}", district=area_label("district_code", values.at[row, "district_code"]),
                 km=f"{found.at[row, 'distance_m'] / 1000:.1f}",
-                located=area_label("district_code", located) if located else "no district",
-                located_th=area_label("district_code", located) if located else "ไม่อยู่ในอำเภอใด"))
+                located=area_label("district_code", located) if located else label("where.no_district", "en"),
+                located_th=area_label("district_code", located) if located else label("where.no_district", "th")))
 
 
 def _households_frame(parts: list[pd.DataFrame], keep_head_name: bool) -> pd.DataFrame:
@@ -960,15 +961,15 @@ def _rejects_frame(item: _Parsed, rows: pd.Index, keep_head_name: bool) -> pd.Da
     for position, header in enumerate(table.headers):
         if position in item.name_columns and not keep_head_name:
             continue
-        label = _header_label(table.headers, position)
-        while label in body or label in front.columns:
-            label += " "
+        heading = _header_label(table.headers, position)
+        while heading in body or heading in front.columns:
+            heading += " "
         column = cells[position].astype(str).tolist()
         if position in item.id_columns:
             column = [nid.mask_national_id(v) if v.strip() else "" for v in column]
         else:
             column = [_mask_cell(v) for v in column]  # an ID typed into another column
-        body[label] = column
+        body[heading] = column
     return pd.concat([front, pd.DataFrame(body)], axis=1)
 
 

@@ -9,10 +9,13 @@ catalogue module per domain, each a plain ``dict`` of ``key -> {"th": ..., "en":
   survey-round refusals (``round.<key>``);
 - :mod:`geo.text.ingest`: the import reports' reason messages (``reason.<code>``), the import
   limits' refusals (``limit.<key>``) and where in a file (``where.line``);
-- :mod:`geo.text.access`: the roles' names (``role.<role>``) and access refusals (``access.<key>``);
+- :mod:`geo.text.access`: the roles' names (``role.<role>``), access refusals
+  (``access.denied_<why>``), scopes in words (``access.scope_<kind>``), the public viewer's notice
+  and the login box (``access.<key>``);
 - :mod:`geo.text.views`: the pages, maps, tables, legends and exports.
 
-:func:`label` is the one lookup. ``geo.views.text`` keeps the formatting helpers (numbers, dates,
+:func:`label` is the one lookup; :func:`en_th` and :func:`th_en` give both languages at once (the
+two messages of an error). ``geo.views.text`` keeps the formatting helpers (numbers, dates,
 area names, withheld counts) and takes its words from here.
 """
 
@@ -76,3 +79,20 @@ def en_th(key: str, **values: object) -> tuple[str, str]:
     ('more than 50 MB', 'มากกว่า 50 MB')
     """
     return label(key, "en", **values), label(key, "th", **values)
+
+
+def th_en(key: str, **values: object) -> tuple[str, str]:
+    """The label ``key`` in Thai and in English, filled from ``values``: the two messages a
+    :class:`geo.errors.AccessDenied` takes (Thai first; :func:`en_th` gives the other order, which
+    :class:`geo.errors.PPAPError` takes). ``" · ".join(th_en(key))`` is the bilingual form a button
+    shows before a language is known.
+
+    Example
+    -------
+    >>> th_en("access.denied_import")
+    ('บทบาทนี้ไม่มีสิทธิ์นำเข้าข้อมูล', 'Your role may not import data')
+    >>> " · ".join(th_en("access.log_in"))
+    'เข้าสู่ระบบ · Log in'
+    """
+    english, thai = en_th(key, **values)
+    return thai, english

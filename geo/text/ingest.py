@@ -275,10 +275,18 @@ LIMIT_MESSAGES: dict[str, dict[str, str]] = {
     },
 }
 
-#: Where in a file (``"line 12"``, ``"rows 1-8"``): the first word in Thai: ``where.<word>``.
+#: Where in a file (``"line 12"``, ``"rows 1-8"``): the first word in Thai: ``where.<word>``; and
+#: the import reports' other fragments of place (``geo.ingest.pipeline`` fills them into the
+#: ``reason.*`` templates): which area a name was looked up in, which file a row came from, what a
+#: position lies in, why positions were not checked.
 WHERE_WORDS: dict[str, dict[str, str]] = {
     "line": {"th": "บรรทัดที่", "en": "line"},
     "rows": {"th": "แถวที่", "en": "rows"},
     "row": {"th": "แถวที่", "en": "row"},
     "header": {"th": "หัวตาราง", "en": "header"},
+    "in_province": {"th": "ในจังหวัด {area}", "en": "in province {area}"},
+    "in_district": {"th": "ในอำเภอ {area}", "en": "in district {area}"},
+    "of_file": {"th": "ของ {file}", "en": "of {file}"},
+    "no_district": {"th": "ไม่อยู่ในอำเภอใด", "en": "no district"},
+    "no_boundaries": {"th": "ไม่มีข้อมูลขอบเขตอำเภอ", "en": "no district boundaries were given"},
 }

@@ -82,6 +82,8 @@ TEXT.update({
     "no_pilot": {"th": "ไม่อยู่ในโครงการ", "en": "In no pilot"},
     "choose_province_first": {"th": "เลือกจังหวัดก่อน", "en": "Choose a province first"},
     "show_ce": {"th": "แสดงปี ค.ศ.", "en": "Show years in CE"},
+    "year_be": {"th": "พ.ศ. {year}", "en": "BE {year}"},  # a survey year (geo.views.dashboard.year_label)
+    "year_ce": {"th": "ค.ศ. {year}", "en": "{year} CE"},
     "clear_filters": {"th": "ล้างตัวกรอง", "en": "Clear filters"},
     "share_link": {"th": "ลิงก์ของมุมมองนี้อยู่ในแถบที่อยู่ของเบราว์เซอร์ คัดลอกไปแบ่งปันได้",
                    "en": "This view's link is in the browser's address bar: copy it to share."},

@@ -374,10 +374,10 @@ def legend_html(legend: Legend, *, scale: float = 1.0) -> str:
 
 
 def year_label(year_ce: int, lang: str = "th", era: str = "BE") -> str:
-    """A survey year as shown: ``พ.ศ. 2566`` / ``BE 2566``, or ``ค.ศ. 2023`` / ``2023`` in CE."""
+    """A survey year as shown: ``พ.ศ. 2566`` / ``BE 2566``, or ``ค.ศ. 2023`` / ``2023 CE``."""
     if era == "CE":
-        return f"ค.ศ. {year_ce}" if lang == "th" else f"{year_ce} CE"
-    return f"พ.ศ. {to_be(year_ce)}" if lang == "th" else f"BE {to_be(year_ce)}"
+        return text("year_ce", lang, year=year_ce)
+    return text("year_be", lang, year=to_be(year_ce))
 
 
 def format_timestamp(value: object, lang: str = "th", era: str = "BE") -> str:
