@@ -549,7 +549,7 @@ def save_boundaries(url: str | None = None, directory: Path | None = None) -> di
     there, with the release's manifest; return the areas stored per level.
 
     The stored manifest is the installed ``manifest.json`` plus ``release_sha256``: the SHA-256 of
-    the rows stored (level, code, names, parent, geometry as WKB), the release key of the app
+    that manifest and the rows stored (level, code, names, parent, geometry as WKB), the release key of the app
     processes' boundary snapshots (:func:`boundaries_snapshot`). Loading the same boundaries again
     keeps the key, so no process writes its snapshot again.
 
@@ -566,7 +566,7 @@ def save_boundaries(url: str | None = None, directory: Path | None = None) -> di
     manifest_file = directory / "manifest.json"
     manifest = json.loads(manifest_file.read_text(encoding="utf-8")) if manifest_file.is_file() else {}
     frames = {level: load_boundaries(level, directory) for level in LEVELS}
-    digest = hashlib.sha256()
+    digest = hashlib.sha256(json.dumps(manifest, sort_keys=True, ensure_ascii=False).encode("utf-8"))
     with connect(url) as conn, _errors("store the boundaries"), conn.transaction():
         conn.execute("DELETE FROM boundaries")
         for level, frame in frames.items():
@@ -590,9 +590,8 @@ def save_boundaries(url: str | None = None, directory: Path | None = None) -> di
 #: Seconds an app process trusts the boundary release it read last (:func:`boundary_release_cached`):
 #: a new release (``db init`` after ``boundaries install``) is rare, a page rerun frequent.
 RELEASE_POLL_SECONDS = 30.0
-#: Boundary snapshots kept per machine besides the newest.
+#: Boundary copies kept per machine, the newest included (a process may still show the one before).
 BOUNDARY_SNAPSHOTS_KEPT = 2
-BOUNDARY_FILES: tuple[str, ...] = ("province.parquet", "district.parquet", "subdistrict.parquet", "manifest.json")
 
 
 #: The release row and its key: the manifest's ``release_sha256``, else (boundaries loaded before
