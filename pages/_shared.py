@@ -51,7 +51,7 @@ from geo.errors import BoundaryError, InputFileError
 from geo.views.deck import display_geometry
 from geo.data.national_id import id_hash_key
 from geo.text import label
-from geo.data.source import HOUSEHOLDS_ENV, DataSource, manifest_path, metadata_of, pilots_beside, read_source
+from geo.data.source import HOUSEHOLDS_ENV, DataSource, metadata_of, pilots_beside, read_source
 from geo.data.store import PROVENANCE_FILE
 
 T = TypeVar("T")
@@ -285,8 +285,12 @@ def _index(path: str, frame: pd.DataFrame) -> HouseholdIndex:
 
 
 def display_boundaries(level: str):
-    """Simplified boundaries of one level for drawing (cached, shared, read-only); None if not installed."""
-    path = paths.boundaries_dir() / f"{level}.parquet"
+    """Simplified boundaries of one level for drawing (cached, shared, read-only); None if not installed.
+
+    The boundaries are the deployment's (:func:`geo.data.source.boundaries_dir`): the installed
+    files, or with ``$PPAP_DATABASE_URL`` set this machine's copy of the database's release.
+    """
+    path = _source.boundaries_dir() / f"{level}.parquet"
     if not path.is_file():
         return None
     return _display_boundaries(str(path.parent), level, _signature(path))
@@ -308,7 +312,7 @@ def analysis_boundaries(level: str):
     -------
     (GeoDataFrame or None, str or None)
     """
-    path = paths.boundaries_dir() / f"{level}.parquet"
+    path = _source.boundaries_dir() / f"{level}.parquet"
     if not path.is_file():
         return None, "not installed"
     return _analysis_boundaries(str(path.parent), level, _signature(path)), None
@@ -327,10 +331,11 @@ def boundaries_by_level() -> dict[str, Any]:
         frame = display_boundaries(level)
         if frame is not None:
             out[level] = frame
-    path = paths.boundaries_dir() / "province.parquet"
+    directory = _source.boundaries_dir()
+    path = directory / "province.parquet"
     if "province" in out:
         out["context"] = _context_boundaries(str(path.parent), _signature(path))
-    districts = paths.boundaries_dir() / "district.parquet"
+    districts = directory / "district.parquet"
     if "district" in out:  # full-detail districts for verification (geo.views.mapview.outside_declared)
         out["verify"] = _verify_boundaries(str(districts.parent), _signature(districts))
     return out
@@ -349,14 +354,15 @@ def _context_boundaries(directory: str, signature: tuple[int, int]):
 
 
 def boundary_manifest() -> dict[str, Any] | None:
-    """The installed boundaries' manifest; ``None`` if boundaries are not installed.
+    """The deployment's boundaries' manifest (:func:`geo.data.source.boundaries_dir`); ``None`` if
+    boundaries are not installed.
 
     Raises
     ------
     BoundaryError
         The manifest exists but is not a JSON object.
     """
-    path = manifest_path()
+    path = _source.boundaries_dir() / _source.MANIFEST_FILE
     if not path.is_file():
         return None
     return _read_manifest(str(path), _signature(path))

@@ -12,12 +12,17 @@ store (``$PPAP_DATABASE_URL``, or ``--url``). See :mod:`geo.data.database` and d
 - ``load FILE.parquet``: store a contract Parquet file as one import (a restore of ``export``, or
   ``python -m geo national``'s data); refused when the same file was imported.
 - ``pilots FILE.csv``: replace the pilot sites.
+- ``boundaries [--load]``: write this machine's copy of the database's boundary release (what an
+  app process does on its first page; :func:`geo.data.database.boundaries_snapshot`) and say how
+  long the read took per level; ``--load`` first stores the installed boundaries as a new release
+  (after ``python -m geo boundaries install``; ``init`` does it too).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import time
 from pathlib import Path
 
 from geo.data import database
@@ -51,6 +56,9 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
                       help="upsert on household and round (default), or replace every stored household")
     pilots = command("pilots", "replace the pilot sites with a pilots CSV (docs/DATA.md)", run_pilots)
     pilots.add_argument("file", type=Path, metavar="PILOTS.csv")
+    bounds = command("boundaries", "write this machine's copy of the database's boundaries, timed", run_boundaries)
+    bounds.add_argument("--load", action="store_true",
+                        help="first store the installed boundaries as the database's release")
 
 
 def run_init(args: argparse.Namespace) -> int:
@@ -87,6 +95,8 @@ def run_status(args: argparse.Namespace) -> int:
         print(f"households per round: {rounds}")
         print(f"imports: {info['imports']}; pilots: {info['pilots']}; audit records: {info['audit_records']}")
         print("boundaries: " + (", ".join(f"{n} {lvl}" for lvl, n in info["boundaries"].items()) or "none"))
+        if info.get("boundary_release"):
+            print(f"boundary release {info['boundary_release']['key']}, loaded {info['boundary_release']['loaded_at']}")
     return 1 if info["pending"] else 0
 
 
@@ -115,4 +125,24 @@ def _store_pilots(path: Path, url: str | None) -> None:
 
 def run_pilots(args: argparse.Namespace) -> int:
     _store_pilots(args.file, args.url)
+    return 0
+
+
+def run_boundaries(args: argparse.Namespace) -> int:
+    if args.load:
+        counts = database.save_boundaries(args.url)
+        print("boundaries stored: " + ", ".join(f"{n} {level}" for level, n in counts.items()))
+    release = database.boundary_release(args.url)
+    if release is None:
+        print("the database holds no boundaries: `python -m geo db boundaries --load` stores the installed ones")
+        return 1
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    folder = database.boundaries_snapshot(args.url, release=release, timings=timings)
+    if not timings:
+        print(f"boundary release {release['key'][:16]}: this machine's copy is {folder} (written before)")
+        return 0
+    read = ", ".join(f"{level} {seconds:.2f} s" for level, seconds in timings.items())
+    print(f"boundary release {release['key'][:16]} read from the database ({read}; "
+          f"{sum(timings.values()):.2f} s) and written to {folder} in {time.perf_counter() - started:.2f} s")
     return 0

@@ -215,6 +215,9 @@ def status(url: str | None = None) -> dict:
         out["pilots"] = int(conn.execute("SELECT count(*) FROM pilots").fetchone()[0])
         out["boundaries"] = {lvl: int(n) for lvl, n in
                              conn.execute("SELECT level, count(*) FROM boundaries GROUP BY 1 ORDER BY 1").fetchall()}
+        release = _release(conn.execute(_RELEASE_SQL).fetchone())
+        out["boundary_release"] = ({"key": release["key"][:16], "loaded_at": release["loaded_at"]}
+                                   if release else None)
         tail = conn.execute("SELECT seq FROM ppap_audit_tail()").fetchone()
         out["audit_records"] = int(tail[0]) if tail and tail[0] is not None else 0
     return out
@@ -541,16 +544,29 @@ def load_pilots(url: str | None = None) -> pd.DataFrame:
     return conform_pilots(frame)
 
 
-def save_boundaries(url: str | None = None) -> dict[str, int]:
+def save_boundaries(url: str | None = None, directory: Path | None = None) -> dict[str, int]:
     """Load the installed boundaries (:mod:`geo.data.boundaries`) into PostGIS, replacing what was
-    there, with the release's manifest; return the areas stored per level."""
-    import shapely
-    from geo.data.boundaries import load_boundaries
+    there, with the release's manifest; return the areas stored per level.
 
+    The stored manifest is the installed ``manifest.json`` plus ``release_sha256``: the SHA-256 of
+    that manifest and the rows stored (level, code, names, parent, geometry as WKB), the release key of the app
+    processes' boundary snapshots (:func:`boundaries_snapshot`). Loading the same boundaries again
+    keeps the key, so no process writes its snapshot again.
+
+    Parameters
+    ----------
+    directory : pathlib.Path, optional
+        Installed boundaries to load; default :func:`geo.data.paths.boundaries_dir`.
+    """
+    import shapely
+    from geo.data.boundaries import LEVELS, load_boundaries
+
+    directory = Path(directory) if directory is not None else paths.boundaries_dir()
     counts: dict[str, int] = {}
-    manifest_file = paths.boundaries_dir() / "manifest.json"
+    manifest_file = directory / "manifest.json"
     manifest = json.loads(manifest_file.read_text(encoding="utf-8")) if manifest_file.is_file() else {}
-    frames = {level: load_boundaries(level) for level in ("province", "district", "subdistrict")}
+    frames = {level: load_boundaries(level, directory) for level in LEVELS}
+    digest = hashlib.sha256(json.dumps(manifest, sort_keys=True, ensure_ascii=False).encode("utf-8"))
     with connect(url) as conn, _errors("store the boundaries"), conn.transaction():
         conn.execute("DELETE FROM boundaries")
         for level, frame in frames.items():
@@ -560,11 +576,194 @@ def save_boundaries(url: str | None = None) -> dict[str, int]:
             parents = frame["parent_code"] if "parent_code" in frame.columns else [None] * len(frame)
             with conn.cursor().copy("COPY boundaries (level, code, name_th, name_en, parent, geom) FROM STDIN") as copy:
                 for row in zip(frame["code"].astype(str), frame["name_th"], frame["name_en"], parents, geoms):
-                    copy.write_row((level, *(None if pd.isna(v) else v for v in row)))
+                    values = (level, *(None if pd.isna(v) else v for v in row))
+                    digest.update(json.dumps(values, ensure_ascii=False).encode("utf-8"))
+                    copy.write_row(values)
             counts[level] = len(frame)
+        manifest = {**manifest, "release_sha256": digest.hexdigest()}
         conn.execute("INSERT INTO boundary_release (id, manifest) VALUES (true, %s) ON CONFLICT (id) DO UPDATE "
                      "SET manifest = EXCLUDED.manifest, loaded_at = now()", (json.dumps(manifest),))
+    _forget_release(url)
     return counts
+
+
+#: Seconds an app process trusts the boundary release it read last (:func:`boundary_release_cached`):
+#: a new release (``db init`` after ``boundaries install``) is rare, a page rerun frequent.
+RELEASE_POLL_SECONDS = 30.0
+#: Boundary copies kept per machine, the newest included (a process may still show the one before).
+BOUNDARY_SNAPSHOTS_KEPT = 2
+
+
+#: The release row and its key: the manifest's ``release_sha256``, else (boundaries loaded before
+#: it was recorded) the SHA-256 of the stored manifest and its load time.
+_RELEASE_SQL = ("SELECT manifest::text, loaded_at::text, coalesce(manifest->>'release_sha256', "
+                "encode(sha256(convert_to(manifest::text || loaded_at::text, 'UTF8')), 'hex')), "
+                "EXISTS (SELECT 1 FROM boundaries) FROM boundary_release")
+
+
+def _release(row) -> dict | None:
+    if row is None or not row[3]:
+        return None
+    return {"key": str(row[2]), "manifest": json.loads(row[0]), "loaded_at": str(row[1])}
+
+
+def boundary_release(url: str | None = None) -> dict | None:
+    """The boundary release in the database: ``{"key", "manifest", "loaded_at"}``, ``None`` when no
+    boundaries were loaded (``db init --no-boundaries``).
+
+    ``key`` is the manifest's ``release_sha256`` (:func:`save_boundaries`); for boundaries loaded
+    before it was recorded, the SHA-256 of the stored manifest and its load time.
+    """
+    with connect(url, autocommit=True) as conn, _errors("read the boundary release"):
+        return _release(conn.execute(_RELEASE_SQL).fetchone())
+
+
+_release_seen: dict[str, tuple[float, dict | None]] = {}
+
+
+def _forget_release(url: str | None) -> None:
+    with _version_lock:
+        _release_seen.pop(_url(url), None)
+
+
+def boundary_release_cached(url: str | None = None, *, max_age: float = RELEASE_POLL_SECONDS) -> dict | None:
+    """:func:`boundary_release`, read at most once per ``max_age`` seconds per process."""
+    url = _url(url)
+    with _version_lock:
+        seen = _release_seen.get(url)
+        if seen is not None and time.monotonic() - seen[0] < max_age:
+            return seen[1]
+    release = boundary_release(url)
+    with _version_lock:
+        _release_seen[url] = (time.monotonic(), release)
+    return release
+
+
+def read_boundaries(url: str | None = None, *, timings: dict[str, float] | None = None):
+    """Every boundary level in the database, read with ADBC in one repeatable-read snapshot.
+
+    Returns ``(frames, release)``: ``{level: GeoDataFrame}`` in the installed files' shape
+    (``code``, ``parent_code``, ``name_th``, ``name_en``, ``geometry`` in EPSG:4326, sorted by
+    ``code``; a one-part MultiPolygon is given back as its Polygon) for the levels the database
+    holds, and the release read with them (:func:`boundary_release`'s dict; ``None`` when no
+    boundaries are stored). ``timings``, when given, receives the seconds each level took.
+
+    Raises
+    ------
+    StoreError
+        When the database cannot be read.
+    """
+    import adbc_driver_postgresql.dbapi as adbc
+    import geopandas as gpd
+    import numpy as np
+    import shapely
+    from geo.data.boundaries import LEVELS
+
+    url = _url(url)
+    frames = {}
+    try:
+        with adbc.connect(url, autocommit=True) as conn, conn.cursor() as cur:
+            cur.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            cur.execute(_RELEASE_SQL)
+            release = _release(cur.fetchone())
+            for level in LEVELS:  # constants, not user text
+                started = time.perf_counter()
+                cur.execute("SELECT code, parent, name_th, name_en, ST_AsBinary(geom) AS wkb FROM boundaries "
+                            f"WHERE level = '{level}' ORDER BY code")
+                table = cur.fetch_arrow_table()
+                if table.num_rows:
+                    shapes = shapely.from_wkb(np.asarray(table.column("wkb").to_pylist(), dtype=object))
+                    single = shapely.get_num_geometries(shapes) == 1
+                    shapes[single] = shapely.get_geometry(shapes[single], 0)
+                    frame = pd.DataFrame({name: table.column(column).to_pandas().astype("string")
+                                          for name, column in (("code", "code"), ("parent_code", "parent"),
+                                                               ("name_th", "name_th"), ("name_en", "name_en"))})
+                    frames[level] = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(shapes, crs=4326))
+                if timings is not None:
+                    timings[level] = time.perf_counter() - started
+            cur.execute("COMMIT")
+    except Exception as exc:  # noqa: BLE001 - ADBC raises its own error classes (adbc_driver_manager.Error)
+        raise StoreError(f"database {_redacted(url)}: cannot read the boundaries: {str(exc).strip()[:300]}") from None
+    return frames, (release if frames else None)
+
+
+def boundary_snapshot_dir(directory: Path | None = None) -> Path:
+    """Where a machine keeps its boundary snapshots: ``<snapshot dir>/boundaries``
+    (:func:`snapshot_dir`, ``$PPAP_DB_SNAPSHOT_DIR``)."""
+    return (directory or snapshot_dir()) / "boundaries"
+
+
+def boundaries_snapshot(url: str | None = None, *, directory: Path | None = None,
+                        release: dict | None = None, timings: dict[str, float] | None = None) -> Path | None:
+    """The folder holding this machine's copy of the database's boundaries, written once per
+    boundary release; ``None`` when the database holds no boundaries.
+
+    ``<boundary snapshot dir>/r<key>/`` holds ``province.parquet``, ``district.parquet``,
+    ``subdistrict.parquet`` and ``manifest.json`` as ``python -m geo boundaries install`` writes
+    them (:func:`read_boundaries`), so :func:`geo.data.boundaries.load_boundaries` and the app's
+    caches, keyed on the files, work unchanged. The release (:func:`boundary_release_cached`,
+    polled at most every :data:`RELEASE_POLL_SECONDS`) names the folder: a new release is
+    written once, then every process on the machine reuses it. Processes share the folders; one
+    writes while the others wait (a file lock). Releases beyond :data:`BOUNDARY_SNAPSHOTS_KEPT`
+    are deleted.
+
+    Parameters
+    ----------
+    directory : pathlib.Path, optional
+        The boundary snapshots' folder; default :func:`boundary_snapshot_dir`.
+    release : dict, optional
+        The release to show (:func:`boundary_release`); polled when omitted.
+    timings : dict, optional
+        Receives the seconds each level's read took when this call writes the snapshot.
+
+    Raises
+    ------
+    StoreError
+        When the database cannot be read or the snapshot cannot be written.
+    """
+    directory = Path(directory) if directory is not None else boundary_snapshot_dir()
+    release = boundary_release_cached(url) if release is None else release
+    if release is None:
+        return None
+    target = directory / f"r{release['key'][:16]}"
+    if (target / "manifest.json").is_file():
+        return target
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        with open(directory / ".lock", "a+") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            if (target / "manifest.json").is_file():
+                return target
+            frames, read = read_boundaries(url, timings=timings)
+            if read is None:
+                return None
+            target = directory / f"r{read['key'][:16]}"  # the release read (another may have landed since the poll)
+            if (target / "manifest.json").is_file():
+                return target
+            staging = directory / f".staging-{os.getpid()}"
+            shutil.rmtree(staging, ignore_errors=True)
+            staging.mkdir(parents=True)
+            try:
+                for level, frame in frames.items():
+                    frame.to_parquet(staging / f"{level}.parquet", index=False)
+                manifest = {**read["manifest"], "database_loaded_at": read["loaded_at"]}
+                # Written last: a folder with its manifest is complete.
+                (staging / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1),
+                                                       encoding="utf-8")
+                shutil.rmtree(target, ignore_errors=True)  # a folder left half-made by a killed process
+                os.replace(staging, target)
+            finally:
+                shutil.rmtree(staging, ignore_errors=True)
+            _prune_releases(directory, keep=target)
+    except OSError as exc:
+        raise StoreError(f"database: cannot write the boundary snapshot in {directory}: {exc}") from None
+    return target
+
+
+def _prune_releases(directory: Path, keep: Path) -> None:
+    releases = sorted((p for p in directory.glob("r*") if p.is_dir() and p != keep), key=lambda p: p.stat().st_mtime)
+    for old in releases[:max(0, len(releases) - (BOUNDARY_SNAPSHOTS_KEPT - 1))]:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -13,6 +13,9 @@ for, :func:`read_round`) with its filters pushed down to the file (a province sc
 row groups), its sample metadata and the pilot sites beside it; :func:`read_rounds` reads several
 rounds at once (the Change page compares two). Narrowing to a user's scope is :mod:`geo.access.roles`'s business (``households_in_scope``,
 ``pilots_in_scope``), not this module's.
+
+:func:`boundaries_dir` says where the deployment's boundaries are: the installed ones, or with
+``$PPAP_DATABASE_URL`` set a local copy of the database's boundary release.
 """
 
 from __future__ import annotations
@@ -87,6 +90,36 @@ def store_path() -> Path:
 def manifest_path() -> Path:
     """Where the installed boundaries' manifest lives (honours ``PPAP_DATA_DIR``)."""
     return paths.boundaries_dir() / MANIFEST_FILE
+
+
+def boundaries_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """Where this deployment's boundaries are: the folder the app loads them from.
+
+    With ``$PPAP_DATABASE_URL`` set the database is the system of record for the boundaries too:
+    this is this machine's local copy of the database's boundary release
+    (:func:`geo.data.database.boundaries_snapshot`, written once per release, the release polled
+    at most every :data:`geo.data.database.RELEASE_POLL_SECONDS`). Otherwise, and when the
+    database holds no boundaries (``db init --no-boundaries``), the installed boundaries
+    (:func:`geo.data.paths.boundaries_dir`). Either folder holds ``province.parquet``,
+    ``district.parquet``, ``subdistrict.parquet`` and ``manifest.json``
+    (:func:`geo.data.boundaries.load_boundaries` reads it).
+
+    Raises
+    ------
+    StoreError
+        The database is set but cannot be read, or its boundaries cannot be written locally.
+
+    Example
+    -------
+    >>> boundaries_dir({}) == paths.boundaries_dir()
+    True
+    """
+    environ = os.environ if environ is None else environ
+    if database.enabled(environ):
+        snap = database.boundaries_snapshot(database.database_url(environ))
+        if snap is not None:
+            return snap
+    return paths.boundaries_dir()
 
 
 def file_signature(path: str | os.PathLike[str]) -> tuple[int, int]:

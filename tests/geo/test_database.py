@@ -417,3 +417,124 @@ def test_a_new_snapshot_is_prepared_before_it_is_shown(database_url):
     persisted = read_index(shown.path)  # written in the staging folder, still valid once renamed
     assert persisted is not None and persisted[0].n == 200
     assert source.data_source(prepare_snapshot=lambda _p: pytest.fail("prepared twice")).path == shown.path
+
+
+# ---------------------------------------------------------------------------------------------
+# Boundaries: the database's release, copied once per machine and release
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def installed_boundaries():
+    """The installed boundaries' folder (skipped when they are not installed)."""
+    from geo.data.paths import boundaries_dir
+
+    if not all((boundaries_dir() / f"{level}.parquet").is_file() for level in ("province", "district", "subdistrict")):
+        pytest.skip("boundaries not installed (make test installs them)")
+    return boundaries_dir()
+
+
+def test_boundaries_read_from_the_database_equal_the_installed_ones(database_url, installed_boundaries,
+                                                                   print_figure):
+    from geo.data.boundaries import load_boundaries
+
+    database.save_boundaries(database_url)
+    timings: dict[str, float] = {}
+    folder = database.boundaries_snapshot(database_url, timings=timings)
+    assert folder is not None and folder.parent == database.boundary_snapshot_dir()
+    assert set(timings) == {"province", "district", "subdistrict"}
+    print_figure("boundary snapshot read from PostGIS: " + ", ".join(f"{lvl} {s:.2f} s" for lvl, s in timings.items()))
+    for level in ("province", "district", "subdistrict"):
+        installed = load_boundaries(level, installed_boundaries).sort_values("code").reset_index(drop=True)
+        stored = load_boundaries(level, folder)
+        assert list(stored.columns) == list(installed.columns)
+        for column in ("code", "parent_code", "name_th", "name_en"):
+            assert stored[column].tolist() == installed[column].tolist(), (level, column)
+        assert stored.crs.to_epsg() == 4326
+        metric_in, metric_db = installed.geometry.to_crs(32647), stored.geometry.to_crs(32647)
+        np.testing.assert_allclose(metric_db.area.to_numpy(), metric_in.area.to_numpy(), rtol=1e-9, atol=1.0)
+        assert (metric_db.symmetric_difference(metric_in, align=False).area < 1.0).all(), level
+        assert stored.attrs["tolerance_m"] == installed.attrs["tolerance_m"]  # the manifest came along
+
+
+def test_a_changed_release_writes_a_new_snapshot_and_the_same_one_is_reused(database_url, installed_boundaries,
+                                                                          tmp_path):
+    import shutil
+
+    import geopandas as gpd
+
+    from geo.data.boundaries import load_boundaries
+
+    database.save_boundaries(database_url)
+    first = database.boundary_release(database_url)
+    folder = database.boundaries_snapshot(database_url, release=first)
+    written = folder.joinpath("district.parquet").stat().st_mtime_ns
+    # Loading the same boundaries again keeps the release: the copy is reused, not written again.
+    database.save_boundaries(database_url)
+    assert database.boundary_release(database_url)["key"] == first["key"]
+    assert database.boundaries_snapshot(database_url) == folder
+    assert folder.joinpath("district.parquet").stat().st_mtime_ns == written
+
+    # A new release (one district renamed) is another folder, written once; the old one stays.
+    changed = tmp_path / "changed"
+    shutil.copytree(installed_boundaries, changed)
+    districts = gpd.read_parquet(changed / "district.parquet")
+    districts.loc[districts["code"] == "4609", "name_en"] = "Renamed"
+    districts.to_parquet(changed / "district.parquet")
+    database.save_boundaries(database_url, changed)
+    second = database.boundary_release(database_url)
+    assert second["key"] != first["key"]
+    newer = database.boundaries_snapshot(database_url)  # save_boundaries forgot this process's poll
+    assert newer != folder and folder.is_dir()
+    renamed = load_boundaries("district", newer)
+    assert renamed.loc[renamed["code"] == "4609", "name_en"].item() == "Renamed"
+    assert source.boundaries_dir() == newer
+    # Another process polls the release at most every RELEASE_POLL_SECONDS: it sees the new one then.
+    database.save_boundaries(database_url)  # the installed ones again: the first release's key
+    assert database.boundary_release_cached(database_url, max_age=0)["key"] == first["key"]
+    assert database.boundaries_snapshot(database_url) == folder
+
+
+def test_with_the_url_set_the_app_loads_the_database_boundaries(database_url, installed_boundaries, tmp_path,
+                                                               monkeypatch):
+    import shutil
+
+    import geopandas as gpd
+
+    from geo.data.paths import boundaries_dir as installed_dir
+    from pages import _shared
+
+    # No boundaries in the database (db init --no-boundaries): the installed ones.
+    assert database.boundary_release(database_url) is None
+    assert source.boundaries_dir() == installed_dir()
+    # The database's release differs from the installed files (one district renamed) ...
+    changed = tmp_path / "release"
+    shutil.copytree(installed_boundaries, changed)
+    districts = gpd.read_parquet(changed / "district.parquet")
+    districts.loc[districts["code"] == "4609", "name_en"] = "Renamed in the database"
+    districts.to_parquet(changed / "district.parquet")
+    database.save_boundaries(database_url, changed)
+    shown = source.boundaries_dir()
+    assert shown.parent == database.boundary_snapshot_dir() and (shown / "manifest.json").is_file()
+    # ... and the pages' loaders (pages/_shared.py) show the database's.
+    for frame in (_shared.analysis_boundaries("district")[0], _shared.display_boundaries("district"),
+                  _shared.boundaries_by_level()["district"]):
+        assert frame.loc[frame["code"] == "4609", "name_en"].item() == "Renamed in the database"
+    assert _shared.boundary_manifest()["release_sha256"] == database.boundary_release(database_url)["key"]
+    # Without the variable: the installed boundaries again.
+    monkeypatch.delenv(database.DATABASE_URL_ENV)
+    assert source.boundaries_dir() == installed_dir()
+    frame, _ = _shared.analysis_boundaries("district")
+    assert frame.loc[frame["code"] == "4609", "name_en"].item() != "Renamed in the database"
+    assert "release_sha256" not in _shared.boundary_manifest()
+
+
+def test_db_boundaries_writes_this_machine_copy_once_and_says_how_long(database_url, installed_boundaries):
+    empty = _geo("db", "boundaries")
+    assert empty.returncode == 1 and "no boundaries" in empty.stdout
+    done = _geo("db", "boundaries", "--load")
+    assert done.returncode == 0, done.stderr
+    assert "928 district" in done.stdout and "read from the database (province" in done.stdout
+    again = _geo("db", "boundaries")
+    assert again.returncode == 0 and "written before" in again.stdout
+    assert "boundary release" in _geo("db", "status").stdout
