@@ -46,6 +46,7 @@ from geo.views.viewstate import (
     PAGE_FIELDS,
     ViewState,
     format_breaks,
+    limit_resolution,
     parse_breaks,
     markdown_literal,
     parse_query,
@@ -339,9 +340,8 @@ def page_view(page: str, data) -> ViewState:
         if st.session_state.get(PAGE_KEYS[page]["by"]) in PAGE_BY[page]:
             page_by = st.session_state[PAGE_KEYS[page]["by"]]
         view = replace(view, by=page_by)
-    if view.res is not None and view.res > user.capabilities.max_h3_res:  # ?res=9 as a viewer: say so
-        notices.append(Notice("res", str(view.res), "url_res_capped"))
-        view = replace(view, res=user.capabilities.max_h3_res)  # geo.access.roles.cap_resolution
+    view, finer = limit_resolution(view, user.capabilities.max_h3_res)  # ?res=10 as a viewer: 7, said
+    notices += finer
     if view.by == "subdistrict" and not (view.area or len(view.provinces) == 1) and page in ("overview", "capitals"):
         notices.append(Notice("by", view.by, "url_subdistrict_needs_area"))  # thousands of subdistricts
         view = replace(view, by="district")

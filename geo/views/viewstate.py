@@ -14,7 +14,7 @@ Query string (defaults are left out; lists are comma-separated, repeated keys ar
     dep=health     TPMAP deprivations (deprived in any)
     lang=en        th (default) | en                     era=CE         BE (default) | CE
     metric=mpi     the Overview's metric                 by=district    province | district | subdistrict | h3
-    res=8          H3 resolution 5-9 (absent: automatic) area=4609      selected area (2/4/6 digits)
+    res=8          H3 resolution 5-10 (absent: automatic; above the role's finest: its finest, said) area=4609      selected area (2/4/6 digits)
     capital=human  the Capitals page's capital           km=10          the Pilots page's distance
     layers=pilots  pilot sites, reach rings and candidate sites over the Overview's or Capitals' map
     k=20           minimum households per shown area (every page; default 10)
@@ -61,9 +61,10 @@ LANGS: tuple[str, ...] = ("th", "en")
 ERAS: tuple[str, ...] = ("BE", "CE")
 #: Map levels: H3 hexagons or admin-area choropleths.
 MAP_BY: tuple[str, ...] = ("province", "district", "subdistrict", "h3")
-#: H3 resolutions a map may use and a user may pick (res 10 cells are a few households; the roll-up
-#: would merge them).
-MAP_RESOLUTIONS: tuple[int, ...] = (5, 6, 7, 8, 9)
+#: H3 resolutions a map may use and a user may pick; each role's finest is
+#: :attr:`geo.access.roles.Capabilities.max_h3_res` (res 10, a few households a cell, for administrators
+#: only), applied by :func:`limit_resolution`.
+MAP_RESOLUTIONS: tuple[int, ...] = (5, 6, 7, 8, 9, 10)
 #: Layers a metric map may draw over its areas (``layers=pilots``).
 MAP_LAYERS: tuple[str, ...] = ("pilots",)
 #: Reach distances offered on the Pilots page, km.
@@ -568,6 +569,22 @@ def restrict_rounds(view: ViewState, rounds: Iterable[int]) -> tuple[ViewState, 
             notices.append(Notice(QUERY_NAMES[name], str(shown), "url_not_in_data"))
             values[name] = None
     return replace(view, **values), notices
+
+
+def limit_resolution(view: ViewState, max_res: int) -> tuple[ViewState, list[Notice]]:
+    """The view with its H3 resolution at most ``max_res`` (the role's finest,
+    :attr:`geo.access.roles.Capabilities.max_h3_res`), and a notice when it was finer: a
+    ``?res=10`` link opened by a viewer is drawn at res 7 and says so, never silently.
+
+    Example
+    -------
+    >>> view, notices = limit_resolution(ViewState(by="h3", res=10), 7)
+    >>> view.res, [(n.param, n.value, n.reason) for n in notices]
+    (7, [('res', '10', 'url_res_capped')])
+    """
+    if view.res is None or view.res <= max_res:
+        return view, []
+    return replace(view, res=max_res), [Notice("res", str(view.res), "url_res_capped")]
 
 
 def change_rounds(view: ViewState, rounds: Iterable[int]) -> tuple[int, int] | None:
