@@ -56,6 +56,7 @@ from geo.views.viewstate import (
     to_query,
 )
 from geo.data.areas import area_level
+from geo.data.source import dataset_choice, dataset_overridden
 from pages._auth import current_user, public_notice, require_user, sidebar_user
 from pages._shared import display_boundaries
 
@@ -424,6 +425,10 @@ def _draw_sidebar(view: ViewState, page: str, data) -> None:
         rows = data.rows if exact else households_shown(data.index)
         bar.caption(f"{text(source, lang, rows=format_number(rows, lang))} · "
                     f"{text('survey_round', lang, year=year_label(data.survey_year, lang, view.era))}")
+        chosen = dataset_choice()
+        if chosen != "auto" and not dataset_overridden():  # the administrator's choice, said once
+            shown = "chosen" if chosen == data.source.kind else "fallback"
+            bar.caption(text(f"dataset_{shown}", lang, chosen=text(f"dataset_{chosen}", lang)))
         _draw_round_picker(bar, view, data)
         if data.source.synthetic:
             bar.info(f"**{text('synthetic_badge', lang)}** — {text('synthetic_note', lang)}", icon=":material/science:")

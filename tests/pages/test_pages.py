@@ -168,6 +168,33 @@ def test_data_page_imports_a_file_and_shows_the_report(tiny_dir, download_bytes,
     assert provenance["ไฟล์"].tolist() == ["new.csv"] and provenance["รับ"].tolist() == [11]
 
 
+def test_an_administrator_chooses_the_dataset_and_the_sidebar_says_it(tiny_dir, access_users, audit_log):
+    """After an import every page shows the imported households (automatic); an administrator
+    can pin the sample again, every page's sidebar says which dataset is shown, the change is logged."""
+    import json
+
+    store = tiny_dir / "store" / "households.parquet"
+    store.parent.mkdir(parents=True, exist_ok=True)
+    households().head(30).to_parquet(store)
+    at = open_app("data", login="admin")
+    assert "ข้อมูลที่นำเข้า (30 ครัวเรือน)" in page_text(at)
+    assert at.radio(key="data_dataset").value == "auto"
+    at.radio(key="data_dataset").set_value("sample")
+    rerun(at)
+    text = page_text(at)
+    assert "ข้อมูลตัวอย่าง (71 ครัวเรือน)" in text and "ผู้ดูแลระบบเลือกชุดข้อมูลนี้" in text, text
+    assert "เปลี่ยนชุดข้อมูลแล้ว" in text
+    assert json.loads((tiny_dir / "settings.json").read_text())["dataset"] == "sample"
+    records = [json.loads(line) for line in audit_log.read_text().splitlines()]
+    assert [(r["username"], r["what"]) for r in records if r["event"] == "setting"] == [("admin", "dataset auto -> sample")]
+
+    officer = open_app("overview", login="kalasin")  # every user, every page: the sample, said
+    assert "ผู้ดูแลระบบเลือกชุดข้อมูลนี้" in page_text(officer)
+    officer = open_app("data", login="kalasin")
+    assert not officer.get("radio") or "data_dataset" not in [r.key for r in officer.radio]
+    assert "เฉพาะผู้ดูแลระบบเท่านั้นที่เปลี่ยนชุดข้อมูลได้" in page_text(officer)
+
+
 def test_national_ids_without_a_key_are_rejected_and_with_one_hashed(tiny_dir, access_users):
     new = households().head(2).copy()
     new["household_id"] = ["K1", "K2"]
