@@ -95,7 +95,7 @@ PAGE_KEYS: dict[str, dict[str, str]] = {
 PAGE_BY: dict[str, tuple[str, ...]] = {
     "overview": ("province", "district", "subdistrict", "h3"),
     "capitals": ("province", "district", "subdistrict", "h3"),
-    "households": ("province", "district", "subdistrict"),
+    "households": ("province", "district", "subdistrict", "village"),
     "change": ("province", "district", "subdistrict", "h3"),
 }
 

@@ -424,4 +424,12 @@ TEXT.update({
     "dataset_env": {"th": "ชุดข้อมูลกำหนดโดยการติดตั้ง ({env})", "en": "The deployment sets the dataset ({env})"},
     "dataset_admin_note": {"th": "เฉพาะผู้ดูแลระบบเท่านั้นที่เปลี่ยนชุดข้อมูลได้",
                            "en": "Only administrators may change the dataset"},
+    "village": {"th": "หมู่บ้าน", "en": "Village"},
+    "village_no": {"th": "หมู่ที่ {number}", "en": "Village {number}"},
+    "by_village": {"th": "รายหมู่บ้าน", "en": "by village"},
+    "map_village": {"th": "หมู่บ้าน", "en": "Villages"},
+    "villages_need_district": {"th": "เลือกอำเภอเดียว (ในแถบด้านข้างหรือจากแผนที่) เพื่อดูตารางรายหมู่บ้าน",
+                               "en": "Choose one district (in the sidebar or on the map) to see its villages"},
+    "villages_all_withheld": {"th": "ทุกพื้นที่มีน้อยกว่า {k} ครัวเรือน จึงไม่แสดง (ปกปิดพื้นที่เล็ก)",
+                              "en": "Every area has fewer than {k} households, so none is shown (small areas are withheld)"},
 })

@@ -13,7 +13,7 @@ Query string (defaults are left out; lists are comma-separated, repeated keys ar
     assist=none    assistance statuses                   pilot=P01-4609 pilot ids, or "none"
     dep=health     TPMAP deprivations (deprived in any)
     lang=en        th (default) | en                     era=CE         BE (default) | CE
-    metric=mpi     the Overview's metric                 by=district    province | district | subdistrict | h3
+    metric=mpi     the Overview's metric                 by=district    province | district | subdistrict | h3 | village
     res=8          H3 resolution 5-10 (absent: automatic; above the role's finest: its finest, said) area=4609      selected area (2/4/6 digits)
     capital=human  the Capitals page's capital           km=10          the Pilots page's distance
     layers=pilots  pilot sites, reach rings and candidate sites over the Overview's or Capitals' map
@@ -61,6 +61,9 @@ LANGS: tuple[str, ...] = ("th", "en")
 ERAS: tuple[str, ...] = ("BE", "CE")
 #: Map levels: H3 hexagons or admin-area choropleths.
 MAP_BY: tuple[str, ...] = ("province", "district", "subdistrict", "h3")
+#: Levels a view's ``by`` may name: the map levels, and villages (the Households page's table of one
+#: district, :mod:`geo.views.villages`).
+TABLE_BY: tuple[str, ...] = MAP_BY + ("village",)
 #: H3 resolutions a map may use and a user may pick; each role's finest is
 #: :attr:`geo.access.roles.Capabilities.max_h3_res` (res 10, a few households a cell, for administrators
 #: only), applied by :func:`limit_resolution`.
@@ -451,7 +454,7 @@ def parse_query(params: Mapping[str, object]) -> tuple[ViewState, list[Notice]]:
         values["metric"] = _choice("metric", metric_name(_single(get("metric"))), OVERVIEW_METRICS,
                                    ViewState.metric, notices)
     if "by" in params:
-        values["by"] = _choice("by", get("by"), MAP_BY, ViewState.by, notices)
+        values["by"] = _choice("by", get("by"), TABLE_BY, ViewState.by, notices)
     if "res" in params:
         values["res"] = _int_choice("res", get("res"), MAP_RESOLUTIONS, notices)
     if "area" in params:

@@ -122,6 +122,33 @@ def test_households_tables_are_protected_aggregates_with_downloads(tiny_dir, dow
     assert rows[0][:3] == ("min_count", "code", "name_th") and len(rows) == 4  # header and three areas
 
 
+def test_a_district_s_villages_are_a_protected_table_with_downloads(tiny_dir, download_bytes, access_users):
+    """``by=village``: households, people and level shares per หมู่ of the chosen district, through
+    the same release as every table (the public one: perturbed, small villages left out)."""
+    from geo.views.villages import village_keys, village_table
+
+    at = open_app("households", {"by": "village"})
+    assert "เลือกอำเภอเดียว" in page_text(at) and not at.dataframe  # no district chosen: no table
+    at = open_app("households", {"by": "village", "area": "4609"})  # 29 households in six villages, each under 10
+    assert "ทุกพื้นที่มีน้อยกว่า 10 ครัวเรือน" in page_text(at) and not at.dataframe
+    at = open_app("households", {"by": "village", "area": "4601"})  # three villages of ten
+    index = index_households(households())
+    keys = village_keys(index, households())
+    expected = village_table(index, keys, D.view_mask(index, ViewState(area="4601")))
+    table = at.dataframe[0].value
+    assert table["รหัส"].tolist() == expected["code"].tolist() and len(table) > 0
+    assert table["หมู่บ้าน"].tolist() == [f"หมู่ที่ {n}" for n in expected["village_no"]]
+    assert all(c.startswith("4601") for c in table["รหัส"])
+    csv = pd.read_csv(io.BytesIO(download_bytes(at, "households_download_csv")), encoding="utf-8-sig",
+                      dtype={"code": str, "subdistrict_code": str})
+    assert csv["code"].tolist() == expected["code"].tolist() and (csv["min_count"] == 10).all()
+    assert csv["households_shown"].astype(str).tolist() == expected["households_shown"].tolist()
+    # The administrator at k=1: every village, exact, adding up to the district.
+    admin = open_app("households", {"by": "village", "area": "4609", "k": "1"}, login="admin")
+    exact = admin.dataframe[0].value
+    assert sum(int(v) for v in exact["ครัวเรือน"]) == int((households()["district_code"] == "4609").sum())
+
+
 def test_households_follow_the_filters(tiny_dir):
     at = open_app("households", {"prov": "46", "level": "2"})
     table = at.dataframe[0].value
