@@ -135,7 +135,7 @@ class AccessDenied(PPAPError):
     ----------
     reason : str
         A short code for tests and the audit log: ``rows``, ``scope``, ``import``, ``audit``,
-        ``min_count``, ``login``, ``locked`` or ``unknown_identity``.
+        ``min_count``, ``login``, ``locked``, ``unknown_identity`` or ``setting``.
     message_th, message_en : str
         The message in each language.
     """

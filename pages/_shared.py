@@ -8,7 +8,8 @@ key is exactly what that role and area scope may see (docs/ACCESS.md).
 
 The rules are in ``geo`` and testable without Streamlit; this module only caches them. Which
 households the app shows is :func:`geo.data.source.data_source` (``$PPAP_HOUSEHOLDS``, else the
-store when it holds households, else the synthetic sample), read by :func:`geo.data.source.read_source`
+administrator's dataset choice: by default the store when it holds households, else the synthetic
+sample), read by :func:`geo.data.source.read_source`
 (one survey round: the latest unless the user picks another, an officer's provinces only); an officer's households and pilots are narrowed by
 ``geo.access.roles.households_in_scope`` / ``pilots_in_scope``. When a file has a fresh persisted
 index beside it (``geo.engine.persist.write_index``),
@@ -100,9 +101,9 @@ _signature = _source.file_signature
 
 
 def data_source() -> DataSource | None:
-    """:func:`geo.data.source.data_source` (``$PPAP_HOUSEHOLDS``, else the store when it holds rows,
-    else the sample; None if none of them), with each file's row count and synthetic flag cached
-    per file version.
+    """:func:`geo.data.source.data_source` (``$PPAP_HOUSEHOLDS``, else the administrator's dataset
+    choice: by default the store when it holds rows, else the sample; None if none of them), with
+    each file's row count and synthetic flag cached per file version.
 
     Raises
     ------

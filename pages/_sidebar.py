@@ -46,6 +46,7 @@ from geo.views.viewstate import (
     PAGE_FIELDS,
     ViewState,
     format_breaks,
+    limit_resolution,
     parse_breaks,
     markdown_literal,
     parse_query,
@@ -55,6 +56,7 @@ from geo.views.viewstate import (
     to_query,
 )
 from geo.data.areas import area_level
+from geo.data.source import dataset_choice, dataset_overridden
 from pages._auth import current_user, public_notice, require_user, sidebar_user
 from pages._shared import display_boundaries
 
@@ -93,7 +95,7 @@ PAGE_KEYS: dict[str, dict[str, str]] = {
 PAGE_BY: dict[str, tuple[str, ...]] = {
     "overview": ("province", "district", "subdistrict", "h3"),
     "capitals": ("province", "district", "subdistrict", "h3"),
-    "households": ("province", "district", "subdistrict"),
+    "households": ("province", "district", "subdistrict", "village"),
     "change": ("province", "district", "subdistrict", "h3"),
 }
 
@@ -339,9 +341,8 @@ def page_view(page: str, data) -> ViewState:
         if st.session_state.get(PAGE_KEYS[page]["by"]) in PAGE_BY[page]:
             page_by = st.session_state[PAGE_KEYS[page]["by"]]
         view = replace(view, by=page_by)
-    if view.res is not None and view.res > user.capabilities.max_h3_res:  # ?res=9 as a viewer: say so
-        notices.append(Notice("res", str(view.res), "url_res_capped"))
-        view = replace(view, res=user.capabilities.max_h3_res)  # geo.access.roles.cap_resolution
+    view, finer = limit_resolution(view, user.capabilities.max_h3_res)  # ?res=10 as a viewer: 7, said
+    notices += finer
     if view.by == "subdistrict" and not (view.area or len(view.provinces) == 1) and page in ("overview", "capitals"):
         notices.append(Notice("by", view.by, "url_subdistrict_needs_area"))  # thousands of subdistricts
         view = replace(view, by="district")
@@ -424,6 +425,10 @@ def _draw_sidebar(view: ViewState, page: str, data) -> None:
         rows = data.rows if exact else households_shown(data.index)
         bar.caption(f"{text(source, lang, rows=format_number(rows, lang))} · "
                     f"{text('survey_round', lang, year=year_label(data.survey_year, lang, view.era))}")
+        chosen = dataset_choice()
+        if chosen != "auto" and not dataset_overridden():  # the administrator's choice, said once
+            shown = "chosen" if chosen == data.source.kind else "fallback"
+            bar.caption(text(f"dataset_{shown}", lang, chosen=text(f"dataset_{chosen}", lang)))
         _draw_round_picker(bar, view, data)
         if data.source.synthetic:
             bar.info(f"**{text('synthetic_badge', lang)}** — {text('synthetic_note', lang)}", icon=":material/science:")

@@ -1,5 +1,7 @@
-"""ข้อมูล / Data: import a household file (report shown, rejects downloadable, store updated), the
-installed boundaries with their source and credit, and where the shown data comes from.
+"""ข้อมูล / Data: the dataset every page shows (an administrator chooses it: the sample, the imported
+store or automatic; each change logged), import a household file (report shown, rejects
+downloadable, store updated), the installed boundaries with their source and credit, and where the
+shown data comes from.
 
 File names, file paths and error messages (which quote a file's name or first row) are shown
 through ``markdown_literal``: never as Markdown. Tables go through ``show_table``."""
@@ -7,6 +9,8 @@ through ``markdown_literal``: never as Markdown. Tables go through ``show_table`
 import streamlit as st
 
 from geo.data import paths
+from geo.data.source import DATASET_CHOICES, HOUSEHOLDS_ENV, available_datasets, dataset_choice, dataset_overridden
+from geo.access.settings import change_dataset, may_change_settings
 from geo.data.store import MODES
 from geo.access.roles import check_import, imports_in_scope
 from geo.errors import AccessDenied
@@ -51,6 +55,42 @@ def run_import() -> None:
         st.session_state["data_last_import"] = result
 
 
+def choose_dataset() -> None:
+    """Save the administrator's dataset choice (a callback: the page and sidebar then show it)."""
+    user, lang = current_user(), current_view().lang
+    chosen = st.session_state["data_dataset"]
+    try:
+        before = change_dataset(user, chosen)  # administrators only; logged as a "setting" event
+    except AccessDenied as exc:
+        log_denied(user, exc, what=f"dataset {chosen}")
+        st.session_state["data_dataset_message"] = ("error", exc.message(lang))
+    except PPAPError as exc:
+        st.session_state["data_dataset_message"] = ("error", error_text(exc, lang))
+    else:
+        st.session_state["data_dataset_message"] = ("success", text(
+            "dataset_changed", lang, before=text(f"dataset_{before}", lang), after=text(f"dataset_{chosen}", lang)))
+
+
+def draw_dataset_choice(user, lang: str) -> None:
+    """The dataset every page shows; administrators choose it here."""
+    st.header(text("dataset_title", lang))
+    if dataset_overridden():
+        st.caption(text("dataset_env", lang, env=HOUSEHOLDS_ENV))
+        return
+    if not may_change_settings(user):
+        st.caption(f"{text(f'dataset_{dataset_choice()}', lang)} · {text('dataset_admin_note', lang)}")
+        return
+    choices = [c for c in DATASET_CHOICES if c == "auto" or c in available_datasets() or c == dataset_choice()]
+    st.session_state["data_dataset"] = dataset_choice()  # the saved choice, whoever saved it
+    st.radio(text("dataset_choice", lang), choices, key="data_dataset", on_change=choose_dataset,
+             format_func=lambda c: text(f"dataset_{c}", lang))
+    kind, message = st.session_state.pop("data_dataset_message", (None, None))
+    if kind == "success":
+        st.success(markdown_literal(message), icon=":material/check:")
+    elif kind == "error":
+        st.error(markdown_literal(message, limit=ERROR_LIMIT), icon=":material/error:")
+
+
 def rejects_file(result) -> bytes:
     """The rejected rows as XLSX, the export logged."""
     data = rejects_to_bytes(round_reject_positions(result, current_user().capabilities.position_decimals), "xlsx")
@@ -62,9 +102,10 @@ data = load_or_explain(current_view().lang)
 view = page_view("data", data)
 lang = view.lang
 page_header("page_data", view, data)
+user = current_user()
+draw_dataset_choice(user, lang)
 
 st.header(text("import_title", lang))
-user = current_user()
 if not user.capabilities.may_import:
     st.info(text("import_not_allowed", lang), icon=":material/lock:")
 else:

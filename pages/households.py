@@ -1,5 +1,5 @@
-"""ครัวเรือน / Households: protected aggregate tables by area for the current filters, with CSV and
-XLSX downloads; for roles allowed to see them (officers in their areas, administrators), the
+"""ครัวเรือน / Households: protected aggregate tables by area (or, for one district, by village:
+``geo.views.villages``) for the current filters, with CSV and XLSX downloads; for roles allowed to see them (officers in their areas, administrators), the
 household rows too — no IDs or names, positions rounded for the role, formulas neutralised, every
 view and download logged. Tables go through ``show_table`` (no unlogged built-in CSV download)."""
 
@@ -10,6 +10,7 @@ from geo.engine.protect import DEFAULT_MIN_COUNT
 from geo.access.audit import MAX_HOUSEHOLD_ROWS, view_household_rows
 from geo.views.viewstate import describe_filters
 from geo.views.dashboard import download_table, research_table, view_area_table, view_mask, where_label
+from geo.views.villages import chosen_district, village_keys, village_reading_table, village_table
 from geo.views.text import format_number, text
 from geo.data.spreadsheet import neutralise_frame
 from pages._auth import current_user
@@ -28,17 +29,30 @@ if not user.capabilities.may_see_household_rows:
 if data is not None:
     st.radio(text("table_by", lang), PAGE_BY["households"], key=PAGE_KEYS["households"]["by"], horizontal=True,
              format_func=lambda by: text(f"map_{by}", lang) if by != "subdistrict" else text("subdistrict", lang))
+    k, exact = check_min_count(view.min_count, user), user.capabilities.exact_counts
+    villages = view.by == "village"
     with errors_explained(lang):  # a geo error: one line, not a traceback
-        table = view_area_table(data.index, view.by, view, k=check_min_count(view.min_count, user),
-                                exact=user.capabilities.exact_counts)
+        if not villages:
+            table = view_area_table(data.index, view.by, view, k=k, exact=exact)
+        elif chosen_district(view):  # one district's villages: their numbers come with its rows
+            mask = view_mask(data.index, view)
+            table = village_table(data.index, village_keys(data.index, data.household_rows(mask)), mask,
+                                  k=k, exact=exact)
+        else:
+            table = None
     filters = describe_filters(view, lang)
     st.subheader(f"{text(f'by_{view.by}', lang)} · {where_label(view, lang)}" + (f" ({filters})" if filters else ""))
+    if table is None:
+        st.info(text("villages_need_district", lang), icon=":material/holiday_village:")
+        st.stop()
     st.caption(f"{text('rows_shown', lang, rows=format_number(len(table), lang))} · "
                f"{text('protection_note', lang, k=table.attrs.get('min_count', DEFAULT_MIN_COUNT))}")
-    if table.empty:
-        st.warning(text("no_households", lang))
+    if table.empty:  # nothing selected, or (villages) every village under k, left out of the public release
+        st.warning(text("villages_all_withheld" if table.attrs.get("areas_withheld") else "no_households", lang,
+                        k=table.attrs.get("min_count", DEFAULT_MIN_COUNT)))
     else:
-        show_table(research_table(table, lang), key="households_table")
+        show_table(village_reading_table(table, lang) if villages else research_table(table, lang),
+                   key="households_table")
         download_buttons(download_table(table, lang), f"households_by_{view.by}", view, key="households_download")
 
     selected = int(table["households"].sum()) if len(table) else 0  # withheld areas are small: not counted

@@ -88,6 +88,7 @@ AUDIT_KEY_ENV = "PPAP_AUDIT_KEY"
 #: What callers log (:func:`log_event`).
 USER_EVENTS: tuple[str, ...] = (
     "login", "login_failed", "logout", "expired", "household_view", "import", "import_failed", "export", "denied",
+    "setting",
 )
 #: Written by the log itself: a break found before appending, and a count of rate-limited denials.
 SYSTEM_EVENTS: tuple[str, ...] = ("audit_break", "denials_summarised")

@@ -1,9 +1,11 @@
 """Which households file the app shows, and how it is read (pure Python; ``pages/_shared.py`` caches it).
 
 :func:`data_source` decides in one place: the file named by ``$PPAP_HOUSEHOLDS`` when set (e.g.
-the national-scale data of ``python -m geo national``), else the app's store
-(``geo.data.paths.store_dir()/households.parquet``) when it holds households, else the synthetic
-sample (``geo.data.paths.samples_dir()/households.parquet``), else nothing. With
+the national-scale data of ``python -m geo national``), else the dataset an administrator chose
+(:func:`dataset_choice`, kept in ``data/settings.json``): the imported store, the bundled sample, or
+``auto`` (the default) — the app's store (``geo.data.paths.store_dir()/households.parquet``) when it
+holds households, else the synthetic sample (``geo.data.paths.samples_dir()/households.parquet``).
+A chosen dataset that is missing falls back to the other; with neither, nothing. With
 ``$PPAP_DATABASE_URL`` set the store is the database, shown as a local Parquet snapshot of its
 current data version (:func:`geo.data.database.snapshot`): another process's import is seen within
 seconds, and the index and caches, keyed on the file, work unchanged.
@@ -32,13 +34,18 @@ from geo.data import database, paths
 from geo.data.contract import PILOT_COLUMN_NAMES, conform_pilots
 from geo.data.rounds import round_filter, round_years
 from geo.data.store import HOUSEHOLDS_FILE, is_synthetic, read_sample_metadata
-from geo.errors import InputFileError
+from geo.errors import ArgumentError, ConfigError, InputFileError
 
 #: Environment variable naming a households file to show instead of the store and the sample.
 HOUSEHOLDS_ENV = "PPAP_HOUSEHOLDS"
 SAMPLE_FILE = "households.parquet"
 PILOTS_FILE = "pilots.csv"
 MANIFEST_FILE = "manifest.json"
+#: The app's settings an administrator changes in the app (``data/settings.json``, never committed).
+SETTINGS_FILE = "settings.json"
+#: The datasets an administrator may choose (:func:`dataset_choice`): ``auto`` shows the store when it
+#: holds households, else the sample; ``sample`` and ``store`` pin one.
+DATASET_CHOICES: tuple[str, ...] = ("auto", "sample", "store")
 
 
 @dataclass(frozen=True)
@@ -144,9 +151,11 @@ def parquet_rows(path: str | os.PathLike[str]) -> int:
 def data_source(environ: Mapping[str, str] | None = None, *,
                 row_count: Callable[[Path], int] = parquet_rows,
                 synthetic: Callable[[Path], bool] = is_synthetic,
-                prepare_snapshot: Callable[[Path], object] | None = None) -> DataSource | None:
-    """The households the app shows: ``$PPAP_HOUSEHOLDS`` when set, else the store when it holds
-    rows, else the sample; None if none of them.
+                prepare_snapshot: Callable[[Path], object] | None = None,
+                choice: str | None = None) -> DataSource | None:
+    """The households the app shows: ``$PPAP_HOUSEHOLDS`` when set, else the chosen dataset
+    (``choice``): the store when it holds rows, else the sample (``auto``); the sample, else the
+    store (``sample``); the store, else the sample (``store``). None if none of them.
 
     Parameters
     ----------
@@ -158,11 +167,15 @@ def data_source(environ: Mapping[str, str] | None = None, *,
     prepare_snapshot : callable, optional
         Run on a new database snapshot before it is shown (:func:`geo.data.database.snapshot`'s
         ``prepare``); the app writes the engine's persisted index there.
+    choice : {"auto", "sample", "store"}, optional
+        The dataset to show; :func:`dataset_choice` (the administrator's setting) when omitted.
 
     Raises
     ------
     InputFileError
         ``$PPAP_HOUSEHOLDS`` is set but names no file.
+    ArgumentError
+        ``choice`` is not one of :data:`DATASET_CHOICES`.
 
     Example
     -------
@@ -177,17 +190,126 @@ def data_source(environ: Mapping[str, str] | None = None, *,
             raise InputFileError(f"{HOUSEHOLDS_ENV}={override}: no such file (python -m geo national writes one)")
         is_synth = synthetic(path)
         return DataSource(path, "sample" if is_synth else "store", is_synth, file_signature(path))
-    if database.enabled(environ):  # the database's households, as a local snapshot of its data version
-        snap = database.snapshot(database.database_url(environ), prepare=prepare_snapshot)
-        if snap is not None:
-            return DataSource(snap, "store", synthetic(snap), file_signature(snap))
-    store = store_path()
-    if not database.enabled(environ) and store.is_file() and row_count(store) > 0:
-        return DataSource(store, "store", synthetic(store), file_signature(store))
-    sample = sample_path()
-    if sample.is_file():
-        return DataSource(sample, "sample", synthetic(sample), file_signature(sample))
-    return None
+    choice = dataset_choice() if choice is None else _check_choice(choice)
+
+    def store() -> DataSource | None:
+        if database.enabled(environ):  # the database's households, as a local snapshot of its data version
+            snap = database.snapshot(database.database_url(environ), prepare=prepare_snapshot)
+            return None if snap is None else DataSource(snap, "store", synthetic(snap), file_signature(snap))
+        path = store_path()
+        if path.is_file() and row_count(path) > 0:
+            return DataSource(path, "store", synthetic(path), file_signature(path))
+        return None
+
+    def sample() -> DataSource | None:
+        path = sample_path()
+        return DataSource(path, "sample", synthetic(path), file_signature(path)) if path.is_file() else None
+
+    first, second = (sample, store) if choice == "sample" else (store, sample)
+    return first() or second()
+
+
+def settings_path() -> Path:
+    """Where the app's settings live: ``data/settings.json`` (honours ``PPAP_DATA_DIR``)."""
+    return paths.data_dir() / SETTINGS_FILE
+
+
+def _check_choice(choice: object) -> str:
+    if choice not in DATASET_CHOICES:
+        raise ArgumentError(f"dataset must be one of {', '.join(DATASET_CHOICES)}; got {str(choice)[:40]!r}")
+    return str(choice)
+
+
+def read_settings(path: str | os.PathLike[str] | None = None) -> dict:
+    """The settings file as a dict; ``{}`` when there is none.
+
+    Raises
+    ------
+    ConfigError
+        The file exists but is not a JSON object (the message names it).
+    """
+    import json
+
+    path = Path(path) if path is not None else settings_path()
+    try:
+        settings = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{path}: cannot read the settings ({exc}); fix or delete the file") from exc
+    if not isinstance(settings, dict):
+        raise ConfigError(f"{path}: the settings must be a JSON object, got {type(settings).__name__}")
+    return settings
+
+
+def dataset_choice(path: str | os.PathLike[str] | None = None) -> str:
+    """The dataset the administrator chose (``"auto"``, ``"sample"`` or ``"store"``); ``"auto"``
+    when nothing was chosen, or the settings file cannot be read or holds an unknown value
+    (a broken settings file never stops the app: it shows what ``auto`` shows).
+
+    Example
+    -------
+    >>> dataset_choice("/nonexistent/settings.json")
+    'auto'
+    """
+    try:
+        value = read_settings(path).get("dataset", "auto")
+    except ConfigError:
+        return "auto"
+    return value if value in DATASET_CHOICES else "auto"
+
+
+def write_dataset_choice(choice: str, path: str | os.PathLike[str] | None = None) -> str:
+    """Save the dataset choice in the settings file (atomically, keeping its other settings) and
+    return the choice it replaced. Who may do it, and the audit record, are the caller's business
+    (:func:`geo.access.settings.change_dataset`).
+
+    Raises
+    ------
+    ArgumentError
+        ``choice`` is not one of :data:`DATASET_CHOICES`.
+    ConfigError
+        The settings file cannot be read or written.
+    """
+    import json
+    import tempfile
+
+    choice = _check_choice(choice)
+    path = Path(path) if path is not None else settings_path()
+    try:
+        settings = read_settings(path)
+    except ConfigError:
+        settings = {}  # a broken file is replaced by a good one
+    before = settings.get("dataset", "auto")
+    settings["dataset"] = choice
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            json.dump(settings, out, ensure_ascii=False, indent=2)
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot write the settings ({exc})") from exc
+    return before if before in DATASET_CHOICES else "auto"
+
+
+def available_datasets(environ: Mapping[str, str] | None = None, *,
+                       row_count: Callable[[Path], int] = parquet_rows) -> tuple[str, ...]:
+    """The datasets there are to choose from: ``"sample"`` when the bundled sample is installed,
+    ``"store"`` when the store (or the database) is set up. ``auto`` is always a choice."""
+    environ = os.environ if environ is None else environ
+    out = []
+    if sample_path().is_file():
+        out.append("sample")
+    if database.enabled(environ) or (store_path().is_file() and row_count(store_path()) > 0):
+        out.append("store")
+    return tuple(out)
+
+
+def dataset_overridden(environ: Mapping[str, str] | None = None) -> bool:
+    """``$PPAP_HOUSEHOLDS`` names the shown file: the deployment, not the settings, decides."""
+    environ = os.environ if environ is None else environ
+    return bool(environ.get(HOUSEHOLDS_ENV))
 
 
 def file_rounds(path: str | os.PathLike[str]) -> tuple[int, ...]:

@@ -1021,6 +1021,60 @@ def aggregate_by_district(index: HouseholdIndex, **options: object) -> pd.DataFr
     return aggregate(index, "district", **options)  # type: ignore[arg-type]
 
 
+def aggregate_by_key(index: HouseholdIndex, keys: object, *, by: str, mask: np.ndarray | None = None,
+                     deficit_cutoff: float = DEFAULT_DEFICIT_CUTOFF,
+                     k_deprivations: int = DEFAULT_K_DEPRIVATIONS) -> pd.DataFrame:
+    """Aggregate indexed households by a key the index does not hold (unprotected), with the same
+    metric and cell-key columns as :func:`aggregate`: a village (``by="village"``, the key its
+    subdistrict code and village number, ``geo.views.villages``).
+
+    Parameters
+    ----------
+    keys : array-like of str
+        One key per household, in the index's order; ``""`` or missing keys are counted by no row.
+    by : str
+        What the keys are (``table.attrs["by"]``, which tells :func:`geo.engine.protect.protect`
+        the areas that enclose a row).
+    mask : numpy.ndarray of bool, optional
+        Households to include, as for :func:`aggregate`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per key with at least one selected household, sorted by ``code`` (the key), then
+        :data:`METRIC_COLUMNS` and :data:`KEY_COLUMNS`.
+
+    Raises
+    ------
+    EngineInputError
+        When ``keys`` or ``mask`` does not have one entry per household.
+    """
+    if not isinstance(index, HouseholdIndex):
+        raise EngineInputError(f"index must be a HouseholdIndex from index_households(), got {type(index).__name__}")
+    keys = pd.array(np.asarray(keys, dtype=object), dtype="string").fillna("")
+    if len(keys) != index.n:
+        raise EngineInputError(f"keys must have one entry per household ({index.n}), got {len(keys)}")
+    if mask is not None:
+        mask = np.asarray(mask)
+        if mask.dtype != bool or mask.shape != (index.n,):
+            raise EngineInputError(f"mask must be a bool array of length {index.n}, got {mask.dtype} {mask.shape}")
+    cutoff = check_float(deficit_cutoff, "deficit_cutoff", minimum=1.0, maximum=4.0)
+    k_dep = check_int(k_deprivations, "k_deprivations", minimum=1, maximum=len(CAPITALS))
+    keys = keys.to_numpy(dtype=object)
+    selected = (keys != "") if mask is None else (mask & (keys != ""))
+    positions = np.flatnonzero(selected)
+    if positions.size == 0:
+        table = aggregate(index, "province", mask=np.zeros(index.n, dtype=bool))
+    else:
+        codes, ids = np.unique(keys[positions].astype(str), return_inverse=True)
+        raw, groups = _sums_by_key(index, positions, ids.astype(np.int64), cutoff, k_dep, True)
+        table = pd.DataFrame({"code": pd.array(codes[groups], dtype="string"), **metrics_from_sums(raw)}, copy=False)
+    total = int(mask.sum()) if mask is not None else index.n
+    table.attrs.update({"by": by, "res": None, "rollup_min_count": None,
+                        "households_without_key": total - int(table["households"].sum())})
+    return table
+
+
 # ---------------------------------------------------------------------------------------------
 # Geometry for output
 # ---------------------------------------------------------------------------------------------

@@ -18,8 +18,8 @@ Maps, tables, tooltips, headlines, downloads and exports all call :func:`protect
      row is *suppressed*: ``households_shown`` reads ``"<k"`` (``"<10"``), ``households`` and
      every value computed from its households are withheld (``<NA>``/NaN).
   2. **No recovery by subtraction within the table.** For every area that contains released rows
-     and whose total could be published — the row's parent areas up the hierarchy (subdistrict ->
-     district -> province -> the whole table; an H3 cell -> its parents at every coarser
+     and whose total could be published — the row's parent areas up the hierarchy ((village ->)
+     subdistrict -> district -> province -> the whole table; an H3 cell -> its parents at every coarser
      resolution -> the whole table) — the suppressed rows inside it hold either no households or
      at least ``k`` households between them (*complementary* suppression: ``"suppressed"``).
   3. **Rolled-up H3 tables** (``aggregate(..., rollup_min_count=k)``) are a non-overlapping set of
@@ -65,9 +65,9 @@ def _hierarchy(table: pd.DataFrame, by: str | None) -> list[tuple[np.ndarray, np
     root = (np.zeros(n, dtype=np.int64), everywhere)
     if by == "pilot":
         return []
-    if by in ("province", "district", "subdistrict"):
+    if by in ("province", "district", "subdistrict", "village"):  # a village: its subdistrict code + its number
         codes = table["code"].astype("string").fillna("")
-        widths = {"province": [], "district": [2], "subdistrict": [4, 2]}[by]
+        widths = {"province": [], "district": [2], "subdistrict": [4, 2], "village": [6, 4, 2]}[by]
         return [(codes.str[:w].to_numpy(dtype=object), everywhere) for w in widths] + [root]
     if by == "h3":
         check_columns(table, "table", ("h3_cell", "res"))

@@ -13,8 +13,8 @@ Query string (defaults are left out; lists are comma-separated, repeated keys ar
     assist=none    assistance statuses                   pilot=P01-4609 pilot ids, or "none"
     dep=health     TPMAP deprivations (deprived in any)
     lang=en        th (default) | en                     era=CE         BE (default) | CE
-    metric=mpi     the Overview's metric                 by=district    province | district | subdistrict | h3
-    res=8          H3 resolution 5-9 (absent: automatic) area=4609      selected area (2/4/6 digits)
+    metric=mpi     the Overview's metric                 by=district    province | district | subdistrict | h3 | village
+    res=8          H3 resolution 5-10 (absent: automatic; above the role's finest: its finest, said) area=4609      selected area (2/4/6 digits)
     capital=human  the Capitals page's capital           km=10          the Pilots page's distance
     layers=pilots  pilot sites, reach rings and candidate sites over the Overview's or Capitals' map
     k=20           minimum households per shown area (every page; default 10)
@@ -61,9 +61,13 @@ LANGS: tuple[str, ...] = ("th", "en")
 ERAS: tuple[str, ...] = ("BE", "CE")
 #: Map levels: H3 hexagons or admin-area choropleths.
 MAP_BY: tuple[str, ...] = ("province", "district", "subdistrict", "h3")
-#: H3 resolutions a map may use and a user may pick (res 10 cells are a few households; the roll-up
-#: would merge them).
-MAP_RESOLUTIONS: tuple[int, ...] = (5, 6, 7, 8, 9)
+#: Levels a view's ``by`` may name: the map levels, and villages (the Households page's table of one
+#: district, :mod:`geo.views.villages`).
+TABLE_BY: tuple[str, ...] = MAP_BY + ("village",)
+#: H3 resolutions a map may use and a user may pick; each role's finest is
+#: :attr:`geo.access.roles.Capabilities.max_h3_res` (res 10, a few households a cell, for administrators
+#: only), applied by :func:`limit_resolution`.
+MAP_RESOLUTIONS: tuple[int, ...] = (5, 6, 7, 8, 9, 10)
 #: Layers a metric map may draw over its areas (``layers=pilots``).
 MAP_LAYERS: tuple[str, ...] = ("pilots",)
 #: Reach distances offered on the Pilots page, km.
@@ -450,7 +454,7 @@ def parse_query(params: Mapping[str, object]) -> tuple[ViewState, list[Notice]]:
         values["metric"] = _choice("metric", metric_name(_single(get("metric"))), OVERVIEW_METRICS,
                                    ViewState.metric, notices)
     if "by" in params:
-        values["by"] = _choice("by", get("by"), MAP_BY, ViewState.by, notices)
+        values["by"] = _choice("by", get("by"), TABLE_BY, ViewState.by, notices)
     if "res" in params:
         values["res"] = _int_choice("res", get("res"), MAP_RESOLUTIONS, notices)
     if "area" in params:
@@ -568,6 +572,22 @@ def restrict_rounds(view: ViewState, rounds: Iterable[int]) -> tuple[ViewState, 
             notices.append(Notice(QUERY_NAMES[name], str(shown), "url_not_in_data"))
             values[name] = None
     return replace(view, **values), notices
+
+
+def limit_resolution(view: ViewState, max_res: int) -> tuple[ViewState, list[Notice]]:
+    """The view with its H3 resolution at most ``max_res`` (the role's finest,
+    :attr:`geo.access.roles.Capabilities.max_h3_res`), and a notice when it was finer: a
+    ``?res=10`` link opened by a viewer is drawn at res 7 and says so, never silently.
+
+    Example
+    -------
+    >>> view, notices = limit_resolution(ViewState(by="h3", res=10), 7)
+    >>> view.res, [(n.param, n.value, n.reason) for n in notices]
+    (7, [('res', '10', 'url_res_capped')])
+    """
+    if view.res is None or view.res <= max_res:
+        return view, []
+    return replace(view, res=max_res), [Notice("res", str(view.res), "url_res_capped")]
 
 
 def change_rounds(view: ViewState, rounds: Iterable[int]) -> tuple[int, int] | None:

@@ -195,6 +195,20 @@ def test_a_download_arrives(offline_page, app_url, tmp_path: Path, skip_or_fail)
     assert {"name_th", "households_shown", "people"} <= set(table.columns)
 
 
+def test_a_district_s_village_table_downloads(offline_page, app_url, tmp_path: Path, skip_or_fail):
+    """The Households page by village (หมู่) for one district: a protected table and its CSV."""
+    require_data(skip_or_fail)
+
+    page = offline_page
+    page.goto(f"{app_url}/households?area=4609&by=village", wait_until="domcontentloaded", timeout=LOAD_TIMEOUT_MS)
+    path = download(page, "ดาวน์โหลด CSV", tmp_path)
+    assert path.name.startswith("ppap_households_by_village_")
+    table = pd.read_csv(path, encoding="utf-8-sig", dtype={"code": str, "subdistrict_code": str})
+    assert len(table) > 0 and table["code"].str.startswith("4609").all() and (table["min_count"] == 10).all()
+    assert {"subdistrict_code", "village_no", "name_th", "households_shown", "people"} <= set(table.columns)
+    assert (pd.to_numeric(table["households_count"]) >= 10).all()  # the public release: no village under k
+
+
 @pytest.mark.parametrize("path", ["pilots?km=10", "data", "capitals?by=h3&lang=en"])
 def test_other_pages_render_offline(offline_page, app_url, path, skip_or_fail):
     require_data(skip_or_fail)

@@ -2,7 +2,8 @@
 
 The attacker builds the tables a public viewer can build in the app — an area (a province or a
 district) × a map level (district, subdistrict, H3 at res 5, 6 and 7, rolled up as the map rolls
-them, and the headline of the whole selection) × a filter (none, each level, levels 1-2, not in
+them, a district's villages when their keys are given (the Households page's ``by=village``,
+:mod:`geo.views.villages`), and the headline of the whole selection) × a filter (none, each level, levels 1-2, not in
 TPMAP, verified, in no pilot, in no pilot or one pilot, one pilot) — through the library's own
 release functions (:func:`geo.engine.protect.protect`, :func:`geo.views.dashboard.totals_of`), and collects
 every count a table shows or withholds: households, households per level and at levels 1-2, not
@@ -11,7 +12,8 @@ in TPMAP, verified.
 Then it tries to determine each withheld count of 1 to k-1 households:
 
 * every figure is a set of households, and so a sum over *atoms* (households alike in everything
-  a view can tell apart: subdistrict, res-7 hexagon, level, TPMAP, verified, pilot);
+  a view can tell apart: subdistrict, village, hexagon at each drawn resolution, level, TPMAP,
+  verified, pilot);
 * a published figure ``p`` says ``p - noise <= sum <= p + noise`` (``noise`` 0 for an exact
   release) and, as only counts of at least ``k`` are published, ``sum >= k``; a withheld figure
   says ``sum <= k - 1 + noise`` (``k - 1`` for an exact release, where withheld rows also hold
@@ -32,7 +34,7 @@ import pandas as pd
 import highspy
 from scipy.sparse import csr_matrix
 
-from geo.engine.aggregate import HouseholdIndex, aggregate, exact_cells
+from geo.engine.aggregate import HouseholdIndex, aggregate, aggregate_by_key, exact_cells
 from geo.engine.cellkey import MAX_NOISE
 from geo.engine.filters import area_mask, combine_masks
 from geo.views.headline import totals_of
@@ -94,9 +96,13 @@ def _indicators(index: HouseholdIndex) -> dict[str, np.ndarray]:
     }
 
 
-def _row_groups(index: HouseholdIndex, raw: pd.DataFrame, by: str, mask: np.ndarray) -> list[np.ndarray]:
+def _row_groups(index: HouseholdIndex, raw: pd.DataFrame, by: str, mask: np.ndarray,
+                villages: np.ndarray | None = None) -> list[np.ndarray]:
     """Per row of an unprotected aggregate, the positions of its households (within ``mask``)."""
     selected = np.flatnonzero(mask)
+    if by == "village":
+        assert villages is not None
+        return [selected[villages[selected] == str(code)] for code in raw["code"]]
     if by == "h3":
         # A household is in the finest row whose cell contains it at that row's resolution (the
         # exact cell, h3.latlng_to_cell): a rolled-up family's households sit in their coarser cells,
@@ -135,8 +141,11 @@ def _figures_of(index, raw, released, groups, label, indicators) -> list[Figure]
     return out
 
 
-def collect_figures(index: HouseholdIndex, areas: list[str], *, k: int, exact: bool) -> tuple[int, list[Figure]]:
-    """Every count of every view of ``areas`` (see the module docstring), as released."""
+def collect_figures(index: HouseholdIndex, areas: list[str], *, k: int, exact: bool,
+                    villages: np.ndarray | None = None) -> tuple[int, list[Figure]]:
+    """Every count of every view of ``areas`` (see the module docstring), as released; with
+    ``villages`` (each household's village key, :func:`geo.views.villages.village_keys`) a
+    district's views include its village table."""
     indicators = _indicators(index)
     scope = combine_masks(*[area_mask(index, a) for a in areas[:1]])
     scope_positions = np.flatnonzero(scope) if scope is not None else np.arange(index.n)
@@ -164,6 +173,12 @@ def collect_figures(index: HouseholdIndex, areas: list[str], *, k: int, exact: b
                 figures += _figures_of(index, raw, released, _row_groups(index, raw, by, mask), f"{where} by={by}",
                                        indicators)
                 views += 1
+            if villages is not None and len(area) == 4:  # the Households page's villages of one district
+                raw = aggregate_by_key(index, villages, by="village", mask=mask)
+                released = protect(raw, k=k, exact=exact)
+                figures += _figures_of(index, raw, released, _row_groups(index, raw, "village", mask, villages),
+                                       f"{where} by=village", indicators)
+                views += 1
             for res in H3_RESOLUTIONS:  # as the map draws them: rolled up to k
                 raw = aggregate(index, "h3", res=res, mask=mask, rollup_min_count=k)
                 released = protect(raw, k=k, exact=exact)
@@ -174,12 +189,13 @@ def collect_figures(index: HouseholdIndex, areas: list[str], *, k: int, exact: b
     return views, figures
 
 
-def atoms_of(index: HouseholdIndex, positions: np.ndarray) -> np.ndarray:
+def atoms_of(index: HouseholdIndex, positions: np.ndarray, villages: np.ndarray | None = None) -> np.ndarray:
     """Atom id per position: households no view can tell apart share one."""
     # H3 cells do not nest exactly: the cell at each resolution the views draw, not one res-7 cell.
     cells = {f"cell{res}": exact_cells(index, res)[positions] for res in H3_RESOLUTIONS}
+    village = villages[positions].astype(str) if villages is not None else np.zeros(positions.size, dtype=np.int8)
     frame = pd.DataFrame({
-        "sub": index.subdistrict[positions], "district": index.district[positions], **cells,
+        "sub": index.subdistrict[positions], "village": village, "district": index.district[positions], **cells,
         "level": index.level[positions], "tpmap": index.in_tpmap[positions],
         "verified": index.verified[positions], "pilot": index.pilot[positions],
     })
@@ -187,13 +203,14 @@ def atoms_of(index: HouseholdIndex, positions: np.ndarray) -> np.ndarray:
 
 
 def attack(index: HouseholdIndex, areas: list[str], *, k: int = 10, exact: bool = False,
-           max_targets: int | None = None) -> AttackResult:
-    """Collect every figure of the views of ``areas`` and try to determine each withheld small count."""
-    views, figures = collect_figures(index, areas, k=k, exact=exact)
+           max_targets: int | None = None, villages: np.ndarray | None = None) -> AttackResult:
+    """Collect every figure of the views of ``areas`` (with each district's village table when
+    ``villages`` gives the households' village keys) and try to determine each withheld small count."""
+    views, figures = collect_figures(index, areas, k=k, exact=exact, villages=villages)
     noise = 0 if exact else MAX_NOISE
     universe = np.unique(np.concatenate([f.households for f in figures])) if figures else np.zeros(0, dtype=np.int64)
     atom_of_position = np.full(index.n, -1, dtype=np.int64)
-    atom_of_position[universe] = atoms_of(index, universe)
+    atom_of_position[universe] = atoms_of(index, universe, villages)
     n_atoms = int(atom_of_position.max()) + 1 if universe.size else 0
     atom_size = np.bincount(atom_of_position[universe], minlength=n_atoms)
 

@@ -4,7 +4,8 @@ For three bounded regions of the real sample — the issue's cross-resolution ca
 res 5/6/7), its cross-area case (province 18 against its districts 1802 and 1803) and a pilot's
 district (9309, where ``?level=1&pilot=none,P06-9309`` minus ``?level=1&pilot=none`` gave one
 household) — :mod:`tests.geo.disclosure_attack` builds every view a viewer can open and tries to
-pin down each withheld count of 1-9 households. The public release must leave none determined;
+pin down each withheld count of 1-9 households, with and without the districts' village tables
+(the Households page's ``by=village``). The public release must leave none determined;
 the exact release (today's complementary suppression, what officers see) must fall to the same
 attacker, which shows the harness can fail.
 """
@@ -20,6 +21,7 @@ from geo.engine.cellkey import MAX_NOISE, expected_abs_noise
 from geo.views.headline import totals_of
 from geo.engine.filters import HouseholdFilter, filter_mask
 from geo.engine.protect import protect
+from geo.views.villages import village_keys
 from tests.geo.disclosure_attack import attack
 
 REGIONS = {
@@ -54,6 +56,31 @@ def test_no_withheld_count_is_determined_in_the_public_release(sample, region, p
     print_figure(f"disclosure attack, public release, {region}: {public.summary()}")
     assert public.withheld_small > 0, "the region must have small withheld counts to attack"
     assert public.determined == [], public.determined[:10]
+
+
+@pytest.mark.parametrize("region", list(REGIONS))
+def test_village_tables_leave_no_withheld_count_determined_in_the_public_release(sample, region, print_figure):
+    """A viewer can open a district's villages (หมู่): each village is a new, smaller set of
+    households, differenced against every other view of the region; none of the withheld counts is
+    determined. The same views released exactly fall to the attacker through the village tables."""
+    from geo.engine.aggregate import aggregate_by_key
+
+    areas = REGIONS[region]
+    frame = sample[sample["province_code"] == areas[0][:2]].reset_index(drop=True)
+    index = index_households(frame)
+    villages = village_keys(index, frame)
+    district = next(a for a in areas if len(a) == 4)
+    from geo.engine.filters import area_mask
+
+    small = protect(aggregate_by_key(index, villages, by="village", mask=area_mask(index, district)), k=10)
+    assert small.attrs["areas_withheld"] > 0, "the district must have villages under k to attack"
+    public = attack(index, areas, k=10, exact=False, villages=villages)
+    print_figure(f"disclosure attack with village tables, public release, {region}: {public.summary()}")
+    assert public.withheld_small > 0 and public.determined == [], public.determined[:10]
+    exact = attack(index, areas, k=10, exact=True, villages=villages)
+    print_figure(f"disclosure attack with village tables, exact release, {region}: {exact.summary()}; "
+                 f"{sum('by=village' in label for label, _ in exact.determined)} of them village counts")
+    assert len(exact.determined) > 0
 
 
 @pytest.mark.parametrize("region", list(REGIONS))

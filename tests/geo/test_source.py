@@ -93,6 +93,74 @@ def test_nothing_is_shown_without_store_or_sample(tmp_path, monkeypatch):
     assert source.data_source() is None
 
 
+# ---------------------------------------------------------------------------------------------
+# The administrator's dataset choice
+# ---------------------------------------------------------------------------------------------
+
+
+def test_an_administrator_chooses_the_dataset_and_every_change_is_logged(world, tmp_path):
+    from geo.access.audit import read_audit
+    from geo.access.settings import change_dataset
+
+    store = write_households(source.store_path(), tiny_world.households())
+    log = tmp_path / "audit.jsonl"
+    assert source.dataset_choice() == "auto" and source.data_source().path == store  # the default: imported data
+    assert source.available_datasets() == ("sample", "store")
+    assert change_dataset(ADMIN, "sample", audit=log) == "auto"
+    assert source.settings_path() == world / "settings.json" and source.dataset_choice() == "sample"
+    assert source.data_source().path == source.sample_path()
+    assert change_dataset(ADMIN, "store", audit=log) == "sample"
+    assert source.data_source().path == store
+    records = read_audit(ADMIN, path=log, event="setting")
+    assert list(zip(records["username"], records["what"])) == [("a", "dataset auto -> sample"),
+                                                             ("a", "dataset sample -> store")]
+
+
+@pytest.mark.parametrize("user", [PROVINCE_46, DISTRICT_4609, User("r", "researcher"), User("v", "viewer"),
+                                  public_viewer()])
+def test_only_an_administrator_may_choose_the_dataset(world, tmp_path, user):
+    from geo.access.settings import change_dataset, may_change_settings
+
+    log = tmp_path / "audit.jsonl"
+    with pytest.raises(AccessDenied) as denied:
+        change_dataset(user, "sample", audit=log)
+    assert denied.value.reason == "setting" and not may_change_settings(user)
+    assert not source.settings_path().exists() and not log.exists()
+
+
+def test_a_chosen_dataset_that_is_missing_falls_back_to_the_other(world):
+    assert source.data_source(choice="store").kind == "sample"  # nothing imported yet
+    store = write_households(source.store_path(), tiny_world.households())
+    source.sample_path().unlink()
+    assert source.data_source(choice="sample").path == store
+    assert source.available_datasets() == ("store",)
+
+
+@pytest.mark.parametrize("content", ["not json", "[1, 2]", '{"dataset": "elsewhere"}'])
+def test_a_broken_settings_file_shows_what_auto_shows(world, content):
+    source.settings_path().write_text(content, encoding="utf-8")
+    assert source.dataset_choice() == "auto"
+    assert source.write_dataset_choice("sample") == "auto" and source.dataset_choice() == "sample"
+
+
+def test_an_unknown_dataset_is_refused(world):
+    from geo.errors import ArgumentError
+
+    for bad in ("national", "", None):
+        with pytest.raises(ArgumentError, match="auto, sample, store"):
+            source.write_dataset_choice(bad)
+        if bad is not None:  # None: the saved choice
+            with pytest.raises(ArgumentError):
+                source.data_source(choice=bad)
+
+
+def test_the_environment_overrides_the_choice(world, tmp_path, monkeypatch):
+    real = write_households(tmp_path / "elsewhere" / "real.parquet", tiny_world.households())
+    source.write_dataset_choice("sample")
+    monkeypatch.setenv(source.HOUSEHOLDS_ENV, str(real))
+    assert source.data_source().path == real and source.dataset_overridden()
+
+
 def test_the_environment_names_the_file_over_store_and_sample(world, tmp_path, monkeypatch):
     write_households(source.store_path(), tiny_world.households())
     real = write_households(tmp_path / "elsewhere" / "real.parquet", tiny_world.households())

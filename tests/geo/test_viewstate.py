@@ -26,6 +26,7 @@ from geo.views.viewstate import (
     ViewState,
     drill_down,
     drill_up,
+    limit_resolution,
     markdown_literal,
     normalise,
     parse_query,
@@ -402,3 +403,16 @@ def test_the_breadcrumb_follows_the_sidebar_s_province():
     assert view_breadcrumb(ViewState(provinces=("46",), area="4609"), "en")[0] == ("46", "Kalasin")
     assert view_breadcrumb(ViewState(provinces=("34", "46")), "en")[0][1] == "Ubon Ratchathani, Kalasin"
     assert view_breadcrumb(ViewState(), "en")[0][0] == ""
+
+
+@pytest.mark.parametrize(("role", "res", "shown", "said"), [
+    ("administrator", 10, 10, False), ("provincial_officer", 10, 9, True), ("researcher", 9, 8, True),
+    ("viewer", 10, 7, True), ("viewer", 7, 7, False), ("viewer", None, None, False),
+])
+def test_res_10_for_administrators_and_a_finer_link_is_said(role, res, shown, said):
+    from geo.access.roles import ROLE_CAPABILITIES
+
+    assert 10 in MAP_RESOLUTIONS and parse_query({"res": ["10"]})[0].res == 10
+    view, notices = limit_resolution(ViewState(by="h3", res=res), ROLE_CAPABILITIES[role].max_h3_res)
+    assert view.res == shown
+    assert [(n.param, n.reason) for n in notices] == ([("res", "url_res_capped")] if said else [])

@@ -141,12 +141,15 @@ def test_officer_headline_figures_are_the_engines_for_their_province(tiny_dir, a
     assert set(frame_by_key(at, "capitals_table").iloc[:, 0].astype(str)) <= {"กาฬสินธุ์", "46"}
 
 
-@pytest.mark.parametrize(("username", "finest"), [("viewer", 7), ("research", 8), ("kalasin", 9), ("admin", 9)])
+@pytest.mark.parametrize(("username", "finest"), [("viewer", 7), ("research", 8), ("kalasin", 9), ("admin", 10)])
 def test_h3_resolution_is_capped_for_the_role(username, finest, tiny_dir, access_users):
+    """``?res=10``: administrators draw res 10; every other role its finest, and the page says so."""
     import h3
 
-    at = open_app("overview", {"by": "h3", "res": "9"}, login=username)
+    at = open_app("overview", {"by": "h3", "res": "10"}, login=username)
     assert at.session_state["overview_res"] == finest
+    said = " ".join(w.value for w in at.warning)
+    assert ("res" in said and "10" in said) == (finest < 10), said
     assert len(at.selectbox(key="overview_res").options) == 1 + len(range(5, finest + 1))
     (deck,) = decks(at)
     (cells,) = [layer for layer in deck["layers"] if layer["id"] == "cells"]

@@ -122,6 +122,33 @@ def test_households_tables_are_protected_aggregates_with_downloads(tiny_dir, dow
     assert rows[0][:3] == ("min_count", "code", "name_th") and len(rows) == 4  # header and three areas
 
 
+def test_a_district_s_villages_are_a_protected_table_with_downloads(tiny_dir, download_bytes, access_users):
+    """``by=village``: households, people and level shares per หมู่ of the chosen district, through
+    the same release as every table (the public one: perturbed, small villages left out)."""
+    from geo.views.villages import village_keys, village_table
+
+    at = open_app("households", {"by": "village"})
+    assert "เลือกอำเภอเดียว" in page_text(at) and not at.dataframe  # no district chosen: no table
+    at = open_app("households", {"by": "village", "area": "4609"})  # 29 households in six villages, each under 10
+    assert "ทุกพื้นที่มีน้อยกว่า 10 ครัวเรือน" in page_text(at) and not at.dataframe
+    at = open_app("households", {"by": "village", "area": "4601"})  # three villages of ten
+    index = index_households(households())
+    keys = village_keys(index, households())
+    expected = village_table(index, keys, D.view_mask(index, ViewState(area="4601")))
+    table = at.dataframe[0].value
+    assert table["รหัส"].tolist() == expected["code"].tolist() and len(table) > 0
+    assert table["หมู่บ้าน"].tolist() == [f"หมู่ที่ {n}" for n in expected["village_no"]]
+    assert all(c.startswith("4601") for c in table["รหัส"])
+    csv = pd.read_csv(io.BytesIO(download_bytes(at, "households_download_csv")), encoding="utf-8-sig",
+                      dtype={"code": str, "subdistrict_code": str})
+    assert csv["code"].tolist() == expected["code"].tolist() and (csv["min_count"] == 10).all()
+    assert csv["households_shown"].astype(str).tolist() == expected["households_shown"].tolist()
+    # The administrator at k=1: every village, exact, adding up to the district.
+    admin = open_app("households", {"by": "village", "area": "4609", "k": "1"}, login="admin")
+    exact = admin.dataframe[0].value
+    assert sum(int(v) for v in exact["ครัวเรือน"]) == int((households()["district_code"] == "4609").sum())
+
+
 def test_households_follow_the_filters(tiny_dir):
     at = open_app("households", {"prov": "46", "level": "2"})
     table = at.dataframe[0].value
@@ -166,6 +193,33 @@ def test_data_page_imports_a_file_and_shows_the_report(tiny_dir, download_bytes,
     assert "ข้อมูลที่นำเข้า (11 ครัวเรือน)" in page_text(at)
     provenance = at.dataframe[-1].value
     assert provenance["ไฟล์"].tolist() == ["new.csv"] and provenance["รับ"].tolist() == [11]
+
+
+def test_an_administrator_chooses_the_dataset_and_the_sidebar_says_it(tiny_dir, access_users, audit_log):
+    """After an import every page shows the imported households (automatic); an administrator
+    can pin the sample again, every page's sidebar says which dataset is shown, the change is logged."""
+    import json
+
+    store = tiny_dir / "store" / "households.parquet"
+    store.parent.mkdir(parents=True, exist_ok=True)
+    households().head(30).to_parquet(store)
+    at = open_app("data", login="admin")
+    assert "ข้อมูลที่นำเข้า (30 ครัวเรือน)" in page_text(at)
+    assert at.radio(key="data_dataset").value == "auto"
+    at.radio(key="data_dataset").set_value("sample")
+    rerun(at)
+    text = page_text(at)
+    assert "ข้อมูลตัวอย่าง (71 ครัวเรือน)" in text and "ผู้ดูแลระบบเลือกชุดข้อมูลนี้" in text, text
+    assert "เปลี่ยนชุดข้อมูลแล้ว" in text
+    assert json.loads((tiny_dir / "settings.json").read_text())["dataset"] == "sample"
+    records = [json.loads(line) for line in audit_log.read_text().splitlines()]
+    assert [(r["username"], r["what"]) for r in records if r["event"] == "setting"] == [("admin", "dataset auto -> sample")]
+
+    officer = open_app("overview", login="kalasin")  # every user, every page: the sample, said
+    assert "ผู้ดูแลระบบเลือกชุดข้อมูลนี้" in page_text(officer)
+    officer = open_app("data", login="kalasin")
+    assert not officer.get("radio") or "data_dataset" not in [r.key for r in officer.radio]
+    assert "เฉพาะผู้ดูแลระบบเท่านั้นที่เปลี่ยนชุดข้อมูลได้" in page_text(officer)
 
 
 def test_national_ids_without_a_key_are_rejected_and_with_one_hashed(tiny_dir, access_users):
