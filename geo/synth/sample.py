@@ -600,8 +600,7 @@ def _capital_tilts(hh: dict[str, np.ndarray], areas: pd.DataFrame, rng: np.rando
     The sum of three parts, then centred over the five capitals (so it moves which capital is
     lacking, not how poor a household is overall): a smooth random field per capital over the
     village centres (:data:`PATTERN_FIELD_SD`, correlated over about :data:`PATTERN_LENGTH_KM`; random
-    Fourier features, so the field is a function of position and batches of provinces agree at
-    their borders), a regional tilt (:data:`REGION_DEFICIT`), and remoteness: physical capital
+    Fourier features: a function of position, cheap for any number of villages), a regional tilt (:data:`REGION_DEFICIT`), and remoteness: physical capital
     falls with the distance from the province's Mueang district (:data:`REMOTE_PHYSICAL_PER_100KM`).
     """
     lon, lat = hh["village_lon"], hh["village_lat"]
