@@ -20,10 +20,11 @@ whatever the number of metrics. There is no Python loop over households or areas
 What it computes per area
 -------------------------
 See :data:`METRIC_COLUMNS`: households and people, per level, share at levels 1-2, households not
-in TPMAP and verified, mean score per capital, share in deficit per capital (score below
+in TPMAP, in TPMAP (the denominator of a deprivation's share) and verified, mean score per capital, share in deficit per capital (score below
 ``deficit_cutoff``, default 1.75, the top of the lowest band), the dominant deficit (the capital
 most often in deficit; ties go to the first in :data:`geo.data.contract.CAPITALS`), counts per TPMAP
-deprivation, an Alkire-Foster index over the five capitals (deprived in a capital when its score
+deprivation (households in TPMAP only: one not in TPMAP has no TPMAP deprivations, whatever its
+row says; an unknown deprivation is not counted as one), an Alkire-Foster index over the five capitals (deprived in a capital when its score
 is below ``deficit_cutoff``; poor when deprived in at least ``k_deprivations`` of 5; equal weights
 1/5; ``af_h`` = poor / households, ``af_a`` = mean share of capitals deprived among the poor,
 ``af_mpi`` = H x A, and ``af_contribution_<capital>`` = the capital's share of the MPI, summing to
@@ -81,7 +82,7 @@ def _metric_columns() -> tuple[str, ...]:
     cols = ["households", "people"]
     cols += [f"households_level_{lv}" for lv in range(1, 5)]
     cols += [f"people_level_{lv}" for lv in range(1, 5)]
-    cols += ["share_level_1_2", "not_in_tpmap", "verified"]
+    cols += ["share_level_1_2", "not_in_tpmap", "in_tpmap", "verified"]
     cols += [f"mean_{c}" for c in CAPITAL_COLUMNS]
     cols += [f"deficit_share_{c}" for c in CAPITALS]
     cols += ["dominant_deficit"]
@@ -96,13 +97,13 @@ METRIC_COLUMNS: tuple[str, ...] = _metric_columns()
 #: Metric columns that count households or people (protected as counts, summable).
 COUNT_COLUMNS: tuple[str, ...] = tuple(
     c for c in METRIC_COLUMNS
-    if c.startswith(("households", "people")) or c in ("not_in_tpmap", "verified") or c in DEPRIVATION_COLUMNS
+    if c.startswith(("households", "people")) or c in ("not_in_tpmap", "in_tpmap", "verified") or c in DEPRIVATION_COLUMNS
 )
 
 
 def _key_columns() -> tuple[str, ...]:
     cols = ["ckey_households"] + [f"ckey_households_level_{lv}" for lv in range(1, 5)]
-    cols += ["ckey_not_in_tpmap", "ckey_verified"] + [f"ckey_{c}" for c in DEPRIVATION_COLUMNS]
+    cols += ["ckey_not_in_tpmap", "ckey_in_tpmap", "ckey_verified"] + [f"ckey_{c}" for c in DEPRIVATION_COLUMNS]
     cols += [f"ckey_deficit_{c}" for c in CAPITALS] + ["ckey_af_poor"]
     cols += [f"ckey_assistance_{s}" for s in ASSISTANCE_STATUSES]
     return tuple(cols)
@@ -259,6 +260,7 @@ def index_households(households: pd.DataFrame) -> HouseholdIndex:
     dep_mask = np.zeros(len(frame), dtype=np.uint8)
     for bit, column in enumerate(DEPRIVATION_COLUMNS):
         dep_mask |= _known_true(frame, column).astype(np.uint8) << np.uint8(bit)
+    dep_mask[~in_tpmap] = 0  # TPMAP's deprivations exist only for households in TPMAP
     capitals = np.empty((len(CAPITAL_COLUMNS), len(frame)), dtype=np.float64)
     for row, column in enumerate(CAPITAL_COLUMNS):
         capitals[row] = _required(frame, column, "float64")
@@ -867,6 +869,7 @@ def metrics_from_sums(raw: dict[str, np.ndarray]) -> dict[str, object]:
             out[f"people_level_{lv + 1}"] = people_level[lv]
         out["share_level_1_2"] = (level[0] + level[1]) * per_household
         out["not_in_tpmap"] = raw["not_tpmap"]
+        out["in_tpmap"] = households - raw["not_tpmap"]  # the denominator of the dep_* shares
         out["verified"] = raw["verified"]
         for j, column in enumerate(CAPITAL_COLUMNS):
             out[f"mean_{column}"] = raw["capital_sum"][j] * per_household
@@ -898,6 +901,7 @@ def _key_columns_of(raw: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     for lv in range(N_LEVELS):
         out[f"ckey_households_level_{lv + 1}"] = as_int(raw["key_level"][lv])
     out["ckey_not_in_tpmap"] = as_int(raw["key_not_tpmap"])
+    out["ckey_in_tpmap"] = as_int(raw["key_households"]) - out["ckey_not_in_tpmap"]
     out["ckey_verified"] = as_int(raw["key_verified"])
     for j, column in enumerate(DEPRIVATION_COLUMNS):
         out[f"ckey_{column}"] = as_int(raw["key_dep"][j])

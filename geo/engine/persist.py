@@ -24,7 +24,9 @@ INDEX_ARRAYS: tuple[str, ...] = (
 INDEX_CODES: tuple[str, ...] = ("province_codes", "district_codes", "subdistrict_codes", "pilot_ids")
 
 
-INDEX_VERSION = 3  # 2: record keys (geo.engine.cellkey) in the index and the cube; 3: exact hexagons (moved_*)
+#: 2: record keys (geo.engine.cellkey) in the index and the cube; 3: exact hexagons (moved_*); 4: TPMAP
+#: deprivations (``deprivation_mask`` and the cube's deprivation sums) only for households in TPMAP.
+INDEX_VERSION = 4
 
 
 def index_dir_for(households_path: str | os.PathLike[str]) -> Path:

@@ -244,6 +244,7 @@ COUNT_KEYS: dict[str, tuple[str, int]] = {
     **{f"households_level_{lv}": (f"ckey_households_level_{lv}", STREAM_HOUSEHOLDS) for lv in range(1, 5)},
     **{f"people_level_{lv}": (f"ckey_households_level_{lv}", STREAM_PEOPLE) for lv in range(1, 5)},
     "not_in_tpmap": ("ckey_not_in_tpmap", STREAM_HOUSEHOLDS),
+    "in_tpmap": ("ckey_in_tpmap", STREAM_HOUSEHOLDS),
     "verified": ("ckey_verified", STREAM_HOUSEHOLDS),
     **{c: (f"ckey_{c}", STREAM_HOUSEHOLDS) for c in DEPRIVATION_COLUMNS},
     "helped": ("ckey_assistance_helped", STREAM_HOUSEHOLDS),
@@ -273,7 +274,7 @@ def _int_array(values: np.ndarray, hide: np.ndarray) -> pd.arrays.IntegerArray:
 def release_perturbed(table: pd.DataFrame, *, k: int = DEFAULT_MIN_COUNT) -> pd.DataFrame:
     """The public release: cell-key perturbation (:mod:`geo.engine.cellkey`) plus a small-count rule.
 
-    * Every count (households, people, per level, not in TPMAP, verified, TPMAP deprivations,
+    * Every count (households, people, per level, not in TPMAP, in TPMAP, verified, TPMAP deprivations,
       pilot reach) is published as ``true + noise(cell key)``, the noise at most
       :data:`geo.engine.cellkey.MAX_NOISE` households either way and the same whenever the same
       households are counted, in any table.

@@ -524,6 +524,18 @@ def _parse_file(
         if column in REQUIRED_HOUSEHOLD_COLUMNS:  # verified and dep_* are optional: blank is unknown
             flag_missing(column, values, err)
         out[column] = values
+    # TPMAP's deprivations exist only for a household in TPMAP: unknown for one not in it.
+    outside = out["in_tpmap"].map(lambda v: v is False).to_numpy(dtype=bool)
+    if outside.any():
+        given = np.zeros(len(index), dtype=bool)
+        for column in DEPRIVATION_COLUMNS:
+            if column in text:
+                given |= (column_text(column) != "").to_numpy(dtype=bool)
+                out.loc[outside, column] = None
+            elif column in out.columns:
+                out.loc[outside, column] = None
+        if (given & outside).any():
+            summary.notes.append(make_reason("deprivations_outside_tpmap", count=int((given & outside).sum())))
 
     status_text = column_text("assistance_status")
     status, err = _map_unique(status_text, V.parse_status)

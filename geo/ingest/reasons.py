@@ -89,6 +89,7 @@ _SPECS: tuple[ReasonSpec, ...] = (
     ReasonSpec("quote_problems", "note"),
     ReasonSpec("replaces_stored", "note"),
     ReasonSpec("optional_columns_missing", "note"),
+    ReasonSpec("deprivations_outside_tpmap", "note"),
     ReasonSpec("decimal_comma", "note"),
     ReasonSpec("header_not_first_row", "note"),
 )

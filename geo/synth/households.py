@@ -45,7 +45,8 @@ def synthetic_households(n: int, districts: pd.DataFrame, *, seed: int = 0, wron
 
     Households cluster in villages; counts per district vary widely (gamma weights). About
     ``wrong_share`` declare another district of the same province, and ``no_position_share`` have
-    no position, so verification has something to find.
+    no position, so verification has something to find. A household not in TPMAP has its ``dep_*``
+    unknown (NA).
 
     Parameters
     ----------
@@ -127,6 +128,8 @@ def synthetic_households(n: int, districts: pd.DataFrame, *, seed: int = 0, wron
         ],
         "pilot_id": pd.Categorical.from_codes(pilot, categories=pilot_names),
     }
+    for column in DEPRIVATION_COLUMNS:  # TPMAP's deprivations: unknown (NA) for a household not in TPMAP
+        data[column] = pd.arrays.BooleanArray(data[column], ~data["in_tpmap"])
     return conform_households(pd.DataFrame(data))
 
 
@@ -144,7 +147,8 @@ def random_households(n: int, *, seed: int = 0, subdistricts: tuple[str, ...] = 
                       missing_position_share: float = 0.0, cluster_km: float | None = None) -> pd.DataFrame:
     """Small random households for tests: codes drawn from ``subdistricts``, positions in ``bbox``.
 
-    No polygons: positions and codes are independent. ``bbox`` is (lon_min, lat_min, lon_max,
+    No polygons: positions and codes are independent. Deprivations are drawn for every household,
+    in TPMAP or not (the engine must ignore them outside TPMAP). ``bbox`` is (lon_min, lat_min, lon_max,
     lat_max); ``cluster_km`` gathers positions around a few centres so H3 cells hold several
     households.
     """

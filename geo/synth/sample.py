@@ -35,18 +35,26 @@ Model, in the order it runs (every step is whole-array numpy, seeded; see :func:
    They are ``verified`` False. Verification should flag exactly these. Every other household
    lies inside its declared subdistrict polygon (coordinates are rounded to 6 decimals *before*
    that is checked, so rounding never moves a point across a border).
-5. **Capitals.** Five scores per household, ``mean + shared standing + own noise``, clipped to
-   1.0-4.0 and rounded to 2 decimals. Means follow the field pattern: physical 2.65 highest,
-   social 2.30, human 2.25, natural 1.85 and financial 1.75 lowest. The shared standing adds
-   province, district and village effects, so maps show real-looking spatial structure. Levels
-   come from :func:`geo.data.contract.poverty_level_from_scores`: about 68% level 2, 13% level 1,
-   19% level 3, well under 1% level 4.
+5. **Capitals.** Five scores per household, ``mean + why-poor tilt + shared standing + own
+   noise``, clipped to 1.0-4.0 and rounded to 2 decimals. Means follow the field pattern: physical
+   2.50 highest, social 2.30, human 2.20, natural 1.95 and financial 1.85 lowest. The *why-poor
+   tilt* (:func:`_capital_tilts`, its own random stream) moves which capital a place lacks: a
+   smooth random field per capital over village centres (s.d. 0.35, correlated over ~60 km),
+   regional tilts (north-east uplands natural, northern hills physical, deep south human, central
+   plains and Phatthalung financial) and remoteness (physical falls with distance from the
+   province's Mueang district), centred over the five capitals so a household's mean score, and
+   so its level, is not moved. Neighbouring districts therefore tend to lack the same capital,
+   and every capital is the dominant deficit somewhere (:mod:`geo.synth.pattern` measures it). The
+   shared standing adds province, district and village effects. Levels come from
+   :func:`geo.data.contract.poverty_level_from_scores`: about 68% level 2, 12% level 1, 19% level
+   3, well under 1% level 4.
 6. **Income.** Log-normal around the 2023 poverty line (3,043 baht/person/month = 36,516 a year),
    rising with standing and financial capital; about half the households fall below it.
 7. **Deprivations.** TPMAP's five dimensions: income is the Basic Minimum Needs criterion
    (under 38,000 baht/person/year); health and education follow human capital, living
    conditions physical capital, access to public services social and natural capital
-   (logistic). A household in TPMAP is deprived in at least one dimension.
+   (logistic). A household in TPMAP is deprived in at least one dimension; one not in TPMAP has
+   its five ``dep_*`` unknown (NA): TPMAP never assessed it.
 8. **TPMAP.** In Kalasin exactly 11,875 households are not in TPMAP, drawn with weights favouring
    households with fewer recorded deprivations (the ones state data tends to miss); elsewhere a
    household is in TPMAP with probability 0.45 + 0.1 per deprivation.
@@ -125,9 +133,11 @@ from geo.synth.places import (
 from geo.data.store import METADATA_KEY, SYNTHETIC_KEY
 
 #: Bump whenever the output for a given seed and boundaries changes.
-GENERATOR_VERSION = "2"
-#: Part of every random stream's seed; kept at 1 when version 2 added the 2021 round, so that the
-#: 2023 round stays what version 1 made (bump it only to change every draw on purpose).
+GENERATOR_VERSION = "3"
+#: Part of every random stream's seed; kept at 1 when version 2 added the 2021 round (so its 2023 round
+#: was version 1's) and when version 3 added the why-poor pattern from a 17th stream (so places, ids,
+#: pilots and every other draw are as before; only what follows from the capitals changed). Bump it
+#: only to change every draw on purpose.
 STREAM_VERSION = 1
 #: The default seed: the date of the PPPConnext count the sample reproduces.
 DEFAULT_SEED = 20230613
@@ -169,7 +179,24 @@ PLANTED_SHARE = 0.005
 MEMBERS_MIN, MEMBERS_MAX = 1, 12
 
 #: Capital score means, in contract order (human, physical, natural, financial, social).
-CAPITAL_MEANS = np.array([2.25, 2.65, 1.85, 1.75, 2.30])
+CAPITAL_MEANS = np.array([2.20, 2.50, 1.95, 1.85, 2.30])
+#: The "why poor" pattern (:func:`_capital_tilts`): the smooth random field's s.d. per capital (score
+#: points), its correlation length (km) and number of random Fourier features.
+PATTERN_FIELD_SD = 0.35
+PATTERN_LENGTH_KM = 60.0
+PATTERN_FEATURES = 64
+#: Regional tilts of the capitals, in score points (before centring over the five): dry north-east
+#: uplands lack natural capital (soil, water), the northern hills physical (roads, housing), the deep
+#: south human capital (schooling, health), the central plains and Phatthalung financial (farm debt).
+REGION_DEFICIT: dict[str, dict[str, float]] = {
+    **{p: {"natural": -0.15} for p in ("46", "49", "35", "33", "47", "32", "37", "31", "30", "42", "45", "34")},
+    **{p: {"physical": -0.40} for p in ("52", "65")},
+    "58": {"physical": -0.70},
+    **{p: {"human": -0.35} for p in ("94", "95", "96")},
+    **{p: {"financial": -0.15} for p in ("93", "18")},
+}
+#: Physical capital lost per 100 km from the province's Mueang district (up to 150 km).
+REMOTE_PHYSICAL_PER_100KM = 0.35
 #: Regional factors for splitting households across provinces (per subdistrict).
 REGION_FACTOR: dict[str, float] = {
     **{p: 1.0 for p in ("46", "49", "35", "33", "47", "32", "37", "31", "30", "42", "45", "34")},
@@ -397,11 +424,13 @@ def generate_sample(
     missing = [d for d in pilot_districts if d not in set(areas["district_code"])]
     if missing:
         raise BoundaryError(f"boundaries have no polygon for the pilot districts {missing}")
-    streams = iter(np.random.default_rng(np.random.SeedSequence([seed, STREAM_VERSION])).spawn(16))
+    children = np.random.default_rng(np.random.SeedSequence([seed, STREAM_VERSION])).spawn(17)
+    streams = iter(children[:16])  # the 17th (version 3) draws the "why poor" pattern: the others are as before
 
     hh = _place_households(areas, targets, per_province, next(streams), next(streams), next(streams))
     planted = _plant(hh, areas, targets, next(streams))
-    caps, standing = _capitals(hh, next(streams))
+    tilt = _capital_tilts(hh, areas, children[16])
+    caps, standing = _capitals(hh, tilt, next(streams))
     income = _income(standing, caps, next(streams))
     deps, dep_prob = _deprivations(caps, income, next(streams))
     in_tpmap = _tpmap(hh, deps, targets, next(streams))
@@ -429,7 +458,7 @@ def generate_sample(
             "poverty_level": level,
             "in_tpmap": in_tpmap,
             "verified": verified,
-            **{col: deps[:, k] for k, col in enumerate(DEPRIVATION_COLUMNS)},
+            **_tpmap_deprivations(deps, in_tpmap),
             "assistance_status": np.asarray(ASSISTANCE_STATUSES, dtype=object)[status],
             "pilot_id": pilot_id,
         }
@@ -565,8 +594,44 @@ def _plant(
     return planted
 
 
-def _capitals(hh: dict[str, np.ndarray], rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Five capital scores and the household's shared standing (step 5)."""
+def _capital_tilts(hh: dict[str, np.ndarray], areas: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
+    """Why each village is poor (step 5): a tilt per village and capital, shape (villages, 5).
+
+    The sum of three parts, then centred over the five capitals (so it moves which capital is
+    lacking, not how poor a household is overall): a smooth random field per capital over the
+    village centres (:data:`PATTERN_FIELD_SD`, correlated over about :data:`PATTERN_LENGTH_KM`; random
+    Fourier features: a function of position, cheap for any number of villages), a regional tilt (:data:`REGION_DEFICIT`), and remoteness: physical capital
+    falls with the distance from the province's Mueang district (:data:`REMOTE_PHYSICAL_PER_100KM`).
+    """
+    lon, lat = hh["village_lon"], hh["village_lat"]
+    x = np.column_stack([lon * 111.32 * np.cos(np.radians(15.0)), lat * 110.57])  # km, near Thailand
+    n_caps, k = len(CAPITALS), PATTERN_FEATURES
+    omega = rng.normal(0.0, 1.0 / PATTERN_LENGTH_KM, (n_caps, k, 2))
+    phase = rng.uniform(0.0, 2.0 * np.pi, (n_caps, k))
+    field = np.stack([np.cos(x @ omega[c].T + phase[c]).sum(axis=1) for c in range(n_caps)], axis=1)
+    tilt = PATTERN_FIELD_SD * np.sqrt(2.0 / k) * field
+
+    village_province = areas["province_code"].to_numpy()[hh["village_area"]]
+    for province, shifts in REGION_DEFICIT.items():
+        here = village_province == province
+        for capital, shift in shifts.items():
+            tilt[here, CAPITALS.index(capital)] += shift
+
+    # Remoteness: distance from the centre of the province's Mueang district (<province>01), or of
+    # the province's villages when it has none.
+    village_district = areas["district_code"].to_numpy()[hh["village_area"]]
+    distance = np.zeros(lon.size)
+    for province in np.unique(village_province):
+        here = village_province == province
+        centre = here & (village_district == f"{province}01")
+        centre = centre if centre.any() else here
+        distance[here] = np.hypot(*(x[here] - x[centre].mean(axis=0)).T)
+    tilt[:, CAPITALS.index("physical")] -= REMOTE_PHYSICAL_PER_100KM * np.minimum(distance, 150.0) / 100.0
+    return tilt - tilt.mean(axis=1, keepdims=True)
+
+
+def _capitals(hh: dict[str, np.ndarray], tilt: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Five capital scores and the household's shared standing (step 5); ``tilt`` per village."""
     n = hh["area"].size
     _, province_idx = np.unique(hh["province_code"], return_inverse=True)
     _, district_idx = np.unique(hh["district_code"], return_inverse=True)
@@ -576,7 +641,7 @@ def _capitals(hh: dict[str, np.ndarray], rng: np.random.Generator) -> tuple[np.n
         + rng.normal(0.0, 0.12, hh["village_area"].size)[hh["village"]]
         + rng.normal(0.0, 0.30, n)
     )
-    raw = CAPITAL_MEANS + standing[:, None] + rng.normal(0.0, 0.30, (n, CAPITAL_MEANS.size))
+    raw = CAPITAL_MEANS + tilt[hh["village"]] + standing[:, None] + rng.normal(0.0, 0.30, (n, CAPITAL_MEANS.size))
     return np.round(np.clip(raw, 1.0, 4.0), 2), standing
 
 
@@ -632,6 +697,12 @@ def _at_least_one_deprivation(deps: np.ndarray, prob: np.ndarray, in_tpmap: np.n
     fix = np.flatnonzero(in_tpmap & ~out.any(axis=1))
     out[fix, np.argmax(prob[fix], axis=1)] = True
     return out
+
+
+def _tpmap_deprivations(deps: np.ndarray, in_tpmap: np.ndarray) -> dict[str, pd.arrays.BooleanArray]:
+    """The ``dep_*`` columns: TPMAP's flags for a household in TPMAP, unknown (NA) for one not in
+    it (TPMAP never assessed it)."""
+    return {column: pd.arrays.BooleanArray(deps[:, k].copy(), ~in_tpmap) for k, column in enumerate(DEPRIVATION_COLUMNS)}
 
 
 def _members(
@@ -806,8 +877,8 @@ def _earlier_round(
     in_tpmap = earlier["in_tpmap"].to_numpy(dtype=bool)
     deps, dep_prob = _deprivations(capitals, income, rng_rest)
     deps = _at_least_one_deprivation(deps, dep_prob, in_tpmap)
-    for k, column in enumerate(DEPRIVATION_COLUMNS):
-        earlier[column] = deps[:, k]
+    for column, values in _tpmap_deprivations(deps, in_tpmap).items():
+        earlier[column] = values
     members = earlier["members"].to_numpy(dtype=np.int64)
     members = np.clip(members + rng_rest.choice([-1, 0, 1], size=n_rows, p=[0.07, 0.86, 0.07]), MEMBERS_MIN, MEMBERS_MAX)
     earlier["members"] = adjust_to_total(members, people, rng_rest, low=MEMBERS_MIN, high=MEMBERS_MAX)

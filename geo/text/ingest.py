@@ -199,6 +199,10 @@ REASON_MESSAGES: dict[str, dict[str, str]] = {
         "th": "ไฟล์ไม่มีคอลัมน์ {columns} ซึ่งไม่บังคับ ระบบบันทึกเป็น 'ไม่ทราบ' สำหรับครัวเรือนในไฟล์นี้",
         "en": 'the file has no {columns}; these are optional and stored as unknown for its households',
     },
+    "deprivations_outside_tpmap": {
+        "th": "ครัวเรือนที่ไม่อยู่ใน TPMAP {count} ครัวเรือนมีค่าการขาดแคลนของ TPMAP (dep_*) แต่ครัวเรือนนอก TPMAP ไม่มีค่าเหล่านี้ ระบบจึงบันทึกเป็น 'ไม่ทราบ'",
+        "en": "{count} households not in TPMAP give TPMAP deprivations (dep_*); a household not in TPMAP has none, so they are stored as unknown",
+    },
     "decimal_comma": {
         "th": 'ไฟล์นี้คั่นด้วยอัฒภาค (;) จึงอ่านจุลภาคในตัวเลขเป็นจุดทศนิยม (1,75 = 1.75)',
         "en": 'the file is separated by semicolons, so a comma in a number is its decimal mark (1,75 = 1.75)',

@@ -16,7 +16,7 @@ assistance_coverage    ``assistance_helped_share`` (status "helped")       share
 deficit_<capital>      ``deficit_share_<capital>`` (score below 1.75)      share       sequential
 dominant_deficit       ``dominant_deficit`` (capital most often in deficit) category    categorical
 density                ``households`` / ``area_km2`` (equal-area km²)       rate        sequential
-dep_<dimension>        ``dep_<dimension>`` / ``households`` (TPMAP)        share       sequential
+dep_<dimension>        ``dep_<dimension>`` / ``in_tpmap`` (TPMAP)          share       sequential
 mpi_h, mpi_a           ``af_h`` (headcount ratio), ``af_a`` (intensity)    share       sequential
 mpi_contribution_<c>   ``af_contribution_<capital>`` (share of the MPI)     share       sequential
 assistance_<status>    ``assistance_<status>_share`` (in progress, ...)    share       sequential
@@ -31,8 +31,9 @@ The last four are the Change page's (:data:`CHANGE_METRIC_SPECS`, not in :data:`
 :func:`geo.engine.mobility.mobility_shares` between two survey rounds, not of the household index.
 
 A ratio metric (``denominator`` set) divides the sum of its columns by another column of the same
-table: ``dep_<dimension>`` is the share of households deprived in a TPMAP dimension (an unknown
-deprivation is not counted as one), ``density`` the households per km² of the area
+table: ``dep_<dimension>`` is the share of households *in TPMAP* deprived in a TPMAP dimension
+(``in_tpmap``, a count protected like the others, is the denominator: a household not in TPMAP
+cannot have TPMAP's deprivations, and an unknown deprivation of one in TPMAP is not counted as one), ``density`` the households per km² of the area
 (``area_km2``, which :func:`geo.views.mapview.build_map` adds from the boundaries in an
 equal-area projection, or from the H3 cells' areas).
 
@@ -148,7 +149,7 @@ def _metrics() -> dict[str, Metric]:
                             denominator="area_km2")
     for dimension in DEPRIVATIONS:
         out[f"dep_{dimension}"] = Metric(f"dep_{dimension}", None, "share", (f"dep_{dimension}",),
-                                         denominator="households")
+                                         denominator="in_tpmap")
     out["mpi_h"] = Metric("mpi_h", "metric_mpi_h", "share", ("af_h",))
     out["mpi_a"] = Metric("mpi_a", "metric_mpi_a", "share", ("af_a",))
     for capital in CAPITALS:

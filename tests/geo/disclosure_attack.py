@@ -43,7 +43,7 @@ from geo.engine.protect import protect
 
 #: The household counts the attacker reads, with the households each one counts.
 COUNTED = ("households", "households_level_1", "households_level_2", "households_level_3",
-           "households_level_4", "households_level_1_2", "not_in_tpmap", "verified")
+           "households_level_4", "households_level_1_2", "not_in_tpmap", "in_tpmap", "verified")
 H3_RESOLUTIONS = (5, 6, 7)
 
 
@@ -92,6 +92,7 @@ def _indicators(index: HouseholdIndex) -> dict[str, np.ndarray]:
         **{f"households_level_{lv}": level == lv for lv in (1, 2, 3, 4)},
         "households_level_1_2": level <= 2,
         "not_in_tpmap": ~index.in_tpmap,
+        "in_tpmap": index.in_tpmap,
         "verified": index.verified,
     }
 

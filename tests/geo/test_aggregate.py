@@ -34,6 +34,7 @@ from geo.engine.aggregate import (
 from geo.synth.households import random_households
 from geo.errors import EngineInputError
 from geo.data.contract import ASSISTANCE_STATUSES, CAPITAL_COLUMNS, CAPITALS, DEPRIVATION_COLUMNS
+from geo.engine.cellkey import MAX_NOISE
 from geo.engine.filters import HouseholdFilter, filter_mask
 from geo.engine.h3index import cells_resolution, cells_to_parent
 
@@ -60,13 +61,14 @@ def reference(frame: pd.DataFrame, by: str, res: int | None = None, cutoff: floa
         cols[f"people_level_{lv}"] = np.where(level == lv, cols["people"], 0)
     cols["l12"] = (level <= 2).astype(int)
     cols["not_in_tpmap"] = (~df["in_tpmap"].to_numpy(bool)).astype(int)
+    cols["in_tpmap"] = df["in_tpmap"].to_numpy(bool).astype(int)
     cols["verified"] = df["verified"].to_numpy(bool).astype(int)
     for j, c in enumerate(CAPITAL_COLUMNS):
         cols[c] = df[c].to_numpy(float)
         cols[f"def_{j}"] = deficit[:, j].astype(int)
         cols[f"cens_{j}"] = (deficit[:, j] & poor).astype(int)
-    for c in DEPRIVATION_COLUMNS:
-        cols[c] = df[c].to_numpy(bool).astype(int)
+    for c in DEPRIVATION_COLUMNS:  # TPMAP's deprivations count for households in TPMAP only
+        cols[c] = (df[c].fillna(False).to_numpy(bool) & df["in_tpmap"].to_numpy(bool)).astype(int)
     cols["poor"] = poor.astype(int)
     cols["poor_sum"] = np.where(poor, count, 0)
     for s in ASSISTANCE_STATUSES:
@@ -80,6 +82,7 @@ def reference(frame: pd.DataFrame, by: str, res: int | None = None, cutoff: floa
         out[name] = sums[name]
     out["share_level_1_2"] = sums["l12"] / h
     out["not_in_tpmap"] = sums["not_in_tpmap"]
+    out["in_tpmap"] = sums["in_tpmap"]
     out["verified"] = sums["verified"]
     for c in CAPITAL_COLUMNS:
         out[f"mean_{c}"] = sums[c] / h
@@ -216,7 +219,7 @@ FILTER_CASES = [
     (HouseholdFilter(pilots=["P01"]), lambda d: d["pilot_id"] == "P01"),
     (HouseholdFilter(pilots=["none"]), lambda d: d["pilot_id"].isna()),
     (HouseholdFilter(deprivations=["health", "access"]),
-     lambda d: d["dep_health"].fillna(False) | d["dep_access"].fillna(False)),
+     lambda d: (d["dep_health"].fillna(False) | d["dep_access"].fillna(False)) & d["in_tpmap"]),  # TPMAP's only
     (HouseholdFilter(provinces=["46"], levels=[2], verified=False),
      lambda d: (d["province_code"] == "46") & (d["poverty_level"] == 2) & ~d["verified"]),
 ]
@@ -461,3 +464,26 @@ def test_unknown_optional_values_count_as_no(households):
         pd.testing.assert_frame_equal(got, expected)
     mask = filter_mask(index_households(unknown), HouseholdFilter(verified=True))
     assert mask.sum() == int(known["verified"].sum())
+
+
+def test_deprivation_shares_are_of_households_in_tpmap(households, index):
+    from geo.engine.protect import protect
+    from geo.views.metrics import get_metric, metric_values
+
+    table = aggregate(index, "district")
+    assert (table["in_tpmap"] == table["households"] - table["not_in_tpmap"]).all()
+    assert (table[list(DEPRIVATION_COLUMNS)].le(table["in_tpmap"], axis=0)).all().all()
+    # a household not in TPMAP counts in no deprivation, whatever its row says
+    outside = households[~households["in_tpmap"]]
+    assert outside[list(DEPRIVATION_COLUMNS)].any(axis=None)
+    assert aggregate(index_households(outside), "province")[list(DEPRIVATION_COLUMNS)].eq(0).all().all()
+    assert get_metric("dep_health").denominator == "in_tpmap"
+    np.testing.assert_allclose(metric_values(table, "dep_health"), table["dep_health"] / table["in_tpmap"])
+    # released like every other count: perturbed by its own cell key, withheld under k
+    released = protect(table, k=10)
+    assert str(released["in_tpmap"].dtype) == "Int64" and "ckey_in_tpmap" not in released.columns
+    shown = released["in_tpmap"].dropna().astype(int)
+    exact = table.set_index("code").loc[released.loc[shown.index, "code"], "in_tpmap"].to_numpy()
+    assert (shown.to_numpy() >= 10).all() and (np.abs(shown.to_numpy() - exact) <= MAX_NOISE).all()
+    share = metric_values(released, "dep_health")
+    assert np.nanmax(share) <= 1.0

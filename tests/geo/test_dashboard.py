@@ -129,8 +129,9 @@ def test_metric_values_follow_their_definitions(frame, index, metric):
             "assistance_coverage": (group["assistance_status"] == "helped").mean(),
             "assistance_referred": (group["assistance_status"] == "referred").mean(),
             "households": len(group),
-            "dep_health": group["dep_health"].astype(bool).mean(),
-            "dep_income": group["dep_income"].astype(bool).mean(),
+            # a TPMAP deprivation's share is of the households in TPMAP
+            "dep_health": group.loc[group["in_tpmap"], "dep_health"].fillna(False).astype(bool).mean(),
+            "dep_income": group.loc[group["in_tpmap"], "dep_income"].fillna(False).astype(bool).mean(),
         }.get(metric)
         if metric == "density":  # households per km²: the area comes with the map's boundaries
             assert np.isnan(values[code])

@@ -586,6 +586,28 @@ def test_blank_optional_cells_are_unknown_but_a_blank_in_tpmap_is_missing():
                    for n in result.files[0].notes)
 
 
+def test_deprivations_of_a_household_not_in_tpmap_are_stored_as_unknown_with_a_note():
+    header = _CORE + ",dep_health,dep_living,dep_education,dep_income,dep_access"
+    data = (header + "\nN-1,2566,4609,4,2.1,3.0,1.5,1.8,2.5,false,true,false,,false,false"
+            "\nN-2,2566,4609,4,2.1,3.0,1.5,1.8,2.5,false,,,,,"
+            "\nT-1,2566,4609,4,2.1,3.0,1.5,1.8,2.5,true,true,false,,false,true\n").encode()
+    result = import_households([("tpmap.csv", data)], now=NOW)
+    assert (result.accepted, result.rejected) == (3, 0)
+    deps = result.households.set_index("household_id")[["dep_health", "dep_living", "dep_education", "dep_income",
+                                                        "dep_access"]]
+    assert deps.loc[["N-1", "N-2"]].isna().all().all()  # not in TPMAP: TPMAP never assessed them
+    assert deps.loc["T-1"].tolist() == [True, False, pd.NA, False, True]
+    notes = [n for n in result.files[0].notes if n.code == "deprivations_outside_tpmap"]
+    assert len(notes) == 1 and notes[0].message_en.startswith("1 households not in TPMAP")  # N-2 gave none
+    # a file that ticks boxes: a blank is "no", but not for a household outside TPMAP, and no note
+    ticks = (header + "\nK-1,2566,4609,4,2.1,3.0,1.5,1.8,2.5,false,,,,,\nK-2,2566,4609,4,2.1,3.0,1.5,1.8,2.5,"
+             "true,✓,,,,\n").encode()
+    result = import_households([("ticks.csv", ticks)], now=NOW)
+    deps = result.households.set_index("household_id")[["dep_health", "dep_living"]]
+    assert deps.loc["K-1"].isna().all() and deps.loc["K-2"].tolist() == [True, False]
+    assert not any(n.code == "deprivations_outside_tpmap" for n in result.files[0].notes)
+
+
 def test_semicolon_file_reads_a_decimal_comma_in_every_number_and_a_comma_file_does_not():
     header = "household_id;survey_year;district_code;lat;lng;members;income;" + ";".join(
         ("capital_human", "capital_physical", "capital_natural", "capital_financial", "capital_social")) + ";in_tpmap"

@@ -323,8 +323,9 @@ def test_density_uses_an_equal_area_measure():
 
 def test_new_metrics_read_the_engine_columns(index):
     raw = aggregate(index, "district")
-    households = raw["households"].to_numpy(float)
-    np.testing.assert_allclose(metric_values(raw, "dep_health"), raw["dep_health"].to_numpy(float) / households)
+    in_tpmap = raw["in_tpmap"].to_numpy(float)  # a TPMAP deprivation's share is of the households in TPMAP
+    np.testing.assert_allclose(metric_values(raw, "dep_health"),
+                               np.where(in_tpmap > 0, raw["dep_health"].to_numpy(float) / in_tpmap, np.nan))
     np.testing.assert_allclose(metric_values(raw, "mpi_h"), raw["af_h"].to_numpy(float))
     np.testing.assert_allclose(metric_values(raw, "mpi_a"), raw["af_a"].to_numpy(float))
     np.testing.assert_allclose(metric_values(raw, "assistance_referred"),
@@ -334,7 +335,7 @@ def test_new_metrics_read_the_engine_columns(index):
     poor = raw["af_mpi"].to_numpy(float) > 0
     np.testing.assert_allclose(contributions[poor], 1.0)
     assert np.isnan(metric_values(raw, "density")).all()  # no area in a table without geometry
-    crossed = pd.DataFrame({"dep_income": [3], "households": [2]})  # perturbed counts can cross
+    crossed = pd.DataFrame({"dep_income": [3], "in_tpmap": [2]})  # perturbed counts can cross
     assert metric_values(crossed, "dep_income").tolist() == [1.0]
 
 

@@ -48,6 +48,7 @@ from geo.synth.sample import (
     generate_sample,
 )
 from geo.data.store import is_synthetic, read_sample_metadata
+from geo.synth.pattern import deficit_pattern, district_neighbours
 from geo.synth.places import adjust_to_total, allocate_exact, choose_exact
 
 PUBLISHED = SampleTargets()
@@ -338,6 +339,31 @@ def test_levels_and_capitals_follow_the_field_pattern(full):
     assert df[list(CAPITAL_COLUMNS)].stack().between(1.0, 4.0).all()
 
 
+def assert_why_poor_pattern(pattern: dict) -> None:
+    """Different places lack different capitals, and neighbours tend to lack the same one."""
+    dominant = pattern["dominant"]
+    assert sum(n >= 3 for n in dominant.values()) >= 3, dominant  # at least 3 capitals dominate somewhere
+    assert max(dominant.values()) < 0.6 * pattern["districts"], dominant  # no flat one-colour map
+    assert pattern["neighbour_pairs"] > pattern["districts"]
+    assert pattern["agreement"] > pattern["shuffled_agreement"] + 0.15, pattern
+
+
+def test_dominant_deficit_varies_by_place_and_neighbours_agree(full, grid):
+    assert_why_poor_pattern(deficit_pattern(full.households, grid["district"], shuffles=100))
+
+
+def test_district_neighbours_are_the_squares_sharing_a_border(grid):
+    districts = grid["district"]
+    pairs = district_neighbours(districts)
+    assert len(pairs) and (pairs[:, 0] < pairs[:, 1]).all()
+    found = set(map(tuple, pairs.tolist()))
+    geoms = np.asarray(districts["geometry"], dtype=object)
+    for i in (0, 100, 250):
+        touching = districts["code"][shapely.touches(geoms, geoms[i])]
+        code = districts["code"].iloc[i]
+        assert touching.size and {tuple(sorted((code, c))) for c in touching} <= found
+
+
 def test_members_and_incomes_are_realistic(full):
     df = full.households
     assert df["members"].between(1, 12).all()
@@ -349,9 +375,13 @@ def test_members_and_incomes_are_realistic(full):
 
 def test_deprivations_tpmap_and_statuses(full):
     df = full.households
-    deps = df[list(DEPRIVATION_COLUMNS)].astype(bool)
     in_tpmap = df["in_tpmap"].astype(bool)
-    assert deps[in_tpmap].any(axis=1).all()  # targeted poor: deprived in at least one dimension
+    # not in TPMAP: TPMAP never assessed the household, its deprivations are unknown
+    assert df.loc[~in_tpmap, list(DEPRIVATION_COLUMNS)].isna().all().all()
+    assert df.loc[in_tpmap, list(DEPRIVATION_COLUMNS)].notna().all().all()
+    df = df[in_tpmap]
+    deps = df[list(DEPRIVATION_COLUMNS)].astype(bool)
+    assert deps.any(axis=1).all()  # targeted poor: deprived in at least one dimension
     assert (df["dep_income"] == (df["income_per_capita_year"] < BMN_INCOME_YEAR)).all()
     # deprivations follow the capitals: health-deprived households have lower human capital
     assert df.loc[df["dep_health"], "capital_human"].mean() < df.loc[~df["dep_health"], "capital_human"].mean()
@@ -514,6 +544,18 @@ def test_installed_sample_reproduces_published_figures(installed):
     assert meta["households_requested"] is None, "the installed sample must be the full-size one"
     check_households(df)
     assert_published_figures(df)
+
+
+def test_installed_sample_lacks_different_capitals_in_different_places(installed, skip_or_fail):
+    from geo.data.boundaries import load_boundaries
+    from geo.data.paths import boundaries_dir
+
+    if not (boundaries_dir() / "district.parquet").is_file():
+        skip_or_fail("no installed boundaries; run `python -m geo boundaries install`")
+    df, _ = installed
+    pattern = deficit_pattern(df, load_boundaries("district"), shuffles=100)
+    assert pattern["districts"] == 293
+    assert_why_poor_pattern(pattern)
 
 
 def test_installed_sample_points_match_installed_boundaries(installed, skip_or_fail):
