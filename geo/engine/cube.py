@@ -188,10 +188,10 @@ def build_cube(index: HouseholdIndex) -> ProfileCube:
         "households": np.bincount(row_of, minlength=size).astype(np.int64),
         "sums": sums,
     }
-    return ProfileCube(**rows, **district_sums(**rows))
+    return ProfileCube(**rows, **sum_districts(**rows))
 
 
-def district_sums(*, leaf_province: np.ndarray, leaf_district: np.ndarray, row_leaf: np.ndarray,
+def sum_districts(*, leaf_province: np.ndarray, leaf_district: np.ndarray, row_leaf: np.ndarray,
                   row_profile: np.ndarray, row_deficit: np.ndarray, households: np.ndarray, sums: np.ndarray,
                   **_other_rows: np.ndarray) -> dict[str, np.ndarray]:
     """The dense district arrays of a :class:`ProfileCube` (``slot_province``, ``slot_district``,
@@ -251,9 +251,9 @@ def read_cube(folder, *, mmap: bool = True) -> ProfileCube | None:
     try:
         arrays.update(load(CUBE_ARRAYS[len(_ROW_ARRAYS):]))
     except (OSError, ValueError):  # written before the cube kept district sums: sum its rows now
-        arrays.update(district_sums(**arrays))
+        arrays.update(sum_districts(**arrays))
     if arrays["district_sums"].shape[:2] != (N_PROFILES, _N_DISTRICT_MEASURES):
-        arrays.update(district_sums(**{name: arrays[name] for name in _ROW_ARRAYS}))
+        arrays.update(sum_districts(**{name: arrays[name] for name in _ROW_ARRAYS}))
     return ProfileCube(**arrays)
 
 
