@@ -13,6 +13,14 @@ combinations that occur (about 1.8 million at 13 million households): households
 capital scores and deprivations; the deficit and Alkire-Foster counts follow from the code. An
 aggregate for such a filter is then a few histograms over the kept combinations.
 
+District and province maps, top 10s and headlines are asked for most, so the cube also sums its
+rows once more, at build time, by district × profile into a dense array (:attr:`ProfileCube.district_sums`,
+80 profiles × 36 measures per district, 21 MB for Thailand's 928 districts whatever the number of
+households), the deficit codes already turned into the counts they give. A district or province
+answer for a filter on levels, assistance, TPMAP, verification, provinces or districts is then a
+gather of the selected profiles and a sum: no pass over households or over the cube's rows.
+Filters on capitals in deficit or pilots, and subdistrict and H3 answers, use the rows.
+
 :func:`cube_aggregate` returns the same table as :func:`geo.engine.aggregate.aggregate` (same columns,
 dtypes and attributes; floats equal to rounding) or ``None`` when the filter needs households the
 cube does not keep apart (a non-default deficit cutoff), so callers fall back to the
@@ -34,15 +42,15 @@ from geo.engine.aggregate import (
     DEFAULT_K_DEPRIVATIONS,
     ROLLUP_FLOOR_RES,
     HouseholdIndex,
+    _key_rows,  # the one mapping of cell-key sums to raw rows, shared with the engine
     exact_cells,
-    key_sums_from_histograms,
     metrics_from_sums,
 )
 from geo.engine.codes import BITS, N_ASSIST, N_LEVELS, N_PROFILES, POPCOUNT, PROFILE_TABLE
 from geo.engine.h3index import cells_resolution
 from geo.data.areas import AREA_LEVEL_BY_WIDTH, AREA_WIDTH_BY_LEVEL
 from geo.data.contract import ASSISTANCE_STATUSES, CAPITALS
-from geo.engine.filters import NO_PILOT, HouseholdFilter
+from geo.engine.filters import NO_PILOT, HouseholdFilter, deficit_codes_kept, profiles_kept
 from geo.errors import EngineInputError
 
 #: Levels the cube answers: the admin levels, and H3 at :data:`CUBE_H3_RES`.
@@ -62,6 +70,16 @@ _POOR = (POPCOUNT >= DEFAULT_K_DEPRIVATIONS).astype(np.float64)
 #: Per deficit code: the five deficit bits, the five censored bits (poor only), poor, poor x count
 #: (the table ``geo.engine.aggregate`` builds per call, at the default ``k_deprivations``).
 _DEFICIT_TABLE = np.column_stack([BITS, BITS * _POOR[:, None], _POOR, _POOR * POPCOUNT])
+#: Per deficit code: the five deficit bits and poor, the counts whose record keys are summed
+#: (as :func:`geo.engine.aggregate.key_sums_from_histograms` does).
+_KEY_DEFICIT_TABLE = np.column_stack([BITS, _POOR])
+# Measures of ProfileCube.district_sums, per district and profile: the 17 fields of ProfileCube.sums,
+# households, the households' deficit codes through _DEFICIT_TABLE (12) and their record keys
+# through _KEY_DEFICIT_TABLE (6).
+_D_HOUSEHOLDS = _N_FIELDS
+_D_DEFICITS = _D_HOUSEHOLDS + 1
+_D_KEY_DEFICITS = _D_DEFICITS + _DEFICIT_TABLE.shape[1]
+_N_DISTRICT_MEASURES = _D_KEY_DEFICITS + _KEY_DEFICIT_TABLE.shape[1]
 
 
 @dataclass(frozen=True, eq=False)
@@ -89,6 +107,15 @@ class ProfileCube:
         (17, rows) float64, one contiguous array per field: members, the five capital scores,
         the five deprivation bits, the record keys (:mod:`geo.engine.cellkey`) and the record keys of the
         households with each deprivation.
+    slot_province, slot_district : numpy.ndarray
+        Per *slot* (a province and district pair that holds households, sorted), the index into
+        the index's ``province_codes`` and ``district_codes``.
+    district_sums : numpy.ndarray
+        (80, 36, slots) float64: per profile, measure and slot, the sum over the slot's rows of
+        that profile (every deficit code): the 17 fields of ``sums``, households, the households'
+        deficit codes through the deficit table (deficit and censored per capital, poor, poor ×
+        deprivations) and their record keys (deficit per capital, poor). A district or province
+        answer that picks whole profiles and slots is a gather and a sum of this array.
     """
 
     leaf_province: np.ndarray
@@ -101,11 +128,14 @@ class ProfileCube:
     row_deficit: np.ndarray
     households: np.ndarray
     sums: np.ndarray
+    slot_province: np.ndarray
+    slot_district: np.ndarray
+    district_sums: np.ndarray
 
     @property
     def nbytes(self) -> int:
         return int(sum(a.nbytes for a in (self.row_leaf, self.row_profile, self.row_deficit, self.households,
-                                           self.sums)))
+                                           self.sums, self.district_sums)))
 
 
 def build_cube(index: HouseholdIndex) -> ProfileCube:
@@ -146,23 +176,54 @@ def build_cube(index: HouseholdIndex) -> ProfileCube:
         dep = ((index.deprivation_mask >> j) & 1).astype(np.float64)
         sums[_DEP + j] = total(dep)
         sums[_KEY_DEP + j] = total(dep * record_key)
-    return ProfileCube(
-        leaf_province=(leaves // (1_048_576 * 65536)).astype(np.int64),
-        leaf_district=((leaves // 1_048_576) % 65536).astype(np.int64),
-        leaf_subdistrict=(leaves % 1_048_576 - 1).astype(np.int64),
-        leaf_cell=coarse_codes[place_keys % np.int64(coarse_codes.size)],
-        leaf_pilot=(leaf_keys % n_pilots - 1).astype(np.int32),
-        row_leaf=(combos // (N_PROFILES * 32)).astype(np.int32),
-        row_profile=((combos // 32) % N_PROFILES).astype(np.int16),
-        row_deficit=(combos % 32).astype(np.int16),
-        households=np.bincount(row_of, minlength=size).astype(np.int64),
-        sums=sums,
-    )
+    rows = {
+        "leaf_province": (leaves // (1_048_576 * 65536)).astype(np.int64),
+        "leaf_district": ((leaves // 1_048_576) % 65536).astype(np.int64),
+        "leaf_subdistrict": (leaves % 1_048_576 - 1).astype(np.int64),
+        "leaf_cell": coarse_codes[place_keys % np.int64(coarse_codes.size)],
+        "leaf_pilot": (leaf_keys % n_pilots - 1).astype(np.int32),
+        "row_leaf": (combos // (N_PROFILES * 32)).astype(np.int32),
+        "row_profile": ((combos // 32) % N_PROFILES).astype(np.int16),
+        "row_deficit": (combos % 32).astype(np.int16),
+        "households": np.bincount(row_of, minlength=size).astype(np.int64),
+        "sums": sums,
+    }
+    return ProfileCube(**rows, **sum_districts(**rows))
+
+
+def sum_districts(*, leaf_province: np.ndarray, leaf_district: np.ndarray, row_leaf: np.ndarray,
+                  row_profile: np.ndarray, row_deficit: np.ndarray, households: np.ndarray, sums: np.ndarray,
+                  **_other_rows: np.ndarray) -> dict[str, np.ndarray]:
+    """The dense district arrays of a :class:`ProfileCube` (``slot_province``, ``slot_district``,
+    ``district_sums``) from its rows: one pass over the rows, never over households."""
+    slot_keys, slot_of_leaf = np.unique(leaf_province.astype(np.int64) * 65536 + leaf_district, return_inverse=True)
+    n_slots = slot_keys.size
+    cell = row_profile.astype(np.int64) * n_slots + slot_of_leaf.reshape(-1)[row_leaf]  # (profile, slot)
+    n_cells = N_PROFILES * n_slots
+    out = np.empty((N_PROFILES, _N_DISTRICT_MEASURES, n_slots), dtype=np.float64)
+
+    def total(weights: np.ndarray) -> np.ndarray:
+        return np.bincount(cell, weights=weights, minlength=n_cells).reshape(N_PROFILES, n_slots)
+
+    def through(table: np.ndarray, weights: np.ndarray) -> np.ndarray:  # -> (profiles, table columns, slots)
+        hist = np.bincount(cell * 32 + row_deficit, weights=weights, minlength=n_cells * 32).reshape(n_cells, 32)
+        return (hist @ table).reshape(N_PROFILES, n_slots, -1).transpose(0, 2, 1)
+
+    for j in range(_N_FIELDS):
+        out[:, j] = total(sums[j])
+    weights = households.astype(np.float64)
+    out[:, _D_HOUSEHOLDS] = total(weights)
+    out[:, _D_DEFICITS:_D_KEY_DEFICITS] = through(_DEFICIT_TABLE, weights)
+    out[:, _D_KEY_DEFICITS:] = through(_KEY_DEFICIT_TABLE, np.asarray(sums[_KEY]))
+    return {"slot_province": slot_keys // 65536, "slot_district": slot_keys % 65536, "district_sums": out}
 
 
 #: Arrays of a :class:`ProfileCube`, saved as ``cube_<name>.npy`` beside a persisted index.
 CUBE_ARRAYS: tuple[str, ...] = ("leaf_province", "leaf_district", "leaf_subdistrict", "leaf_cell", "leaf_pilot",
-                                "row_leaf", "row_profile", "row_deficit", "households", "sums")
+                                "row_leaf", "row_profile", "row_deficit", "households", "sums",
+                                "slot_province", "slot_district", "district_sums")
+#: Arrays of a cube saved before it kept district sums: the rest is computed from them on reading.
+_ROW_ARRAYS = CUBE_ARRAYS[:10]
 
 
 def write_cube(cube: ProfileCube, folder) -> None:
@@ -177,13 +238,22 @@ def read_cube(folder, *, mmap: bool = True) -> ProfileCube | None:
     """The cube saved in ``folder`` (memory-mapped read-only), or None when there is none."""
     from pathlib import Path
 
+    def load(names: tuple[str, ...]) -> dict[str, np.ndarray]:
+        return {name: np.load(Path(folder) / f"cube_{name}.npy", mmap_mode="r" if mmap else None,
+                              allow_pickle=False) for name in names}
+
     try:
-        arrays = {name: np.load(Path(folder) / f"cube_{name}.npy", mmap_mode="r" if mmap else None,
-                                allow_pickle=False) for name in CUBE_ARRAYS}
+        arrays = load(_ROW_ARRAYS)
     except (OSError, ValueError):
         return None
     if arrays["sums"].shape[0] != _N_FIELDS:  # written before the cube kept cell keys: rebuild
         return None
+    try:
+        arrays.update(load(CUBE_ARRAYS[len(_ROW_ARRAYS):]))
+    except (OSError, ValueError):  # written before the cube kept district sums: sum its rows now
+        arrays.update(sum_districts(**arrays))
+    if arrays["district_sums"].shape[:2] != (N_PROFILES, _N_DISTRICT_MEASURES):
+        arrays.update(sum_districts(**{name: arrays[name] for name in _ROW_ARRAYS}))
     return ProfileCube(**arrays)
 
 
@@ -207,42 +277,34 @@ def cube_for(index: HouseholdIndex) -> ProfileCube:
         return cube
 
 
-def _profile_mask(flt: HouseholdFilter | None) -> np.ndarray:
-    codes = np.arange(N_PROFILES)
-    keep = np.ones(N_PROFILES, dtype=bool)
-    if flt is None:
-        return keep
-    if flt.levels is not None:
-        keep &= np.isin(codes % N_LEVELS + 1, flt.levels)
-    if flt.assistance is not None:
-        keep &= np.isin((codes // N_LEVELS) % N_ASSIST, [ASSISTANCE_STATUSES.index(s) for s in flt.assistance])
-    if flt.in_tpmap is not None:
-        keep &= ((codes // (N_LEVELS * N_ASSIST)) % 2).astype(bool) == flt.in_tpmap
-    if flt.verified is not None:
-        keep &= (codes // (N_LEVELS * N_ASSIST * 2)).astype(bool) == flt.verified
-    return keep
-
-
 def _positions(codes: np.ndarray, wanted) -> np.ndarray:
     return np.flatnonzero(np.isin(codes.astype(str), np.array(list(wanted), dtype=str)))
 
 
-def _leaf_mask(index: HouseholdIndex, cube: ProfileCube, flt: HouseholdFilter | None, area: str) -> np.ndarray:
-    keep = np.ones(cube.leaf_province.size, dtype=bool)
+def _place_mask(index: HouseholdIndex, flt: HouseholdFilter | None, area: str, province: np.ndarray,
+                district: np.ndarray, subdistrict: np.ndarray | None = None) -> np.ndarray:
+    """Which places (leaves or district slots, given by their province, district and subdistrict
+    positions) the filter's provinces and districts and ``area`` keep."""
+    keep = np.ones(province.size, dtype=bool)
     if flt is not None and flt.provinces is not None:
-        keep &= np.isin(cube.leaf_province, _positions(index.province_codes, flt.provinces))
+        keep &= np.isin(province, _positions(index.province_codes, flt.provinces))
     if flt is not None and flt.districts is not None:
-        keep &= np.isin(cube.leaf_district, _positions(index.district_codes, flt.districts))
+        keep &= np.isin(district, _positions(index.district_codes, flt.districts))
+    if area:
+        place, codes = {"province": (province, index.province_codes),
+                        "district": (district, index.district_codes),
+                        "subdistrict": (subdistrict, index.subdistrict_codes)}[AREA_LEVEL_BY_WIDTH[len(area)]]
+        keep &= np.isin(place, _positions(codes, (area,)))
+    return keep
+
+
+def _leaf_mask(index: HouseholdIndex, cube: ProfileCube, flt: HouseholdFilter | None, area: str) -> np.ndarray:
+    keep = _place_mask(index, flt, area, cube.leaf_province, cube.leaf_district, cube.leaf_subdistrict)
     if flt is not None and flt.pilots is not None:
         pilot_keep = np.isin(cube.leaf_pilot, _positions(index.pilot_ids, [p for p in flt.pilots if p != NO_PILOT]))
         if NO_PILOT in flt.pilots:
             pilot_keep |= cube.leaf_pilot < 0
         keep &= pilot_keep
-    if area:
-        leaf, codes = {"province": (cube.leaf_province, index.province_codes),
-                       "district": (cube.leaf_district, index.district_codes),
-                       "subdistrict": (cube.leaf_subdistrict, index.subdistrict_codes)}[AREA_LEVEL_BY_WIDTH[len(area)]]
-        keep &= np.isin(leaf, _positions(codes, (area,)))
     return keep
 
 
@@ -252,12 +314,11 @@ def answers(flt: HouseholdFilter | None) -> bool:
     return flt is None or (flt.deficit_cutoff == DEFAULT_DEFICIT_CUTOFF and flt.deprivations is None)
 
 
-def _deficit_codes(flt: HouseholdFilter | None) -> np.ndarray:
-    """Deficit codes the filter keeps: in deficit in at least one of its capitals."""
-    if flt is None or flt.capitals_in_deficit is None:
-        return np.ones(32, dtype=bool)
-    wanted = sum(1 << CAPITALS.index(c) for c in flt.capitals_in_deficit)
-    return (np.arange(32) & wanted) != 0
+def _by_district(by: str, flt: HouseholdFilter | None, area: str) -> bool:
+    """True when the district sums answer: a district or province table whose filter picks whole
+    profiles and districts (no capitals in deficit, no pilots) in a province or district."""
+    return by in ("province", "district") and AREA_LEVEL_BY_WIDTH.get(len(area)) != "subdistrict" and (
+        flt is None or (flt.capitals_in_deficit is None and flt.pilots is None))
 
 
 def cube_aggregate(index: HouseholdIndex, by: str, flt: HouseholdFilter | None = None, area: str = "",
@@ -292,6 +353,91 @@ def cube_aggregate(index: HouseholdIndex, by: str, flt: HouseholdFilter | None =
     if not answers(flt) or (by == "h3" and res != CUBE_H3_RES):
         return None
     cube = cube or cube_for(index)
+    if _by_district(by, flt, area):
+        groups, raw, selected_total = _district_raw(index, cube, by, flt, area)
+    else:
+        groups, raw, selected_total = _rows_raw(index, cube, by, flt, area)
+    if by == "h3":
+        columns: dict[str, object] = {"h3_cell": groups, "res": cells_resolution(groups)}
+    else:
+        codes = {"province": index.province_codes, "district": index.district_codes,
+                 "subdistrict": index.subdistrict_codes}[by]
+        columns = {"code": pd.array(codes[groups], dtype="string")}
+    columns.update(metrics_from_sums(raw))
+    table = pd.DataFrame(columns, copy=False)
+    table.attrs.update({"by": by, "res": res, "rollup_min_count": rollup_min_count,
+                        "households_without_key": selected_total - int(table["households"].sum())})
+    return table
+
+
+def _counts_raw(households: np.ndarray, profile: np.ndarray, people: np.ndarray, key_profile: np.ndarray,
+                deficits: np.ndarray, key_deficits: np.ndarray, fields: np.ndarray) -> dict[str, np.ndarray]:
+    """The ``raw`` sums of :func:`geo.engine.aggregate.metrics_from_sums` (cell keys included), per group.
+
+    The one place the cube turns its sums into counts, for both ways of answering (rows and
+    district sums). Every argument is one row per indicator, one column per group:
+    ``households``; ``profile`` the households through ``PROFILE_TABLE`` (levels, statuses, not in
+    TPMAP, verified) and ``key_profile`` their record keys; ``people`` the members through its
+    level columns; ``deficits`` the households through the deficit table and ``key_deficits`` their
+    record keys through the key deficit table; ``fields`` the 17 fields of :attr:`ProfileCube.sums`.
+    """
+    def as_int(values: np.ndarray) -> np.ndarray:
+        return np.rint(values).astype(np.int64)
+
+    raw = {
+        "level": as_int(profile[:N_LEVELS]),
+        "people_level": as_int(people),
+        "assist": as_int(profile[N_LEVELS:N_LEVELS + N_ASSIST]),
+        "not_tpmap": as_int(profile[-2]),
+        "verified": as_int(profile[-1]),
+        "capital_sum": np.ascontiguousarray(fields[_CAPS:_CAPS + _N_CAPS]),
+        "deficit": as_int(deficits[0:5]),
+        "censored": as_int(deficits[5:10]),
+        "poor": as_int(deficits[10]),
+        "poor_sum": as_int(deficits[11]),
+        "dep": as_int(fields[_DEP:_DEP + 5]),
+        "households": as_int(households),
+    }
+    raw.update(_key_rows(key_profile, key_deficits, fields[_KEY_DEP:_KEY_DEP + 5], fields[_KEY]))
+    return raw
+
+
+def _district_raw(index: HouseholdIndex, cube: ProfileCube, by: str, flt: HouseholdFilter | None,
+                  area: str) -> tuple[np.ndarray, dict[str, np.ndarray], int]:
+    """Groups (indices into the level's codes), raw sums and selected households from the district
+    sums: the selected profiles' blocks summed once per slot, then the slots per district or province."""
+    kept = profiles_kept(flt)
+    profiles = np.arange(N_PROFILES) if kept is None else np.flatnonzero(kept)
+    slots = np.flatnonzero(_place_mask(index, flt, area, cube.slot_province, cube.slot_district))
+    group = (cube.slot_district if by == "district" else cube.slot_province)[slots]
+    whole = slots.size == cube.slot_province.size
+    if np.any(group[1:] < group[:-1]):  # slots are sorted by province, then district
+        order = np.argsort(group, kind="stable")
+        slots, group, whole = slots[order], group[order], False
+    part = cube.district_sums if kept is None else cube.district_sums[profiles]  # (profiles, measures, slots)
+    if not whole:
+        part = part[:, :, slots]
+    table = PROFILE_TABLE[profiles].T  # (indicators, profiles)
+    n_table = table.shape[0]
+    # Per slot: every measure over the selected profiles, then the profile counts through the table.
+    sums = np.concatenate([part.sum(axis=0), table @ part[:, _D_HOUSEHOLDS], table[:N_LEVELS] @ part[:, _MEMBERS],
+                           table @ part[:, _KEY]])
+    if group.size and np.any(group[1:] == group[:-1]):  # a province's districts (or a code in two provinces)
+        starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
+        sums, group = np.add.reduceat(sums, starts, axis=1), group[starts]
+    selected_total = int(np.rint(sums[_D_HOUSEHOLDS].sum()))
+    keep = np.flatnonzero(sums[_D_HOUSEHOLDS] > 0)
+    sums = sums[:, keep]
+    profile, people, key_profile = np.split(sums[_N_DISTRICT_MEASURES:], [n_table, n_table + N_LEVELS])
+    raw = _counts_raw(sums[_D_HOUSEHOLDS], profile, people, key_profile, sums[_D_DEFICITS:_D_KEY_DEFICITS],
+                      sums[_D_KEY_DEFICITS:_N_DISTRICT_MEASURES], sums[:_N_FIELDS])
+    return group[keep], raw, selected_total
+
+
+def _rows_raw(index: HouseholdIndex, cube: ProfileCube, by: str, flt: HouseholdFilter | None,
+              area: str) -> tuple[np.ndarray, dict[str, np.ndarray], int]:
+    """Groups (H3 cells, or indices into the level's codes), raw sums and selected households from
+    the cube's rows: the selected rows' histograms per group."""
     if by == "h3":
         codes, leaf_group = np.unique(cube.leaf_cell, return_inverse=True)
         leaf_group = leaf_group.astype(np.int64)
@@ -302,8 +448,10 @@ def cube_aggregate(index: HouseholdIndex, by: str, flt: HouseholdFilter | None =
                  "subdistrict": index.subdistrict_codes}[by]
         leaf_group = {"province": cube.leaf_province, "district": cube.leaf_district,
                       "subdistrict": cube.leaf_subdistrict}[by]
-    ok = _leaf_mask(index, cube, flt, area)[cube.row_leaf] & _profile_mask(flt)[cube.row_profile] \
-        & _deficit_codes(flt)[cube.row_deficit]
+    ok = _leaf_mask(index, cube, flt, area)[cube.row_leaf]
+    for kept, row_code in ((profiles_kept(flt), cube.row_profile), (deficit_codes_kept(flt), cube.row_deficit)):
+        if kept is not None:
+            ok &= kept[row_code]
     selected_total = int(cube.households[ok].sum())
     group = leaf_group[cube.row_leaf]
     ok &= group >= 0  # households with no code at this level (or no position) count only in the total
@@ -330,41 +478,19 @@ def cube_aggregate(index: HouseholdIndex, by: str, flt: HouseholdFilter | None =
     def by_group(weights: np.ndarray) -> np.ndarray:
         return np.bincount(group, weights=weights, minlength=n + 1)[:n]
 
-    def as_int(values: np.ndarray) -> np.ndarray:
-        return np.rint(values).astype(np.int64)
-
     counts = by_group(households)
     keep = np.flatnonzero(counts > 0)
     profile = take(cube.row_profile).astype(np.int64)
-    indicators = (hist(profile, N_PROFILES, households) @ PROFILE_TABLE)[keep].T  # levels, statuses, TPMAP, verified
-    people = (hist(profile, N_PROFILES, take(cube.sums[_MEMBERS])) @ PROFILE_TABLE[:, :N_LEVELS])[keep].T
-    deficits = (hist(take(cube.row_deficit).astype(np.int64), 32, households) @ _DEFICIT_TABLE)[keep].T
-    fields = np.stack([by_group(take(cube.sums[j]))[keep] for j in range(_N_FIELDS)])
-    raw = {
-        "level": as_int(indicators[:N_LEVELS]),
-        "people_level": as_int(people),
-        "assist": as_int(indicators[N_LEVELS:N_LEVELS + N_ASSIST]),
-        "not_tpmap": as_int(indicators[-2]),
-        "verified": as_int(indicators[-1]),
-        "capital_sum": np.ascontiguousarray(fields[_CAPS:_CAPS + _N_CAPS]),
-        "deficit": as_int(deficits[0:5]),
-        "censored": as_int(deficits[5:10]),
-        "poor": as_int(deficits[10]),
-        "poor_sum": as_int(deficits[11]),
-        "dep": as_int(fields[_DEP:_DEP + 5]),
-        "households": as_int(counts[keep]),
-    }
+    deficit = take(cube.row_deficit).astype(np.int64)
     key = take(cube.sums[_KEY])
-    raw.update(key_sums_from_histograms(
-        hist(profile, N_PROFILES, key)[keep], hist(take(cube.row_deficit).astype(np.int64), 32, key)[keep],
-        fields[_KEY_DEP:_KEY_DEP + 5], fields[_KEY]))
-    if by == "h3":
-        keys = codes[keep]
-        columns: dict[str, object] = {"h3_cell": keys, "res": cells_resolution(keys)}
-    else:
-        columns = {"code": pd.array(codes[keep], dtype="string")}
-    columns.update(metrics_from_sums(raw))
-    table = pd.DataFrame(columns, copy=False)
-    table.attrs.update({"by": by, "res": res, "rollup_min_count": rollup_min_count,
-                        "households_without_key": selected_total - int(table["households"].sum())})
-    return table
+
+    def through(table: np.ndarray, code: np.ndarray, n_codes: int, weights: np.ndarray) -> np.ndarray:
+        return (hist(code, n_codes, weights) @ table)[keep].T  # (indicators, kept groups)
+
+    raw = _counts_raw(
+        counts[keep], through(PROFILE_TABLE, profile, N_PROFILES, households),
+        through(PROFILE_TABLE[:, :N_LEVELS], profile, N_PROFILES, take(cube.sums[_MEMBERS])),
+        through(PROFILE_TABLE, profile, N_PROFILES, key), through(_DEFICIT_TABLE, deficit, 32, households),
+        through(_KEY_DEFICIT_TABLE, deficit, 32, key),
+        np.stack([by_group(take(cube.sums[j]))[keep] for j in range(_N_FIELDS)]))
+    return (codes[keep] if by == "h3" else keep), raw, selected_total

@@ -103,10 +103,20 @@ def _isin_codes(values: np.ndarray, categories: np.ndarray, wanted: tuple[str, .
     return np.isin(values, positions)
 
 
-def _profile_table(flt: HouseholdFilter) -> np.ndarray | None:
+def profiles_kept(flt: HouseholdFilter | None) -> np.ndarray | None:
     """Which of the :data:`geo.engine.codes.N_PROFILES` packed profiles (level, assistance, TPMAP,
-    verified) ``flt`` keeps; None when it restricts none of them."""
-    if flt.levels is None and flt.in_tpmap is None and flt.verified is None and flt.assistance is None:
+    verified) ``flt`` keeps, a bool per profile; None when it restricts none of them.
+
+    The one profile table of the filters: :func:`filter_mask` looks households' profiles up in it,
+    :mod:`geo.engine.cube` picks its rows and district sums with it.
+
+    Example
+    -------
+    >>> int(profiles_kept(HouseholdFilter(levels=[1, 2], in_tpmap=False)).sum())
+    20
+    """
+    if flt is None or (flt.levels is None and flt.in_tpmap is None and flt.verified is None
+                       and flt.assistance is None):
         return None
     code = np.arange(N_PROFILES)
     keep = np.ones(N_PROFILES, dtype=bool)
@@ -119,6 +129,21 @@ def _profile_table(flt: HouseholdFilter) -> np.ndarray | None:
     if flt.verified is not None:
         keep &= (code // (N_LEVELS * N_ASSIST * 2)).astype(bool) == flt.verified
     return keep
+
+
+def deficit_codes_kept(flt: HouseholdFilter | None) -> np.ndarray | None:
+    """Which of the 32 deficit codes (bit j: capital j below the default cut-off) ``flt`` keeps:
+    in deficit in at least one of its ``capitals_in_deficit``; None when it restricts none.
+
+    Example
+    -------
+    >>> int(deficit_codes_kept(HouseholdFilter(capitals_in_deficit=["natural"])).sum())
+    16
+    """
+    if flt is None or flt.capitals_in_deficit is None:
+        return None
+    wanted = sum(1 << CAPITALS.index(c) for c in flt.capitals_in_deficit)
+    return (np.arange(32) & wanted) != 0
 
 
 def filter_mask(index: HouseholdIndex, flt: HouseholdFilter | None) -> np.ndarray | None:
@@ -151,14 +176,13 @@ def filter_mask(index: HouseholdIndex, flt: HouseholdFilter | None) -> np.ndarra
         mask &= _isin_codes(index.district, index.district_codes, flt.districts)
     if flt.capitals_in_deficit is not None:
         if flt.deficit_cutoff == DEFAULT_DEFICIT_CUTOFF:  # the index's deficit code answers: one lookup
-            wanted_bits = sum(1 << CAPITALS.index(c) for c in flt.capitals_in_deficit)
-            mask &= ((np.arange(32) & wanted_bits) != 0).take(index.deficit_mask)
+            mask &= deficit_codes_kept(flt).take(index.deficit_mask)
         else:
             any_deficit = np.zeros(index.n, dtype=bool)
             for capital in flt.capitals_in_deficit:
                 any_deficit |= index.capitals[CAPITALS.index(capital)] < flt.deficit_cutoff
             mask &= any_deficit
-    profiles = _profile_table(flt)
+    profiles = profiles_kept(flt)
     if profiles is not None:  # level, TPMAP, verified and assistance: one lookup of the packed profile
         mask &= profiles.take(index.profile)
     if flt.pilots is not None:

@@ -110,3 +110,86 @@ def test_both_ways_of_summing_equal_the_engine(monkeypatch, dense_share):
         for by in ("province", "district", "subdistrict"):
             _same(cube_aggregate(INDEX, by, flt, area), _engine(by, flt, area))
         _same(cube_aggregate(INDEX, "h3", flt, area, res=5), _engine("h3", flt, area, res=5))
+
+
+# The district sums: district and province answers for filters that pick whole profiles and districts.
+district_filters = st.builds(
+    HouseholdFilter,
+    provinces=st.one_of(st.none(), st.sampled_from([("46",), ("34",), ("34", "46")])),
+    districts=st.one_of(st.none(), st.sampled_from([("4609",), ("4601", "3401")])),
+    levels=st.one_of(st.none(), st.lists(st.sampled_from([1, 2, 3, 4]), min_size=1, unique=True).map(tuple)),
+    in_tpmap=st.one_of(st.none(), st.booleans()),
+    verified=st.one_of(st.none(), st.booleans()),
+    assistance=st.one_of(st.none(), st.lists(st.sampled_from(ASSISTANCE_STATUSES), min_size=1,
+                                             unique=True).map(tuple)),
+)
+
+
+def _rows_only(monkeypatch):
+    """Make the rows' way of answering fail, so a test proves the district sums answered."""
+    import geo.engine.cube
+
+    def refuse(*_args, **_kwargs):
+        raise AssertionError("answered from the rows, not the district sums")
+
+    monkeypatch.setattr(geo.engine.cube, "_rows_raw", refuse)
+
+
+@settings(max_examples=120, deadline=None)
+@given(flt=st.one_of(st.none(), district_filters), by=st.sampled_from(["province", "district"]),
+       area=st.sampled_from(["", "46", "34", "4609", "4601", "99", "9999"]))
+def test_the_district_sums_equal_the_engine(flt, by, area):
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        _rows_only(monkeypatch)
+        _same(cube_aggregate(INDEX, by, flt, area), _engine(by, flt, area))
+
+
+def test_the_district_sums_answer_the_benchmark_filter_and_the_others_fall_to_the_rows(monkeypatch):
+    flt = HouseholdFilter(levels=(1, 2), in_tpmap=False)
+    want = {by: _engine(by, flt, "") for by in ("province", "district")}
+    _rows_only(monkeypatch)
+    for by in ("province", "district"):
+        _same(cube_aggregate(INDEX, by, flt), want[by])
+    for by, flt, area in (("subdistrict", None, ""), ("district", None, "460901"),
+                          ("district", HouseholdFilter(levels=(1,), capitals_in_deficit=("natural",)), ""),
+                          ("province", HouseholdFilter(pilots=("none",)), "")):
+        with pytest.raises(AssertionError, match="from the rows"):
+            cube_aggregate(INDEX, by, flt, area)
+
+
+def test_the_district_sums_conserve_households_and_keys():
+    cube = cube_for(INDEX)
+    from geo.engine.cube import _D_HOUSEHOLDS, _KEY
+
+    assert cube.district_sums.shape == (80, 36, cube.slot_province.size)
+    assert cube.district_sums[:, _D_HOUSEHOLDS].sum() == INDEX.n
+    assert cube.district_sums[:, _KEY].sum() == INDEX.record_key.sum(dtype=np.int64)
+    # one slot per province and district pair holding households, sorted
+    pairs = cube.slot_province * 65536 + cube.slot_district
+    assert np.array_equal(pairs, np.unique(INDEX.province.astype(np.int64) * 65536 + INDEX.district))
+
+
+def test_a_district_code_under_two_provinces_is_summed_once_per_code():
+    frame = _world()
+    moved = frame.index[frame["district_code"] == "4609"][:3]
+    frame.loc[moved, "province_code"] = "34"  # messy data: a 46 district's households filed under 34
+    index = index_households(frame)
+    cube = build_cube(index)
+    assert cube.slot_district.size > np.unique(cube.slot_district).size
+    for by in ("province", "district"):
+        for flt in (None, HouseholdFilter(levels=(1, 2), in_tpmap=False), HouseholdFilter(provinces=("34",))):
+            _same(cube_aggregate(index, by, flt, cube=cube), aggregate(index, by, mask=filter_mask(index, flt)))
+
+
+def test_a_cube_saved_without_district_sums_gets_them_on_reading(tmp_path):
+    from geo.engine.cube import CUBE_ARRAYS, read_cube, write_cube
+
+    cube = build_cube(INDEX)
+    write_cube(cube, tmp_path)
+    for name in ("slot_province", "slot_district", "district_sums"):
+        (tmp_path / f"cube_{name}.npy").unlink()
+    read = read_cube(tmp_path)
+    for name in CUBE_ARRAYS:
+        assert np.allclose(getattr(read, name), getattr(cube, name)), name
+    _same(cube_aggregate(INDEX, "district", HouseholdFilter(levels=(1, 2)), cube=read),
+          _engine("district", HouseholdFilter(levels=(1, 2)), ""))
