@@ -207,7 +207,7 @@ def sum_districts(*, leaf_province: np.ndarray, leaf_district: np.ndarray, row_l
 
     def through(table: np.ndarray, weights: np.ndarray) -> np.ndarray:  # -> (profiles, table columns, slots)
         hist = np.bincount(cell * 32 + row_deficit, weights=weights, minlength=n_cells * 32).reshape(n_cells, 32)
-        return (hist @ table).reshape(N_PROFILES, n_slots, -1).transpose(0, 2, 1)
+        return (hist @ table).reshape(N_PROFILES, n_slots, table.shape[1]).transpose(0, 2, 1)  # also with no slot
 
     for j in range(_N_FIELDS):
         out[:, j] = total(sums[j])

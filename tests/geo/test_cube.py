@@ -83,6 +83,14 @@ def test_no_filter_and_an_empty_selection():
     assert empty.empty and list(empty.columns) == list(aggregate(INDEX, "district").columns)
 
 
+def test_a_store_without_households_builds_an_empty_cube():
+    # an officer's first import can leave an empty index (every row rejected): no slot, no crash
+    none = index_households(_world().iloc[:0])
+    assert build_cube(none).district_sums.shape[2] == 0
+    for by in ("province", "district"):
+        _same(cube_aggregate(none, by), aggregate(none, by))
+
+
 def test_filters_the_cube_cannot_answer_fall_back():
     assert answers(None) and answers(HouseholdFilter(levels=(1,), capitals_in_deficit=("natural",)))
     assert answers(HouseholdFilter(pilots=("P1", "none")))
