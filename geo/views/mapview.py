@@ -468,12 +468,16 @@ class MapFigure:
         parts.append(self.date.isoformat())
         return "_".join(parts)
 
-    def deck(self, *, width_px: int = 1100, height_px: int = 650):
+    def deck(self, *, width_px: int = 1100, height_px: int = 650, labels: str | None = "gpu"):
         """The map as an offline ``pydeck.Deck`` (no basemap), fitted to ``width_px`` x ``height_px``.
 
-        Layer ids: ``context``, ``areas`` or ``cells``, ``outline``, ``selected``, and with pilots
+        Layer ids: ``context``, ``areas`` or ``cells``, ``outline``, ``selected``, ``labels`` (the
+        areas' names, admin maps only: :func:`geo.views.labels.label_layer`), and with pilots
         ``rings``, ``pilots``, ``pilot_letters``, ``gaps``. Each feature carries its
         ``code`` (or ``h3_cell``) and the plain-text tooltip fields of :data:`geo.views.deck.TOOLTIP`.
+        ``labels`` says how overlapping names are hidden (``"gpu"``: deck.gl's collision filter, as
+        Streamlit draws it; ``"static"``: dropped at the fitted zoom, for a deck.gl bundle without
+        extensions) or, with ``None``, draws no names.
         """
         import pydeck as pdk
 
@@ -503,6 +507,12 @@ class MapFigure:
         if self.selected is not None and len(self.selected):
             layers.append(maps.outline_layer(_at_zoom(self.selected, zoom), layer_id="selected", width_px=4.0,
                                              colour=(20, 20, 20)))
+        if labels is not None and self.level != "h3":
+            from geo.views.labels import label_layer
+
+            names = label_layer(self.areas["name"].tolist(), self.areas.geometry, collision=labels, zoom=zoom)
+            if names is not None:
+                layers.append(names)
         if self.pilots is not None:
             layers += self.pilots.layers()
         # 4 decimals (about 11 m) like the geometry, so no number in the deck looks like a precise position.

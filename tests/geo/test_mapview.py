@@ -196,7 +196,12 @@ def test_file_stems(index, boundaries, kalasin):
 def test_deck_has_fixed_layers_and_plain_text_tooltips(kalasin):
     deck = json.loads(kalasin.deck().to_json())
     assert deck["mapStyle"] == "__MAP_STYLE__"
-    assert [layer["id"] for layer in deck["layers"]] == ["context", "areas", "outline"]
+    assert [layer["id"] for layer in deck["layers"]] == ["context", "areas", "outline", "labels"]
+    names = deck["layers"][3]
+    assert names["@@type"] == "IconLayer" and names["iconAtlas"].startswith("data:image/png;base64,")
+    assert names["extensions"] == [{"@@type": "CollisionFilterExtension"}] and names["pickable"] is False
+    assert [layer["id"] for layer in json.loads(kalasin.deck(labels=None).to_json())["layers"]] == [
+        "context", "areas", "outline"]
     features = {f["properties"]["code"]: f["properties"] for f in deck["layers"][1]["data"]["features"]}
     assert features["4601"]["tt_1"].startswith("ครัวเรือนยากจน") and features["4602"]["tt_title"] == world.SMALL_NAME_TH
     assert features["4602"]["tt_1"].endswith("<10") and features["4602"]["tt_2"] == ""
