@@ -45,8 +45,14 @@ TEXT_GREY = 26
 HALO_GREY, HALO_ALPHA = 255, 225
 #: Widest row of the atlas, pixels.
 ATLAS_WIDTH = 1024
-#: The collision test draws each name this much larger, so kept names have a little room between them.
+#: Names kept by :func:`collision_free` have this much room around them (a share of their size).
 COLLISION_MARGIN = 1.15
+#: deck.gl's collision filter hides an object when its *anchor* (the name's centre) falls on a
+#: higher-priority object drawn into the collision map, not when two boxes overlap. Drawing each
+#: name twice its size there (its whole box: no alpha cutoff) hides a name whose centre is within
+#: one width and one height of a larger area's name, which is when their boxes would overlap
+#: (unless the hidden name is much the longer).
+COLLISION_TEST_PROPS = {"sizeScale": 2.0, "alphaCutoff": 0}
 #: How a map hides names that would overlap (see the module docstring).
 COLLISION_MODES: tuple[str, ...] = ("gpu", "static")
 
@@ -241,7 +247,7 @@ def label_layer(names: Sequence[str], geometry, *, collision: str = "gpu", zoom:
     options = {}
     if collision == "gpu":
         options = {"extensions": [{"@@type": "CollisionFilterExtension"}], "get_collision_priority": "priority",
-                   "collision_test_props": {"sizeScale": COLLISION_MARGIN}}
+                   "collision_test_props": dict(COLLISION_TEST_PROPS)}
     atlas_url = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
     return pdk.Layer("IconLayer", data=data, id=layer_id, pickable=False, icon_atlas=pdk.types.String(atlas_url),
                      icon_mapping=mapping, get_icon="icon", get_position=["lon", "lat"], get_size=height,
