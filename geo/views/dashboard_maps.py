@@ -18,7 +18,7 @@ reruns; clicking a feature of the ``areas`` layer gives its ``code`` for the dri
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -81,7 +81,12 @@ class MapContext:
     """What every page map shares beyond the view: the date printed, whether the data are the
     synthetic sample, the boundary credit, the user's scope as a household mask
     (``geo.access.roles.scoped_mask``), the role's finest H3 resolution (``geo.access.roles.cap_resolution``) and
-    the small-cell threshold (``geo.access.roles.check_min_count``)."""
+    the small-cell threshold (``geo.access.roles.check_min_count``).
+
+    ``reference`` is the households national classes come from (:func:`geo.views.mapview.build_map`):
+    the latest survey round of the user's data, whatever round the page shows, so a 2021 map and
+    a 2023 map of one province share one legend. It is not part of the context's identity (a
+    cache key): ``reference_round`` names it."""
 
     now: dt.date | None = None
     synthetic: bool = False
@@ -93,6 +98,8 @@ class MapContext:
     #: Which survey round (or pair of rounds) the map shows, in words: the subtitle's first part.
     round_text: str = ""
     classes: str = "quantile"  # the page's legend set when the view names none (meeting mode: "national")
+    reference: HouseholdIndex | None = field(default=None, compare=False, repr=False)
+    reference_round: int | None = None  # the survey round (CE) of ``reference``
 
 
 def _draw(index: HouseholdIndex, boundaries: dict, view: ViewState, context: MapContext | None, *,
@@ -102,7 +109,7 @@ def _draw(index: HouseholdIndex, boundaries: dict, view: ViewState, context: Map
                                       exact=context.exact, classes=context.classes)
     return build_map(index, boundaries, map_view, now=context.now or dt.date.today(),
                      synthetic=bool(context.synthetic), attribution=context.attribution, mask=context.mask,
-                     round_text=context.round_text)
+                     round_text=context.round_text, reference=context.reference)
 
 
 def _screen(figure: MapFigure, size: Size) -> DashboardMap:
