@@ -85,7 +85,8 @@ PAGE_KEYS: dict[str, dict[str, str]] = {
     "pilots": {"km": "pilots_km"},
     "households": {"by": "households_by"},
     "meeting": {"metric": "meeting_metric"},
-    "change": {"change": "change_metric", "by": "change_by", "res": "change_res", "round_from": "change_from"},
+    "change": {"change": "change_metric", "by": "change_by", "res": "change_res", "round_from": "change_from",
+               "layers": "change_layers"},
     "data": {},
     "audit": {},
 }

@@ -16,7 +16,7 @@ Query string (defaults are left out; lists are comma-separated, repeated keys ar
     metric=mpi     the Overview's metric                 by=district    province | district | subdistrict | h3
     res=8          H3 resolution 5-9 (absent: automatic) area=4609      selected area (2/4/6 digits)
     capital=human  the Capitals page's capital           km=10          the Pilots page's distance
-    layers=pilots  pilot sites, reach rings and candidate sites over the Overview's or Capitals' map
+    layers=pilots  pilot sites, reach rings and candidate sites over the Overview's, Capitals' or Change map
     k=20           minimum households per shown area (every page; default 10)
     round=2566     the survey round shown (every page; BE or CE, written in the view's era;
                    absent: the latest)
@@ -79,7 +79,7 @@ PAGE_FIELDS: dict[str, tuple[str, ...]] = {
     "pilots": ("km", "area", "classes", "breaks"),
     "households": ("by", "area"),
     "meeting": ("metric", "area", "classes", "breaks"),
-    "change": ("change", "by", "res", "area", "round_from"),
+    "change": ("change", "by", "res", "area", "round_from", "layers"),
     "data": (),
     "audit": (),
 }
