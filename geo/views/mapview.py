@@ -146,8 +146,9 @@ class MapView:
         An area inside the scope drawn with a thick outline (the subdistrict picked on screen).
     classes : {"national", "quantile", "equal", "custom"}, default "quantile"
         How the colour classes are chosen (:data:`geo.views.style.CLASS_METHODS`): ``national``
-        classes are the quantiles of every area of the country at the map's level, so every
-        province's map has the same legend (meeting mode, batch exports).
+        classes are the quantiles of every area of the country at the map's level (in the
+        ``reference`` round of :func:`build_map`, the latest), so every province's map, of every
+        round, has the same legend (meeting mode, batch exports).
     breaks : tuple of float, default ()
         The cut points of ``classes="custom"``, in the metric's own units (a share as 0-1).
 
