@@ -12,7 +12,7 @@ import streamlit as st
 from geo.views.change import (change_map, mobility_download, round_pair_text, shared_legend, transition_chart,
                               unapplied_filters)
 from geo.views.dashboard import year_label
-from geo.views.dashboard_maps import metric_map, pilot_layers
+from geo.views.dashboard_maps import metric_map, pilot_layers, without_names
 from geo.views.mapview import resolution_label
 from geo.views.metrics import CHANGE_METRICS, OVERVIEW_METRICS, metric_label
 from geo.views.text import text
@@ -42,18 +42,23 @@ area_nav(view, PAGE)
 with errors_explained(lang):  # a geo error: one line, not a traceback
     pairs = load_pairs(data, year_from, year_to)
 context = replace(map_context(data, view), round_text=round_pair_text(year_from, year_to, lang, era))
-plain = replace(view, layers=())
+plain = replace(view, layers=(), names="on")
 figure = shared_result("change_map", data, (plain, context, year_from),
                        lambda: change_map(pairs, boundaries, plain, context=context, size=SIZE))
 if "pilots" in view.layers:  # the layer control: pilot sites, reach rings, candidate sites over the map
-    base = figure
-    figure = shared_result("change_layers", data, (view, context, year_from), lambda: pilot_layers(
-        base, data.index, view, data.pilots, size=SIZE, context=context))
+    base, layered = figure, replace(view, names="on")
+    figure = shared_result("change_layers", data, (layered, context, year_from), lambda: pilot_layers(
+        base, data.index, layered, data.pilots, size=SIZE, context=context))
+if view.names == "off":  # ... and the map without its area names
+    named = figure
+    figure = shared_result("change_no_names", data, (view, context, year_from),
+                           lambda: without_names(named, size=SIZE))
 
 measure, by, res, since = st.columns([3, 4, 2, 2])
 measure.selectbox(text("change_measure", lang), CHANGE_METRICS, key=KEYS["change"],
                   format_func=lambda m: metric_label(m, lang))
 measure.toggle(text("pilot_layers", lang), key=KEYS["layers"], disabled=data.pilots.empty)
+measure.toggle(text("area_names", lang), key=KEYS["names"], disabled=view.by == "h3")
 by.radio(text("map_by", lang), PAGE_BY[PAGE], key=KEYS["by"], horizontal=True,
          format_func=lambda b: text(f"map_{b}", lang) if b != "subdistrict" else text("subdistrict", lang))
 if view.by == "h3":

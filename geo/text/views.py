@@ -408,4 +408,5 @@ TEXT.update({
     "meeting_change": {"th": "อะไรเปลี่ยนไปในจังหวัดนี้", "en": "What changed in this province"},
     "meeting_change_help": {"th": "ครัวเรือนที่ติดตามได้ ระดับดีขึ้น พ้นความยากจน กลับสู่ความยากจน และแผนที่สัดส่วนที่ระดับดีขึ้น",
                             "en": "Followed households, moved up, escaped and fell, and the map of the share that moved up."},
+    "area_names": {"th": "แสดงชื่อพื้นที่", "en": "Show area names"},
 })

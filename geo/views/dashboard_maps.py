@@ -6,12 +6,14 @@ page draws is exactly what its export buttons print.
 * :func:`capital_map` — the Capitals page: the share in deficit of one capital, or the dominant
   deficit in categorical colours;
 * :func:`pilot_map` — the Pilots page: poverty concentration (households at levels 1-2) under
-  pilot sites (a colour and a letter per kind), reach rings and candidate sites for the gaps.
+  pilot sites (a colour and a letter per kind), reach rings and candidate sites for the gaps;
+* :func:`pilot_layers` and :func:`without_names` — the layer control: the pilot layers over any of
+  them, the map without its area names.
 
 Each returns a :class:`DashboardMap`: the figure (:func:`geo.views.mapview.build_map`: aggregated,
 protected by :func:`geo.engine.protect.protect`, classified, labelled) and its offline deck sized for the
 page. Layer ids are fixed (``context``, ``areas`` or ``cells``, ``outline``, ``selected``,
-``rings``, ``pilots``, ``pilot_letters``, ``gaps``) so Streamlit can keep a selection across
+``labels``, ``rings``, ``pilots``, ``pilot_letters``, ``gaps``) so Streamlit can keep a selection across
 reruns; clicking a feature of the ``areas`` layer gives its ``code`` for the drill-down.
 """
 
@@ -163,6 +165,14 @@ def pilot_layers(page_map: DashboardMap, index: HouseholdIndex, view: ViewState,
                     exact=context.exact)
     gaps = pilot_gaps(index, pilots, radius_km=view.km, mask=mask, k=context.min_count, exact=context.exact)
     return _screen(with_pilots(page_map.figure, pilots, reach, gaps, km=view.km), size)
+
+
+def without_names(page_map: DashboardMap, *, size: Size = DEFAULT_SIZE) -> DashboardMap:
+    """``page_map`` drawn without the area names (the layer control's "names" switch off, ``names=off``).
+
+    The figure, and so every export of it, is the same; only the screen deck loses its ``labels`` layer.
+    """
+    return DashboardMap(page_map.figure, page_map.figure.deck(width_px=size[0], height_px=size[1], labels=None))
 
 
 def pilot_map(index: HouseholdIndex, boundaries: dict, view: ViewState, pilots: pd.DataFrame, reach: pd.DataFrame,

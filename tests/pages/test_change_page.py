@@ -139,3 +139,18 @@ def test_national_classes_are_the_same_in_every_round(two_round_dir):
     assert not latest.exception and not earlier.exception
     assert legend_sections(latest) and legend_sections(latest) == legend_sections(earlier)
     assert "พ.ศ. 2564" in page_text(earlier)  # the earlier round is the one shown
+
+
+@pytest.mark.parametrize("page", ["change", "overview", "capitals"])
+def test_the_layer_control_hides_the_area_names(two_round_dir, page):
+    def ids(at):
+        return [{layer.get("id") for layer in spec["layers"]} for spec in decks(at)]
+
+    at = open_app(page, {"area": "46"})
+    assert all("labels" in shown for shown in ids(at)[:1 if page != "capitals" else 2])
+    at.toggle(key=f"{page}_names").set_value(False)
+    rerun(at)
+    assert at.query_params.get("names") == "off"
+    assert not any("labels" in shown for shown in ids(at)[:1 if page != "capitals" else 2])
+    again = open_app(page, {"area": "46", "names": "off"})  # the state is in the link
+    assert again.toggle(key=f"{page}_names").value is False
