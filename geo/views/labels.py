@@ -243,12 +243,33 @@ def label_layer(names: Sequence[str], geometry, *, collision: str = "gpu", zoom:
     pydeck.Layer or None
         Not pickable, so clicks and tooltips reach the areas under the names.
     """
-    import pydeck as pdk
-
     if collision not in COLLISION_MODES:
         raise EngineInputError(f"collision must be one of {list(COLLISION_MODES)}, got {collision!r}")
     if collision == "static" and zoom is None:
         raise EngineInputError("zoom is needed with collision='static', got None")
+    # A filter change redraws the same areas: the layer is kept per names and polygons (the same
+    # display polygons, checked by identity, so a reused id() can never match another polygon).
+    shapes = list(getattr(geometry, "values", geometry))
+    key = (collision, zoom if collision == "static" else None, int(max_labels), layer_id, tuple(map(str, names)),
+           tuple(map(id, shapes)))
+    kept = _LAYERS.get(key)
+    if kept is not None and all(a is b for a, b in zip(kept[0], shapes)):
+        return kept[1]
+    layer = _label_layer(names, shapes, collision=collision, zoom=zoom, max_labels=max_labels, layer_id=layer_id)
+    if len(_LAYERS) >= _LAYERS_MAX:
+        _LAYERS.clear()
+    _LAYERS[key] = (shapes, layer)
+    return layer
+
+
+#: Label layers by (mode, zoom, cap, id, names, polygon ids), with the polygons they came from.
+_LAYERS: dict[tuple, tuple[list, object]] = {}
+_LAYERS_MAX = 64
+
+
+def _label_layer(names, geometry, *, collision, zoom, max_labels, layer_id):
+    import pydeck as pdk
+
     labels = area_labels(names, geometry, max_labels=max_labels)
     if labels.empty:
         return None
