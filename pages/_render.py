@@ -87,17 +87,23 @@ def map_context(data: LoadedData, view: ViewState, *, today: Callable[[], dt.dat
                 classes: str = "quantile") -> MapContext:
     """What every map of the page shares: today's date, the survey round shown, the synthetic label, the boundary credit,
     the session user's finest H3 resolution (``geo.access.roles.cap_resolution``) and small-cell
-    threshold (the view's, through ``geo.access.roles.check_min_count``), and the page's default
-    legend set (``geo.views.viewstate.PAGE_CLASSES``)."""
+    threshold (the view's, through ``geo.access.roles.check_min_count``), the page's default
+    legend set (``geo.views.viewstate.PAGE_CLASSES``) and, for national classes, the latest
+    round's households they come from (the same legend for every province and every round)."""
     from geo.access.roles import cap_resolution, check_min_count
 
     from geo.views.dashboard import year_label
 
     user = current_user()
+    reference = None
+    if (view.classes or classes) == "national":
+        reference = data if data.survey_year == data.latest else load_data(scope_key(user), None)
     return MapContext(now=today(), synthetic=data.source.synthetic, attribution=credit_line(),
                       max_res=cap_resolution(10, user), min_count=check_min_count(view.min_count, user),
                       exact=user.capabilities.exact_counts, classes=classes,
-                      round_text=text("survey_round", view.lang, year=year_label(data.survey_year, view.lang, view.era)))
+                      round_text=text("survey_round", view.lang, year=year_label(data.survey_year, view.lang, view.era)),
+                      reference=reference.index if reference is not None else None,
+                      reference_round=reference.survey_year if reference is not None else None)
 
 
 def map_heading(figure) -> None:

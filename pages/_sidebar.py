@@ -82,12 +82,15 @@ SIDEBAR_KEYS: dict[str, str] = {
 }
 #: Each page's own controls: view field -> widget key (page-prefixed).
 PAGE_KEYS: dict[str, dict[str, str]] = {
-    "overview": {"metric": "overview_metric", "by": "overview_by", "res": "overview_res", "layers": "overview_layers"},
-    "capitals": {"capital": "capitals_capital", "by": "capitals_by", "layers": "capitals_layers"},
+    "overview": {"metric": "overview_metric", "by": "overview_by", "res": "overview_res", "layers": "overview_layers",
+                 "names": "overview_names"},
+    "capitals": {"capital": "capitals_capital", "by": "capitals_by", "layers": "capitals_layers",
+                 "names": "capitals_names"},
     "pilots": {"km": "pilots_km"},
     "households": {"by": "households_by"},
     "meeting": {"metric": "meeting_metric"},
-    "change": {"change": "change_metric", "by": "change_by", "res": "change_res", "round_from": "change_from"},
+    "change": {"change": "change_metric", "by": "change_by", "res": "change_res", "round_from": "change_from",
+               "layers": "change_layers", "names": "change_names"},
     "data": {},
     "audit": {},
 }
@@ -117,6 +120,8 @@ def _to_widget(field: str, value: object) -> object:
         return format_breaks(value)
     if field == "layers":
         return "pilots" in value
+    if field == "names":
+        return value != "off"
     if isinstance(value, tuple):
         return list(value)
     return value
@@ -135,6 +140,8 @@ def _from_widget(field: str, value: object) -> object:
         return parse_breaks(value) or ()
     if field == "layers":
         return ("pilots",) if value else ()
+    if field == "names":
+        return "on" if value else "off"
     if field in ("provinces", "districts", "pilots"):
         return tuple(sorted(set(value or ())))
     if field == "levels":

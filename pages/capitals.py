@@ -9,7 +9,7 @@ import streamlit as st
 
 from geo.data.contract import CAPITALS
 from geo.views.dashboard import capital_profile, capitals_table, map_parent, profile_chart_data, view_area_table
-from geo.views.dashboard_maps import capital_map, pilot_layers
+from geo.views.dashboard_maps import capital_map, pilot_layers, without_names
 from geo.views.text import capital_label, text
 from geo.views.viewstate import shown_level
 from pages._errors import errors_explained
@@ -40,16 +40,22 @@ def capital_maps_and_tables(page_run_view) -> None:
         right.caption(text("map_shows", lang, level=text(f"by_{shown}", lang)))
 
     left.toggle(text("pilot_layers", lang), key=PAGE_KEYS[PAGE]["layers"], disabled=data.pilots.empty)
+    left.toggle(text("area_names", lang), key=PAGE_KEYS[PAGE]["names"], disabled=view.by == "h3")
     context = map_context(data, view)
-    plain = replace(view, layers=())
+    plain = replace(view, layers=(), names="on")
     deficit = shared_result("capitals_deficit", data, (plain, context),
                             lambda: capital_map(data.index, boundaries, plain, size=(480, 500), context=context))
     dominant = shared_result("capitals_dominant", data, (plain, context), lambda: capital_map(
         data.index, boundaries, plain, dominant=True, size=(480, 500), context=context))
     if "pilots" in view.layers:  # the layer control: pilot sites, reach rings, candidate sites over both maps
-        deficit, dominant = (shared_result(f"capitals_layers_{kind}", data, (view, context), lambda m=m: pilot_layers(
-            m, data.index, view, data.pilots, size=(480, 500), context=context))
+        layered = replace(view, names="on")
+        deficit, dominant = (shared_result(f"capitals_layers_{kind}", data, (layered, context), lambda m=m: pilot_layers(
+            m, data.index, layered, data.pilots, size=(480, 500), context=context))
             for kind, m in (("deficit", deficit), ("dominant", dominant)))
+    if view.names == "off":  # the layer control: the maps without their area names
+        deficit, dominant = (shared_result(f"capitals_no_names_{kind}", data, (view, context),
+                                           lambda m=m: without_names(m, size=(480, 500)))
+                             for kind, m in (("deficit", deficit), ("dominant", dominant)))
     for column, figure, kind in zip(st.columns(2), (deficit, dominant), ("deficit", "dominant")):
         with column:
             map_heading(figure.figure)

@@ -1,7 +1,8 @@
 """การเปลี่ยนแปลง / Change: two survey rounds compared. Households followed in both rounds (by
 ``household_id``), counted where they live in the later round: headline figures, a map of the
 share that moved up, escaped poverty or fell back, or of the mean change in a capital (drills down
-as the other maps do), the level transition matrix with its counts, and one metric before and
+as the other maps do; the layer control draws pilot sites, reach rings and candidate sites over
+it, as on the Overview), the level transition matrix with its counts, and one metric before and
 after side by side with one legend. The work is in ``geo.views.change``."""
 
 from dataclasses import replace
@@ -11,7 +12,7 @@ import streamlit as st
 from geo.views.change import (change_map, mobility_download, round_pair_text, shared_legend, transition_chart,
                               unapplied_filters)
 from geo.views.dashboard import year_label
-from geo.views.dashboard_maps import metric_map
+from geo.views.dashboard_maps import metric_map, pilot_layers, without_names
 from geo.views.mapview import resolution_label
 from geo.views.metrics import CHANGE_METRICS, OVERVIEW_METRICS, metric_label
 from geo.views.text import text
@@ -41,12 +42,23 @@ area_nav(view, PAGE)
 with errors_explained(lang):  # a geo error: one line, not a traceback
     pairs = load_pairs(data, year_from, year_to)
 context = replace(map_context(data, view), round_text=round_pair_text(year_from, year_to, lang, era))
-figure = shared_result("change_map", data, (view, context, year_from),
-                       lambda: change_map(pairs, boundaries, view, context=context, size=SIZE))
+plain = replace(view, layers=(), names="on")
+figure = shared_result("change_map", data, (plain, context, year_from),
+                       lambda: change_map(pairs, boundaries, plain, context=context, size=SIZE))
+if "pilots" in view.layers:  # the layer control: pilot sites, reach rings, candidate sites over the map
+    base, layered = figure, replace(view, names="on")
+    figure = shared_result("change_layers", data, (layered, context, year_from), lambda: pilot_layers(
+        base, data.index, layered, data.pilots, size=SIZE, context=context))
+if view.names == "off":  # ... and the map without its area names
+    named = figure
+    figure = shared_result("change_no_names", data, (view, context, year_from),
+                           lambda: without_names(named, size=SIZE))
 
 measure, by, res, since = st.columns([3, 4, 2, 2])
 measure.selectbox(text("change_measure", lang), CHANGE_METRICS, key=KEYS["change"],
                   format_func=lambda m: metric_label(m, lang))
+measure.toggle(text("pilot_layers", lang), key=KEYS["layers"], disabled=data.pilots.empty)
+measure.toggle(text("area_names", lang), key=KEYS["names"], disabled=view.by == "h3")
 by.radio(text("map_by", lang), PAGE_BY[PAGE], key=KEYS["by"], horizontal=True,
          format_func=lambda b: text(f"map_{b}", lang) if b != "subdistrict" else text("subdistrict", lang))
 if view.by == "h3":

@@ -8,7 +8,7 @@ from functools import partial
 import streamlit as st
 
 from geo.views.dashboard import map_parent, top_areas, view_area_table, view_totals
-from geo.views.dashboard_maps import metric_map, pilot_layers
+from geo.views.dashboard_maps import metric_map, pilot_layers, without_names
 from geo.views.headline import headline
 from geo.views.mapview import resolution_label
 from geo.views.metrics import allowed_metrics, metric_label
@@ -35,14 +35,19 @@ area_nav(view, PAGE)
 
 def overview_map(view, context):
     """The view's map, computed once for every session of the same scope; with the pilot layers
-    over it when the layer control is on."""
-    plain = replace(view, layers=())
+    over it, or without the area names, as the layer control says."""
+    plain = replace(view, layers=(), names="on")
     base = shared_result("overview_map", data, (plain, context),
                          lambda: metric_map(data.index, boundaries, plain, size=(600, 600), context=context))
-    if "pilots" not in view.layers:
-        return base
-    return shared_result("overview_layers", data, (view, context), lambda: pilot_layers(
-        base, data.index, view, data.pilots, size=(600, 600), context=context))
+    if "pilots" in view.layers:
+        layered = replace(view, names="on")
+        base = shared_result("overview_layers", data, (layered, context), lambda: pilot_layers(
+            base, data.index, layered, data.pilots, size=(600, 600), context=context))
+    if view.names == "off":
+        shown = base
+        base = shared_result("overview_no_names", data, (view, context),
+                             lambda: without_names(shown, size=(600, 600)))
+    return base
 
 
 # The headline and the breadcrumb follow the area and the filters; the map's own controls (metric,
@@ -76,6 +81,7 @@ def map_and_top10(page_run_view) -> None:
     if figure.level not in (view.by, "h3"):  # a province picked "by province" is drawn by district: say so
         middle.caption(text("map_shows", lang, level=text(f"by_{figure.level}", lang)))
     left.toggle(text("pilot_layers", lang), key=PAGE_KEYS[PAGE]["layers"], disabled=data.pilots.empty)
+    left.toggle(text("area_names", lang), key=PAGE_KEYS[PAGE]["names"], disabled=figure.level == "h3")
     if view.by == "h3":
         right.selectbox(text("resolution", lang), (AUTO_RES, *(r for r in MAP_RESOLUTIONS if r <= context.max_res)),
                         key=PAGE_KEYS[PAGE]["res"],

@@ -3,7 +3,10 @@
 The page holds everything it needs: deck.gl (the bundle pydeck ships, inlined), the map's deck
 JSON (protected aggregates and display geometry from a :class:`geo.views.mapview.MapFigure`), the Sarabun
 font (inlined as a data URL, so Thai renders on machines without a Thai font), and the title,
-legend, headline figures, credit, date and synthetic label as escaped HTML. It loads nothing from
+legend, headline figures, credit, date and synthetic label as escaped HTML. Area names are drawn
+as on screen (one small PNG atlas shaped by Pillow, :mod:`geo.views.labels`), but pydeck's bundle
+has no deck.gl extensions, so the names that would overlap at the fitted zoom are left out of the
+page rather than hidden by the collision filter. It loads nothing from
 the network: no CDN script, stylesheet or font link, no basemap tiles (the deck has no map
 provider; the boundaries are the base map). ``tests/geo/test_export_html.py`` opens it in
 Chromium with every non-``file:``/``data:`` request blocked and checks the map draws.
@@ -146,7 +149,8 @@ def export_html(figure: MapFigure) -> str:
 
     _check_figure(figure)
     lang = figure.view.lang
-    deck_json = json.loads(figure.deck(width_px=HTML_MAP_SIZE[0], height_px=HTML_MAP_SIZE[1]).to_json())
+    deck_json = json.loads(figure.deck(width_px=HTML_MAP_SIZE[0], height_px=HTML_MAP_SIZE[1],
+                                       labels="static").to_json())
     tooltip_style = {"backgroundColor": "#222", "color": "#fff", "fontSize": "16px", "padding": "8px 10px",
                      "fontFamily": f"'{THAI_FONT_FAMILY}',sans-serif", "whiteSpace": "pre-line"}
     synthetic = (f'<div class="synthetic" role="note">{html.escape(figure.synthetic_text)}</div>'

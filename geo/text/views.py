@@ -434,4 +434,5 @@ TEXT.update({
                                "en": "Choose one district (in the sidebar or on the map) to see its villages"},
     "villages_all_withheld": {"th": "ทุกพื้นที่มีน้อยกว่า {k} ครัวเรือน จึงไม่แสดง (ปกปิดพื้นที่เล็ก)",
                               "en": "Every area has fewer than {k} households, so none is shown (small areas are withheld)"},
+    "area_names": {"th": "แสดงชื่อพื้นที่", "en": "Show area names"},
 })

@@ -6,19 +6,21 @@ page draws is exactly what its export buttons print.
 * :func:`capital_map` — the Capitals page: the share in deficit of one capital, or the dominant
   deficit in categorical colours;
 * :func:`pilot_map` — the Pilots page: poverty concentration (households at levels 1-2) under
-  pilot sites (a colour and a letter per kind), reach rings and candidate sites for the gaps.
+  pilot sites (a colour and a letter per kind), reach rings and candidate sites for the gaps;
+* :func:`pilot_layers` and :func:`without_names` — the layer control: the pilot layers over any of
+  them, the map without its area names.
 
 Each returns a :class:`DashboardMap`: the figure (:func:`geo.views.mapview.build_map`: aggregated,
 protected by :func:`geo.engine.protect.protect`, classified, labelled) and its offline deck sized for the
 page. Layer ids are fixed (``context``, ``areas`` or ``cells``, ``outline``, ``selected``,
-``rings``, ``pilots``, ``pilot_letters``, ``gaps``) so Streamlit can keep a selection across
+``labels``, ``rings``, ``pilots``, ``pilot_letters``, ``gaps``) so Streamlit can keep a selection across
 reruns; clicking a feature of the ``areas`` layer gives its ``code`` for the drill-down.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -81,7 +83,12 @@ class MapContext:
     """What every page map shares beyond the view: the date printed, whether the data are the
     synthetic sample, the boundary credit, the user's scope as a household mask
     (``geo.access.roles.scoped_mask``), the role's finest H3 resolution (``geo.access.roles.cap_resolution``) and
-    the small-cell threshold (``geo.access.roles.check_min_count``)."""
+    the small-cell threshold (``geo.access.roles.check_min_count``).
+
+    ``reference`` is the households national classes come from (:func:`geo.views.mapview.build_map`):
+    the latest survey round of the user's data, whatever round the page shows, so a 2021 map and
+    a 2023 map of one province share one legend. It is not part of the context's identity (a
+    cache key): ``reference_round`` names it."""
 
     now: dt.date | None = None
     synthetic: bool = False
@@ -93,6 +100,8 @@ class MapContext:
     #: Which survey round (or pair of rounds) the map shows, in words: the subtitle's first part.
     round_text: str = ""
     classes: str = "quantile"  # the page's legend set when the view names none (meeting mode: "national")
+    reference: HouseholdIndex | None = field(default=None, compare=False, repr=False)
+    reference_round: int | None = None  # the survey round (CE) of ``reference``
 
 
 def _draw(index: HouseholdIndex, boundaries: dict, view: ViewState, context: MapContext | None, *,
@@ -102,7 +111,7 @@ def _draw(index: HouseholdIndex, boundaries: dict, view: ViewState, context: Map
                                       exact=context.exact, classes=context.classes)
     return build_map(index, boundaries, map_view, now=context.now or dt.date.today(),
                      synthetic=bool(context.synthetic), attribution=context.attribution, mask=context.mask,
-                     round_text=context.round_text)
+                     round_text=context.round_text, reference=context.reference)
 
 
 def _screen(figure: MapFigure, size: Size) -> DashboardMap:
@@ -156,6 +165,14 @@ def pilot_layers(page_map: DashboardMap, index: HouseholdIndex, view: ViewState,
                     exact=context.exact)
     gaps = pilot_gaps(index, pilots, radius_km=view.km, mask=mask, k=context.min_count, exact=context.exact)
     return _screen(with_pilots(page_map.figure, pilots, reach, gaps, km=view.km), size)
+
+
+def without_names(page_map: DashboardMap, *, size: Size = DEFAULT_SIZE) -> DashboardMap:
+    """``page_map`` drawn without the area names (the layer control's "names" switch off, ``names=off``).
+
+    The figure, and so every export of it, is the same; only the screen deck loses its ``labels`` layer.
+    """
+    return DashboardMap(page_map.figure, page_map.figure.deck(width_px=size[0], height_px=size[1], labels=None))
 
 
 def pilot_map(index: HouseholdIndex, boundaries: dict, view: ViewState, pilots: pd.DataFrame, reach: pd.DataFrame,

@@ -146,8 +146,9 @@ class MapView:
         An area inside the scope drawn with a thick outline (the subdistrict picked on screen).
     classes : {"national", "quantile", "equal", "custom"}, default "quantile"
         How the colour classes are chosen (:data:`geo.views.style.CLASS_METHODS`): ``national``
-        classes are the quantiles of every area of the country at the map's level, so every
-        province's map has the same legend (meeting mode, batch exports).
+        classes are the quantiles of every area of the country at the map's level (in the
+        ``reference`` round of :func:`build_map`, the latest), so every province's map, of every
+        round, has the same legend (meeting mode, batch exports).
     breaks : tuple of float, default ()
         The cut points of ``classes="custom"``, in the metric's own units (a share as 0-1).
 
@@ -468,12 +469,16 @@ class MapFigure:
         parts.append(self.date.isoformat())
         return "_".join(parts)
 
-    def deck(self, *, width_px: int = 1100, height_px: int = 650):
+    def deck(self, *, width_px: int = 1100, height_px: int = 650, labels: str | None = "gpu"):
         """The map as an offline ``pydeck.Deck`` (no basemap), fitted to ``width_px`` x ``height_px``.
 
-        Layer ids: ``context``, ``areas`` or ``cells``, ``outline``, ``selected``, and with pilots
+        Layer ids: ``context``, ``areas`` or ``cells``, ``outline``, ``selected``, ``labels`` (the
+        areas' names, admin maps only: :func:`geo.views.labels.label_layer`), and with pilots
         ``rings``, ``pilots``, ``pilot_letters``, ``gaps``. Each feature carries its
         ``code`` (or ``h3_cell``) and the plain-text tooltip fields of :data:`geo.views.deck.TOOLTIP`.
+        ``labels`` says how overlapping names are hidden (``"gpu"``: deck.gl's collision filter, as
+        Streamlit draws it; ``"static"``: dropped at the fitted zoom, for a deck.gl bundle without
+        extensions) or, with ``None``, draws no names.
         """
         import pydeck as pdk
 
@@ -503,6 +508,12 @@ class MapFigure:
         if self.selected is not None and len(self.selected):
             layers.append(maps.outline_layer(_at_zoom(self.selected, zoom), layer_id="selected", width_px=4.0,
                                              colour=(20, 20, 20)))
+        if labels is not None and self.level != "h3":
+            from geo.views.labels import label_layer
+
+            names = label_layer(self.areas["name"].tolist(), self.areas.geometry, collision=labels, zoom=zoom)
+            if names is not None:
+                layers.append(names)
         if self.pilots is not None:
             layers += self.pilots.layers()
         # 4 decimals (about 11 m) like the geometry, so no number in the deck looks like a precise position.
@@ -606,6 +617,7 @@ def build_map(
     data_source: str | None = None,
     mask: np.ndarray | None = None,
     round_text: str = "",
+    reference: HouseholdIndex | None = None,
 ) -> MapFigure:
     """Aggregate, protect, classify and label one map view.
 
@@ -634,6 +646,12 @@ def build_map(
     round_text : str, optional
         Which survey round the households are of, in words (``รอบสำรวจ พ.ศ. 2566``): the
         subtitle's first part, so every export says which round it shows.
+    reference : HouseholdIndex, optional
+        The households ``classes="national"`` takes its classes from (:func:`national_values`):
+        one fixed reference, the latest survey round of the whole country (pages pass it from
+        :class:`geo.views.dashboard_maps.MapContext`), so a map of any round and of any province
+        has the same legend. Default: ``index`` itself (with ``mask``). A reference other than
+        ``index`` is not narrowed by ``mask``, which is in ``index``'s order.
 
     Returns
     -------
@@ -667,8 +685,11 @@ def build_map(
         drawn = _admin_drawn(index, boundaries_by_level, view, selection, scope_frame, data_provinces)
     national = None
     if view.classes == "national" and get_metric(view.metric).scale == "sequential":
-        national = national_values(index, view, level=view.level, res=drawn.res, mask=mask,
-                                   boundaries_by_level=boundaries_by_level)
+        if reference is not None and not isinstance(reference, HouseholdIndex):
+            raise EngineInputError(f"reference must be a HouseholdIndex or None, got {type(reference).__name__}")
+        same = reference is None or reference is index
+        national = national_values(index if same else reference, view, level=view.level, res=drawn.res,
+                                   mask=mask if same else None, boundaries_by_level=boundaries_by_level)
     areas, fill, legend, edges = _classified(drawn, view, national)
     # An admin map's aggregate holds the whole selection: its headline needs no second pass.
     totals = totals_of(drawn.raw if drawn.raw is not None else selection.aggregate("province"), k=view.min_count,
@@ -773,6 +794,30 @@ def national_values(index: HouseholdIndex, view: MapView, *, level: str, res: in
     flt = view.filters and replace(view.filters, provinces=None, districts=None)
     everywhere = replace(view, province_code=None, district_code=None, selected_code=None,
                          filters=None if flt is None or flt.is_empty else flt, level=level, res=None)
+    # The same reference serves every province and round: its values are kept per index (not
+    # with a mask, which may change), for the view without its area, the level and resolution.
+    # Metrics that read the boundaries (density, households outside their district) are not kept.
+    spec = get_metric(view.metric)
+    plain = spec.denominator != "area_km2" and spec.columns != ("outside_declared",)
+    key = (replace(everywhere, lang="th"), res)
+    kept = _NATIONAL.setdefault(index, {}) if mask is None and plain else {}
+    if key in kept:
+        return kept[key]
+    values = _national_values(index, everywhere, view, level=level, res=res, mask=mask,
+                              boundaries_by_level=boundaries_by_level)
+    if len(kept) >= _NATIONAL_MAX:
+        kept.clear()
+    kept[key] = values
+    values.setflags(write=False)
+    return values
+
+
+#: :func:`national_values` kept per household index (at most :data:`_NATIONAL_MAX` per index).
+_NATIONAL: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_NATIONAL_MAX = 64
+
+
+def _national_values(index, everywhere: MapView, view: MapView, *, level, res, mask, boundaries_by_level):
     selection = _MapSelection(index, everywhere, mask)
     if level == "h3":
         raw = selection.aggregate("h3", res=res or MAP_RESOLUTIONS[-1], rollup_min_count=view.min_count)

@@ -117,8 +117,8 @@ def class_breaks(values: np.ndarray, *, n_classes: int = 5, method: str = "quant
 
 
 #: How a map's colour classes are chosen (DHIS2 calls a fixed set a "legend set"):
-#: ``national`` (quantiles of every area of the country at the map's level: the same classes for
-#: every province, so slides compare), ``quantile`` (of this map's areas), ``equal`` (equal
+#: ``national`` (quantiles of every area of the country at the map's level, in one reference
+#: round, the latest: the same classes for every province and every round, so slides compare), ``quantile`` (of this map's areas), ``equal`` (equal
 #: intervals over this map's range) or ``custom`` (cut points the user types).
 CLASS_METHODS: tuple[str, ...] = ("national", "quantile", "equal", "custom")
 #: Most cut points a user may type (``custom``): one more class than cut points, at most five.

@@ -16,7 +16,8 @@ Query string (defaults are left out; lists are comma-separated, repeated keys ar
     metric=mpi     the Overview's metric                 by=district    province | district | subdistrict | h3 | village
     res=8          H3 resolution 5-10 (absent: automatic; above the role's finest: its finest, said) area=4609      selected area (2/4/6 digits)
     capital=human  the Capitals page's capital           km=10          the Pilots page's distance
-    layers=pilots  pilot sites, reach rings and candidate sites over the Overview's or Capitals' map
+    layers=pilots  pilot sites, reach rings and candidate sites over the Overview's, Capitals' or Change map
+    names=off      no area names on those maps (absent: the names are drawn)
     k=20           minimum households per shown area (every page; default 10)
     round=2566     the survey round shown (every page; BE or CE, written in the view's era;
                    absent: the latest)
@@ -70,6 +71,8 @@ TABLE_BY: tuple[str, ...] = MAP_BY + ("village",)
 MAP_RESOLUTIONS: tuple[int, ...] = (5, 6, 7, 8, 9, 10)
 #: Layers a metric map may draw over its areas (``layers=pilots``).
 MAP_LAYERS: tuple[str, ...] = ("pilots",)
+#: Area names on a metric map (``names=off`` hides them; ``on`` is the default).
+NAME_CHOICES: tuple[str, ...] = ("on", "off")
 #: Reach distances offered on the Pilots page, km.
 REACH_KM: tuple[int, ...] = (2, 5, 10, 20, 30)
 #: Largest minimum count (``k``) a view may ask for.
@@ -78,12 +81,12 @@ TPMAP_CHOICES: tuple[str, ...] = ("any", "in", "out")
 VERIFIED_CHOICES: tuple[str, ...] = ("any", "yes", "no")
 #: Pages and the view fields each one puts in its URL (filters, ``lang`` and ``era`` always).
 PAGE_FIELDS: dict[str, tuple[str, ...]] = {
-    "overview": ("metric", "by", "res", "area", "classes", "breaks", "layers"),
-    "capitals": ("capital", "by", "area", "classes", "breaks", "layers"),
+    "overview": ("metric", "by", "res", "area", "classes", "breaks", "layers", "names"),
+    "capitals": ("capital", "by", "area", "classes", "breaks", "layers", "names"),
     "pilots": ("km", "area", "classes", "breaks"),
     "households": ("by", "area"),
     "meeting": ("metric", "area", "classes", "breaks"),
-    "change": ("change", "by", "res", "area", "round_from"),
+    "change": ("change", "by", "res", "area", "round_from", "layers", "names"),
     "data": (),
     "audit": (),
 }
@@ -101,6 +104,7 @@ QUERY_NAMES: dict[str, str] = {
     "lang": "lang", "era": "era", "metric": "metric", "by": "by", "res": "res", "area": "area",
     "capital": "capital", "km": "km", "min_count": "k", "round": "round", "round_from": "from", "change": "change",
     "classes": "classes", "breaks": "breaks", "deprivations": "dep", "layers": "layers",
+    "names": "names",
 }
 #: View fields every page puts in its URL besides the filters.
 ALWAYS_FIELDS: tuple[str, ...] = ("lang", "era", "min_count", "round")
@@ -154,6 +158,8 @@ class ViewState:
     #: Layers drawn over a metric map (:data:`MAP_LAYERS`): ``("pilots",)`` adds the pilot sites,
     #: reach rings and candidate sites to the Overview and Capitals maps.
     layers: tuple[str, ...] = ()
+    #: Area names on the map (:data:`NAME_CHOICES`): ``"off"`` draws the map without them.
+    names: str = "on"
 
     def audit_fields(self) -> dict[str, str]:
         """``area`` and ``filters`` for the audit log (:func:`geo.access.audit.log_event`): the selected
@@ -444,6 +450,8 @@ def parse_query(params: Mapping[str, object]) -> tuple[ViewState, list[Notice]]:
         values["pilots"] = _pilots(get("pilot"), notices)
     if "layers" in params:
         values["layers"] = _choices("layers", get("layers"), MAP_LAYERS, notices)
+    if "names" in params:
+        values["names"] = _choice("names", get("names"), NAME_CHOICES, "on", notices)
     if "dep" in params:
         values["deprivations"] = _choices("dep", get("dep"), DEPRIVATIONS, notices)
     if "lang" in params:

@@ -196,7 +196,12 @@ def test_file_stems(index, boundaries, kalasin):
 def test_deck_has_fixed_layers_and_plain_text_tooltips(kalasin):
     deck = json.loads(kalasin.deck().to_json())
     assert deck["mapStyle"] == "__MAP_STYLE__"
-    assert [layer["id"] for layer in deck["layers"]] == ["context", "areas", "outline"]
+    assert [layer["id"] for layer in deck["layers"]] == ["context", "areas", "outline", "labels"]
+    names = deck["layers"][3]
+    assert names["@@type"] == "IconLayer" and names["iconAtlas"].startswith("data:image/png;base64,")
+    assert names["extensions"] == [{"@@type": "CollisionFilterExtension"}] and names["pickable"] is False
+    assert [layer["id"] for layer in json.loads(kalasin.deck(labels=None).to_json())["layers"]] == [
+        "context", "areas", "outline"]
     features = {f["properties"]["code"]: f["properties"] for f in deck["layers"][1]["data"]["features"]}
     assert features["4601"]["tt_1"].startswith("ครัวเรือนยากจน") and features["4602"]["tt_title"] == world.SMALL_NAME_TH
     assert features["4602"]["tt_1"].endswith("<10") and features["4602"]["tt_2"] == ""
@@ -260,9 +265,9 @@ def test_screen_decks_carry_the_detail_their_view_can_show(sample_households_pat
 # --- legend sets -------------------------------------------------------------------------------
 
 
-def _legend_of(index, boundaries, province, **kwargs):
+def _legend_of(index, boundaries, province, reference=None, **kwargs):
     figure = build_map(index, boundaries, MapView(province_code=province, metric="share_levels_1_2", **kwargs),
-                       now=DAY, synthetic=True, attribution=world.ATTRIBUTION)
+                       now=DAY, synthetic=True, attribution=world.ATTRIBUTION, reference=reference)
     return figure.legend_set()
 
 
@@ -271,6 +276,34 @@ def test_national_classes_are_the_same_for_every_province(index, boundaries):
     assert kalasin == ubon and kalasin["method"] == "national"
     # Quantiles of each map differ: Ubon has one district, Kalasin two shown.
     assert _legend_of(index, boundaries, "46")["breaks"] != _legend_of(index, boundaries, "34")["breaks"]
+
+
+def test_national_classes_are_the_same_for_every_round_with_one_reference(index, boundaries):
+    from geo.engine.aggregate import index_households
+
+    # An earlier round: a different share of households at levels 1-2 in every district.
+    frame = world.households()
+    earlier = index_households(frame.assign(poverty_level=np.where(np.arange(len(frame)) % 3 == 0, 3,
+                                                                   frame["poverty_level"])))
+    own = {(which, p): _legend_of(i, boundaries, p, classes="national")
+           for which, i in (("earlier", earlier), ("latest", index)) for p in ("46", "34")}
+    assert own[("earlier", "46")]["breaks"] != own[("latest", "46")]["breaks"]  # each round's own classes differ
+    # With the latest round as the one reference, every round and every province share one legend.
+    shared = {(which, p): _legend_of(i, boundaries, p, classes="national", reference=index)
+              for which, i in (("earlier", earlier), ("latest", index)) for p in ("46", "34")}
+    assert len({json.dumps(legend, sort_keys=True) for legend in shared.values()}) == 1
+    assert shared[("latest", "46")] == own[("latest", "46")]
+    with pytest.raises(EngineInputError, match="reference"):
+        _legend_of(index, boundaries, "46", classes="national", reference="2023")
+
+
+def test_national_values_are_kept_per_index(index):
+    from geo.views.mapview import national_values
+
+    view = MapView(province_code="46", metric="share_levels_1_2")
+    first = national_values(index, view, level="district")
+    assert national_values(index, view.with_province("34"), level="district") is first
+    assert not first.flags.writeable
 
 
 def test_national_classes_come_from_the_public_release_of_every_area(index, boundaries):

@@ -112,3 +112,45 @@ def test_pilot_impact_on_the_pilots_page(two_round_dir, access_users):
     assert "ไม่ใช่การพิสูจน์ว่าโครงการเป็นสาเหตุ" in page_text(at)  # a comparison, not proof of cause
     impact = at.dataframe[-1].value
     assert "ช่วงความเชื่อมั่น 95%" in impact.columns and "เห็ดทดสอบ" in set(impact["โครงการนำร่อง"])
+
+
+def test_the_layer_control_draws_pilots_over_the_change_map(two_round_dir):
+    at = open_app("change", {"area": "46"})
+    assert "pilots" not in {layer.get("id") for layer in decks(at)[0]["layers"]}
+    at.toggle(key="change_layers").set_value(True)
+    rerun(at)
+    assert at.query_params.get("layers") == "pilots"
+    change, before, after = decks(at)
+    assert {"pilots", "rings"} <= {layer.get("id") for layer in change["layers"]}
+    assert "pilots" not in {layer.get("id") for layer in after["layers"]}  # before and after: the metric alone
+    again = open_app("change", {"area": "46", "layers": "pilots"})  # the state is in the link
+    assert again.toggle(key="change_layers").value is True
+    assert "pilots" in {layer.get("id") for layer in decks(again)[0]["layers"]}
+
+
+def legend_sections(at) -> list[str]:
+    return [element.proto.body for element in at.get("html") if "background:#" in element.proto.body]
+
+
+def test_national_classes_are_the_same_in_every_round(two_round_dir):
+    # The legend set "national" takes its classes from the latest round, whatever round is shown.
+    latest, earlier = (open_app("overview", {"area": "46", "classes": "national", "round": year})
+                       for year in ("2023", "2021"))
+    assert not latest.exception and not earlier.exception
+    assert legend_sections(latest) and legend_sections(latest) == legend_sections(earlier)
+    assert "พ.ศ. 2564" in page_text(earlier)  # the earlier round is the one shown
+
+
+@pytest.mark.parametrize("page", ["change", "overview", "capitals"])
+def test_the_layer_control_hides_the_area_names(two_round_dir, page):
+    def ids(at):
+        return [{layer.get("id") for layer in spec["layers"]} for spec in decks(at)]
+
+    at = open_app(page, {"area": "46"})
+    assert all("labels" in shown for shown in ids(at)[:1 if page != "capitals" else 2])
+    at.toggle(key=f"{page}_names").set_value(False)
+    rerun(at)
+    assert at.query_params.get("names") == "off"
+    assert not any("labels" in shown for shown in ids(at)[:1 if page != "capitals" else 2])
+    again = open_app(page, {"area": "46", "names": "off"})  # the state is in the link
+    assert again.toggle(key=f"{page}_names").value is False

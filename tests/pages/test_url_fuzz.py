@@ -43,7 +43,7 @@ GOOD = {
     "capital": ("natural", "social"), "km": ("2", "30", "7"), "k": ("10", "20", "5", "1000"),
     "round": ("2566", "2023", "2564", "2550", "99999"), "from": ("2564", "2021", "2566"),
     "change": ("share_up", "change_natural", "mpi"),
-    "dep": ("health", "income,access", "wealth"), "layers": ("pilots", "roads"),
+    "dep": ("health", "income,access", "wealth"), "layers": ("pilots", "roads"), "names": ("off", "on", "hide"),
     "classes": ("national", "equal", "custom", "jenks"), "breaks": ("10,20,30", "5", "30,10", "x"),
 }
 assert set(GOOD) == set(QUERY_NAMES.values())
