@@ -12,6 +12,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import settings
+
+# Property tests check answers, not speed (speed lives in the benchmarks): no per-example deadline,
+# which a loaded 2-core machine misses now and then (hypothesis's default is 200 ms).
+settings.register_profile("ppap", deadline=None)
+settings.load_profile("ppap")
 
 # A fixed record-key secret (geo.engine.cellkey): the public release's noise is the same on every run and
 # machine, so golden files and figures are reproducible. Deployments set their own secret.

@@ -49,7 +49,7 @@ def kalasin(index, boundaries) -> MapFigure:
         ({"district_code": "46090"}, "district_code"),
         ({"province_code": "34", "district_code": "4609"}, "district_code"),
         ({"level": "district", "res": 8}, "res"),
-        ({"level": "h3", "res": 10}, "res"),
+        ({"level": "h3", "res": 11}, "res"),
         ({"level": "h3", "res": True}, "res"),
         ({"district_code": "4609", "level": "province"}, "level"),
         ({"lang": "fr"}, "lang"),
