@@ -442,15 +442,20 @@ def _forget_version(url: str | None) -> None:
 def data_version_cached(url: str | None = None, *, max_age: float = VERSION_POLL_SECONDS) -> int:
     """:func:`data_version`, read at most once per ``max_age`` seconds per process: another
     process's import is seen within that time, and a page rerun costs no database round trip."""
+    return _polled(_version_seen, data_version, url, max_age)
+
+
+def _polled(seen_by_url: dict, read, url: str | None, max_age: float):
+    """``read(url)``, or what it gave less than ``max_age`` seconds ago in this process."""
     url = _url(url)
     with _version_lock:
-        seen = _version_seen.get(url)
+        seen = seen_by_url.get(url)
         if seen is not None and time.monotonic() - seen[0] < max_age:
             return seen[1]
-    version = data_version(url)
+    value = read(url)
     with _version_lock:
-        _version_seen[url] = (time.monotonic(), version)
-    return version
+        seen_by_url[url] = (time.monotonic(), value)
+    return value
 
 
 def read_households_arrow(url: str | None = None, *, columns: tuple[str, ...] = STORED_COLUMNS,
@@ -628,15 +633,7 @@ def _forget_release(url: str | None) -> None:
 
 def boundary_release_cached(url: str | None = None, *, max_age: float = RELEASE_POLL_SECONDS) -> dict | None:
     """:func:`boundary_release`, read at most once per ``max_age`` seconds per process."""
-    url = _url(url)
-    with _version_lock:
-        seen = _release_seen.get(url)
-        if seen is not None and time.monotonic() - seen[0] < max_age:
-            return seen[1]
-    release = boundary_release(url)
-    with _version_lock:
-        _release_seen[url] = (time.monotonic(), release)
-    return release
+    return _polled(_release_seen, boundary_release, url, max_age)
 
 
 def read_boundaries(url: str | None = None, *, timings: dict[str, float] | None = None):

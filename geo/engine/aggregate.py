@@ -977,12 +977,7 @@ def aggregate(
         res = check_resolution(res)
     elif res is not None:
         raise EngineInputError(f"res is only for by='h3', got res={res!r} with by={by!r}")
-    if mask is not None:
-        mask = np.asarray(mask)
-        if mask.dtype != bool or mask.shape != (index.n,):
-            raise EngineInputError(f"mask must be a bool array of length {index.n}, got {mask.dtype} {mask.shape}")
-    cutoff = check_float(deficit_cutoff, "deficit_cutoff", minimum=1.0, maximum=4.0)
-    k_dep = check_int(k_deprivations, "k_deprivations", minimum=1, maximum=len(CAPITALS))
+    mask, cutoff, k_dep = _checked_options(index, mask, deficit_cutoff, k_deprivations)
     if rollup_min_count is not None:
         if by != "h3":
             raise EngineInputError(f"rollup_min_count is only for by='h3', got by={by!r}")
@@ -1013,6 +1008,19 @@ def aggregate(
         {"by": by, "res": res, "rollup_min_count": rollup_min_count, "households_without_key": selected_total - counted}
     )
     return table
+
+
+def _checked_options(index: HouseholdIndex, mask: object, deficit_cutoff: object,
+                     k_deprivations: object) -> tuple[np.ndarray | None, float, int]:
+    """The mask (a bool array, one entry per household, or None), deficit cut-off and k of the
+    aggregations, checked; :class:`EngineInputError` names a bad one."""
+    if mask is not None:
+        mask = np.asarray(mask)
+        if mask.dtype != bool or mask.shape != (index.n,):
+            raise EngineInputError(f"mask must be a bool array of length {index.n}, got {mask.dtype} {mask.shape}")
+    cutoff = check_float(deficit_cutoff, "deficit_cutoff", minimum=1.0, maximum=4.0)
+    k_dep = check_int(k_deprivations, "k_deprivations", minimum=1, maximum=len(CAPITALS))
+    return mask, cutoff, k_dep
 
 
 def aggregate_by_h3(index: HouseholdIndex, res: int = 8, **options: object) -> pd.DataFrame:
@@ -1058,12 +1066,7 @@ def aggregate_by_key(index: HouseholdIndex, keys: object, *, by: str, mask: np.n
     keys = pd.array(np.asarray(keys, dtype=object), dtype="string").fillna("")
     if len(keys) != index.n:
         raise EngineInputError(f"keys must have one entry per household ({index.n}), got {len(keys)}")
-    if mask is not None:
-        mask = np.asarray(mask)
-        if mask.dtype != bool or mask.shape != (index.n,):
-            raise EngineInputError(f"mask must be a bool array of length {index.n}, got {mask.dtype} {mask.shape}")
-    cutoff = check_float(deficit_cutoff, "deficit_cutoff", minimum=1.0, maximum=4.0)
-    k_dep = check_int(k_deprivations, "k_deprivations", minimum=1, maximum=len(CAPITALS))
+    mask, cutoff, k_dep = _checked_options(index, mask, deficit_cutoff, k_deprivations)
     keys = keys.to_numpy(dtype=object)
     selected = (keys != "") if mask is None else (mask & (keys != ""))
     positions = np.flatnonzero(selected)
