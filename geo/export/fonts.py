@@ -27,49 +27,10 @@ import contextlib
 import re
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 
-from geo.errors import FontError
-
-#: Family name the exports draw with.
-THAI_FONT_FAMILY = "Sarabun"
-#: Files of the family used, by weight.
-FONT_FILES: dict[str, str] = {"regular": "Sarabun-Regular.ttf", "bold": "Sarabun-Bold.ttf"}
+from geo.text.fonts import FONT_FILES, THAI_FONT_FAMILY, thai_font_path  # noqa: F401 - the exports' API
 
 _registered = False
-
-
-def thai_font_path(weight: str = "regular") -> Path:
-    """Path of the Sarabun TrueType file of ``weight``.
-
-    Parameters
-    ----------
-    weight : {"regular", "bold"}
-
-    Returns
-    -------
-    pathlib.Path
-
-    Raises
-    ------
-    FontError
-        When ``weight`` is unknown or the font package is not installed.
-
-    Example
-    -------
-    >>> thai_font_path("bold").name
-    'Sarabun-Bold.ttf'
-    """
-    if weight not in FONT_FILES:
-        raise FontError(f"weight must be one of {list(FONT_FILES)}, got {weight!r}")
-    try:
-        import fontpkg_sarabun
-    except ImportError as exc:  # pragma: no cover - the package is a pinned requirement
-        raise FontError("the Thai font is missing: pip install -r requirements.txt (fontpkg-sarabun)") from exc
-    path = Path(fontpkg_sarabun.__file__).resolve().parent / "files" / FONT_FILES[weight]
-    if not path.is_file():  # pragma: no cover
-        raise FontError(f"the Thai font file {path} is missing; reinstall fontpkg-sarabun")
-    return path
 
 
 def register_thai_font() -> str:

@@ -32,7 +32,8 @@ import pandas as pd
 import shapely
 import shapely.ops
 
-from geo.errors import EngineInputError, FontError
+from geo.errors import EngineInputError
+from geo.text.fonts import thai_font_path
 
 #: Most names one map draws (the largest areas).
 MAX_LABELS = 150
@@ -107,27 +108,12 @@ def _anchor(polygon) -> tuple[float, float]:
     return float(point.x), float(point.y)
 
 
-def _font_path():
-    """Sarabun Regular from the pinned ``fontpkg-sarabun`` (the exports' font, :mod:`geo.export.fonts`,
-    which ``geo.views`` may not import: the layers go the other way)."""
-    from pathlib import Path
-
-    try:
-        import fontpkg_sarabun
-    except ImportError as exc:  # pragma: no cover - the package is a pinned requirement
-        raise FontError("the Thai font is missing: pip install -r requirements.txt (fontpkg-sarabun)") from exc
-    path = Path(fontpkg_sarabun.__file__).resolve().parent / "files" / "Sarabun-Regular.ttf"
-    if not path.is_file():  # pragma: no cover
-        raise FontError(f"the Thai font file {path} is missing; reinstall fontpkg-sarabun")
-    return path
-
-
 @lru_cache(maxsize=4)
 def _font(font_px: int):
     from PIL import ImageFont, features
 
     layout = ImageFont.Layout.RAQM if features.check("raqm") else ImageFont.Layout.BASIC
-    return ImageFont.truetype(str(_font_path()), font_px, layout_engine=layout)
+    return ImageFont.truetype(str(thai_font_path()), font_px, layout_engine=layout)
 
 
 def label_height(font_px: int = LABEL_FONT_PX, halo_px: int = HALO_PX) -> int:
