@@ -30,10 +30,11 @@ from pages._sidebar import PAGE_KEYS, current_view, keep_view, page_view, set_vi
 PAGE = "meeting"
 #: The "what changed" slide's figures (geo.views.change.CHANGE_HEADLINE keys).
 CHANGE_FIGURES = ("followed", "up", "escaped", "fell")
-#: Minimal chrome: no toolbar or coloured bar, less padding, large type.
+#: Minimal chrome: no toolbar or coloured bar, large type; the top padding clears Streamlit's fixed
+#: header (3.75rem), which otherwise covers the province's name.
 MEETING_CSS = """<style>
 [data-testid="stToolbar"], [data-testid="stDecoration"] { display: none !important; }
-[data-testid="stMainBlockContainer"] { padding-top: 1.2rem; padding-bottom: 0.5rem; max-width: 100%; }
+[data-testid="stMainBlockContainer"] { padding-top: 3.75rem; padding-bottom: 0.5rem; max-width: 100%; }
 .ppap-meeting-title { font-size: 2.6rem; font-weight: 700; line-height: 1.2; margin: 0; }
 .ppap-meeting-sub { font-size: 1.5rem; color: #444; margin: 0.1rem 0 0.4rem 0; }
 [data-testid="stMetricValue"] { font-size: 2.6rem; }

@@ -235,6 +235,10 @@ def test_meeting_mode_walks_provinces_with_the_arrow_keys(offline_page, app_url,
     expect(title).to_have_text("จังหวัดกาฬสินธุ์", timeout=LOAD_TIMEOUT_MS)
     assert coloured_share(wait_for_map(page).screenshot()) > 0.02
     expect(page.get_by_test_id("stToolbar")).to_be_hidden()  # minimal chrome
+    # the province's name is seen on the wall, not under Streamlit's (white, fixed) header
+    assert page.evaluate("""() => { const t = document.querySelector('.ppap-meeting-title');
+        const r = t.getBoundingClientRect();
+        return r.top >= 0 && t.contains(document.elementFromPoint(r.left + 10, r.top + r.height / 2)); }""")
     second = PILOT_PROVINCES[1]
     page.locator("body").press("ArrowRight")
     expect(page).to_have_url(f"{app_url}/meeting?area={second}", timeout=LOAD_TIMEOUT_MS)
