@@ -154,8 +154,10 @@ def test_pilot_impact_appears_on_the_pilots_page(offline_page, change_server):
     expect(page.get_by_text("Pilot impact: participants against comparable neighbours")).to_be_visible(
         timeout=LOAD_TIMEOUT_MS)
     idle(page)
-    expect(page.get_by_text("not proof that the project caused it", exact=False)).to_be_visible()
+    expect(page.get_by_text("not proof that the project caused it", exact=False)).to_be_visible(
+        timeout=LOAD_TIMEOUT_MS)
     chart = page.locator("[data-testid='stVegaLiteChart']").last
-    expect(chart).to_be_visible()
-    assert chart.locator("svg").count() >= 1  # point and interval per capital, per pilot
+    expect(chart).to_be_visible(timeout=LOAD_TIMEOUT_MS)
+    # point and interval per capital, per pilot (Vega draws its svg after the element appears)
+    expect(chart.locator("svg").first).to_be_visible(timeout=LOAD_TIMEOUT_MS)
     expect(page.get_by_test_id("stException")).to_have_count(0)
