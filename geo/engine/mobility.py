@@ -100,35 +100,59 @@ def _code_indicators() -> np.ndarray:
 _INDICATORS = _code_indicators().astype(np.float64)
 
 
-def _round(households: pd.DataFrame, year: int) -> pd.DataFrame:
-    rows = households.loc[households["survey_year"].to_numpy(dtype="float64", na_value=np.nan) == year]
-    ids = rows["household_id"].astype("string")
-    if ids.isna().any():
+#: ``<capital>_class`` of a pair (:func:`pair_rounds`), at :data:`CHANGE_THRESHOLD`: no change
+#: known (not followed, or a score missing), worse, the same, improved.
+CLASS_UNKNOWN, CLASS_WORSE, CLASS_SAME, CLASS_IMPROVED = 0, 1, 2, 3
+
+
+def _change_classes(change: np.ndarray, threshold: float) -> np.ndarray:
+    """Each change's class (uint8): improved / worse when it moved at least ``threshold`` either
+    way (scores carry two decimals: 1e-6 of slack so that 0.25 is 0.25), else the same; unknown
+    where the change is."""
+    known = ~np.isnan(change)
+    moved = known & (np.abs(change) >= threshold - 1e-6)
+    return np.where(moved, np.where(change > 0, CLASS_IMPROVED, CLASS_WORSE),
+                    np.where(known, CLASS_SAME, CLASS_UNKNOWN)).astype(np.uint8)
+
+
+def _round_ids(households: pd.DataFrame, rows: np.ndarray, year: int):
+    """The ``household_id`` of ``rows`` (one round) as a pyarrow string array; refused when one is
+    missing or repeats within the round."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    ids = pd.array(households["household_id"].iloc[rows], dtype="string").__arrow_array__()
+    ids = ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids
+    if ids.null_count:
         raise EngineInputError(f"households of round {year} must all have a household_id")
-    duplicated = ids.duplicated()
-    if duplicated.any():
+    if pc.count_distinct(ids).as_py() < len(ids):
+        text = pd.Series(pd.array(ids, dtype="string"))
         raise EngineInputError(
             f"household_id must be unique within a survey round; round {year} repeats "
-            f"{sorted(set(ids[duplicated].tolist()))[:5]}")
-    return rows
+            f"{sorted(set(text[text.duplicated()].tolist()))[:5]}")
+    return ids
 
 
-def _taken(values: pd.Series, at: np.ndarray) -> pd.Series:
-    """``values`` at positions ``at`` (-1 gives missing), keeping a nullable or categorical dtype."""
-    present = at >= 0
-    if isinstance(values.dtype, pd.CategoricalDtype):
-        codes = np.where(present, values.cat.codes.to_numpy()[np.where(present, at, 0)], -1)
-        return pd.Series(pd.Categorical.from_codes(codes, dtype=values.dtype))
-    taken = values.iloc[np.where(present, at, 0)].reset_index(drop=True)
-    return taken.where(pd.Series(present)) if not present.all() else taken
-
-
-def _categorical(a: pd.Series, b: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """``a`` and ``b`` as categoricals over the union of their values (text), for fast codes."""
-    a, b = a.astype("string"), b.astype("string")
-    categories = pd.Index(pd.unique(pd.concat([a.dropna(), b.dropna()]))).sort_values()
-    dtype = pd.CategoricalDtype(categories.astype(str))
-    return a.astype(object).astype(dtype), b.astype(object).astype(dtype)
+def _shared_codes(column: pd.Series, rows_a: np.ndarray, rows_b: np.ndarray) -> tuple[np.ndarray, pd.CategoricalDtype]:
+    """A column's values as codes of one categorical over the text of the values the two rounds
+    hold (sorted; unused categories left out): (a lookup from the column's own codes, with a
+    trailing -1 for "missing", to the shared codes; the shared dtype). Works on the column's few
+    categories, not its rows."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        own, categories = column.cat.codes.to_numpy(), pd.Index(column.cat.categories)
+    else:
+        own, uniques = pd.factorize(column, use_na_sentinel=True)
+        categories = pd.Index(uniques)
+    own = np.append(own, -1)  # position -1 (a household not in the round) reads "missing"
+    texts = []
+    for rows in (rows_a, rows_b):
+        used = np.bincount(own[rows] + 1, minlength=len(categories) + 1)[1:] > 0
+        texts.append(categories[used].astype("string"))
+    shared = pd.Index(pd.unique(pd.concat([pd.Series(t) for t in texts]).dropna())).sort_values()
+    dtype = pd.CategoricalDtype(shared.astype(str))
+    lookup = dtype.categories.get_indexer(categories.astype("string").astype(str)) if len(categories) else \
+        np.empty(0, dtype=np.int64)
+    return np.append(lookup, -1)[own], dtype
 
 
 def _cells_categorical(lat: np.ndarray, lon: np.ndarray, res: int, cells: np.ndarray | None = None) -> pd.Categorical:
@@ -206,71 +230,78 @@ def pair_rounds(households: pd.DataFrame, year_from: int | str, year_to: int | s
     if y_from >= y_to:
         raise RoundError(*en_th("round.order", y_from=y_from, y_to=y_to, be_from=y_from + BE_OFFSET,
                                 be_to=y_to + BE_OFFSET))
-    a, b = _round(households, y_from), _round(households, y_to)
-    ids_a, ids_b = a["household_id"].astype("string"), b["household_id"].astype("string")
-    codes, uniques = pd.factorize(pd.concat([ids_a, ids_b], ignore_index=True), sort=False)
-    n = len(uniques)
-    at_a = np.full(n, -1, dtype=np.int64)
-    at_b = np.full(n, -1, dtype=np.int64)
-    at_a[codes[:len(a)]] = np.arange(len(a))
-    at_b[codes[len(a):]] = np.arange(len(b))
-    in_a, in_b = at_a >= 0, at_b >= 0
-    status = np.where(in_a & in_b, 0, np.where(in_b, 1, 2)).astype(np.int8)
-    # Where a pair is counted: the later round's row when there is one, else the earlier round's.
-    use_b = in_b
+    import pyarrow as pa
+    import pyarrow.compute as pc
 
-    def placed(column: str) -> pd.Series:
-        va, vb = (a[column], b[column])
-        if column in _PLACE_COLUMNS:
-            va, vb = _categorical(va, vb)
-        from_a, from_b = _taken(va, at_a), _taken(vb, at_b)
-        return from_b.where(pd.Series(use_b), from_a) if not isinstance(from_b.dtype, pd.CategoricalDtype) else \
-            pd.Series(pd.Categorical.from_codes(np.where(use_b, from_b.cat.codes, from_a.cat.codes),
-                                                dtype=from_b.dtype))
+    year = households["survey_year"].to_numpy(dtype="float64", na_value=np.nan)
+    rows_a, rows_b = np.flatnonzero(year == y_from), np.flatnonzero(year == y_to)
+    ids_a, ids_b = _round_ids(households, rows_a, y_from), _round_ids(households, rows_b, y_to)
+    # One pair per id, in the order of first appearance in round a then round b (a hash join).
+    b_of_a = pc.fill_null(pc.index_in(ids_a, value_set=ids_b), -1).to_numpy().astype(np.int64)
+    found = np.zeros(len(ids_b), dtype=bool)
+    found[b_of_a[b_of_a >= 0]] = True
+    new_b = np.flatnonzero(~found)
+    n = len(ids_a) + new_b.size
+    at_a = np.concatenate([np.arange(len(ids_a)), np.full(new_b.size, -1)])
+    at_b = np.concatenate([b_of_a, new_b])
+    ids = pa.concat_arrays([ids_a, ids_b.take(pa.array(new_b))])
+    # Each pair's row in ``households`` in either round (-1: not in that round; ``_gather`` reads
+    # position -1 as missing).
+    row_a = np.append(rows_a, -1)[at_a]
+    row_b = np.append(rows_b, -1)[at_b]
+    use_b = row_b >= 0  # where a pair is counted: the later round's row when there is one
+    row_placed = np.where(use_b, row_b, row_a)
 
-    def numbers(frame: pd.DataFrame, column: str, at: np.ndarray, dtype: str) -> np.ndarray:
-        values = frame[column].to_numpy(dtype="float64", na_value=np.nan)
-        return np.where(at >= 0, values[np.where(at >= 0, at, 0)], np.nan).astype(dtype)
+    def numbers(column: str, *rows: np.ndarray, dtype: str = "float64") -> list[np.ndarray]:
+        values = np.append(households[column].to_numpy(dtype="float64", na_value=np.nan), np.nan)
+        return [values[row].astype(dtype, copy=False) for row in rows]
 
-    lat = np.where(use_b, numbers(b, "lat", at_b, "float64"), numbers(a, "lat", at_a, "float64"))
-    lon = np.where(use_b, numbers(b, "lon", at_b, "float64"), numbers(a, "lon", at_a, "float64"))
-    level_from = numbers(a, "poverty_level", at_a, "float64")
-    level_to = numbers(b, "poverty_level", at_b, "float64")
+    lat_first, lon_first = *numbers("lat", row_placed), *numbers("lon", row_placed)
+    cell_first = points_to_cells(lat_first, lon_first, INDEX_RES)
+    # Rows sorted by cell (stably, from the order above): every column is gathered once, in order.
+    order = np.argsort(cell_first, kind="stable")
+    row_a, row_b, use_b, row_placed = row_a[order], row_b[order], use_b[order], row_placed[order]
+    lat, lon, cell = lat_first[order], lon_first[order], cell_first[order]
+    status = np.where(row_a >= 0, np.where(use_b, 0, 2), 1).astype(np.int8)
+    level_from, level_to = numbers("poverty_level", row_a, row_b)
     lf = np.nan_to_num(level_from, nan=0.0).clip(0, 4).astype(np.uint8)
     lt = np.nan_to_num(level_to, nan=0.0).clip(0, 4).astype(np.uint8)
+    household_id = pd.array(ids.take(pa.array(order)), dtype="string")
     columns: dict[str, object] = {
-        "household_id": pd.array(uniques, dtype="string"),
+        "household_id": household_id,
         "status": pd.Categorical.from_codes(status, categories=list(STATUSES)),
-        **{column: placed(column).array for column in _PLACE_COLUMNS if column in a.columns and column in b.columns},
-        "lat": lat, "lon": lon,
-        "level_from": pd.array(np.nan_to_num(level_from, nan=0).astype(np.int8), dtype="Int8").copy(),
-        "level_to": pd.array(np.nan_to_num(level_to, nan=0).astype(np.int8), dtype="Int8").copy(),
     }
-    columns["level_from"][np.isnan(level_from)] = pd.NA
-    columns["level_to"][np.isnan(level_to)] = pd.NA
+    for column in _PLACE_COLUMNS:
+        if column in households.columns:
+            codes, dtype = _shared_codes(households[column], rows_a, rows_b)
+            columns[column] = pd.Categorical.from_codes(codes[row_placed], dtype=dtype)
+    columns["lat"], columns["lon"] = lat, lon
+    for name, level in (("level_from", level_from), ("level_to", level_to)):
+        columns[name] = pd.arrays.IntegerArray(np.nan_to_num(level, nan=0).astype(np.int8), np.isnan(level))
     for capital, column in zip(CAPITALS, CAPITAL_COLUMNS):
-        before = numbers(a, column, at_a, "float32")
-        after = numbers(b, column, at_b, "float32")
+        before, after = numbers(column, row_a, row_b, dtype="float32")
         columns[f"{capital}_from"], columns[f"{capital}_to"] = before, after
         columns[f"{capital}_change"] = after - before
-    if "pilot_id" in a.columns and "pilot_id" in b.columns:
-        pa_, pb_ = _categorical(a["pilot_id"], b["pilot_id"])
-        columns["pilot_from"] = _taken(pa_, at_a).array
-        columns["pilot_to"] = _taken(pb_, at_b).array
+    if "pilot_id" in households.columns:
+        codes, dtype = _shared_codes(households["pilot_id"], rows_a, rows_b)
+        columns["pilot_from"] = pd.Categorical.from_codes(codes[row_a], dtype=dtype)
+        columns["pilot_to"] = pd.Categorical.from_codes(codes[row_b], dtype=dtype)
     else:
         empty = pd.Categorical.from_codes(np.full(n, -1), categories=[])
         columns["pilot_from"], columns["pilot_to"] = empty, empty.copy()
-    for name, frame, at in (("people_from", a, at_a), ("people_to", b, at_b)):
-        people = numbers(frame, "members", at, "float64")
+    for name, row in (("people_from", row_a), ("people_to", row_b)):
+        people, = numbers("members", row)
         columns[name] = pd.arrays.IntegerArray(np.nan_to_num(people, nan=0).astype(np.int16), np.isnan(people))
-    columns["record_key"] = record_keys(pd.Series(columns["household_id"]))
-    columns["cell"] = points_to_cells(lat, lon, INDEX_RES)
+    columns["record_key"] = record_keys(pd.Series(household_id))
+    columns["cell"] = cell
     for res in h3_resolutions:
-        columns[f"cell_{res}"] = _cells_categorical(lat, lon, res, columns["cell"] if res == INDEX_RES else None)
+        # Categories in the order of first appearance before sorting, as the pairs were once made.
+        first = _cells_categorical(lat_first, lon_first, res, cell_first if res == INDEX_RES else None)
+        columns[f"cell_{res}"] = pd.Categorical.from_codes(first.codes[order], dtype=first.dtype)
     columns["transition"] = (status.astype(np.uint8) * 25 + lf * 5 + lt).astype(np.uint8)
+    for capital in CAPITALS:
+        columns[f"{capital}_class"] = _change_classes(columns[f"{capital}_change"], CHANGE_THRESHOLD)
     pairs = pd.DataFrame(columns)
-    order = np.argsort(pairs["cell"].to_numpy(), kind="stable")
-    pairs = pairs.iloc[order].reset_index(drop=True)
     pairs.attrs = {"year_from": y_from, "year_to": y_to}
     return pairs
 
