@@ -116,21 +116,22 @@ def _change_classes(change: np.ndarray, threshold: float) -> np.ndarray:
 
 
 def _round_ids(households: pd.DataFrame, rows: np.ndarray, year: int):
-    """The ``household_id`` of ``rows`` (one round) as a pyarrow string array; refused when one is
-    missing or repeats within the round."""
+    """The ``household_id`` of ``rows`` (one round) as a pyarrow string array; refused when one is missing."""
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     ids = pd.array(households["household_id"].iloc[rows], dtype="string").__arrow_array__()
     ids = ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids
     if ids.null_count:
         raise EngineInputError(f"households of round {year} must all have a household_id")
-    if pc.count_distinct(ids).as_py() < len(ids):
+    return ids
+
+
+def _refuse_repeats(ids, repeated: bool, year: int) -> None:
+    if repeated:
         text = pd.Series(pd.array(ids, dtype="string"))
         raise EngineInputError(
             f"household_id must be unique within a survey round; round {year} repeats "
             f"{sorted(set(text[text.duplicated()].tolist()))[:5]}")
-    return ids
 
 
 def _shared_codes(column: pd.Series, rows_a: np.ndarray, rows_b: np.ndarray) -> tuple[np.ndarray, pd.CategoricalDtype]:
@@ -236,15 +237,17 @@ def pair_rounds(households: pd.DataFrame, year_from: int | str, year_to: int | s
     year = households["survey_year"].to_numpy(dtype="float64", na_value=np.nan)
     rows_a, rows_b = np.flatnonzero(year == y_from), np.flatnonzero(year == y_to)
     ids_a, ids_b = _round_ids(households, rows_a, y_from), _round_ids(households, rows_b, y_to)
-    # One pair per id, in the order of first appearance in round a then round b (a hash join).
-    b_of_a = pc.fill_null(pc.index_in(ids_a, value_set=ids_b), -1).to_numpy().astype(np.int64)
-    found = np.zeros(len(ids_b), dtype=bool)
-    found[b_of_a[b_of_a >= 0]] = True
-    new_b = np.flatnonzero(~found)
-    n = len(ids_a) + new_b.size
-    at_a = np.concatenate([np.arange(len(ids_a)), np.full(new_b.size, -1)])
-    at_b = np.concatenate([b_of_a, new_b])
-    ids = pa.concat_arrays([ids_a, ids_b.take(pa.array(new_b))])
+    # One pair per id, in the order of first appearance in round a then round b: one hash pass.
+    encoded = pc.dictionary_encode(pa.concat_arrays([ids_a, ids_b]))
+    codes = encoded.indices.to_numpy().astype(np.int64)
+    ids, n_a, n_b = encoded.dictionary, len(ids_a), len(ids_b)
+    n = len(ids)
+    _refuse_repeats(ids_a, bool((codes[:n_a] != np.arange(n_a)).any()), y_from)  # unique: a's ids come first
+    _refuse_repeats(ids_b, bool(n_b and np.bincount(codes[n_a:], minlength=n).max() > 1), y_to)
+    at_a = np.full(n, -1, dtype=np.int64)
+    at_b = np.full(n, -1, dtype=np.int64)
+    at_a[:n_a] = np.arange(n_a)
+    at_b[codes[n_a:]] = np.arange(n_b)
     # Each pair's row in ``households`` in either round (-1: not in that round; ``_gather`` reads
     # position -1 as missing).
     row_a = np.append(rows_a, -1)[at_a]
@@ -328,8 +331,8 @@ def _groups(pairs: pd.DataFrame, by: str, res: int | None, mask: np.ndarray | No
             pairs["lat"].to_numpy(dtype="float64"), pairs["lon"].to_numpy(dtype="float64"), res))
         codes = column.cat.codes.to_numpy()
         keep = codes >= 0 if mask is None else mask & (codes >= 0)
-        rows = np.flatnonzero(keep)
-        return rows, codes[rows].astype(np.int64), len(column.cat.categories), (
+        rows = np.flatnonzero(keep) if mask is not None or not keep.all() else None
+        return rows, _take(codes, rows).astype(np.int64), len(column.cat.categories), (
             "h3_cell", column.cat.categories.to_numpy(dtype=np.uint64))
     column = pairs[f"{by}_code"]
     if not isinstance(column.dtype, pd.CategoricalDtype):
@@ -364,6 +367,9 @@ def _sums(pairs: pd.DataFrame, rows: np.ndarray | None, group: np.ndarray, n_gro
     for j, name in enumerate(_ALL_COUNTED):
         out[name] = by_count[:, j]
         out[f"key_{name}"] = by_key[:, j]
+    if threshold == CHANGE_THRESHOLD and all(f"{c}_class" in pairs.columns for c in CAPITALS):
+        _capital_sums_from_classes(pairs, rows, group, n_groups, key, out)
+        return out
     followed = code < 25
     f_rows = np.flatnonzero(followed)
     f_group, f_key = group[f_rows], key[f_rows]
@@ -384,6 +390,26 @@ def _sums(pairs: pd.DataFrame, rows: np.ndarray | None, group: np.ndarray, n_gro
         out[f"{capital}_same"] = out[f"known_{capital}"] - m_counts[:, 0] - m_counts[:, 1]
         out[f"key_{capital}_same"] = out[f"key_known_{capital}"] - m_keys[:, 0] - m_keys[:, 1]
     return out
+
+
+def _capital_sums_from_classes(pairs: pd.DataFrame, rows: np.ndarray | None, group: np.ndarray, n_groups: int,
+                               key: np.ndarray, out: dict[str, np.ndarray]) -> None:
+    """:func:`_sums`' per-capital figures at the default threshold, from the ``<capital>_class``
+    codes :func:`pair_rounds` made: per capital one histogram of group x class for counts, one
+    for keys, one sum of changes (the same figures as counting the changes, in fewer passes)."""
+    for capital in CAPITALS:
+        klass = _take(pairs[f"{capital}_class"].to_numpy(dtype=np.uint8), rows)
+        index = group * 4 + klass
+        counts = np.bincount(index, minlength=4 * n_groups).reshape(n_groups, 4).astype(np.float64)
+        keys = np.bincount(index, weights=key, minlength=4 * n_groups).reshape(n_groups, 4)
+        change = _take(pairs[f"{capital}_change"].to_numpy(dtype=np.float32), rows)
+        # A change is known exactly where its class is; unknown ones add 0.
+        out[f"sum_{capital}"] = np.bincount(group, weights=np.where(klass != CLASS_UNKNOWN, change, 0.0),
+                                            minlength=n_groups)
+        for what, code in (("worse", CLASS_WORSE), ("same", CLASS_SAME), ("improved", CLASS_IMPROVED)):
+            out[f"{capital}_{what}"], out[f"key_{capital}_{what}"] = counts[:, code], keys[:, code]
+        out[f"known_{capital}"] = counts[:, 1:].sum(axis=1)
+        out[f"key_known_{capital}"] = keys[:, 1:].sum(axis=1)
 
 
 def _release(sums: dict[str, np.ndarray], *, k: int, exact: bool) -> tuple[dict[str, object], np.ndarray]:
