@@ -100,9 +100,13 @@ def _code_indicators() -> np.ndarray:
 _INDICATORS = _code_indicators().astype(np.float64)
 
 
-#: ``<capital>_class`` of a pair (:func:`pair_rounds`), at :data:`CHANGE_THRESHOLD`: no change
-#: known (not followed, or a score missing), worse, the same, improved.
+#: A capital's class in a pair's ``capital_classes`` (:func:`pair_rounds`), at :data:`CHANGE_THRESHOLD`:
+#: no change known (not followed, or a score missing), worse, the same, improved.
 CLASS_UNKNOWN, CLASS_WORSE, CLASS_SAME, CLASS_IMPROVED = 0, 1, 2, 3
+# ``capital_classes`` holds capital i's class (2 bits) at bits 2i..2i+1: 4**5 combinations.
+_N_CLASS_CODES = 4 ** len(CAPITALS)
+# Up to this many groups x combinations present, the capital classes are counted with one histogram.
+_MAX_CLASS_CUBE = 1 << 22
 
 
 def _change_classes(change: np.ndarray, threshold: float) -> np.ndarray:
@@ -113,6 +117,17 @@ def _change_classes(change: np.ndarray, threshold: float) -> np.ndarray:
     moved = known & (np.abs(change) >= threshold - 1e-6)
     return np.where(moved, np.where(change > 0, CLASS_IMPROVED, CLASS_WORSE),
                     np.where(known, CLASS_SAME, CLASS_UNKNOWN)).astype(np.uint8)
+
+
+def _class_indicators() -> np.ndarray:
+    """Which capital classes each ``capital_classes`` code holds (float, codes x (capital, class)),
+    capitals in :data:`CAPITALS` order, classes worse / same / improved."""
+    code = np.arange(_N_CLASS_CODES)
+    return np.column_stack([((code >> (2 * i)) & 3) == what for i in range(len(CAPITALS))
+                            for what in (CLASS_WORSE, CLASS_SAME, CLASS_IMPROVED)]).astype(np.float64)
+
+
+_CLASS_INDICATORS = _class_indicators()
 
 
 def _round_ids(households: pd.DataFrame, rows: np.ndarray, year: int):
@@ -302,8 +317,10 @@ def pair_rounds(households: pd.DataFrame, year_from: int | str, year_to: int | s
         first = _cells_categorical(lat_first, lon_first, res, cell_first if res == INDEX_RES else None)
         columns[f"cell_{res}"] = pd.Categorical.from_codes(first.codes[order], dtype=first.dtype)
     columns["transition"] = (status.astype(np.uint8) * 25 + lf * 5 + lt).astype(np.uint8)
-    for capital in CAPITALS:
-        columns[f"{capital}_class"] = _change_classes(columns[f"{capital}_change"], CHANGE_THRESHOLD)
+    classes = np.zeros(n, dtype=np.uint16)
+    for i, capital in enumerate(CAPITALS):
+        classes |= _change_classes(columns[f"{capital}_change"], CHANGE_THRESHOLD).astype(np.uint16) << (2 * i)
+    columns["capital_classes"] = classes
     pairs = pd.DataFrame(columns)
     pairs.attrs = {"year_from": y_from, "year_to": y_to}
     return pairs
@@ -367,7 +384,7 @@ def _sums(pairs: pd.DataFrame, rows: np.ndarray | None, group: np.ndarray, n_gro
     for j, name in enumerate(_ALL_COUNTED):
         out[name] = by_count[:, j]
         out[f"key_{name}"] = by_key[:, j]
-    if threshold == CHANGE_THRESHOLD and all(f"{c}_class" in pairs.columns for c in CAPITALS):
+    if threshold == CHANGE_THRESHOLD and "capital_classes" in pairs.columns:
         _capital_sums_from_classes(pairs, rows, group, n_groups, key, out)
         return out
     followed = code < 25
@@ -394,27 +411,44 @@ def _sums(pairs: pd.DataFrame, rows: np.ndarray | None, group: np.ndarray, n_gro
 
 def _capital_sums_from_classes(pairs: pd.DataFrame, rows: np.ndarray | None, group: np.ndarray, n_groups: int,
                                key: np.ndarray, out: dict[str, np.ndarray]) -> None:
-    """:func:`_sums`' per-capital figures at the default threshold, from the ``<capital>_class``
-    codes :func:`pair_rounds` made: per capital one histogram of group x class for counts, one
-    for keys, one sum of changes (the same figures as counting the changes, in fewer passes)."""
-    for capital in CAPITALS:
-        klass = _take(pairs[f"{capital}_class"].to_numpy(dtype=np.uint8), rows)
-        index = group * 4 + klass
-        counts = np.bincount(index, minlength=4 * n_groups).reshape(n_groups, 4).astype(np.float64)
-        keys = np.bincount(index, weights=key, minlength=4 * n_groups).reshape(n_groups, 4)
+    """:func:`_sums`' per-capital figures at the default threshold, from the ``capital_classes``
+    :func:`pair_rounds` made: the same figures as counting the changes, in fewer passes. Counts
+    and keys of every capital's classes come from one histogram of group x class combination
+    (when it is small: by area), else from one per capital; sums of change one pass per capital."""
+    classes = _take(pairs["capital_classes"].to_numpy(dtype=np.uint16), rows)
+    key = key.astype(np.float64)
+    present = np.bincount(classes, minlength=_N_CLASS_CODES) > 0
+    n_codes = int(present.sum())
+    if n_groups * n_codes <= _MAX_CLASS_CUBE:
+        flat = group * n_codes + (np.cumsum(present) - 1)[classes]
+        size = n_groups * n_codes
+        counts = np.bincount(flat, minlength=size).reshape(n_groups, n_codes).astype(np.float64)
+        keys = np.bincount(flat, weights=key, minlength=size).reshape(n_groups, n_codes)
+        by_count, by_key = counts @ _CLASS_INDICATORS[present], keys @ _CLASS_INDICATORS[present]
+    else:
+        by_count, by_key = np.empty((n_groups, 3 * len(CAPITALS))), np.empty((n_groups, 3 * len(CAPITALS)))
+        group4 = group * 4
+        for i in range(len(CAPITALS)):
+            index = group4 + ((classes >> (2 * i)) & 3)
+            counts = np.bincount(index, minlength=4 * n_groups).reshape(n_groups, 4)
+            keys = np.bincount(index, weights=key, minlength=4 * n_groups).reshape(n_groups, 4)
+            by_count[:, 3 * i:3 * i + 3], by_key[:, 3 * i:3 * i + 3] = counts[:, 1:], keys[:, 1:]
+    for i, capital in enumerate(CAPITALS):
         change = _take(pairs[f"{capital}_change"].to_numpy(dtype=np.float32), rows)
         # A change is known exactly where its class is; unknown ones add 0.
-        out[f"sum_{capital}"] = np.bincount(group, weights=np.where(klass != CLASS_UNKNOWN, change, 0.0),
-                                            minlength=n_groups)
-        for what, code in (("worse", CLASS_WORSE), ("same", CLASS_SAME), ("improved", CLASS_IMPROVED)):
-            out[f"{capital}_{what}"], out[f"key_{capital}_{what}"] = counts[:, code], keys[:, code]
-        out[f"known_{capital}"] = counts[:, 1:].sum(axis=1)
-        out[f"key_known_{capital}"] = keys[:, 1:].sum(axis=1)
+        known = (classes & np.uint16(3 << (2 * i))) != 0
+        out[f"sum_{capital}"] = np.bincount(group, weights=np.where(known, change, 0.0), minlength=n_groups)
+        for j, what in enumerate(("worse", "same", "improved")):
+            out[f"{capital}_{what}"], out[f"key_{capital}_{what}"] = by_count[:, 3 * i + j], by_key[:, 3 * i + j]
+        out[f"known_{capital}"] = by_count[:, 3 * i:3 * i + 3].sum(axis=1)
+        out[f"key_known_{capital}"] = by_key[:, 3 * i:3 * i + 3].sum(axis=1)
 
-
-def _release(sums: dict[str, np.ndarray], *, k: int, exact: bool) -> tuple[dict[str, object], np.ndarray]:
+def _release(sums: dict[str, np.ndarray], *, k: int, exact: bool,
+             drop_withheld: bool = False) -> tuple[dict[str, object], np.ndarray]:
     """The released columns (:data:`MOBILITY_COLUMNS` and :data:`DENOMINATOR_COLUMNS`) and which
-    rows' households are withheld. Exact: exact values (rows under ``k`` handled by the caller)."""
+    rows' households are withheld. Exact: exact values (rows under ``k`` handled by the caller).
+    Public with ``drop_withheld``: the columns of the rows not withheld only (a fine H3
+    resolution withholds most cells: they are not perturbed for nothing)."""
     n = sums["households"].astype(np.int64)
     columns: dict[str, object] = {}
     counted = (*COUNT_COLUMNS, *(f"{c}_{w}" for c in CAPITALS for w in ("improved", "same", "worse")),
@@ -431,7 +465,12 @@ def _release(sums: dict[str, np.ndarray], *, k: int, exact: bool) -> tuple[dict[
             columns[f"{capital}_mean_change"] = np.where(row_hidden | (known < k), np.nan, mean)
         return columns, row_hidden
     p_n = perturb(n, sums["key_households"])
-    row_hidden = (n < k) | (p_n < k)
+    withheld = (n < k) | (p_n < k)
+    row_hidden = withheld
+    if drop_withheld:
+        shown = np.flatnonzero(~withheld)
+        sums = {name: values[shown] for name, values in sums.items()}
+        row_hidden = np.zeros(shown.size, dtype=bool)
     for name in counted:
         t = np.rint(sums[name]).astype(np.int64)
         p = perturb(t, sums[f"key_{name}"], stream=STREAM_HOUSEHOLDS)
@@ -448,7 +487,7 @@ def _release(sums: dict[str, np.ndarray], *, k: int, exact: bool) -> tuple[dict[
         with np.errstate(divide="ignore", invalid="ignore"):
             mean = np.clip(noisy / np.where(t > 0, t, 1), -3.0, 3.0)
         columns[f"{capital}_mean_change"] = np.where(hide, np.nan, mean)
-    return columns, row_hidden
+    return columns, withheld
 
 
 def _check_table_args(pairs, by, res, change_threshold, min_count) -> tuple[str, int | None, float, int]:
@@ -518,7 +557,9 @@ def mobility_table(pairs: pd.DataFrame, *, by: str, res: int | None = None,
     dense = (np.cumsum(present) - 1).astype(np.int64)
     sums = _sums(pairs, rows, dense[group], int(present.sum()), threshold)
     keys = keys[present]
-    columns, row_hidden = _release(sums, k=k, exact=exact)
+    columns, row_hidden = _release(sums, k=k, exact=exact, drop_withheld=not exact)
+    if not exact:
+        keys = keys[~row_hidden]
     table = pd.DataFrame({key_name: keys, **{name: columns[name] for name in (*MOBILITY_COLUMNS, *DENOMINATOR_COLUMNS)}})
     attrs = {"by": by, "res": res, "min_count": k, "change_threshold": threshold,
              "year_from": pairs.attrs.get("year_from"), "year_to": pairs.attrs.get("year_to")}
@@ -526,7 +567,6 @@ def mobility_table(pairs: pd.DataFrame, *, by: str, res: int | None = None,
         table = _complementary(table, sums["households"], by, res, k)
         table.attrs = {**attrs, "release": "exact"}
         return table
-    table = table.loc[~row_hidden].reset_index(drop=True)
     table.attrs = {**attrs, "release": "perturbed", "areas_withheld": int(row_hidden.sum())}
     return table
 
