@@ -378,14 +378,17 @@ def _sums(pairs: pd.DataFrame, rows: np.ndarray | None, group: np.ndarray, n_gro
     flat = group * n_codes + dense[code]
     size = n_groups * n_codes
     counts = np.bincount(flat, minlength=size).reshape(n_groups, n_codes).astype(np.float64)
-    keys = np.bincount(flat, weights=key, minlength=size).reshape(n_groups, n_codes)
-    by_count, by_key = counts @ _INDICATORS[present], keys @ _INDICATORS[present]
+    key_f = key.astype(np.float64)
+    keys = np.bincount(flat, weights=key_f, minlength=size).reshape(n_groups, n_codes)
+    # Transposed: one contiguous row per count, as the release reads them.
+    by_count = np.ascontiguousarray((counts @ _INDICATORS[present]).T)
+    by_key = np.ascontiguousarray((keys @ _INDICATORS[present]).T)
     out: dict[str, np.ndarray] = {}
     for j, name in enumerate(_ALL_COUNTED):
-        out[name] = by_count[:, j]
-        out[f"key_{name}"] = by_key[:, j]
+        out[name] = by_count[j]
+        out[f"key_{name}"] = by_key[j]
     if threshold == CHANGE_THRESHOLD and "capital_classes" in pairs.columns:
-        _capital_sums_from_classes(pairs, rows, group, n_groups, key, out)
+        _capital_sums_from_classes(pairs, rows, group, n_groups, key_f, out)
         return out
     followed = code < 25
     f_rows = np.flatnonzero(followed)
@@ -414,9 +417,9 @@ def _capital_sums_from_classes(pairs: pd.DataFrame, rows: np.ndarray | None, gro
     """:func:`_sums`' per-capital figures at the default threshold, from the ``capital_classes``
     :func:`pair_rounds` made: the same figures as counting the changes, in fewer passes. Counts
     and keys of every capital's classes come from one histogram of group x class combination
-    (when it is small: by area), else from one per capital; sums of change one pass per capital."""
+    (when it is small: by area), else from one per capital; sums of change one pass per capital.
+    ``key`` is the record keys as float."""
     classes = _take(pairs["capital_classes"].to_numpy(dtype=np.uint16), rows)
-    key = key.astype(np.float64)
     present = np.bincount(classes, minlength=_N_CLASS_CODES) > 0
     n_codes = int(present.sum())
     if n_groups * n_codes <= _MAX_CLASS_CUBE:
@@ -424,24 +427,25 @@ def _capital_sums_from_classes(pairs: pd.DataFrame, rows: np.ndarray | None, gro
         size = n_groups * n_codes
         counts = np.bincount(flat, minlength=size).reshape(n_groups, n_codes).astype(np.float64)
         keys = np.bincount(flat, weights=key, minlength=size).reshape(n_groups, n_codes)
-        by_count, by_key = counts @ _CLASS_INDICATORS[present], keys @ _CLASS_INDICATORS[present]
-    else:
-        by_count, by_key = np.empty((n_groups, 3 * len(CAPITALS))), np.empty((n_groups, 3 * len(CAPITALS)))
+        by_count = np.ascontiguousarray((counts @ _CLASS_INDICATORS[present]).T)
+        by_key = np.ascontiguousarray((keys @ _CLASS_INDICATORS[present]).T)
+    else:  # (capital, class) x group, one contiguous row each
+        by_count, by_key = np.empty((3 * len(CAPITALS), n_groups)), np.empty((3 * len(CAPITALS), n_groups))
         group4 = group * 4
         for i in range(len(CAPITALS)):
             index = group4 + ((classes >> (2 * i)) & 3)
             counts = np.bincount(index, minlength=4 * n_groups).reshape(n_groups, 4)
             keys = np.bincount(index, weights=key, minlength=4 * n_groups).reshape(n_groups, 4)
-            by_count[:, 3 * i:3 * i + 3], by_key[:, 3 * i:3 * i + 3] = counts[:, 1:], keys[:, 1:]
+            by_count[3 * i:3 * i + 3], by_key[3 * i:3 * i + 3] = counts[:, 1:].T, keys[:, 1:].T
     for i, capital in enumerate(CAPITALS):
         change = _take(pairs[f"{capital}_change"].to_numpy(dtype=np.float32), rows)
         # A change is known exactly where its class is; unknown ones add 0.
         known = (classes & np.uint16(3 << (2 * i))) != 0
         out[f"sum_{capital}"] = np.bincount(group, weights=np.where(known, change, 0.0), minlength=n_groups)
         for j, what in enumerate(("worse", "same", "improved")):
-            out[f"{capital}_{what}"], out[f"key_{capital}_{what}"] = by_count[:, 3 * i + j], by_key[:, 3 * i + j]
-        out[f"known_{capital}"] = by_count[:, 3 * i:3 * i + 3].sum(axis=1)
-        out[f"key_known_{capital}"] = by_key[:, 3 * i:3 * i + 3].sum(axis=1)
+            out[f"{capital}_{what}"], out[f"key_{capital}_{what}"] = by_count[3 * i + j], by_key[3 * i + j]
+        out[f"known_{capital}"] = by_count[3 * i] + by_count[3 * i + 1] + by_count[3 * i + 2]
+        out[f"key_known_{capital}"] = by_key[3 * i] + by_key[3 * i + 1] + by_key[3 * i + 2]
 
 def _release(sums: dict[str, np.ndarray], *, k: int, exact: bool,
              drop_withheld: bool = False) -> tuple[dict[str, object], np.ndarray]:
