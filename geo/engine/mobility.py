@@ -366,23 +366,33 @@ def _take(values: np.ndarray, rows: np.ndarray | None) -> np.ndarray:
     return values if rows is None else values[rows]
 
 
+def _combine(histogram: np.ndarray, indicators: np.ndarray) -> np.ndarray:
+    """Figures x groups from a histogram of codes x groups: figure ``j`` sums the rows of the
+    codes ``indicators[:, j]`` marks (whole numbers: exact; no BLAS, whose threads crawl on a
+    loaded machine)."""
+    out = np.zeros((indicators.shape[1], histogram.shape[1]))
+    for j in range(indicators.shape[1]):
+        codes = np.flatnonzero(indicators[:, j])
+        if codes.size:
+            out[j] = histogram[codes].sum(axis=0)
+    return out
+
+
 def _sums(pairs: pd.DataFrame, rows: np.ndarray | None, group: np.ndarray, n_groups: int,
           threshold: float) -> dict[str, np.ndarray]:
     """Exact counts, cell-key sums (``key_*``) and change sums (``sum_*``) per group."""
     code = _take(pairs["transition"].to_numpy(dtype=np.uint8), rows)
     key = _take(pairs["record_key"].to_numpy(dtype=np.uint16), rows)
-    # Only the transition codes that occur (about 24 of 75): a histogram of groups x codes.
+    # Only the transition codes that occur (about 24 of 75): a histogram of codes x groups.
     present = np.bincount(code, minlength=_N_CODES) > 0
     dense = (np.cumsum(present) - 1).astype(np.int64)
     n_codes = int(present.sum())
-    flat = group * n_codes + dense[code]
+    flat = dense[code] * n_groups + group
     size = n_groups * n_codes
-    counts = np.bincount(flat, minlength=size).reshape(n_groups, n_codes).astype(np.float64)
     key_f = key.astype(np.float64)
-    keys = np.bincount(flat, weights=key_f, minlength=size).reshape(n_groups, n_codes)
-    # Transposed: one contiguous row per count, as the release reads them.
-    by_count = np.ascontiguousarray((counts @ _INDICATORS[present]).T)
-    by_key = np.ascontiguousarray((keys @ _INDICATORS[present]).T)
+    counts = np.bincount(flat, minlength=size).reshape(n_codes, n_groups)
+    keys = np.bincount(flat, weights=key_f, minlength=size).reshape(n_codes, n_groups)
+    by_count, by_key = _combine(counts, _INDICATORS[present]), _combine(keys, _INDICATORS[present])
     out: dict[str, np.ndarray] = {}
     for j, name in enumerate(_ALL_COUNTED):
         out[name] = by_count[j]
@@ -423,20 +433,18 @@ def _capital_sums_from_classes(pairs: pd.DataFrame, rows: np.ndarray | None, gro
     present = np.bincount(classes, minlength=_N_CLASS_CODES) > 0
     n_codes = int(present.sum())
     if n_groups * n_codes <= _MAX_CLASS_CUBE:
-        flat = group * n_codes + (np.cumsum(present) - 1)[classes]
+        flat = (np.cumsum(present) - 1)[classes] * n_groups + group
         size = n_groups * n_codes
-        counts = np.bincount(flat, minlength=size).reshape(n_groups, n_codes).astype(np.float64)
-        keys = np.bincount(flat, weights=key, minlength=size).reshape(n_groups, n_codes)
-        by_count = np.ascontiguousarray((counts @ _CLASS_INDICATORS[present]).T)
-        by_key = np.ascontiguousarray((keys @ _CLASS_INDICATORS[present]).T)
-    else:  # (capital, class) x group, one contiguous row each
+        counts = np.bincount(flat, minlength=size).reshape(n_codes, n_groups)
+        keys = np.bincount(flat, weights=key, minlength=size).reshape(n_codes, n_groups)
+        by_count, by_key = _combine(counts, _CLASS_INDICATORS[present]), _combine(keys, _CLASS_INDICATORS[present])
+    else:  # (capital, class) x group, one histogram of class x group per capital
         by_count, by_key = np.empty((3 * len(CAPITALS), n_groups)), np.empty((3 * len(CAPITALS), n_groups))
-        group4 = group * 4
         for i in range(len(CAPITALS)):
-            index = group4 + ((classes >> (2 * i)) & 3)
-            counts = np.bincount(index, minlength=4 * n_groups).reshape(n_groups, 4)
-            keys = np.bincount(index, weights=key, minlength=4 * n_groups).reshape(n_groups, 4)
-            by_count[3 * i:3 * i + 3], by_key[3 * i:3 * i + 3] = counts[:, 1:].T, keys[:, 1:].T
+            index = ((classes >> (2 * i)) & 3).astype(np.int64) * n_groups + group
+            counts = np.bincount(index, minlength=4 * n_groups).reshape(4, n_groups)
+            keys = np.bincount(index, weights=key, minlength=4 * n_groups).reshape(4, n_groups)
+            by_count[3 * i:3 * i + 3], by_key[3 * i:3 * i + 3] = counts[1:], keys[1:]
     for i, capital in enumerate(CAPITALS):
         change = _take(pairs[f"{capital}_change"].to_numpy(dtype=np.float32), rows)
         # A change is known exactly where its class is; unknown ones add 0.
@@ -557,7 +565,22 @@ def mobility_table(pairs: pd.DataFrame, *, by: str, res: int | None = None,
     selected = _selection(pairs, mask)
     rows, group, n_groups, (key_name, keys) = _groups(pairs, by, res, selected)
     # Count only the groups that hold a pair (an H3 resolution has many cells, a filter few).
-    present = np.bincount(group, minlength=n_groups) > 0
+    households = np.bincount(group, minlength=n_groups)
+    present = households > 0
+    withheld_before = 0
+    if not exact:
+        # A fine H3 resolution withholds most cells (under k households): when they hold many of
+        # the pairs, leave them out before counting. The same test as the release's, on the same
+        # sums, so the table is the same.
+        key_sums = np.bincount(group, weights=_take(pairs["record_key"].to_numpy(dtype=np.uint16), rows),
+                               minlength=n_groups)
+        withheld = present & ((households < k) | (perturb(households, key_sums) < k))
+        if households[withheld].sum() > 0.25 * group.size:
+            kept = ~withheld[group]
+            rows = np.flatnonzero(kept) if rows is None else rows[kept]
+            group = group[kept]
+            withheld_before = int(withheld.sum())
+            present &= ~withheld
     dense = (np.cumsum(present) - 1).astype(np.int64)
     sums = _sums(pairs, rows, dense[group], int(present.sum()), threshold)
     keys = keys[present]
@@ -571,7 +594,7 @@ def mobility_table(pairs: pd.DataFrame, *, by: str, res: int | None = None,
         table = _complementary(table, sums["households"], by, res, k)
         table.attrs = {**attrs, "release": "exact"}
         return table
-    table.attrs = {**attrs, "release": "perturbed", "areas_withheld": int(row_hidden.sum())}
+    table.attrs = {**attrs, "release": "perturbed", "areas_withheld": withheld_before + int(row_hidden.sum())}
     return table
 
 
