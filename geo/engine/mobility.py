@@ -105,6 +105,9 @@ _INDICATORS = _code_indicators().astype(np.float64)
 CLASS_UNKNOWN, CLASS_WORSE, CLASS_SAME, CLASS_IMPROVED = 0, 1, 2, 3
 # ``capital_classes`` holds capital i's class (2 bits) at bits 2i..2i+1: 4**5 combinations.
 _N_CLASS_CODES = 4 ** len(CAPITALS)
+# The public release leaves out cells it withholds before counting when they hold more than this
+# share of the pairs counted (fine H3 resolutions).
+_LEAVE_OUT_SHARE = 0.25
 # Up to this many groups x combinations present, the capital classes are counted with one histogram.
 _MAX_CLASS_CUBE = 1 << 22
 
@@ -575,7 +578,7 @@ def mobility_table(pairs: pd.DataFrame, *, by: str, res: int | None = None,
         key_sums = np.bincount(group, weights=_take(pairs["record_key"].to_numpy(dtype=np.uint16), rows),
                                minlength=n_groups)
         withheld = present & ((households < k) | (perturb(households, key_sums) < k))
-        if households[withheld].sum() > 0.25 * group.size:
+        if households[withheld].sum() > _LEAVE_OUT_SHARE * group.size:
             kept = ~withheld[group]
             rows = np.flatnonzero(kept) if rows is None else rows[kept]
             group = group[kept]
