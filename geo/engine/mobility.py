@@ -9,7 +9,9 @@ of a households frame into one row per household:
   households (a followed household is counted where it lives now), the earlier round's for
   households not found again;
 * levels, the five capital scores and their change, pilot and members of both rounds, the
-  household's record key (:mod:`geo.engine.cellkey`) and its res-10 H3 cell.
+  household's record key (:mod:`geo.engine.cellkey`), its res-10 H3 cell and each capital's
+  class of change at the default threshold (``capital_classes``, so that a table counts it in
+  one histogram).
 
 :func:`mobility_table` counts pairs by area or H3 cell (one row per area, the columns of
 :data:`MOBILITY_COLUMNS`, the ``python -m geo mobility`` contract); :func:`mobility_totals` counts
@@ -199,7 +201,8 @@ def pair_rounds(households: pd.DataFrame, year_from: int | str, year_to: int | s
     year_from, year_to : int or str
         The earlier and the later round, BE (2564) or CE (2021) (:func:`geo.data.rounds.round_year`).
     h3_resolutions : tuple of int, default 5-10
-        Resolutions whose cells are computed once here (each costs about a second per million pairs).
+        Resolutions whose cells are computed once here (each costs about 0.3-1 s per million
+        pairs, the bulk of the pairing; ``()`` for none).
 
     Returns
     -------
@@ -223,7 +226,16 @@ def pair_rounds(households: pd.DataFrame, year_from: int | str, year_to: int | s
         * ``record_key`` (uint16, :func:`geo.engine.cellkey.record_keys` of the id: the same in
           every round, so the same households have the same cell key in any table);
         * ``transition`` (uint8): the code :func:`mobility_table` counts with
-          (``status * 25 + level_from * 5 + level_to``, 0 for an unknown level).
+          (``status * 25 + level_from * 5 + level_to``, 0 for an unknown level);
+        * ``capital_classes`` (uint16): each capital's change at :data:`CHANGE_THRESHOLD`, 2 bits
+          per capital in :data:`~geo.data.contract.CAPITALS` order (bits ``2i``, ``2i + 1``):
+          :data:`CLASS_UNKNOWN`, :data:`CLASS_WORSE`, :data:`CLASS_SAME` or
+          :data:`CLASS_IMPROVED`. :func:`mobility_table` counts the default threshold with it
+          (another threshold from the changes).
+
+        The pairing is vectorised: one hash pass over both rounds' ids (pyarrow
+        ``dictionary_encode``), then every column is gathered once by row position, already in
+        the final order; categorical columns are matched over their few categories.
 
         ``attrs`` holds ``year_from`` and ``year_to`` (CE).
 
