@@ -110,8 +110,10 @@ _N_CLASS_CODES = 4 ** len(CAPITALS)
 # The public release leaves out cells it withholds before counting when they hold more than this
 # share of the pairs counted (fine H3 resolutions).
 _LEAVE_OUT_SHARE = 0.25
-# Up to this many groups x combinations present, the capital classes are counted with one histogram.
-_MAX_CLASS_CUBE = 1 << 22
+# The capital classes are counted with one histogram of combination x group when it has at most
+# this many bins per pair counted (and at most 2**24 bins), else with one histogram per capital.
+_CLASS_CUBE_PER_PAIR = 2.0
+_MAX_CLASS_CUBE = 1 << 24
 
 
 def _change_classes(change: np.ndarray, threshold: float) -> np.ndarray:
@@ -442,12 +444,13 @@ def _capital_sums_from_classes(pairs: pd.DataFrame, rows: np.ndarray | None, gro
     """:func:`_sums`' per-capital figures at the default threshold, from the ``capital_classes``
     :func:`pair_rounds` made: the same figures as counting the changes, in fewer passes. Counts
     and keys of every capital's classes come from one histogram of group x class combination
-    (when it is small: by area), else from one per capital; sums of change one pass per capital.
+    (when it is small against the pairs: by area), else from one per capital; sums of change one
+    pass per capital.
     ``key`` is the record keys as float."""
     classes = _take(pairs["capital_classes"].to_numpy(dtype=np.uint16), rows)
     present = np.bincount(classes, minlength=_N_CLASS_CODES) > 0
     n_codes = int(present.sum())
-    if n_groups * n_codes <= _MAX_CLASS_CUBE:
+    if n_groups * n_codes <= min(_CLASS_CUBE_PER_PAIR * classes.size, _MAX_CLASS_CUBE):
         flat = (np.cumsum(present) - 1)[classes] * n_groups + group
         size = n_groups * n_codes
         counts = np.bincount(flat, minlength=size).reshape(n_codes, n_groups)
