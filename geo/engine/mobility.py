@@ -280,8 +280,8 @@ def pair_rounds(households: pd.DataFrame, year_from: int | str, year_to: int | s
     at_b = np.full(n, -1, dtype=np.int64)
     at_a[:n_a] = np.arange(n_a)
     at_b[codes[n_a:]] = np.arange(n_b)
-    # Each pair's row in ``households`` in either round (-1: not in that round, read as missing
-    # position -1 as missing).
+    # Each pair's row in ``households`` in either round (-1: not in that round; every lookup below
+    # has one more entry at its end, "missing", that -1 reads).
     row_a = np.append(rows_a, -1)[at_a]
     row_b = np.append(rows_b, -1)[at_b]
     use_b = row_b >= 0  # where a pair is counted: the later round's row when there is one
