@@ -9,7 +9,9 @@ of a households frame into one row per household:
   households (a followed household is counted where it lives now), the earlier round's for
   households not found again;
 * levels, the five capital scores and their change, pilot and members of both rounds, the
-  household's record key (:mod:`geo.engine.cellkey`) and its res-10 H3 cell.
+  household's record key (:mod:`geo.engine.cellkey`), its res-10 H3 cell and each capital's
+  class of change at the default threshold (``capital_classes``, so that a table counts it in
+  one histogram).
 
 :func:`mobility_table` counts pairs by area or H3 cell (one row per area, the columns of
 :data:`MOBILITY_COLUMNS`, the ``python -m geo mobility`` contract); :func:`mobility_totals` counts
@@ -100,35 +102,80 @@ def _code_indicators() -> np.ndarray:
 _INDICATORS = _code_indicators().astype(np.float64)
 
 
-def _round(households: pd.DataFrame, year: int) -> pd.DataFrame:
-    rows = households.loc[households["survey_year"].to_numpy(dtype="float64", na_value=np.nan) == year]
-    ids = rows["household_id"].astype("string")
-    if ids.isna().any():
+#: A capital's class in a pair's ``capital_classes`` (:func:`pair_rounds`), at :data:`CHANGE_THRESHOLD`:
+#: no change known (not followed, or a score missing), worse, the same, improved.
+CLASS_UNKNOWN, CLASS_WORSE, CLASS_SAME, CLASS_IMPROVED = 0, 1, 2, 3
+# ``capital_classes`` holds capital i's class (2 bits) at bits 2i..2i+1: 4**5 combinations.
+_N_CLASS_CODES = 4 ** len(CAPITALS)
+# The public release leaves out cells it withholds before counting when they hold more than this
+# share of the pairs counted (fine H3 resolutions).
+_LEAVE_OUT_SHARE = 0.25
+# The capital classes are counted with one histogram of combination x group when it has at most
+# this many bins per pair counted (and at most 2**24 bins), else with one histogram per capital.
+_CLASS_CUBE_PER_PAIR = 2.0
+_MAX_CLASS_CUBE = 1 << 24
+
+
+def _change_classes(change: np.ndarray, threshold: float) -> np.ndarray:
+    """Each change's class (uint8): improved / worse when it moved at least ``threshold`` either
+    way (scores carry two decimals: 1e-6 of slack so that 0.25 is 0.25), else the same; unknown
+    where the change is."""
+    known = ~np.isnan(change)
+    moved = known & (np.abs(change) >= threshold - 1e-6)
+    return np.where(moved, np.where(change > 0, CLASS_IMPROVED, CLASS_WORSE),
+                    np.where(known, CLASS_SAME, CLASS_UNKNOWN)).astype(np.uint8)
+
+
+def _class_indicators() -> np.ndarray:
+    """Which capital classes each ``capital_classes`` code holds (float, codes x (capital, class)),
+    capitals in :data:`CAPITALS` order, classes worse / same / improved."""
+    code = np.arange(_N_CLASS_CODES)
+    return np.column_stack([((code >> (2 * i)) & 3) == what for i in range(len(CAPITALS))
+                            for what in (CLASS_WORSE, CLASS_SAME, CLASS_IMPROVED)]).astype(np.float64)
+
+
+_CLASS_INDICATORS = _class_indicators()
+
+
+def _round_ids(households: pd.DataFrame, rows: np.ndarray, year: int):
+    """The ``household_id`` of ``rows`` (one round) as a pyarrow string array; refused when one is missing."""
+    import pyarrow as pa
+
+    ids = pd.array(households["household_id"].iloc[rows], dtype="string").__arrow_array__()
+    ids = ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids
+    if ids.null_count:
         raise EngineInputError(f"households of round {year} must all have a household_id")
-    duplicated = ids.duplicated()
-    if duplicated.any():
+    return ids
+
+
+def _refuse_repeats(ids, repeated: bool, year: int) -> None:
+    if repeated:
+        text = pd.Series(pd.array(ids, dtype="string"))
         raise EngineInputError(
             f"household_id must be unique within a survey round; round {year} repeats "
-            f"{sorted(set(ids[duplicated].tolist()))[:5]}")
-    return rows
+            f"{sorted(set(text[text.duplicated()].tolist()))[:5]}")
 
 
-def _taken(values: pd.Series, at: np.ndarray) -> pd.Series:
-    """``values`` at positions ``at`` (-1 gives missing), keeping a nullable or categorical dtype."""
-    present = at >= 0
-    if isinstance(values.dtype, pd.CategoricalDtype):
-        codes = np.where(present, values.cat.codes.to_numpy()[np.where(present, at, 0)], -1)
-        return pd.Series(pd.Categorical.from_codes(codes, dtype=values.dtype))
-    taken = values.iloc[np.where(present, at, 0)].reset_index(drop=True)
-    return taken.where(pd.Series(present)) if not present.all() else taken
-
-
-def _categorical(a: pd.Series, b: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """``a`` and ``b`` as categoricals over the union of their values (text), for fast codes."""
-    a, b = a.astype("string"), b.astype("string")
-    categories = pd.Index(pd.unique(pd.concat([a.dropna(), b.dropna()]))).sort_values()
-    dtype = pd.CategoricalDtype(categories.astype(str))
-    return a.astype(object).astype(dtype), b.astype(object).astype(dtype)
+def _shared_codes(column: pd.Series, rows_a: np.ndarray, rows_b: np.ndarray) -> tuple[np.ndarray, pd.CategoricalDtype]:
+    """A column's values as codes of one categorical over the text of the values the two rounds
+    hold (sorted; unused categories left out): (a lookup from the column's own codes, with a
+    trailing -1 for "missing", to the shared codes; the shared dtype). Works on the column's few
+    categories, not its rows."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        own, categories = column.cat.codes.to_numpy(), pd.Index(column.cat.categories)
+    else:
+        own, uniques = pd.factorize(column, use_na_sentinel=True)
+        categories = pd.Index(uniques)
+    own = np.append(own, -1)  # position -1 (a household not in the round) reads "missing"
+    texts = []
+    for rows in (rows_a, rows_b):
+        used = np.bincount(own[rows] + 1, minlength=len(categories) + 1)[1:] > 0
+        texts.append(categories[used].astype("string"))
+    shared = pd.Index(pd.unique(pd.concat([pd.Series(t) for t in texts]).dropna())).sort_values()
+    dtype = pd.CategoricalDtype(shared.astype(str))
+    lookup = dtype.categories.get_indexer(categories.astype("string").astype(str)) if len(categories) else \
+        np.empty(0, dtype=np.int64)
+    return np.append(lookup, -1)[own], dtype
 
 
 def _cells_categorical(lat: np.ndarray, lon: np.ndarray, res: int, cells: np.ndarray | None = None) -> pd.Categorical:
@@ -156,7 +203,8 @@ def pair_rounds(households: pd.DataFrame, year_from: int | str, year_to: int | s
     year_from, year_to : int or str
         The earlier and the later round, BE (2564) or CE (2021) (:func:`geo.data.rounds.round_year`).
     h3_resolutions : tuple of int, default 5-10
-        Resolutions whose cells are computed once here (each costs about a second per million pairs).
+        Resolutions whose cells are computed once here (each costs about 0.3-1 s per million
+        pairs, the bulk of the pairing; ``()`` for none).
 
     Returns
     -------
@@ -180,7 +228,16 @@ def pair_rounds(households: pd.DataFrame, year_from: int | str, year_to: int | s
         * ``record_key`` (uint16, :func:`geo.engine.cellkey.record_keys` of the id: the same in
           every round, so the same households have the same cell key in any table);
         * ``transition`` (uint8): the code :func:`mobility_table` counts with
-          (``status * 25 + level_from * 5 + level_to``, 0 for an unknown level).
+          (``status * 25 + level_from * 5 + level_to``, 0 for an unknown level);
+        * ``capital_classes`` (uint16): each capital's change at :data:`CHANGE_THRESHOLD`, 2 bits
+          per capital in :data:`~geo.data.contract.CAPITALS` order (bits ``2i``, ``2i + 1``):
+          :data:`CLASS_UNKNOWN`, :data:`CLASS_WORSE`, :data:`CLASS_SAME` or
+          :data:`CLASS_IMPROVED`. :func:`mobility_table` counts the default threshold with it
+          (another threshold from the changes).
+
+        The pairing is vectorised: one hash pass over both rounds' ids (pyarrow
+        ``dictionary_encode``), then every column is gathered once by row position, already in
+        the final order; categorical columns are matched over their few categories.
 
         ``attrs`` holds ``year_from`` and ``year_to`` (CE).
 
@@ -206,71 +263,90 @@ def pair_rounds(households: pd.DataFrame, year_from: int | str, year_to: int | s
     if y_from >= y_to:
         raise RoundError(*en_th("round.order", y_from=y_from, y_to=y_to, be_from=y_from + BE_OFFSET,
                                 be_to=y_to + BE_OFFSET))
-    a, b = _round(households, y_from), _round(households, y_to)
-    ids_a, ids_b = a["household_id"].astype("string"), b["household_id"].astype("string")
-    codes, uniques = pd.factorize(pd.concat([ids_a, ids_b], ignore_index=True), sort=False)
-    n = len(uniques)
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    year = households["survey_year"].to_numpy(dtype="float64", na_value=np.nan)
+    rows_a, rows_b = np.flatnonzero(year == y_from), np.flatnonzero(year == y_to)
+    ids_a, ids_b = _round_ids(households, rows_a, y_from), _round_ids(households, rows_b, y_to)
+    # One pair per id, in the order of first appearance in round a then round b: one hash pass.
+    encoded = pc.dictionary_encode(pa.concat_arrays([ids_a, ids_b]))
+    codes = encoded.indices.to_numpy().astype(np.int64)
+    ids, n_a, n_b = encoded.dictionary, len(ids_a), len(ids_b)
+    n = len(ids)
+    _refuse_repeats(ids_a, bool((codes[:n_a] != np.arange(n_a)).any()), y_from)  # unique: a's ids come first
+    _refuse_repeats(ids_b, bool(n_b and np.bincount(codes[n_a:], minlength=n).max() > 1), y_to)
     at_a = np.full(n, -1, dtype=np.int64)
     at_b = np.full(n, -1, dtype=np.int64)
-    at_a[codes[:len(a)]] = np.arange(len(a))
-    at_b[codes[len(a):]] = np.arange(len(b))
-    in_a, in_b = at_a >= 0, at_b >= 0
-    status = np.where(in_a & in_b, 0, np.where(in_b, 1, 2)).astype(np.int8)
-    # Where a pair is counted: the later round's row when there is one, else the earlier round's.
-    use_b = in_b
+    at_a[:n_a] = np.arange(n_a)
+    at_b[codes[n_a:]] = np.arange(n_b)
+    # Each pair's row in ``households`` in either round (-1: not in that round; every lookup below
+    # has one more entry at its end, "missing", that -1 reads).
+    row_a = np.append(rows_a, -1)[at_a]
+    row_b = np.append(rows_b, -1)[at_b]
+    use_b = row_b >= 0  # where a pair is counted: the later round's row when there is one
+    row_placed = np.where(use_b, row_b, row_a)
 
-    def placed(column: str) -> pd.Series:
-        va, vb = (a[column], b[column])
-        if column in _PLACE_COLUMNS:
-            va, vb = _categorical(va, vb)
-        from_a, from_b = _taken(va, at_a), _taken(vb, at_b)
-        return from_b.where(pd.Series(use_b), from_a) if not isinstance(from_b.dtype, pd.CategoricalDtype) else \
-            pd.Series(pd.Categorical.from_codes(np.where(use_b, from_b.cat.codes, from_a.cat.codes),
-                                                dtype=from_b.dtype))
+    def placed(column: str) -> np.ndarray:
+        return np.append(households[column].to_numpy(dtype="float64", na_value=np.nan), np.nan)[row_placed]
 
-    def numbers(frame: pd.DataFrame, column: str, at: np.ndarray, dtype: str) -> np.ndarray:
-        values = frame[column].to_numpy(dtype="float64", na_value=np.nan)
-        return np.where(at >= 0, values[np.where(at >= 0, at, 0)], np.nan).astype(dtype)
-
-    lat = np.where(use_b, numbers(b, "lat", at_b, "float64"), numbers(a, "lat", at_a, "float64"))
-    lon = np.where(use_b, numbers(b, "lon", at_b, "float64"), numbers(a, "lon", at_a, "float64"))
-    level_from = numbers(a, "poverty_level", at_a, "float64")
-    level_to = numbers(b, "poverty_level", at_b, "float64")
+    lat_first, lon_first = placed("lat"), placed("lon")
+    cell_first = points_to_cells(lat_first, lon_first, INDEX_RES)
+    # Rows sorted by cell (stably, from the order above): every column is gathered once, in order.
+    order = np.argsort(cell_first, kind="stable")
+    row_a, row_b, use_b, row_placed = row_a[order], row_b[order], use_b[order], row_placed[order]
+    lat, lon, cell = lat_first[order], lon_first[order], cell_first[order]
+    status = np.where(row_a >= 0, np.where(use_b, 0, 2), 1).astype(np.int8)
+    # The round's numbers of each pair: one gather of whole rows per round (7 values side by side)
+    # costs less than a random gather per column.
+    round_columns = ("poverty_level", "members", *CAPITAL_COLUMNS)
+    table = np.empty((len(households) + 1, len(round_columns)))
+    for j, column in enumerate(round_columns):
+        table[:-1, j] = households[column].to_numpy(dtype="float64", na_value=np.nan)
+    table[-1] = np.nan  # row -1: not in the round
+    of_a, of_b = table[row_a], table[row_b]
+    del table
+    level_from, level_to = of_a[:, 0].copy(), of_b[:, 0].copy()
     lf = np.nan_to_num(level_from, nan=0.0).clip(0, 4).astype(np.uint8)
     lt = np.nan_to_num(level_to, nan=0.0).clip(0, 4).astype(np.uint8)
+    household_id = pd.array(ids.take(pa.array(order)), dtype="string")
     columns: dict[str, object] = {
-        "household_id": pd.array(uniques, dtype="string"),
+        "household_id": household_id,
         "status": pd.Categorical.from_codes(status, categories=list(STATUSES)),
-        **{column: placed(column).array for column in _PLACE_COLUMNS if column in a.columns and column in b.columns},
-        "lat": lat, "lon": lon,
-        "level_from": pd.array(np.nan_to_num(level_from, nan=0).astype(np.int8), dtype="Int8").copy(),
-        "level_to": pd.array(np.nan_to_num(level_to, nan=0).astype(np.int8), dtype="Int8").copy(),
     }
-    columns["level_from"][np.isnan(level_from)] = pd.NA
-    columns["level_to"][np.isnan(level_to)] = pd.NA
-    for capital, column in zip(CAPITALS, CAPITAL_COLUMNS):
-        before = numbers(a, column, at_a, "float32")
-        after = numbers(b, column, at_b, "float32")
+    for column in _PLACE_COLUMNS:
+        if column in households.columns:
+            codes, dtype = _shared_codes(households[column], rows_a, rows_b)
+            columns[column] = pd.Categorical.from_codes(codes[row_placed], dtype=dtype)
+    columns["lat"], columns["lon"] = lat, lon
+    for name, level in (("level_from", level_from), ("level_to", level_to)):
+        columns[name] = pd.arrays.IntegerArray(np.nan_to_num(level, nan=0).astype(np.int8), np.isnan(level))
+    for j, capital in enumerate(CAPITALS, start=2):
+        before, after = of_a[:, j].astype(np.float32), of_b[:, j].astype(np.float32)
         columns[f"{capital}_from"], columns[f"{capital}_to"] = before, after
         columns[f"{capital}_change"] = after - before
-    if "pilot_id" in a.columns and "pilot_id" in b.columns:
-        pa_, pb_ = _categorical(a["pilot_id"], b["pilot_id"])
-        columns["pilot_from"] = _taken(pa_, at_a).array
-        columns["pilot_to"] = _taken(pb_, at_b).array
+    if "pilot_id" in households.columns:
+        codes, dtype = _shared_codes(households["pilot_id"], rows_a, rows_b)
+        columns["pilot_from"] = pd.Categorical.from_codes(codes[row_a], dtype=dtype)
+        columns["pilot_to"] = pd.Categorical.from_codes(codes[row_b], dtype=dtype)
     else:
         empty = pd.Categorical.from_codes(np.full(n, -1), categories=[])
         columns["pilot_from"], columns["pilot_to"] = empty, empty.copy()
-    for name, frame, at in (("people_from", a, at_a), ("people_to", b, at_b)):
-        people = numbers(frame, "members", at, "float64")
+    for name, of in (("people_from", of_a), ("people_to", of_b)):
+        people = of[:, 1]
         columns[name] = pd.arrays.IntegerArray(np.nan_to_num(people, nan=0).astype(np.int16), np.isnan(people))
-    columns["record_key"] = record_keys(pd.Series(columns["household_id"]))
-    columns["cell"] = points_to_cells(lat, lon, INDEX_RES)
+    columns["record_key"] = record_keys(pd.Series(household_id))
+    columns["cell"] = cell
     for res in h3_resolutions:
-        columns[f"cell_{res}"] = _cells_categorical(lat, lon, res, columns["cell"] if res == INDEX_RES else None)
+        # Categories in the order of first appearance before sorting, as the pairs were once made.
+        first = _cells_categorical(lat_first, lon_first, res, cell_first if res == INDEX_RES else None)
+        columns[f"cell_{res}"] = pd.Categorical.from_codes(first.codes[order], dtype=first.dtype)
     columns["transition"] = (status.astype(np.uint8) * 25 + lf * 5 + lt).astype(np.uint8)
+    classes = np.zeros(n, dtype=np.uint16)
+    for i, capital in enumerate(CAPITALS):
+        classes |= _change_classes(columns[f"{capital}_change"], CHANGE_THRESHOLD).astype(np.uint16) << (2 * i)
+    columns["capital_classes"] = classes
     pairs = pd.DataFrame(columns)
-    order = np.argsort(pairs["cell"].to_numpy(), kind="stable")
-    pairs = pairs.iloc[order].reset_index(drop=True)
     pairs.attrs = {"year_from": y_from, "year_to": y_to}
     return pairs
 
@@ -297,8 +373,8 @@ def _groups(pairs: pd.DataFrame, by: str, res: int | None, mask: np.ndarray | No
             pairs["lat"].to_numpy(dtype="float64"), pairs["lon"].to_numpy(dtype="float64"), res))
         codes = column.cat.codes.to_numpy()
         keep = codes >= 0 if mask is None else mask & (codes >= 0)
-        rows = np.flatnonzero(keep)
-        return rows, codes[rows].astype(np.int64), len(column.cat.categories), (
+        rows = np.flatnonzero(keep) if mask is not None or not keep.all() else None
+        return rows, _take(codes, rows).astype(np.int64), len(column.cat.categories), (
             "h3_cell", column.cat.categories.to_numpy(dtype=np.uint64))
     column = pairs[f"{by}_code"]
     if not isinstance(column.dtype, pd.CategoricalDtype):
@@ -315,24 +391,40 @@ def _take(values: np.ndarray, rows: np.ndarray | None) -> np.ndarray:
     return values if rows is None else values[rows]
 
 
+def _combine(histogram: np.ndarray, indicators: np.ndarray) -> np.ndarray:
+    """Figures x groups from a histogram of codes x groups: figure ``j`` sums the rows of the
+    codes ``indicators[:, j]`` marks (whole numbers: exact; no BLAS, whose threads crawl on a
+    loaded machine)."""
+    out = np.zeros((indicators.shape[1], histogram.shape[1]))
+    for j in range(indicators.shape[1]):
+        codes = np.flatnonzero(indicators[:, j])
+        if codes.size:
+            out[j] = histogram[codes].sum(axis=0)
+    return out
+
+
 def _sums(pairs: pd.DataFrame, rows: np.ndarray | None, group: np.ndarray, n_groups: int,
           threshold: float) -> dict[str, np.ndarray]:
     """Exact counts, cell-key sums (``key_*``) and change sums (``sum_*``) per group."""
     code = _take(pairs["transition"].to_numpy(dtype=np.uint8), rows)
     key = _take(pairs["record_key"].to_numpy(dtype=np.uint16), rows)
-    # Only the transition codes that occur (about 24 of 75): a histogram of groups x codes.
+    # Only the transition codes that occur (about 24 of 75): a histogram of codes x groups.
     present = np.bincount(code, minlength=_N_CODES) > 0
     dense = (np.cumsum(present) - 1).astype(np.int64)
     n_codes = int(present.sum())
-    flat = group * n_codes + dense[code]
+    flat = dense[code] * n_groups + group
     size = n_groups * n_codes
-    counts = np.bincount(flat, minlength=size).reshape(n_groups, n_codes).astype(np.float64)
-    keys = np.bincount(flat, weights=key, minlength=size).reshape(n_groups, n_codes)
-    by_count, by_key = counts @ _INDICATORS[present], keys @ _INDICATORS[present]
+    key_f = key.astype(np.float64)
+    counts = np.bincount(flat, minlength=size).reshape(n_codes, n_groups)
+    keys = np.bincount(flat, weights=key_f, minlength=size).reshape(n_codes, n_groups)
+    by_count, by_key = _combine(counts, _INDICATORS[present]), _combine(keys, _INDICATORS[present])
     out: dict[str, np.ndarray] = {}
     for j, name in enumerate(_ALL_COUNTED):
-        out[name] = by_count[:, j]
-        out[f"key_{name}"] = by_key[:, j]
+        out[name] = by_count[j]
+        out[f"key_{name}"] = by_key[j]
+    if threshold == CHANGE_THRESHOLD and "capital_classes" in pairs.columns:
+        _capital_sums_from_classes(pairs, rows, group, n_groups, key_f, out)
+        return out
     followed = code < 25
     f_rows = np.flatnonzero(followed)
     f_group, f_key = group[f_rows], key[f_rows]
@@ -355,9 +447,46 @@ def _sums(pairs: pd.DataFrame, rows: np.ndarray | None, group: np.ndarray, n_gro
     return out
 
 
-def _release(sums: dict[str, np.ndarray], *, k: int, exact: bool) -> tuple[dict[str, object], np.ndarray]:
+def _capital_sums_from_classes(pairs: pd.DataFrame, rows: np.ndarray | None, group: np.ndarray, n_groups: int,
+                               key: np.ndarray, out: dict[str, np.ndarray]) -> None:
+    """:func:`_sums`' per-capital figures at the default threshold, from the ``capital_classes``
+    :func:`pair_rounds` made: the same figures as counting the changes, in fewer passes. Counts
+    and keys of every capital's classes come from one histogram of group x class combination
+    (when it is small against the pairs: by area), else from one per capital; sums of change one
+    pass per capital.
+    ``key`` is the record keys as float."""
+    classes = _take(pairs["capital_classes"].to_numpy(dtype=np.uint16), rows)
+    present = np.bincount(classes, minlength=_N_CLASS_CODES) > 0
+    n_codes = int(present.sum())
+    if n_groups * n_codes <= min(_CLASS_CUBE_PER_PAIR * classes.size, _MAX_CLASS_CUBE):
+        flat = (np.cumsum(present) - 1)[classes] * n_groups + group
+        size = n_groups * n_codes
+        counts = np.bincount(flat, minlength=size).reshape(n_codes, n_groups)
+        keys = np.bincount(flat, weights=key, minlength=size).reshape(n_codes, n_groups)
+        by_count, by_key = _combine(counts, _CLASS_INDICATORS[present]), _combine(keys, _CLASS_INDICATORS[present])
+    else:  # (capital, class) x group, one histogram of class x group per capital
+        by_count, by_key = np.empty((3 * len(CAPITALS), n_groups)), np.empty((3 * len(CAPITALS), n_groups))
+        for i in range(len(CAPITALS)):
+            index = ((classes >> (2 * i)) & 3).astype(np.int64) * n_groups + group
+            counts = np.bincount(index, minlength=4 * n_groups).reshape(4, n_groups)
+            keys = np.bincount(index, weights=key, minlength=4 * n_groups).reshape(4, n_groups)
+            by_count[3 * i:3 * i + 3], by_key[3 * i:3 * i + 3] = counts[1:], keys[1:]
+    for i, capital in enumerate(CAPITALS):
+        change = _take(pairs[f"{capital}_change"].to_numpy(dtype=np.float32), rows)
+        # A change is known exactly where its class is; unknown ones add 0.
+        known = (classes & np.uint16(3 << (2 * i))) != 0
+        out[f"sum_{capital}"] = np.bincount(group, weights=np.where(known, change, 0.0), minlength=n_groups)
+        for j, what in enumerate(("worse", "same", "improved")):
+            out[f"{capital}_{what}"], out[f"key_{capital}_{what}"] = by_count[3 * i + j], by_key[3 * i + j]
+        out[f"known_{capital}"] = by_count[3 * i] + by_count[3 * i + 1] + by_count[3 * i + 2]
+        out[f"key_known_{capital}"] = by_key[3 * i] + by_key[3 * i + 1] + by_key[3 * i + 2]
+
+def _release(sums: dict[str, np.ndarray], *, k: int, exact: bool,
+             drop_withheld: bool = False) -> tuple[dict[str, object], np.ndarray]:
     """The released columns (:data:`MOBILITY_COLUMNS` and :data:`DENOMINATOR_COLUMNS`) and which
-    rows' households are withheld. Exact: exact values (rows under ``k`` handled by the caller)."""
+    rows' households are withheld. Exact: exact values (rows under ``k`` handled by the caller).
+    Public with ``drop_withheld``: the columns of the rows not withheld only (a fine H3
+    resolution withholds most cells: they are not perturbed for nothing)."""
     n = sums["households"].astype(np.int64)
     columns: dict[str, object] = {}
     counted = (*COUNT_COLUMNS, *(f"{c}_{w}" for c in CAPITALS for w in ("improved", "same", "worse")),
@@ -374,7 +503,12 @@ def _release(sums: dict[str, np.ndarray], *, k: int, exact: bool) -> tuple[dict[
             columns[f"{capital}_mean_change"] = np.where(row_hidden | (known < k), np.nan, mean)
         return columns, row_hidden
     p_n = perturb(n, sums["key_households"])
-    row_hidden = (n < k) | (p_n < k)
+    withheld = (n < k) | (p_n < k)
+    row_hidden = withheld
+    if drop_withheld:
+        shown = np.flatnonzero(~withheld)
+        sums = {name: values[shown] for name, values in sums.items()}
+        row_hidden = np.zeros(shown.size, dtype=bool)
     for name in counted:
         t = np.rint(sums[name]).astype(np.int64)
         p = perturb(t, sums[f"key_{name}"], stream=STREAM_HOUSEHOLDS)
@@ -391,7 +525,7 @@ def _release(sums: dict[str, np.ndarray], *, k: int, exact: bool) -> tuple[dict[
         with np.errstate(divide="ignore", invalid="ignore"):
             mean = np.clip(noisy / np.where(t > 0, t, 1), -3.0, 3.0)
         columns[f"{capital}_mean_change"] = np.where(hide, np.nan, mean)
-    return columns, row_hidden
+    return columns, withheld
 
 
 def _check_table_args(pairs, by, res, change_threshold, min_count) -> tuple[str, int | None, float, int]:
@@ -457,11 +591,28 @@ def mobility_table(pairs: pd.DataFrame, *, by: str, res: int | None = None,
     selected = _selection(pairs, mask)
     rows, group, n_groups, (key_name, keys) = _groups(pairs, by, res, selected)
     # Count only the groups that hold a pair (an H3 resolution has many cells, a filter few).
-    present = np.bincount(group, minlength=n_groups) > 0
+    households = np.bincount(group, minlength=n_groups)
+    present = households > 0
+    withheld_before = 0
+    if not exact:
+        # A fine H3 resolution withholds most cells (under k households): when they hold many of
+        # the pairs, leave them out before counting. The same test as the release's, on the same
+        # sums, so the table is the same.
+        key_sums = np.bincount(group, weights=_take(pairs["record_key"].to_numpy(dtype=np.uint16), rows),
+                               minlength=n_groups)
+        withheld = present & ((households < k) | (perturb(households, key_sums) < k))
+        if households[withheld].sum() > _LEAVE_OUT_SHARE * group.size:
+            kept = ~withheld[group]
+            rows = np.flatnonzero(kept) if rows is None else rows[kept]
+            group = group[kept]
+            withheld_before = int(withheld.sum())
+            present &= ~withheld
     dense = (np.cumsum(present) - 1).astype(np.int64)
     sums = _sums(pairs, rows, dense[group], int(present.sum()), threshold)
     keys = keys[present]
-    columns, row_hidden = _release(sums, k=k, exact=exact)
+    columns, row_hidden = _release(sums, k=k, exact=exact, drop_withheld=not exact)
+    if not exact:
+        keys = keys[~row_hidden]
     table = pd.DataFrame({key_name: keys, **{name: columns[name] for name in (*MOBILITY_COLUMNS, *DENOMINATOR_COLUMNS)}})
     attrs = {"by": by, "res": res, "min_count": k, "change_threshold": threshold,
              "year_from": pairs.attrs.get("year_from"), "year_to": pairs.attrs.get("year_to")}
@@ -469,8 +620,7 @@ def mobility_table(pairs: pd.DataFrame, *, by: str, res: int | None = None,
         table = _complementary(table, sums["households"], by, res, k)
         table.attrs = {**attrs, "release": "exact"}
         return table
-    table = table.loc[~row_hidden].reset_index(drop=True)
-    table.attrs = {**attrs, "release": "perturbed", "areas_withheld": int(row_hidden.sum())}
+    table.attrs = {**attrs, "release": "perturbed", "areas_withheld": withheld_before + int(row_hidden.sum())}
     return table
 
 
