@@ -22,6 +22,10 @@ installed district polygons (:func:`synthetic_households`) and measures:
   households, whose time is reported too. Medians of ``repeat`` runs, all in the same process on
   the same data.
 
+``python -m bench engine --peers-from PATH [--json]`` runs only the ``vs_peers`` cases, on the latest
+survey round of a households Parquet file (:func:`run_peers_from`), e.g. the 13M national households
+of ``python -m geo national`` (``data/national/households.parquet``).
+
 Timings are the best of several repeats (``time.perf_counter``), as ``timeit`` reports them.
 The figures are for reading, not for asserting: tests only smoke-run this module on a small ``N``.
 """
@@ -233,6 +237,90 @@ def peer_cases(index, repeat: int = 5) -> list[dict]:
     return out
 
 
+def peer_index_from(path: str | os.PathLike[str]):
+    """The latest survey round of a households Parquet file, indexed as an import indexes it.
+
+    Reads only the columns the engine needs (:data:`geo.engine.aggregate.INDEX_COLUMNS`) of the
+    latest round (:func:`geo.data.store.latest_round`), as :func:`geo.engine.persist.write_index` does,
+    and indexes them with :func:`geo.engine.aggregate.index_households`.
+
+    Returns
+    -------
+    (HouseholdIndex, dict)
+        The index, and ``{"source", "survey_year", "read_s", "index_s"}``.
+
+    Raises
+    ------
+    StoreError
+        When the file cannot be read, holds no households, or cannot be indexed.
+    """
+    import pyarrow.parquet as pq
+
+    from geo.data.store import latest_round, latest_round_filter
+    from geo.engine.aggregate import INDEX_COLUMNS, OPTIONAL_INDEX_COLUMNS, index_households
+    from geo.errors import PPAPError, StoreError
+
+    path = Path(path)
+    try:
+        start = time.perf_counter()
+        latest = latest_round(path)
+        if latest is None:
+            raise StoreError(f"bench: {path} holds no households")
+        names = set(pq.read_schema(path).names)
+        optional = [c for c in OPTIONAL_INDEX_COLUMNS if c in names]
+        table = pq.read_table(path, columns=list(INDEX_COLUMNS) + optional + ["survey_year"],
+                              filters=latest_round_filter(latest))
+        frame = table.drop_columns(["survey_year"]).to_pandas()
+        del table
+        read_s = time.perf_counter() - start
+        start = time.perf_counter()
+        index = index_households(frame)
+        index_s = time.perf_counter() - start
+    except StoreError:
+        raise
+    except (OSError, ValueError, KeyError, PPAPError) as exc:
+        raise StoreError(f"bench: cannot read households from {path}: {exc}") from exc
+    del frame
+    gc.collect()
+    _release_arrow_memory()
+    return index, {"source": str(path), "survey_year": latest, "read_s": round(read_s, 2), "index_s": round(index_s, 2)}
+
+
+def run_peers_from(path: str | os.PathLike[str], *, repeat: int = 5,
+                   progress: Callable[[str], None] = lambda _msg: None) -> dict:
+    """Only the ``vs_peers`` cases (:func:`peer_cases`), on the households of a Parquet file.
+
+    For national scale (``data/national/households.parquet``, 13M households), where generating the
+    households in the benchmark's process, the plain ``h3`` loop and ``geopandas.sjoin`` would take
+    far longer than the cases themselves. The load average (``os.getloadavg``, 1/5/15 minutes) is
+    recorded before and after, since the machine may be shared.
+    """
+    repeat = check_int(repeat, "repeat", minimum=1)
+    figures: dict = {"machine": _machine(), "peers_from": str(path)}
+    progress(f"reading and indexing the latest round of {path}")
+    index, source = peer_index_from(path)
+    figures["households"] = int(index.n)
+    figures["source"] = source
+    figures["memory"] = {"index_mb": round(index.nbytes / 2**20, 1), "rss_holding_index_mb": round(_rss_mb(), 1)}
+    progress("vs_peers: engine, DuckDB, Polars")
+    figures["vs_peers"] = peer_cases(index, repeat)
+    figures["memory"]["peak_rss_mb"] = round(_peak_rss_mb(), 1)
+    figures["machine"]["load_average_after"] = _load_average()
+    return figures
+
+
+def _load_average() -> list[float] | None:
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return None
+
+
+def _machine() -> dict:
+    return {"cores": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
+            "load_average": _load_average()}
+
+
 def _time_plain_loop(lat: np.ndarray, lon: np.ndarray, res: int, repeat: int) -> tuple[float, np.ndarray]:
     """The baseline: ``h3.latlng_to_cell`` called once per point from Python."""
     import h3.api.basic_int as h3
@@ -322,7 +410,7 @@ def run_bench(n: int = 1_000_000, *, repeat: int = 5, districts: pd.DataFrame | 
         districts = load_boundaries("district")
     figures: dict = {
         "households": n,
-        "machine": {"cores": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        "machine": _machine(),
         "targets": TARGETS,
     }
     progress(f"generating {n:,} households in {len(districts)} districts")
@@ -450,14 +538,7 @@ def format_figures(figures: dict) -> str:
                  f"identical={vf['identical']}  outside declared={vf['outside_declared']:,}")
     lines.append(f"  prepare_boundaries (once)      {vf['prepare_boundaries_ms']:>10,.1f} ms")
     lines.append("")
-    lines.append("vs_peers, medians (ms)                       households     engine     DuckDB     Polars  agree"
-                 "   engine over households")
-    for row in figures.get("vs_peers", []):
-        lines.append(f"  {row['case']:<36}{row['households']:>14,}{row['engine_ms']:>11,.1f}"
-                     f"{row['duckdb_ms']:>11,.1f}{row['polars_ms']:>11,.1f}  {row['agree']!s:<5}"
-                     f"{row['engine_households_ms']:>12,.1f}   ({row['engine_path']})")
-    if figures.get("vs_peers"):
-        lines.append(f"  engine: the profile cube, built once per import in {figures['vs_peers'][0]['cube_build_ms']:,.1f} ms")
+    lines += _format_peers(figures.get("vs_peers", []))
     mem = figures["memory"]
     lines.append("")
     lines.append(f"memory: index {mem['index_mb']:,.1f} MB ({mem['index_bytes_per_household']} B/household), "
@@ -467,8 +548,40 @@ def format_figures(figures: dict) -> str:
     return "\n".join(lines)
 
 
+def _format_peers(rows: list[dict]) -> list[str]:
+    lines = ["vs_peers, medians (ms)                       households     engine     DuckDB     Polars  agree"
+             "   engine over households   engine / best peer"]
+    for row in rows:
+        ratio = row["engine_ms"] / min(row["duckdb_ms"], row["polars_ms"])
+        lines.append(f"  {row['case']:<36}{row['households']:>14,}{row['engine_ms']:>11,.1f}"
+                     f"{row['duckdb_ms']:>11,.1f}{row['polars_ms']:>11,.1f}  {row['agree']!s:<5}"
+                     f"{row['engine_households_ms']:>12,.1f}   x{ratio:.2f}   ({row['engine_path']})")
+    if rows:
+        lines.append(f"  engine: the profile cube, built once per import in {rows[0]['cube_build_ms']:,.1f} ms")
+    return lines
+
+
+def format_peers_figures(figures: dict) -> str:
+    """The figures of :func:`run_peers_from` as aligned text lines."""
+    source, machine = figures["source"], figures["machine"]
+    lines = [f"engine vs DuckDB and Polars: {figures['households']:,} households of round {source['survey_year']} "
+             f"from {source['source']}, {machine['cores']} cores, Python {machine['python']}",
+             f"  read {source['read_s']:,.2f} s, indexed {source['index_s']:,.2f} s; load average "
+             f"{machine['load_average']} before, {machine['load_average_after']} after", ""]
+    lines += _format_peers(figures["vs_peers"])
+    mem = figures["memory"]
+    lines.append("")
+    lines.append(f"memory: index {mem['index_mb']:,.1f} MB, process RSS holding the index "
+                 f"{mem['rss_holding_index_mb']:,.1f} MB, peak RSS {mem['peak_rss_mb']:,.1f} MB")
+    return "\n".join(lines)
+
+
 def _cmd_bench(args: argparse.Namespace) -> int:
     progress = (lambda msg: print(f"... {msg}", file=sys.stderr)) if not args.json else (lambda _msg: None)
+    if args.peers_from:
+        figures = run_peers_from(args.peers_from, repeat=args.repeat, progress=progress)
+        print(json.dumps(figures, indent=2) if args.json else format_peers_figures(figures))
+        return 0
     districts = None
     if args.boundaries:
         from geo.data.boundaries import load_boundaries
@@ -483,8 +596,12 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     """Add ``bench`` to the ``python -m bench`` command line."""
     parser = subparsers.add_parser("engine", help="benchmark the geo engine on synthetic households",
                                    description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.add_argument("--households", type=int, default=1_000_000, metavar="N",
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--households", type=int, default=1_000_000, metavar="N",
                         help="synthetic households (default 1,000,000)")
+    source.add_argument("--peers-from", metavar="PATH",
+                        help="run only the vs_peers cases, on the latest round of this households Parquet "
+                             "file (e.g. data/national/households.parquet) instead of synthetic households")
     parser.add_argument("--repeat", type=int, default=5,
                         help="repeats per engine timing, the best is kept (default 5; baselines: best of 2)")
     parser.add_argument("--boundaries", metavar="DIR", help="installed boundaries folder (default: data/boundaries)")

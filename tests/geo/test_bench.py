@@ -79,3 +79,53 @@ def test_bench_mobility_runs_and_reports_every_figure(capsys):
                                               "h3 res 8"}
     assert all(row["rows"] > 0 for row in figures["mobility_table"].values())
     assert isinstance(figures["target_met"], bool)
+
+
+@pytest.fixture()
+def households_parquet(districts, tmp_path):
+    """A small households file of two rounds: 1,500 households in 2024, 700 in 2023."""
+    import pandas as pd
+
+    latest = synthetic_households(1500, districts, seed=2)
+    earlier = synthetic_households(700, districts, seed=3)
+    earlier["survey_year"] = earlier["survey_year"] - 1
+    path = tmp_path / "households.parquet"
+    pd.concat([earlier, latest], ignore_index=True).to_parquet(path)
+    return path
+
+
+def test_bench_peers_from_parquet_runs_the_peer_cases_on_its_latest_round(households_parquet, capsys):
+    """``--peers-from`` reads the file's latest round, and only the vs_peers cases run, all agreeing."""
+    assert bench_main(["engine", "--peers-from", str(households_parquet), "--repeat", "1", "--json"]) == 0
+    figures = json.loads(capsys.readouterr().out)
+    assert figures["households"] == 1500
+    assert figures["source"]["survey_year"] == 2024
+    assert "indexing" not in figures and "verification" not in figures
+    peers = figures["vs_peers"]
+    assert [row["case"] for row in peers] == ["district", "h3_res8", "district_levels_1_2_not_in_tpmap"]
+    for row in peers:
+        assert row["agree"] is True and row["households"] == 1500
+        assert min(row["engine_ms"], row["duckdb_ms"], row["polars_ms"]) > 0
+    assert figures["memory"]["peak_rss_mb"] > 0
+    assert len(figures["machine"]["load_average"]) == 3
+
+
+def test_bench_peers_from_prints_text(households_parquet, capsys):
+    assert bench_main(["engine", "--peers-from", str(households_parquet), "--repeat", "1"]) == 0
+    text = capsys.readouterr().out
+    assert "1,500 households of round 2024" in text and "DuckDB" in text and "load average" in text
+
+
+def test_bench_peers_from_a_missing_file_is_a_store_error(tmp_path, capsys):
+    from bench.engine import run_peers_from
+    from geo.errors import StoreError
+
+    with pytest.raises(StoreError, match="cannot read households"):
+        run_peers_from(tmp_path / "none.parquet")
+    assert bench_main(["engine", "--peers-from", str(tmp_path / "none.parquet")]) != 0
+    assert "cannot read households" in capsys.readouterr().err
+
+
+def test_bench_peers_from_and_households_exclude_each_other(households_parquet):
+    with pytest.raises(SystemExit):
+        bench_main(["engine", "--peers-from", str(households_parquet), "--households", "500"])
