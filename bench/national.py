@@ -22,8 +22,11 @@ measures and prints, with a baseline from the same run:
 * **memory**: the app process's RSS sampled every 0.5 s (:class:`bench.load.MemorySampler`)
   from launch to the end, its peak and where it settles.
 
-Targets (issue #8, this 2-core, 24 GB machine): cold start under 20 s, filter change under 1 s of
-server time, app process under 4 GB. Figures are for reading, not asserting (docs/SCALE.md).
+Targets (this 2-core, 24 GB machine): issue #8's cold start under 20 s and app process under 4 GB;
+issue #17's filter change under 0.3 s of server time (issue #8 asked for 1 s) and cold start and
+peak memory no worse than 6.7 s and 651 MB (docs/SCALE.md, run 4). The load average (1/5/15
+minutes) is recorded at the start, before the filter changes, before the app and at the end, since
+the machine is shared. Figures are for reading, not asserting (docs/SCALE.md).
 """
 
 from __future__ import annotations
@@ -43,7 +46,10 @@ from geo.data import paths
 from geo.errors import PPAPError
 
 TARGET_COLD_START_S = 20.0
-TARGET_FILTER_CHANGE_S = 1.0
+TARGET_FILTER_CHANGE_S = 0.3  # issue 17 (issue 8 asked for 1 s)
+#: Issue 17: cold start and the app's peak memory no worse than docs/SCALE.md's run 4.
+BEFORE_COLD_START_S = 6.7
+BEFORE_APP_PEAK_MB = 651.0
 TARGET_APP_GB = 4.0
 #: Overview map modes timed by default (labels of :data:`bench.dashboard.MODES`).
 DEFAULT_MODES = ("province choropleth", "district choropleth", "H3, automatic res", "drill: Kalasin's districts",
@@ -217,7 +223,9 @@ def run(households: int, *, out_dir: Path | None = None, regenerate: bool = Fals
 
     out_dir = Path(out_dir) if out_dir is not None else paths.national_dir()
     path, manifest, generated = ensure_national(households, out_dir, regenerate=regenerate)
+    loads = {"start": _load_average()}
     report = {"data": str(path), "households": households, "cpus": os.cpu_count(), "load_1m": os.getloadavg()[0],
+              "load_average": loads,
               "generated_now": generated, "generate_s": manifest.get("generate_seconds"),
               "generate_peak_mb": manifest.get("generate_peak_mb")}
     report["write_index"] = run_child(_WRITE_INDEX, str(path))
@@ -230,6 +238,7 @@ def run(households: int, *, out_dir: Path | None = None, regenerate: bool = Fals
 
     boundaries = display_boundaries()
     index, _ = read_index(path)
+    loads["filter_change"] = _load_average()
     report["filter_change"] = filter_change_times(index, boundaries, modes)
     sample = paths.samples_dir() / "households.parquet"
     if sample.is_file():
@@ -242,9 +251,15 @@ def run(households: int, *, out_dir: Path | None = None, regenerate: bool = Fals
         report["filter_change_sample"] = filter_change_times(small, boundaries, modes)
     del index
     if browser:
+        loads["app"] = _load_average()
         report["app"] = measure_app(path)
+    loads["end"] = _load_average()
     report["index_bytes_per_household"] = float(np.round(report["index_mb"] * 1e6 / households, 1))
     return report
+
+
+def _load_average() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
 
 
 def format_report(r: dict) -> str:
@@ -253,6 +268,7 @@ def format_report(r: dict) -> str:
     lines = [
         f"national benchmark: {r['households']:,} synthetic households, 77 provinces, {r['data']}",
         f"machine: {r['cpus']} cores, load average {r['load_1m']:.1f} at start (other work shares the cores)",
+        "load average (1/5/15 min): " + "; ".join(f"{k} {v}" for k, v in r.get("load_average", {}).items()),
         "",
         "import and indexing",
         f"  generate (python -m geo national)      {_s(r['generate_s'])}"
@@ -279,10 +295,12 @@ def format_report(r: dict) -> str:
             f"  server healthy                         {_s(a['healthy_s'])}",
             f"  first map drawn (from navigation)      {_s(a['first_map_s'])}",
             f"  cold start: launch to first map        {_s(a['cold_start_s'])}   target < {TARGET_COLD_START_S:.0f} s: "
-            f"{_verdict(a['cold_start_s'] < TARGET_COLD_START_S)}",
+            f"{_verdict(a['cold_start_s'] < TARGET_COLD_START_S)}; no worse than {BEFORE_COLD_START_S} s: "
+            f"{_verdict(a['cold_start_s'] <= BEFORE_COLD_START_S)}",
             "  browser reruns (map level)             " + ", ".join(_s(t) for t in a["rerun_s"]),
             f"  app process RSS peak / settled         {a['peak_mb']:,.0f} / {a['settled_mb']:,.0f} MB   "
-            f"target < {TARGET_APP_GB:.0f} GB: {_verdict(a['peak_mb'] < TARGET_APP_GB * 1000)}",
+            f"target < {TARGET_APP_GB:.0f} GB: {_verdict(a['peak_mb'] < TARGET_APP_GB * 1000)}; "
+            f"no worse than {BEFORE_APP_PEAK_MB:.0f} MB: {_verdict(a['peak_mb'] <= BEFORE_APP_PEAK_MB)}",
             "  RSS over time (s:MB)                   " + ", ".join(f"{t:.0f}:{m:.0f}" for t, m in a["memory_mb"][:20]),
         ]
     lines += ["", "filter change, server time of the Overview (median / slowest of "
@@ -295,7 +313,7 @@ def format_report(r: dict) -> str:
         lines.append(f"  {row['mode']:<36}{row['median_s']:>7.2f} / {row['max_s']:<6.2f}"
                      + (f"{s['median_s']:>6.2f} / {s['max_s']:<5.2f}" if s else f"{'—':>14}") + f"{ratio:>8}")
     slowest = max(row["max_s"] for row in r["filter_change"])
-    lines.append(f"  slowest filter change {slowest:.2f} s   target < {TARGET_FILTER_CHANGE_S:.0f} s: "
+    lines.append(f"  slowest filter change {slowest:.2f} s   target < {TARGET_FILTER_CHANGE_S:.1f} s: "
                  f"{_verdict(slowest < TARGET_FILTER_CHANGE_S)}")
     return "\n".join(lines)
 

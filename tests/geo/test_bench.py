@@ -129,3 +129,26 @@ def test_bench_peers_from_a_missing_file_is_a_store_error(tmp_path, capsys):
 def test_bench_peers_from_and_households_exclude_each_other(households_parquet):
     with pytest.raises(SystemExit):
         bench_main(["engine", "--peers-from", str(households_parquet), "--households", "500"])
+
+
+def test_bench_national_report_states_issue_17_targets_and_load_average():
+    """``format_report`` of ``python -m bench national``: the 0.3 s filter-change target, cold start and
+    memory against 6.7 s / 651 MB, and the load averages, on a made-up report."""
+    from bench.national import format_report
+
+    child = {"seconds": 1.0, "peak_mb": 100.0}
+    report = {
+        "data": "x.parquet", "households": 13_000_000, "cpus": 2, "load_1m": 3.0,
+        "load_average": {"start": [3.0, 2.0, 1.0], "end": [4.0, 3.0, 2.0]},
+        "generated_now": False, "generate_s": 84.0, "generate_peak_mb": 5000.0, "write_index": child,
+        "parquet_mb": 324.0, "index_mb": 1264.0, "index_bytes_per_household": 97.0,
+        "startup_persisted": child, "startup_baseline": {**child, "read_seconds": 0.5},
+        "household_rows": {**child, "rows": 10, "frame_mb": 1.0},
+        "filter_change": [{"mode": "province choropleth", "median_s": 0.2, "max_s": 0.35, "per_filter_s": {"none": 0.35}}],
+        "app": {"healthy_s": 1.0, "first_map_s": 5.0, "cold_start_s": 7.0, "rerun_s": [1.0], "peak_mb": 600.0,
+                "settled_mb": 550.0, "memory_mb": [[0, 57], [2, 568]]},
+    }
+    text = format_report(report)
+    assert "slowest filter change 0.35 s   target < 0.3 s: MISSES" in text
+    assert "no worse than 6.7 s: MISSES" in text and "no worse than 651 MB: meets" in text
+    assert "start [3.0, 2.0, 1.0]; end [4.0, 3.0, 2.0]" in text
