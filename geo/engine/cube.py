@@ -64,8 +64,10 @@ _N_CAPS = len(CAPITALS)
 # ones), and their cell keys, follow from the deficit code, a key of the cube.
 _MEMBERS, _CAPS, _DEP, _KEY, _KEY_DEP = 0, 1, 6, 11, 12
 _N_FIELDS = 17
-#: Above this share of the cube's rows selected, sums run over every row in place (no gather).
-_DENSE_SHARE = 0.7
+#: Above this share of the cube's rows selected, an answer is the sums of every row (kept per cube
+#: and grouping, :func:`_all_rows_sums`) minus the unselected rows' sums, instead of a gather of
+#: the selected rows.
+_DENSE_SHARE = 0.5
 _POOR = (POPCOUNT >= DEFAULT_K_DEPRIVATIONS).astype(np.float64)
 #: Per deficit code: the five deficit bits, the five censored bits (poor only), poor, poor x count
 #: (the table ``geo.engine.aggregate`` builds per call, at the default ``k_deprivations``).
@@ -457,40 +459,63 @@ def _rows_raw(index: HouseholdIndex, cube: ProfileCube, by: str, flt: HouseholdF
     ok &= group >= 0  # households with no code at this level (or no position) count only in the total
     n = codes.size
     if np.count_nonzero(ok) > _DENSE_SHARE * ok.size:
-        # Most rows selected (a whole-country map): sum every row in place, the others into a
-        # spare group n, instead of gathering every field's selected rows out of the mapped file.
-        group = np.where(ok, group, n)
-
-        def take(values: np.ndarray) -> np.ndarray:
-            return values
+        # Most rows selected (a whole-country map, "in no pilot"): every row's sums, kept, minus the
+        # unselected rows', so the work is proportional to the rows left out, not to the cube.
+        left_out = np.flatnonzero(~ok & (group >= 0))
+        sums = _all_rows_sums(cube, by, leaf_group, n)
+        if left_out.size:
+            sums = tuple(a - b for a, b in zip(sums, _group_sums(cube, group[left_out], left_out, n)))
     else:
         rows = np.flatnonzero(ok)
-        group = group[rows]
+        sums = _group_sums(cube, group[rows], rows, n)
+    counts, hist_households, hist_members, hist_keys, deficit_households, deficit_keys, fields = sums
+    keep = np.flatnonzero(np.rint(counts) > 0)
 
-        def take(values: np.ndarray) -> np.ndarray:
-            return values[rows]
-    households = take(cube.households).astype(np.float64)
-
-    def hist(code: np.ndarray, n_codes: int, weights: np.ndarray) -> np.ndarray:  # -> (groups, n_codes)
-        flat = group.astype(np.int64) * n_codes + code
-        return np.bincount(flat, weights=weights, minlength=(n + 1) * n_codes)[:n * n_codes].reshape(n, n_codes)
-
-    def by_group(weights: np.ndarray) -> np.ndarray:
-        return np.bincount(group, weights=weights, minlength=n + 1)[:n]
-
-    counts = by_group(households)
-    keep = np.flatnonzero(counts > 0)
-    profile = take(cube.row_profile).astype(np.int64)
-    deficit = take(cube.row_deficit).astype(np.int64)
-    key = take(cube.sums[_KEY])
-
-    def through(table: np.ndarray, code: np.ndarray, n_codes: int, weights: np.ndarray) -> np.ndarray:
-        return (hist(code, n_codes, weights) @ table)[keep].T  # (indicators, kept groups)
+    def through(table: np.ndarray, hist: np.ndarray) -> np.ndarray:
+        return (hist @ table)[keep].T  # (indicators, kept groups)
 
     raw = _counts_raw(
-        counts[keep], through(PROFILE_TABLE, profile, N_PROFILES, households),
-        through(PROFILE_TABLE[:, :N_LEVELS], profile, N_PROFILES, take(cube.sums[_MEMBERS])),
-        through(PROFILE_TABLE, profile, N_PROFILES, key), through(_DEFICIT_TABLE, deficit, 32, households),
-        through(_KEY_DEFICIT_TABLE, deficit, 32, key),
-        np.stack([by_group(take(cube.sums[j]))[keep] for j in range(_N_FIELDS)]))
+        counts[keep], through(PROFILE_TABLE, hist_households), through(PROFILE_TABLE[:, :N_LEVELS], hist_members),
+        through(PROFILE_TABLE, hist_keys), through(_DEFICIT_TABLE, deficit_households),
+        through(_KEY_DEFICIT_TABLE, deficit_keys), np.ascontiguousarray(fields[:, keep]))
     return (codes[keep] if by == "h3" else keep), raw, selected_total
+
+
+def _group_sums(cube: ProfileCube, group: np.ndarray, rows: np.ndarray | None, n: int) -> tuple[np.ndarray, ...]:
+    """Per group (``group``: one of ``n`` per row of ``rows``, every row when None): households (n,),
+    households, members and record keys by profile (n, 80), households and record keys by deficit
+    code (n, 32), and the 17 fields of :attr:`ProfileCube.sums` (17, n)."""
+    def take(values: np.ndarray) -> np.ndarray:
+        return values if rows is None else values[rows]
+
+    group = group.astype(np.int64)
+    households = take(cube.households).astype(np.float64)
+    profile = group * N_PROFILES + take(cube.row_profile).astype(np.int64)
+    deficit = group * 32 + take(cube.row_deficit).astype(np.int64)
+    key = take(cube.sums[_KEY])
+
+    def hist(code: np.ndarray, n_codes: int, weights: np.ndarray) -> np.ndarray:  # -> (groups, n_codes)
+        return np.bincount(code, weights=weights, minlength=n * n_codes).reshape(n, n_codes)
+
+    return (np.bincount(group, weights=households, minlength=n),
+            hist(profile, N_PROFILES, households), hist(profile, N_PROFILES, take(cube.sums[_MEMBERS])),
+            hist(profile, N_PROFILES, key), hist(deficit, 32, households), hist(deficit, 32, key),
+            np.stack([np.bincount(group, weights=take(cube.sums[j]), minlength=n) for j in range(_N_FIELDS)]))
+
+
+_ALL_ROWS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _all_rows_sums(cube: ProfileCube, by: str, leaf_group: np.ndarray, n: int) -> tuple[np.ndarray, ...]:
+    """:func:`_group_sums` of every row of ``cube`` that has a group at level ``by``: computed on the
+    first answer that selects most rows, then kept with the cube (a few MB per level; read-only)."""
+    with _LOCK:
+        kept = _ALL_ROWS.setdefault(cube, {})
+        if by not in kept:
+            group = leaf_group[cube.row_leaf]
+            rows = np.flatnonzero(group >= 0)
+            sums = _group_sums(cube, group[rows], None if rows.size == group.size else rows, n)
+            for array in sums:
+                array.flags.writeable = False
+            kept[by] = sums
+        return kept[by]

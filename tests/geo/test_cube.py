@@ -108,7 +108,8 @@ def test_the_cube_is_built_once_per_index_and_counts_every_household():
     assert cube.sums.shape == (17, cube.households.size) and (cube.households > 0).all()
 
 
-@pytest.mark.parametrize("dense_share", [0.0, 1.0])  # every selection summed in place / gathered
+# every selection as all the rows' sums minus the rows left out / gathered
+@pytest.mark.parametrize("dense_share", [0.0, 1.0])
 def test_both_ways_of_summing_equal_the_engine(monkeypatch, dense_share):
     import geo.engine.cube
 
@@ -118,6 +119,39 @@ def test_both_ways_of_summing_equal_the_engine(monkeypatch, dense_share):
         for by in ("province", "district", "subdistrict"):
             _same(cube_aggregate(INDEX, by, flt, area), _engine(by, flt, area))
         _same(cube_aggregate(INDEX, "h3", flt, area, res=5), _engine("h3", flt, area, res=5))
+
+
+@pytest.mark.parametrize("by", ["h3", "province", "subdistrict"])
+def test_most_rows_selected_sums_only_the_rows_left_out(monkeypatch, by):
+    """"In no pilot" and no filter (the national H3 map's slowest filter changes): the kept sums of
+    every row minus the pilot rows, equal to the engine and to gathering the selected rows."""
+    import geo.engine.cube
+
+    cube = build_cube(INDEX)
+    res = CUBE_H3_RES if by == "h3" else None
+    seen = []
+    group_sums = geo.engine.cube._group_sums
+
+    def recording(cube, group, rows, n):
+        seen.append(cube.households.size if rows is None else rows.size)
+        return group_sums(cube, group, rows, n)
+
+    monkeypatch.setattr(geo.engine.cube, "_group_sums", recording)
+    in_pilots = int(np.count_nonzero(cube.leaf_pilot[cube.row_leaf] >= 0))
+    assert 0 < in_pilots < cube.households.size / 2
+    no_pilot = HouseholdFilter(pilots=("none",))
+    got = cube_aggregate(INDEX, by, no_pilot, res=res, cube=cube)
+    assert seen[0] > cube.households.size / 2 and seen[1] <= in_pilots  # the rows with a group, kept; the pilots'
+    _same(got, _engine(by, no_pilot, "", res=res))
+    seen.clear()
+    _same(cube_aggregate(INDEX, by, None, res=res, cube=cube), _engine(by, None, "", res=res))
+    again = cube_aggregate(INDEX, by, no_pilot, res=res, cube=cube)
+    assert len(seen) == 1 and 0 < seen[0] <= in_pilots  # the kept sums are reused, not recomputed nor changed
+    _same(again, got)
+    monkeypatch.setattr(geo.engine.cube, "_DENSE_SHARE", 1.0)  # gather the selected rows instead
+    _same(cube_aggregate(INDEX, by, no_pilot, res=res, cube=cube), got)
+    kept = geo.engine.cube._ALL_ROWS[cube][by]
+    assert not any(array.flags.writeable for array in kept)
 
 
 # The district sums: district and province answers for filters that pick whole profiles and districts.
