@@ -222,6 +222,14 @@ def capitals_table(table: pd.DataFrame, lang: str = "th") -> pd.DataFrame:
     return out
 
 
+def count_column(table: pd.DataFrame, name: str, lang: str = "th") -> list[str]:
+    """A protected table's count column for reading: thousands separated, and a withheld count
+    reads ``<10`` (the table's ``min_count``), never ``None``."""
+    withheld = f"<{table.attrs.get('min_count', DEFAULT_MIN_COUNT)}"
+    values = table[name].to_numpy(dtype="float64", na_value=np.nan)
+    return [withheld if np.isnan(v) else format_number(int(v), lang) for v in values]
+
+
 def research_table(table: pd.DataFrame, lang: str = "th") -> pd.DataFrame:
     """A protected area table for reading on screen: names, households as shown (``<10`` for
     withheld areas), people, households per level, share at levels 1-2, not in TPMAP, verified,
@@ -231,11 +239,8 @@ def research_table(table: pd.DataFrame, lang: str = "th") -> pd.DataFrame:
     def number(name: str) -> pd.Series:
         return pd.array(pd.to_numeric(table[name], errors="coerce"), dtype="Float64")
 
-    withheld = f"<{table.attrs.get('min_count', DEFAULT_MIN_COUNT)}"
-
-    def count(name: str) -> list[str]:  # a withheld count reads "<10", never "None"; thousands separated
-        values = table[name].to_numpy(dtype="float64", na_value=np.nan)
-        return [withheld if np.isnan(v) else format_number(int(v), lang) for v in values]
+    def count(name: str) -> list[str]:
+        return count_column(table, name, lang)
 
     out = pd.DataFrame({
         text("code", lang): table["code"].astype(str).to_numpy(),

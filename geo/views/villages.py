@@ -16,7 +16,8 @@ import pandas as pd
 from geo.engine.aggregate import HouseholdIndex, aggregate_by_key
 from geo.engine.protect import DEFAULT_MIN_COUNT, protect
 from geo.errors import EngineInputError
-from geo.views.text import area_name, format_number, level_label, shown_count, text
+from geo.views.dashboard import count_column
+from geo.views.text import area_name, level_label, shown_count, text
 from geo.views.viewstate import ViewState
 
 #: ``table.attrs["by"]`` of a village table.
@@ -114,26 +115,18 @@ def village_table(index: HouseholdIndex, keys: np.ndarray, mask: np.ndarray | No
 
 
 def village_reading_table(table: pd.DataFrame, lang: str = "th") -> pd.DataFrame:
-    """A protected village table for reading: subdistrict, village, households as shown, people and
-    the share of households at each level (of the released counts), headers in ``lang``."""
-    withheld = f"<{table.attrs.get('min_count', DEFAULT_MIN_COUNT)}"
-
-    def count(name: str) -> list[str]:
-        values = table[name].to_numpy(dtype="float64", na_value=np.nan)
-        return [withheld if np.isnan(v) else format_number(int(v), lang) for v in values]
-
-    households = table["households"].to_numpy(dtype="float64", na_value=np.nan)
+    """A protected village table for reading, as :func:`geo.views.dashboard.research_table` reads an
+    area table: subdistrict, village, households as shown, people, households at each level
+    (``<10`` where withheld) and the share at levels 1-2, headers in ``lang``."""
     out = pd.DataFrame({
         text("code", lang): table["code"].astype(str).to_numpy(),
         text("subdistrict", lang): table[f"name_{lang}"].astype(str).to_numpy(),
         text("village", lang): [text("village_no", lang, number=n) for n in table["village_no"]],
         text("households", lang): [shown_count(v, lang) for v in table["households_shown"]],
-        text("people", lang): count("people"),
+        text("people", lang): count_column(table, "people", lang),
     })
-    with np.errstate(divide="ignore", invalid="ignore"):
-        for lv in range(1, 5):
-            share = table[f"households_level_{lv}"].to_numpy(dtype="float64", na_value=np.nan) / households
-            out[f"{lv} {level_label(lv, lang)} %"] = pd.array(np.round(100 * share, 1), dtype="Float64")
+    for lv in range(1, 5):
+        out[f"{lv} {level_label(lv, lang)}"] = count_column(table, f"households_level_{lv}", lang)
     out[text("metric_share_levels_1_2", lang) + " %"] = pd.array(
         np.round(100 * pd.to_numeric(table["share_level_1_2"], errors="coerce").to_numpy(dtype="float64"), 1),
         dtype="Float64")

@@ -69,6 +69,8 @@ def test_the_public_release_leaves_small_villages_out(world):
     assert table.empty and table.attrs["areas_withheld"] == 6
     shown = village_reading_table(village_table(index, keys, area_mask(index, "4601")), "en")
     assert list(shown.columns[:3]) == ["Code", "Subdistrict", "Village"]
+    counts = shown[[c for c in shown.columns if c[:2] in ("1 ", "2 ", "3 ", "4 ")] + ["People"]]
+    assert counts.shape[1] == 5 and counts.map(lambda v: isinstance(v, str) and v != "").all().all()
 
 
 @pytest.mark.parametrize(("view", "district"), [

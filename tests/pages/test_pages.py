@@ -123,7 +123,7 @@ def test_households_tables_are_protected_aggregates_with_downloads(tiny_dir, dow
 
 
 def test_a_district_s_villages_are_a_protected_table_with_downloads(tiny_dir, download_bytes, access_users):
-    """``by=village``: households, people and level shares per หมู่ of the chosen district, through
+    """``by=village``: households, people and households per level per หมู่ of the chosen district, through
     the same release as every table (the public one: perturbed, small villages left out)."""
     from geo.views.villages import village_keys, village_table
 
