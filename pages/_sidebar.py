@@ -441,13 +441,20 @@ def _draw_sidebar(view: ViewState, page: str, data) -> None:
             bar.info(f"**{text('synthetic_badge', lang)}** — {text('synthetic_note', lang)}", icon=":material/science:")
     bar.subheader(text("filters", lang))
     provinces = ordered_provinces(codes_in(data.index, "province"), lang) if data is not None else []
+    # An area chosen on the map (or by a link) with no province picked here: the sidebar says where
+    # the page is rather than "20 pilot provinces" (the map, breadcrumb and sidebar agree).
+    drilled = view.area[:2] if view.area and not view.provinces else ""
     bar.multiselect(text("province", lang), provinces, key=SIDEBAR_KEYS["provinces"],
-                    format_func=lambda c: area_name(c, lang), placeholder=text("all_pilot_provinces", lang))
+                    format_func=lambda c: area_name(c, lang),
+                    placeholder=text("chosen_on_map", lang, name=area_name(drilled, lang)) if drilled
+                    else text("all_pilot_provinces", lang))
     districts = [d for d in codes_in(data.index, "district") if d[:2] in view.provinces] if data is not None else []
     bar.multiselect(text("district", lang), districts, key=SIDEBAR_KEYS["districts"],
                     format_func=lambda c: f"{area_name(c, lang)} ({area_name(c[:2], lang)})",
                     disabled=not view.provinces,
-                    placeholder=text("all_areas" if view.provinces else "choose_province_first", lang))
+                    placeholder=text("chosen_on_map", lang, name=area_name(view.area[:4], lang))
+                    if len(view.area) >= 4 and not view.districts
+                    else text("all_areas" if view.provinces else "choose_province_first", lang))
     bar.multiselect(text("household_level", lang), [1, 2, 3, 4], key=SIDEBAR_KEYS["levels"],
                     format_func=lambda lv: f"{lv} {level_label(lv, lang)}", placeholder=text("tpmap_any", lang))
     bar.radio(text("tpmap_status", lang), TPMAP_CHOICES, key=SIDEBAR_KEYS["tpmap"],

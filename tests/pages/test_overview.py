@@ -72,6 +72,10 @@ def test_drill_down_by_link_and_back(tiny_dir):
     assert "รายตำบล · อำเภอสหัสขันธ์ จังหวัดกาฬสินธุ์" in page_text(at)
     assert [b.label for b in at.button if b.key and b.key.startswith("overview_crumb")] == [
         "20 จังหวัดนำร่อง", "กาฬสินธุ์", "สหัสขันธ์"]
+    province_box = next(m for m in at.multiselect if m.key == "sidebar_provinces")
+    assert province_box.proto.placeholder == "กาฬสินธุ์ (เลือกจากแผนที่)"  # the sidebar agrees with the map
+    assert next(m for m in at.multiselect if m.key == "sidebar_districts").proto.placeholder == \
+        "สหัสขันธ์ (เลือกจากแผนที่)"
     (spec,) = decks(at)
     areas = next(layer for layer in spec["layers"] if layer["id"] == "areas")
     assert sorted(f["properties"]["code"] for f in areas["data"]["features"]) == ["460901", "460902"]
@@ -86,6 +90,7 @@ def test_drill_down_by_link_and_back(tiny_dir):
     at.button(key="overview_crumb_all").click()
     rerun(at)
     assert "area" not in at.query_params
+    assert next(m for m in at.multiselect if m.key == "sidebar_provinces").proto.placeholder == "20 จังหวัดนำร่อง"
     assert near(metrics(at)["ครัวเรือน"], 71)
 
 
