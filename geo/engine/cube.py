@@ -523,6 +523,13 @@ def _rows_raw(index: HouseholdIndex, cube: ProfileCube, by: str, flt: HouseholdF
         by_code = _all_rows_sums(cube, by, leaf_group, n)[-1]  # (17, n, 32)
         fields = by_code[:, :, np.flatnonzero(codes_kept)].sum(axis=2)
         sums = _group_sums(cube, group[rows], rows, n, fields=False)[:-1] + (fields,)
+    elif by == "h3" and codes_kept is None and profiles is not None and leaf_ok.all():
+        # Only profiles restrict the rows (the whole country's hexagons, "not in TPMAP", levels):
+        # the same, from the fields kept per hexagon and profile.
+        rows = np.flatnonzero(ok)
+        by_profile = _fields_by_profile(cube, by, leaf_group, n)  # (17, n, 80)
+        fields = by_profile[:, :, np.flatnonzero(profiles)].sum(axis=2)
+        sums = _group_sums(cube, group[rows], rows, n, fields=False)[:-1] + (fields,)
     else:
         rows = np.flatnonzero(ok)
         sums = _group_sums(cube, group[rows], rows, n)
@@ -595,3 +602,23 @@ def _all_rows_sums(cube: ProfileCube, by: str, leaf_group: np.ndarray, n: int) -
                 array.flags.writeable = False
             kept[by] = sums
         return kept[by]
+
+
+def _fields_by_profile(cube: ProfileCube, by: str, leaf_group: np.ndarray, n: int) -> np.ndarray:
+    """The 17 fields of every row of ``cube`` per group at level ``by`` and profile, (17, n, 80):
+    computed on the first answer that selects only whole profiles everywhere (a pass over every
+    row, as long as gathering half of them), then kept with the cube (21 MB for Thailand's
+    1,942 res-5 hexagons; read-only)."""
+    with _LOCK:
+        kept = _ALL_ROWS.setdefault(cube, {})
+        if (by, "profile") not in kept:
+            group = leaf_group[cube.row_leaf].astype(np.int64)
+            rows = np.flatnonzero(group >= 0)
+            take = None if rows.size == group.size else rows
+            code = group[rows] * N_PROFILES + (cube.row_profile if take is None else cube.row_profile[take])
+            by_profile = np.stack([np.bincount(code, weights=cube.sums[j] if take is None else cube.sums[j][take],
+                                               minlength=n * N_PROFILES).reshape(n, N_PROFILES)
+                                   for j in range(_N_FIELDS)])
+            by_profile.flags.writeable = False
+            kept[(by, "profile")] = by_profile
+        return kept[(by, "profile")]

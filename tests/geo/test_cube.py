@@ -311,6 +311,7 @@ def test_capitals_in_deficit_alone_take_the_fields_from_the_kept_sums_per_code(m
 
     monkeypatch.setattr(geo.engine.cube, "_group_sums", recording)
     cube_aggregate(INDEX, by, None, res=res)  # the kept sums, as after the first (unfiltered) map
+    monkeypatch.setattr(geo.engine.cube, "_DENSE_SHARE", 1.0)  # never all rows minus those left out
     gathered_fields.clear()
     got = cube_aggregate(INDEX, by, flt, res=res)
     assert gathered_fields == [False]
@@ -321,8 +322,35 @@ def test_capitals_in_deficit_alone_take_the_fields_from_the_kept_sums_per_code(m
     # with another restriction (levels, pilots, an area) the rows are gathered, fields too
     monkeypatch.undo()
     monkeypatch.setattr(geo.engine.cube, "_group_sums", recording)
+    monkeypatch.setattr(geo.engine.cube, "_DENSE_SHARE", 1.0)
     for other, area in ((HouseholdFilter(capitals_in_deficit=capitals, levels=(1, 2)), ""),
                         (HouseholdFilter(capitals_in_deficit=capitals, pilots=("none",)), ""), (flt, "46")):
         gathered_fields.clear()
         _same(cube_aggregate(INDEX, by, other, area, res=res), _engine(by, other, area, res=res))
+        assert all(gathered_fields)
+
+
+@pytest.mark.parametrize("flt", [HouseholdFilter(in_tpmap=False), HouseholdFilter(levels=(1, 2)),
+                                 HouseholdFilter(assistance=("none",), verified=False)])
+def test_whole_country_hexagons_by_profile_take_the_fields_from_the_kept_sums_per_profile(monkeypatch, flt):
+    import geo.engine.cube
+
+    gathered_fields = []
+    group_sums = geo.engine.cube._group_sums
+
+    def recording(*args, **kwargs):
+        out = group_sums(*args, **kwargs)
+        gathered_fields.append(out[-1] is not None)
+        return out
+
+    monkeypatch.setattr(geo.engine.cube, "_group_sums", recording)
+    monkeypatch.setattr(geo.engine.cube, "_DENSE_SHARE", 1.0)  # never all rows minus those left out
+    got = cube_aggregate(INDEX, "h3", flt, res=CUBE_H3_RES)
+    assert gathered_fields == [False]
+    _same(got, _engine("h3", flt, "", res=CUBE_H3_RES))
+    assert not geo.engine.cube._ALL_ROWS[cube_for(INDEX)][("h3", "profile")].flags.writeable
+    for other, area in ((HouseholdFilter(in_tpmap=False, capitals_in_deficit=("natural",)), ""),
+                        (HouseholdFilter(levels=(1, 2), pilots=("P1",)), ""), (flt, "4609")):
+        gathered_fields.clear()
+        _same(cube_aggregate(INDEX, "h3", other, area, res=CUBE_H3_RES), _engine("h3", other, area, res=CUBE_H3_RES))
         assert all(gathered_fields)
