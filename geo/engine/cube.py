@@ -520,14 +520,14 @@ def _rows_raw(index: HouseholdIndex, cube: ProfileCube, by: str, flt: HouseholdF
         # deficit"): the 17 fields, the costly part of a gather, are the kept per-code sums of the
         # codes selected; the histograms by profile and code still come from the selected rows.
         rows = np.flatnonzero(ok)
-        by_code = _all_rows_sums(cube, by, leaf_group, n)[-1]  # (17, n, 32)
+        by_code = _kept_fields_by(cube, by, leaf_group, n, "deficit")  # (17, n, 32)
         fields = by_code[:, :, np.flatnonzero(codes_kept)].sum(axis=2)
         sums = _group_sums(cube, group[rows], rows, n, fields=False)[:-1] + (fields,)
     elif by == "h3" and codes_kept is None and profiles is not None and leaf_ok.all():
         # Only profiles restrict the rows (the whole country's hexagons, "not in TPMAP", levels):
         # the same, from the fields kept per hexagon and profile.
         rows = np.flatnonzero(ok)
-        by_profile = _fields_by_profile(cube, by, leaf_group, n)  # (17, n, 80)
+        by_profile = _kept_fields_by(cube, by, leaf_group, n, "profile")  # (17, n, 80)
         fields = by_profile[:, :, np.flatnonzero(profiles)].sum(axis=2)
         sums = _group_sums(cube, group[rows], rows, n, fields=False)[:-1] + (fields,)
     else:
@@ -573,16 +573,16 @@ def _group_sums(cube: ProfileCube, group: np.ndarray, rows: np.ndarray | None, n
 _ALL_ROWS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-#: Levels whose kept sums (:func:`_all_rows_sums`) also hold the 17 fields per deficit code: the
-#: whole-country maps (province, district, res-5 hexagons; 17 × 32 floats per area, under 10 MB).
+#: Levels whose whole-country answers filtered only on capitals in deficit take their 17 fields
+#: from the fields kept per deficit code (:func:`_kept_fields_by`; 17 × 32 floats per area, under
+#: 10 MB): province, district and res-5 hexagon maps.
 _BY_CODE_LEVELS = ("province", "district", "h3")
 
 
 def _all_rows_sums(cube: ProfileCube, by: str, leaf_group: np.ndarray, n: int) -> tuple[np.ndarray, ...]:
-    """:func:`_group_sums` of every row of ``cube`` that has a group at level ``by`` (and, for the
-    levels of :data:`_BY_CODE_LEVELS`, the 17 fields per group and deficit code, (17, n, 32), last):
-    computed on the first answer that selects most rows or only whole deficit codes, then kept
-    with the cube (a few MB per level; read-only)."""
+    """:func:`_group_sums` of every row of ``cube`` that has a group at level ``by``: computed on the
+    first answer that selects most rows, then kept with the cube (a few MB per level; read-only).
+    At the levels of :data:`_BY_CODE_LEVELS` the fields are those kept per deficit code, summed."""
     with _LOCK:
         kept = _ALL_ROWS.setdefault(cube, {})
         if by not in kept:
@@ -590,12 +590,8 @@ def _all_rows_sums(cube: ProfileCube, by: str, leaf_group: np.ndarray, n: int) -
             rows = np.flatnonzero(group >= 0)
             take = None if rows.size == group.size else rows
             if by in _BY_CODE_LEVELS:
-                sums = _group_sums(cube, group[rows], take, n, fields=False)[:-1]
-                code = group[rows].astype(np.int64) * 32 + (cube.row_deficit if take is None
-                                                            else cube.row_deficit[take])
-                by_code = np.stack([np.bincount(code, weights=cube.sums[j] if take is None else cube.sums[j][take],
-                                                minlength=n * 32).reshape(n, 32) for j in range(_N_FIELDS)])
-                sums += (by_code.sum(axis=2), by_code)
+                by_code = _kept_fields_by(cube, by, leaf_group, n, "deficit", locked=True)
+                sums = _group_sums(cube, group[rows], take, n, fields=False)[:-1] + (by_code.sum(axis=2), by_code)
             else:
                 sums = _group_sums(cube, group[rows], take, n)
             for array in sums:
@@ -604,21 +600,25 @@ def _all_rows_sums(cube: ProfileCube, by: str, leaf_group: np.ndarray, n: int) -
         return kept[by]
 
 
-def _fields_by_profile(cube: ProfileCube, by: str, leaf_group: np.ndarray, n: int) -> np.ndarray:
-    """The 17 fields of every row of ``cube`` per group at level ``by`` and profile, (17, n, 80):
-    computed on the first answer that selects only whole profiles everywhere (a pass over every
-    row, as long as gathering half of them), then kept with the cube (21 MB for Thailand's
-    1,942 res-5 hexagons; read-only)."""
-    with _LOCK:
-        kept = _ALL_ROWS.setdefault(cube, {})
-        if (by, "profile") not in kept:
-            group = leaf_group[cube.row_leaf].astype(np.int64)
-            rows = np.flatnonzero(group >= 0)
-            take = None if rows.size == group.size else rows
-            code = group[rows] * N_PROFILES + (cube.row_profile if take is None else cube.row_profile[take])
-            by_profile = np.stack([np.bincount(code, weights=cube.sums[j] if take is None else cube.sums[j][take],
-                                               minlength=n * N_PROFILES).reshape(n, N_PROFILES)
-                                   for j in range(_N_FIELDS)])
-            by_profile.flags.writeable = False
-            kept[(by, "profile")] = by_profile
-        return kept[(by, "profile")]
+def _kept_fields_by(cube: ProfileCube, by: str, leaf_group: np.ndarray, n: int, code: str, *,
+                   locked: bool = False) -> np.ndarray:
+    """The 17 fields of every row of ``cube`` per group at level ``by`` and deficit code
+    (``code="deficit"``, (17, n, 32)) or profile (``"profile"``, (17, n, 80)): computed on the
+    first answer that selects only whole codes or profiles everywhere (one pass over every row, as
+    long as gathering half of them), then kept with the cube (read-only; for Thailand's 1,942
+    res-5 hexagons 8 MB by deficit code, 21 MB by profile). ``locked``: the caller holds the lock."""
+    if not locked:
+        with _LOCK:
+            return _kept_fields_by(cube, by, leaf_group, n, code, locked=True)
+    kept = _ALL_ROWS.setdefault(cube, {})
+    if (by, code) not in kept:
+        group = leaf_group[cube.row_leaf].astype(np.int64)
+        rows = np.flatnonzero(group >= 0)
+        take = None if rows.size == group.size else rows
+        row_code, n_codes = (cube.row_deficit, 32) if code == "deficit" else (cube.row_profile, N_PROFILES)
+        key = group[rows] * n_codes + (row_code if take is None else row_code[take])
+        fields = np.stack([np.bincount(key, weights=cube.sums[j] if take is None else cube.sums[j][take],
+                                       minlength=n * n_codes).reshape(n, n_codes) for j in range(_N_FIELDS)])
+        fields.flags.writeable = False
+        kept[(by, code)] = fields
+    return kept[(by, code)]
