@@ -21,7 +21,14 @@ rows once more, at build time, by district × profile into a dense array (:attr:
 households), the deficit codes already turned into the counts they give. A district or province
 answer for a filter on levels, assistance, TPMAP, verification, provinces or districts is then a
 gather of the selected profiles and a sum: no pass over households or over the cube's rows.
-Filters on capitals in deficit or pilots, and subdistrict and H3 answers, use the rows.
+Filters on capitals in deficit or pilots, and subdistrict and H3 answers, use the rows. Most of
+a gather of rows is their 17 summed fields, so a whole-country answer filtered only on capitals in
+deficit (province, district, H3), or only on profiles (H3), takes its fields from sums kept per
+area and deficit code or profile (computed once per level, a few to 21 MB) and gathers only the
+histograms.
+
+:func:`cube_aggregate` keeps its few most recent answers per cube and returns copies: one Overview
+rerun asks the same question twice (the H3 map's headline and its area table).
 
 :func:`cube_aggregate` returns the same table as :func:`geo.engine.aggregate.aggregate` (same columns,
 dtypes and attributes; floats equal to rounding) or ``None`` when the filter needs households the
