@@ -326,9 +326,44 @@ def _verdict(ok: bool) -> str:
     return "meets" if ok else "MISSES"
 
 
+def filter_changes_only(households: int, *, out_dir: Path | None = None, passes: int = 2) -> dict:
+    """Only the filter changes, on the national data already written (generated when missing):
+    ``passes`` passes over every mode and filter in one process, the first including each level's
+    one-time kept sums (:mod:`geo.engine.cube`), with the load average before each pass. For
+    comparing code before and after a change in the same conditions (docs/SCALE.md)."""
+    from geo.engine.persist import read_index
+
+    out_dir = Path(out_dir) if out_dir is not None else paths.national_dir()
+    path, _, _ = ensure_national(households, out_dir)
+    boundaries = display_boundaries()
+    index, _ = read_index(path)
+    report = {"data": str(path), "households": households, "passes": []}
+    for _ in range(passes):
+        load = _load_average()
+        rows = filter_change_times(index, boundaries, DEFAULT_MODES)
+        report["passes"].append({"load_average": load, "filter_change": rows,
+                                 "slowest_s": max(row["max_s"] for row in rows)})
+    return report
+
+
+def format_filter_changes(r: dict) -> str:
+    """The figures of :func:`filter_changes_only` as lines, per pass, mode and filter, in seconds."""
+    lines = [f"filter changes only: {r['households']:,} households, {r['data']}"]
+    for k, one in enumerate(r["passes"]):
+        lines.append(f"pass {k + 1} (load average {one['load_average']}), slowest {one['slowest_s']:.2f} s, "
+                     f"target < {TARGET_FILTER_CHANGE_S:.1f} s: {_verdict(one['slowest_s'] < TARGET_FILTER_CHANGE_S)}")
+        for row in one["filter_change"]:
+            lines.append(f"  {row['mode']:<36}" + " ".join(f"{t:.2f}" for t in row["per_filter_s"].values()))
+    return "\n".join(lines)
+
+
 def _cmd(args: argparse.Namespace) -> int:
     if args.households < 1_000:
         raise PPAPError(f"--households must be at least 1,000, got {args.households}")
+    if args.filters_only:
+        report = filter_changes_only(args.households, out_dir=args.out_dir, passes=args.passes)
+        print(json.dumps(report, indent=1) if args.json else format_filter_changes(report))
+        return 0
     report = run(args.households, out_dir=args.out_dir, regenerate=args.regenerate, browser=not args.no_browser)
     print(json.dumps(report, indent=1) if args.json else format_report(report))
     return 0
@@ -346,4 +381,8 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--regenerate", action="store_true", help="generate the data again even when present")
     parser.add_argument("--no-browser", action="store_true", help="skip the app and browser figures")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument("--filters-only", action="store_true",
+                        help="only the filter changes (server time per mode and filter), on the data already written")
+    parser.add_argument("--passes", type=int, default=2,
+                        help="with --filters-only: passes over every filter in one process (default 2)")
     parser.set_defaults(func=_cmd)

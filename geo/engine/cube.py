@@ -21,7 +21,14 @@ rows once more, at build time, by district × profile into a dense array (:attr:
 households), the deficit codes already turned into the counts they give. A district or province
 answer for a filter on levels, assistance, TPMAP, verification, provinces or districts is then a
 gather of the selected profiles and a sum: no pass over households or over the cube's rows.
-Filters on capitals in deficit or pilots, and subdistrict and H3 answers, use the rows.
+Filters on capitals in deficit or pilots, and subdistrict and H3 answers, use the rows. Most of
+a gather of rows is their 17 summed fields, so a whole-country answer filtered only on capitals in
+deficit (province, district, H3), or only on profiles (H3), takes its fields from sums kept per
+area and deficit code or profile (computed once per level, a few to 21 MB) and gathers only the
+histograms.
+
+:func:`cube_aggregate` keeps its few most recent answers per cube and returns copies: one Overview
+rerun asks the same question twice (the H3 map's headline and its area table).
 
 :func:`cube_aggregate` returns the same table as :func:`geo.engine.aggregate.aggregate` (same columns,
 dtypes and attributes; floats equal to rounding) or ``None`` when the filter needs households the
@@ -34,6 +41,7 @@ from __future__ import annotations
 
 import threading
 import weakref
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -357,6 +365,17 @@ def cube_aggregate(index: HouseholdIndex, by: str, flt: HouseholdFilter | None =
     if not answers(flt) or (by == "h3" and res != CUBE_H3_RES):
         return None
     cube = cube or cube_for(index)
+    key = (id(index), by, flt, area, res, rollup_min_count)
+    table = _recall(cube, index, key)
+    if table is None:
+        table = _answer(index, cube, by, flt, area, res, rollup_min_count)
+        _remember(cube, index, key, table)
+    return table
+
+
+def _answer(index: HouseholdIndex, cube: ProfileCube, by: str, flt: HouseholdFilter | None, area: str,
+            res: int | None, rollup_min_count: int | None) -> pd.DataFrame:
+    """The table of :func:`cube_aggregate`, computed (no memo)."""
     if _by_district(by, flt, area):
         groups, raw, selected_total = _district_raw(index, cube, by, flt, area)
     else:
@@ -372,6 +391,40 @@ def cube_aggregate(index: HouseholdIndex, by: str, flt: HouseholdFilter | None =
     table.attrs.update({"by": by, "res": res, "rollup_min_count": rollup_min_count,
                         "households_without_key": selected_total - int(table["households"].sum())})
     return table
+
+
+#: Recent answers kept per cube (:func:`cube_aggregate`): one Overview rerun asks the same question
+#: more than once (the headline and the area table both ask for the province table), and a person
+#: going back to a filter asks again. A few entries, each at most :data:`_MEMO_MAX_BYTES`: a cube
+#: table has one row per area or res-5 hexagon (under 10,000 rows), so the memo stays a few MB.
+_MEMO_ENTRIES = 6
+_MEMO_MAX_BYTES = 8_000_000
+_MEMO: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _recall(cube: ProfileCube, index: HouseholdIndex, key: tuple) -> pd.DataFrame | None:
+    """A copy of the kept answer to ``key`` (so a caller changing it changes no later answer), or None."""
+    with _LOCK:
+        memo = _MEMO.get(cube)
+        entry = None if memo is None else memo.get(key)
+        if entry is None or entry[0]() is not index:  # the key holds id(index): check it is the same index
+            return None
+        memo.move_to_end(key)
+        table = entry[1]
+    return table.copy(deep=True)
+
+
+def _remember(cube: ProfileCube, index: HouseholdIndex, key: tuple, table: pd.DataFrame) -> None:
+    """Keep a copy of ``table`` as the answer to ``key`` (the oldest of :data:`_MEMO_ENTRIES` goes)."""
+    if int(table.memory_usage(index=True, deep=False).sum()) > _MEMO_MAX_BYTES:
+        return
+    kept = table.copy(deep=True)
+    with _LOCK:
+        memo = _MEMO.setdefault(cube, OrderedDict())
+        memo[key] = (weakref.ref(index), kept)
+        memo.move_to_end(key)
+        while len(memo) > _MEMO_ENTRIES:
+            memo.popitem(last=False)
 
 
 def _counts_raw(households: np.ndarray, profile: np.ndarray, people: np.ndarray, key_profile: np.ndarray,
@@ -452,8 +505,10 @@ def _rows_raw(index: HouseholdIndex, cube: ProfileCube, by: str, flt: HouseholdF
                  "subdistrict": index.subdistrict_codes}[by]
         leaf_group = {"province": cube.leaf_province, "district": cube.leaf_district,
                       "subdistrict": cube.leaf_subdistrict}[by]
-    ok = _leaf_mask(index, cube, flt, area)[cube.row_leaf]
-    for kept, row_code in ((profiles_kept(flt), cube.row_profile), (deficit_codes_kept(flt), cube.row_deficit)):
+    leaf_ok = _leaf_mask(index, cube, flt, area)
+    ok = leaf_ok[cube.row_leaf]
+    codes_kept, profiles = deficit_codes_kept(flt), profiles_kept(flt)
+    for kept, row_code in ((profiles, cube.row_profile), (codes_kept, cube.row_deficit)):
         if kept is not None:
             ok &= kept[row_code]
     selected_total = int(cube.households[ok].sum())
@@ -467,10 +522,25 @@ def _rows_raw(index: HouseholdIndex, cube: ProfileCube, by: str, flt: HouseholdF
         sums = _all_rows_sums(cube, by, leaf_group, n)
         if left_out.size:
             sums = tuple(a - b for a, b in zip(sums, _group_sums(cube, group[left_out], left_out, n)))
+    elif by in _BY_CODE_LEVELS and codes_kept is not None and profiles is None and leaf_ok.all():
+        # Only capitals in deficit restrict the rows (the whole country's map, "natural capital in
+        # deficit"): the 17 fields, the costly part of a gather, are the kept per-code sums of the
+        # codes selected; the histograms by profile and code still come from the selected rows.
+        rows = np.flatnonzero(ok)
+        by_code = _kept_fields_by(cube, by, leaf_group, n, "deficit")  # (17, n, 32)
+        fields = by_code[:, :, np.flatnonzero(codes_kept)].sum(axis=2)
+        sums = _group_sums(cube, group[rows], rows, n, fields=False)[:-1] + (fields,)
+    elif by == "h3" and codes_kept is None and profiles is not None and leaf_ok.all():
+        # Only profiles restrict the rows (the whole country's hexagons, "not in TPMAP", levels):
+        # the same, from the fields kept per hexagon and profile.
+        rows = np.flatnonzero(ok)
+        by_profile = _kept_fields_by(cube, by, leaf_group, n, "profile")  # (17, n, 80)
+        fields = by_profile[:, :, np.flatnonzero(profiles)].sum(axis=2)
+        sums = _group_sums(cube, group[rows], rows, n, fields=False)[:-1] + (fields,)
     else:
         rows = np.flatnonzero(ok)
         sums = _group_sums(cube, group[rows], rows, n)
-    counts, hist_households, hist_members, hist_keys, deficit_households, deficit_keys, fields = sums
+    counts, hist_households, hist_members, hist_keys, deficit_households, deficit_keys, fields = sums[:7]
     keep = np.flatnonzero(np.rint(counts) > 0)
 
     def through(table: np.ndarray, hist: np.ndarray) -> np.ndarray:
@@ -483,10 +553,11 @@ def _rows_raw(index: HouseholdIndex, cube: ProfileCube, by: str, flt: HouseholdF
     return (codes[keep] if by == "h3" else keep), raw, selected_total
 
 
-def _group_sums(cube: ProfileCube, group: np.ndarray, rows: np.ndarray | None, n: int) -> tuple[np.ndarray, ...]:
+def _group_sums(cube: ProfileCube, group: np.ndarray, rows: np.ndarray | None, n: int, *,
+                fields: bool = True) -> tuple[np.ndarray, ...]:
     """Per group (``group``: one of ``n`` per row of ``rows``, every row when None): households (n,),
     households, members and record keys by profile (n, 80), households and record keys by deficit
-    code (n, 32), and the 17 fields of :attr:`ProfileCube.sums` (17, n)."""
+    code (n, 32), and the 17 fields of :attr:`ProfileCube.sums` (17, n; None when not ``fields``)."""
     def take(values: np.ndarray) -> np.ndarray:
         return values if rows is None else values[rows]
 
@@ -502,22 +573,59 @@ def _group_sums(cube: ProfileCube, group: np.ndarray, rows: np.ndarray | None, n
     return (np.bincount(group, weights=households, minlength=n),
             hist(profile, N_PROFILES, households), hist(profile, N_PROFILES, take(cube.sums[_MEMBERS])),
             hist(profile, N_PROFILES, key), hist(deficit, 32, households), hist(deficit, 32, key),
-            np.stack([np.bincount(group, weights=take(cube.sums[j]), minlength=n) for j in range(_N_FIELDS)]))
+            np.stack([np.bincount(group, weights=take(cube.sums[j]), minlength=n) for j in range(_N_FIELDS)])
+            if fields else None)
 
 
 _ALL_ROWS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
+#: Levels whose whole-country answers filtered only on capitals in deficit take their 17 fields
+#: from the fields kept per deficit code (:func:`_kept_fields_by`; 17 × 32 floats per area, under
+#: 10 MB): province, district and res-5 hexagon maps.
+_BY_CODE_LEVELS = ("province", "district", "h3")
+
+
 def _all_rows_sums(cube: ProfileCube, by: str, leaf_group: np.ndarray, n: int) -> tuple[np.ndarray, ...]:
     """:func:`_group_sums` of every row of ``cube`` that has a group at level ``by``: computed on the
-    first answer that selects most rows, then kept with the cube (a few MB per level; read-only)."""
+    first answer that selects most rows, then kept with the cube (a few MB per level; read-only).
+    At the levels of :data:`_BY_CODE_LEVELS` the fields are those kept per deficit code, summed."""
     with _LOCK:
         kept = _ALL_ROWS.setdefault(cube, {})
         if by not in kept:
             group = leaf_group[cube.row_leaf]
             rows = np.flatnonzero(group >= 0)
-            sums = _group_sums(cube, group[rows], None if rows.size == group.size else rows, n)
+            take = None if rows.size == group.size else rows
+            if by in _BY_CODE_LEVELS:
+                by_code = _kept_fields_by(cube, by, leaf_group, n, "deficit", locked=True)
+                sums = _group_sums(cube, group[rows], take, n, fields=False)[:-1] + (by_code.sum(axis=2), by_code)
+            else:
+                sums = _group_sums(cube, group[rows], take, n)
             for array in sums:
                 array.flags.writeable = False
             kept[by] = sums
         return kept[by]
+
+
+def _kept_fields_by(cube: ProfileCube, by: str, leaf_group: np.ndarray, n: int, code: str, *,
+                   locked: bool = False) -> np.ndarray:
+    """The 17 fields of every row of ``cube`` per group at level ``by`` and deficit code
+    (``code="deficit"``, (17, n, 32)) or profile (``"profile"``, (17, n, 80)): computed on the
+    first answer that selects only whole codes or profiles everywhere (one pass over every row, as
+    long as gathering half of them), then kept with the cube (read-only; for Thailand's 1,942
+    res-5 hexagons 8 MB by deficit code, 21 MB by profile). ``locked``: the caller holds the lock."""
+    if not locked:
+        with _LOCK:
+            return _kept_fields_by(cube, by, leaf_group, n, code, locked=True)
+    kept = _ALL_ROWS.setdefault(cube, {})
+    if (by, code) not in kept:
+        group = leaf_group[cube.row_leaf].astype(np.int64)
+        rows = np.flatnonzero(group >= 0)
+        take = None if rows.size == group.size else rows
+        row_code, n_codes = (cube.row_deficit, 32) if code == "deficit" else (cube.row_profile, N_PROFILES)
+        key = group[rows] * n_codes + (row_code if take is None else row_code[take])
+        fields = np.stack([np.bincount(key, weights=cube.sums[j] if take is None else cube.sums[j][take],
+                                       minlength=n * n_codes).reshape(n, n_codes) for j in range(_N_FIELDS)])
+        fields.flags.writeable = False
+        kept[(by, code)] = fields
+    return kept[(by, code)]

@@ -28,6 +28,16 @@ def _world():
 INDEX = index_households(_world())
 
 
+@pytest.fixture(autouse=True)
+def _no_kept_answers():
+    """Each test computes its answers: none kept from another test's (tests here watch how)."""
+    import geo.engine.cube
+
+    geo.engine.cube._MEMO.clear()
+    yield
+    geo.engine.cube._MEMO.clear()
+
+
 def _engine(by: str, flt: HouseholdFilter | None, area: str, **options) -> pd.DataFrame:
     return aggregate(INDEX, by, mask=combine_masks(filter_mask(INDEX, flt), area_mask(INDEX, area)), **options)
 
@@ -132,9 +142,9 @@ def test_most_rows_selected_sums_only_the_rows_left_out(monkeypatch, by):
     seen = []
     group_sums = geo.engine.cube._group_sums
 
-    def recording(cube, group, rows, n):
+    def recording(cube, group, rows, n, **options):
         seen.append(cube.households.size if rows is None else rows.size)
-        return group_sums(cube, group, rows, n)
+        return group_sums(cube, group, rows, n, **options)
 
     monkeypatch.setattr(geo.engine.cube, "_group_sums", recording)
     in_pilots = int(np.count_nonzero(cube.leaf_pilot[cube.row_leaf] >= 0))
@@ -145,11 +155,15 @@ def test_most_rows_selected_sums_only_the_rows_left_out(monkeypatch, by):
     _same(got, _engine(by, no_pilot, "", res=res))
     seen.clear()
     _same(cube_aggregate(INDEX, by, None, res=res, cube=cube), _engine(by, None, "", res=res))
+    geo.engine.cube._MEMO.clear()  # the answer is kept: forget it, to watch the kept sums
     again = cube_aggregate(INDEX, by, no_pilot, res=res, cube=cube)
     assert len(seen) == 1 and 0 < seen[0] <= in_pilots  # the kept sums are reused, not recomputed nor changed
     _same(again, got)
     monkeypatch.setattr(geo.engine.cube, "_DENSE_SHARE", 1.0)  # gather the selected rows instead
+    geo.engine.cube._MEMO.clear()
+    seen.clear()
     _same(cube_aggregate(INDEX, by, no_pilot, res=res, cube=cube), got)
+    assert len(seen) == 1 and seen[0] > in_pilots  # the selected rows gathered, not recalled
     kept = geo.engine.cube._ALL_ROWS[cube][by]
     assert not any(array.flags.writeable for array in kept)
 
@@ -235,3 +249,108 @@ def test_a_cube_saved_without_district_sums_gets_them_on_reading(tmp_path):
         assert np.allclose(getattr(read, name), getattr(cube, name)), name
     _same(cube_aggregate(INDEX, "district", HouseholdFilter(levels=(1, 2)), cube=read),
           _engine("district", HouseholdFilter(levels=(1, 2)), ""))
+
+
+# Recent answers are kept per cube: an Overview rerun asks for the province table twice.
+@pytest.mark.parametrize("by, options", [("province", {}), ("district", {}), ("subdistrict", {}),
+                                         ("h3", {"res": CUBE_H3_RES, "rollup_min_count": 10})])
+def test_a_kept_answer_equals_a_fresh_one_and_callers_cannot_change_it(monkeypatch, by, options):
+    import geo.engine.cube
+
+    flt, area = HouseholdFilter(levels=(1, 2), capitals_in_deficit=("natural",)), "46"
+    first = cube_aggregate(INDEX, by, flt, area, **options)
+    want = _engine(by, flt, area, **options)
+    _same(first, want)
+    computed = []
+    answer = geo.engine.cube._answer
+    monkeypatch.setattr(geo.engine.cube, "_answer", lambda *a: computed.append(a) or answer(*a))
+    first.loc[:, "households"] = 0  # a caller changing the table it got, its values and attributes
+    first.attrs["by"] = "changed"
+    second = cube_aggregate(INDEX, by, flt, area, **options)
+    assert not computed and second is not first
+    _same(second, want)
+    second[second.columns[-1]] = -1
+    _same(cube_aggregate(INDEX, by, flt, area, **options), want)
+    assert not computed
+    # another question (filter, area or options) is computed, not recalled
+    cube_aggregate(INDEX, by, HouseholdFilter(levels=(1, 2)), area, **options)
+    cube_aggregate(INDEX, by, flt, "", **options)
+    assert len(computed) == 2
+
+
+def test_the_kept_answers_are_few_and_small(monkeypatch):
+    import geo.engine.cube
+
+    cube = cube_for(INDEX)
+    for level in (1, 2, 3, 4):
+        for by in ("province", "district"):
+            cube_aggregate(INDEX, by, HouseholdFilter(levels=(level,)))
+    assert len(geo.engine.cube._MEMO[cube]) == geo.engine.cube._MEMO_ENTRIES
+    monkeypatch.setattr(geo.engine.cube, "_MEMO_MAX_BYTES", 0)  # too large to keep: computed each time
+    geo.engine.cube._MEMO.clear()
+    cube_aggregate(INDEX, "district")
+    assert not geo.engine.cube._MEMO.get(cube)
+
+
+@pytest.mark.parametrize("by", ["province", "district", "h3"])
+@pytest.mark.parametrize("capitals", [("natural",), ("human", "financial"), tuple(CAPITALS)])
+def test_capitals_in_deficit_alone_take_the_fields_from_the_kept_sums_per_code(monkeypatch, by, capitals):
+    """The whole country's map with only capitals in deficit: the 17 fields come from the kept sums
+    per deficit code (no gather of them), equal to the engine and to gathering the rows."""
+    import geo.engine.cube
+
+    res = CUBE_H3_RES if by == "h3" else None
+    flt = HouseholdFilter(capitals_in_deficit=capitals)
+    gathered_fields = []
+    group_sums = geo.engine.cube._group_sums
+
+    def recording(*args, **kwargs):
+        out = group_sums(*args, **kwargs)
+        gathered_fields.append(out[-1] is not None)
+        return out
+
+    monkeypatch.setattr(geo.engine.cube, "_group_sums", recording)
+    cube_aggregate(INDEX, by, None, res=res)  # the kept sums, as after the first (unfiltered) map
+    monkeypatch.setattr(geo.engine.cube, "_DENSE_SHARE", 1.0)  # never all rows minus those left out
+    gathered_fields.clear()
+    got = cube_aggregate(INDEX, by, flt, res=res)
+    assert gathered_fields == [False]
+    _same(got, _engine(by, flt, "", res=res))
+    monkeypatch.setattr(geo.engine.cube, "_BY_CODE_LEVELS", ())  # gather every field instead
+    geo.engine.cube._MEMO.clear()
+    _same(cube_aggregate(INDEX, by, flt, res=res, cube=build_cube(INDEX)), got)
+    # with another restriction (levels, pilots, an area) the rows are gathered, fields too
+    monkeypatch.undo()
+    monkeypatch.setattr(geo.engine.cube, "_group_sums", recording)
+    monkeypatch.setattr(geo.engine.cube, "_DENSE_SHARE", 1.0)
+    for other, area in ((HouseholdFilter(capitals_in_deficit=capitals, levels=(1, 2)), ""),
+                        (HouseholdFilter(capitals_in_deficit=capitals, pilots=("none",)), ""), (flt, "46")):
+        gathered_fields.clear()
+        _same(cube_aggregate(INDEX, by, other, area, res=res), _engine(by, other, area, res=res))
+        assert all(gathered_fields)
+
+
+@pytest.mark.parametrize("flt", [HouseholdFilter(in_tpmap=False), HouseholdFilter(levels=(1, 2)),
+                                 HouseholdFilter(assistance=("none",), verified=False)])
+def test_whole_country_hexagons_by_profile_take_the_fields_from_the_kept_sums_per_profile(monkeypatch, flt):
+    import geo.engine.cube
+
+    gathered_fields = []
+    group_sums = geo.engine.cube._group_sums
+
+    def recording(*args, **kwargs):
+        out = group_sums(*args, **kwargs)
+        gathered_fields.append(out[-1] is not None)
+        return out
+
+    monkeypatch.setattr(geo.engine.cube, "_group_sums", recording)
+    monkeypatch.setattr(geo.engine.cube, "_DENSE_SHARE", 1.0)  # never all rows minus those left out
+    got = cube_aggregate(INDEX, "h3", flt, res=CUBE_H3_RES)
+    assert gathered_fields == [False]
+    _same(got, _engine("h3", flt, "", res=CUBE_H3_RES))
+    assert not geo.engine.cube._ALL_ROWS[cube_for(INDEX)][("h3", "profile")].flags.writeable
+    for other, area in ((HouseholdFilter(in_tpmap=False, capitals_in_deficit=("natural",)), ""),
+                        (HouseholdFilter(levels=(1, 2), pilots=("P1",)), ""), (flt, "4609")):
+        gathered_fields.clear()
+        _same(cube_aggregate(INDEX, "h3", other, area, res=CUBE_H3_RES), _engine("h3", other, area, res=CUBE_H3_RES))
+        assert all(gathered_fields)
