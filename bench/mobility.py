@@ -116,12 +116,67 @@ def measure(n: int, *, repeat: int = 3) -> dict:
             tables[label] = {"s": seconds, "rows": len(table), "one_province_s": masked}
     figures["mobility_table"] = tables
     figures["mobility_totals_s"] = _best(lambda: mobility_totals(pairs), repeat)[0]
+    figures["cube"] = _measure_cube(pairs, repeat)
     figures["pilot_impact_s"] = _best(lambda: pilot_impact(pairs), 1)[0]
     slowest = max(v["s"] for v in tables.values())
     figures["slowest_table_s"] = slowest
     figures["target_met"] = slowest < TARGET_SECONDS
     figures["peak_rss_gb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
     return figures
+
+
+#: The filtered views timed beside the whole country: what the Change page's sidebar sends.
+CUBE_VIEWS = {
+    "whole country": {},
+    "levels 1-2": {"levels": (1, 2)},
+    "levels 1-2, financial in deficit": {"levels": (1, 2), "capitals_in_deficit": ("financial",)},
+    "in no pilot": {"pilots": ("none",)},
+}
+
+
+def _measure_cube(pairs: pd.DataFrame, repeat: int) -> dict:
+    """The pairs cube (:mod:`geo.engine.mobility_cube`): build time and bytes, then each view of
+    :data:`CUBE_VIEWS` by province / district / subdistrict as the Change page asks it (the
+    filter's mask, the table, the totals), the plain path and the cube in the same run, alternating
+    which runs first; both answers checked equal."""
+    from geo.engine.mobility import mobility_table, mobility_totals
+    from geo.engine.mobility_cube import (build_pairs_cube, cube_for_filter, cube_mobility_table,
+                                          cube_mobility_totals)
+    from geo.views.change import pairs_mask
+    from geo.views.viewstate import ViewState
+
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    start = time.perf_counter()
+    cube = build_pairs_cube(pairs)
+    out: dict = {"build_s": time.perf_counter() - start, "mb": cube.nbytes / 1e6, "rows": len(cube.rows),
+                 "coarse_rows": len(cube.coarse.rows), "by_pilot_rows": len(cube.by_pilot.rows),
+                 "peak_rss_rise_gb": (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before) / 1e6}
+    views = {}
+    for name, fields in CUBE_VIEWS.items():
+        view = ViewState(**fields)
+        which = cube_for_filter(cube, deficit=bool(view.capitals_in_deficit), pilots=bool(view.pilots))
+        for by in ("province", "district", "subdistrict"):
+            def plain():
+                mask = pairs_mask(pairs, view)
+                return mobility_table(pairs, by=by, mask=mask), mobility_totals(pairs, mask=mask)
+
+            def cubed():
+                mask = pairs_mask(which.rows, view)
+                return cube_mobility_table(which, by=by, mask=mask), cube_mobility_totals(which, mask=mask)
+
+            runs = (("plain", plain), ("cube", cubed)) if len(views) % 2 == 0 else (("cube", cubed), ("plain", plain))
+            row, answers = {}, {}
+            for label, fn in runs:
+                row[f"{label}_s"], answers[label] = _best(fn, repeat)
+            a, b = answers["plain"][0], answers["cube"][0]
+            counts = [c for c in a.columns if not c.endswith("mean_change")]
+            row["equal"] = bool(a[counts].equals(b[counts]) and np.allclose(
+                a.drop(columns=counts).to_numpy(dtype=float), b.drop(columns=counts).to_numpy(dtype=float),
+                rtol=1e-9, equal_nan=True))
+            row["ratio"] = row["plain_s"] / row["cube_s"]
+            views[f"{name} by {by}"] = row
+    out["views"] = views
+    return out
 
 
 def _print(figures: dict) -> None:
@@ -134,6 +189,12 @@ def _print(figures: dict) -> None:
               f"{row['one_province_s'] * 1000:.0f} ms)")
     print(f"  mobility_totals {figures['mobility_totals_s'] * 1000:.0f} ms; pilot_impact "
           f"{figures['pilot_impact_s'] * 1000:.0f} ms")
+    cube = figures["cube"]
+    print(f"  pairs cube: built in {cube['build_s']:.1f} s, {cube['mb']:,.0f} MB ({cube['rows']:,} rows, "
+          f"{cube['by_pilot_rows']:,} by leaf x transition x pilots, {cube['coarse_rows']:,} by leaf x transition; peak RSS +{cube['peak_rss_rise_gb']:.2f} GB)")
+    for label, row in cube["views"].items():
+        print(f"  view {label:<45} plain {row['plain_s'] * 1000:7.0f} ms  cube {row['cube_s'] * 1000:6.0f} ms  "
+              f"{row['ratio']:5.1f}x  {'equal' if row['equal'] else 'DIFFERENT'}")
     print(f"  slowest table {figures['slowest_table_s'] * 1000:.0f} ms: target < {TARGET_SECONDS:.0f} s "
           f"{'met' if figures['target_met'] else 'NOT met'}; peak RSS {figures['peak_rss_gb']:.1f} GB")
 

@@ -93,11 +93,14 @@ class PairsCube:
     #: The same sums by leaf × transition only (no ``<capital>_from``, ``pilot_from``,
     #: ``pilot_to`` in its rows; about 20 times fewer rows): for a filter on areas and levels.
     coarse: "PairsCube | None" = None
+    #: The same sums by leaf × transition × pilots (no ``<capital>_from`` in its rows): for a
+    #: filter on pilots but not on capitals in deficit.
+    by_pilot: "PairsCube | None" = None
 
     @property
     def nbytes(self) -> int:
         """Bytes held (the rows frame shallowly), with the coarse cube's."""
-        return int((self.coarse.nbytes if self.coarse is not None else 0) + self.measures.nbytes + self.transition.nbytes + sum(p.nbytes for p in self.place.values())
+        return int(sum(c.nbytes for c in (self.coarse, self.by_pilot) if c is not None) + self.measures.nbytes + self.transition.nbytes + sum(p.nbytes for p in self.place.values())
                    + self.rows.memory_usage(index=False, deep=False).sum())
 
 
@@ -182,23 +185,43 @@ def build_pairs_cube(pairs: pd.DataFrame, *, deficit_cutoff: float = DEFAULT_DEF
     return _with_coarse(fine)
 
 
-def _with_coarse(fine: PairsCube) -> PairsCube:
-    """``fine`` holding its rows summed by leaf × transition only (:attr:`PairsCube.coarse`)."""
+def _summed(fine: PairsCube, *, pilots: bool) -> PairsCube:
+    """``fine``'s rows summed by leaf × transition (× pilots when ``pilots``): no deficit code."""
     n = len(fine.rows)
     combo, n_combo = np.zeros(n, dtype=np.int64), 1
     for level in _PLACES:
         combo, n_combo = _combined(combo, n_combo, fine.place[level] + 1, fine.categories[level].size + 1)
     combo, n_combo = _combined(combo, n_combo, fine.transition.astype(np.int64), _N_CODES)
+    kept = [f"{level}_code" for level in _PLACES] + ["level_from"]
+    if pilots:
+        for name in ("pilot_from", "pilot_to"):
+            codes = fine.rows[name].cat.codes.to_numpy().astype(np.int64)
+            combo, n_combo = _combined(combo, n_combo, codes + 1, len(fine.rows[name].cat.categories) + 1)
+        kept += ["pilot_from", "pilot_to"]
     first = np.empty(n_combo, dtype=np.int64)
     first[combo[::-1]] = np.arange(n - 1, -1, -1)
     measures = np.column_stack([np.bincount(combo, weights=fine.measures[:, j], minlength=n_combo)
                                 for j in range(len(MEASURES))])
-    rows = fine.rows[[f"{level}_code" for level in _PLACES] + ["level_from"]].iloc[first].reset_index(drop=True)
-    coarse = PairsCube(rows=rows, place={level: codes[first] for level, codes in fine.place.items()},
-                       categories=fine.categories, transition=fine.transition[first], measures=measures,
-                       years=fine.years, deficit_cutoff=fine.deficit_cutoff)
-    object.__setattr__(fine, "coarse", coarse)
+    return PairsCube(rows=fine.rows[kept].iloc[first].reset_index(drop=True),
+                     place={level: codes[first] for level, codes in fine.place.items()},
+                     categories=fine.categories, transition=fine.transition[first], measures=measures,
+                     years=fine.years, deficit_cutoff=fine.deficit_cutoff)
+
+
+def _with_coarse(fine: PairsCube) -> PairsCube:
+    """``fine`` holding its rows summed by leaf × transition (:attr:`PairsCube.coarse`) and by
+    leaf × transition × pilots (:attr:`PairsCube.by_pilot`)."""
+    object.__setattr__(fine, "coarse", _summed(fine, pilots=False))
+    object.__setattr__(fine, "by_pilot", _summed(fine, pilots=True))
     return fine
+
+
+def cube_for_filter(cube: PairsCube, *, deficit: bool, pilots: bool) -> PairsCube:
+    """The smallest of ``cube``'s sums whose rows a filter on capitals in deficit (``deficit``)
+    and on pilots (``pilots``) can select: the full rows, by pilot, or by leaf × transition."""
+    if deficit or cube.coarse is None:
+        return cube
+    return cube.by_pilot if pilots else cube.coarse
 
 
 _CUBES: dict[int, tuple[weakref.ref, PairsCube]] = {}

@@ -33,8 +33,8 @@ from geo.engine.aggregate import attach_cell_geometry
 from geo.engine.filters import DEFAULT_DEFICIT_CUTOFF, NO_PILOT
 from geo.engine.mobility import (CHANGE_THRESHOLD, MOBILITY_COLUMNS, TRANSITION_COLUMNS, mobility_shares,
                                  mobility_table, mobility_totals)
-from geo.engine.mobility_cube import (PairsCube, answers, cube_mobility_table, cube_mobility_totals,
-                                      pairs_cube_for)
+from geo.engine.mobility_cube import (PairsCube, answers, cube_for_filter, cube_mobility_table,
+                                      cube_mobility_totals, pairs_cube_for)
 from geo.views import style as mapstyle
 from geo.views.dashboard_maps import DashboardMap, MapContext, Size
 from geo.views.headline import Headline
@@ -118,13 +118,12 @@ def pairs_mask(pairs: pd.DataFrame, view: ViewState, *, area: str | None = None)
 
 def _cube(pairs: pd.DataFrame, view: ViewState, change_threshold: float) -> PairsCube | None:
     """The pairs cube (:mod:`geo.engine.mobility_cube`) that answers the view's area tables and
-    totals: its leaf × transition sums when the filter is on areas and levels only, else its full
-    rows; ``None`` (the plain path) at another threshold or for pairs not made by
+    totals: the smallest of its sums the filter can select (:func:`~geo.engine.mobility_cube.cube_for_filter`);
+    ``None`` (the plain path) at another threshold or for pairs not made by
     :func:`geo.engine.mobility.pair_rounds`."""
     if not answers("province", change_threshold) or not {"capital_classes", "transition"} <= set(pairs.columns):
         return None
-    cube = pairs_cube_for(pairs)
-    return cube if view.capitals_in_deficit or view.pilots else cube.coarse
+    return cube_for_filter(pairs_cube_for(pairs), deficit=bool(view.capitals_in_deficit), pilots=bool(view.pilots))
 
 
 def unapplied_filters(view: ViewState) -> tuple[str, ...]:

@@ -11,8 +11,8 @@ import pytest
 from geo.data.contract import CAPITALS
 from geo.engine import mobility_cube
 from geo.engine.mobility import mobility_table, mobility_totals, pair_rounds
-from geo.engine.mobility_cube import (MEASURES, answers, build_pairs_cube, cube_mobility_table, cube_mobility_totals,
-                                      pairs_cube_for)
+from geo.engine.mobility_cube import (MEASURES, answers, build_pairs_cube, cube_for_filter, cube_mobility_table,
+                                      cube_mobility_totals, pairs_cube_for)
 from geo.errors import EngineInputError
 from geo.views.change import change_map, pairs_mask
 from geo.views.dashboard_maps import MapContext
@@ -63,16 +63,20 @@ def test_the_cube_sums_every_pair_once(pairs, cube):
     assert cube.measures.shape == (len(cube.rows), len(MEASURES))
     assert cube.measures[:, 0].sum() == len(pairs)
     assert cube.measures[:, 1].sum() == pairs["record_key"].astype("int64").sum()
-    coarse = cube.coarse
-    assert len(coarse.rows) <= len(cube.rows)
-    np.testing.assert_allclose(coarse.measures.sum(axis=0), cube.measures.sum(axis=0))
+    assert len(cube.coarse.rows) <= len(cube.by_pilot.rows) <= len(cube.rows)
+    for smaller in (cube.coarse, cube.by_pilot):
+        np.testing.assert_allclose(smaller.measures.sum(axis=0), cube.measures.sum(axis=0))
+    assert "financial_from" not in cube.by_pilot.rows and "pilot_from" not in cube.coarse.rows
+    assert cube_for_filter(cube, deficit=True, pilots=True) is cube
+    assert cube_for_filter(cube, deficit=False, pilots=True) is cube.by_pilot
+    assert cube_for_filter(cube, deficit=False, pilots=False) is cube.coarse
 
 
 @pytest.mark.parametrize("exact", [False, True])
 @pytest.mark.parametrize("by", ["province", "district", "subdistrict"])
 def test_whole_tables_equal_the_plain_path(pairs, cube, by, exact):
     plain = mobility_table(pairs, by=by, exact=exact, min_count=5)
-    for which in (cube, cube.coarse):
+    for which in (cube, cube.by_pilot, cube.coarse):
         _same_table(plain, cube_mobility_table(which, by=by, exact=exact, min_count=5))
 
 
@@ -92,9 +96,9 @@ def test_random_filters_equal_the_plain_path(pairs, cube, seed):
     assert totals[counts].astype(object).equals(from_cube[counts].astype(object))
     np.testing.assert_allclose(totals[MEANS].astype(float), from_cube[MEANS].astype(float), rtol=1e-9)
     assert totals.attrs == from_cube.attrs
-    if not view.capitals_in_deficit and not view.pilots:  # the leaf x transition sums answer too
-        _same_table(plain, cube_mobility_table(cube.coarse, by=by, exact=exact, min_count=k,
-                                               mask=pairs_mask(cube.coarse.rows, view)))
+    smaller = cube_for_filter(cube, deficit=bool(view.capitals_in_deficit), pilots=bool(view.pilots))
+    _same_table(plain, cube_mobility_table(smaller, by=by, exact=exact, min_count=k,
+                                           mask=pairs_mask(smaller.rows, view)))
 
 
 def test_what_the_cube_cannot_answer_is_none(cube):
