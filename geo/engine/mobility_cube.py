@@ -77,7 +77,8 @@ class PairsCube:
     transition : numpy.ndarray
         Each row's transition code (uint8, :func:`geo.engine.mobility.pair_rounds`).
     measures : numpy.ndarray
-        float64, rows × :data:`MEASURES`: exact sums (whole numbers but the change sums).
+        float64, rows × :data:`MEASURES` (Fortran order: a measure's column is contiguous): exact
+        sums (whole numbers but the change sums).
     years : dict
         ``year_from`` and ``year_to`` of the pairs.
     deficit_cutoff : float
@@ -151,7 +152,7 @@ def build_pairs_cube(pairs: pd.DataFrame, *, deficit_cutoff: float = DEFAULT_DEF
     # Each row's first pair: its representative for the filter's columns.
     first = np.empty(n_combo, dtype=np.int64)
     first[combo[::-1]] = np.arange(n - 1, -1, -1)
-    measures = np.empty((n_combo, len(MEASURES)))
+    measures = np.empty((n_combo, len(MEASURES)), order="F")
     measures[:, 0] = np.bincount(combo, minlength=n_combo)
     key = pairs["record_key"].to_numpy(dtype=np.uint16).astype(np.float64)
     measures[:, 1] = np.bincount(combo, weights=key, minlength=n_combo)
@@ -200,8 +201,8 @@ def _summed(fine: PairsCube, *, pilots: bool) -> PairsCube:
         kept += ["pilot_from", "pilot_to"]
     first = np.empty(n_combo, dtype=np.int64)
     first[combo[::-1]] = np.arange(n - 1, -1, -1)
-    measures = np.column_stack([np.bincount(combo, weights=fine.measures[:, j], minlength=n_combo)
-                                for j in range(len(MEASURES))])
+    measures = np.asfortranarray(np.column_stack([np.bincount(combo, weights=fine.measures[:, j], minlength=n_combo)
+                                                  for j in range(len(MEASURES))]))
     return PairsCube(rows=fine.rows[kept].iloc[first].reset_index(drop=True),
                      place={level: codes[first] for level, codes in fine.place.items()},
                      categories=fine.categories, transition=fine.transition[first], measures=measures,
@@ -263,21 +264,27 @@ def _row_selection(cube: PairsCube, mask: object) -> np.ndarray | None:
 
 def _cube_sums(cube: PairsCube, rows: np.ndarray | None, group: np.ndarray, n_groups: int) -> dict[str, np.ndarray]:
     """:func:`geo.engine.mobility._sums`' figures per group from the cube's ``rows``."""
-    measures = cube.measures if rows is None else cube.measures[rows]
+    def column(j: int) -> np.ndarray:  # measures are kept column by column (Fortran order)
+        return cube.measures[:, j] if rows is None else cube.measures[:, j][rows]
+
     code = cube.transition if rows is None else cube.transition[rows]
     present = np.bincount(code, minlength=_N_CODES) > 0
     dense = (np.cumsum(present) - 1).astype(np.int64)
     n_codes = int(present.sum())
     flat = dense[code] * n_groups + group
     size = n_codes * n_groups
-    counts = np.bincount(flat, weights=measures[:, 0], minlength=size).reshape(n_codes, n_groups)
-    keys = np.bincount(flat, weights=measures[:, 1], minlength=size).reshape(n_codes, n_groups)
+    counts = np.bincount(flat, weights=column(0), minlength=size).reshape(n_codes, n_groups)
+    keys = np.bincount(flat, weights=column(1), minlength=size).reshape(n_codes, n_groups)
     by_count, by_key = _combine(counts, _INDICATORS[present]), _combine(keys, _INDICATORS[present])
     out: dict[str, np.ndarray] = {}
     for j, name in enumerate(_ALL_COUNTED):
         out[name], out[f"key_{name}"] = by_count[j], by_key[j]
-    per = {name: np.bincount(group, weights=measures[:, j], minlength=n_groups)
-           for j, name in enumerate(MEASURES) if j >= 2}
+    if n_groups == 1:  # totals: one sum per measure
+        picked = cube.measures if rows is None else cube.measures[rows]
+        per = dict(zip(MEASURES, picked.sum(axis=0)[:, None]))
+    else:
+        per = {name: np.bincount(group, weights=column(j), minlength=n_groups)
+               for j, name in enumerate(MEASURES) if j >= 2}
     for capital in CAPITALS:
         known, key_known = per[f"known_{capital}"], per[f"key_known_{capital}"]
         out[f"sum_{capital}"], out[f"known_{capital}"], out[f"key_known_{capital}"] = per[f"sum_{capital}"], known, key_known
@@ -306,7 +313,7 @@ def cube_mobility_table(cube: PairsCube, *, by: str, change_threshold: float = C
     rows = None if keep.all() else np.flatnonzero(keep)
     group = codes if rows is None else codes[rows]
     n_groups = cube.categories[by].size
-    households = np.bincount(group, weights=cube.measures[:, 0] if rows is None else cube.measures[rows, 0],
+    households = np.bincount(group, weights=cube.measures[:, 0] if rows is None else cube.measures[:, 0][rows],
                              minlength=n_groups)
     present = households > 0
     dense = (np.cumsum(present) - 1).astype(np.int64)
