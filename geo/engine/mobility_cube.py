@@ -10,12 +10,16 @@ ever pick whole *combinations* of
   province / district / area filters and the ``by`` level);
 * its level-transition code (``transition``: status, level in each round; the level filter is
   on the earlier level);
-* its *deficit code*: which of the five capitals scored under the default cutoff in the earlier
-  round (:data:`geo.engine.aggregate.DEFAULT_DEFICIT_CUTOFF`; the "capitals in deficit" filter);
-* its pilots in each round (the pilot filter: a pilot named in either round, or none).
+* its pilots in each round (the pilot filter: a pilot named in either round, or none);
+* optionally its *deficit code*: which of the five capitals scored under the default cutoff in
+  the earlier round (:data:`geo.engine.aggregate.DEFAULT_DEFICIT_CUTOFF`; the "capitals in
+  deficit" filter). It multiplies the rows by up to 32 (about a third of the pairs with the
+  benchmark's uniform scores: 1.1 GB at 13M), so the app's cube leaves it out and a filter on
+  capitals in deficit takes the plain path.
 
-So :class:`PairsCube` sums every pair once, when the pairs are made, by those combinations
-(keeping only the ones that occur): pairs and their record keys (cell-key sums), and per capital
+So :class:`PairsCube` sums every pair once, on first use, by those combinations (keeping only
+the ones that occur), and again by leaf × transition (:attr:`PairsCube.coarse`, at most some
+hundred thousand rows for Thailand's subdistricts whatever the number of households): pairs and their record keys (cell-key sums), and per capital
 the pairs whose change is known / improved / worse at the default threshold
 (:data:`~geo.engine.mobility.CHANGE_THRESHOLD`, from ``capital_classes``) with their cell-key sums,
 and the sum of the change. A table by province, district or subdistrict is then a few
@@ -61,14 +65,15 @@ MEASURES: tuple[str, ...] = ("pairs", "key", *(f"{what}_{c}" for c in CAPITALS f
 
 @dataclass(frozen=True, eq=False)
 class PairsCube:
-    """The pairs of two rounds summed by leaf area × transition × deficit code × pilots.
+    """The pairs of two rounds summed by leaf area × transition × pilots (× deficit code).
 
     Attributes
     ----------
     rows : pandas.DataFrame
         One row per combination that occurs: ``province_code``, ``district_code``,
         ``subdistrict_code`` (categorical, the pairs' own categories), ``level_from`` (``Int8``),
-        ``<capital>_from`` (float32: ``cutoff - 1`` where the capital is in deficit, else NaN),
+        ``<capital>_from`` (with ``deficit``; float32: ``cutoff - 1`` where the capital is in
+        deficit, else NaN),
         ``pilot_from``, ``pilot_to`` (categorical): what the Change page's filter reads.
     place : dict
         Per level of :data:`CUBE_BY`, each row's code position in ``categories[level]`` (-1: none).
@@ -91,17 +96,19 @@ class PairsCube:
     measures: np.ndarray
     years: dict
     deficit_cutoff: float
+    #: Whether the rows keep the deficit code (and ``<capital>_from``).
+    deficit: bool = False
     #: The same sums by leaf × transition only (no ``<capital>_from``, ``pilot_from``,
     #: ``pilot_to`` in its rows; about 20 times fewer rows): for a filter on areas and levels.
     coarse: "PairsCube | None" = None
-    #: The same sums by leaf × transition × pilots (no ``<capital>_from`` in its rows): for a
-    #: filter on pilots but not on capitals in deficit.
+    #: The same sums by leaf × transition × pilots (no ``<capital>_from`` in its rows; the cube
+    #: itself when it has no deficit code): for a filter on pilots but not on capitals in deficit.
     by_pilot: "PairsCube | None" = None
 
     @property
     def nbytes(self) -> int:
         """Bytes held (the rows frame shallowly), with the coarse cube's."""
-        return int(sum(c.nbytes for c in (self.coarse, self.by_pilot) if c is not None) + self.measures.nbytes + self.transition.nbytes + sum(p.nbytes for p in self.place.values())
+        return int(sum(c.nbytes for c in (self.coarse, self.by_pilot) if c is not None and c is not self) + self.measures.nbytes + self.transition.nbytes + sum(p.nbytes for p in self.place.values())
                    + self.rows.memory_usage(index=False, deep=False).sum())
 
 
@@ -118,8 +125,12 @@ def _combined(codes: np.ndarray, n: int, extra: np.ndarray, n_extra: int) -> tup
     return joined.astype(np.int64), len(uniques)
 
 
-def build_pairs_cube(pairs: pd.DataFrame, *, deficit_cutoff: float = DEFAULT_DEFICIT_CUTOFF) -> PairsCube:
-    """Sum ``pairs`` (:func:`geo.engine.mobility.pair_rounds`) by leaf × transition × deficit code × pilots.
+def build_pairs_cube(pairs: pd.DataFrame, *, deficit: bool = False,
+                     deficit_cutoff: float = DEFAULT_DEFICIT_CUTOFF) -> PairsCube:
+    """Sum ``pairs`` (:func:`geo.engine.mobility.pair_rounds`) by leaf × transition × pilots (×
+    deficit code with ``deficit``: up to 32 times the rows, about a third of the pairs in the
+    benchmark's uniform scores, so the app does not keep it and a filter on capitals in deficit
+    takes the plain path).
 
     One factorization of the combination codes and one weighted histogram per measure
     (:data:`MEASURES`) over the pairs.
@@ -141,10 +152,11 @@ def build_pairs_cube(pairs: pd.DataFrame, *, deficit_cutoff: float = DEFAULT_DEF
         combo, n_combo = _combined(combo, n_combo, codes + 1, len(dtypes[level].categories) + 1)
     transition = pairs["transition"].to_numpy(dtype=np.uint8)
     combo, n_combo = _combined(combo, n_combo, transition.astype(np.int64), _N_CODES)
-    deficit = np.zeros(n, dtype=np.int64)
-    for i, capital in enumerate(CAPITALS):
-        deficit |= (pairs[f"{capital}_from"].to_numpy(dtype="float64") < deficit_cutoff).astype(np.int64) << i
-    combo, n_combo = _combined(combo, n_combo, deficit, 1 << len(CAPITALS))
+    code = np.zeros(n if deficit else 0, dtype=np.int64)
+    if deficit:
+        for i, capital in enumerate(CAPITALS):
+            code |= (pairs[f"{capital}_from"].to_numpy(dtype="float64") < deficit_cutoff).astype(np.int64) << i
+        combo, n_combo = _combined(combo, n_combo, code, 1 << len(CAPITALS))
     pilot_codes = {}
     for name in ("pilot_from", "pilot_to"):
         pilot_codes[name] = pairs[name].cat.codes.to_numpy().astype(np.int64)
@@ -172,8 +184,8 @@ def build_pairs_cube(pairs: pd.DataFrame, *, deficit_cutoff: float = DEFAULT_DEF
         **{f"{level}_code": pd.Categorical.from_codes(place_codes[level][first], dtype=dtypes[level])
            for level in _PLACES},
         "level_from": level_from.astype("Int8"),
-        **{f"{c}_from": np.where((deficit[first] >> i) & 1 == 1, np.float32(deficit_cutoff - 1), np.float32(np.nan))
-           for i, c in enumerate(CAPITALS)},
+        **{f"{c}_from": np.where((code[first] >> i) & 1 == 1, np.float32(deficit_cutoff - 1), np.float32(np.nan))
+           for i, c in enumerate(CAPITALS) if deficit},
         **{name: pd.Categorical.from_codes(pilot_codes[name][first], dtype=pairs[name].dtype)
            for name in ("pilot_from", "pilot_to")},
     })
@@ -182,7 +194,7 @@ def build_pairs_cube(pairs: pd.DataFrame, *, deficit_cutoff: float = DEFAULT_DEF
         categories={level: np.asarray(dtypes[level].categories.astype(str), dtype=object) for level in _PLACES},
         transition=transition[first], measures=measures,
         years={"year_from": pairs.attrs.get("year_from"), "year_to": pairs.attrs.get("year_to")},
-        deficit_cutoff=float(deficit_cutoff))
+        deficit_cutoff=float(deficit_cutoff), deficit=bool(deficit))
     return _with_coarse(fine)
 
 
@@ -206,21 +218,24 @@ def _summed(fine: PairsCube, *, pilots: bool) -> PairsCube:
     return PairsCube(rows=fine.rows[kept].iloc[first].reset_index(drop=True),
                      place={level: codes[first] for level, codes in fine.place.items()},
                      categories=fine.categories, transition=fine.transition[first], measures=measures,
-                     years=fine.years, deficit_cutoff=fine.deficit_cutoff)
+                     years=fine.years, deficit_cutoff=fine.deficit_cutoff, deficit=False)
 
 
 def _with_coarse(fine: PairsCube) -> PairsCube:
     """``fine`` holding its rows summed by leaf × transition (:attr:`PairsCube.coarse`) and by
     leaf × transition × pilots (:attr:`PairsCube.by_pilot`)."""
     object.__setattr__(fine, "coarse", _summed(fine, pilots=False))
-    object.__setattr__(fine, "by_pilot", _summed(fine, pilots=True))
+    object.__setattr__(fine, "by_pilot", _summed(fine, pilots=True) if fine.deficit else fine)
     return fine
 
 
-def cube_for_filter(cube: PairsCube, *, deficit: bool, pilots: bool) -> PairsCube:
+def cube_for_filter(cube: PairsCube, *, deficit: bool, pilots: bool) -> PairsCube | None:
     """The smallest of ``cube``'s sums whose rows a filter on capitals in deficit (``deficit``)
-    and on pilots (``pilots``) can select: the full rows, by pilot, or by leaf × transition."""
-    if deficit or cube.coarse is None:
+    and on pilots (``pilots``) can select: the full rows, by pilot, or by leaf × transition;
+    ``None`` for a filter on capitals in deficit when the cube does not keep the deficit code."""
+    if deficit:
+        return cube if cube.deficit else None
+    if cube.coarse is None:
         return cube
     return cube.by_pilot if pilots else cube.coarse
 

@@ -119,11 +119,13 @@ def pairs_mask(pairs: pd.DataFrame, view: ViewState, *, area: str | None = None)
 def _cube(pairs: pd.DataFrame, view: ViewState, change_threshold: float) -> PairsCube | None:
     """The pairs cube (:mod:`geo.engine.mobility_cube`) that answers the view's area tables and
     totals: the smallest of its sums the filter can select (:func:`~geo.engine.mobility_cube.cube_for_filter`);
-    ``None`` (the plain path) at another threshold or for pairs not made by
+    ``None`` (the plain path) for a filter on capitals in deficit, at another threshold or for pairs not made by
     :func:`geo.engine.mobility.pair_rounds`."""
     if not answers("province", change_threshold) or not {"capital_classes", "transition"} <= set(pairs.columns):
         return None
-    return cube_for_filter(pairs_cube_for(pairs), deficit=bool(view.capitals_in_deficit), pilots=bool(view.pilots))
+    if view.capitals_in_deficit:  # the app's cube does not keep the deficit code (its size)
+        return None
+    return cube_for_filter(pairs_cube_for(pairs), deficit=False, pilots=bool(view.pilots))
 
 
 def unapplied_filters(view: ViewState) -> tuple[str, ...]:

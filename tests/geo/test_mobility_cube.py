@@ -29,7 +29,8 @@ def pairs() -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def cube(pairs):
-    return build_pairs_cube(pairs)
+    """The cube with the deficit code (every filter)."""
+    return build_pairs_cube(pairs, deficit=True)
 
 
 def _same_table(plain: pd.DataFrame, cubed: pd.DataFrame) -> None:
@@ -68,6 +69,10 @@ def test_the_cube_sums_every_pair_once(pairs, cube):
         np.testing.assert_allclose(smaller.measures.sum(axis=0), cube.measures.sum(axis=0))
     assert "financial_from" not in cube.by_pilot.rows and "pilot_from" not in cube.coarse.rows
     assert cube_for_filter(cube, deficit=True, pilots=True) is cube
+    kept = build_pairs_cube(pairs)  # the app's: no deficit code, its rows are by leaf x transition x pilots
+    assert not kept.deficit and kept.by_pilot is kept and "financial_from" not in kept.rows
+    assert cube_for_filter(kept, deficit=True, pilots=False) is None
+    np.testing.assert_allclose(kept.measures.sum(axis=0), cube.measures.sum(axis=0))
     assert cube_for_filter(cube, deficit=False, pilots=True) is cube.by_pilot
     assert cube_for_filter(cube, deficit=False, pilots=False) is cube.coarse
 
@@ -76,7 +81,7 @@ def test_the_cube_sums_every_pair_once(pairs, cube):
 @pytest.mark.parametrize("by", ["province", "district", "subdistrict"])
 def test_whole_tables_equal_the_plain_path(pairs, cube, by, exact):
     plain = mobility_table(pairs, by=by, exact=exact, min_count=5)
-    for which in (cube, cube.by_pilot, cube.coarse):
+    for which in (cube, cube.by_pilot, cube.coarse, build_pairs_cube(pairs)):
         _same_table(plain, cube_mobility_table(which, by=by, exact=exact, min_count=5))
 
 
@@ -114,6 +119,7 @@ def test_what_the_cube_cannot_answer_is_none(cube):
 
 def test_the_cube_is_kept_while_the_pairs_live(pairs):
     first = pairs_cube_for(pairs)
+    assert not first.deficit
     assert pairs_cube_for(pairs) is first
     other = pairs.copy()
     assert pairs_cube_for(other) is not first
