@@ -10,6 +10,9 @@ contract checks, for speed) and measures:
 * :func:`geo.engine.mobility.mobility_table` (public release) by province, district, subdistrict
   and H3 res 6-8, whole and for one province, and :func:`geo.engine.mobility.mobility_totals`:
   what a comparison or filter change costs on the Change page (target: under 1 s at 13M);
+* the pairs cube (:mod:`geo.engine.mobility_cube`): its build time and size, and each view of
+  :data:`CUBE_VIEWS` by province / district / subdistrict answered by the plain path and by the
+  cube in the same run (mask, table and totals, as the Change page asks them), checked equal;
 * :func:`geo.engine.pilot_impact.pilot_impact`;
 * memory: bytes of the pairs frame, resident peak.
 
