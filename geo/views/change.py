@@ -90,15 +90,21 @@ def pairs_mask(pairs: pd.DataFrame, view: ViewState, *, area: str | None = None)
     keep = np.ones(len(pairs), dtype=bool)
     area = view.area if area is None else area
 
-    def codes(column: str) -> pd.Series:
-        return pairs[column].astype("string")
+    def isin(column: str, values) -> np.ndarray:
+        """Which rows' ``column`` (as text) is one of ``values``; a categorical over its categories."""
+        values = [str(v) for v in values]
+        held = pairs[column]
+        if isinstance(held.dtype, pd.CategoricalDtype):
+            hit = held.cat.categories.astype(str).isin(values)
+            return np.append(hit, False)[held.cat.codes.to_numpy()]  # code -1 (missing) reads False
+        return held.astype("string").isin(values).fillna(False).to_numpy(dtype=bool)
 
     if view.provinces:
-        keep &= codes("province_code").isin(view.provinces).fillna(False).to_numpy(dtype=bool)
+        keep &= isin("province_code", view.provinces)
     if view.districts:
-        keep &= codes("district_code").isin(view.districts).fillna(False).to_numpy(dtype=bool)
+        keep &= isin("district_code", view.districts)
     if area:
-        keep &= (codes(f"{area_level(area)}_code") == area).fillna(False).to_numpy(dtype=bool)
+        keep &= isin(f"{area_level(area)}_code", (area,))
     if view.levels:
         keep &= pairs["level_from"].isin(view.levels).fillna(False).to_numpy(dtype=bool)
     if view.capitals_in_deficit:
@@ -108,10 +114,9 @@ def pairs_mask(pairs: pd.DataFrame, view: ViewState, *, area: str | None = None)
         keep &= deficit
     if view.pilots:
         named = [p for p in view.pilots if p != NO_PILOT]
-        before, after = pairs["pilot_from"].astype("string"), pairs["pilot_to"].astype("string")
-        in_pilot = (before.isin(named).fillna(False) | after.isin(named).fillna(False)).to_numpy(dtype=bool)
+        in_pilot = isin("pilot_from", named) | isin("pilot_to", named)
         if NO_PILOT in view.pilots:
-            in_pilot = in_pilot | (before.isna() & after.isna()).to_numpy(dtype=bool)
+            in_pilot |= (pairs["pilot_from"].isna() & pairs["pilot_to"].isna()).to_numpy(dtype=bool)
         keep &= in_pilot
     return None if keep.all() else keep
 

@@ -146,3 +146,43 @@ def test_the_change_map_reads_the_cube_as_the_plain_path(view, exact, monkeypatc
     _same_table(pd.DataFrame(plain.table.drop(columns="geometry")), pd.DataFrame(cubed.table.drop(columns="geometry")))
     assert plain.headline == cubed.headline
     assert len(plain.table) > 0
+
+
+def _mask_by_text(pairs: pd.DataFrame, view: ViewState) -> np.ndarray:
+    """:func:`pairs_mask` the slow way, through each value's text."""
+    from geo.data.areas import area_level
+    from geo.engine.aggregate import DEFAULT_DEFICIT_CUTOFF
+
+    def text(column):
+        return pairs[column].astype("string")
+
+    keep = pd.Series(True, index=pairs.index)
+    if view.provinces:
+        keep &= text("province_code").isin(view.provinces).fillna(False)
+    if view.districts:
+        keep &= text("district_code").isin(view.districts).fillna(False)
+    if view.area:
+        keep &= (text(f"{area_level(view.area)}_code") == view.area).fillna(False)
+    if view.levels:
+        keep &= pairs["level_from"].isin(view.levels).fillna(False)
+    if view.capitals_in_deficit:
+        keep &= np.logical_or.reduce([pairs[f"{c}_from"] < DEFAULT_DEFICIT_CUTOFF for c in view.capitals_in_deficit])
+    if view.pilots:
+        named = [p for p in view.pilots if p != "none"]
+        hit = text("pilot_from").isin(named).fillna(False) | text("pilot_to").isin(named).fillna(False)
+        if "none" in view.pilots:
+            hit |= pairs["pilot_from"].isna() & pairs["pilot_to"].isna()
+        keep &= hit
+    return keep.to_numpy(dtype=bool)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_the_filter_reads_categories_as_their_text(pairs, seed):
+    view = _random_view(np.random.default_rng(100 + seed), pairs)
+    mask = pairs_mask(pairs, view)
+    expected = _mask_by_text(pairs, view)
+    np.testing.assert_array_equal(np.ones(len(pairs), dtype=bool) if mask is None else mask, expected)
+    plain = pairs.assign(**{c: pairs[c].astype("string") for c in ("province_code", "district_code",
+                                                                    "subdistrict_code", "pilot_from", "pilot_to")})
+    again = pairs_mask(plain, view)
+    np.testing.assert_array_equal(np.ones(len(pairs), dtype=bool) if again is None else again, expected)
