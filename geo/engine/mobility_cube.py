@@ -19,10 +19,10 @@ ever pick whole *combinations* of
 
 So :class:`PairsCube` sums every pair once, on first use, by those combinations (keeping only
 the ones that occur), and again by leaf × transition (:attr:`PairsCube.coarse`, at most some
-hundred thousand rows for Thailand's subdistricts whatever the number of households): pairs and their record keys (cell-key sums), and per capital
-the pairs whose change is known / improved / worse at the default threshold
-(:data:`~geo.engine.mobility.CHANGE_THRESHOLD`, from ``capital_classes``) with their cell-key sums,
-and the sum of the change. A table by province, district or subdistrict is then a few
+hundred thousand rows for Thailand's subdistricts whatever the number of households): pairs and
+their record keys (cell-key sums), and per capital the pairs whose change is known / improved /
+worse at the default threshold (:data:`~geo.engine.mobility.CHANGE_THRESHOLD`, from
+``capital_classes``) with their cell-key sums, and the sum of the change. A table by province, district or subdistrict is then a few
 histograms over the cube's rows, and is released by the same code as the plain path: the same
 table, columns, dtypes, ``attrs``, protection and cell keys; a mean change equal up to float
 rounding (the changes are summed per combination first).
@@ -107,8 +107,9 @@ class PairsCube:
 
     @property
     def nbytes(self) -> int:
-        """Bytes held (the rows frame shallowly), with the coarse cube's."""
-        return int(sum(c.nbytes for c in (self.coarse, self.by_pilot) if c is not None and c is not self) + self.measures.nbytes + self.transition.nbytes + sum(p.nbytes for p in self.place.values())
+        """Bytes held (the rows frames shallowly), with the coarser sums'."""
+        others = sum(c.nbytes for c in (self.coarse, self.by_pilot) if c is not None and c is not self)
+        return int(others + self.measures.nbytes + self.transition.nbytes + sum(p.nbytes for p in self.place.values())
                    + self.rows.memory_usage(index=False, deep=False).sum())
 
 
@@ -302,9 +303,11 @@ def _cube_sums(cube: PairsCube, rows: np.ndarray | None, group: np.ndarray, n_gr
                for j, name in enumerate(MEASURES) if j >= 2}
     for capital in CAPITALS:
         known, key_known = per[f"known_{capital}"], per[f"key_known_{capital}"]
-        out[f"sum_{capital}"], out[f"known_{capital}"], out[f"key_known_{capital}"] = per[f"sum_{capital}"], known, key_known
+        out[f"sum_{capital}"] = per[f"sum_{capital}"]
+        out[f"known_{capital}"], out[f"key_known_{capital}"] = known, key_known
         for what in ("improved", "worse"):
-            out[f"{capital}_{what}"], out[f"key_{capital}_{what}"] = per[f"{what}_{capital}"], per[f"key_{what}_{capital}"]
+            out[f"{capital}_{what}"] = per[f"{what}_{capital}"]
+            out[f"key_{capital}_{what}"] = per[f"key_{what}_{capital}"]
         out[f"{capital}_same"] = known - out[f"{capital}_improved"] - out[f"{capital}_worse"]
         out[f"key_{capital}_same"] = key_known - out[f"key_{capital}_improved"] - out[f"key_{capital}_worse"]
     return out
