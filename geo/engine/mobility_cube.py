@@ -22,8 +22,8 @@ the ones that occur), and again by leaf × transition (:attr:`PairsCube.coarse`,
 hundred thousand rows for Thailand's subdistricts whatever the number of households): pairs and
 their record keys (cell-key sums), and per capital the pairs whose change is known / improved /
 worse at the default threshold (:data:`~geo.engine.mobility.CHANGE_THRESHOLD`, from
-``capital_classes``) with their cell-key sums, and the sum of the change. A table by province, district or subdistrict is then a few
-histograms over the cube's rows, and is released by the same code as the plain path: the same
+``capital_classes``) with their cell-key sums, and the sum of the change. A table by province,
+district or subdistrict is then a few histograms over the cube's rows, and is released by the same code as the plain path: the same
 table, columns, dtypes, ``attrs``, protection and cell keys; a mean change equal up to float
 rounding (the changes are summed per combination first).
 
