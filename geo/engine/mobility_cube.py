@@ -23,12 +23,13 @@ hundred thousand rows for Thailand's subdistricts whatever the number of househo
 their record keys (cell-key sums), and per capital the pairs whose change is known / improved /
 worse at the default threshold (:data:`~geo.engine.mobility.CHANGE_THRESHOLD`, from
 ``capital_classes``) with their cell-key sums, and the sum of the change. A table by province,
-district or subdistrict is then a few histograms over the cube's rows, and is released by the same code as the plain path: the same
-table, columns, dtypes, ``attrs``, protection and cell keys; a mean change equal up to float
-rounding (the changes are summed per combination first).
+district or subdistrict is then a few histograms over the cube's rows, and is released by the
+same code as the plain path: the same table, columns, dtypes, ``attrs``, protection and cell
+keys; a mean change equal up to float rounding (the changes are summed per combination first).
 
 The cube answers by province, district and subdistrict at the default change threshold
-(:func:`answers`); H3 maps and another threshold use the plain path. Filters are applied to the
+(:func:`answers`); H3 maps, another threshold and (without the deficit code) a filter on
+capitals in deficit use the plain path. Filters are applied to the
 cube's :attr:`PairsCube.rows`, a small frame with the columns the Change page's filter reads
 (:func:`geo.views.change.pairs_mask` works on it unchanged): one representative value per row,
 equal for every pair of the row as far as any filter can tell.
