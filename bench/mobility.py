@@ -10,6 +10,9 @@ contract checks, for speed) and measures:
 * :func:`geo.engine.mobility.mobility_table` (public release) by province, district, subdistrict
   and H3 res 6-8, whole and for one province, and :func:`geo.engine.mobility.mobility_totals`:
   what a comparison or filter change costs on the Change page (target: under 1 s at 13M);
+* the pairs cube (:mod:`geo.engine.mobility_cube`): its build time and size, and each view of
+  :data:`CUBE_VIEWS` by province / district / subdistrict answered by the plain path and by the
+  cube in the same run (mask, table and totals, as the Change page asks them), checked equal;
 * :func:`geo.engine.pilot_impact.pilot_impact`;
 * memory: bytes of the pairs frame, resident peak.
 
@@ -116,12 +119,73 @@ def measure(n: int, *, repeat: int = 3) -> dict:
             tables[label] = {"s": seconds, "rows": len(table), "one_province_s": masked}
     figures["mobility_table"] = tables
     figures["mobility_totals_s"] = _best(lambda: mobility_totals(pairs), repeat)[0]
+    figures["cube"] = _measure_cube(pairs, repeat)
     figures["pilot_impact_s"] = _best(lambda: pilot_impact(pairs), 1)[0]
     slowest = max(v["s"] for v in tables.values())
     figures["slowest_table_s"] = slowest
     figures["target_met"] = slowest < TARGET_SECONDS
     figures["peak_rss_gb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
     return figures
+
+
+#: The filtered views timed beside the whole country: what the Change page's sidebar sends.
+CUBE_VIEWS = {
+    "whole country": {},
+    "levels 1-2": {"levels": (1, 2)},
+    "levels 1-2, financial in deficit": {"levels": (1, 2), "capitals_in_deficit": ("financial",)},
+    "in no pilot": {"pilots": ("none",)},
+}
+
+
+def _measure_cube(pairs: pd.DataFrame, repeat: int) -> dict:
+    """The pairs cube (:mod:`geo.engine.mobility_cube`): build time and bytes (the app's, and the
+    one with the deficit code, which a filter on capitals in deficit reads here), then each view of
+    :data:`CUBE_VIEWS` by province / district / subdistrict as the Change page asks it (the
+    filter's mask, the table, the totals), the plain path and the cube in the same run, alternating
+    which runs first; both answers checked equal."""
+    from geo.engine.mobility import mobility_table, mobility_totals
+    from geo.engine.mobility_cube import (build_pairs_cube, cube_for_filter, cube_mobility_table,
+                                          cube_mobility_totals)
+    from geo.views.change import pairs_mask
+    from geo.views.viewstate import ViewState
+
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    start = time.perf_counter()
+    cube = build_pairs_cube(pairs)
+    out: dict = {"build_s": time.perf_counter() - start, "mb": cube.nbytes / 1e6, "rows": len(cube.rows),
+                 "coarse_rows": len(cube.coarse.rows),
+                 "peak_rss_rise_gb": (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before) / 1e6}
+    # The cube with the deficit code (not kept by the app): what it would cost and give.
+    start = time.perf_counter()
+    full = build_pairs_cube(pairs, deficit=True)
+    out.update(deficit_build_s=time.perf_counter() - start, deficit_mb=full.nbytes / 1e6, deficit_rows=len(full.rows))
+    views = {}
+    for name, fields in CUBE_VIEWS.items():
+        view = ViewState(**fields)
+        which = cube_for_filter(full if view.capitals_in_deficit else cube, deficit=bool(view.capitals_in_deficit),
+                                pilots=bool(view.pilots))
+        for by in ("province", "district", "subdistrict"):
+            def plain():
+                mask = pairs_mask(pairs, view)
+                return mobility_table(pairs, by=by, mask=mask), mobility_totals(pairs, mask=mask)
+
+            def cubed():
+                mask = pairs_mask(which.rows, view)
+                return cube_mobility_table(which, by=by, mask=mask), cube_mobility_totals(which, mask=mask)
+
+            runs = (("plain", plain), ("cube", cubed)) if len(views) % 2 == 0 else (("cube", cubed), ("plain", plain))
+            row, answers = {}, {}
+            for label, fn in runs:
+                row[f"{label}_s"], answers[label] = _best(fn, repeat)
+            a, b = answers["plain"][0], answers["cube"][0]
+            counts = [c for c in a.columns if not c.endswith("mean_change")]
+            row["equal"] = bool(a[counts].equals(b[counts]) and np.allclose(
+                a.drop(columns=counts).to_numpy(dtype=float), b.drop(columns=counts).to_numpy(dtype=float),
+                rtol=1e-9, equal_nan=True))
+            row["ratio"] = row["plain_s"] / row["cube_s"]
+            views[f"{name} by {by}"] = row
+    out["views"] = views
+    return out
 
 
 def _print(figures: dict) -> None:
@@ -134,6 +198,14 @@ def _print(figures: dict) -> None:
               f"{row['one_province_s'] * 1000:.0f} ms)")
     print(f"  mobility_totals {figures['mobility_totals_s'] * 1000:.0f} ms; pilot_impact "
           f"{figures['pilot_impact_s'] * 1000:.0f} ms")
+    cube = figures["cube"]
+    print(f"  pairs cube: built in {cube['build_s']:.1f} s, {cube['mb']:,.0f} MB ({cube['rows']:,} rows by leaf x "
+          f"transition x pilots, {cube['coarse_rows']:,} by leaf x transition; peak RSS "
+          f"+{cube['peak_rss_rise_gb']:.2f} GB); with the deficit code (not kept): {cube['deficit_build_s']:.1f} s, "
+          f"{cube['deficit_mb']:,.0f} MB, {cube['deficit_rows']:,} rows")
+    for label, row in cube["views"].items():
+        print(f"  view {label:<45} plain {row['plain_s'] * 1000:7.0f} ms  cube {row['cube_s'] * 1000:6.0f} ms  "
+              f"{row['ratio']:5.1f}x  {'equal' if row['equal'] else 'DIFFERENT'}")
     print(f"  slowest table {figures['slowest_table_s'] * 1000:.0f} ms: target < {TARGET_SECONDS:.0f} s "
           f"{'met' if figures['target_met'] else 'NOT met'}; peak RSS {figures['peak_rss_gb']:.1f} GB")
 

@@ -609,13 +609,20 @@ def mobility_table(pairs: pd.DataFrame, *, by: str, res: int | None = None,
             present &= ~withheld
     dense = (np.cumsum(present) - 1).astype(np.int64)
     sums = _sums(pairs, rows, dense[group], int(present.sum()), threshold)
-    keys = keys[present]
+    return _released_table(sums, key_name, keys[present], by=by, res=res, k=k, exact=exact, threshold=threshold,
+                           years=pairs.attrs, withheld_before=withheld_before)
+
+
+def _released_table(sums: dict[str, np.ndarray], key_name: str, keys: np.ndarray, *, by: str, res: int | None,
+                    k: int, exact: bool, threshold: float, years: dict, withheld_before: int = 0) -> pd.DataFrame:
+    """:func:`mobility_table`'s answer from the exact sums of the groups that hold a pair (``keys``
+    in order): released, and ``attrs`` set. Shared with :mod:`geo.engine.mobility_cube`."""
     columns, row_hidden = _release(sums, k=k, exact=exact, drop_withheld=not exact)
     if not exact:
         keys = keys[~row_hidden]
     table = pd.DataFrame({key_name: keys, **{name: columns[name] for name in (*MOBILITY_COLUMNS, *DENOMINATOR_COLUMNS)}})
     attrs = {"by": by, "res": res, "min_count": k, "change_threshold": threshold,
-             "year_from": pairs.attrs.get("year_from"), "year_to": pairs.attrs.get("year_to")}
+             "year_from": years.get("year_from"), "year_to": years.get("year_to")}
     if exact:
         table = _complementary(table, sums["households"], by, res, k)
         table.attrs = {**attrs, "release": "exact"}
@@ -659,10 +666,16 @@ def mobility_totals(pairs: pd.DataFrame, *, change_threshold: float = CHANGE_THR
     rows = None if selected is None else np.flatnonzero(selected)
     n = len(pairs) if rows is None else rows.size
     sums = _sums(pairs, rows, np.zeros(n, dtype=np.int64), 1, threshold)
+    return _released_totals(sums, k=k, exact=exact, threshold=threshold, years=pairs.attrs)
+
+
+def _released_totals(sums: dict[str, np.ndarray], *, k: int, exact: bool, threshold: float,
+                     years: dict) -> pd.Series:
+    """:func:`mobility_totals`' answer from the exact sums of one group (shared with the cube)."""
     columns, _ = _release(sums, k=k, exact=exact)
     out = pd.Series({name: columns[name][0] for name in (*MOBILITY_COLUMNS, *DENOMINATOR_COLUMNS)}, dtype=object)
     out.attrs = {"release": "exact" if exact else "perturbed", "min_count": k, "change_threshold": threshold,
-                 "year_from": pairs.attrs.get("year_from"), "year_to": pairs.attrs.get("year_to")}
+                 "year_from": years.get("year_from"), "year_to": years.get("year_to")}
     return out
 
 

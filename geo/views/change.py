@@ -32,7 +32,9 @@ from geo.data.contract import CAPITALS
 from geo.engine.aggregate import attach_cell_geometry
 from geo.engine.filters import DEFAULT_DEFICIT_CUTOFF, NO_PILOT
 from geo.engine.mobility import (CHANGE_THRESHOLD, MOBILITY_COLUMNS, TRANSITION_COLUMNS, mobility_shares,
-                                 mobility_table)
+                                 mobility_table, mobility_totals)
+from geo.engine.mobility_cube import (PairsCube, answers, cube_for_filter, cube_mobility_table,
+                                      cube_mobility_totals, pairs_cube_for)
 from geo.views import style as mapstyle
 from geo.views.dashboard_maps import DashboardMap, MapContext, Size
 from geo.views.headline import Headline
@@ -88,15 +90,21 @@ def pairs_mask(pairs: pd.DataFrame, view: ViewState, *, area: str | None = None)
     keep = np.ones(len(pairs), dtype=bool)
     area = view.area if area is None else area
 
-    def codes(column: str) -> pd.Series:
-        return pairs[column].astype("string")
+    def isin(column: str, values) -> np.ndarray:
+        """Which rows' ``column`` (as text) is one of ``values``; a categorical over its categories."""
+        values = [str(v) for v in values]
+        held = pairs[column]
+        if isinstance(held.dtype, pd.CategoricalDtype):
+            hit = held.cat.categories.astype(str).isin(values)
+            return np.append(hit, False)[held.cat.codes.to_numpy()]  # code -1 (missing) reads False
+        return held.astype("string").isin(values).fillna(False).to_numpy(dtype=bool)
 
     if view.provinces:
-        keep &= codes("province_code").isin(view.provinces).fillna(False).to_numpy(dtype=bool)
+        keep &= isin("province_code", view.provinces)
     if view.districts:
-        keep &= codes("district_code").isin(view.districts).fillna(False).to_numpy(dtype=bool)
+        keep &= isin("district_code", view.districts)
     if area:
-        keep &= (codes(f"{area_level(area)}_code") == area).fillna(False).to_numpy(dtype=bool)
+        keep &= isin(f"{area_level(area)}_code", (area,))
     if view.levels:
         keep &= pairs["level_from"].isin(view.levels).fillna(False).to_numpy(dtype=bool)
     if view.capitals_in_deficit:
@@ -106,12 +114,23 @@ def pairs_mask(pairs: pd.DataFrame, view: ViewState, *, area: str | None = None)
         keep &= deficit
     if view.pilots:
         named = [p for p in view.pilots if p != NO_PILOT]
-        before, after = pairs["pilot_from"].astype("string"), pairs["pilot_to"].astype("string")
-        in_pilot = (before.isin(named).fillna(False) | after.isin(named).fillna(False)).to_numpy(dtype=bool)
+        in_pilot = isin("pilot_from", named) | isin("pilot_to", named)
         if NO_PILOT in view.pilots:
-            in_pilot = in_pilot | (before.isna() & after.isna()).to_numpy(dtype=bool)
+            in_pilot |= (pairs["pilot_from"].isna() & pairs["pilot_to"].isna()).to_numpy(dtype=bool)
         keep &= in_pilot
     return None if keep.all() else keep
+
+
+def _cube(pairs: pd.DataFrame, view: ViewState, change_threshold: float) -> PairsCube | None:
+    """The pairs cube (:mod:`geo.engine.mobility_cube`) that answers the view's area tables and
+    totals: the smallest of its sums the filter can select (:func:`~geo.engine.mobility_cube.cube_for_filter`);
+    ``None`` (the plain path) for a filter on capitals in deficit, at another threshold or for pairs not made by
+    :func:`geo.engine.mobility.pair_rounds`."""
+    if not answers("province", change_threshold) or not {"capital_classes", "transition"} <= set(pairs.columns):
+        return None
+    if view.capitals_in_deficit:  # the app's cube does not keep the deficit code (its size)
+        return None
+    return cube_for_filter(pairs_cube_for(pairs), deficit=False, pilots=bool(view.pilots))
 
 
 def unapplied_filters(view: ViewState) -> tuple[str, ...]:
@@ -190,8 +209,12 @@ def change_map(pairs: pd.DataFrame, boundaries: dict, view: ViewState, *, contex
     scope = map_view.scope_code
     scope_frame = _scope_frame(boundaries, map_view, provinces)
     bounds = tuple(float(b) for b in scope_frame.total_bounds)
-    mask = pairs_mask(pairs, view, area=scope)
+    cube = _cube(pairs, view, change_threshold)
+    # The cube answers by area from its rows (a few thousand to a few million, not every pair).
+    mask = pairs_mask(pairs, view, area=scope) if cube is None or map_view.level == "h3" else None
     options = {"exact": map_view.exact, "min_count": k, "change_threshold": change_threshold, "mask": mask}
+    if cube is not None:
+        cube_options = {**options, "mask": pairs_mask(cube.rows, view, area=scope)}
     if map_view.level == "h3":
         auto = min(auto_resolution(bounds), map_view.max_res)
         res = min(map_view.res or auto, map_view.max_res)
@@ -211,7 +234,8 @@ def change_map(pairs: pd.DataFrame, boundaries: dict, view: ViewState, *, contex
         import geopandas as gpd
 
         level = map_view.level
-        table = mobility_table(pairs, by=level, **options)
+        table = (cube_mobility_table(cube, by=level, **cube_options) if cube is not None
+                 else mobility_table(pairs, by=level, **options))
         table = table[table["code"].astype(str).str.startswith(scope)].reset_index(drop=True)
         released = _released_rows(table, "code")
         frame = _within(_boundary(boundaries, level), scope, provinces)
@@ -228,9 +252,8 @@ def change_map(pairs: pd.DataFrame, boundaries: dict, view: ViewState, *, contex
     words = _words(map_view, drawn.res, synthetic=bool(context.synthetic), attribution=context.attribution,
                    data_source=None, round_text=context.round_text)
     words["subtitle"] = " · ".join([words["subtitle"], text("change_headline_note", map_view.lang, k=k)])
-    from geo.engine.mobility import mobility_totals
-
-    totals = mobility_totals(pairs, exact=map_view.exact, min_count=k, change_threshold=change_threshold, mask=mask)
+    totals = (cube_mobility_totals(cube, **cube_options) if cube is not None
+              else mobility_totals(pairs, **options))
     now = context.now or dt.date.today()
     figure = MapFigure(
         view=map_view, level=map_view.level, res=drawn.res, table=drawn.table, areas=areas, fill=fill,

@@ -1,0 +1,354 @@
+"""Precomputed sums of the pairs of two rounds: whole-country change tables without a pass over
+every pair.
+
+A view change on the Change page (by, filter, measure) is one :func:`geo.engine.mobility.mobility_table`
+and one :func:`~geo.engine.mobility.mobility_totals`: a few passes over every selected pair (about
+0.8-1.7 s for the whole country at 13 million households per round). But the page's filters only
+ever pick whole *combinations* of
+
+* the leaf area where a pair is counted (its province, district and subdistrict codes; the
+  province / district / area filters and the ``by`` level);
+* its level-transition code (``transition``: status, level in each round; the level filter is
+  on the earlier level);
+* its pilots in each round (the pilot filter: a pilot named in either round, or none);
+* optionally its *deficit code*: which of the five capitals scored under the default cutoff in
+  the earlier round (:data:`geo.engine.aggregate.DEFAULT_DEFICIT_CUTOFF`; the "capitals in
+  deficit" filter). It multiplies the rows by up to 32 (about a third of the pairs with the
+  benchmark's uniform scores: 1.1 GB at 13M), so the app's cube leaves it out and a filter on
+  capitals in deficit takes the plain path.
+
+So :class:`PairsCube` sums every pair once, on first use, by those combinations (keeping only
+the ones that occur), and again by leaf × transition (:attr:`PairsCube.coarse`, at most some
+hundred thousand rows for Thailand's subdistricts whatever the number of households): pairs and
+their record keys (cell-key sums), and per capital the pairs whose change is known / improved /
+worse at the default threshold (:data:`~geo.engine.mobility.CHANGE_THRESHOLD`, from
+``capital_classes``) with their cell-key sums, and the sum of the change. A table by province,
+district or subdistrict is then a few histograms over the cube's rows, and is released by the
+same code as the plain path: the same table, columns, dtypes, ``attrs``, protection and cell
+keys; a mean change equal up to float rounding (the changes are summed per combination first).
+
+The cube answers by province, district and subdistrict at the default change threshold
+(:func:`answers`); H3 maps, another threshold and (without the deficit code) a filter on
+capitals in deficit use the plain path. Filters are applied to the
+cube's :attr:`PairsCube.rows`, a small frame with the columns the Change page's filter reads
+(:func:`geo.views.change.pairs_mask` works on it unchanged): one representative value per row,
+equal for every pair of the row as far as any filter can tell.
+
+The cube of a pairs frame is built on first use and kept while the frame lives
+(:func:`pairs_cube_for`); the pairs must not be changed afterwards. Figures: docs/ENGINE.md
+("Mobility between rounds"). Pure numpy / pandas: no Streamlit.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from geo.checks import check_columns, check_float, check_int
+from geo.data.contract import CAPITALS
+from geo.engine.aggregate import DEFAULT_DEFICIT_CUTOFF
+from geo.engine.mobility import (_ALL_COUNTED, _INDICATORS, _N_CODES, CHANGE_THRESHOLD, CLASS_IMPROVED,
+                                 CLASS_UNKNOWN, CLASS_WORSE, _combine, _released_table, _released_totals)
+from geo.errors import EngineInputError
+
+#: The levels a cube answers.
+CUBE_BY: tuple[str, ...] = ("province", "district", "subdistrict")
+_PLACES = ("province", "district", "subdistrict")
+# Per capital, the measures kept (after "pairs" and "key"), in this order.
+_PER_CAPITAL = ("known", "key_known", "sum", "improved", "key_improved", "worse", "key_worse")
+#: The measures of each cube row, in the columns of :attr:`PairsCube.measures`.
+MEASURES: tuple[str, ...] = ("pairs", "key", *(f"{what}_{c}" for c in CAPITALS for what in _PER_CAPITAL))
+
+
+@dataclass(frozen=True, eq=False)
+class PairsCube:
+    """The pairs of two rounds summed by leaf area × transition × pilots (× deficit code).
+
+    Attributes
+    ----------
+    rows : pandas.DataFrame
+        One row per combination that occurs: ``province_code``, ``district_code``,
+        ``subdistrict_code`` (categorical, the pairs' own categories), ``level_from`` (``Int8``),
+        ``<capital>_from`` (with ``deficit``; float32: ``cutoff - 1`` where the capital is in
+        deficit, else NaN),
+        ``pilot_from``, ``pilot_to`` (categorical): what the Change page's filter reads.
+    place : dict
+        Per level of :data:`CUBE_BY`, each row's code position in ``categories[level]`` (-1: none).
+    categories : dict
+        Per level, the area codes (text, object array), as the plain path's table keys.
+    transition : numpy.ndarray
+        Each row's transition code (uint8, :func:`geo.engine.mobility.pair_rounds`).
+    measures : numpy.ndarray
+        float64, rows × :data:`MEASURES` (Fortran order: a measure's column is contiguous): exact
+        sums (whole numbers but the change sums).
+    years : dict
+        ``year_from`` and ``year_to`` of the pairs.
+    deficit_cutoff : float
+    """
+
+    rows: pd.DataFrame
+    place: dict
+    categories: dict
+    transition: np.ndarray
+    measures: np.ndarray
+    years: dict
+    deficit_cutoff: float
+    #: Whether the rows keep the deficit code (and ``<capital>_from``).
+    deficit: bool = False
+    #: The same sums by leaf × transition only (no ``<capital>_from``, ``pilot_from``,
+    #: ``pilot_to`` in its rows; about 20 times fewer rows): for a filter on areas and levels.
+    coarse: "PairsCube | None" = None
+    #: The same sums by leaf × transition × pilots (no ``<capital>_from`` in its rows; the cube
+    #: itself when it has no deficit code): for a filter on pilots but not on capitals in deficit.
+    by_pilot: "PairsCube | None" = None
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held (the rows frames shallowly), with the coarser sums'."""
+        others = sum(c.nbytes for c in (self.coarse, self.by_pilot) if c is not None and c is not self)
+        return int(others + self.measures.nbytes + self.transition.nbytes + sum(p.nbytes for p in self.place.values())
+                   + self.rows.memory_usage(index=False, deep=False).sum())
+
+
+def _place_codes(pairs: pd.DataFrame, level: str) -> tuple[np.ndarray, pd.CategoricalDtype]:
+    column = pairs[f"{level}_code"]
+    if not isinstance(column.dtype, pd.CategoricalDtype):  # as mobility_table counts such a column
+        column = column.astype("string").astype("category")
+    return column.cat.codes.to_numpy().astype(np.int64), column.dtype
+
+
+def _combined(codes: np.ndarray, n: int, extra: np.ndarray, n_extra: int) -> tuple[np.ndarray, int]:
+    """Dense codes of the pairs (code, extra): factorized so that the next step cannot overflow."""
+    joined, uniques = pd.factorize(codes * n_extra + extra, sort=False)
+    return joined.astype(np.int64), len(uniques)
+
+
+def build_pairs_cube(pairs: pd.DataFrame, *, deficit: bool = False,
+                     deficit_cutoff: float = DEFAULT_DEFICIT_CUTOFF) -> PairsCube:
+    """Sum ``pairs`` (:func:`geo.engine.mobility.pair_rounds`) by leaf × transition × pilots (×
+    deficit code with ``deficit``: up to 32 times the rows, about a third of the pairs in the
+    benchmark's uniform scores, so the app does not keep it and a filter on capitals in deficit
+    takes the plain path).
+
+    One factorization of the combination codes and one weighted histogram per measure
+    (:data:`MEASURES`) over the pairs.
+
+    Raises
+    ------
+    EngineInputError
+        When a column of the pairs is missing (``capital_classes`` among them).
+    """
+    check_columns(pairs, "pairs", ("status", "transition", "record_key", "capital_classes", "level_from",
+                                   "pilot_from", "pilot_to", *(f"{p}_code" for p in _PLACES),
+                                   *(f"{c}_from" for c in CAPITALS), *(f"{c}_change" for c in CAPITALS)))
+    n = len(pairs)
+    dtypes, place_codes = {}, {}
+    combo, n_combo = np.zeros(n, dtype=np.int64), 1
+    for level in _PLACES:
+        codes, dtypes[level] = _place_codes(pairs, level)
+        place_codes[level] = codes
+        combo, n_combo = _combined(combo, n_combo, codes + 1, len(dtypes[level].categories) + 1)
+    transition = pairs["transition"].to_numpy(dtype=np.uint8)
+    combo, n_combo = _combined(combo, n_combo, transition.astype(np.int64), _N_CODES)
+    code = np.zeros(n if deficit else 0, dtype=np.int64)
+    if deficit:
+        for i, capital in enumerate(CAPITALS):
+            code |= (pairs[f"{capital}_from"].to_numpy(dtype="float64") < deficit_cutoff).astype(np.int64) << i
+        combo, n_combo = _combined(combo, n_combo, code, 1 << len(CAPITALS))
+    pilot_codes = {}
+    for name in ("pilot_from", "pilot_to"):
+        pilot_codes[name] = pairs[name].cat.codes.to_numpy().astype(np.int64)
+        combo, n_combo = _combined(combo, n_combo, pilot_codes[name] + 1, len(pairs[name].cat.categories) + 1)
+    # Each row's first pair: its representative for the filter's columns.
+    first = np.empty(n_combo, dtype=np.int64)
+    first[combo[::-1]] = np.arange(n - 1, -1, -1)
+    measures = np.empty((n_combo, len(MEASURES)), order="F")
+    measures[:, 0] = np.bincount(combo, minlength=n_combo)
+    key = pairs["record_key"].to_numpy(dtype=np.uint16).astype(np.float64)
+    measures[:, 1] = np.bincount(combo, weights=key, minlength=n_combo)
+    classes = pairs["capital_classes"].to_numpy(dtype=np.uint16)
+    column = 2
+    for i, capital in enumerate(CAPITALS):
+        mine = (classes >> (2 * i)) & 3
+        known = mine != CLASS_UNKNOWN
+        change = pairs[f"{capital}_change"].to_numpy(dtype=np.float32)
+        for weights in (known.astype(np.float64), np.where(known, key, 0.0), np.where(known, change, 0.0),
+                        (mine == CLASS_IMPROVED).astype(np.float64), np.where(mine == CLASS_IMPROVED, key, 0.0),
+                        (mine == CLASS_WORSE).astype(np.float64), np.where(mine == CLASS_WORSE, key, 0.0)):
+            measures[:, column] = np.bincount(combo, weights=weights, minlength=n_combo)
+            column += 1
+    level_from = pairs["level_from"].iloc[first].reset_index(drop=True)
+    rows = pd.DataFrame({
+        **{f"{level}_code": pd.Categorical.from_codes(place_codes[level][first], dtype=dtypes[level])
+           for level in _PLACES},
+        "level_from": level_from.astype("Int8"),
+        **{f"{c}_from": np.where((code[first] >> i) & 1 == 1, np.float32(deficit_cutoff - 1), np.float32(np.nan))
+           for i, c in enumerate(CAPITALS) if deficit},
+        **{name: pd.Categorical.from_codes(pilot_codes[name][first], dtype=pairs[name].dtype)
+           for name in ("pilot_from", "pilot_to")},
+    })
+    fine = PairsCube(
+        rows=rows, place={level: place_codes[level][first] for level in _PLACES},
+        categories={level: np.asarray(dtypes[level].categories.astype(str), dtype=object) for level in _PLACES},
+        transition=transition[first], measures=measures,
+        years={"year_from": pairs.attrs.get("year_from"), "year_to": pairs.attrs.get("year_to")},
+        deficit_cutoff=float(deficit_cutoff), deficit=bool(deficit))
+    return _with_coarse(fine)
+
+
+def _summed(fine: PairsCube, *, pilots: bool) -> PairsCube:
+    """``fine``'s rows summed by leaf × transition (× pilots when ``pilots``): no deficit code."""
+    n = len(fine.rows)
+    combo, n_combo = np.zeros(n, dtype=np.int64), 1
+    for level in _PLACES:
+        combo, n_combo = _combined(combo, n_combo, fine.place[level] + 1, fine.categories[level].size + 1)
+    combo, n_combo = _combined(combo, n_combo, fine.transition.astype(np.int64), _N_CODES)
+    kept = [f"{level}_code" for level in _PLACES] + ["level_from"]
+    if pilots:
+        for name in ("pilot_from", "pilot_to"):
+            codes = fine.rows[name].cat.codes.to_numpy().astype(np.int64)
+            combo, n_combo = _combined(combo, n_combo, codes + 1, len(fine.rows[name].cat.categories) + 1)
+        kept += ["pilot_from", "pilot_to"]
+    first = np.empty(n_combo, dtype=np.int64)
+    first[combo[::-1]] = np.arange(n - 1, -1, -1)
+    measures = np.asfortranarray(np.column_stack([np.bincount(combo, weights=fine.measures[:, j], minlength=n_combo)
+                                                  for j in range(len(MEASURES))]))
+    return PairsCube(rows=fine.rows[kept].iloc[first].reset_index(drop=True),
+                     place={level: codes[first] for level, codes in fine.place.items()},
+                     categories=fine.categories, transition=fine.transition[first], measures=measures,
+                     years=fine.years, deficit_cutoff=fine.deficit_cutoff, deficit=False)
+
+
+def _with_coarse(fine: PairsCube) -> PairsCube:
+    """``fine`` holding its rows summed by leaf × transition (:attr:`PairsCube.coarse`) and by
+    leaf × transition × pilots (:attr:`PairsCube.by_pilot`)."""
+    object.__setattr__(fine, "coarse", _summed(fine, pilots=False))
+    object.__setattr__(fine, "by_pilot", _summed(fine, pilots=True) if fine.deficit else fine)
+    return fine
+
+
+def cube_for_filter(cube: PairsCube, *, deficit: bool, pilots: bool) -> PairsCube | None:
+    """The smallest of ``cube``'s sums whose rows a filter on capitals in deficit (``deficit``)
+    and on pilots (``pilots``) can select: the full rows, by pilot, or by leaf × transition;
+    ``None`` for a filter on capitals in deficit when the cube does not keep the deficit code."""
+    if deficit:
+        return cube if cube.deficit else None
+    if cube.coarse is None:
+        return cube
+    return cube.by_pilot if pilots else cube.coarse
+
+
+_CUBES: dict[int, tuple[weakref.ref, PairsCube]] = {}
+_LOCK = threading.Lock()
+
+
+def pairs_cube_for(pairs: pd.DataFrame) -> PairsCube:
+    """The cube of ``pairs``, built on first use and kept while the frame lives (thread-safe)."""
+    with _LOCK:
+        held = _CUBES.get(id(pairs))
+        if held is not None and held[0]() is pairs:
+            return held[1]
+        cube = build_pairs_cube(pairs)
+        _CUBES[id(pairs)] = (weakref.ref(pairs), cube)
+        weakref.finalize(pairs, _CUBES.pop, id(pairs), None)
+        return cube
+
+
+def answers(by: str, change_threshold: float = CHANGE_THRESHOLD) -> bool:
+    """True when a cube answers a table ``by`` this level at this threshold (admin levels, the
+    default threshold); otherwise use :func:`geo.engine.mobility.mobility_table`."""
+    return by in CUBE_BY and float(change_threshold) == CHANGE_THRESHOLD
+
+
+def _check_release_args(change_threshold: float, min_count: int) -> tuple[float, int]:
+    return (check_float(change_threshold, "change_threshold", minimum=0.01, maximum=3.0),
+            check_int(min_count, "min_count", minimum=1))
+
+
+def _row_selection(cube: PairsCube, mask: object) -> np.ndarray | None:
+    if mask is None:
+        return None
+    selected = np.asarray(mask)
+    if selected.dtype != bool or selected.shape != (len(cube.rows),):
+        raise EngineInputError(f"mask must be a boolean array of one value per cube row ({len(cube.rows)}), "
+                               f"got {selected.dtype} of shape {selected.shape}")
+    return selected
+
+
+def _cube_sums(cube: PairsCube, rows: np.ndarray | None, group: np.ndarray, n_groups: int) -> dict[str, np.ndarray]:
+    """:func:`geo.engine.mobility._sums`' figures per group from the cube's ``rows``."""
+    def column(j: int) -> np.ndarray:  # measures are kept column by column (Fortran order)
+        return cube.measures[:, j] if rows is None else cube.measures[:, j][rows]
+
+    code = cube.transition if rows is None else cube.transition[rows]
+    present = np.bincount(code, minlength=_N_CODES) > 0
+    dense = (np.cumsum(present) - 1).astype(np.int64)
+    n_codes = int(present.sum())
+    flat = dense[code] * n_groups + group
+    size = n_codes * n_groups
+    counts = np.bincount(flat, weights=column(0), minlength=size).reshape(n_codes, n_groups)
+    keys = np.bincount(flat, weights=column(1), minlength=size).reshape(n_codes, n_groups)
+    by_count, by_key = _combine(counts, _INDICATORS[present]), _combine(keys, _INDICATORS[present])
+    out: dict[str, np.ndarray] = {}
+    for j, name in enumerate(_ALL_COUNTED):
+        out[name], out[f"key_{name}"] = by_count[j], by_key[j]
+    if n_groups == 1:  # totals: one sum per measure
+        picked = cube.measures if rows is None else cube.measures[rows]
+        per = dict(zip(MEASURES, picked.sum(axis=0)[:, None]))
+    else:
+        per = {name: np.bincount(group, weights=column(j), minlength=n_groups)
+               for j, name in enumerate(MEASURES) if j >= 2}
+    for capital in CAPITALS:
+        known, key_known = per[f"known_{capital}"], per[f"key_known_{capital}"]
+        out[f"sum_{capital}"] = per[f"sum_{capital}"]
+        out[f"known_{capital}"], out[f"key_known_{capital}"] = known, key_known
+        for what in ("improved", "worse"):
+            out[f"{capital}_{what}"] = per[f"{what}_{capital}"]
+            out[f"key_{capital}_{what}"] = per[f"key_{what}_{capital}"]
+        out[f"{capital}_same"] = known - out[f"{capital}_improved"] - out[f"{capital}_worse"]
+        out[f"key_{capital}_same"] = key_known - out[f"key_{capital}_improved"] - out[f"key_{capital}_worse"]
+    return out
+
+
+def cube_mobility_table(cube: PairsCube, *, by: str, change_threshold: float = CHANGE_THRESHOLD,
+                        exact: bool = False, min_count: int = 10, mask: object = None) -> pd.DataFrame | None:
+    """:func:`geo.engine.mobility.mobility_table` from the cube, or ``None`` when the cube cannot
+    answer (:func:`answers`: H3, another threshold).
+
+    ``mask`` selects the cube's rows (e.g. :func:`geo.views.change.pairs_mask` of
+    :attr:`PairsCube.rows`), as the plain path's selects pairs. Same table, columns, dtypes and
+    ``attrs`` as the plain path's for the pairs those rows hold; mean changes equal to float rounding.
+    """
+    if not answers(by if by in CUBE_BY else "h3", change_threshold):
+        return None
+    threshold, k = _check_release_args(change_threshold, min_count)
+    selected = _row_selection(cube, mask)
+    codes = cube.place[by]
+    keep = codes >= 0 if selected is None else selected & (codes >= 0)
+    rows = None if keep.all() else np.flatnonzero(keep)
+    group = codes if rows is None else codes[rows]
+    n_groups = cube.categories[by].size
+    households = np.bincount(group, weights=cube.measures[:, 0] if rows is None else cube.measures[:, 0][rows],
+                             minlength=n_groups)
+    present = households > 0
+    dense = (np.cumsum(present) - 1).astype(np.int64)
+    sums = _cube_sums(cube, rows, dense[group], int(present.sum()))
+    return _released_table(sums, "code", cube.categories[by][present], by=by, res=None, k=k, exact=exact,
+                           threshold=threshold, years=cube.years)
+
+
+def cube_mobility_totals(cube: PairsCube, *, change_threshold: float = CHANGE_THRESHOLD, exact: bool = False,
+                         min_count: int = 10, mask: object = None) -> pd.Series | None:
+    """:func:`geo.engine.mobility.mobility_totals` from the cube (``None`` at another threshold)."""
+    if not answers("province", change_threshold):
+        return None
+    threshold, k = _check_release_args(change_threshold, min_count)
+    selected = _row_selection(cube, mask)
+    rows = None if selected is None else np.flatnonzero(selected)
+    n = len(cube.rows) if rows is None else rows.size
+    sums = _cube_sums(cube, rows, np.zeros(n, dtype=np.int64), 1)
+    return _released_totals(sums, k=k, exact=exact, threshold=threshold, years=cube.years)

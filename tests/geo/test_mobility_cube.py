@@ -1,0 +1,188 @@
+"""Tests for :mod:`geo.engine.mobility_cube`: the pairs cube answers as the plain path does."""
+
+from __future__ import annotations
+
+import gc
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from geo.data.contract import CAPITALS
+from geo.engine import mobility_cube
+from geo.engine.mobility import mobility_table, mobility_totals, pair_rounds
+from geo.engine.mobility_cube import (MEASURES, answers, build_pairs_cube, cube_for_filter, cube_mobility_table,
+                                      cube_mobility_totals, pairs_cube_for)
+from geo.errors import EngineInputError
+from geo.views.change import change_map, pairs_mask
+from geo.views.dashboard_maps import MapContext
+from geo.views.viewstate import ViewState
+from tests.support.rounds import two_rounds
+
+MEANS = [f"{c}_mean_change" for c in CAPITALS]
+
+
+@pytest.fixture(scope="module")
+def pairs() -> pd.DataFrame:
+    return pair_rounds(two_rounds(3000, seed=3), 2021, 2023, h3_resolutions=())
+
+
+@pytest.fixture(scope="module")
+def cube(pairs):
+    """The cube with the deficit code (every filter)."""
+    return build_pairs_cube(pairs, deficit=True)
+
+
+def _same_table(plain: pd.DataFrame, cubed: pd.DataFrame) -> None:
+    pd.testing.assert_frame_equal(plain.drop(columns=MEANS), cubed.drop(columns=MEANS))
+    # Change sums are summed per cube row first: equal up to float rounding.
+    pd.testing.assert_frame_equal(plain[MEANS], cubed[MEANS], rtol=1e-9, atol=1e-12)
+    assert plain.attrs == cubed.attrs
+
+
+def _random_view(rng: np.random.Generator, pairs: pd.DataFrame) -> ViewState:
+    provinces = sorted(pairs["province_code"].dropna().astype(str).unique())
+    districts = sorted(pairs["district_code"].dropna().astype(str).unique())
+    subdistricts = sorted(pairs["subdistrict_code"].dropna().astype(str).unique())
+    pilots = sorted(set(pairs["pilot_from"].dropna().astype(str)) | set(pairs["pilot_to"].dropna().astype(str)))
+
+    def some(values, most=3):
+        if not values or rng.random() < 0.5:
+            return ()
+        return tuple(rng.choice(values, size=min(len(values), int(rng.integers(1, most + 1))), replace=False).tolist())
+
+    area = ""
+    if rng.random() < 0.3:
+        area = str(rng.choice(provinces + districts + subdistricts))
+    return ViewState(provinces=some(provinces), districts=some(districts, 6), area=area,
+                     levels=tuple(int(v) for v in some([1, 2, 3, 4], 2)),
+                     capitals_in_deficit=some(list(CAPITALS), 2),
+                     pilots=some(pilots + ["none"], 2))
+
+
+def test_the_cube_sums_every_pair_once(pairs, cube):
+    assert cube.measures.shape == (len(cube.rows), len(MEASURES))
+    assert cube.measures[:, 0].sum() == len(pairs)
+    assert cube.measures[:, 1].sum() == pairs["record_key"].astype("int64").sum()
+    assert len(cube.coarse.rows) <= len(cube.by_pilot.rows) <= len(cube.rows)
+    for smaller in (cube.coarse, cube.by_pilot):
+        np.testing.assert_allclose(smaller.measures.sum(axis=0), cube.measures.sum(axis=0))
+    assert "financial_from" not in cube.by_pilot.rows and "pilot_from" not in cube.coarse.rows
+    assert cube_for_filter(cube, deficit=True, pilots=True) is cube
+    kept = build_pairs_cube(pairs)  # the app's: no deficit code, its rows are by leaf x transition x pilots
+    assert not kept.deficit and kept.by_pilot is kept and "financial_from" not in kept.rows
+    assert cube_for_filter(kept, deficit=True, pilots=False) is None
+    np.testing.assert_allclose(kept.measures.sum(axis=0), cube.measures.sum(axis=0))
+    assert cube_for_filter(cube, deficit=False, pilots=True) is cube.by_pilot
+    assert cube_for_filter(cube, deficit=False, pilots=False) is cube.coarse
+
+
+@pytest.mark.parametrize("exact", [False, True])
+@pytest.mark.parametrize("by", ["province", "district", "subdistrict"])
+def test_whole_tables_equal_the_plain_path(pairs, cube, by, exact):
+    plain = mobility_table(pairs, by=by, exact=exact, min_count=5)
+    for which in (cube, cube.by_pilot, cube.coarse, build_pairs_cube(pairs)):
+        _same_table(plain, cube_mobility_table(which, by=by, exact=exact, min_count=5))
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_random_filters_equal_the_plain_path(pairs, cube, seed):
+    rng = np.random.default_rng(seed)
+    view = _random_view(rng, pairs)
+    by = str(rng.choice(["province", "district", "subdistrict"]))
+    exact, k = bool(rng.random() < 0.5), int(rng.choice([1, 5, 10]))
+    mask = pairs_mask(pairs, view)
+    plain = mobility_table(pairs, by=by, exact=exact, min_count=k, mask=mask)
+    cubed = cube_mobility_table(cube, by=by, exact=exact, min_count=k, mask=pairs_mask(cube.rows, view))
+    _same_table(plain, cubed)
+    totals = mobility_totals(pairs, exact=exact, min_count=k, mask=mask)
+    from_cube = cube_mobility_totals(cube, exact=exact, min_count=k, mask=pairs_mask(cube.rows, view))
+    counts = [name for name in totals.index if name not in MEANS]
+    assert totals[counts].astype(object).equals(from_cube[counts].astype(object))
+    np.testing.assert_allclose(totals[MEANS].astype(float), from_cube[MEANS].astype(float), rtol=1e-9)
+    assert totals.attrs == from_cube.attrs
+    smaller = cube_for_filter(cube, deficit=bool(view.capitals_in_deficit), pilots=bool(view.pilots))
+    _same_table(plain, cube_mobility_table(smaller, by=by, exact=exact, min_count=k,
+                                           mask=pairs_mask(smaller.rows, view)))
+
+
+def test_what_the_cube_cannot_answer_is_none(cube):
+    assert not answers("h3") and not answers("district", 0.5) and answers("district")
+    assert cube_mobility_table(cube, by="h3") is None
+    assert cube_mobility_table(cube, by="district", change_threshold=0.5) is None
+    assert cube_mobility_totals(cube, change_threshold=0.5) is None
+    with pytest.raises(EngineInputError):
+        cube_mobility_table(cube, by="district", mask=np.ones(3, dtype=bool))
+    with pytest.raises(EngineInputError):
+        build_pairs_cube(pd.DataFrame({"status": [0]}))
+
+
+def test_the_cube_is_kept_while_the_pairs_live(pairs):
+    first = pairs_cube_for(pairs)
+    assert not first.deficit
+    assert pairs_cube_for(pairs) is first
+    other = pairs.copy()
+    assert pairs_cube_for(other) is not first
+    held = len(mobility_cube._CUBES)
+    del other
+    gc.collect()
+    assert len(mobility_cube._CUBES) == held - 1
+
+
+@pytest.mark.parametrize("exact", [False, True])
+@pytest.mark.parametrize("view", [ViewState(by="district"), ViewState(by="subdistrict", levels=(1, 2)),
+                                  ViewState(by="district", capitals_in_deficit=("financial",), pilots=("none",)),
+                                  ViewState(by="province", change="change_social")])
+def test_the_change_map_reads_the_cube_as_the_plain_path(view, exact, monkeypatch):
+    from geo.views import change
+    from tests.pages import tiny_world
+
+    world_pairs = pair_rounds(tiny_world.two_rounds(), 2021, 2023)
+    boundaries = tiny_world.boundaries()
+    context = MapContext(min_count=3, exact=exact)
+    cubed = change_map(world_pairs, boundaries, view, context=context).figure
+    monkeypatch.setattr(change, "_cube", lambda *args: None)
+    plain = change_map(world_pairs, boundaries, view, context=context).figure
+    _same_table(pd.DataFrame(plain.table.drop(columns="geometry")), pd.DataFrame(cubed.table.drop(columns="geometry")))
+    assert plain.headline == cubed.headline
+    assert len(plain.table) > 0
+
+
+def _mask_by_text(pairs: pd.DataFrame, view: ViewState) -> np.ndarray:
+    """:func:`pairs_mask` the slow way, through each value's text."""
+    from geo.data.areas import area_level
+    from geo.engine.aggregate import DEFAULT_DEFICIT_CUTOFF
+
+    def text(column):
+        return pairs[column].astype("string")
+
+    keep = pd.Series(True, index=pairs.index)
+    if view.provinces:
+        keep &= text("province_code").isin(view.provinces).fillna(False)
+    if view.districts:
+        keep &= text("district_code").isin(view.districts).fillna(False)
+    if view.area:
+        keep &= (text(f"{area_level(view.area)}_code") == view.area).fillna(False)
+    if view.levels:
+        keep &= pairs["level_from"].isin(view.levels).fillna(False)
+    if view.capitals_in_deficit:
+        keep &= np.logical_or.reduce([pairs[f"{c}_from"] < DEFAULT_DEFICIT_CUTOFF for c in view.capitals_in_deficit])
+    if view.pilots:
+        named = [p for p in view.pilots if p != "none"]
+        hit = text("pilot_from").isin(named).fillna(False) | text("pilot_to").isin(named).fillna(False)
+        if "none" in view.pilots:
+            hit |= pairs["pilot_from"].isna() & pairs["pilot_to"].isna()
+        keep &= hit
+    return keep.to_numpy(dtype=bool)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_the_filter_reads_categories_as_their_text(pairs, seed):
+    view = _random_view(np.random.default_rng(100 + seed), pairs)
+    mask = pairs_mask(pairs, view)
+    expected = _mask_by_text(pairs, view)
+    np.testing.assert_array_equal(np.ones(len(pairs), dtype=bool) if mask is None else mask, expected)
+    plain = pairs.assign(**{c: pairs[c].astype("string") for c in ("province_code", "district_code",
+                                                                    "subdistrict_code", "pilot_from", "pilot_to")})
+    again = pairs_mask(plain, view)
+    np.testing.assert_array_equal(np.ones(len(pairs), dtype=bool) if again is None else again, expected)
