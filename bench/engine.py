@@ -241,7 +241,7 @@ def peer_index_from(path: str | os.PathLike[str]):
     """The latest survey round of a households Parquet file, indexed as an import indexes it.
 
     Reads only the columns the engine needs (:data:`geo.engine.aggregate.INDEX_COLUMNS`) of the
-    latest round (:func:`geo.data.store.latest_round`), as :func:`geo.engine.persist.write_index` does,
+    latest round, read by :func:`geo.engine.persist.read_latest_for_index` as an import reads it,
     and indexes them with :func:`geo.engine.aggregate.index_households`.
 
     Returns
@@ -254,24 +254,14 @@ def peer_index_from(path: str | os.PathLike[str]):
     StoreError
         When the file cannot be read, holds no households, or cannot be indexed.
     """
-    import pyarrow.parquet as pq
-
-    from geo.data.store import latest_round, latest_round_filter
-    from geo.engine.aggregate import INDEX_COLUMNS, OPTIONAL_INDEX_COLUMNS, index_households
+    from geo.engine.aggregate import index_households
+    from geo.engine.persist import read_latest_for_index
     from geo.errors import PPAPError, StoreError
 
     path = Path(path)
     try:
         start = time.perf_counter()
-        latest = latest_round(path)
-        if latest is None:
-            raise StoreError(f"bench: {path} holds no households")
-        names = set(pq.read_schema(path).names)
-        optional = [c for c in OPTIONAL_INDEX_COLUMNS if c in names]
-        table = pq.read_table(path, columns=list(INDEX_COLUMNS) + optional + ["survey_year"],
-                              filters=latest_round_filter(latest))
-        frame = table.drop_columns(["survey_year"]).to_pandas()
-        del table
+        frame, latest = read_latest_for_index(path)
         read_s = time.perf_counter() - start
         start = time.perf_counter()
         index = index_households(frame)

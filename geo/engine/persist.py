@@ -7,9 +7,13 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from geo.errors import StoreError
 from geo.errors import PPAPError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 #: Per-household arrays of :class:`geo.engine.aggregate.HouseholdIndex`, one ``.npy`` file each.
@@ -38,6 +42,32 @@ def index_dir_for(households_path: str | os.PathLike[str]) -> Path:
 def _file_signature(path: Path) -> list[int]:
     stat = path.stat()
     return [stat.st_size, stat.st_mtime_ns]
+
+
+def read_latest_for_index(households_path: str | os.PathLike[str]) -> tuple[pd.DataFrame, int]:
+    """The latest survey round of a households Parquet file, only the columns the engine indexes
+    (:data:`geo.engine.aggregate.INDEX_COLUMNS` and the optional ones the file has), and that round.
+
+    Raises
+    ------
+    StoreError
+        When the file holds no households. pyarrow's own errors (``OSError``, ``ValueError``)
+        pass through for the caller to word.
+    """
+    import pyarrow.parquet as pq
+
+    from geo.data.store import latest_round, latest_round_filter
+    from geo.engine.aggregate import INDEX_COLUMNS, OPTIONAL_INDEX_COLUMNS
+
+    path = Path(households_path)
+    latest = latest_round(path)
+    if latest is None:
+        raise StoreError(f"store: {path} holds no households")
+    names = set(pq.read_schema(path).names)
+    optional = [c for c in OPTIONAL_INDEX_COLUMNS if c in names]
+    table = pq.read_table(path, columns=list(INDEX_COLUMNS) + optional + ["survey_year"],
+                          filters=latest_round_filter(latest))
+    return table.drop_columns(["survey_year"]).to_pandas(), latest
 
 
 def write_index(households_path: str | os.PathLike[str]) -> Path:
@@ -69,24 +99,14 @@ def write_index(households_path: str | os.PathLike[str]) -> Path:
     import shutil
 
     import numpy as np
-    import pyarrow.parquet as pq
 
-    from geo.data.store import latest_round, latest_round_filter
-    from geo.engine.aggregate import INDEX_COLUMNS, OPTIONAL_INDEX_COLUMNS, index_households
+    from geo.engine.aggregate import index_households
     from geo.engine.cube import build_cube, write_cube
 
     path = Path(households_path)
     try:
         signature = _file_signature(path)
-        latest = latest_round(path)
-        if latest is None:
-            raise StoreError(f"store: {path} holds no households")
-        names = set(pq.read_schema(path).names)
-        optional = [c for c in OPTIONAL_INDEX_COLUMNS if c in names]
-        table = pq.read_table(path, columns=list(INDEX_COLUMNS) + optional + ["survey_year"],
-                              filters=latest_round_filter(latest))
-        frame = table.drop_columns(["survey_year"]).to_pandas()
-        del table
+        frame, latest = read_latest_for_index(path)
         index = index_households(frame)
     except (OSError, ValueError, KeyError, PPAPError) as exc:
         raise StoreError(f"store: cannot index {path}: {exc}") from exc
