@@ -269,7 +269,7 @@ def write_dataset_choice(choice: str, path: str | os.PathLike[str] | None = None
     ArgumentError
         ``choice`` is not one of :data:`DATASET_CHOICES`.
     ConfigError
-        The settings file cannot be read or written.
+        The settings file cannot be written (an unreadable one is replaced, not an error).
     """
     import json
     import tempfile

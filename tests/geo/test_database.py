@@ -457,12 +457,21 @@ def test_boundaries_read_from_the_database_equal_the_installed_ones(database_url
         assert stored.attrs["tolerance_m"] == installed.attrs["tolerance_m"]  # the manifest came along
 
 
-def test_a_changed_release_writes_a_new_snapshot_and_the_same_one_is_reused(database_url, installed_boundaries,
-                                                                          tmp_path):
+def _renamed_district(installed: Path, folder: Path, name_en: str) -> Path:
+    """A copy of the installed boundaries in ``folder`` with district 4609 renamed: another release."""
     import shutil
 
     import geopandas as gpd
 
+    shutil.copytree(installed, folder)
+    districts = gpd.read_parquet(folder / "district.parquet")
+    districts.loc[districts["code"] == "4609", "name_en"] = name_en
+    districts.to_parquet(folder / "district.parquet")
+    return folder
+
+
+def test_a_changed_release_writes_a_new_snapshot_and_the_same_one_is_reused(database_url, installed_boundaries,
+                                                                          tmp_path):
     from geo.data.boundaries import load_boundaries
 
     database.save_boundaries(database_url)
@@ -476,12 +485,7 @@ def test_a_changed_release_writes_a_new_snapshot_and_the_same_one_is_reused(data
     assert folder.joinpath("district.parquet").stat().st_mtime_ns == written
 
     # A new release (one district renamed) is another folder, written once; the old one stays.
-    changed = tmp_path / "changed"
-    shutil.copytree(installed_boundaries, changed)
-    districts = gpd.read_parquet(changed / "district.parquet")
-    districts.loc[districts["code"] == "4609", "name_en"] = "Renamed"
-    districts.to_parquet(changed / "district.parquet")
-    database.save_boundaries(database_url, changed)
+    database.save_boundaries(database_url, _renamed_district(installed_boundaries, tmp_path / "changed", "Renamed"))
     second = database.boundary_release(database_url)
     assert second["key"] != first["key"]
     newer = database.boundaries_snapshot(database_url)  # save_boundaries forgot this process's poll
@@ -497,10 +501,6 @@ def test_a_changed_release_writes_a_new_snapshot_and_the_same_one_is_reused(data
 
 def test_with_the_url_set_the_app_loads_the_database_boundaries(database_url, installed_boundaries, tmp_path,
                                                                monkeypatch):
-    import shutil
-
-    import geopandas as gpd
-
     from geo.data.paths import boundaries_dir as installed_dir
     from pages import _shared
 
@@ -508,12 +508,8 @@ def test_with_the_url_set_the_app_loads_the_database_boundaries(database_url, in
     assert database.boundary_release(database_url) is None
     assert source.boundaries_dir() == installed_dir()
     # The database's release differs from the installed files (one district renamed) ...
-    changed = tmp_path / "release"
-    shutil.copytree(installed_boundaries, changed)
-    districts = gpd.read_parquet(changed / "district.parquet")
-    districts.loc[districts["code"] == "4609", "name_en"] = "Renamed in the database"
-    districts.to_parquet(changed / "district.parquet")
-    database.save_boundaries(database_url, changed)
+    database.save_boundaries(database_url, _renamed_district(installed_boundaries, tmp_path / "release",
+                                                             "Renamed in the database"))
     shown = source.boundaries_dir()
     assert shown.parent == database.boundary_snapshot_dir() and (shown / "manifest.json").is_file()
     # ... and the pages' loaders (pages/_shared.py) show the database's.
