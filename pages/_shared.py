@@ -85,7 +85,8 @@ class LoadedData:
         """The households ``mask`` keeps (in index order, as the aggregates use it), as rows.
 
         In memory: :func:`geo.engine.filters.select_rows`. From a persisted index: only the row groups of
-        the file that hold them are read (:func:`geo.data.store.read_rows`), never the whole file.
+        the file that hold them are read (:func:`geo.data.store.read_rows`, the index's round), never the
+        whole file.
         """
         from geo.access.roles import ROW_COLUMNS
         from geo.engine.filters import select_rows
@@ -94,7 +95,7 @@ class LoadedData:
         if self.frame is not None:
             return select_rows(self.frame, self.index, mask)
         positions = np.asarray(self.index.order) if mask is None else np.asarray(self.index.order)[mask]
-        return read_rows(self.source.path, positions, columns=ROW_COLUMNS)
+        return read_rows(self.source.path, positions, columns=ROW_COLUMNS, survey_year=self.survey_year)
 
 
 _signature = _source.file_signature
@@ -242,7 +243,9 @@ def _national_data(path: str, kind: str, synthetic: bool, signature: tuple[int, 
 def load_pairs(data: LoadedData, year_from: int, year_to: int) -> pd.DataFrame:
     """The households of ``data``'s scope in rounds ``year_from`` and ``year_to`` paired by
     ``household_id`` (:func:`geo.engine.mobility.pair_rounds`): cached per file version, scope and
-    pair of rounds, shared read-only by every session with that scope.
+    pair of rounds, shared read-only by every session with that scope. A national scope maps the
+    pairs persisted beside the file when they are fresh (:func:`geo.engine.persist.read_pairs`:
+    no row is read or paired; each earlier round with the latest).
 
     Raises
     ------
@@ -262,6 +265,15 @@ def _load_pairs(path: str, signature: tuple[int, int], access: str, year_from: i
     from geo.errors import PPAPError
 
     user = user_from_scope_key(access)
+    if scope_provinces(user) is None:  # a national scope: the pairs persisted beside the file, when fresh
+        from geo.engine.persist import read_pairs
+
+        try:
+            persisted = read_pairs(path, year_from, year_to)
+        except PPAPError:
+            persisted = None  # unreadable: paired below, as without them
+        if persisted is not None:
+            return persisted
     wanted = ("household_id", "survey_year", "province_code", "district_code", "subdistrict_code", "poverty_level",
               "members", "lat", "lon", *CAPITAL_COLUMNS, "pilot_id")
     try:

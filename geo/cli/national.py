@@ -23,6 +23,8 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=int, default=None, help="random seed (default the sample's)")
     parser.add_argument("--batch", type=int, default=BATCH_HOUSEHOLDS,
                         help=f"households generated at once (default {BATCH_HOUSEHOLDS:,})")
+    parser.add_argument("--rounds", type=int, choices=(1, 2), default=2,
+                        help="survey rounds: 2 (default) adds the sample's earlier round (2021), 1 only 2023")
     parser.add_argument("--boundaries", type=Path, default=None, help="boundaries folder (default data/boundaries)")
     parser.set_defaults(func=_run)
 
@@ -30,7 +32,8 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
 def _run(args: argparse.Namespace) -> int:
     try:
         manifest = generate_national(args.out_dir, households=args.households, seed=args.seed,
-                                     batch_households=args.batch, boundaries_dir=args.boundaries, progress=print)
+                                     batch_households=args.batch, boundaries_dir=args.boundaries, rounds=args.rounds,
+                                     progress=print)
     except ValueError as exc:
         raise PPAPError(str(exc)) from exc
     print(f"national: wrote {manifest['rows']:,} households ({manifest['households_bytes'] / 1e6:,.0f} MB) in "

@@ -378,12 +378,15 @@ def latest_round_filter(latest: int) -> list[tuple[str, str, int]]:
     return [("survey_year", "=", latest)]
 
 
-def read_rows(households_path: str | os.PathLike[str], positions, *, columns=None) -> pd.DataFrame:
-    """Rows ``positions`` of a households file's latest survey round, reading only the row groups
-    that hold them (a district of a national file: one or two groups of 250,000, not 13 million rows).
+def read_rows(households_path: str | os.PathLike[str], positions, *, columns=None,
+              survey_year: int | None = None) -> pd.DataFrame:
+    """Rows ``positions`` of one survey round of a households file (default the latest), reading
+    only the row groups that hold them (a district of a national file: one or two groups of
+    250,000, not 13 million rows).
 
-    ``positions`` are row numbers in the latest round as :func:`write_index` read it (an index's
-    ``order``); the result keeps them as its index labels, in ascending order.
+    ``positions`` are row numbers within the round as :func:`geo.engine.persist.write_index` read
+    it (an index's ``order``); the result keeps them as its index labels, in ascending order. A
+    file of several rounds costs one read of its ``survey_year`` column to number them.
 
     Raises
     ------
@@ -398,27 +401,29 @@ def read_rows(households_path: str | os.PathLike[str], positions, *, columns=Non
     try:
         parquet = pq.ParquetFile(path)
         rounds = survey_rounds(path)
-        one_round = rounds is None or rounds[0] == rounds[1]
         names = list(columns) if columns is not None else None
-        if not one_round:  # rows of several rounds: the latest round's numbering needs the whole file
-            frame = pd.read_parquet(path, columns=names, filters=latest_round_filter(rounds[1]))
-            if wanted.size and wanted[-1] >= len(frame):
-                raise StoreError(f"store: row {wanted[-1]} is beyond the {len(frame)} rows of {path}")
-            return frame.iloc[wanted].set_axis(wanted)
         sizes = np.array([parquet.metadata.row_group(g).num_rows for g in range(parquet.num_row_groups)],
                          dtype=np.int64)
         starts = np.concatenate([[0], np.cumsum(sizes)])
-        if wanted.size and wanted[-1] >= starts[-1]:
-            raise StoreError(f"store: row {wanted[-1]} is beyond the {starts[-1]} rows of {path}")
-        group_of = np.searchsorted(starts, wanted, side="right") - 1  # the row group of each wanted row
+        in_round = int(starts[-1])
+        where = wanted  # the rows' numbers in the whole file
+        if rounds is not None and (rounds[0] != rounds[1] or survey_year not in (None, rounds[1])):
+            year = rounds[1] if survey_year is None else int(survey_year)
+            years = parquet.read(columns=["survey_year"]).column("survey_year").to_numpy(zero_copy_only=False)
+            rows_of_round = np.flatnonzero(years == year)
+            in_round = rows_of_round.size
+            where = rows_of_round[wanted[wanted < in_round]]
+        if wanted.size and wanted[-1] >= in_round:
+            raise StoreError(f"store: row {wanted[-1]} is beyond the {in_round} rows of {path}")
+        group_of = np.searchsorted(starts, where, side="right") - 1  # the row group of each wanted row
         groups = np.unique(group_of)
         if not groups.size:
             return parquet.schema_arrow.empty_table().select(names or parquet.schema_arrow.names).to_pandas()
         table = parquet.read_row_groups(groups.tolist(), columns=names)
         offsets = np.concatenate([[0], np.cumsum(sizes[groups])])  # where each read group starts in `table`
-        local = offsets[np.searchsorted(groups, group_of)] + (wanted - starts[group_of])
+        local = offsets[np.searchsorted(groups, group_of)] + (where - starts[group_of])
         return table.take(local).to_pandas().set_axis(wanted)
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, KeyError) as exc:
         raise StoreError(f"store: cannot read rows of {path}: {exc}") from exc
 
 

@@ -258,6 +258,14 @@ def pairs_cube_for(pairs: pd.DataFrame) -> PairsCube:
         return cube
 
 
+def register_pairs_cube(pairs: pd.DataFrame, cube: PairsCube) -> None:
+    """Make ``cube`` the cube :func:`pairs_cube_for` returns for ``pairs`` (a persisted cube read
+    back with its pairs, :func:`geo.engine.persist.read_pairs`)."""
+    with _LOCK:
+        _CUBES[id(pairs)] = (weakref.ref(pairs), cube)
+        weakref.finalize(pairs, _CUBES.pop, id(pairs), None)
+
+
 def answers(by: str, change_threshold: float = CHANGE_THRESHOLD) -> bool:
     """True when a cube answers a table ``by`` this level at this threshold (admin levels, the
     default threshold); otherwise use :func:`geo.engine.mobility.mobility_table`."""

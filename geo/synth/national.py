@@ -132,6 +132,7 @@ def generate_national(
     boundaries: Mapping[str, pd.DataFrame] | None = None,
     provinces: tuple[str, ...] | None = None,
     index: bool = True,
+    rounds: int = 2,
     progress: Callable[[str], None] | None = None,
 ) -> dict:
     """Generate ``households`` synthetic households over every province into ``out_dir``.
@@ -151,7 +152,11 @@ def generate_national(
     provinces : tuple of str, optional
         Provinces to cover; default :func:`national_provinces` (all 77).
     index : bool
-        Also write the persisted index (:func:`geo.engine.persist.write_index`).
+        Also write the persisted index (:func:`geo.engine.persist.write_index`): each round's, and
+        the earlier round paired with the later one.
+    rounds : {1, 2}, default 2
+        Survey rounds: 2 adds the sample's earlier round (2021, about 0.6 of the households of
+        2023, most of them followed, :func:`geo.synth.sample.generate_sample`); 1 only 2023.
     progress : callable, optional
         Called with one line per step.
 
@@ -170,6 +175,8 @@ def generate_national(
     from geo.synth.sample import DEFAULT_SEED, METADATA_KEY, SYNTHETIC_KEY, _load_boundaries, generate_sample
     from geo.synth.places import build_areas
 
+    if rounds not in (1, 2):
+        raise ArgumentError(f"rounds must be 1 or 2, got {rounds!r}")
     say = progress or (lambda line: None)
     seed = DEFAULT_SEED if seed is None else seed
     out_dir = Path(out_dir) if out_dir is not None else paths.national_dir()
@@ -186,7 +193,7 @@ def generate_national(
 
     metadata = {
         "synthetic": True, "national": True, "generator": "geo.synth.national", "seed": int(seed),
-        "households": int(households), "provinces": len(counts),
+        "households": int(households), "provinces": len(counts), "rounds": int(rounds),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     households_path = out_dir / HOUSEHOLDS_FILE
@@ -197,8 +204,12 @@ def generate_national(
     try:
         for number, group in enumerate(groups):
             t0 = time.perf_counter()
-            sample = generate_sample(seed=seed + number, per_province=group, boundaries=boundaries, earlier_round=False)
-            table = pa.Table.from_pandas(sample.households, preserve_index=False)
+            sample = generate_sample(seed=seed + number, per_province=group, boundaries=boundaries,
+                                     earlier_round=rounds == 2)
+            # Province order (then round) across batches: a province filter reads only its row groups.
+            rows_of = sample.households.sort_values(["province_code", "survey_year"], kind="stable")
+            table = pa.Table.from_pandas(rows_of, preserve_index=False)
+            del rows_of
             if writer is None:
                 schema = table.schema.with_metadata({
                     **(table.schema.metadata or {}),

@@ -54,16 +54,22 @@ def test_batches_keep_provinces_whole_and_in_order(limit, expected):
 
 def test_generated_file_covers_every_province_with_exact_counts(national):
     out, manifest = national
-    frame = pd.read_parquet(out / "households.parquet")
-    assert len(frame) == manifest["rows"] == HOUSEHOLDS
+    every = pd.read_parquet(out / "households.parquet")
+    assert len(every) == manifest["rows"] and manifest["households"] == HOUSEHOLDS and manifest["rounds"] == 2
+    assert every["province_code"].is_monotonic_increasing  # province order: filters skip row groups
+    frame = every[every["survey_year"] == 2023]
+    assert len(frame) == HOUSEHOLDS
     counts = frame["province_code"].value_counts().to_dict()
     assert set(counts) == set(national_provinces())
     assert counts == manifest["per_province"]
     assert frame["household_id"].is_unique
-    assert frame["province_code"].is_monotonic_increasing  # province order: filters skip row groups
+    earlier = every[every["survey_year"] == 2021]
+    # The sample's model: about 0.6 of 2023's households in 2021, most of them followed.
+    assert 0.5 * HOUSEHOLDS < len(earlier) < 0.7 * HOUSEHOLDS and earlier["household_id"].is_unique
+    assert earlier["household_id"].isin(frame["household_id"]).mean() > 0.8
     meta = read_sample_metadata(out / "households.parquet")
     assert meta["synthetic"] is True and meta["national"] is True
-    assert json.loads((out / "national_manifest.json").read_text())["rows"] == HOUSEHOLDS
+    assert json.loads((out / "national_manifest.json").read_text())["rows"] == len(every)
     pilots = pd.read_csv(out / "pilots.csv", dtype=str)
     assert pilots["pilot_id"].is_unique and len(pilots) == 10
 
@@ -72,7 +78,7 @@ def test_persisted_index_equals_a_fresh_index(national):
     out, _ = national
     path = out / "households.parquet"
     loaded, meta = read_index(path)
-    fresh = index_households(pd.read_parquet(path))
+    fresh = index_households(pd.read_parquet(path, filters=[("survey_year", "=", 2023)]))
     assert meta["rows"] == loaded.n == HOUSEHOLDS and meta["survey_year"] == 2023
     for name in ("cell", "order", "capitals", "profile", "province_codes", "pilot_ids"):
         assert np.array_equal(getattr(loaded, name), getattr(fresh, name)), name
@@ -89,10 +95,37 @@ def test_persisted_index_equals_a_fresh_index(national):
                                   check_exact=False, rtol=1e-9)
 
 
+def test_earlier_round_and_pairs_are_persisted_too(national):
+    """A round change and a comparison read what was persisted: the 2021 index equals a fresh one,
+    the persisted pairs equal pair_rounds of the file, and their cube comes back with them."""
+    from geo.engine.mobility import pair_rounds
+    from geo.engine.mobility_cube import _CUBES, build_pairs_cube, cube_mobility_table
+    from geo.engine.persist import read_pairs
+
+    out, _ = national
+    path = out / "households.parquet"
+    loaded, meta = read_index(path, survey_year=2021)
+    fresh = index_households(pd.read_parquet(path, filters=[("survey_year", "=", 2021)]))
+    assert meta["survey_year"] == 2021 and loaded.n == fresh.n
+    pd.testing.assert_frame_equal(aggregate(loaded, by="district"), aggregate(fresh, by="district"))
+    assert read_index(path, survey_year=2019) is None
+    pairs = read_pairs(path, 2021, 2023)
+    paired = pair_rounds(pd.read_parquet(path), 2021, 2023)
+    pd.testing.assert_frame_equal(pairs, paired)
+    assert pairs.attrs == paired.attrs
+    with pytest.raises(ValueError):  # memory-mapped read-only
+        pairs["cell"].to_numpy()[0] = 1
+    cube = _CUBES[id(pairs)][1]
+    assert isinstance(cube.measures.base, np.memmap) or isinstance(cube.measures, np.memmap)
+    pd.testing.assert_frame_equal(cube_mobility_table(cube, by="district"),
+                                  cube_mobility_table(build_pairs_cube(paired), by="district"))
+    assert read_pairs(path, 2019, 2023) is None
+
+
 def test_index_is_ignored_once_the_file_changes(tmp_path, national):
     out, _ = national
     path = tmp_path / "households.parquet"
-    table = pq.read_table(out / "households.parquet").slice(0, 500)
+    table = pq.read_table(out / "households.parquet", filters=[("survey_year", "=", 2023)]).slice(0, 500)
     pq.write_table(table, path)
     write_index(path)
     assert read_index(path)[0].n == 500
@@ -116,13 +149,20 @@ def test_the_app_starts_from_the_persisted_index_and_reads_rows_on_demand(nation
     from geo.engine.filters import area_mask
     from geo.engine.filters import select_rows
 
-    whole = pd.read_parquet(out / "households.parquet", columns=list(ROW_COLUMNS))
+    whole = pd.read_parquet(out / "households.parquet", columns=list(ROW_COLUMNS), filters=[("survey_year", "=", 2023)])
     district = str(data.index.district_codes[len(data.index.district_codes) // 2])
     mask = area_mask(data.index, district)
     rows = data.household_rows(mask)
     assert 0 < len(rows) < HOUSEHOLDS and (rows["district_code"] == district).all()
     pd.testing.assert_frame_equal(rows, select_rows(whole, data.index, mask), check_like=False)
     assert len(data.household_rows(None)) == HOUSEHOLDS
+    # An earlier round's index reads that round's rows.
+    earlier = _shared._national_data(str(source.path), source.kind, source.synthetic, source.signature, 2021,
+                                     (2021, 2023))
+    assert earlier.frame is None and earlier.survey_year == 2021
+    then = pd.read_parquet(out / "households.parquet", columns=list(ROW_COLUMNS), filters=[("survey_year", "=", 2021)])
+    mask = area_mask(earlier.index, district)
+    pd.testing.assert_frame_equal(earlier.household_rows(mask), select_rows(then, earlier.index, mask))
     monkeypatch.setenv(_shared.HOUSEHOLDS_ENV, str(out / "missing.parquet"))
     with pytest.raises(InputFileError, match="no such file"):
         _shared.data_source()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from geo.data import source
@@ -51,11 +52,13 @@ def test_read_source_names_the_round_and_every_round(path):
     assert source.read_source(path, with_pilots=False).survey_year == 2024
 
 
-def test_a_persisted_index_is_of_the_latest_round_only(path):
+def test_every_round_has_a_persisted_index(path):
     write_index(path)
     assert read_index(path, survey_year=2024)[1]["survey_year"] == 2024
     assert read_index(path)[0].n == 71
-    assert read_index(path, survey_year=2023) is None  # the app reads and indexes that round itself
+    earlier, meta = read_index(path, survey_year=2023)  # a round change maps that round's index
+    assert meta["survey_year"] == 2023 and earlier.n == len(pd.read_parquet(path, filters=[("survey_year", "=", 2023)]))
+    assert read_index(path, survey_year=2022) is None
 
 
 def test_the_tiny_world_with_two_rounds(tmp_path):
