@@ -4,6 +4,7 @@ on square boundaries: every province covered, counts exact, the index read back 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -120,6 +121,32 @@ def test_earlier_round_and_pairs_are_persisted_too(national):
     pd.testing.assert_frame_equal(cube_mobility_table(cube, by="district"),
                                   cube_mobility_table(build_pairs_cube(paired), by="district"))
     assert read_pairs(path, 2019, 2023) is None
+
+
+def test_the_app_maps_persisted_pairs_for_a_national_scope_only(national, monkeypatch):
+    from geo.engine import persist
+    from geo.engine.mobility import pair_rounds
+    from pages import _shared
+
+    out, _ = national
+    path = str(out / "households.parquet")
+    signature = _shared._signature(Path(path))
+    read = []
+    monkeypatch.setattr(persist, "read_pairs", lambda *a: read.append(a) or None)  # stale: paired from rows
+    _shared._load_pairs.clear()
+    paired = _shared._load_pairs(path, signature, "administrator|all", 2021, 2023)
+    assert read == [(path, 2021, 2023)]
+    pd.testing.assert_frame_equal(paired, pair_rounds(pd.read_parquet(path), 2021, 2023))
+    monkeypatch.undo()
+    _shared._load_pairs.clear()
+    original, given = persist.read_pairs, []
+    monkeypatch.setattr(persist, "read_pairs", lambda *a: given.append(original(*a)) or given[-1])
+    mapped = _shared._load_pairs(path, signature, "viewer|all", 2021, 2023)
+    assert mapped is given[0]  # no row read: the persisted pairs
+    pd.testing.assert_frame_equal(mapped, paired)
+    officer = _shared._load_pairs(path, signature, "provincial_officer|p:46", 2021, 2023)
+    assert set(officer["province_code"].dropna().astype(str)) == {"46"}  # an officer's own pairs
+    _shared._load_pairs.clear()
 
 
 def test_index_is_ignored_once_the_file_changes(tmp_path, national):
