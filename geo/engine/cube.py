@@ -239,11 +239,41 @@ _ROW_ARRAYS = CUBE_ARRAYS[:10]
 
 
 def write_cube(cube: ProfileCube, folder) -> None:
-    """Save ``cube`` into ``folder`` (a persisted index's, :func:`geo.engine.persist.write_index`)."""
+    """Save ``cube`` into ``folder`` (a persisted index's, :func:`geo.engine.persist.write_index`),
+    with the sums of every row it keeps per level (:func:`keep_all_rows_sums`), if any."""
+    import json
     from pathlib import Path
 
     for name in CUBE_ARRAYS:
         np.save(Path(folder) / f"cube_{name}.npy", getattr(cube, name), allow_pickle=False)
+    with _LOCK:
+        kept = dict(_ALL_ROWS.get(cube, {}))
+    names = {}
+    for number, (key, value) in enumerate(kept.items()):
+        arrays = value if isinstance(value, tuple) else (value,)
+        for j, array in enumerate(arrays):
+            np.save(Path(folder) / f"cube_kept_{number}_{j}.npy", array, allow_pickle=False)
+        names[str(number)] = {"key": list(key) if isinstance(key, tuple) else key, "arrays": len(arrays),
+                              "tuple": isinstance(value, tuple)}
+    (Path(folder) / "cube_kept.json").write_text(json.dumps(names), encoding="utf-8")
+
+
+def _read_kept(folder, mmap: bool) -> dict:
+    """The kept sums :func:`write_cube` saved (memory-mapped read-only), keyed as in ``_ALL_ROWS``."""
+    import json
+    from pathlib import Path
+
+    try:
+        names = json.loads((Path(folder) / "cube_kept.json").read_text(encoding="utf-8"))
+        kept = {}
+        for number, entry in names.items():
+            arrays = tuple(np.load(Path(folder) / f"cube_kept_{number}_{j}.npy", mmap_mode="r" if mmap else None,
+                                   allow_pickle=False) for j in range(entry["arrays"]))
+            key = tuple(entry["key"]) if isinstance(entry["key"], list) else entry["key"]
+            kept[key] = arrays if entry["tuple"] else arrays[0]
+        return kept
+    except (OSError, ValueError, KeyError):
+        return {}  # none saved (an older index): computed on first use
 
 
 def read_cube(folder, *, mmap: bool = True) -> ProfileCube | None:
@@ -266,7 +296,12 @@ def read_cube(folder, *, mmap: bool = True) -> ProfileCube | None:
         arrays.update(sum_districts(**arrays))
     if arrays["district_sums"].shape[:2] != (N_PROFILES, _N_DISTRICT_MEASURES):
         arrays.update(sum_districts(**{name: arrays[name] for name in _ROW_ARRAYS}))
-    return ProfileCube(**arrays)
+    cube = ProfileCube(**arrays)
+    kept = _read_kept(folder, mmap)
+    if kept:
+        with _LOCK:
+            _ALL_ROWS[cube] = kept
+    return cube
 
 
 _CUBES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -491,20 +526,39 @@ def _district_raw(index: HouseholdIndex, cube: ProfileCube, by: str, flt: Househ
     return group[keep], raw, selected_total
 
 
-def _rows_raw(index: HouseholdIndex, cube: ProfileCube, by: str, flt: HouseholdFilter | None,
-              area: str) -> tuple[np.ndarray, dict[str, np.ndarray], int]:
-    """Groups (H3 cells, or indices into the level's codes), raw sums and selected households from
-    the cube's rows: the selected rows' histograms per group."""
+def _level_groups(index: HouseholdIndex, cube: ProfileCube, by: str) -> tuple[np.ndarray, np.ndarray]:
+    """The groups of level ``by`` (H3 cells at :data:`CUBE_H3_RES`, or the level's codes) and each
+    leaf's group (-1: none)."""
     if by == "h3":
         codes, leaf_group = np.unique(cube.leaf_cell, return_inverse=True)
         leaf_group = leaf_group.astype(np.int64)
         if codes.size and codes[0] == 0:  # households without a position: no hexagon
             codes, leaf_group = codes[1:], leaf_group - 1
-    else:
-        codes = {"province": index.province_codes, "district": index.district_codes,
-                 "subdistrict": index.subdistrict_codes}[by]
-        leaf_group = {"province": cube.leaf_province, "district": cube.leaf_district,
-                      "subdistrict": cube.leaf_subdistrict}[by]
+        return codes, leaf_group
+    codes = {"province": index.province_codes, "district": index.district_codes,
+             "subdistrict": index.subdistrict_codes}[by]
+    leaf_group = {"province": cube.leaf_province, "district": cube.leaf_district,
+                  "subdistrict": cube.leaf_subdistrict}[by]
+    return codes, leaf_group
+
+
+def keep_all_rows_sums(index: HouseholdIndex, cube: ProfileCube) -> None:
+    """Compute now the sums :func:`_all_rows_sums` and :func:`_kept_fields_by` otherwise compute on
+    the first answer that needs them (every level; per deficit code at the levels of
+    :data:`_BY_CODE_LEVELS`, per profile for H3), so that :func:`write_cube` saves them with the
+    cube and the first filter change after a start pays no pass over the cube's rows."""
+    for by in CUBE_LEVELS:
+        codes, leaf_group = _level_groups(index, cube, by)
+        _all_rows_sums(cube, by, leaf_group, codes.size)
+        if by == "h3":
+            _kept_fields_by(cube, by, leaf_group, codes.size, "profile")
+
+
+def _rows_raw(index: HouseholdIndex, cube: ProfileCube, by: str, flt: HouseholdFilter | None,
+              area: str) -> tuple[np.ndarray, dict[str, np.ndarray], int]:
+    """Groups (H3 cells, or indices into the level's codes), raw sums and selected households from
+    the cube's rows: the selected rows' histograms per group."""
+    codes, leaf_group = _level_groups(index, cube, by)
     leaf_ok = _leaf_mask(index, cube, flt, area)
     ok = leaf_ok[cube.row_leaf]
     codes_kept, profiles = deficit_codes_kept(flt), profiles_kept(flt)

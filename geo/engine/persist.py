@@ -160,14 +160,17 @@ def _write_round_index(path: Path, year: int, signature: list[int], folder: Path
     import numpy as np
 
     from geo.engine.aggregate import index_households
-    from geo.engine.cube import build_cube, write_cube
+    from geo.engine.cube import build_cube, keep_all_rows_sums, write_cube
 
     index = index_households(read_round_for_index(path, year))
     folder.mkdir(parents=True)
     for name in INDEX_ARRAYS:
         np.save(folder / f"{name}.npy", getattr(index, name), allow_pickle=False)
-    # The profile cube too (geo.engine.cube), so the first map after a start pays no pass over every row.
-    write_cube(build_cube(index), folder)
+    # The profile cube too (geo.engine.cube), with the sums of all its rows per level, so the first
+    # map and the first filter change after a start pay no pass over every household or cube row.
+    cube = build_cube(index)
+    keep_all_rows_sums(index, cube)
+    write_cube(cube, folder)
     meta = {
         "version": INDEX_VERSION, "source": path.name, "source_signature": signature, "survey_year": int(year),
         "rows": int(index.n), **{name: [str(c) for c in getattr(index, name)] for name in INDEX_CODES},
