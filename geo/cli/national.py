@@ -36,6 +36,7 @@ def _run(args: argparse.Namespace) -> int:
                                      progress=print)
     except ValueError as exc:
         raise PPAPError(str(exc)) from exc
-    print(f"national: wrote {manifest['rows']:,} households ({manifest['households_bytes'] / 1e6:,.0f} MB) in "
+    print(f"national: wrote {manifest['households']:,} households in {manifest['rounds']} round(s), "
+          f"{manifest['rows']:,} rows ({manifest['households_bytes'] / 1e6:,.0f} MB) in "
           f"{manifest['generate_seconds']:.0f} s; index {manifest.get('index_seconds', 0):.0f} s")
     return 0

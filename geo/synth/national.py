@@ -243,7 +243,8 @@ def generate_national(
         t0 = time.perf_counter()
         write_index(households_path)
         manifest["index_seconds"] = round(time.perf_counter() - t0, 1)
-        manifest["index_bytes"] = sum(f.stat().st_size for f in index_dir_for(households_path).iterdir())
+        manifest["index_bytes"] = sum(f.stat().st_size for f in index_dir_for(households_path).rglob("*")
+                                      if f.is_file())
         say(f"  index: {manifest['index_seconds']:.1f} s, {manifest['index_bytes'] / 1e6:,.0f} MB")
     (out_dir / NATIONAL_MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
     return manifest

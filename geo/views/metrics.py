@@ -181,10 +181,9 @@ METRICS: dict[str, Metric] = _metrics()
 CHANGE_METRIC_SPECS: dict[str, Metric] = _change_metrics()
 #: Other spellings read as a metric's name (old Overview links: the engine column's name).
 METRIC_ALIASES: dict[str, str] = {"share_level_1_2": "share_levels_1_2"}
-#: The metrics the Overview and meeting mode offer, in menu order.
-OVERVIEW_METRICS: tuple[str, ...] = ("poor_households", "share_levels_1_2", "not_in_tpmap", "mpi", "assistance_coverage")
 #: The Change page's measures between two rounds, in menu order (not of one round's index).
 CHANGE_METRICS: tuple[str, ...] = tuple(CHANGE_METRIC_SPECS)
+#: The metrics the Overview and meeting mode offer, in menu order.
 OVERVIEW_METRICS: tuple[str, ...] = (
     "poor_households", "share_levels_1_2", "not_in_tpmap", "mpi", "mpi_h", "mpi_a",
     *(f"mpi_contribution_{c}" for c in CAPITALS), "density", *(f"dep_{d}" for d in DEPRIVATIONS),
