@@ -54,7 +54,8 @@ from geo.data.contract import (
 )
 from geo.engine.cellkey import record_keys
 from geo.engine.codes import BITS, N_ASSIST, N_LEVELS, N_PROFILES, POPCOUNT, PROFILE_TABLE
-from geo.engine.h3index import INDEX_RES, cells_resolution, cells_to_str, parents_unchecked, points_to_cells
+from geo.engine.h3index import (INDEX_RES, cells_resolution, cells_to_str, descendants_bound, parents_unchecked,
+                                points_to_cells)
 
 #: Ways to aggregate.
 AGGREGATE_BY: tuple[str, ...] = ("h3", "subdistrict", "district", "province")
@@ -579,16 +580,30 @@ def _key_sums(g: _Groups, sel: Mapping[str, np.ndarray], cutoff: float, k_dep: i
     deficit_mask = sel["deficit_mask"] if cutoff == DEFAULT_DEFICIT_CUTOFF else _deficit_mask(sel["capitals"], cutoff)
     dep_mask = sel["deprivation_mask"]
     total = np.bincount(ids, weights=rk, minlength=n_groups)
-    if n_groups * N_PROFILES <= _KEY_HISTOGRAM_CELLS:
-        def hist(codes: np.ndarray, n_codes: int) -> np.ndarray:
-            return np.bincount(ids * n_codes + codes, weights=rk, minlength=n_groups * n_codes).reshape(
-                n_groups, n_codes)
 
-        profile = hist(sel["profile"].astype(np.int64), N_PROFILES)
-        deficit = hist(deficit_mask.astype(np.int64), 32)
-        dep = (hist(dep_mask.astype(np.int64), 32) @ BITS).T
+    def histograms(lo: int, hi: int, first: int, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Histograms of the households ``lo:hi``, whose groups are ``first .. first + n - 1``."""
+        local, weights = ids[lo:hi] - first, rk[lo:hi]
+
+        def hist(codes: np.ndarray, n_codes: int) -> np.ndarray:
+            return np.bincount(local * n_codes + codes[lo:hi], weights=weights, minlength=n * n_codes).reshape(n, n_codes)
+
+        return (hist(sel["profile"].astype(np.int64), N_PROFILES), hist(deficit_mask.astype(np.int64), 32),
+                (hist(dep_mask.astype(np.int64), 32) @ BITS).T)
+
+    if n_groups * N_PROFILES <= _KEY_HISTOGRAM_CELLS:
+        profile, deficit, dep = histograms(0, ids.size, 0, n_groups)
         return key_sums_from_histograms(profile, deficit, dep, total, k_dep)
-    # Very many groups (fine hexagons of a whole country): one weighted pass per indicator.
+    if g.starts is not None:
+        # Very many groups in runs (fine hexagons of a whole country): the same histograms, a
+        # slice of groups at a time, so none is larger than the limit.
+        step = max(_KEY_HISTOGRAM_CELLS // N_PROFILES, 1)
+        ends = np.append(g.starts, g.n)
+        parts = [histograms(int(ends[first]), int(ends[min(first + step, n_groups)]), first,
+                            min(step, n_groups - first)) for first in range(0, n_groups, step)]
+        profile, deficit = (np.concatenate([p[j] for p in parts]) for j in (0, 1))
+        return key_sums_from_histograms(profile, deficit, np.concatenate([p[2] for p in parts], axis=1), total, k_dep)
+    # Very many groups, not in runs: one weighted pass per indicator.
     def by_group(indicator: np.ndarray) -> np.ndarray:
         return np.bincount(ids, weights=rk * indicator, minlength=n_groups)
 
@@ -703,7 +718,10 @@ def _move_to_exact_cells(index: HouseholdIndex, mask: np.ndarray | None, res: in
     parent = parents_unchecked(np.asarray(index.cell).take(pos), res)
     out_raw, out_keys = _sums_by_key(index, pos, parent, cutoff, k_dep, cell_keys)
     in_raw, in_keys = _sums_by_key(index, pos, exact, cutoff, k_dep, cell_keys)
-    all_keys = np.union1d(keys, in_keys)
+    # Both are sorted: only the cells that held none of the parents' households need a place.
+    at = np.minimum(np.searchsorted(keys, in_keys), max(keys.size - 1, 0))
+    fresh = in_keys if keys.size == 0 else in_keys[keys[at] != in_keys]
+    all_keys = np.sort(np.concatenate([keys, fresh])) if fresh.size else keys
     at_keys, at_out, at_in = (np.searchsorted(all_keys, k) for k in (keys, out_keys, in_keys))
     combined = {}
     for name, values in raw.items():
@@ -725,13 +743,14 @@ def _sums(index: HouseholdIndex, mask: np.ndarray | None, by: str, res: int | No
     """Raw sums per group and the groups' keys, the households split over the machine's cores.
 
     Every sum is additive, so each thread sums one contiguous part of the index (numpy's ``take``
-    and ``bincount`` release the GIL) and the parts are added element-wise. Only admin areas are
-    split: their sums have one column per area whatever the part, while H3 parts would have to be
-    concatenated and merged at their edges, which measured slower than one pass (docs/SCALE.md).
+    and ``bincount`` release the GIL). Admin parts have one column per area whatever the part and
+    are added element-wise. H3 parts (without roll-up) are cut where the parent cell at ``res``
+    changes (:func:`_h3_edges`), so no cell spans two parts and their columns are concatenated.
     """
     start = int(np.searchsorted(index.cell, 1)) if by == "h3" else 0
     workers = os.cpu_count() or 1
-    if by == "h3" or workers <= 1 or index.n - start < _PARALLEL_MIN_HOUSEHOLDS:
+    rollup = by == "h3" and rollup_min_count is not None and rollup_min_count > 1
+    if rollup or workers <= 1 or index.n - start < _PARALLEL_MIN_HOUSEHOLDS:
         sel = _Selection(index, mask, start)
         groups, keys = _groups_for(index, sel, by, res, rollup_min_count, mask)
         return _raw_sums(groups, sel, cutoff, k_dep, cell_keys), keys
@@ -742,9 +761,32 @@ def _sums(index: HouseholdIndex, mask: np.ndarray | None, by: str, res: int | No
         return _raw_sums(groups, sel, cutoff, k_dep, cell_keys), keys
 
     edges = np.linspace(start, index.n, workers + 1).astype(np.int64).tolist()
+    if by == "h3":
+        assert res is not None
+        edges = _h3_edges(index.cell, edges, res)
     with ThreadPoolExecutor(max_workers=workers) as pool:
         parts = list(pool.map(part, zip(edges[:-1], edges[1:])))
+    if by == "h3":
+        return ({name: np.concatenate([p[0][name] for p in parts], axis=-1) for name in parts[0][0]},
+                np.concatenate([p[1] for p in parts]))
     return {name: sum(p[0][name] for p in parts) for name in parts[0][0]}, parts[0][1]
+
+
+def _h3_edges(cells: np.ndarray, edges: list[int], res: int) -> list[int]:
+    """``edges`` (positions in the sorted res-10 ``cells``, all past the households without a
+    position) moved forward to where the parent at ``res`` changes, so each parent's run lies in one part.
+
+    A parent's run ends below :func:`~geo.engine.h3index.descendants_bound` of it.
+    """
+    moved = [edges[0]]
+    for edge in edges[1:-1]:
+        if edge >= cells.size:
+            moved.append(int(cells.size))
+            continue
+        bound = descendants_bound(parents_unchecked(np.asarray(cells[edge:edge + 1]), res), INDEX_RES)
+        moved.append(max(moved[-1], int(np.searchsorted(cells, bound[0], side="right"))))
+    moved.append(edges[-1])
+    return moved
 
 
 def _cells_of_selection(index: HouseholdIndex, cells: np.ndarray, mask: np.ndarray | None, start: int,

@@ -192,6 +192,15 @@ def parents_unchecked(cells: np.ndarray, res: int) -> np.ndarray:
     return (cells & ~_RES_MASK) | (np.uint64(res) << _RES_SHIFT) | low_digits
 
 
+def descendants_bound(parents: np.ndarray, res: int) -> np.ndarray:
+    """Per parent cell (from :func:`parents_unchecked`), a number above every one of its
+    descendants at resolution ``res`` and below every descendant of a larger parent, as uint64:
+    the parent with its resolution field set to ``res`` (its finer digits are 7, a descendant's
+    are 0-6). For cutting a sorted array of res-``res`` cells at a parent's end (``searchsorted``).
+    """
+    return (parents & ~_RES_MASK) | (np.uint64(res) << _RES_SHIFT)
+
+
 def cells_to_str(cells: object) -> np.ndarray:
     """H3 string form of each cell (lower-case hex, as ``h3.int_to_str``); ``""`` for cell 0.
 

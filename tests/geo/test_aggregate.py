@@ -170,16 +170,18 @@ def test_both_summing_strategies_agree(index):
             np.testing.assert_allclose(runs[name], hist[name], err_msg=name)
 
 
-@pytest.mark.parametrize(("by", "res"), [("h3", 8), ("h3", 10), ("district", None), ("subdistrict", None)])
+@pytest.mark.parametrize(("by", "res"), [("h3", 5), ("h3", 8), ("h3", 10), ("district", None), ("subdistrict", None)])
 @pytest.mark.parametrize("filtered", [False, True])
-def test_summing_in_parts_over_threads_equals_one_pass(monkeypatch, index, by, res, filtered):
+@pytest.mark.parametrize("workers", [3, 64])
+def test_summing_in_parts_over_threads_equals_one_pass(monkeypatch, index, by, res, filtered, workers):
+    """H3 parts are cut at a parent's end (many workers: some parts empty, or cut at the same place)."""
     import geo.engine.aggregate as engine
 
     mask = filter_mask(index, HouseholdFilter(levels=[1, 2])) if filtered else None
     monkeypatch.setattr(engine, "_PARALLEL_MIN_HOUSEHOLDS", 10**12)
     one = aggregate(index, by, res=res, mask=mask)
     monkeypatch.setattr(engine, "_PARALLEL_MIN_HOUSEHOLDS", 0)
-    monkeypatch.setattr(engine.os, "cpu_count", lambda: 3)
+    monkeypatch.setattr(engine.os, "cpu_count", lambda: workers)
     parts = aggregate(index, by, res=res, mask=mask)
     pd.testing.assert_frame_equal(one, parts, check_exact=False, rtol=1e-12)
 
@@ -487,3 +489,19 @@ def test_deprivation_shares_are_of_households_in_tpmap(households, index):
     assert (shown.to_numpy() >= 10).all() and (np.abs(shown.to_numpy() - exact) <= MAX_NOISE).all()
     share = metric_values(released, "dep_health")
     assert np.nanmax(share) <= 1.0
+
+
+@pytest.mark.parametrize(("res", "rollup"), [(10, None), (8, None), (9, 10)])
+def test_cell_key_sums_a_slice_of_groups_at_a_time_equal_one_histogram(monkeypatch, index, res, rollup):
+    """Past the histogram limit, fine hexagons' key sums are histograms of a slice of groups at a time."""
+    import geo.engine.aggregate as engine
+
+    monkeypatch.setattr(engine, "_PARALLEL_MIN_HOUSEHOLDS", 10**12)
+    monkeypatch.setattr(engine, "_KEY_HISTOGRAM_CELLS", 1 << 40)
+    one = aggregate(index, "h3", res=res, rollup_min_count=rollup)
+    monkeypatch.setattr(engine, "_KEY_HISTOGRAM_CELLS", engine.N_PROFILES * 3)  # 3 groups a slice
+    sliced = aggregate(index, "h3", res=res, rollup_min_count=rollup)
+    assert len(one) > 3 * 4
+    pd.testing.assert_frame_equal(one, sliced, check_exact=False, rtol=1e-12)
+    key_columns = [c for c in one.columns if c.startswith("ckey_")]
+    assert key_columns and one[key_columns].to_numpy().any()
