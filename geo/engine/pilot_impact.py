@@ -11,20 +11,25 @@ For each pilot project and each capital, between two survey rounds (:func:`geo.e
   left out of both means (no one to compare them with); ``participants`` counts those compared;
 * the **difference** of the mean capital change (later minus earlier score), participants minus
   the reweighted comparison, with a 95% confidence interval, and the share of each group that
-  moved up a level (the comparison's share reweighted the same way).
+  moved up a level (the comparison's share reweighted the same way);
+* a household whose change in a capital is unknown (a score missing in a round) does not count
+  for that capital: the capital's means, levels compared, weights and interval are those of the
+  households whose change is known (the groups' counts and shares stay the pilot's).
 
 The estimator is the post-stratified difference in means (strata: the starting level):
 ``d = mean_P - sum_l pi_l * mean_C,l`` with ``pi_l`` the participants' share at level ``l``. Its
 variance is ``s_P^2 / n_P + sum_l pi_l^2 * s_C,l^2 / n_C,l`` (sample variances; the participants'
-mix taken as fixed, as the comparison is weighted to it); the interval is ``d +- z * se`` with the
+mix taken as fixed, as the comparison is weighted to it; a level with one comparison household
+takes the comparison's variance over all its levels); the interval is ``d +- z * se`` with the
 normal quantile ``z`` from :class:`statistics.NormalDist` (1.96). It is a comparison of like with
 like on what the data holds, not proof that the pilot caused the difference: households chose or
 were chosen to take part.
 
 Released like every table (:mod:`geo.engine.protect`): values are shown only where both groups
-hold at least ``k`` households; in the public release the two counts are perturbed by their cell
-keys, the mean changes and shares carry their households' noise, and a share is withheld when
-the count of households that moved up is.
+hold at least ``k`` households (a capital's values, where both hold ``k`` with a known change);
+in the public release the two counts are perturbed by their cell keys, the mean changes and
+shares carry their households' noise, and a share is withheld when the count of households that
+moved up is.
 """
 
 from __future__ import annotations
@@ -50,22 +55,34 @@ CONFIDENCE = 0.95
 _STREAM_UP = STREAM_HOUSEHOLDS
 
 
+def _categorical(values: pd.Series) -> pd.Categorical:
+    """``values`` as a categorical (a categorical column as it is: no pass through text per row)."""
+    column = pd.Series(values)
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        return column.array
+    return column.astype("string").astype("category").array
+
+
 def _pilot_ids(pairs: pd.DataFrame, pilots: pd.DataFrame | None) -> list[str]:
     """``pilots``' ids in their order, then any other pilot the pairs name (sorted)."""
     listed: list[str] = []
     if pilots is not None:
         check_columns(pilots, "pilots", ("pilot_id",))
         listed = [str(p) for p in pd.unique(pilots["pilot_id"].dropna().astype(str))]
-    named = pd.concat([pairs["pilot_from"].astype("string"), pairs["pilot_to"].astype("string")]).dropna()
-    return listed + sorted(set(pd.unique(named).tolist()) - set(listed))
+    named: set[str] = set()
+    for name in ("pilot_from", "pilot_to"):
+        column = _categorical(pairs[name])
+        used = np.unique(column.codes[column.codes >= 0])
+        named.update(column.categories[used].astype("string").astype(str).tolist())
+    return listed + sorted(named - set(listed))
 
 
 def _codes_of(values: pd.Series, names: list[str]) -> np.ndarray:
     """Index of each value in ``names`` (int64), -1 for none."""
-    column = pd.Series(values).astype("string").astype("category")
-    lookup = pd.Index(names).get_indexer(column.cat.categories.astype(str))
+    column = _categorical(values)
+    lookup = pd.Index(names).get_indexer(column.categories.astype("string").astype(str))
     # a missing value has code -1, which picks the appended -1 (also when no value occurs at all)
-    return np.append(lookup, -1).astype(np.int64)[column.cat.codes.to_numpy()]
+    return np.append(lookup, -1).astype(np.int64)[column.codes]
 
 
 #: Starting levels as strata: 1-4, and 0 for an unknown level (compared with no one).

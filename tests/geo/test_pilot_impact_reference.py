@@ -267,7 +267,8 @@ def test_equal_to_the_reference_with_listed_pilots_and_none_at_all():
     listed = pd.DataFrame({"pilot_id": ["P9", "P3", None, "P3"]})
     table = assert_same(pairs, pilots=listed, exact=True)
     assert table["pilot_id"].drop_duplicates().tolist()[:2] == ["P9", "P3"]
-    no_pilot = pairs.assign(pilot_from=pd.Categorical([None] * len(pairs)), pilot_to=pd.Categorical([None] * len(pairs)))
+    nobody = pd.Categorical([None] * len(pairs))
+    no_pilot = pairs.assign(pilot_from=nobody, pilot_to=nobody.copy())
     assert assert_same(no_pilot).empty
     assert len(assert_same(no_pilot, pilots=listed)) == 2 * len(CAPITALS)
     assert assert_same(pairs.iloc[:0], exact=True).empty
@@ -337,3 +338,24 @@ def test_an_unknown_change_no_longer_blanks_the_capital():
     known = pairs.assign(**{f"{c}_change": pairs[f"{c}_change"].fillna(0.0) for c in CAPITALS})
     pd.testing.assert_frame_equal(_reference_pilot_impact(known, nan_aware=False), pilot_impact(known),
                                   check_exact=False, rtol=1e-9)
+
+
+def test_bench_pilot_impact_times_both_and_finds_them_equal(capsys):
+    """``python -m bench pilot-impact`` on a tiny N: both releases timed, the tables equal."""
+    from bench.__main__ import main
+
+    assert main(["pilot-impact", "--households", "3000", "--repeat", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "| 3,000 |" in out and "| public |" in out and "| exact |" in out and "| NO |" not in out
+
+
+@pytest.mark.parametrize("dtype", ["string", object])
+def test_equal_to_the_reference_with_pilots_as_text(dtype):
+    """Pilot columns as text rather than categories (read from a file, say); one id as a number."""
+    pairs = random_pairs(2)
+    text = {name: pairs[name].astype(dtype) for name in ("pilot_from", "pilot_to")}
+    as_text = pairs.assign(**text)
+    assert_same(as_text, exact=True)
+    assert_same(as_text, pilots=pd.DataFrame({"pilot_id": ["P4", 7]}))
+    numbered = pairs.assign(pilot_to=pairs["pilot_to"].cat.rename_categories({"P1": 7}))
+    assert_same(numbered, pilots=pd.DataFrame({"pilot_id": [7, "P4"]}), exact=True)
