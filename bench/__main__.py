@@ -12,7 +12,8 @@ from collections.abc import Sequence
 from geo.cli import command_parser, run
 
 #: Modules whose ``add_commands(subparsers)`` add the benchmarks.
-COMMAND_MODULES: tuple[str, ...] = ("bench.engine", "bench.dashboard", "bench.national", "bench.load", "bench.mobility", "bench.database")
+COMMAND_MODULES: tuple[str, ...] = ("bench.engine", "bench.dashboard", "bench.national", "bench.load", "bench.mobility", "bench.database",
+                                   "bench.pilot_impact")
 
 
 def build_parser():
