@@ -141,8 +141,19 @@ def ensure_national(households: int, out_dir: Path, *, regenerate: bool = False)
     return path, manifest, False
 
 
+#: The view each mode is first drawn with, before its filter changes are timed: a filter not in
+#: :data:`bench.dashboard.FILTERS`, so no timed change repeats the view drawn before it.
+FIRST_DRAW_FILTER: dict = {"levels": (3, 4)}
+
+
 def filter_change_times(index, boundaries, modes: tuple[str, ...], repeat: int = 1) -> list[dict]:
-    """Server time of the Overview per mode and filter change (best of ``repeat``), in seconds."""
+    """Server time of the Overview per mode and filter change (best of ``repeat``), in seconds.
+
+    A filter change happens on a map already drawn: each mode is first drawn once (with
+    :data:`FIRST_DRAW_FILTER`), as a user reaches it by changing the map level, and that first
+    draw is reported apart (``first_draw_s``: the first map of a level also renders its area
+    names and thins its polygons once per process), not as a filter change.
+    """
     from bench.dashboard import FILTERS, MODES, render_overview
     from geo.views.viewstate import ViewState
 
@@ -150,6 +161,9 @@ def filter_change_times(index, boundaries, modes: tuple[str, ...], repeat: int =
     for label, fields in MODES:
         if label not in modes:
             continue
+        started = time.perf_counter()
+        render_overview(index, boundaries, replace(ViewState(**fields), **FIRST_DRAW_FILTER))
+        first_draw = time.perf_counter() - started
         times = []
         for _, filters in FILTERS:
             view = replace(ViewState(**fields), **filters)
@@ -159,8 +173,8 @@ def filter_change_times(index, boundaries, modes: tuple[str, ...], repeat: int =
                 render_overview(index, boundaries, view)
                 best = min(best, time.perf_counter() - started)
             times.append(best)
-        rows.append({"mode": label, "median_s": statistics.median(times), "max_s": max(times),
-                     "per_filter_s": dict(zip([name for name, _ in FILTERS], times))})
+        rows.append({"mode": label, "first_draw_s": first_draw, "median_s": statistics.median(times),
+                     "max_s": max(times), "per_filter_s": dict(zip([name for name, _ in FILTERS], times))})
     return rows
 
 
@@ -315,7 +329,8 @@ def format_report(r: dict) -> str:
         s = small.get(row["mode"])
         ratio = f"x{row['median_s'] / s['median_s']:.0f}" if s else "—"
         lines.append(f"  {row['mode']:<36}{row['median_s']:>7.2f} / {row['max_s']:<6.2f}"
-                     + (f"{s['median_s']:>6.2f} / {s['max_s']:<5.2f}" if s else f"{'—':>14}") + f"{ratio:>8}")
+                     + (f"{s['median_s']:>6.2f} / {s['max_s']:<5.2f}" if s else f"{'—':>14}") + f"{ratio:>8}"
+                     + (f"   first draw of the level {row['first_draw_s']:.2f} s" if "first_draw_s" in row else ""))
     slowest = max(row["max_s"] for row in r["filter_change"])
     lines.append(f"  slowest filter change {slowest:.2f} s   target < {TARGET_FILTER_CHANGE_S:.1f} s: "
                  f"{_verdict(slowest < TARGET_FILTER_CHANGE_S)}")
@@ -332,8 +347,8 @@ def _verdict(ok: bool) -> str:
 
 def filter_changes_only(households: int, *, out_dir: Path | None = None, passes: int = 2) -> dict:
     """Only the filter changes, on the national data already written (generated when missing):
-    ``passes`` passes over every mode and filter in one process, the first including each level's
-    one-time kept sums (:mod:`geo.engine.cube`), with the load average before each pass. For
+    ``passes`` passes over every mode and filter in one process (each mode drawn first, see
+    :func:`filter_change_times`), with the load average before each pass. For
     comparing code before and after a change in the same conditions (docs/SCALE.md)."""
     from geo.engine.persist import read_index
 
@@ -468,7 +483,8 @@ def format_filter_changes(r: dict) -> str:
         lines.append(f"pass {k + 1} (load average {one['load_average']}), slowest {one['slowest_s']:.2f} s, "
                      f"target < {TARGET_FILTER_CHANGE_S:.1f} s: {_verdict(one['slowest_s'] < TARGET_FILTER_CHANGE_S)}")
         for row in one["filter_change"]:
-            lines.append(f"  {row['mode']:<36}" + " ".join(f"{t:.2f}" for t in row["per_filter_s"].values()))
+            first = f"   (first draw of the level {row['first_draw_s']:.2f})" if "first_draw_s" in row else ""
+            lines.append(f"  {row['mode']:<36}" + " ".join(f"{t:.2f}" for t in row["per_filter_s"].values()) + first)
     return "\n".join(lines)
 
 

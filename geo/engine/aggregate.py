@@ -703,21 +703,31 @@ def _sums_by_key(index: HouseholdIndex, positions: np.ndarray, keys: np.ndarray,
     return _raw_sums(groups, _Rows(index, positions[order]), cutoff, k_dep, cell_keys), keys[starts]
 
 
-def _move_to_exact_cells(index: HouseholdIndex, mask: np.ndarray | None, res: int, keys: np.ndarray,
-                         raw: dict[str, np.ndarray], cutoff: float, k_dep: int, cell_keys: bool
-                         ) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """Sums by parent-of-res-10 cell (``keys``, ``raw``) made sums by exact cell at ``res``: the
-    households :func:`moved_at` lists are taken out of their parent's sums and added to their cell's.
-    Every sum is additive, so this costs a pass over the moved households only (about 6 %)."""
+def _moved_sum_tasks(index: HouseholdIndex, mask: np.ndarray | None, res: int, cutoff: float, k_dep: int,
+                     cell_keys: bool) -> list:
+    """The two sums :func:`_move_to_exact_cells` needs, as tasks to run (each returns raw sums
+    and sorted keys): the selected households :func:`moved_at` lists, by the parent of their
+    res-10 cell (taken out) and by their exact cell (added). None when no household moves."""
     pos, exact = moved_at(index, res)
     if mask is not None and pos.size:
         keep = mask[pos]
         pos, exact = pos[keep], exact[keep]
     if pos.size == 0:
-        return raw, keys
+        return []
     parent = parents_unchecked(np.asarray(index.cell).take(pos), res)
-    out_raw, out_keys = _sums_by_key(index, pos, parent, cutoff, k_dep, cell_keys)
-    in_raw, in_keys = _sums_by_key(index, pos, exact, cutoff, k_dep, cell_keys)
+    return [lambda: _sums_by_key(index, pos, parent, cutoff, k_dep, cell_keys),
+            lambda: _sums_by_key(index, pos, exact, cutoff, k_dep, cell_keys)]
+
+
+def _move_to_exact_cells(keys: np.ndarray, raw: dict[str, np.ndarray], moved: list
+                         ) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Sums by parent-of-res-10 cell (``keys``, ``raw``) made sums by exact cell at ``res``: the
+    households :func:`moved_at` lists are taken out of their parent's sums and added to their
+    cell's (``moved``: the results of :func:`_moved_sum_tasks`, none when no household moves).
+    Every sum is additive, so this costs a pass over the moved households only (about 6 %)."""
+    if not moved:
+        return raw, keys
+    (out_raw, out_keys), (in_raw, in_keys) = moved
     # Both are sorted: only the cells that held none of the parents' households need a place.
     at = np.minimum(np.searchsorted(keys, in_keys), max(keys.size - 1, 0))
     fresh = in_keys if keys.size == 0 else in_keys[keys[at] != in_keys]
@@ -746,14 +756,18 @@ def _sums(index: HouseholdIndex, mask: np.ndarray | None, by: str, res: int | No
     and ``bincount`` release the GIL). Admin parts have one column per area whatever the part and
     are added element-wise. H3 parts (without roll-up) are cut where the parent cell at ``res``
     changes (:func:`_h3_edges`), so no cell spans two parts and their columns are concatenated.
+    H3 sums below res 10 without roll-up come out by exact cell (:func:`_move_to_exact_cells`).
     """
     start = int(np.searchsorted(index.cell, 1)) if by == "h3" else 0
     workers = os.cpu_count() or 1
     rollup = by == "h3" and rollup_min_count is not None and rollup_min_count > 1
+    moving = by == "h3" and not rollup and res is not None and res < INDEX_RES
+    moved_tasks = _moved_sum_tasks(index, mask, res, cutoff, k_dep, cell_keys) if moving else []
     if rollup or workers <= 1 or index.n - start < _PARALLEL_MIN_HOUSEHOLDS:
         sel = _Selection(index, mask, start)
         groups, keys = _groups_for(index, sel, by, res, rollup_min_count, mask)
-        return _raw_sums(groups, sel, cutoff, k_dep, cell_keys), keys
+        raw = _raw_sums(groups, sel, cutoff, k_dep, cell_keys)
+        return _move_to_exact_cells(keys, raw, [task() for task in moved_tasks]) if moving else (raw, keys)
 
     def part(bounds: tuple[int, int]) -> tuple[dict[str, np.ndarray], np.ndarray]:
         sel = _Selection(index, mask, *bounds)
@@ -765,10 +779,13 @@ def _sums(index: HouseholdIndex, mask: np.ndarray | None, by: str, res: int | No
         assert res is not None
         edges = _h3_edges(index.cell, edges, res)
     with ThreadPoolExecutor(max_workers=workers) as pool:
+        # The moved households' two sums run beside the parts: no core waits for the last step.
+        moved = [pool.submit(task) for task in moved_tasks]
         parts = list(pool.map(part, zip(edges[:-1], edges[1:])))
+        moved = [future.result() for future in moved]
     if by == "h3":
-        return ({name: np.concatenate([p[0][name] for p in parts], axis=-1) for name in parts[0][0]},
-                np.concatenate([p[1] for p in parts]))
+        raw = {name: np.concatenate([p[0][name] for p in parts], axis=-1) for name in parts[0][0]}
+        return _move_to_exact_cells(np.concatenate([p[1] for p in parts]), raw, moved)
     return {name: sum(p[0][name] for p in parts) for name in parts[0][0]}, parts[0][1]
 
 
@@ -1028,8 +1045,6 @@ def aggregate(
     raw, keys = _sums(index, mask, by, res, rollup_min_count, cutoff, k_dep, cell_keys)
     if by == "h3" and rollup_min_count is not None and rollup_min_count > 1:
         raw, keys = _merge_equal_keys(raw, keys)
-    elif by == "h3" and res is not None and res < INDEX_RES:
-        raw, keys = _move_to_exact_cells(index, mask, res, keys, raw, cutoff, k_dep, cell_keys)
     selected_total = int(mask.sum()) if mask is not None else index.n
 
     if by == "h3":

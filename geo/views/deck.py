@@ -186,13 +186,36 @@ def resolution_for_zoom(zoom: float, *, max_res: int = 9) -> int:
 
 def geojson_geometries(geometries) -> list[dict]:
     """GeoJSON geometry dicts for shapely geometries, written by GEOS in one vectorised call
-    (several times faster than ``shapely.geometry.mapping`` per geometry on large polygons)."""
+    (several times faster than ``shapely.geometry.mapping`` per geometry on large polygons).
+
+    Boundaries do not change with the filters, and the Change page draws the same polygons three
+    times: each geometry's dict is kept (with the geometry, as :func:`geometry_for_zoom` keeps
+    its thinned polygons) and handed out again. The dicts are shared: read them, never change them.
+    """
     import json
 
     array = np.asarray(list(geometries), dtype=object)
     if not array.size:
         return []
-    return [json.loads(text) if text is not None else None for text in shapely.to_geojson(array).tolist()]
+    out: list[dict | None] = [None] * len(array)
+    missing = []
+    for i, shape in enumerate(array):
+        kept = _GEOJSON.get(id(shape))
+        if kept is not None and kept[0] is shape:
+            out[i] = kept[1]
+        elif shape is not None:
+            missing.append(i)
+    if missing:
+        if len(_GEOJSON) + len(missing) > _THINNED_MAX:
+            _GEOJSON.clear()
+        for i, text in zip(missing, shapely.to_geojson(array[missing]).tolist()):
+            out[i] = json.loads(text) if text is not None else None
+            _GEOJSON[id(array[i])] = (array[i], out[i])
+    return out
+
+
+#: GeoJSON dicts by id of the geometry, with the geometry (see :func:`geojson_geometries`).
+_GEOJSON: dict[int, tuple[object, dict | None]] = {}
 
 
 def _rgba_lists(colours: np.ndarray) -> list[list[int]]:
