@@ -366,11 +366,19 @@ def _selection(pairs: pd.DataFrame, mask: object) -> np.ndarray | None:
     return selected
 
 
+def _cell_column(pairs: pd.DataFrame, res: int) -> pd.Series:
+    """Each pair's H3 cell at ``res`` (categorical of uint64 cells, missing without a position): its
+    ``cell_<res>`` column, or computed from ``lat`` / ``lon`` (shared with the pairs cube)."""
+    if f"cell_{res}" in pairs.columns:
+        return pairs[f"cell_{res}"]
+    return pd.Series(_cells_categorical(pairs["lat"].to_numpy(dtype="float64"),
+                                        pairs["lon"].to_numpy(dtype="float64"), res))
+
+
 def _groups(pairs: pd.DataFrame, by: str, res: int | None, mask: np.ndarray | None):
     """(rows counted, group of each, number of groups, the key column of each group)."""
     if by == "h3":
-        column = pairs[f"cell_{res}"] if f"cell_{res}" in pairs.columns else pd.Series(_cells_categorical(
-            pairs["lat"].to_numpy(dtype="float64"), pairs["lon"].to_numpy(dtype="float64"), res))
+        column = _cell_column(pairs, res)
         codes = column.cat.codes.to_numpy()
         keep = codes >= 0 if mask is None else mask & (codes >= 0)
         rows = np.flatnonzero(keep) if mask is not None or not keep.all() else None
