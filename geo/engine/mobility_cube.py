@@ -28,15 +28,29 @@ same code as the plain path: the same table, columns, dtypes, ``attrs``, protect
 keys; a mean change equal up to float rounding (the changes are summed per combination first).
 
 The cube answers by province, district and subdistrict at the default change threshold
-(:func:`answers`); H3 maps, another threshold and (without the deficit code) a filter on
-capitals in deficit use the plain path. Filters are applied to the
+(:func:`answers`); another threshold and (without the deficit code) a filter on capitals in
+deficit use the plain path. Filters are applied to the
 cube's :attr:`PairsCube.rows`, a small frame with the columns the Change page's filter reads
 (:func:`geo.views.change.pairs_mask` works on it unchanged): one representative value per row,
 equal for every pair of the row as far as any filter can tell.
 
 The cube of a pairs frame is built on first use and kept while the frame lives
-(:func:`pairs_cube_for`); the pairs must not be changed afterwards. Figures: docs/ENGINE.md
-("Mobility between rounds"). Pure numpy / pandas: no Streamlit.
+(:func:`pairs_cube_for`); the pairs must not be changed afterwards.
+
+**H3 maps** have a cube per resolution, :class:`PairsH3Cube` (``build_pairs_cube(pairs,
+res=r)``): every pair with a position counted in the cell containing its placed position at
+``r`` (the pairs' ``cell_<r>``, the plain path's cells), by cell × province × district × earlier
+level × pilots (a cell may straddle areas: the map's filters and scope, provinces and districts,
+select whole rows exactly), in two layers to stay lean: those rows hold the capitals' counts
+(int32), record-key sums (uint32 when they fit) and change sums (float64); their split by
+transition code holds only pairs and record-key sums. :func:`h3_cube_for` keeps it per pairs
+frame and resolution when it has fewer transition rows than a quarter of the pairs
+(:data:`H3_CUBE_MAX_SHARE`; a fine resolution has about a row per pair and takes the plain path),
+:func:`cube_mobility_table` answers ``by="h3"`` from it (the same released table) and
+:func:`cube_released_cell_count` counts the cells a table would show, which the Change map
+needs to pick its resolution. Subdistricts and capitals in deficit are not kept: the plain path.
+
+Figures: docs/ENGINE.md ("Mobility between rounds"). Pure numpy / pandas: no Streamlit.
 """
 
 from __future__ import annotations
@@ -280,8 +294,9 @@ def register_pairs_cube(pairs: pd.DataFrame, cube: PairsCube) -> None:
 
 
 def answers(by: str, change_threshold: float = CHANGE_THRESHOLD) -> bool:
-    """True when a cube answers a table ``by`` this level at this threshold (admin levels, the
-    default threshold); otherwise use :func:`geo.engine.mobility.mobility_table`."""
+    """True when the area cube answers a table ``by`` this level at this threshold (admin levels,
+    the default threshold; H3 maps: :func:`h3_cube_for`); otherwise use
+    :func:`geo.engine.mobility.mobility_table`."""
     return by in CUBE_BY and float(change_threshold) == CHANGE_THRESHOLD
 
 
@@ -592,19 +607,12 @@ def _h3_table(cube: PairsH3Cube, *, res: int | None, change_threshold: float, ex
     rows, transitions = _h3_selected(cube, mask)
     group_t, households, keys = _h3_households(cube, transitions)
     shown, withheld_before = _h3_shown(households, keys, exact=exact, k=k)
-    dense = (np.cumsum(shown) - 1).astype(np.int64)
     n_groups = int(shown.sum())
-    # Only the rows of the cells shown.
-    kept_t = shown[group_t]
-    if not kept_t.all():
-        transitions = np.flatnonzero(kept_t) if transitions is None else transitions[kept_t]
-        group_t = group_t[kept_t]
+    # The rows of cells not shown are summed into one more group, dropped (cheaper than gathering
+    # the rest of the rows' measures).
+    slot = np.where(shown, np.cumsum(shown) - 1, n_groups).astype(np.int64)
     group = cube.cell if rows is None else cube.cell[rows]
-    kept = shown[group]
-    if not kept.all():
-        rows = np.flatnonzero(kept) if rows is None else rows[kept]
-        group = group[kept]
-    sums = _h3_sums(cube, transitions, dense[group_t], rows, dense[group], n_groups)
+    sums = _h3_sums(cube, transitions, slot[group_t], rows, slot[group], n_groups)
     return _released_table(sums, "h3_cell", cube.cells[shown], by="h3", res=cube.res, k=k, exact=exact,
                            threshold=threshold, years=cube.years, withheld_before=withheld_before)
 
@@ -612,27 +620,30 @@ def _h3_table(cube: PairsH3Cube, *, res: int | None, change_threshold: float, ex
 def _h3_sums(cube: PairsH3Cube, transitions: np.ndarray | None, group_t: np.ndarray, rows: np.ndarray | None,
              group: np.ndarray, n_groups: int) -> dict[str, np.ndarray]:
     """:func:`geo.engine.mobility._sums`' figures per cell: the counts from the transition rows,
-    the capitals' from the rows."""
+    the capitals' from the rows. A group ``n_groups`` (rows of cells not shown) is summed and dropped."""
     def pick(values: np.ndarray, which: np.ndarray | None) -> np.ndarray:
         return values if which is None else values[which]
+
+    def summed(values: np.ndarray) -> np.ndarray:
+        return np.bincount(group, weights=pick(values, rows), minlength=n_groups + 1)[:n_groups]
 
     code = pick(cube.transition, transitions)
     present = np.bincount(code, minlength=_N_CODES) > 0
     n_codes = int(present.sum())
-    flat = (np.cumsum(present) - 1)[code] * n_groups + group_t
-    size = n_codes * n_groups
-    counts = np.bincount(flat, weights=pick(cube.pairs, transitions), minlength=size).reshape(n_codes, n_groups)
-    keys = np.bincount(flat, weights=pick(cube.key, transitions), minlength=size).reshape(n_codes, n_groups)
-    by_count, by_key = _combine(counts, _INDICATORS[present]), _combine(keys, _INDICATORS[present])
+    flat = (np.cumsum(present) - 1)[code] * (n_groups + 1) + group_t
+    size = n_codes * (n_groups + 1)
+    counts = np.bincount(flat, weights=pick(cube.pairs, transitions), minlength=size).reshape(n_codes, n_groups + 1)
+    keys = np.bincount(flat, weights=pick(cube.key, transitions), minlength=size).reshape(n_codes, n_groups + 1)
+    by_count = _combine(counts[:, :n_groups], _INDICATORS[present])
+    by_key = _combine(keys[:, :n_groups], _INDICATORS[present])
     out: dict[str, np.ndarray] = {}
     for j, name in enumerate(_ALL_COUNTED):
         out[name], out[f"key_{name}"] = by_count[j], by_key[j]
     for i, capital in enumerate(CAPITALS):
         per = {}
         for j, what in enumerate(_H3_CLASSES):
-            per[what] = np.bincount(group, weights=pick(cube.counts[:, 3 * i + j], rows), minlength=n_groups)
-            per[f"key_{what}"] = np.bincount(group, weights=pick(cube.keys[:, 3 * i + j], rows), minlength=n_groups)
-        out[f"sum_{capital}"] = np.bincount(group, weights=pick(cube.sums[:, i], rows), minlength=n_groups)
+            per[what], per[f"key_{what}"] = summed(cube.counts[:, 3 * i + j]), summed(cube.keys[:, 3 * i + j])
+        out[f"sum_{capital}"] = summed(cube.sums[:, i])
         out[f"known_{capital}"], out[f"key_known_{capital}"] = per["known"], per["key_known"]
         for what in ("improved", "worse"):
             out[f"{capital}_{what}"], out[f"key_{capital}_{what}"] = per[what], per[f"key_{what}"]
