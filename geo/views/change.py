@@ -133,12 +133,13 @@ def _cube(pairs: pd.DataFrame, view: ViewState, change_threshold: float) -> Pair
     return cube_for_filter(pairs_cube_for(pairs), deficit=False, pilots=bool(view.pilots))
 
 
-def _h3_cube(pairs: pd.DataFrame, view: ViewState, change_threshold: float, res: int) -> PairsH3Cube | None:
+def _h3_cube(pairs: pd.DataFrame, view: ViewState, change_threshold: float, res: int,
+             scope: str) -> PairsH3Cube | None:
     """The H3 cube of the pairs at ``res`` (:func:`~geo.engine.mobility_cube.h3_cube_for`) when it
     answers the view's filters (the same rule as :func:`_cube`: not on capitals in deficit, at the
-    default threshold); ``None`` for the plain path, also where the cube is not worthwhile (a fine
-    resolution)."""
-    if _cube(pairs, view, change_threshold) is None:
+    default threshold; a scope of a province or a district, the areas it keeps); ``None`` for the
+    plain path, also where the cube is not worthwhile (a fine resolution)."""
+    if _cube(pairs, view, change_threshold) is None or (scope and area_level(scope) == "subdistrict"):
         return None
     return h3_cube_for(pairs, res)
 
@@ -151,7 +152,7 @@ def _h3_change_table(pairs: pd.DataFrame, view: ViewState, scope: str, res: int,
     plain path (``options["mask"]``: the pairs' mask, made when first needed)."""
     notices = []
     while True:
-        cube = _h3_cube(pairs, view, change_threshold, res)
+        cube = _h3_cube(pairs, view, change_threshold, res, scope)
         if cube is not None:
             mask = pairs_mask(cube.rows, view, area=scope)
             released = {"exact": options["exact"], "min_count": options["min_count"], "mask": mask}
