@@ -149,8 +149,8 @@ def _h3_change_table(pairs: pd.DataFrame, view: ViewState, scope: str, res: int,
     """The H3 table of the view at ``res``, or at a coarser resolution while the release shows
     more than :data:`~geo.views.mapview.MAX_CELLS` cells: (table, resolution, notices). From the
     H3 cube where it answers (the cells counted from it before one table is made), else the
-    plain path (``options["mask"]``: the pairs' mask, made when first needed)."""
-    notices = []
+    plain path with ``options`` (their ``mask`` over the pairs made here when first needed)."""
+    notices, plain = [], options if "mask" in options else None
     while True:
         cube = _h3_cube(pairs, view, change_threshold, res, scope)
         if cube is not None:
@@ -159,9 +159,8 @@ def _h3_change_table(pairs: pd.DataFrame, view: ViewState, scope: str, res: int,
             if cube_released_cell_count(cube, **released) <= MAX_CELLS or res <= MAP_RESOLUTIONS[0]:
                 return cube_mobility_table(cube, by="h3", change_threshold=change_threshold, **released), res, notices
         else:
-            if "mask" not in options:
-                options["mask"] = pairs_mask(pairs, view, area=scope)
-            table = mobility_table(pairs, by="h3", res=res, **options)
+            plain = plain or {**options, "mask": pairs_mask(pairs, view, area=scope)}
+            table = mobility_table(pairs, by="h3", res=res, **plain)
             if len(table) <= MAX_CELLS or res <= MAP_RESOLUTIONS[0]:
                 return table, res, notices
         res -= 1
