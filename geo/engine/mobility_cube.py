@@ -41,8 +41,8 @@ The cube of a pairs frame is built on first use and kept while the frame lives
 res=r)``): every pair with a position counted in the cell containing its placed position at
 ``r`` (the pairs' ``cell_<r>``, the plain path's cells), by cell × province × district × earlier
 level × pilots (a cell may straddle areas: the map's filters and scope, provinces and districts,
-select whole rows exactly), in two layers to stay lean: those rows hold the capitals' counts
-(int32), record-key sums (uint32 when they fit) and change sums (float64); their split by
+select whole rows exactly), in two layers to stay lean: those rows hold the capitals' counts and
+record-key sums (as narrow as they fit: uint16, uint32) and change sums (float64); their split by
 transition code holds only pairs and record-key sums. :func:`h3_cube_for` keeps it per pairs
 frame and resolution when it has fewer transition rows than a quarter of the pairs
 (:data:`H3_CUBE_MAX_SHARE`; a fine resolution has about a row per pair and takes the plain path),
@@ -435,13 +435,13 @@ class PairsH3Cube:
         uint64 H3 cells (the pairs' ``cell_<res>`` categories, the plain path's table keys).
     counts, keys : numpy.ndarray
         Per row and capital (Fortran order, column ``3 * i + j`` for capital ``i`` and ``j`` in
-        known / improved / worse at the default threshold): pairs (int32) and their record-key
-        sums (uint32, or int64 when a sum does not fit).
+        known / improved / worse at the default threshold): pairs and their record-key sums, each
+        array in the narrowest of uint16, uint32 and int64 that holds it.
     sums : numpy.ndarray
         float64, per row and capital: the sum of the known changes.
     parent, transition, pairs, key : numpy.ndarray
         The transition rows: each one's row in ``rows`` (int32), its transition code (uint8),
-        pairs (int32) and record-key sum (uint32 or int64).
+        pairs and record-key sum (uint16, uint32 or int64, as narrow as they fit).
     years : dict
     """
 
@@ -467,8 +467,10 @@ class PairsH3Cube:
 
 
 def _whole(sums: np.ndarray) -> np.ndarray:
-    """Whole-number sums (float64 from a histogram) as uint32 when every one fits, else int64."""
-    return sums.astype(np.uint32 if sums.size == 0 or sums.max() < 2 ** 32 else np.int64)
+    """Whole-number sums (non-negative, from a histogram) in the narrowest of uint16, uint32 and
+    int64 that holds every one (Fortran order kept)."""
+    top = sums.max() if sums.size else 0
+    return sums.astype(np.uint16 if top < 2 ** 16 else np.uint32 if top < 2 ** 32 else np.int64, order="K")
 
 
 def _first_of(combo: np.ndarray, n_combo: int) -> np.ndarray:
@@ -512,16 +514,15 @@ def _build_h3_cube(pairs: pd.DataFrame, res: int, *, max_rows: int | None) -> Pa
     by_transition, n_transitions = _combined(combo, n_combo, transition.astype(np.int64), _N_CODES)
     if max_rows is not None and n_transitions >= max_rows:
         return None
-    count_type = np.int32 if cell.size < 2 ** 31 else np.int64
     key = take(pairs["record_key"].to_numpy(dtype=np.uint16)).astype(np.float64)
     first_t = _first_of(by_transition, n_transitions)
     first = _first_of(combo, n_combo)
     parent, transition_rows = combo[first_t].astype(np.int32), transition[first_t]
-    pairs_t = np.bincount(by_transition, minlength=n_transitions).astype(count_type)
+    pairs_t = _whole(np.bincount(by_transition, minlength=n_transitions))
     key_t = _whole(np.bincount(by_transition, weights=key, minlength=n_transitions))
     del by_transition
     classes = take(pairs["capital_classes"].to_numpy(dtype=np.uint16))
-    counts = np.empty((n_combo, 3 * len(CAPITALS)), dtype=count_type, order="F")
+    counts = np.empty((n_combo, 3 * len(CAPITALS)), dtype=np.int64, order="F")
     keys = np.empty((n_combo, 3 * len(CAPITALS)), order="F")
     sums = np.empty((n_combo, len(CAPITALS)), order="F")
     for i, capital in enumerate(CAPITALS):
@@ -543,8 +544,8 @@ def _build_h3_cube(pairs: pd.DataFrame, res: int, *, max_rows: int | None) -> Pa
         **{name: pd.Categorical.from_codes(pairs[name].cat.codes.to_numpy()[at], dtype=pairs[name].dtype)
            for name in ("pilot_from", "pilot_to")},
     })
-    return PairsH3Cube(rows=rows, res=res, cell=cell[first].astype(np.int32), cells=cells, counts=counts,
-                       keys=np.asfortranarray(_whole(keys)), sums=sums, parent=parent, transition=transition_rows,
+    return PairsH3Cube(rows=rows, res=res, cell=cell[first].astype(np.int32), cells=cells, counts=_whole(counts),
+                       keys=_whole(keys), sums=sums, parent=parent, transition=transition_rows,
                        pairs=pairs_t, key=key_t,
                        years={"year_from": pairs.attrs.get("year_from"), "year_to": pairs.attrs.get("year_to")})
 
