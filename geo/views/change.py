@@ -195,6 +195,17 @@ def change_headline(totals: pd.Series, lang: str = "th") -> tuple[Headline, ...]
 # ---------------------------------------------------------------------------------------------
 
 
+def _provinces_held(pairs: pd.DataFrame) -> set[str]:
+    """The province codes (text) of the pairs: from a categorical's codes in one histogram, not
+    each pair's text (a third of a second per million pairs)."""
+    column = pairs["province_code"]
+    if not isinstance(column.dtype, pd.CategoricalDtype):
+        return set(column.astype("string").dropna().tolist())
+    codes = column.cat.codes.to_numpy()
+    used = np.bincount(codes[codes >= 0], minlength=len(column.cat.categories)) > 0
+    return set(pd.Index(column.cat.categories[used]).astype("string").tolist())
+
+
 def _released_rows(table: pd.DataFrame, key: str) -> pd.DataFrame:
     """A mobility table with the shares and the columns a map's classes read: ``households_shown``
     (the followed households as released, text) and ``suppressed`` (the area's followed withheld)."""
@@ -239,7 +250,7 @@ def change_map(pairs: pd.DataFrame, boundaries: dict, view: ViewState, *, contex
     map_view = MapView.from_viewstate(view, min_count=context.min_count, max_res=context.max_res,
                                       metric=metric or view.change, exact=context.exact)
     k = map_view.min_count
-    provinces = set(pairs["province_code"].astype("string").dropna().tolist())
+    provinces = _provinces_held(pairs)
     scope = map_view.scope_code
     scope_frame = _scope_frame(boundaries, map_view, provinces)
     bounds = tuple(float(b) for b in scope_frame.total_bounds)

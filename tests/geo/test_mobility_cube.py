@@ -348,3 +348,14 @@ def test_the_h3_change_map_reads_the_h3_cube_as_the_plain_path(view, exact, monk
     _same_table(pd.DataFrame(plain.table.drop(columns="geometry")), pd.DataFrame(cubed.table.drop(columns="geometry")))
     assert plain.headline == cubed.headline
     assert len(plain.table) > 0
+
+
+def test_the_change_map_reads_the_provinces_held_from_the_codes(pairs):
+    from geo.views.change import _provinces_held
+
+    column = pairs["province_code"]
+    some = pairs[(column == column.cat.categories[-1]).to_numpy()]  # a categorical with categories no pair uses
+    expected = set(some["province_code"].astype("string").dropna().tolist())
+    assert len(expected) < len(some["province_code"].cat.categories)
+    assert _provinces_held(some) == expected
+    assert _provinces_held(some.assign(province_code=some["province_code"].astype("string"))) == expected
