@@ -621,6 +621,35 @@ def mobility_table(pairs: pd.DataFrame, *, by: str, res: int | None = None,
                            years=pairs.attrs, withheld_before=withheld_before)
 
 
+def released_cell_count(pairs: pd.DataFrame, *, res: int, exact: bool = False, min_count: int = 10,
+                        mask: object = None) -> int:
+    """How many rows :func:`mobility_table` ``(pairs, by="h3", res=res, ...)`` would give: the cells
+    the public release shows (not withheld), every cell holding a pair in the exact release. Two
+    histograms over the selected pairs (households and record keys per cell), not the table's
+    passes: the Change map picks its resolution with it (at most
+    :data:`geo.views.mapview.MAX_CELLS` cells) before making one table.
+
+    Raises
+    ------
+    EngineInputError
+        As :func:`mobility_table` for a resolution outside 5-10, ``min_count`` below 1 or a mask
+        of the wrong shape.
+
+    Example
+    -------
+    >>> released_cell_count(pairs, res=7)  # doctest: +SKIP
+    """
+    _, res, _, k = _check_table_args(pairs, "h3", res, CHANGE_THRESHOLD, min_count)
+    rows, group, n_groups, _ = _groups(pairs, "h3", res, _selection(pairs, mask))
+    households = np.bincount(group, minlength=n_groups)
+    present = households > 0
+    if exact:
+        return int(present.sum())
+    key_sums = np.bincount(group, weights=_take(pairs["record_key"].to_numpy(dtype=np.uint16), rows),
+                           minlength=n_groups)
+    return int((present & (households >= k) & (perturb(households, key_sums) >= k)).sum())
+
+
 def _released_table(sums: dict[str, np.ndarray], key_name: str, keys: np.ndarray, *, by: str, res: int | None,
                     k: int, exact: bool, threshold: float, years: dict, withheld_before: int = 0) -> pd.DataFrame:
     """:func:`mobility_table`'s answer from the exact sums of the groups that hold a pair (``keys``

@@ -32,7 +32,7 @@ from geo.data.contract import CAPITALS
 from geo.engine.aggregate import attach_cell_geometry
 from geo.engine.filters import DEFAULT_DEFICIT_CUTOFF, NO_PILOT
 from geo.engine.mobility import (CHANGE_THRESHOLD, MOBILITY_COLUMNS, TRANSITION_COLUMNS, mobility_shares,
-                                 mobility_table, mobility_totals)
+                                 mobility_table, mobility_totals, released_cell_count)
 from geo.engine.mobility_cube import (PairsCube, PairsH3Cube, answers, cube_for_filter, cube_mobility_table,
                                       cube_mobility_totals, cube_released_cell_count, h3_cube_for, pairs_cube_for)
 from geo.views import style as mapstyle
@@ -148,8 +148,8 @@ def _h3_change_table(pairs: pd.DataFrame, view: ViewState, scope: str, res: int,
                      options: dict) -> tuple[pd.DataFrame, int, list[str]]:
     """The H3 table of the view at ``res``, or at a coarser resolution while the release shows
     more than :data:`~geo.views.mapview.MAX_CELLS` cells: (table, resolution, notices). From the
-    H3 cube where it answers (the cells counted from it before one table is made), else the
-    plain path with ``options`` (their ``mask`` over the pairs made here when first needed)."""
+    H3 cube where it answers, else the plain path with ``options`` (their ``mask`` over the pairs
+    made here when first needed); either way the cells are counted before one table is made."""
     notices, plain = [], options if "mask" in options else None
     while True:
         cube = _h3_cube(pairs, view, change_threshold, res, scope)
@@ -160,9 +160,9 @@ def _h3_change_table(pairs: pd.DataFrame, view: ViewState, scope: str, res: int,
                 return cube_mobility_table(cube, by="h3", change_threshold=change_threshold, **released), res, notices
         else:
             plain = plain or {**options, "mask": pairs_mask(pairs, view, area=scope)}
-            table = mobility_table(pairs, by="h3", res=res, **plain)
-            if len(table) <= MAX_CELLS or res <= MAP_RESOLUTIONS[0]:
-                return table, res, notices
+            counted = {name: plain[name] for name in ("exact", "min_count", "mask")}
+            if res <= MAP_RESOLUTIONS[0] or released_cell_count(pairs, res=res, **counted) <= MAX_CELLS:
+                return mobility_table(pairs, by="h3", res=res, **plain), res, notices
         res -= 1
         notices.append("res_capped")
 

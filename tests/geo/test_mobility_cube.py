@@ -11,7 +11,7 @@ import pytest
 
 from geo.data.contract import CAPITALS
 from geo.engine import mobility_cube
-from geo.engine.mobility import mobility_table, mobility_totals, pair_rounds
+from geo.engine.mobility import mobility_table, mobility_totals, pair_rounds, released_cell_count
 from geo.engine.mobility_cube import (H3_CUBE_MAX_SHARE, MEASURES, PairsH3Cube, answers, build_pairs_cube,
                                       cube_for_filter, cube_mobility_table, cube_mobility_totals,
                                       cube_released_cell_count, h3_cube_for, pairs_cube_for)
@@ -239,6 +239,7 @@ def _same_h3_answers(pairs: pd.DataFrame, cube, res: int, view: ViewState, *, ex
     cubed = cube_mobility_table(cube, by="h3", res=res, exact=exact, min_count=k, mask=rows)
     _same_table(plain, cubed)
     assert cube_released_cell_count(cube, exact=exact, min_count=k, mask=rows) == len(plain)
+    assert released_cell_count(pairs, res=res, exact=exact, min_count=k, mask=mask) == len(plain)
     return plain
 
 
@@ -345,6 +346,12 @@ def test_the_h3_change_map_reads_the_h3_cube_as_the_plain_path(view, exact, monk
     monkeypatch.setattr(change, "_cube", lambda *args: None)
     plain = change_map(world_pairs, boundaries, view, context=context).figure
     assert (plain.res, plain.notices) == (cubed.res, cubed.notices)
+    # Both step down as making every table would: the first resolution with at most 8 cells shown.
+    res, scope = view.res, view.area
+    while res > 5 and len(mobility_table(world_pairs, by="h3", res=res, exact=exact, min_count=3,
+                                         mask=pairs_mask(world_pairs, view, area=scope))) > 8:
+        res -= 1
+    assert plain.res == res and len(plain.notices) == (res < view.res)
     _same_table(pd.DataFrame(plain.table.drop(columns="geometry")), pd.DataFrame(cubed.table.drop(columns="geometry")))
     assert plain.headline == cubed.headline
     assert len(plain.table) > 0
