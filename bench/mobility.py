@@ -13,6 +13,11 @@ contract checks, for speed) and measures:
 * the pairs cube (:mod:`geo.engine.mobility_cube`): its build time and size, and each view of
   :data:`CUBE_VIEWS` by province / district / subdistrict answered by the plain path and by the
   cube in the same run (mask, table and totals, as the Change page asks them), checked equal;
+* the H3 pairs cube of each resolution of :data:`RESOLUTIONS` (``build_pairs_cube(pairs,
+  res=r)``): build time, rows and bytes, whether the app keeps it (:func:`h3_cube_for`: under a
+  quarter of the pairs in transition rows), and each view of :data:`H3_VIEWS` over the whole
+  country as the Change page's H3 map asks it (the filter's mask, the cells counted, the table),
+  plain path and cube in the same run, checked equal; and the map's cell geometry for that table;
 * :func:`geo.engine.pilot_impact.pilot_impact`;
 * memory: bytes of the pairs frame, resident peak.
 
@@ -32,8 +37,8 @@ import pandas as pd
 from geo.checks import check_int
 from geo.data.contract import CAPITAL_COLUMNS, poverty_level_from_scores
 
-#: Resolutions of the Change page's H3 maps measured.
-RESOLUTIONS = (6, 7, 8)
+#: Resolutions of the Change page's H3 maps measured (5: the whole country's automatic one).
+RESOLUTIONS = (5, 6, 7, 8)
 TARGET_SECONDS = 1.0
 
 
@@ -120,6 +125,7 @@ def measure(n: int, *, repeat: int = 3) -> dict:
     figures["mobility_table"] = tables
     figures["mobility_totals_s"] = _best(lambda: mobility_totals(pairs), repeat)[0]
     figures["cube"] = _measure_cube(pairs, repeat)
+    figures["h3_cube"] = _measure_h3_cube(pairs, repeat)
     figures["pilot_impact_s"] = _best(lambda: pilot_impact(pairs), 1)[0]
     slowest = max(v["s"] for v in tables.values())
     figures["slowest_table_s"] = slowest
@@ -188,6 +194,71 @@ def _measure_cube(pairs: pd.DataFrame, repeat: int) -> dict:
     return out
 
 
+#: The whole-country H3 views timed per resolution (the Change page's H3 map).
+H3_VIEWS = {
+    "whole country": {},
+    "levels 1-2": {"levels": (1, 2)},
+    "in no pilot": {"pilots": ("none",)},
+}
+
+
+def _measure_h3_cube(pairs: pd.DataFrame, repeat: int) -> dict:
+    """The H3 pairs cube of each resolution (:func:`geo.engine.mobility_cube.build_pairs_cube`
+    with ``res``): build time, rows, bytes, whether :func:`~geo.engine.mobility_cube.h3_cube_for`
+    keeps it; then each view of :data:`H3_VIEWS` as the Change page's H3 map asks it: the plain
+    path (the pairs' mask, the table) and, where kept, the cube (the rows' mask, the released
+    cells counted, the table), alternating which runs first, both answers checked equal; and
+    the cell geometry of the table (:func:`geo.engine.aggregate.attach_cell_geometry`)."""
+    from geo.engine.aggregate import attach_cell_geometry
+    from geo.engine.mobility import mobility_table
+    from geo.engine.mobility_cube import (H3_CUBE_MAX_SHARE, build_pairs_cube, cube_mobility_table,
+                                          cube_released_cell_count)
+    from geo.views.change import _released_rows, pairs_mask
+    from geo.views.viewstate import ViewState
+
+    out: dict = {}
+    for res in RESOLUTIONS:
+        rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        start = time.perf_counter()
+        cube = build_pairs_cube(pairs, res=res)
+        row = {"build_s": time.perf_counter() - start, "mb": cube.nbytes / 1e6, "rows": len(cube.rows),
+               "transition_rows": len(cube.parent), "cells": int(cube.cells.size),
+               "kept": len(cube.parent) < H3_CUBE_MAX_SHARE * len(pairs),
+               "peak_rss_rise_gb": (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before) / 1e6}
+        row["bytes_per_pair"] = cube.nbytes / len(pairs)
+        views = {}
+        for name, fields in H3_VIEWS.items():
+            view = ViewState(**fields)
+
+            def plain():
+                return mobility_table(pairs, by="h3", res=res, mask=pairs_mask(pairs, view))
+
+            def cubed():
+                mask = pairs_mask(cube.rows, view)
+                cube_released_cell_count(cube, mask=mask)
+                return cube_mobility_table(cube, by="h3", mask=mask)
+
+            runs = [("plain", plain)] + ([("cube", cubed)] if row["kept"] else [])
+            runs = runs if len(views) % 2 == 0 else runs[::-1]
+            timing, answers = {}, {}
+            for label, fn in runs:
+                timing[f"{label}_s"], answers[label] = _best(fn, repeat)
+            if "cube" in answers:
+                a, b = answers["plain"], answers["cube"]
+                counts = [c for c in a.columns if not c.endswith("mean_change")]
+                timing["equal"] = bool(a[counts].equals(b[counts]) and a.attrs == b.attrs and np.allclose(
+                    a.drop(columns=counts).to_numpy(dtype=float), b.drop(columns=counts).to_numpy(dtype=float),
+                    rtol=1e-9, equal_nan=True))
+            timing["cells"] = len(answers["plain"])
+            timing["geometry_s"] = _best(lambda: attach_cell_geometry(_released_rows(answers["plain"], "h3_cell")),
+                                         1)[0]
+            views[name] = timing
+        row["views"] = views
+        out[f"res {res}"] = row
+        del cube
+    return out
+
+
 def _print(figures: dict) -> None:
     print(f"{figures['households_per_round']:,} households per round ({figures['pairs']:,} pairs): "
           f"generated in {figures['generate_s']:.1f} s")
@@ -206,6 +277,16 @@ def _print(figures: dict) -> None:
     for label, row in cube["views"].items():
         print(f"  view {label:<45} plain {row['plain_s'] * 1000:7.0f} ms  cube {row['cube_s'] * 1000:6.0f} ms  "
               f"{row['ratio']:5.1f}x  {'equal' if row['equal'] else 'DIFFERENT'}")
+    for label, row in figures["h3_cube"].items():
+        print(f"  H3 cube {label}: built in {row['build_s']:.2f} s, {row['mb']:,.0f} MB ({row['bytes_per_pair']:.0f} "
+              f"bytes per pair; {row['rows']:,} rows, {row['transition_rows']:,} transition rows, {row['cells']:,} "
+              f"cells; peak RSS +{row['peak_rss_rise_gb']:.2f} GB); "
+              f"{'kept' if row['kept'] else 'not kept (plain path)'}")
+        for name, view in row["views"].items():
+            cubed = (f"cube {view['cube_s'] * 1000:6.0f} ms  {view['plain_s'] / view['cube_s']:5.1f}x  "
+                     f"{'equal' if view['equal'] else 'DIFFERENT'}") if "cube_s" in view else "cube -"
+            print(f"    H3 view {name:<15} plain {view['plain_s'] * 1000:7.0f} ms  {cubed}  ({view['cells']:,} cells, "
+                  f"geometry {view['geometry_s'] * 1000:.0f} ms)")
     print(f"  slowest table {figures['slowest_table_s'] * 1000:.0f} ms: target < {TARGET_SECONDS:.0f} s "
           f"{'met' if figures['target_met'] else 'NOT met'}; peak RSS {figures['peak_rss_gb']:.1f} GB")
 

@@ -366,11 +366,19 @@ def _selection(pairs: pd.DataFrame, mask: object) -> np.ndarray | None:
     return selected
 
 
+def _cell_column(pairs: pd.DataFrame, res: int) -> pd.Series:
+    """Each pair's H3 cell at ``res`` (categorical of uint64 cells, missing without a position): its
+    ``cell_<res>`` column, or computed from ``lat`` / ``lon`` (shared with the pairs cube)."""
+    if f"cell_{res}" in pairs.columns:
+        return pairs[f"cell_{res}"]
+    return pd.Series(_cells_categorical(pairs["lat"].to_numpy(dtype="float64"),
+                                        pairs["lon"].to_numpy(dtype="float64"), res))
+
+
 def _groups(pairs: pd.DataFrame, by: str, res: int | None, mask: np.ndarray | None):
     """(rows counted, group of each, number of groups, the key column of each group)."""
     if by == "h3":
-        column = pairs[f"cell_{res}"] if f"cell_{res}" in pairs.columns else pd.Series(_cells_categorical(
-            pairs["lat"].to_numpy(dtype="float64"), pairs["lon"].to_numpy(dtype="float64"), res))
+        column = _cell_column(pairs, res)
         codes = column.cat.codes.to_numpy()
         keep = codes >= 0 if mask is None else mask & (codes >= 0)
         rows = np.flatnonzero(keep) if mask is not None or not keep.all() else None
@@ -611,6 +619,35 @@ def mobility_table(pairs: pd.DataFrame, *, by: str, res: int | None = None,
     sums = _sums(pairs, rows, dense[group], int(present.sum()), threshold)
     return _released_table(sums, key_name, keys[present], by=by, res=res, k=k, exact=exact, threshold=threshold,
                            years=pairs.attrs, withheld_before=withheld_before)
+
+
+def released_cell_count(pairs: pd.DataFrame, *, res: int, exact: bool = False, min_count: int = 10,
+                        mask: object = None) -> int:
+    """How many rows :func:`mobility_table` ``(pairs, by="h3", res=res, ...)`` would give: the cells
+    the public release shows (not withheld), every cell holding a pair in the exact release. Two
+    histograms over the selected pairs (households and record keys per cell), not the table's
+    passes: the Change map picks its resolution with it (at most
+    :data:`geo.views.mapview.MAX_CELLS` cells) before making one table.
+
+    Raises
+    ------
+    EngineInputError
+        As :func:`mobility_table` for a resolution outside 5-10, ``min_count`` below 1 or a mask
+        of the wrong shape.
+
+    Example
+    -------
+    >>> released_cell_count(pairs, res=7)  # doctest: +SKIP
+    """
+    _, res, _, k = _check_table_args(pairs, "h3", res, CHANGE_THRESHOLD, min_count)
+    rows, group, n_groups, _ = _groups(pairs, "h3", res, _selection(pairs, mask))
+    households = np.bincount(group, minlength=n_groups)
+    present = households > 0
+    if exact:
+        return int(present.sum())
+    key_sums = np.bincount(group, weights=_take(pairs["record_key"].to_numpy(dtype=np.uint16), rows),
+                           minlength=n_groups)
+    return int((present & (households >= k) & (perturb(households, key_sums) >= k)).sum())
 
 
 def _released_table(sums: dict[str, np.ndarray], key_name: str, keys: np.ndarray, *, by: str, res: int | None,

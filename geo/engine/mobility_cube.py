@@ -28,15 +28,29 @@ same code as the plain path: the same table, columns, dtypes, ``attrs``, protect
 keys; a mean change equal up to float rounding (the changes are summed per combination first).
 
 The cube answers by province, district and subdistrict at the default change threshold
-(:func:`answers`); H3 maps, another threshold and (without the deficit code) a filter on
-capitals in deficit use the plain path. Filters are applied to the
+(:func:`answers`); another threshold and (without the deficit code) a filter on capitals in
+deficit use the plain path. Filters are applied to the
 cube's :attr:`PairsCube.rows`, a small frame with the columns the Change page's filter reads
 (:func:`geo.views.change.pairs_mask` works on it unchanged): one representative value per row,
 equal for every pair of the row as far as any filter can tell.
 
 The cube of a pairs frame is built on first use and kept while the frame lives
-(:func:`pairs_cube_for`); the pairs must not be changed afterwards. Figures: docs/ENGINE.md
-("Mobility between rounds"). Pure numpy / pandas: no Streamlit.
+(:func:`pairs_cube_for`); the pairs must not be changed afterwards.
+
+**H3 maps** have a cube per resolution, :class:`PairsH3Cube` (``build_pairs_cube(pairs,
+res=r)``): every pair with a position counted in the cell containing its placed position at
+``r`` (the pairs' ``cell_<r>``, the plain path's cells), by cell × province × district × earlier
+level × pilots (a cell may straddle areas: the map's filters and scope, provinces and districts,
+select whole rows exactly), in two layers to stay lean: those rows hold the capitals' counts and
+record-key sums (as narrow as they fit: uint16, uint32) and change sums (float64); their split by
+transition code holds only pairs and record-key sums. :func:`h3_cube_for` keeps it per pairs
+frame and resolution when it has fewer transition rows than a quarter of the pairs
+(:data:`H3_CUBE_MAX_SHARE`; a fine resolution has about a row per pair and takes the plain path),
+:func:`cube_mobility_table` answers ``by="h3"`` from it (the same released table) and
+:func:`cube_released_cell_count` counts the cells a table would show, which the Change map
+needs to pick its resolution. Subdistricts and capitals in deficit are not kept: the plain path.
+
+Figures: docs/ENGINE.md ("Mobility between rounds"). Pure numpy / pandas: no Streamlit.
 """
 
 from __future__ import annotations
@@ -48,11 +62,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from geo.checks import check_columns, check_float, check_int
+from geo.checks import check_columns, check_float, check_int, check_resolution
 from geo.data.contract import CAPITALS
 from geo.engine.aggregate import DEFAULT_DEFICIT_CUTOFF
 from geo.engine.mobility import (_ALL_COUNTED, _INDICATORS, _N_CODES, CHANGE_THRESHOLD, CLASS_IMPROVED,
-                                 CLASS_UNKNOWN, CLASS_WORSE, _combine, _released_table, _released_totals)
+                                 CLASS_UNKNOWN, CLASS_WORSE, _cell_column, _combine, _released_table,
+                                 _released_totals)
+from geo.engine.cellkey import perturb
 from geo.errors import EngineInputError
 
 #: The levels a cube answers.
@@ -127,12 +143,13 @@ def _combined(codes: np.ndarray, n: int, extra: np.ndarray, n_extra: int) -> tup
     return joined.astype(np.int64), len(uniques)
 
 
-def build_pairs_cube(pairs: pd.DataFrame, *, deficit: bool = False,
-                     deficit_cutoff: float = DEFAULT_DEFICIT_CUTOFF) -> PairsCube:
+def build_pairs_cube(pairs: pd.DataFrame, *, res: int | None = None, deficit: bool = False,
+                     deficit_cutoff: float = DEFAULT_DEFICIT_CUTOFF) -> PairsCube | PairsH3Cube:
     """Sum ``pairs`` (:func:`geo.engine.mobility.pair_rounds`) by leaf × transition × pilots (×
     deficit code with ``deficit``: up to 32 times the rows, about a third of the pairs in the
     benchmark's uniform scores, so the app does not keep it and a filter on capitals in deficit
-    takes the plain path).
+    takes the plain path); with ``res``, by H3 cell at that resolution instead
+    (:class:`PairsH3Cube`; ``deficit`` is not kept there).
 
     One factorization of the combination codes and one weighted histogram per measure
     (:data:`MEASURES`) over the pairs.
@@ -140,8 +157,18 @@ def build_pairs_cube(pairs: pd.DataFrame, *, deficit: bool = False,
     Raises
     ------
     EngineInputError
-        When a column of the pairs is missing (``capital_classes`` among them).
+        When a column of the pairs is missing (``capital_classes`` among them) or ``res`` is not
+        an H3 resolution 5-10.
+
+    Example
+    -------
+    >>> cube = build_pairs_cube(pairs, res=6)  # doctest: +SKIP
+    >>> cube_mobility_table(cube, by="h3", res=6)  # doctest: +SKIP
     """
+    if res is not None:
+        if deficit:
+            raise EngineInputError("deficit=True is not kept by an H3 cube (res given); leave one of them out")
+        return _build_h3_cube(pairs, check_resolution(res), max_rows=None)
     check_columns(pairs, "pairs", ("status", "transition", "record_key", "capital_classes", "level_from",
                                    "pilot_from", "pilot_to", *(f"{p}_code" for p in _PLACES),
                                    *(f"{c}_from" for c in CAPITALS), *(f"{c}_change" for c in CAPITALS)))
@@ -267,8 +294,9 @@ def register_pairs_cube(pairs: pd.DataFrame, cube: PairsCube) -> None:
 
 
 def answers(by: str, change_threshold: float = CHANGE_THRESHOLD) -> bool:
-    """True when a cube answers a table ``by`` this level at this threshold (admin levels, the
-    default threshold); otherwise use :func:`geo.engine.mobility.mobility_table`."""
+    """True when the area cube answers a table ``by`` this level at this threshold (admin levels,
+    the default threshold; H3 maps: :func:`h3_cube_for`); otherwise use
+    :func:`geo.engine.mobility.mobility_table`."""
     return by in CUBE_BY and float(change_threshold) == CHANGE_THRESHOLD
 
 
@@ -322,15 +350,23 @@ def _cube_sums(cube: PairsCube, rows: np.ndarray | None, group: np.ndarray, n_gr
     return out
 
 
-def cube_mobility_table(cube: PairsCube, *, by: str, change_threshold: float = CHANGE_THRESHOLD,
-                        exact: bool = False, min_count: int = 10, mask: object = None) -> pd.DataFrame | None:
+def cube_mobility_table(cube: PairsCube | PairsH3Cube, *, by: str, res: int | None = None,
+                        change_threshold: float = CHANGE_THRESHOLD, exact: bool = False, min_count: int = 10,
+                        mask: object = None) -> pd.DataFrame | None:
     """:func:`geo.engine.mobility.mobility_table` from the cube, or ``None`` when the cube cannot
-    answer (:func:`answers`: H3, another threshold).
+    answer (:func:`answers`: another threshold; an area cube on H3, an H3 cube by area).
 
     ``mask`` selects the cube's rows (e.g. :func:`geo.views.change.pairs_mask` of
     :attr:`PairsCube.rows`), as the plain path's selects pairs. Same table, columns, dtypes and
     ``attrs`` as the plain path's for the pairs those rows hold; mean changes equal to float rounding.
+    An H3 cube (:class:`PairsH3Cube`) answers ``by="h3"`` at its own resolution (``res`` may be
+    left out; another one is an error).
     """
+    if isinstance(cube, PairsH3Cube):
+        if by != "h3" or float(change_threshold) != CHANGE_THRESHOLD:
+            return None
+        return _h3_table(cube, res=res, change_threshold=change_threshold, exact=exact, min_count=min_count,
+                         mask=mask)
     if not answers(by if by in CUBE_BY else "h3", change_threshold):
         return None
     threshold, k = _check_release_args(change_threshold, min_count)
@@ -360,3 +396,276 @@ def cube_mobility_totals(cube: PairsCube, *, change_threshold: float = CHANGE_TH
     n = len(cube.rows) if rows is None else rows.size
     sums = _cube_sums(cube, rows, np.zeros(n, dtype=np.int64), 1)
     return _released_totals(sums, k=k, exact=exact, threshold=threshold, years=cube.years)
+
+
+# ---------------------------------------------------------------------------------------------
+# H3 cells
+# ---------------------------------------------------------------------------------------------
+
+#: An H3 cube is kept (:func:`h3_cube_for`) only when it has fewer transition rows than this
+#: share of the pairs; at a finer resolution nearly every pair is a row of its own and the plain
+#: path is as fast, holding nothing.
+H3_CUBE_MAX_SHARE = 0.25
+# The areas an H3 cube keeps (the Change map's filters and scope select provinces and districts).
+_H3_PLACES = ("province", "district")
+# Per capital, the counts and record-key sums an H3 cube keeps, in this order.
+_H3_CLASSES = ("known", "improved", "worse")
+
+
+@dataclass(frozen=True, eq=False)
+class PairsH3Cube:
+    """The pairs of two rounds summed by H3 cell at one resolution, in two layers.
+
+    Each pair with a position is counted in the cell containing its placed position at ``res``
+    (the pairs' ``cell_<res>``: exactly the plain path's cells). A cell may straddle areas, so the
+    rows are by cell × province × district × earlier level × pilots (the combinations that
+    occur): a filter on provinces, districts (and the map's scope, a province or a district),
+    levels and pilots selects whole rows, exactly. Capitals in deficit and subdistricts are not
+    kept (the plain path answers them).
+
+    Attributes
+    ----------
+    rows : pandas.DataFrame
+        ``province_code``, ``district_code``, ``level_from`` (``Int8``), ``pilot_from``,
+        ``pilot_to``: what :func:`geo.views.change.pairs_mask` reads, one value per row.
+    res : int
+    cell : numpy.ndarray
+        int32: each row's position in ``cells``.
+    cells : numpy.ndarray
+        uint64 H3 cells (the pairs' ``cell_<res>`` categories, the plain path's table keys).
+    counts, keys : numpy.ndarray
+        Per row and capital (Fortran order, column ``3 * i + j`` for capital ``i`` and ``j`` in
+        known / improved / worse at the default threshold): pairs and their record-key sums, each
+        array in the narrowest of uint16, uint32 and int64 that holds it.
+    sums : numpy.ndarray
+        float64, per row and capital: the sum of the known changes.
+    parent, transition, pairs, key : numpy.ndarray
+        The transition rows: each one's row in ``rows`` (int32), its transition code (uint8),
+        pairs and record-key sum (uint16, uint32 or int64, as narrow as they fit).
+    years : dict
+    """
+
+    rows: pd.DataFrame
+    res: int
+    cell: np.ndarray
+    cells: np.ndarray
+    counts: np.ndarray
+    keys: np.ndarray
+    sums: np.ndarray
+    parent: np.ndarray
+    transition: np.ndarray
+    pairs: np.ndarray
+    key: np.ndarray
+    years: dict
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held (the rows frame shallowly)."""
+        arrays = (self.cell, self.cells, self.counts, self.keys, self.sums, self.parent, self.transition, self.pairs,
+                  self.key)
+        return int(sum(a.nbytes for a in arrays) + self.rows.memory_usage(index=False, deep=False).sum())
+
+
+def _whole(sums: np.ndarray) -> np.ndarray:
+    """Whole-number sums (non-negative, from a histogram) in the narrowest of uint16, uint32 and
+    int64 that holds every one (Fortran order kept)."""
+    top = sums.max() if sums.size else 0
+    return sums.astype(np.uint16 if top < 2 ** 16 else np.uint32 if top < 2 ** 32 else np.int64, order="K")
+
+
+def _first_of(combo: np.ndarray, n_combo: int) -> np.ndarray:
+    """Each combination's first position in ``combo``."""
+    first = np.empty(n_combo, dtype=np.int64)
+    first[combo[::-1]] = np.arange(combo.size - 1, -1, -1)
+    return first
+
+
+def _build_h3_cube(pairs: pd.DataFrame, res: int, *, max_rows: int | None) -> PairsH3Cube | None:
+    """:func:`build_pairs_cube` with ``res``; ``None`` as soon as it is known to have
+    ``max_rows`` transition rows or more (when given)."""
+    check_columns(pairs, "pairs", ("transition", "record_key", "capital_classes", "level_from", "pilot_from",
+                                   "pilot_to", *(f"{p}_code" for p in _H3_PLACES),
+                                   *(f"{c}_change" for c in CAPITALS)))
+    column = _cell_column(pairs, res)
+    cells = column.cat.categories.to_numpy(dtype=np.uint64)
+    if max_rows is not None and len(cells) >= max_rows:  # at least a row per cell
+        return None
+    codes = column.cat.codes.to_numpy()
+    placed = None if (codes >= 0).all() else np.flatnonzero(codes >= 0)  # pairs without a position: left out
+
+    def take(values: np.ndarray) -> np.ndarray:
+        return values if placed is None else values[placed]
+
+    cell = take(codes).astype(np.int64)
+    transition = take(pairs["transition"].to_numpy(dtype=np.uint8))
+    if max_rows is not None and _combined(cell, len(cells), transition.astype(np.int64), _N_CODES)[1] >= max_rows:
+        return None  # cell x transition alone has too many rows
+    combo, n_combo = cell, len(cells)
+    place_codes, dtypes = {}, {}
+    for level in _H3_PLACES:
+        place_codes[level], dtypes[level] = _place_codes(pairs, level)
+        combo, n_combo = _combined(combo, n_combo, take(place_codes[level]) + 1, len(dtypes[level].categories) + 1)
+    levels = pairs["level_from"].array
+    level_codes, level_values = pd.factorize(levels if placed is None else levels[placed])
+    combo, n_combo = _combined(combo, n_combo, level_codes.astype(np.int64) + 1, len(level_values) + 1)
+    for name in ("pilot_from", "pilot_to"):
+        combo, n_combo = _combined(combo, n_combo, take(pairs[name].cat.codes.to_numpy()).astype(np.int64) + 1,
+                                   len(pairs[name].cat.categories) + 1)
+    by_transition, n_transitions = _combined(combo, n_combo, transition.astype(np.int64), _N_CODES)
+    if max_rows is not None and n_transitions >= max_rows:
+        return None
+    key = take(pairs["record_key"].to_numpy(dtype=np.uint16)).astype(np.float64)
+    first_t = _first_of(by_transition, n_transitions)
+    first = _first_of(combo, n_combo)
+    parent, transition_rows = combo[first_t].astype(np.int32), transition[first_t]
+    pairs_t = _whole(np.bincount(by_transition, minlength=n_transitions))
+    key_t = _whole(np.bincount(by_transition, weights=key, minlength=n_transitions))
+    del by_transition
+    classes = take(pairs["capital_classes"].to_numpy(dtype=np.uint16))
+    counts = np.empty((n_combo, 3 * len(CAPITALS)), dtype=np.int64, order="F")
+    keys = np.empty((n_combo, 3 * len(CAPITALS)), order="F")
+    sums = np.empty((n_combo, len(CAPITALS)), order="F")
+    for i, capital in enumerate(CAPITALS):
+        mine = (classes >> (2 * i)) & 3
+        flat = combo * 4 + mine
+        # One histogram of row x class per capital: unknown, worse, same, improved.
+        by_class = np.bincount(flat, minlength=4 * n_combo).reshape(n_combo, 4)
+        key_class = np.bincount(flat, weights=key, minlength=4 * n_combo).reshape(n_combo, 4)
+        for j, picked in enumerate(((1, 2, 3), (CLASS_IMPROVED,), (CLASS_WORSE,))):
+            counts[:, 3 * i + j] = by_class[:, list(picked)].sum(axis=1)
+            keys[:, 3 * i + j] = key_class[:, list(picked)].sum(axis=1)
+        change = take(pairs[f"{capital}_change"].to_numpy(dtype=np.float32))
+        sums[:, i] = np.bincount(combo, weights=np.where(mine != CLASS_UNKNOWN, change, 0.0), minlength=n_combo)
+    at = first if placed is None else placed[first]
+    rows = pd.DataFrame({
+        **{f"{level}_code": pd.Categorical.from_codes(place_codes[level][at], dtype=dtypes[level])
+           for level in _H3_PLACES},
+        "level_from": pairs["level_from"].iloc[at].reset_index(drop=True).astype("Int8"),
+        **{name: pd.Categorical.from_codes(pairs[name].cat.codes.to_numpy()[at], dtype=pairs[name].dtype)
+           for name in ("pilot_from", "pilot_to")},
+    })
+    return PairsH3Cube(rows=rows, res=res, cell=cell[first].astype(np.int32), cells=cells, counts=_whole(counts),
+                       keys=_whole(keys), sums=sums, parent=parent, transition=transition_rows,
+                       pairs=pairs_t, key=key_t,
+                       years={"year_from": pairs.attrs.get("year_from"), "year_to": pairs.attrs.get("year_to")})
+
+
+_H3_CUBES: dict[int, tuple[weakref.ref, dict[int, PairsH3Cube | None]]] = {}
+_H3_LOCK = threading.Lock()
+
+
+def h3_cube_for(pairs: pd.DataFrame, res: int) -> PairsH3Cube | None:
+    """The H3 cube of ``pairs`` at ``res``, built on first use and kept while the frame lives
+    (thread-safe); ``None`` (the plain path) when it would have as many transition rows as
+    :data:`H3_CUBE_MAX_SHARE` of the pairs (a fine resolution: no faster, and memory held),
+    which is remembered too."""
+    res = check_resolution(res)
+    with _H3_LOCK:
+        held = _H3_CUBES.get(id(pairs))
+        if held is None or held[0]() is not pairs:
+            held = (weakref.ref(pairs), {})
+            _H3_CUBES[id(pairs)] = held
+            weakref.finalize(pairs, _H3_CUBES.pop, id(pairs), None)
+        if res not in held[1]:
+            held[1][res] = _build_h3_cube(pairs, res, max_rows=max(1, int(H3_CUBE_MAX_SHARE * len(pairs))))
+        return held[1][res]
+
+
+def _h3_selected(cube: PairsH3Cube, mask: object) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """The rows and the transition rows a mask over :attr:`PairsH3Cube.rows` selects (``None``: all)."""
+    selected = _row_selection(cube, mask)
+    if selected is None:
+        return None, None
+    return np.flatnonzero(selected), np.flatnonzero(selected[cube.parent])
+
+
+def _h3_households(cube: PairsH3Cube, transitions: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(each selected transition row's cell, households and record-key sums per cell)."""
+    parent = cube.parent if transitions is None else cube.parent[transitions]
+    group = cube.cell[parent]
+    n = cube.cells.size
+    households = np.bincount(group, weights=cube.pairs if transitions is None else cube.pairs[transitions],
+                             minlength=n)
+    keys = np.bincount(group, weights=cube.key if transitions is None else cube.key[transitions], minlength=n)
+    return group, households, keys
+
+
+def _h3_shown(households: np.ndarray, keys: np.ndarray, *, exact: bool, k: int) -> tuple[np.ndarray, int]:
+    """The cells a table holds, and how many the public release withholds (left out before
+    counting, as the plain path does on a fine resolution: the same test on the same sums)."""
+    present = households > 0
+    if exact:
+        return present, 0
+    withheld = present & ((households < k) | (perturb(households, keys) < k))
+    return present & ~withheld, int(withheld.sum())
+
+
+def _h3_table(cube: PairsH3Cube, *, res: int | None, change_threshold: float, exact: bool, min_count: int,
+              mask: object) -> pd.DataFrame:
+    threshold, k = _check_release_args(change_threshold, min_count)
+    if res is not None and check_resolution(res) != cube.res:
+        raise EngineInputError(f"res must be the H3 cube's resolution {cube.res}, got {res}")
+    rows, transitions = _h3_selected(cube, mask)
+    group_t, households, keys = _h3_households(cube, transitions)
+    shown, withheld_before = _h3_shown(households, keys, exact=exact, k=k)
+    n_groups = int(shown.sum())
+    # The rows of cells not shown are summed into one more group, dropped (cheaper than gathering
+    # the rest of the rows' measures).
+    slot = np.where(shown, np.cumsum(shown) - 1, n_groups).astype(np.int64)
+    group = cube.cell if rows is None else cube.cell[rows]
+    sums = _h3_sums(cube, transitions, slot[group_t], rows, slot[group], n_groups)
+    return _released_table(sums, "h3_cell", cube.cells[shown], by="h3", res=cube.res, k=k, exact=exact,
+                           threshold=threshold, years=cube.years, withheld_before=withheld_before)
+
+
+def _h3_sums(cube: PairsH3Cube, transitions: np.ndarray | None, group_t: np.ndarray, rows: np.ndarray | None,
+             group: np.ndarray, n_groups: int) -> dict[str, np.ndarray]:
+    """:func:`geo.engine.mobility._sums`' figures per cell: the counts from the transition rows,
+    the capitals' from the rows. A group ``n_groups`` (rows of cells not shown) is summed and dropped."""
+    def pick(values: np.ndarray, which: np.ndarray | None) -> np.ndarray:
+        return values if which is None else values[which]
+
+    def summed(values: np.ndarray) -> np.ndarray:
+        return np.bincount(group, weights=pick(values, rows), minlength=n_groups + 1)[:n_groups]
+
+    code = pick(cube.transition, transitions)
+    present = np.bincount(code, minlength=_N_CODES) > 0
+    n_codes = int(present.sum())
+    flat = (np.cumsum(present) - 1)[code] * (n_groups + 1) + group_t
+    size = n_codes * (n_groups + 1)
+    counts = np.bincount(flat, weights=pick(cube.pairs, transitions), minlength=size).reshape(n_codes, n_groups + 1)
+    keys = np.bincount(flat, weights=pick(cube.key, transitions), minlength=size).reshape(n_codes, n_groups + 1)
+    by_count = _combine(counts[:, :n_groups], _INDICATORS[present])
+    by_key = _combine(keys[:, :n_groups], _INDICATORS[present])
+    out: dict[str, np.ndarray] = {}
+    for j, name in enumerate(_ALL_COUNTED):
+        out[name], out[f"key_{name}"] = by_count[j], by_key[j]
+    for i, capital in enumerate(CAPITALS):
+        per = {}
+        for j, what in enumerate(_H3_CLASSES):
+            per[what], per[f"key_{what}"] = summed(cube.counts[:, 3 * i + j]), summed(cube.keys[:, 3 * i + j])
+        out[f"sum_{capital}"] = summed(cube.sums[:, i])
+        out[f"known_{capital}"], out[f"key_known_{capital}"] = per["known"], per["key_known"]
+        for what in ("improved", "worse"):
+            out[f"{capital}_{what}"], out[f"key_{capital}_{what}"] = per[what], per[f"key_{what}"]
+        out[f"{capital}_same"] = per["known"] - per["improved"] - per["worse"]
+        out[f"key_{capital}_same"] = per["key_known"] - per["key_improved"] - per["key_worse"]
+    return out
+
+
+def cube_released_cell_count(cube: PairsH3Cube, *, exact: bool = False, min_count: int = 10,
+                             mask: object = None) -> int:
+    """How many rows :func:`cube_mobility_table` of the H3 cube would give (the cells the release
+    shows; every cell holding a pair in the exact release), from two histograms over the
+    transition rows: the Change map picks its resolution with it (at most
+    :data:`geo.views.mapview.MAX_CELLS` cells) before making one table.
+
+    Raises
+    ------
+    EngineInputError
+        For ``min_count`` below 1 or a mask of the wrong shape.
+    """
+    k = check_int(min_count, "min_count", minimum=1)
+    _, transitions = _h3_selected(cube, mask)
+    _, households, keys = _h3_households(cube, transitions)
+    return int(_h3_shown(households, keys, exact=exact, k=k)[0].sum())

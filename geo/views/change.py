@@ -32,9 +32,9 @@ from geo.data.contract import CAPITALS
 from geo.engine.aggregate import attach_cell_geometry
 from geo.engine.filters import DEFAULT_DEFICIT_CUTOFF, NO_PILOT
 from geo.engine.mobility import (CHANGE_THRESHOLD, MOBILITY_COLUMNS, TRANSITION_COLUMNS, mobility_shares,
-                                 mobility_table, mobility_totals)
-from geo.engine.mobility_cube import (PairsCube, answers, cube_for_filter, cube_mobility_table,
-                                      cube_mobility_totals, pairs_cube_for)
+                                 mobility_table, mobility_totals, released_cell_count)
+from geo.engine.mobility_cube import (PairsCube, PairsH3Cube, answers, cube_for_filter, cube_mobility_table,
+                                      cube_mobility_totals, cube_released_cell_count, h3_cube_for, pairs_cube_for)
 from geo.views import style as mapstyle
 from geo.views.dashboard_maps import DashboardMap, MapContext, Size
 from geo.views.headline import Headline
@@ -133,6 +133,40 @@ def _cube(pairs: pd.DataFrame, view: ViewState, change_threshold: float) -> Pair
     return cube_for_filter(pairs_cube_for(pairs), deficit=False, pilots=bool(view.pilots))
 
 
+def _h3_cube(pairs: pd.DataFrame, view: ViewState, change_threshold: float, res: int,
+             scope: str) -> PairsH3Cube | None:
+    """The H3 cube of the pairs at ``res`` (:func:`~geo.engine.mobility_cube.h3_cube_for`) when it
+    answers the view's filters (the same rule as :func:`_cube`: not on capitals in deficit, at the
+    default threshold; a scope of a province or a district, the areas it keeps); ``None`` for the
+    plain path, also where the cube is not worthwhile (a fine resolution)."""
+    if _cube(pairs, view, change_threshold) is None or (scope and area_level(scope) == "subdistrict"):
+        return None
+    return h3_cube_for(pairs, res)
+
+
+def _h3_change_table(pairs: pd.DataFrame, view: ViewState, scope: str, res: int, change_threshold: float,
+                     options: dict) -> tuple[pd.DataFrame, int, list[str]]:
+    """The H3 table of the view at ``res``, or at a coarser resolution while the release shows
+    more than :data:`~geo.views.mapview.MAX_CELLS` cells: (table, resolution, notices). From the
+    H3 cube where it answers, else the plain path with ``options`` (their ``mask`` over the pairs
+    made here when first needed); either way the cells are counted before one table is made."""
+    notices, plain = [], options if "mask" in options else None
+    while True:
+        cube = _h3_cube(pairs, view, change_threshold, res, scope)
+        if cube is not None:
+            mask = pairs_mask(cube.rows, view, area=scope)
+            released = {"exact": options["exact"], "min_count": options["min_count"], "mask": mask}
+            if cube_released_cell_count(cube, **released) <= MAX_CELLS or res <= MAP_RESOLUTIONS[0]:
+                return cube_mobility_table(cube, by="h3", change_threshold=change_threshold, **released), res, notices
+        else:
+            plain = plain or {**options, "mask": pairs_mask(pairs, view, area=scope)}
+            counted = {name: plain[name] for name in ("exact", "min_count", "mask")}
+            if res <= MAP_RESOLUTIONS[0] or released_cell_count(pairs, res=res, **counted) <= MAX_CELLS:
+                return mobility_table(pairs, by="h3", res=res, **plain), res, notices
+        res -= 1
+        notices.append("res_capped")
+
+
 def unapplied_filters(view: ViewState) -> tuple[str, ...]:
     """The view's filters the Change page cannot apply to pairs (:data:`ROUND_ONLY_FILTERS` that are set)."""
     return tuple(name for name in ROUND_ONLY_FILTERS if getattr(view, name) not in ((), "any"))
@@ -161,6 +195,17 @@ def change_headline(totals: pd.Series, lang: str = "th") -> tuple[Headline, ...]
 # ---------------------------------------------------------------------------------------------
 
 
+def _provinces_held(pairs: pd.DataFrame) -> set[str]:
+    """The province codes (text) of the pairs: from a categorical's codes in one histogram, not
+    each pair's text (a third of a second per million pairs)."""
+    column = pairs["province_code"]
+    if not isinstance(column.dtype, pd.CategoricalDtype):
+        return set(column.astype("string").dropna().tolist())
+    codes = column.cat.codes.to_numpy()
+    used = np.bincount(codes[codes >= 0], minlength=len(column.cat.categories)) > 0
+    return set(pd.Index(column.cat.categories[used]).astype("string").tolist())
+
+
 def _released_rows(table: pd.DataFrame, key: str) -> pd.DataFrame:
     """A mobility table with the shares and the columns a map's classes read: ``households_shown``
     (the followed households as released, text) and ``suppressed`` (the area's followed withheld)."""
@@ -173,20 +218,6 @@ def _released_rows(table: pd.DataFrame, key: str) -> pd.DataFrame:
     out["households_shown"] = pd.array([None if pd.isna(v) else str(int(v)) for v in followed], dtype="string")
     out["suppressed"] = followed.isna().to_numpy(dtype=bool)
     return out
-
-
-def codes_present(column: pd.Series) -> set[str]:
-    """The distinct codes a column of the pairs holds, as strings (NA left out).
-
-    A categorical column (as :func:`geo.engine.mobility.pair_rounds` and the persisted pairs
-    make them) is read through its codes: one count over millions of pairs instead of a string
-    per pair (4 s for 13.7 million pairs).
-    """
-    if isinstance(column.dtype, pd.CategoricalDtype):
-        codes = column.cat.codes.to_numpy()
-        counts = np.bincount(codes[codes >= 0].astype(np.int64), minlength=len(column.cat.categories))
-        return {str(c) for c in column.cat.categories[counts > 0]}
-    return set(column.dropna().astype(str).unique().tolist())
 
 
 def change_map(pairs: pd.DataFrame, boundaries: dict, view: ViewState, *, context: MapContext | None = None,
@@ -220,24 +251,21 @@ def change_map(pairs: pd.DataFrame, boundaries: dict, view: ViewState, *, contex
                                       metric=metric or view.change, exact=context.exact)
     k = map_view.min_count
     cube = _cube(pairs, view, change_threshold)
-    provinces = codes_present((cube.rows if cube is not None else pairs)["province_code"])
+    provinces = _provinces_held(cube.rows if cube is not None else pairs)
     scope = map_view.scope_code
     scope_frame = _scope_frame(boundaries, map_view, provinces)
     bounds = tuple(float(b) for b in scope_frame.total_bounds)
-    # The cube answers by area from its rows (a few thousand to a few million, not every pair).
-    mask = pairs_mask(pairs, view, area=scope) if cube is None or map_view.level == "h3" else None
-    options = {"exact": map_view.exact, "min_count": k, "change_threshold": change_threshold, "mask": mask}
-    if cube is not None:
+    # The cubes answer from their rows (a few thousand to a few million, not every pair); the
+    # pairs' own mask is made only for the plain path.
+    options = {"exact": map_view.exact, "min_count": k, "change_threshold": change_threshold}
+    if cube is None:
+        options["mask"] = pairs_mask(pairs, view, area=scope)
+    else:
         cube_options = {**options, "mask": pairs_mask(cube.rows, view, area=scope)}
     if map_view.level == "h3":
         auto = min(auto_resolution(bounds), map_view.max_res)
         res = min(map_view.res or auto, map_view.max_res)
-        notices = []
-        table = mobility_table(pairs, by="h3", res=res, **options)
-        while len(table) > MAX_CELLS and res > MAP_RESOLUTIONS[0]:
-            res -= 1
-            notices.append("res_capped")
-            table = mobility_table(pairs, by="h3", res=res, **options)
+        table, res, notices = _h3_change_table(pairs, view, scope, res, change_threshold, options)
         rows = attach_cell_geometry(_released_rows(table, "h3_cell"))
         keys = rows["h3_cell"].astype(str).tolist()
         up = "district" if scope else "province"

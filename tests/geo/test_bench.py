@@ -75,9 +75,15 @@ def test_bench_mobility_runs_and_reports_every_figure(capsys):
     assert bench_main(["mobility", "--households", "3000", "--repeat", "1", "--json"]) == 0
     (figures,) = json.loads(capsys.readouterr().out)
     assert figures["households_per_round"] == 3000 and figures["pairs"] > 3000
-    assert set(figures["mobility_table"]) == {"province", "district", "subdistrict", "h3 res 6", "h3 res 7",
-                                              "h3 res 8"}
+    assert set(figures["mobility_table"]) == {"province", "district", "subdistrict", "h3 res 5", "h3 res 6",
+                                              "h3 res 7", "h3 res 8"}
     assert all(row["rows"] > 0 for row in figures["mobility_table"].values())
+    # The H3 cube of each resolution: its size, and where kept its answers equal the plain path's.
+    assert set(figures["h3_cube"]) == {"res 5", "res 6", "res 7", "res 8"}
+    for row in figures["h3_cube"].values():
+        assert row["mb"] > 0 and row["transition_rows"] >= row["rows"] > 0
+        assert all(view.get("equal", True) for view in row["views"].values())
+        assert all(("cube_s" in view) == row["kept"] for view in row["views"].values())
     assert isinstance(figures["target_met"], bool)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -10,9 +11,10 @@ import pytest
 
 from geo.data.contract import CAPITALS
 from geo.engine import mobility_cube
-from geo.engine.mobility import mobility_table, mobility_totals, pair_rounds
-from geo.engine.mobility_cube import (MEASURES, answers, build_pairs_cube, cube_for_filter, cube_mobility_table,
-                                      cube_mobility_totals, pairs_cube_for)
+from geo.engine.mobility import mobility_table, mobility_totals, pair_rounds, released_cell_count
+from geo.engine.mobility_cube import (H3_CUBE_MAX_SHARE, MEASURES, PairsH3Cube, answers, build_pairs_cube,
+                                      cube_for_filter, cube_mobility_table, cube_mobility_totals,
+                                      cube_released_cell_count, h3_cube_for, pairs_cube_for)
 from geo.errors import EngineInputError
 from geo.views.change import change_map, pairs_mask
 from geo.views.dashboard_maps import MapContext
@@ -123,10 +125,11 @@ def test_the_cube_is_kept_while_the_pairs_live(pairs):
     assert pairs_cube_for(pairs) is first
     other = pairs.copy()
     assert pairs_cube_for(other) is not first
-    held = len(mobility_cube._CUBES)
+    key = id(other)
+    assert key in mobility_cube._CUBES
     del other
-    gc.collect()
-    assert len(mobility_cube._CUBES) == held - 1
+    gc.collect()  # (other tests' frames may go too: only this one is checked)
+    assert key not in mobility_cube._CUBES and id(pairs) in mobility_cube._CUBES
 
 
 @pytest.mark.parametrize("exact", [False, True])
@@ -186,3 +189,180 @@ def test_the_filter_reads_categories_as_their_text(pairs, seed):
                                                                     "subdistrict_code", "pilot_from", "pilot_to")})
     again = pairs_mask(plain, view)
     np.testing.assert_array_equal(np.ones(len(pairs), dtype=bool) if again is None else again, expected)
+
+
+# ---------------------------------------------------------------------------------------------
+# H3 cubes
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def dense_pairs() -> pd.DataFrame:
+    """The benchmark's synthetic rounds squeezed into a 0.6° box: many pairs per cell at res 5-7,
+    and cells straddling provinces and districts (the benchmark's villages draw their areas at
+    random)."""
+    from bench.mobility import two_round_frame
+
+    frame = two_round_frame(40_000, seed=5)
+    frame["lat"] = 16.0 + (frame["lat"] - 6.0) * 0.6 / 14.0
+    frame["lon"] = 102.0 + (frame["lon"] - 98.0) * 0.6 / 7.0
+    return pair_rounds(frame, 2021, 2023, h3_resolutions=(5, 6, 7, 10))
+
+
+@pytest.fixture(scope="module")
+def sample_pairs(skip_or_fail) -> pd.DataFrame:
+    """The generated sample's two rounds, paired."""
+    from geo.data.paths import samples_dir
+
+    path = samples_dir() / "households.parquet"
+    if not path.is_file():
+        skip_or_fail(f"no sample at {path}; run `make test` or `python -m geo sample`")
+    sample = pd.read_parquet(path)
+    years = sorted(sample["survey_year"].dropna().unique())
+    return pair_rounds(sample, int(years[0]), int(years[-1]), h3_resolutions=(5, 7))
+
+
+def _h3_views(pairs: pd.DataFrame) -> list[ViewState]:
+    """No filter, a province, two districts, a level, a pilot, none of the pilots, a district's scope."""
+    provinces = pairs["province_code"].value_counts().index.astype(str)
+    districts = pairs["district_code"].value_counts().index.astype(str)
+    pilots = pairs["pilot_to"].value_counts().index.astype(str)
+    return [ViewState(), ViewState(provinces=(provinces[0],)), ViewState(districts=tuple(districts[:2])),
+            ViewState(levels=(1,)), ViewState(pilots=(pilots[0],)), ViewState(pilots=("none",)),
+            ViewState(levels=(3, 4), pilots=(pilots[0], "none")), ViewState(area=districts[0])]
+
+
+def _same_h3_answers(pairs: pd.DataFrame, cube, res: int, view: ViewState, *, exact: bool, k: int) -> pd.DataFrame:
+    mask = pairs_mask(pairs, view)
+    plain = mobility_table(pairs, by="h3", res=res, exact=exact, min_count=k, mask=mask)
+    rows = pairs_mask(cube.rows, view)
+    cubed = cube_mobility_table(cube, by="h3", res=res, exact=exact, min_count=k, mask=rows)
+    _same_table(plain, cubed)
+    assert cube_released_cell_count(cube, exact=exact, min_count=k, mask=rows) == len(plain)
+    assert released_cell_count(pairs, res=res, exact=exact, min_count=k, mask=mask) == len(plain)
+    return plain
+
+
+@pytest.mark.parametrize("res", [5, 6, 7])
+@pytest.mark.parametrize("exact", [False, True])
+def test_h3_tables_equal_the_plain_path_on_synthetic_pairs(dense_pairs, res, exact):
+    cube = h3_cube_for(dense_pairs, res)
+    assert isinstance(cube, PairsH3Cube) and cube.res == res
+    assert len(cube.parent) < H3_CUBE_MAX_SHARE * len(dense_pairs)  # kept: worthwhile
+    # Cells straddle districts: a filter on them must still be exact.
+    straddling = cube.rows.assign(cell=cube.cell).groupby("cell", observed=True)["district_code"].nunique()
+    assert (straddling > 1).any()
+    shown = [len(_same_h3_answers(dense_pairs, cube, res, view, exact=exact, k=10)) for view in _h3_views(dense_pairs)]
+    assert shown[0] > 0 and sum(n > 0 for n in shown) >= 5, shown
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_h3_tables_equal_the_plain_path_on_random_filters(dense_pairs, seed):
+    rng = np.random.default_rng(200 + seed)
+    view = replace(_random_view(rng, dense_pairs), capitals_in_deficit=())  # not kept by an H3 cube
+    view = replace(view, area=view.area if len(view.area) <= 4 else "")  # the map's scope: province or district
+    res, exact, k = int(rng.choice([5, 6, 7])), bool(rng.random() < 0.5), int(rng.choice([1, 5, 10]))
+    _same_h3_answers(dense_pairs, h3_cube_for(dense_pairs, res), res, view, exact=exact, k=k)
+
+
+@pytest.mark.parametrize("res", [5, 7])
+def test_h3_tables_equal_the_plain_path_on_the_sample(sample_pairs, res):
+    cube = build_pairs_cube(sample_pairs, res=res)
+    for view in _h3_views(sample_pairs):
+        for exact, k in ((False, 10), (True, 10), (False, 3)):
+            _same_h3_answers(sample_pairs, cube, res, view, exact=exact, k=k)
+
+
+def test_h3_cube_sums_every_placed_pair_once(dense_pairs):
+    cube = build_pairs_cube(dense_pairs, res=6)
+    placed = dense_pairs["cell_6"].notna().to_numpy()
+    assert cube.pairs.sum() == placed.sum()
+    assert cube.key.sum() == dense_pairs["record_key"].to_numpy()[placed].astype(np.int64).sum()
+    # Each row's transition rows hold its pairs, and the capital counts never exceed them.
+    per_row = np.bincount(cube.parent, weights=cube.pairs, minlength=len(cube.rows))
+    assert (cube.counts[:, 0] <= per_row).all() and per_row.min() >= 1
+    assert cube.counts.dtype == np.uint16 and cube.keys.dtype in (np.uint16, np.uint32, np.int64)  # narrow
+    assert 0 < cube.nbytes < 200 * len(cube.rows) + 20 * len(cube.parent)
+
+
+def test_an_h3_cube_is_not_kept_where_it_is_not_worthwhile(pairs, dense_pairs, monkeypatch):
+    built = []
+    real = mobility_cube._build_h3_cube
+    monkeypatch.setattr(mobility_cube, "_build_h3_cube", lambda *a, **kw: built.append(a[1]) or real(*a, **kw))
+    # Res 10: nearly a row per pair. The sample's few thousand pairs: too sparse at any resolution.
+    assert h3_cube_for(dense_pairs, 10) is None and h3_cube_for(dense_pairs, 10) is None
+    assert h3_cube_for(pairs, 5) is None
+    assert built == [10, 5]  # "not worthwhile" is remembered too
+    forced = build_pairs_cube(pairs, res=5)  # built when asked, answers all the same
+    _same_h3_answers(pairs, forced, 5, ViewState(), exact=False, k=5)
+    assert len(forced.parent) >= H3_CUBE_MAX_SHARE * len(pairs)
+
+
+def test_h3_cubes_are_kept_while_the_pairs_live(dense_pairs):
+    first = h3_cube_for(dense_pairs, 5)
+    assert h3_cube_for(dense_pairs, 5) is first and h3_cube_for(dense_pairs, 6) is not first
+    other = dense_pairs.copy()
+    assert h3_cube_for(other, 5) is not first
+    key = id(other)
+    assert key in mobility_cube._H3_CUBES
+    del other
+    gc.collect()
+    assert key not in mobility_cube._H3_CUBES and id(dense_pairs) in mobility_cube._H3_CUBES
+
+
+def test_what_an_h3_cube_cannot_answer(dense_pairs, cube):
+    h3 = h3_cube_for(dense_pairs, 5)
+    assert cube_mobility_table(h3, by="district") is None
+    assert cube_mobility_table(h3, by="h3", change_threshold=0.5) is None
+    with pytest.raises(EngineInputError):
+        cube_mobility_table(h3, by="h3", res=6)
+    with pytest.raises(EngineInputError):
+        cube_mobility_table(h3, by="h3", mask=np.ones(3, dtype=bool))
+    with pytest.raises(EngineInputError):
+        build_pairs_cube(dense_pairs, res=4)
+    with pytest.raises(EngineInputError):
+        build_pairs_cube(dense_pairs, res=5, deficit=True)
+    assert "subdistrict_code" not in h3.rows and "financial_from" not in h3.rows
+
+
+@pytest.mark.parametrize("exact", [False, True])
+@pytest.mark.parametrize("view", [ViewState(by="h3", res=7), ViewState(by="h3", res=8, levels=(1, 2)),
+                                  ViewState(by="h3", res=6, area="46", pilots=("none",)),
+                                  ViewState(by="h3", res=7, capitals_in_deficit=("financial",))])
+def test_the_h3_change_map_reads_the_h3_cube_as_the_plain_path(view, exact, monkeypatch):
+    from geo.views import change
+    from tests.pages import tiny_world
+
+    world_pairs = pair_rounds(tiny_world.two_rounds(), 2021, 2023)
+    boundaries = tiny_world.boundaries()
+    context = MapContext(min_count=3, exact=exact)
+    monkeypatch.setattr(mobility_cube, "H3_CUBE_MAX_SHARE", 1.0)  # the tiny world's cells are sparse
+    monkeypatch.setattr(change, "MAX_CELLS", 8)  # and step down resolutions by the cells counted
+    asked = []
+    real = change.cube_released_cell_count
+    monkeypatch.setattr(change, "cube_released_cell_count", lambda *a, **kw: asked.append(a[0].res) or real(*a, **kw))
+    cubed = change_map(world_pairs, boundaries, view, context=context).figure
+    assert bool(asked) == (not view.capitals_in_deficit)  # a deficit filter takes the plain path
+    monkeypatch.setattr(change, "_cube", lambda *args: None)
+    plain = change_map(world_pairs, boundaries, view, context=context).figure
+    assert (plain.res, plain.notices) == (cubed.res, cubed.notices)
+    # Both step down as making every table would: the first resolution with at most 8 cells shown.
+    res, scope = view.res, view.area
+    while res > 5 and len(mobility_table(world_pairs, by="h3", res=res, exact=exact, min_count=3,
+                                         mask=pairs_mask(world_pairs, view, area=scope))) > 8:
+        res -= 1
+    assert plain.res == res and len(plain.notices) == (res < view.res)
+    _same_table(pd.DataFrame(plain.table.drop(columns="geometry")), pd.DataFrame(cubed.table.drop(columns="geometry")))
+    assert plain.headline == cubed.headline
+    assert len(plain.table) > 0
+
+
+def test_the_change_map_reads_the_provinces_held_from_the_codes(pairs):
+    from geo.views.change import _provinces_held
+
+    column = pairs["province_code"]
+    some = pairs[(column == column.cat.categories[-1]).to_numpy()]  # a categorical with categories no pair uses
+    expected = set(some["province_code"].astype("string").dropna().tolist())
+    assert len(expected) < len(some["province_code"].cat.categories)
+    assert _provinces_held(some) == expected
+    assert _provinces_held(some.assign(province_code=some["province_code"].astype("string"))) == expected
