@@ -571,6 +571,20 @@ def h3_cube_for(pairs: pd.DataFrame, res: int) -> PairsH3Cube | None:
         return held[1][res]
 
 
+def register_h3_cube(pairs: pd.DataFrame, res: int, cube: PairsH3Cube | None) -> None:
+    """Make ``cube`` what :func:`h3_cube_for` returns for ``pairs`` at ``res`` (``None``: the plain
+    path, not tried again): a persisted H3 cube read back with its pairs
+    (:func:`geo.engine.persist.read_pairs`)."""
+    res = check_resolution(res)
+    with _H3_LOCK:
+        held = _H3_CUBES.get(id(pairs))
+        if held is None or held[0]() is not pairs:
+            held = (weakref.ref(pairs), {})
+            _H3_CUBES[id(pairs)] = held
+            weakref.finalize(pairs, _H3_CUBES.pop, id(pairs), None)
+        held[1][res] = cube
+
+
 def _h3_selected(cube: PairsH3Cube, mask: object) -> tuple[np.ndarray | None, np.ndarray | None]:
     """The rows and the transition rows a mask over :attr:`PairsH3Cube.rows` selects (``None``: all)."""
     selected = _row_selection(cube, mask)

@@ -244,8 +244,9 @@ def _write_pairs(path: Path, year_from: int, year_to: int, signature: list[int],
     """Pair two rounds of a households file and save the pairs and their cube into ``folder``."""
     import pyarrow.parquet as pq
 
+    from geo.checks import H3_RESOLUTIONS
     from geo.engine.mobility import pair_rounds
-    from geo.engine.mobility_cube import pairs_cube_for
+    from geo.engine.mobility_cube import h3_cube_for, pairs_cube_for
 
     held = set(pq.read_schema(path).names)
     columns = [c for c in PAIR_COLUMNS if c in held]
@@ -256,20 +257,29 @@ def _write_pairs(path: Path, year_from: int, year_to: int, signature: list[int],
     folder.mkdir(parents=True)
     spec = write_frame(pairs, folder / "frame")
     write_pairs_cube(pairs_cube_for(pairs), folder / "cube")
+    h3_cubes = {}
+    for res in H3_RESOLUTIONS:  # the kept ones (coarse cells); None: the plain path, not tried again
+        cube = h3_cube_for(pairs, res)
+        h3_cubes[str(res)] = None if cube is None else f"h3_{res}"
+        if cube is not None:
+            write_h3_cube(cube, folder / f"h3_{res}")
     meta = {"version": INDEX_VERSION, "source": path.name, "source_signature": signature,
-            "year_from": int(year_from), "year_to": int(year_to), "rows": len(pairs), "columns": spec}
+            "year_from": int(year_from), "year_to": int(year_to), "rows": len(pairs), "columns": spec,
+            "h3_cubes": h3_cubes}
     (folder / "pairs.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
 
 
 def read_pairs(households_path: str | os.PathLike[str], year_from: int, year_to: int):
     """The persisted pairs of two rounds of a households file (:func:`write_index`), memory-mapped,
-    with their pairs cube registered (:func:`geo.engine.mobility_cube.pairs_cube_for` returns it
-    without a pass over the pairs); ``None`` when there are none or they are stale.
+    with their pairs cube and H3 cubes registered (:func:`geo.engine.mobility_cube.pairs_cube_for`
+    and :func:`~geo.engine.mobility_cube.h3_cube_for` return them without a pass over the pairs,
+    and a resolution whose H3 cube was not kept goes to the plain path without trying again);
+    ``None`` when there are none or they are stale.
 
     The frame equals :func:`geo.engine.mobility.pair_rounds` of the file's two rounds (every
     column, dtype and ``attrs``); it is read-only: never change it.
     """
-    from geo.engine.mobility_cube import register_pairs_cube
+    from geo.engine.mobility_cube import register_h3_cube, register_pairs_cube
 
     path = Path(households_path)
     folder = index_dir_for(path) / PAIRS_DIR / f"{int(year_from)}-{int(year_to)}"
@@ -279,10 +289,14 @@ def read_pairs(households_path: str | os.PathLike[str], year_from: int, year_to:
     try:
         pairs = read_frame(folder / "frame", meta["columns"])
         cube = read_pairs_cube(folder / "cube")
+        h3_cubes = {int(res): None if name is None else read_h3_cube(folder / name)
+                    for res, name in meta.get("h3_cubes", {}).items()}
     except (OSError, ValueError, KeyError) as exc:
         raise StoreError(f"store: the persisted pairs in {folder} cannot be read: {exc}") from exc
     pairs.attrs = {"year_from": int(meta["year_from"]), "year_to": int(meta["year_to"])}
     register_pairs_cube(pairs, cube)
+    for res, h3_cube in h3_cubes.items():
+        register_h3_cube(pairs, res, h3_cube)
     return pairs
 
 
@@ -424,3 +438,33 @@ def read_pairs_cube(folder: Path):
         elif meta[name] is not None:
             object.__setattr__(cube, name, read_pairs_cube(folder / meta[name]))
     return cube
+
+
+#: The arrays of a :class:`geo.engine.mobility_cube.PairsH3Cube`, saved as ``<name>.npy``.
+H3_CUBE_ARRAYS: tuple[str, ...] = ("cell", "cells", "counts", "keys", "sums", "parent", "transition", "pairs", "key")
+
+
+def write_h3_cube(cube, folder: Path) -> None:
+    """Save a :class:`geo.engine.mobility_cube.PairsH3Cube` into ``folder`` (its rows with
+    :func:`write_frame`, each array as it is: narrow counts stay narrow)."""
+    import numpy as np
+
+    folder.mkdir(parents=True, exist_ok=True)
+    spec = write_frame(cube.rows, folder / "rows")
+    for name in H3_CUBE_ARRAYS:
+        np.save(folder / f"{name}.npy", getattr(cube, name), allow_pickle=False)
+    meta = {"rows": spec, "res": int(cube.res), "years": cube.years}
+    (folder / "cube.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+
+
+def read_h3_cube(folder: Path):
+    """An H3 cube :func:`write_h3_cube` saved, its arrays memory-mapped read-only."""
+    import numpy as np
+
+    from geo.engine.mobility_cube import PairsH3Cube
+
+    meta = json.loads((folder / "cube.json").read_text(encoding="utf-8"))
+    arrays = {name: np.asarray(np.load(folder / f"{name}.npy", mmap_mode="r", allow_pickle=False))
+              for name in H3_CUBE_ARRAYS}
+    return PairsH3Cube(rows=read_frame(folder / "rows", meta["rows"]), res=int(meta["res"]), years=meta["years"],
+                       **arrays)

@@ -236,3 +236,41 @@ def test_read_rows_reads_the_row_groups_that_hold_the_rows(tmp_path):
     rounds = pd.concat([frame.assign(survey_year=2022), frame.assign(members=frame["members"] + 100)])
     pq.write_table(pa.Table.from_pandas(rounds, preserve_index=False), path, row_group_size=7)
     assert read_rows(path, [1, 49], columns=["members"])["members"].tolist() == [101, 149]
+
+
+def test_pairs_come_back_with_their_h3_cubes(national, tmp_path, monkeypatch):
+    """The H3 cubes kept at import come back memory-mapped with the pairs and answer as a fresh
+    build does; a resolution not kept is registered as the plain path (not built again)."""
+    import shutil
+
+    import geo.engine.mobility_cube as mobility_cube
+    from geo.checks import H3_RESOLUTIONS
+    from geo.engine.mobility import mobility_table
+    from geo.engine.mobility_cube import _H3_CUBES, _build_h3_cube, cube_mobility_table
+    from geo.engine.persist import read_pairs
+
+    out, _ = national
+    pairs = read_pairs(out / "households.parquet", 2021, 2023)  # 20k spread households: no cube worth keeping
+    assert _H3_CUBES[id(pairs)][1] == {res: None for res in H3_RESOLUTIONS}
+    monkeypatch.setattr(mobility_cube, "H3_CUBE_MAX_SHARE", 0.9)
+    path = tmp_path / "households.parquet"
+    shutil.copy(out / "households.parquet", path)
+    write_index(path)
+    meta = json.loads((index_dir_for(path) / "pairs" / "2021-2023" / "pairs.json").read_text(encoding="utf-8"))
+    kept = [int(r) for r, name in meta["h3_cubes"].items() if name is not None]
+    assert set(meta["h3_cubes"]) == {str(r) for r in H3_RESOLUTIONS} and 5 in kept
+    pairs = read_pairs(path, 2021, 2023)
+    registered = _H3_CUBES[id(pairs)][1]
+    assert set(registered) == set(H3_RESOLUTIONS)
+    for res in H3_RESOLUTIONS:
+        cube = registered[res]
+        assert (cube is None) == (res not in kept)
+        if cube is None:
+            continue
+        assert isinstance(cube.sums.base, np.memmap) or isinstance(cube.sums, np.memmap)
+        fresh = _build_h3_cube(pairs, res, max_rows=None)
+        for exact in (True, False):
+            table = cube_mobility_table(cube, by="h3", res=res, exact=exact)
+            pd.testing.assert_frame_equal(table, cube_mobility_table(fresh, by="h3", res=res, exact=exact))
+            plain = mobility_table(pairs, by="h3", res=res, exact=exact)
+            pd.testing.assert_frame_equal(table, plain, check_exact=False, rtol=1e-9)
