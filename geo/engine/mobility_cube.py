@@ -561,14 +561,20 @@ def h3_cube_for(pairs: pd.DataFrame, res: int) -> PairsH3Cube | None:
     which is remembered too."""
     res = check_resolution(res)
     with _H3_LOCK:
-        held = _H3_CUBES.get(id(pairs))
-        if held is None or held[0]() is not pairs:
-            held = (weakref.ref(pairs), {})
-            _H3_CUBES[id(pairs)] = held
-            weakref.finalize(pairs, _H3_CUBES.pop, id(pairs), None)
-        if res not in held[1]:
-            held[1][res] = _build_h3_cube(pairs, res, max_rows=max(1, int(H3_CUBE_MAX_SHARE * len(pairs))))
-        return held[1][res]
+        held = _h3_held(pairs)
+        if res not in held:
+            held[res] = _build_h3_cube(pairs, res, max_rows=max(1, int(H3_CUBE_MAX_SHARE * len(pairs))))
+        return held[res]
+
+
+def _h3_held(pairs: pd.DataFrame) -> dict[int, PairsH3Cube | None]:
+    """The H3 cubes kept for ``pairs`` by resolution (call with :data:`_H3_LOCK` held)."""
+    held = _H3_CUBES.get(id(pairs))
+    if held is None or held[0]() is not pairs:
+        held = (weakref.ref(pairs), {})
+        _H3_CUBES[id(pairs)] = held
+        weakref.finalize(pairs, _H3_CUBES.pop, id(pairs), None)
+    return held[1]
 
 
 def register_h3_cube(pairs: pd.DataFrame, res: int, cube: PairsH3Cube | None) -> None:
@@ -577,12 +583,7 @@ def register_h3_cube(pairs: pd.DataFrame, res: int, cube: PairsH3Cube | None) ->
     (:func:`geo.engine.persist.read_pairs`)."""
     res = check_resolution(res)
     with _H3_LOCK:
-        held = _H3_CUBES.get(id(pairs))
-        if held is None or held[0]() is not pairs:
-            held = (weakref.ref(pairs), {})
-            _H3_CUBES[id(pairs)] = held
-            weakref.finalize(pairs, _H3_CUBES.pop, id(pairs), None)
-        held[1][res] = cube
+        _h3_held(pairs)[res] = cube
 
 
 def _h3_selected(cube: PairsH3Cube, mask: object) -> tuple[np.ndarray | None, np.ndarray | None]:
