@@ -153,12 +153,22 @@ class MemorySampler:
         self._processes = [psutil.Process(p) for p in ([pid] if isinstance(pid, int) else pid)]
         self.interval = interval
         self.samples: list[tuple[float, int]] = []  # (seconds since start, bytes)
+        self.private_samples: list[int] = []  # RSS less its file-backed and shared pages, per sample
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._started = time.monotonic()
 
     def rss_bytes(self) -> int:
         """RSS of the processes and their children now (0 once they have gone)."""
+        return self._usage()[0]
+
+    def _usage(self) -> tuple[int, int]:
+        """(RSS, RSS less its shared pages) of the processes and their children now.
+
+        The shared part (psutil's ``shared``: file-backed pages such as a memory-mapped index, and
+        shared memory) is page cache every process mapping the same files shares and the kernel can
+        drop; the rest is the processes' own memory.
+        """
         import psutil
 
         procs = []
@@ -167,18 +177,21 @@ class MemorySampler:
                 procs += [process, *process.children(recursive=True)]
             except psutil.Error:
                 pass
-        total = 0
+        total = private = 0
         for proc in procs:
             try:
-                total += proc.memory_info().rss
+                info = proc.memory_info()
             except psutil.Error:
-                pass
-        return total
+                continue
+            total += info.rss
+            private += info.rss - getattr(info, "shared", 0)
+        return total, private
 
     def sample(self) -> int:
-        """Take one sample now and return it."""
-        rss = self.rss_bytes()
+        """Take one sample now and return its RSS."""
+        rss, private = self._usage()
         self.samples.append((time.monotonic() - self._started, rss))
+        self.private_samples.append(private)
         return rss
 
     def _run(self) -> None:
@@ -212,6 +225,11 @@ class MemorySampler:
     def peak_bytes(self) -> int:
         """Largest sample so far (0 before any)."""
         return max((b for _, b in self.samples), default=0)
+
+    @property
+    def peak_private_bytes(self) -> int:
+        """Largest RSS less its shared pages so far (see :meth:`_usage`; 0 before any)."""
+        return max(self.private_samples, default=0)
 
     def series_mb(self, every_s: float = 5.0) -> list[tuple[float, float]]:
         """The samples thinned to one per ``every_s`` seconds, in MB, for printing."""

@@ -226,6 +226,7 @@ def measure_app(path: Path, reruns: int = BROWSER_RERUNS) -> dict:
             settled = memory.sample()
         return {"healthy_s": server.healthy_s, **browser,
                 "peak_mb": memory.peak_bytes / 1e6, "settled_mb": settled / 1e6,
+                "peak_private_mb": memory.peak_private_bytes / 1e6,
                 "memory_mb": memory.series_mb(every_s=2.0)}
     finally:
         stop_server(server.proc)
@@ -319,6 +320,8 @@ def format_report(r: dict) -> str:
             f"  app process RSS peak / settled         {a['peak_mb']:,.0f} / {a['settled_mb']:,.0f} MB   "
             f"target < {TARGET_APP_GB:.0f} GB: {_verdict(a['peak_mb'] < TARGET_APP_GB * 1000)}; "
             f"no worse than {BEFORE_APP_PEAK_MB:.0f} MB: {_verdict(a['peak_mb'] <= BEFORE_APP_PEAK_MB)}",
+            *([f"  of which its own (RSS less the shared, file-backed pages of the mapped index), peak "
+               f"{a['peak_private_mb']:,.0f} MB"] if "peak_private_mb" in a else []),
             "  RSS over time (s:MB)                   " + ", ".join(f"{t:.0f}:{m:.0f}" for t, m in a["memory_mb"][:20]),
         ]
     lines += ["", "filter change, server time of the Overview (median / slowest of "

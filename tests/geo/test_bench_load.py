@@ -64,6 +64,27 @@ def test_memory_sampler_sees_this_process_grow():
     assert memory.series_mb(every_s=1000)[0][1] > 0
 
 
+def test_memory_sampler_tells_own_memory_from_mapped_file_pages(tmp_path):
+    """A mapped file's pages count in RSS but not in the process's own memory; an array it fills does."""
+    path = tmp_path / "mapped.npy"
+    np.save(path, np.ones(40_000_000, dtype=np.uint8))
+    with MemorySampler(os.getpid(), interval=0.02) as memory:
+        mapped = np.load(path, mmap_mode="r")
+        assert int(mapped.sum()) == 40_000_000  # every page touched
+        time.sleep(0.1)
+        memory.sample()
+        after_mapping = memory.private_samples[-1]
+        block = np.ones(40_000_000, dtype=np.uint8)
+        time.sleep(0.1)
+        memory.sample()
+        del block, mapped
+    rss_rise = max(b for _, b in memory.samples) - memory.samples[0][1]
+    assert rss_rise > 60e6  # both: the mapped pages and the array
+    assert after_mapping - memory.private_samples[0] < 20e6  # mapped pages are shared, not own
+    assert memory.peak_private_bytes >= memory.private_samples[0] + 30e6
+    assert all(0 < p <= b for p, (_, b) in zip(memory.private_samples, memory.samples))
+
+
 def test_memory_sampler_sums_several_processes():
     import subprocess
     import sys
