@@ -8,8 +8,9 @@ Layout of ``<name>.index/``::
     rounds/<year>/           the same for each earlier round (a round change reads no rows)
     pairs/<from>-<to>/       each earlier round paired with the latest
                              (:func:`geo.engine.mobility.pair_rounds`): every column of the pairs
-                             frame and its pairs cube (:mod:`geo.engine.mobility_cube`), so a
-                             comparison on the Change page pairs no rows
+                             frame, its pairs cube and the H3 cubes worth keeping (``h3_<res>/``;
+                             :mod:`geo.engine.mobility_cube`), so a comparison on the Change page
+                             pairs no rows and builds no cube
 
 Everything is memory-mapped read-only when read back: the pages of a column come in as a view
 touches them and every process on the machine shares them.
