@@ -118,6 +118,11 @@ def import_households_isolated(
     environment = dict(os.environ)
     environment["PYTHONPATH"] = os.pathsep.join(
         p for p in (str(_PROJECT_ROOT), environment.get("PYTHONPATH", "")) if p)
+    # Python's own small-object allocator asks for a new 1 MB arena for every pool it fills; at
+    # the address-space ceiling each ask fails and it falls back to malloc, so a child near its
+    # ceiling crawls on (thousands of failed mmap calls a second, minutes) instead of running
+    # out. With malloc alone an allocation either fits in what the process holds or fails at once.
+    environment["PYTHONMALLOC"] = "malloc"
     child = subprocess.Popen(
         [sys.executable, "-m", "geo.ingest.isolated"],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
