@@ -104,30 +104,39 @@ def geometry_for_zoom(geometry, zoom: float, *, pixel_fraction: float = VIEW_DET
     tolerance = round(degrees_per_pixel(zoom) * pixel_fraction, 7)
     if tolerance <= DISPLAY_TOLERANCE_DEG or not values.size:
         return values
-    # Boundaries do not change with the filters: each polygon is thinned once per tolerance and
-    # kept (with the polygon itself, so a reused id() can never match another polygon).
+    # Boundaries do not change with the filters: each polygon is thinned once per tolerance and kept.
     out = np.empty(len(values), dtype=object)
-    missing = []
-    for i, shape in enumerate(values):
-        kept = _THINNED.get((id(shape), tolerance))
-        if kept is not None and kept[0] is shape:
-            out[i] = kept[1]
-        else:
-            missing.append(i)
-    if missing:
-        thin = shapely.set_precision(shapely.simplify(values[missing], tolerance, preserve_topology=True), 1e-3,
-                                     mode="pointwise")
-        if len(_THINNED) + len(missing) > _THINNED_MAX:
-            _THINNED.clear()
-        for i, shape in zip(missing, thin):
-            out[i] = shape
-            _THINNED[(id(values[i]), tolerance)] = (values[i], shape)
+    out[:] = _kept_per_geometry(values, _THINNED, tolerance, lambda shapes: shapely.set_precision(
+        shapely.simplify(shapes, tolerance, preserve_topology=True), 1e-3, mode="pointwise"))
     return out
 
 
-#: Thinned polygons by (id of the display polygon, tolerance), with the polygon they came from;
-#: cleared when it would pass :data:`_THINNED_MAX` entries (every subdistrict of Thailand at a few
-#: zoom levels fits).
+def _kept_per_geometry(values: np.ndarray, kept: dict, tag: object, make) -> list:
+    """Per geometry of ``values``, what ``make`` gives for it, made once and kept in ``kept`` by
+    (id of the geometry, ``tag``) with the geometry itself, so a reused id() can never match
+    another geometry. ``make`` takes the geometries not kept yet (an array) and returns one result
+    each; ``kept`` is cleared when it would pass :data:`_THINNED_MAX` entries (every subdistrict of
+    Thailand at a few zoom levels fits)."""
+    out: list = [None] * len(values)
+    missing = []
+    for i, shape in enumerate(values):
+        held = kept.get((id(shape), tag))
+        if held is not None and held[0] is shape:
+            out[i] = held[1]
+        else:
+            missing.append(i)
+    if missing:
+        made = make(values[missing])
+        if len(kept) + len(missing) > _THINNED_MAX:
+            kept.clear()
+        for i, result in zip(missing, made):
+            out[i] = result
+            kept[(id(values[i]), tag)] = (values[i], result)
+    return out
+
+
+#: Thinned polygons by (id of the display polygon, tolerance), with the polygon they came from
+#: (:func:`_kept_per_geometry`).
 _THINNED: dict[tuple[int, float], tuple[object, object]] = {}
 _THINNED_MAX = 100_000
 
@@ -197,25 +206,12 @@ def geojson_geometries(geometries) -> list[dict]:
     array = np.asarray(list(geometries), dtype=object)
     if not array.size:
         return []
-    out: list[dict | None] = [None] * len(array)
-    missing = []
-    for i, shape in enumerate(array):
-        kept = _GEOJSON.get(id(shape))
-        if kept is not None and kept[0] is shape:
-            out[i] = kept[1]
-        elif shape is not None:
-            missing.append(i)
-    if missing:
-        if len(_GEOJSON) + len(missing) > _THINNED_MAX:
-            _GEOJSON.clear()
-        for i, text in zip(missing, shapely.to_geojson(array[missing]).tolist()):
-            out[i] = json.loads(text) if text is not None else None
-            _GEOJSON[id(array[i])] = (array[i], out[i])
-    return out
+    return _kept_per_geometry(array, _GEOJSON, None, lambda shapes: [
+        json.loads(text) if text is not None else None for text in shapely.to_geojson(shapes).tolist()])
 
 
-#: GeoJSON dicts by id of the geometry, with the geometry (see :func:`geojson_geometries`).
-_GEOJSON: dict[int, tuple[object, dict | None]] = {}
+#: GeoJSON dicts by (id of the geometry, None), with the geometry (:func:`_kept_per_geometry`).
+_GEOJSON: dict[tuple[int, None], tuple[object, dict | None]] = {}
 
 
 def _rgba_lists(colours: np.ndarray) -> list[list[int]]:
