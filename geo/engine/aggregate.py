@@ -771,8 +771,8 @@ def _sums(index: HouseholdIndex, mask: np.ndarray | None, by: str, res: int | No
     if rollup or workers <= 1 or index.n - start < _PARALLEL_MIN_HOUSEHOLDS:
         sel = _Selection(index, mask, start)
         groups, keys = _groups_for(index, sel, by, res, rollup_min_count, mask)
-        raw = _raw_sums(groups, sel, cutoff, k_dep, cell_keys)
-        return _move_to_exact_cells(keys, raw, [task() for task in moved_tasks]) if moving else (raw, keys)
+        return _move_to_exact_cells(keys, _raw_sums(groups, sel, cutoff, k_dep, cell_keys),
+                                    [task() for task in moved_tasks])
 
     def part(bounds: tuple[int, int]) -> tuple[dict[str, np.ndarray], np.ndarray]:
         sel = _Selection(index, mask, *bounds)

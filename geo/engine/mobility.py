@@ -606,9 +606,7 @@ def mobility_table(pairs: pd.DataFrame, *, by: str, res: int | None = None,
         # A fine H3 resolution withholds most cells (under k households): when they hold many of
         # the pairs, leave them out before counting. The same test as the release's, on the same
         # sums, so the table is the same.
-        key_sums = np.bincount(group, weights=_take(pairs["record_key"].to_numpy(dtype=np.uint16), rows),
-                               minlength=n_groups)
-        withheld = present & ((households < k) | (perturb(households, key_sums) < k))
+        withheld = withheld_groups(households, _group_key_sums(pairs, rows, group, n_groups), k)
         if households[withheld].sum() > _LEAVE_OUT_SHARE * group.size:
             kept = ~withheld[group]
             rows = np.flatnonzero(kept) if rows is None else rows[kept]
@@ -645,9 +643,19 @@ def released_cell_count(pairs: pd.DataFrame, *, res: int, exact: bool = False, m
     present = households > 0
     if exact:
         return int(present.sum())
-    key_sums = np.bincount(group, weights=_take(pairs["record_key"].to_numpy(dtype=np.uint16), rows),
-                           minlength=n_groups)
-    return int((present & (households >= k) & (perturb(households, key_sums) >= k)).sum())
+    return int((present & ~withheld_groups(households, _group_key_sums(pairs, rows, group, n_groups), k)).sum())
+
+
+def _group_key_sums(pairs: pd.DataFrame, rows: np.ndarray | None, group: np.ndarray, n_groups: int) -> np.ndarray:
+    """The record-key sum of the counted pairs (``rows``, ``None``: all) per group."""
+    return np.bincount(group, weights=_take(pairs["record_key"].to_numpy(dtype=np.uint16), rows), minlength=n_groups)
+
+
+def withheld_groups(households: np.ndarray, key_sums: np.ndarray, k: int) -> np.ndarray:
+    """The groups (cells) holding pairs that the public release withholds: fewer than ``k``
+    households, exactly or once perturbed with their record keys (the release's own test, so a
+    table may leave them out before counting, and a count of the cells shown agrees with it)."""
+    return (households > 0) & ((households < k) | (perturb(households, key_sums) < k))
 
 
 def _released_table(sums: dict[str, np.ndarray], key_name: str, keys: np.ndarray, *, by: str, res: int | None,

@@ -67,8 +67,7 @@ from geo.data.contract import CAPITALS
 from geo.engine.aggregate import DEFAULT_DEFICIT_CUTOFF
 from geo.engine.mobility import (_ALL_COUNTED, _INDICATORS, _N_CODES, CHANGE_THRESHOLD, CLASS_IMPROVED,
                                  CLASS_UNKNOWN, CLASS_WORSE, _cell_column, _combine, _released_table,
-                                 _released_totals)
-from geo.engine.cellkey import perturb
+                                 _released_totals, withheld_groups)
 from geo.errors import EngineInputError
 
 #: The levels a cube answers.
@@ -611,7 +610,7 @@ def _h3_shown(households: np.ndarray, keys: np.ndarray, *, exact: bool, k: int) 
     present = households > 0
     if exact:
         return present, 0
-    withheld = present & ((households < k) | (perturb(households, keys) < k))
+    withheld = withheld_groups(households, keys, k)
     return present & ~withheld, int(withheld.sum())
 
 
