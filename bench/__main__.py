@@ -10,6 +10,7 @@ import sys
 from collections.abc import Sequence
 
 from geo.cli import command_parser, run
+from geo.engine.allocator import keep_freed_memory
 
 #: Modules whose ``add_commands(subparsers)`` add the benchmarks.
 COMMAND_MODULES: tuple[str, ...] = ("bench.engine", "bench.dashboard", "bench.national", "bench.load", "bench.mobility", "bench.database",
@@ -21,6 +22,7 @@ def build_parser():
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    keep_freed_memory()  # as the app's server does (serve.py): the engine's figures are the app's
     return run(build_parser(), argv)
 
 

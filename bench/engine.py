@@ -167,6 +167,20 @@ def _polars_query(frame, key: str, filtered: bool):
     return lazy.group_by(key).agg(aggs).collect()
 
 
+def _interleaved_median_ms(funcs: dict[str, Callable[[], object]], repeat: int) -> dict[str, float]:
+    """Median milliseconds of each function, run in turn ``repeat`` times (one of each, then the
+    next round), so that what one leaves behind (caches, freed memory, a busy neighbour on a shared
+    machine) falls on every contender alike rather than on whichever runs next."""
+    times: dict[str, list[float]] = {name: [] for name in funcs}
+    for _ in range(repeat):
+        for name, func in funcs.items():
+            gc.collect()
+            start = time.perf_counter()
+            func()
+            times[name].append(time.perf_counter() - start)
+    return {name: float(np.median(values)) * 1000.0 for name, values in times.items()}
+
+
 def peer_cases(index, repeat: int = 5) -> list[dict]:
     """The engine against DuckDB and Polars on the cases of :data:`PEER_CASES`, same data, same run.
 
@@ -184,7 +198,7 @@ def peer_cases(index, repeat: int = 5) -> list[dict]:
     list of dict
         ``{"case", "households", "engine_ms", "duckdb_ms", "polars_ms", "engine_households_ms",
         "engine_path", "cube_build_ms", "areas", "agree"}`` per case; times are medians of ``repeat``
-        runs in milliseconds.
+        runs in milliseconds, the four contenders taking turns (:func:`_interleaved_median_ms`).
     """
     import duckdb
     import polars as pl
@@ -224,10 +238,11 @@ def peer_cases(index, repeat: int = 5) -> list[dict]:
                  and np.array_equal(polars_table["households"].to_numpy().astype(np.int64),
                                     theirs["households"].astype(np.int64)))
         from_cube = cube_aggregate(index, by, flt if filtered else None, res=res, cube=cube) is not None
-        engine_ms, _ = _median_ms(answer, repeat)
-        households_ms, _ = _median_ms(households_pass, repeat)
-        duckdb_ms, _ = _median_ms(lambda sql=sql: con.execute(sql).fetchnumpy(), repeat)
-        polars_ms, _ = _median_ms(lambda key=key, filtered=filtered: _polars_query(frame, key, filtered), repeat)
+        ms = _interleaved_median_ms({
+            "engine": answer, "households": households_pass,
+            "duckdb": lambda sql=sql: con.execute(sql).fetchnumpy(),
+            "polars": lambda key=key, filtered=filtered: _polars_query(frame, key, filtered)}, repeat)
+        engine_ms, households_ms, duckdb_ms, polars_ms = (ms[k] for k in ("engine", "households", "duckdb", "polars"))
         out.append({"case": case, "households": index.n, "engine_ms": round(engine_ms, 1),
                     "duckdb_ms": round(duckdb_ms, 1), "polars_ms": round(polars_ms, 1),
                     "engine_households_ms": round(households_ms, 1),

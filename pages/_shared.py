@@ -46,6 +46,7 @@ from geo.access.roles import (
     user_from_scope_key,
 )
 from geo.engine.aggregate import HouseholdIndex, index_households
+from geo.engine.allocator import keep_freed_memory
 from geo.data.boundaries import ATTRIBUTION, load_boundaries
 from geo.views.mapview import context_geometry
 from geo.errors import BoundaryError, InputFileError
@@ -56,6 +57,10 @@ from geo.data.source import HOUSEHOLDS_ENV, DataSource, metadata_of, pilots_besi
 from geo.data.store import PROVENANCE_FILE
 
 T = TypeVar("T")
+
+# The engine's large temporaries reuse memory instead of faulting fresh pages in on every map
+# (geo.engine.allocator); set once per server process, when the pages first load.
+keep_freed_memory()
 
 
 @dataclass(frozen=True)

@@ -7,11 +7,12 @@ H3 cell at res 10 (:data:`geo.engine.h3index.INDEX_RES`), turns codes and catego
 packs the categorical columns into one "profile" byte, and **sorts every array by cell**. Because
 H3 keeps a cell's descendants in one contiguous range of the integer order, the households of any
 coarser cell are then one contiguous run as well: the parent at resolution ``r`` comes from bit
-arithmetic (:func:`geo.engine.h3index.cells_to_parent`), groups are where the parent changes, and sums are
-``numpy.add.reduceat`` / prefix-sum differences over those runs. A household counts in the cell that
-*contains* it at the resolution (``h3.latlng_to_cell``), which for about 6 % of households is not
-that parent: the index lists them per resolution (``moved_*``) and :func:`_move_to_exact_cells`
-moves their sums. Admin areas group by their integer
+arithmetic (:func:`geo.engine.h3index.cells_to_parent`), groups are where the parent changes
+(:func:`geo.engine.h3index.parent_run_starts`), and sums are ``numpy.add.reduceat`` over those runs,
+several counts packed in each 64-bit word (:func:`_packed_run_sums`). A household counts in the cell
+that *contains* it at the resolution (``h3.latlng_to_cell``), which for about 6 % of households is
+not that parent: the index lists them per resolution (``moved_*``), the runs leave them out, and
+:func:`_move_to_exact_cells` adds their sums to their own cells'. Admin areas group by their integer
 codes with ``numpy.bincount``. Categorical metrics (levels, assistance, TPMAP status, verified,
 capital deficits, TPMAP deprivations) are counted as a histogram of a few-bit code per area and
 turned into metrics with one small matrix product, so a call makes about ten passes over the data
@@ -36,8 +37,10 @@ The tables returned here are **not** protected: everything that leaves the engin
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -54,8 +57,8 @@ from geo.data.contract import (
 )
 from geo.engine.cellkey import record_keys
 from geo.engine.codes import BITS, N_ASSIST, N_LEVELS, N_PROFILES, POPCOUNT, PROFILE_TABLE
-from geo.engine.h3index import (INDEX_RES, cells_resolution, cells_to_str, descendants_bound, parents_unchecked,
-                                points_to_cells)
+from geo.engine.h3index import (INDEX_RES, cells_resolution, cells_to_str, descendants_bound, parent_run_starts,
+                                parents_unchecked, points_to_cells)
 
 #: Ways to aggregate.
 AGGREGATE_BY: tuple[str, ...] = ("h3", "subdistrict", "district", "province")
@@ -364,25 +367,35 @@ def exact_cells(index: HouseholdIndex, res: int) -> np.ndarray:
 
 @dataclass(frozen=True, eq=False)
 class _Groups:
-    """Which group each selected household falls in: contiguous runs (``starts``) or ``ids``."""
+    """Which group each selected household falls in: contiguous runs (``starts``) or ``ids``.
+
+    ``dropped`` households (sorted positions) fall in none: they are counted in another table
+    (:func:`_move_to_exact_cells`). Sums by ``ids`` give them an extra group, last, and cut it off
+    (:attr:`bins`); sums by runs leave them out of their run.
+    """
 
     n: int
     n_groups: int
     starts: np.ndarray | None = None  # start of each group's run, when groups are runs
     ids: np.ndarray | None = None  # int32 group of each household, when groups are not runs
+    dropped: np.ndarray | None = None  # positions of households in no group, sorted; None for none
+
+    @property
+    def bins(self) -> int:
+        """Groups, and one more for the dropped households when there are any."""
+        return self.n_groups + (self.dropped is not None)
 
     def group_ids(self) -> np.ndarray:
         if self.ids is not None:
-            return self.ids
-        assert self.starts is not None
-        flags = np.zeros(self.n, dtype=np.int32)
-        flags[self.starts[1:]] = 1
-        return np.cumsum(flags, dtype=np.int32)
-
-    def households(self) -> np.ndarray:
-        if self.starts is not None:
-            return np.diff(np.append(self.starts, self.n)).astype(np.int64)
-        return np.bincount(self.group_ids(), minlength=self.n_groups).astype(np.int64)
+            ids = self.ids if self.dropped is None else self.ids.copy()
+        else:
+            assert self.starts is not None
+            flags = np.zeros(self.n, dtype=np.int32)
+            flags[self.starts[1:]] = 1
+            ids = np.cumsum(flags, dtype=np.int32)
+        if self.dropped is not None:
+            ids[self.dropped] = self.n_groups
+        return ids
 
 
 def _runs(keys: np.ndarray) -> np.ndarray:
@@ -411,11 +424,11 @@ def _sums_by_histogram(g: _Groups, sel: dict[str, np.ndarray], cutoff: float, k_
     Like :func:`_sums_by_runs`, returns per-indicator rows: arrays of shape (indicators, groups).
     """
     ids = g.group_ids().astype(np.int64)
-    n_groups = g.n_groups
+    n_groups, bins = g.n_groups, g.bins
 
     def hist(codes: np.ndarray, n_codes: int, weights: np.ndarray | None = None) -> np.ndarray:
         flat = ids * n_codes + codes
-        return np.bincount(flat, weights=weights, minlength=n_groups * n_codes).reshape(n_groups, n_codes)
+        return np.bincount(flat, weights=weights, minlength=bins * n_codes).reshape(bins, n_codes)[:n_groups]
 
     def as_int(values: np.ndarray) -> np.ndarray:
         return np.rint(values).astype(np.int64)
@@ -427,11 +440,11 @@ def _sums_by_histogram(g: _Groups, sel: dict[str, np.ndarray], cutoff: float, k_
     deficit_table = np.column_stack([BITS, BITS * poor[:, None], poor, poor * POPCOUNT])
     deficits = hist(deficit_mask, 32) @ deficit_table
     deprivations = hist(sel["deprivation_mask"], 32) @ BITS
-    if g.starts is not None:
+    if g.starts is not None and g.dropped is None:
         capital_sums = np.column_stack([np.add.reduceat(c, g.starts) for c in sel["capitals"]]) if g.n else np.zeros(
             (0, len(CAPITALS)))
     else:
-        capital_sums = np.column_stack([np.bincount(ids, weights=c, minlength=n_groups) for c in sel["capitals"]])
+        capital_sums = np.column_stack([np.bincount(ids, weights=c, minlength=bins)[:n_groups] for c in sel["capitals"]])
     rows = lambda a: np.ascontiguousarray(np.asarray(a).T)  # noqa: E731 - (groups, m) -> (m, groups)
     return {
         "level": rows(as_int(profile[:, :N_LEVELS])),
@@ -445,14 +458,17 @@ def _sums_by_histogram(g: _Groups, sel: dict[str, np.ndarray], cutoff: float, k_
         "poor": as_int(deficits[:, 10]),
         "poor_sum": as_int(deficits[:, 11]),
         "dep": rows(as_int(deprivations)),
+        "households": as_int(profile[:, :N_LEVELS].sum(axis=1)),  # every household has one level
     }
 
 
+@functools.lru_cache(maxsize=8)
 def _indicator_tables(k_dep: int) -> tuple[np.ndarray, list[str], np.ndarray, list[str]]:
     """Indicator values for every value of the two joint codes (see :func:`_sums_by_runs`).
 
     ``j1 = profile * 32 + deficit_mask`` (2,560 values) and
-    ``j2 = ((level - 1) * 31 + members) * 32 + deprivation_mask`` (3,968 values).
+    ``j2 = ((level - 1) * 31 + members) * 32 + deprivation_mask`` (3,968 values). Made once per
+    ``k_dep``.
     """
     j1 = np.arange(N_PROFILES * 32)
     profile, deficit = j1 // 32, j1 % 32
@@ -475,21 +491,75 @@ def _indicator_tables(k_dep: int) -> tuple[np.ndarray, list[str], np.ndarray, li
     cols2 = [np.where(level2 == lv, members, 0) for lv in range(N_LEVELS)]
     cols2 += [BITS.astype(np.int64)[dep][:, j] for j in range(5)]
     names2 = [f"people_level{lv}" for lv in range(N_LEVELS)] + [f"dep{j}" for j in range(5)]
-    return (np.column_stack(cols1).astype(np.int64), names1, np.column_stack(cols2).astype(np.int64), names2)
+    table1, table2 = np.column_stack(cols1).astype(np.int64), np.column_stack(cols2).astype(np.int64)
+    table1.flags.writeable = table2.flags.writeable = False  # kept per k_dep and shared: read-only
+    return table1, names1, table2, names2
 
 
-def _packed_run_sums(codes: np.ndarray, values: np.ndarray, g: _Groups, max_group: int) -> np.ndarray:
+#: Households summed per block by :func:`_packed_run_sums` (a block's words fit in the caches).
+_RUN_BLOCK = 1 << 16
+#: Runs longer than this are summed in pieces (:func:`_packed_run_sums`): fields for 0/1
+#: indicators then fit in 8 bits, eight to a word.
+_PIECE_MAX = 255
+
+
+def _pieces(starts: np.ndarray, n: int, longest: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """``starts`` of runs with every run longer than ``longest`` cut into pieces of at most
+    ``longest``: the pieces' starts, and where each run's first piece is (None when none is cut)."""
+    lengths = np.diff(np.append(starts, n))
+    per_run = (lengths - 1) // longest + 1
+    if starts.size == 0 or int(per_run.max()) == 1:
+        return starts, None
+    first = np.cumsum(per_run) - per_run
+    within = np.arange(int(per_run.sum()), dtype=np.int64) - np.repeat(first, per_run)
+    return np.repeat(starts, per_run) + within * longest, first
+
+
+def _blocks(starts: np.ndarray, n: int, dropped: np.ndarray | None):
+    """The runs at ``starts`` (of ``n`` households) in blocks of about :data:`_RUN_BLOCK`
+    households, cut at run starts: ``(first run, past the last run, first household, past the
+    last household, the block's ``dropped`` households counted from its first)`` per block."""
+    edges = np.append(np.searchsorted(starts, np.arange(0, n, _RUN_BLOCK)), starts.size)
+    bounds = np.append(starts, n)[edges]  # where each block starts, and the end
+    cuts = None if dropped is None else np.searchsorted(dropped, bounds.astype(dropped.dtype)).tolist()
+    none = np.zeros(0, dtype=np.intp)
+    for b, (first, stop) in enumerate(zip(edges[:-1].tolist(), edges[1:].tolist())):
+        if first < stop:
+            lo, hi = int(bounds[b]), int(bounds[b + 1])
+            yield first, stop, lo, hi, none if cuts is None else dropped[cuts[b]:cuts[b + 1]] - lo
+
+
+def _capital_run_sums(capitals: np.ndarray, g: _Groups) -> np.ndarray:
+    """Per-run sums of each row of ``capitals`` (rows, households): shape (rows, runs). Dropped
+    households are left out a block at a time (copied, their scores zeroed), not gathered from
+    the whole rows, whose reads would miss the caches."""
+    assert g.starts is not None
+    if g.dropped is None:
+        return np.stack([np.add.reduceat(row, g.starts) for row in capitals])
+    out = np.empty((capitals.shape[0], g.n_groups))
+    buffer = np.empty(min(g.n, _RUN_BLOCK + int(np.diff(np.append(g.starts, g.n)).max(initial=1))))
+    for first, stop, lo, hi, dropped in _blocks(g.starts, g.n, g.dropped):
+        block, local = buffer[:hi - lo], g.starts[first:stop] - lo
+        for j, row in enumerate(capitals):
+            block[:] = row[lo:hi]
+            block[dropped] = 0.0
+            out[j, first:stop] = np.add.reduceat(block, local)
+    return out
+
+
+def _packed_run_sums(codes: np.ndarray, values: np.ndarray, g: _Groups) -> np.ndarray:
     """Per-run sums of ``values[codes]`` for every column of ``values``: shape (columns, runs).
 
     Several indicators share one 64-bit word: each gets a field wide enough for the largest sum
-    a run can reach (``max_group`` times its largest value). The words are looked up from a
-    table by code, prefix-summed with wrap-around and differenced at the run ends; carries
-    between fields cancel in the difference, so every field comes out exact. A handful of
-    passes replace one pass per indicator.
+    a piece of a run can reach (runs longer than :data:`_PIECE_MAX` are summed in pieces, then the
+    pieces added up). The words are looked up from a table by code into one reused buffer and
+    summed per piece (``numpy.add.reduceat``): a lookup and one pass per word replace one pass per
+    indicator. The dropped households of ``g`` look up a word of zeros.
     """
     assert g.starts is not None
-    last = np.append(g.starts[1:], g.n) - 1
-    widths = [max(1, int(max_group * int(top)).bit_length()) for top in values.max(axis=0)]
+    starts, first_piece = _pieces(g.starts, g.n, _PIECE_MAX)
+    longest = int(np.diff(np.append(starts, g.n)).max(initial=1))
+    widths = [max(1, int(longest * int(top)).bit_length()) for top in values.max(axis=0)]
     words: list[list[tuple[int, int, int]]] = [[]]
     used = 0
     for column, width in enumerate(widths):
@@ -498,36 +568,56 @@ def _packed_run_sums(codes: np.ndarray, values: np.ndarray, g: _Groups, max_grou
             used = 0
         words[-1].append((column, used, width))
         used += width
-    out = np.empty((values.shape[1], g.n_groups), dtype=np.int64)
-    codes = codes.astype(np.intp, copy=False)  # once: ``take`` would convert narrow codes for every word
+    tables = []
     for word in words:
-        table = np.zeros(values.shape[0], dtype=np.uint64)
+        table = np.zeros(values.shape[0] + 1, dtype=np.uint64)  # the last code, all zero: dropped households
         for column, offset, _ in word:
-            table += values[:, column].astype(np.uint64) << np.uint64(offset)
-        packed = table.take(codes)
-        np.cumsum(packed, out=packed)  # wraps modulo 2**64, which the difference undoes
-        sums = np.diff(packed.take(last), prepend=np.uint64(0))
+            table[:-1] += values[:, column].astype(np.uint64) << np.uint64(offset)
+        tables.append(table)
+    sums = np.empty((len(words), starts.size), dtype=np.uint64)
+    # A block of households at a time, every word in turn, so the looked-up words stay in the caches.
+    wide = np.empty(min(g.n, _RUN_BLOCK + _PIECE_MAX), dtype=np.intp)
+    packed = np.empty(wide.size, dtype=np.uint64)
+    for first, stop, lo, hi, dropped in _blocks(starts, g.n, g.dropped):
+        block = wide[:hi - lo]
+        np.copyto(block, codes[lo:hi], casting="unsafe")  # codes widened once per block, not per word
+        block[dropped] = values.shape[0]
+        local = starts[first:stop] - lo
+        for w, table in enumerate(tables):
+            table.take(block, out=packed[:hi - lo], mode="clip")  # every code indexes the table
+            sums[w, first:stop] = np.add.reduceat(packed[:hi - lo], local)
+    out = np.empty((values.shape[1], starts.size), dtype=np.int64)
+    for w, word in enumerate(words):
         for column, offset, width in word:
-            out[column] = (sums >> np.uint64(offset)) & np.uint64((1 << width) - 1)
-    return out
+            out[column] = (sums[w] >> np.uint64(offset)) & np.uint64((1 << width) - 1)
+    if first_piece is None:
+        return out
+    # Each run's pieces added up; only the few runs cut in pieces need more than their first.
+    by_run = out.take(first_piece, axis=1)
+    per_run = np.diff(np.append(first_piece, starts.size))
+    cut = np.flatnonzero(per_run > 1)
+    counts = per_run[cut]
+    local_first = np.cumsum(counts) - counts
+    pieces = np.repeat(first_piece[cut] - local_first, counts) + np.arange(int(counts.sum()))
+    by_run[:, cut] = np.add.reduceat(out.take(pieces, axis=1), local_first, axis=1)
+    return by_run
 
 
 def _sums_by_runs(g: _Groups, sel: dict[str, np.ndarray], cutoff: float, k_dep: int) -> dict[str, np.ndarray]:
-    """Raw sums for many groups that are contiguous runs, by packed prefix sums."""
+    """Raw sums for many groups that are contiguous runs, by packed sums (:func:`_packed_run_sums`)."""
     assert g.starts is not None
     n_caps = len(CAPITALS)
-    max_group = int(np.diff(np.append(g.starts, g.n)).max(initial=1))
     table1, names1, table2, names2 = _indicator_tables(k_dep)
     deficit_mask = sel["deficit_mask"] if cutoff == DEFAULT_DEFICIT_CUTOFF else _deficit_mask(sel["capitals"], cutoff)
     j1 = sel["profile"].astype(np.uint16) * np.uint16(32) + deficit_mask
-    sums1 = _packed_run_sums(j1, table1, g, max_group)
-    sums2 = _packed_run_sums(sel["j2"], table2, g, max_group)
+    sums1 = _packed_run_sums(j1, table1, g)
+    sums2 = _packed_run_sums(sel["j2"], table2, g)
     by_name = dict(zip(names1, sums1)) | dict(zip(names2, sums2))
     if g.n_groups * 8 <= g.n:
-        capital_sum = np.stack([np.add.reduceat(sel["capitals"][j], g.starts) for j in range(n_caps)])
+        capital_sum = _capital_run_sums(sel["capitals"], g)
     else:
         ids = g.group_ids()
-        capital_sum = np.stack([np.bincount(ids, weights=sel["capitals"][j], minlength=g.n_groups)
+        capital_sum = np.stack([np.bincount(ids, weights=sel["capitals"][j], minlength=g.bins)[:g.n_groups]
                                 for j in range(n_caps)])
     return {
         "level": sums1[0:4],
@@ -541,15 +631,17 @@ def _sums_by_runs(g: _Groups, sel: dict[str, np.ndarray], cutoff: float, k_dep: 
         "people_level": sums2[0:4],
         "dep": sums2[4:9],
         "capital_sum": capital_sum,
+        "households": sums1[0:4].sum(axis=0),  # every household has one level; none dropped is counted
     }
 
 
 #: Largest histogram (groups x codes) the cell-key sums build; past it, one pass per indicator.
 _KEY_HISTOGRAM_CELLS = 1 << 22
-#: Largest histogram (groups x profiles) the counts are summed by when the groups are runs; past
-#: it the scattered adds miss the caches and the runs' prefix sums win (res 8 of 13M households,
-#: 266k cells: 1.5-2.6 s by histogram, 0.55-0.62 s by runs; res 7, 64k cells: level).
-_HISTOGRAM_MAX_BINS = 1 << 22
+#: From this many households, groups in runs are summed by runs (:func:`_sums_by_runs`) however few
+#: they are; below it, by histogram when it has at most two bins per household. 13M households
+#: (runs/histogram): res 5 100/254 ms, res 7 123/461, res 8 184/820; 1M: 10/16 to 14/30; 200k:
+#: 3-6 ms either way.
+_RUNS_MIN_HOUSEHOLDS = 1 << 18
 
 
 def key_sums_from_histograms(profile: np.ndarray, deficit: np.ndarray, dep: np.ndarray, total: np.ndarray,
@@ -580,18 +672,20 @@ def _key_sums(g: _Groups, sel: Mapping[str, np.ndarray], cutoff: float, k_dep: i
     (:mod:`geo.engine.cellkey`): a histogram of each packed code weighted by the record key, turned into
     indicators by the same tables as the counts."""
     ids = g.group_ids().astype(np.int64)
-    n_groups = g.n_groups
+    n_groups, bins = g.n_groups, g.bins
     rk = sel["record_key"].astype(np.float64)
     deficit_mask = sel["deficit_mask"] if cutoff == DEFAULT_DEFICIT_CUTOFF else _deficit_mask(sel["capitals"], cutoff)
     dep_mask = sel["deprivation_mask"]
-    total = np.bincount(ids, weights=rk, minlength=n_groups)
+    total = np.bincount(ids, weights=rk, minlength=bins)[:n_groups]
 
     def histograms(lo: int, hi: int, first: int, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Histograms of the households ``lo:hi``, whose groups are ``first .. first + n - 1``."""
-        local, weights = ids[lo:hi] - first, rk[lo:hi]
+        """Histograms of the households ``lo:hi``, whose groups are ``first .. first + n - 1`` (and
+        dropped households, whose id is past every group's: put in one more, cut off)."""
+        local, weights = np.minimum(ids[lo:hi] - first, n), rk[lo:hi]
 
         def hist(codes: np.ndarray, n_codes: int) -> np.ndarray:
-            return np.bincount(local * n_codes + codes[lo:hi], weights=weights, minlength=n * n_codes).reshape(n, n_codes)
+            flat = local * n_codes + codes[lo:hi]
+            return np.bincount(flat, weights=weights, minlength=(n + 1) * n_codes).reshape(n + 1, n_codes)[:n]
 
         return (hist(sel["profile"].astype(np.int64), N_PROFILES), hist(deficit_mask.astype(np.int64), 32),
                 (hist(dep_mask.astype(np.int64), 32) @ BITS).T)
@@ -610,7 +704,7 @@ def _key_sums(g: _Groups, sel: Mapping[str, np.ndarray], cutoff: float, k_dep: i
         return key_sums_from_histograms(profile, deficit, np.concatenate([p[2] for p in parts], axis=1), total, k_dep)
     # Very many groups, not in runs: one weighted pass per indicator.
     def by_group(indicator: np.ndarray) -> np.ndarray:
-        return np.bincount(ids, weights=rk * indicator, minlength=n_groups)
+        return np.bincount(ids, weights=rk * indicator, minlength=bins)[:n_groups]
 
     table = PROFILE_TABLE[sel["profile"]]
     bits = BITS[deficit_mask]
@@ -625,11 +719,10 @@ def _raw_sums(g: _Groups, sel: dict[str, np.ndarray], cutoff: float, k_dep: int,
               cell_keys: bool = True) -> dict[str, np.ndarray]:
     """Per-group sums every metric is computed from (``households`` included), and the cell-key
     sums when ``cell_keys``."""
-    if g.n == 0 or g.starts is None or g.n_groups * N_PROFILES <= min(2 * g.n, _HISTOGRAM_MAX_BINS):
+    if g.n == 0 or g.starts is None or (g.n < _RUNS_MIN_HOUSEHOLDS and g.n_groups * N_PROFILES <= 2 * g.n):
         raw = _sums_by_histogram(g, sel, cutoff, k_dep)
     else:
         raw = _sums_by_runs(g, sel, cutoff, k_dep)
-    raw["households"] = g.households()
     if cell_keys:
         raw.update(_key_sums(g, sel, cutoff, k_dep))
     return raw
@@ -670,6 +763,13 @@ class _Selection(Mapping):
                 self._cache[name] = np.stack([row.take(self._positions) for row in values])
         return self._cache[name]
 
+    def local(self, positions: np.ndarray) -> np.ndarray:
+        """Where selected households (``positions`` in the index, sorted, all in this part and
+        selected) are among the selection's arrays."""
+        if self._positions is None:
+            return positions - self._part.start
+        return np.searchsorted(self._positions, positions)
+
     def __iter__(self):
         return iter(self._NAMES)
 
@@ -678,16 +778,18 @@ class _Selection(Mapping):
 
 
 class _Rows(Mapping):
-    """The arrays of the households at ``positions`` (index order), each gathered when first used."""
+    """The arrays of the households at ``positions`` of ``source`` (an index, or another mapping of
+    its arrays, such as a :class:`_Rows`), each gathered when first used."""
 
-    def __init__(self, index: HouseholdIndex, positions: np.ndarray):
-        self._index, self._positions, self._cache = index, positions, {}
+    def __init__(self, source: HouseholdIndex | Mapping[str, np.ndarray], positions: np.ndarray):
+        self._source, self._positions, self._cache = source, positions, {}
 
     def __getitem__(self, name: str) -> np.ndarray:
         if name not in self._cache:
             if name not in _Selection._NAMES:
                 raise KeyError(name)
-            values = getattr(self._index, name)
+            source = self._source
+            values = source[name] if isinstance(source, Mapping) else getattr(source, name)
             self._cache[name] = values.take(self._positions, axis=values.ndim - 1)
         return self._cache[name]
 
@@ -698,55 +800,90 @@ class _Rows(Mapping):
         return len(_Selection._NAMES)
 
 
-def _sums_by_key(index: HouseholdIndex, positions: np.ndarray, keys: np.ndarray, cutoff: float, k_dep: int,
+def _sums_by_key(rows: Mapping[str, np.ndarray], keys: np.ndarray, cutoff: float, k_dep: int,
                  cell_keys: bool) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """Raw sums of the households at ``positions`` grouped by ``keys`` (any order): sums, sorted keys."""
-    order = np.argsort(keys, kind="stable")
-    keys = keys[order]
+    """Raw sums of ``rows`` (the arrays of some households, e.g. a :class:`_Rows`) grouped by
+    ``keys`` (one per household, any order): sums, sorted keys."""
+    if keys.size > 1 and not bool(np.all(keys[1:] >= keys[:-1])):
+        order = np.argsort(keys, kind="stable")
+        keys, rows = keys[order], _Rows(rows, order)
     starts = _runs(keys)
     groups = _Groups(n=keys.size, n_groups=int(starts.size), starts=starts)
-    return _raw_sums(groups, _Rows(index, positions[order]), cutoff, k_dep, cell_keys), keys[starts]
+    return _raw_sums(groups, rows, cutoff, k_dep, cell_keys), keys[starts]
 
 
-def _moved_sum_tasks(index: HouseholdIndex, mask: np.ndarray | None, res: int, cutoff: float, k_dep: int,
-                     cell_keys: bool) -> list:
-    """The two sums :func:`_move_to_exact_cells` needs, as tasks to run (each returns raw sums
-    and sorted keys): the selected households :func:`moved_at` lists, by the parent of their
-    res-10 cell (taken out) and by their exact cell (added). None when no household moves."""
+def _selected_moved(index: HouseholdIndex, mask: np.ndarray | None, res: int | None
+                    ) -> tuple[np.ndarray, np.ndarray] | None:
+    """The selected households :func:`moved_at` lists at ``res`` (positions, sorted, and their
+    exact cells), or None when none of them moves (or at res 10)."""
+    if res is None or res >= INDEX_RES:
+        return None
     pos, exact = moved_at(index, res)
     if mask is not None and pos.size:
         keep = mask[pos]
         pos, exact = pos[keep], exact[keep]
-    if pos.size == 0:
-        return []
-    parent = parents_unchecked(np.asarray(index.cell).take(pos), res)
-    return [lambda: _sums_by_key(index, pos, parent, cutoff, k_dep, cell_keys),
-            lambda: _sums_by_key(index, pos, exact, cutoff, k_dep, cell_keys)]
+    return (pos, exact) if pos.size else None
 
 
-def _move_to_exact_cells(keys: np.ndarray, raw: dict[str, np.ndarray], moved: list
-                         ) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """Sums by parent-of-res-10 cell (``keys``, ``raw``) made sums by exact cell at ``res``: the
-    households :func:`moved_at` lists are taken out of their parent's sums and added to their
-    cell's (``moved``: the results of :func:`_moved_sum_tasks`, none when no household moves).
-    Every sum is additive, so this costs a pass over the moved households only (about 6 %)."""
-    if not moved:
-        return raw, keys
-    (out_raw, out_keys), (in_raw, in_keys) = moved
+def _move_to_exact_cells(parts: list[tuple[dict[str, np.ndarray], np.ndarray]],
+                         moved_in: tuple[dict[str, np.ndarray], np.ndarray] | None,
+                         mapper: Callable = map) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Sums by parent-of-res-10 cell, without the households that moved, and the moved
+    households' sums by their exact cell (``moved_in``, None when none moved), as one table by
+    exact cell.
+
+    ``parts`` are ``(raw, keys)`` pairs (keys sorted, the parts in key order, their sums this
+    call's own), each summed without the households :func:`moved_at` lists (dropped from their
+    groups, :class:`_Groups`). Every sum is additive, so the moved households (about 6 %) are added
+    to their cells' sums, each sum (``mapper``: e.g. a thread pool's ``map``) apart; a cell all
+    of whose households moved out is left out, one that only moved households fill is added."""
+    keys = parts[0][1] if len(parts) == 1 else np.concatenate([k for _, k in parts])
+    names = list(parts[0][0])
+    if moved_in is None:
+        if len(parts) == 1:
+            return parts[0]
+        return dict(zip(names, mapper(lambda name: np.concatenate([r[name] for r, _ in parts], axis=-1), names))), keys
+    in_raw, in_keys = moved_in
+    ends = np.cumsum([k.size for _, k in parts]).tolist()
     # Both are sorted: only the cells that held none of the parents' households need a place.
     at = np.minimum(np.searchsorted(keys, in_keys), max(keys.size - 1, 0))
     fresh = in_keys if keys.size == 0 else in_keys[keys[at] != in_keys]
     all_keys = np.sort(np.concatenate([keys, fresh])) if fresh.size else keys
-    at_keys, at_out, at_in = (np.searchsorted(all_keys, k) for k in (keys, out_keys, in_keys))
-    combined = {}
-    for name, values in raw.items():
-        total = np.zeros(values.shape[:-1] + all_keys.shape, dtype=np.result_type(values.dtype, in_raw[name].dtype))
-        total[..., at_keys] = values
-        total[..., at_out] -= out_raw[name]
-        total[..., at_in] += in_raw[name]
-        combined[name] = total
-    keep = np.flatnonzero(combined["households"] > 0)
-    return {name: values[..., keep] for name, values in combined.items()}, all_keys[keep]
+    at_in = np.searchsorted(all_keys, in_keys)
+    at_keys = None if all_keys is keys else np.searchsorted(all_keys, keys)
+    households = np.zeros(all_keys.size, dtype=np.int64)
+    households[slice(None) if at_keys is None else at_keys] = np.concatenate([r["households"] for r, _ in parts])
+    households[at_in] += in_raw["households"]
+    keep = np.flatnonzero(households > 0)  # a cell all of whose households moved out is left out
+    same = at_keys is None and keep.size == all_keys.size  # the table's cells are the parents'
+    if not same:
+        # Where each cell's sums go: its row in the result, or past the last (cut off) when left out.
+        slot = np.full(all_keys.size, keep.size, dtype=np.intp)
+        slot[keep] = np.arange(keep.size)
+        at_keys = slot if at_keys is None else slot[at_keys]
+        at_in = slot[at_in]
+
+    def exact_sums(name: str) -> np.ndarray:
+        """One sum by exact cell, a row at a time: numpy scatters along a 2-D array's last axis an
+        element of every row at a time."""
+        own = [r[name] for r, _ in parts]
+        dtype = np.result_type(own[0].dtype, in_raw[name].dtype)
+        if same:
+            total = own[0] if len(own) == 1 and own[0].dtype == dtype else np.concatenate(own, axis=-1).astype(dtype)
+        else:
+            total = np.zeros(own[0].shape[:-1] + (keep.size + 1,), dtype=dtype)
+            for values, lo, hi in zip(own, [0] + ends[:-1], ends):
+                if hi > lo:
+                    for row, part_row in zip(total.reshape(-1, keep.size + 1), values.reshape(-1, hi - lo)):
+                        row[at_keys[lo:hi]] = part_row
+        for row, added in zip(total.reshape(-1, total.shape[-1]), in_raw[name].reshape(-1, in_keys.size)):
+            row[at_in] += added
+        return total if same else total[..., :-1]
+
+    others = [name for name in names if name != "households"]
+    raw = dict(zip(others, mapper(exact_sums, others)))
+    raw["households"] = households if same else households[keep]
+    return raw, (all_keys if same else all_keys[keep])
 
 
 #: Below this many households one thread sums them; above, each core sums a part (see :func:`_sums`).
@@ -761,36 +898,43 @@ def _sums(index: HouseholdIndex, mask: np.ndarray | None, by: str, res: int | No
     and ``bincount`` release the GIL). Admin parts have one column per area whatever the part and
     are added element-wise. H3 parts (without roll-up) are cut where the parent cell at ``res``
     changes (:func:`_h3_edges`), so no cell spans two parts and their columns are concatenated.
-    H3 sums below res 10 without roll-up come out by exact cell (:func:`_move_to_exact_cells`).
+    H3 sums below res 10 without roll-up come out by exact cell: each part leaves out the
+    households whose cell is not their parent's (:func:`moved_at`), a task beside the parts sums
+    those by their cell, and :func:`_move_to_exact_cells` adds them in.
     """
     start = int(np.searchsorted(index.cell, 1)) if by == "h3" else 0
     workers = os.cpu_count() or 1
     rollup = by == "h3" and rollup_min_count is not None and rollup_min_count > 1
-    moving = by == "h3" and not rollup and res is not None and res < INDEX_RES
-    moved_tasks = _moved_sum_tasks(index, mask, res, cutoff, k_dep, cell_keys) if moving else []
-    if rollup or workers <= 1 or index.n - start < _PARALLEL_MIN_HOUSEHOLDS:
-        sel = _Selection(index, mask, start)
-        groups, keys = _groups_for(index, sel, by, res, rollup_min_count, mask)
-        return _move_to_exact_cells(keys, _raw_sums(groups, sel, cutoff, k_dep, cell_keys),
-                                    [task() for task in moved_tasks])
+    moved = _selected_moved(index, mask, res) if by == "h3" and not rollup else None
 
-    def part(bounds: tuple[int, int]) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    def part(bounds: tuple[int, int], rollup_min_count: int | None = None) -> tuple[dict[str, np.ndarray], np.ndarray]:
         sel = _Selection(index, mask, *bounds)
-        groups, keys = _groups_for(index, sel, by, res, None, mask)
+        groups, keys = _groups_for(index, sel, by, res, rollup_min_count, mask)
+        if moved is not None:
+            pos = moved[0]
+            here = pos[np.searchsorted(pos, bounds[0]):np.searchsorted(pos, bounds[1])]
+            if here.size:
+                groups = dataclasses.replace(groups, dropped=sel.local(here))
         return _raw_sums(groups, sel, cutoff, k_dep, cell_keys), keys
 
-    edges = np.linspace(start, index.n, workers + 1).astype(np.int64).tolist()
+    def moved_in() -> tuple[dict[str, np.ndarray], np.ndarray] | None:
+        return None if moved is None else _sums_by_key(_Rows(index, moved[0]), moved[1], cutoff, k_dep, cell_keys)
+
+    if rollup or workers <= 1 or index.n - start < _PARALLEL_MIN_HOUSEHOLDS:
+        one = part((start, index.n), rollup_min_count)
+        return _move_to_exact_cells([one], moved_in()) if by == "h3" else one
+    # With the moved households' sums beside them, twice as many parts as cores keep every core busy.
+    n_parts = workers if moved is None else 2 * workers
+    edges = np.linspace(start, index.n, n_parts + 1).astype(np.int64).tolist()
     if by == "h3":
         assert res is not None
         edges = _h3_edges(index.cell, edges, res)
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        # The moved households' two sums run beside the parts: no core waits for the last step.
-        moved = [pool.submit(task) for task in moved_tasks]
+        # The moved households' sums run beside the parts: no core waits for the last step.
+        added = pool.submit(moved_in)
         parts = list(pool.map(part, zip(edges[:-1], edges[1:])))
-        moved = [future.result() for future in moved]
-    if by == "h3":
-        raw = {name: np.concatenate([p[0][name] for p in parts], axis=-1) for name in parts[0][0]}
-        return _move_to_exact_cells(np.concatenate([p[1] for p in parts]), raw, moved)
+        if by == "h3":
+            return _move_to_exact_cells(parts, added.result(), pool.map)
     return {name: sum(p[0][name] for p in parts) for name in parts[0][0]}, parts[0][1]
 
 
@@ -891,10 +1035,10 @@ def _groups_for(index: HouseholdIndex, sel: dict[str, np.ndarray], by: str, res:
         if rollup_min_count is not None and rollup_min_count > 1:
             start = int(np.searchsorted(index.cell, 1))
             keys = _rollup_keys(index, sel["cell"], mask, start, res, rollup_min_count, ROLLUP_FLOOR_RES)
-        else:
-            keys = sel["cell"] if res == INDEX_RES else parents_unchecked(sel["cell"], res)
-        starts = _runs(keys)
-        return _Groups(n=n, n_groups=int(starts.size), starts=starts), keys[starts]
+            starts = _runs(keys)
+            return _Groups(n=n, n_groups=int(starts.size), starts=starts), keys[starts]
+        starts = parent_run_starts(sel["cell"], res)
+        return _Groups(n=n, n_groups=int(starts.size), starts=starts), parents_unchecked(sel["cell"][starts], res)
     codes = {"province": sel["province"], "district": sel["district"], "subdistrict": sel["subdistrict"]}[by]
     n_codes = {"province": index.province_codes, "district": index.district_codes,
                "subdistrict": index.subdistrict_codes}[by].size
@@ -1136,7 +1280,7 @@ def aggregate_by_key(index: HouseholdIndex, keys: object, *, by: str, mask: np.n
         table = aggregate(index, "province", mask=np.zeros(index.n, dtype=bool))
     else:
         codes, ids = np.unique(keys[positions].astype(str), return_inverse=True)
-        raw, groups = _sums_by_key(index, positions, ids.astype(np.int64), cutoff, k_dep, True)
+        raw, groups = _sums_by_key(_Rows(index, positions), ids.astype(np.int64), cutoff, k_dep, True)
         table = pd.DataFrame({"code": pd.array(codes[groups], dtype="string"), **metrics_from_sums(raw)}, copy=False)
     total = int(mask.sum()) if mask is not None else index.n
     table.attrs.update({"by": by, "res": None, "rollup_min_count": None,

@@ -192,6 +192,29 @@ def parents_unchecked(cells: np.ndarray, res: int) -> np.ndarray:
     return (cells & ~_RES_MASK) | (np.uint64(res) << _RES_SHIFT) | low_digits
 
 
+#: Cells compared per step by :func:`parent_run_starts` (its temporaries stay small).
+_RUN_STEP = 1 << 20
+
+
+def parent_run_starts(cells: np.ndarray, res: int) -> np.ndarray:
+    """Start of each run of consecutive ``cells`` sharing their parent at ``res``: int64
+    positions, 0 first (empty for no cells).
+
+    ``cells`` must all be at one resolution, ``res`` or finer, none of them 0 (the engine's
+    res-10 cells). Two such cells share their parent when they differ only in the digits finer
+    than ``res``: the bits below ``3 * (15 - res)``. No parent is computed.
+    """
+    if cells.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    limit = np.uint64(1 << (3 * (15 - res)))
+    change = np.empty(cells.size, dtype=bool)
+    change[0] = True
+    for lo in range(1, cells.size, _RUN_STEP):
+        hi = min(lo + _RUN_STEP, cells.size)
+        np.greater_equal(np.bitwise_xor(cells[lo:hi], cells[lo - 1:hi - 1]), limit, out=change[lo:hi])
+    return np.flatnonzero(change)
+
+
 def descendants_bound(parents: np.ndarray, res: int) -> np.ndarray:
     """Per parent cell (from :func:`parents_unchecked`), a number above every one of its
     descendants at resolution ``res`` and below every descendant of a larger parent, as uint64:

@@ -595,6 +595,20 @@ def mobility_table(pairs: pd.DataFrame, *, by: str, res: int | None = None,
     -------
     >>> mobility_table(pair_rounds(households, 2021, 2023), by="district")  # doctest: +SKIP
     """
+    return mobility_table_and_totals(pairs, by=by, res=res, change_threshold=change_threshold, exact=exact,
+                                     min_count=min_count, mask=mask, totals=False)[0]
+
+
+def mobility_table_and_totals(pairs: pd.DataFrame, *, by: str, res: int | None = None,
+                              change_threshold: float = CHANGE_THRESHOLD, exact: bool = False, min_count: int = 10,
+                              mask: object = None, totals: bool = True) -> tuple[pd.DataFrame, pd.Series | None]:
+    """:func:`mobility_table` and :func:`mobility_totals` of one selection (the Change map and
+    its headline), from one pass over the pairs when the table counts every selected pair (an
+    area table: every pair has its areas): the totals' exact sums are then the table's summed.
+    Otherwise (pairs without a position in an H3 table, cells left out before counting) the totals
+    take a pass of their own. Same arguments and answers as the two; ``totals=False`` gives None
+    for them.
+    """
     by, res, threshold, k = _check_table_args(pairs, by, res, change_threshold, min_count)
     selected = _selection(pairs, mask)
     rows, group, n_groups, (key_name, keys) = _groups(pairs, by, res, selected)
@@ -615,8 +629,14 @@ def mobility_table(pairs: pd.DataFrame, *, by: str, res: int | None = None,
             present &= ~withheld
     dense = (np.cumsum(present) - 1).astype(np.int64)
     sums = _sums(pairs, rows, dense[group], int(present.sum()), threshold)
-    return _released_table(sums, key_name, keys[present], by=by, res=res, k=k, exact=exact, threshold=threshold,
-                           years=pairs.attrs, withheld_before=withheld_before)
+    table = _released_table(sums, key_name, keys[present], by=by, res=res, k=k, exact=exact, threshold=threshold,
+                            years=pairs.attrs, withheld_before=withheld_before)
+    if not totals:
+        return table, None
+    if group.size == (len(pairs) if selected is None else int(np.count_nonzero(selected))):
+        whole = {name: np.array([values.sum()]) for name, values in sums.items()}
+        return table, _released_totals(whole, k=k, exact=exact, threshold=threshold, years=pairs.attrs)
+    return table, mobility_totals(pairs, change_threshold=threshold, exact=exact, min_count=k, mask=selected)
 
 
 def released_cell_count(pairs: pd.DataFrame, *, res: int, exact: bool = False, min_count: int = 10,

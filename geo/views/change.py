@@ -32,7 +32,8 @@ from geo.data.contract import CAPITALS
 from geo.engine.aggregate import attach_cell_geometry
 from geo.engine.filters import DEFAULT_DEFICIT_CUTOFF, NO_PILOT
 from geo.engine.mobility import (CHANGE_THRESHOLD, MOBILITY_COLUMNS, TRANSITION_COLUMNS, mobility_shares,
-                                 mobility_table, mobility_totals, released_cell_count)
+                                 mobility_table, mobility_table_and_totals, mobility_totals,
+                                 released_cell_count)
 from geo.engine.mobility_cube import (PairsCube, PairsH3Cube, answers, cube_for_filter, cube_mobility_table,
                                       cube_mobility_totals, cube_released_cell_count, h3_cube_for, pairs_cube_for)
 from geo.views import style as mapstyle
@@ -251,6 +252,7 @@ def change_map(pairs: pd.DataFrame, boundaries: dict, view: ViewState, *, contex
                                       metric=metric or view.change, exact=context.exact)
     k = map_view.min_count
     cube = _cube(pairs, view, change_threshold)
+    plain_totals = None
     provinces = _provinces_held(cube.rows if cube is not None else pairs)
     scope = map_view.scope_code
     scope_frame = _scope_frame(boundaries, map_view, provinces)
@@ -276,8 +278,10 @@ def change_map(pairs: pd.DataFrame, boundaries: dict, view: ViewState, *, contex
         import geopandas as gpd
 
         level = map_view.level
-        table = (cube_mobility_table(cube, by=level, **cube_options) if cube is not None
-                 else mobility_table(pairs, by=level, **options))
+        if cube is not None:
+            table = cube_mobility_table(cube, by=level, **cube_options)
+        else:  # the headline's totals from the table's pass
+            table, plain_totals = mobility_table_and_totals(pairs, by=level, **options)
         table = table[table["code"].astype(str).str.startswith(scope)].reset_index(drop=True)
         released = _released_rows(table, "code")
         frame = _within(_boundary(boundaries, level), scope, provinces)
@@ -294,8 +298,10 @@ def change_map(pairs: pd.DataFrame, boundaries: dict, view: ViewState, *, contex
     words = _words(map_view, drawn.res, synthetic=bool(context.synthetic), attribution=context.attribution,
                    data_source=None, round_text=context.round_text)
     words["subtitle"] = " · ".join([words["subtitle"], text("change_headline_note", map_view.lang, k=k)])
-    totals = (cube_mobility_totals(cube, **cube_options) if cube is not None
-              else mobility_totals(pairs, **options))
+    if cube is not None:
+        totals = cube_mobility_totals(cube, **cube_options)
+    else:
+        totals = plain_totals if plain_totals is not None else mobility_totals(pairs, **options)
     now = context.now or dt.date.today()
     figure = MapFigure(
         view=map_view, level=map_view.level, res=drawn.res, table=drawn.table, areas=areas, fill=fill,

@@ -158,9 +158,13 @@ def test_cutoff_and_k_match_reference(households, index, by, res, cutoff, k):
     assert_matches(table, reference(households, by, res, cutoff, k), "h3_cell" if by == "h3" else "code")
 
 
-def test_both_summing_strategies_agree(index):
+@pytest.mark.parametrize(("piece_max", "block"), [(255, 1 << 16), (3, 50), (1, 7)])
+def test_both_summing_strategies_agree(monkeypatch, index, piece_max, block):
+    """The packed run sums equal the histograms, with runs cut in pieces and summed a block at a time."""
     import geo.engine.aggregate as engine
 
+    monkeypatch.setattr(engine, "_PIECE_MAX", piece_max)
+    monkeypatch.setattr(engine, "_RUN_BLOCK", block)
     sel = engine._Selection(index, None, int(np.searchsorted(index.cell, 1)))
     for res in (7, 9, 10):
         groups, _ = engine._groups_for(index, sel, "h3", res, None)
@@ -168,6 +172,33 @@ def test_both_summing_strategies_agree(index):
         hist = engine._sums_by_histogram(groups, sel, 2.2, 3)
         for name in runs:
             np.testing.assert_allclose(runs[name], hist[name], err_msg=name)
+
+
+@pytest.mark.parametrize("res", [6, 9])
+@pytest.mark.parametrize(("piece_max", "block", "key_cells"), [(255, 1 << 16, 1 << 22), (2, 40, 1000)])
+def test_dropped_households_are_left_out_of_every_sum(monkeypatch, index, res, piece_max, block, key_cells):
+    """Households dropped from their groups (counted in their exact cell instead) are missing from
+    the histogram sums, the run sums (in pieces, a block at a time) and the cell-key sums alike."""
+    import dataclasses
+
+    import geo.engine.aggregate as engine
+
+    monkeypatch.setattr(engine, "_PIECE_MAX", piece_max)
+    monkeypatch.setattr(engine, "_RUN_BLOCK", block)
+    monkeypatch.setattr(engine, "_KEY_HISTOGRAM_CELLS", key_cells)
+    sel = engine._Selection(index, None, int(np.searchsorted(index.cell, 1)))
+    groups, _ = engine._groups_for(index, sel, "h3", res, None)
+    dropped = np.sort(np.random.default_rng(res).choice(groups.n, groups.n // 7, replace=False))
+    less = dataclasses.replace(groups, dropped=dropped)
+    rows = engine._Rows(sel, dropped)
+    dropped_sums, at = engine._sums_by_key(rows, groups.group_ids()[dropped].astype(np.int64), 2.2, 3, True)
+    for strategy in (engine._sums_by_histogram, engine._sums_by_runs, engine._key_sums):
+        whole, left = strategy(groups, sel, 2.2, 3), strategy(less, sel, 2.2, 3)
+        assert strategy is engine._key_sums or "households" in whole
+        for name in whole:
+            expected = np.array(whole[name], dtype=np.float64)
+            expected[..., at] -= dropped_sums[name]
+            np.testing.assert_allclose(left[name], expected, atol=1e-6, err_msg=f"{strategy.__name__} {name}")
 
 
 @pytest.mark.parametrize(("by", "res"), [("h3", 5), ("h3", 8), ("h3", 10), ("district", None), ("subdistrict", None)])

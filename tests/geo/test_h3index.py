@@ -15,6 +15,7 @@ from geo.engine.h3index import (
     cells_resolution,
     cells_to_parent,
     cells_to_str,
+    parent_run_starts,
     points_to_cells,
     str_to_cells,
 )
@@ -95,6 +96,25 @@ def test_cells_to_parent_on_pentagons_and_every_resolution():
         child = h3.cell_to_center_child(cell, 12)
         for res in range(0, 13):
             assert int(cells_to_parent(np.array([child], dtype=np.uint64), res)[0]) == h3.cell_to_parent(child, res)
+
+
+@pytest.mark.parametrize("step", [1 << 20, 7, 1])
+def test_parent_run_starts_are_where_h3s_parent_changes(monkeypatch, step):
+    """Runs of sorted res-10 cells sharing a parent, by bits, equal h3's parents (compared a few
+    cells at a time too); unsorted cells give runs of consecutive equal parents."""
+    import geo.engine.h3index as h3index
+
+    monkeypatch.setattr(h3index, "_RUN_STEP", step)
+    rng = np.random.default_rng(7)
+    lat, lon = rng.uniform(5.6, 20.5, 3000), rng.uniform(97.3, 105.7, 3000)
+    lat[:300], lon[:300] = KALASIN[0] + rng.normal(0, 0.01, 300), KALASIN[1] + rng.normal(0, 0.01, 300)
+    cells = points_to_cells(lat, lon, INDEX_RES)
+    for ordered in (np.sort(cells), cells):
+        for res in range(0, INDEX_RES + 1):
+            parents = np.array([h3.cell_to_parent(int(c), res) for c in ordered], dtype=np.uint64)
+            expected = np.flatnonzero(np.r_[True, parents[1:] != parents[:-1]])
+            np.testing.assert_array_equal(parent_run_starts(ordered, res), expected)
+    assert parent_run_starts(np.zeros(0, dtype=np.uint64), 8).size == 0
 
 
 def test_cells_to_parent_keeps_zero_and_rejects_finer_resolution():

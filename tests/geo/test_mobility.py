@@ -11,7 +11,8 @@ from geo.data.contract import CAPITALS
 from geo.engine.aggregate import aggregate, index_households
 from geo.engine.cellkey import MAX_NOISE
 from geo.engine.mobility import (CHANGE_THRESHOLD, COUNT_COLUMNS, DENOMINATOR_COLUMNS, MOBILITY_COLUMNS,
-                                 TRANSITION_COLUMNS, mobility_shares, mobility_table, mobility_totals, pair_rounds)
+                                 TRANSITION_COLUMNS, mobility_shares, mobility_table, mobility_table_and_totals,
+                                 mobility_totals, pair_rounds)
 from geo.engine.protect import protect
 from geo.errors import EngineInputError, PPAPError, RoundError
 from tests.support.rounds import naive_counts, rows, two_rounds
@@ -190,6 +191,21 @@ def test_public_release_is_reproducible(pairs):
     a = mobility_table(pairs, by="subdistrict")
     b = mobility_table(pairs, by="subdistrict")
     pd.testing.assert_frame_equal(a, b)
+
+
+@pytest.mark.parametrize("by", BY)
+@pytest.mark.parametrize("exact", [False, True])
+def test_table_and_totals_in_one_pass_equal_each_alone(pairs, by, exact):
+    """The Change map's table and headline from one pass over the pairs are the two answers made
+    apart, for every selection (an H3 table leaves pairs without a position out: its totals take
+    their own pass)."""
+    rng = np.random.default_rng(3)
+    for mask in (None, rng.random(len(pairs)) < 0.3, (pairs["transition"].to_numpy() % 3) == 0):
+        table, totals = mobility_table_and_totals(pairs, by=by, res=7, exact=exact, mask=mask)
+        pd.testing.assert_frame_equal(table, mobility_table(pairs, by=by, res=7, exact=exact, mask=mask))
+        alone = mobility_totals(pairs, exact=exact, mask=mask)
+        pd.testing.assert_series_equal(totals, alone, check_exact=False, rtol=1e-9)
+        assert totals.attrs == alone.attrs
 
 
 def test_the_same_households_get_the_same_figure_in_a_round_map_and_the_change_map():
