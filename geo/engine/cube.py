@@ -569,31 +569,30 @@ def _rows_raw(index: HouseholdIndex, cube: ProfileCube, by: str, flt: HouseholdF
     group = leaf_group[cube.row_leaf]
     ok &= group >= 0  # households with no code at this level (or no position) count only in the total
     n = codes.size
+    # The 17 fields, the costly part of a pass over rows, are kept per group and deficit code (per
+    # profile for H3): when only capitals in deficit (only profiles) restrict the rows of the
+    # whole country's map ("natural capital in deficit"; "not in TPMAP", levels), they are the
+    # kept sums of the codes selected, and only the histograms by profile and code come from rows.
+    kept_fields = None
+    if by in _BY_CODE_LEVELS and codes_kept is not None and profiles is None and leaf_ok.all():
+        by_code = _kept_fields_by(cube, by, leaf_group, n, "deficit")  # (17, n, 32)
+        kept_fields = by_code[:, :, np.flatnonzero(codes_kept)].sum(axis=2)
+    elif by == "h3" and codes_kept is None and profiles is not None and leaf_ok.all():
+        by_profile = _kept_fields_by(cube, by, leaf_group, n, "profile")  # (17, n, 80)
+        kept_fields = by_profile[:, :, np.flatnonzero(profiles)].sum(axis=2)
     if np.count_nonzero(ok) > _DENSE_SHARE * ok.size:
         # Most rows selected (a whole-country map, "in no pilot"): every row's sums, kept, minus the
         # unselected rows', so the work is proportional to the rows left out, not to the cube.
         left_out = np.flatnonzero(~ok & (group >= 0))
-        sums = _all_rows_sums(cube, by, leaf_group, n)
+        sums = _all_rows_sums(cube, by, leaf_group, n)[:7]
         if left_out.size:
-            sums = tuple(a - b for a, b in zip(sums, _group_sums(cube, group[left_out], left_out, n)))
-    elif by in _BY_CODE_LEVELS and codes_kept is not None and profiles is None and leaf_ok.all():
-        # Only capitals in deficit restrict the rows (the whole country's map, "natural capital in
-        # deficit"): the 17 fields, the costly part of a gather, are the kept per-code sums of the
-        # codes selected; the histograms by profile and code still come from the selected rows.
-        rows = np.flatnonzero(ok)
-        by_code = _kept_fields_by(cube, by, leaf_group, n, "deficit")  # (17, n, 32)
-        fields = by_code[:, :, np.flatnonzero(codes_kept)].sum(axis=2)
-        sums = _group_sums(cube, group[rows], rows, n, fields=False)[:-1] + (fields,)
-    elif by == "h3" and codes_kept is None and profiles is not None and leaf_ok.all():
-        # Only profiles restrict the rows (the whole country's hexagons, "not in TPMAP", levels):
-        # the same, from the fields kept per hexagon and profile.
-        rows = np.flatnonzero(ok)
-        by_profile = _kept_fields_by(cube, by, leaf_group, n, "profile")  # (17, n, 80)
-        fields = by_profile[:, :, np.flatnonzero(profiles)].sum(axis=2)
-        sums = _group_sums(cube, group[rows], rows, n, fields=False)[:-1] + (fields,)
+            less = _group_sums(cube, group[left_out], left_out, n, fields=kept_fields is None)
+            sums = tuple(a if b is None else a - b for a, b in zip(sums, less))
     else:
         rows = np.flatnonzero(ok)
-        sums = _group_sums(cube, group[rows], rows, n)
+        sums = _group_sums(cube, group[rows], rows, n, fields=kept_fields is None)
+    if kept_fields is not None:
+        sums = sums[:6] + (kept_fields,)
     counts, hist_households, hist_members, hist_keys, deficit_households, deficit_keys, fields = sums[:7]
     keep = np.flatnonzero(np.rint(counts) > 0)
 

@@ -14,8 +14,11 @@ ever pick whole *combinations* of
 * optionally its *deficit code*: which of the five capitals scored under the default cutoff in
   the earlier round (:data:`geo.engine.aggregate.DEFAULT_DEFICIT_CUTOFF`; the "capitals in
   deficit" filter). It multiplies the rows by up to 32 (about a third of the pairs with the
-  benchmark's uniform scores: 1.1 GB at 13M), so the app's cube leaves it out and a filter on
-  capitals in deficit takes the plain path.
+  benchmark's uniform scores: 1.1 GB at 13M), so the app's cube leaves it out of these rows and
+  keeps it in sums by district × transition × deficit code instead (:attr:`PairsCube.by_deficit`,
+  no subdistrict, no pilots): a filter on capitals in deficit is answered from them by province
+  and district and for the totals; by subdistrict or H3, or with a pilot filter too, it takes
+  the plain path.
 
 So :class:`PairsCube` sums every pair once, on first use, by those combinations (keeping only
 the ones that occur), and again by leaf × transition (:attr:`PairsCube.coarse`, at most some
@@ -28,8 +31,8 @@ same code as the plain path: the same table, columns, dtypes, ``attrs``, protect
 keys; a mean change equal up to float rounding (the changes are summed per combination first).
 
 The cube answers by province, district and subdistrict at the default change threshold
-(:func:`answers`); another threshold and (without the deficit code) a filter on capitals in
-deficit use the plain path. Filters are applied to the
+(:func:`answers`); another threshold uses the plain path, and a filter on capitals in deficit
+too where the sums by district cannot answer it (:func:`cube_for_filter`). Filters are applied to the
 cube's :attr:`PairsCube.rows`, a small frame with the columns the Change page's filter reads
 (:func:`geo.views.change.pairs_mask` works on it unchanged): one representative value per row,
 equal for every pair of the row as far as any filter can tell.
@@ -120,11 +123,16 @@ class PairsCube:
     #: The same sums by leaf × transition × pilots (no ``<capital>_from`` in its rows; the cube
     #: itself when it has no deficit code): for a filter on pilots but not on capitals in deficit.
     by_pilot: "PairsCube | None" = None
+    #: The pairs summed by district × transition × deficit code (no subdistrict, no pilots: its
+    #: rows' ``subdistrict_code`` is missing, they have no pilot columns; 45 MB for the national
+    #: data's 13.7M pairs): for a filter on capitals in deficit (and areas and levels, not
+    #: pilots), by province or district and for the totals (:func:`cube_for_filter`).
+    by_deficit: "PairsCube | None" = None
 
     @property
     def nbytes(self) -> int:
         """Bytes held (the rows frames shallowly), with the coarser sums'."""
-        others = sum(c.nbytes for c in (self.coarse, self.by_pilot) if c is not None and c is not self)
+        others = sum(c.nbytes for c in (self.coarse, self.by_pilot, self.by_deficit) if c is not None and c is not self)
         return int(others + self.measures.nbytes + self.transition.nbytes + sum(p.nbytes for p in self.place.values())
                    + self.rows.memory_usage(index=False, deep=False).sum())
 
@@ -146,9 +154,10 @@ def build_pairs_cube(pairs: pd.DataFrame, *, res: int | None = None, deficit: bo
                      deficit_cutoff: float = DEFAULT_DEFICIT_CUTOFF) -> PairsCube | PairsH3Cube:
     """Sum ``pairs`` (:func:`geo.engine.mobility.pair_rounds`) by leaf × transition × pilots (×
     deficit code with ``deficit``: up to 32 times the rows, about a third of the pairs in the
-    benchmark's uniform scores, so the app does not keep it and a filter on capitals in deficit
-    takes the plain path); with ``res``, by H3 cell at that resolution instead
-    (:class:`PairsH3Cube`; ``deficit`` is not kept there).
+    benchmark's uniform scores, so the app does not keep it), with the coarser sums
+    (:attr:`PairsCube.coarse`, :attr:`PairsCube.by_pilot`) and, without ``deficit``, the sums by
+    district × transition × deficit code (:attr:`PairsCube.by_deficit`); with ``res``, by H3 cell
+    at that resolution instead (:class:`PairsH3Cube`; ``deficit`` is not kept there).
 
     One factorization of the combination codes and one weighted histogram per measure
     (:data:`MEASURES`) over the pairs.
@@ -171,11 +180,25 @@ def build_pairs_cube(pairs: pd.DataFrame, *, res: int | None = None, deficit: bo
     check_columns(pairs, "pairs", ("status", "transition", "record_key", "capital_classes", "level_from",
                                    "pilot_from", "pilot_to", *(f"{p}_code" for p in _PLACES),
                                    *(f"{c}_from" for c in CAPITALS), *(f"{c}_change" for c in CAPITALS)))
+    fine = _build(pairs, places=_PLACES, deficit=deficit, pilots=True, deficit_cutoff=deficit_cutoff)
+    _with_coarse(fine)
+    if not deficit:
+        object.__setattr__(fine, "by_deficit", _build(pairs, places=_PLACES[:2], deficit=True, pilots=False,
+                                                      deficit_cutoff=deficit_cutoff))
+    return fine
+
+
+def _build(pairs: pd.DataFrame, *, places: tuple[str, ...], deficit: bool, pilots: bool,
+           deficit_cutoff: float) -> PairsCube:
+    """:func:`build_pairs_cube`'s sums by the ``places`` of :data:`_PLACES` (the others left
+    missing) × transition (× deficit code) (× pilots)."""
     n = len(pairs)
     dtypes, place_codes = {}, {}
     combo, n_combo = np.zeros(n, dtype=np.int64), 1
     for level in _PLACES:
         codes, dtypes[level] = _place_codes(pairs, level)
+        if level not in places:
+            codes = np.full(n, -1, dtype=np.int64)
         place_codes[level] = codes
         combo, n_combo = _combined(combo, n_combo, codes + 1, len(dtypes[level].categories) + 1)
     transition = pairs["transition"].to_numpy(dtype=np.uint8)
@@ -186,7 +209,7 @@ def build_pairs_cube(pairs: pd.DataFrame, *, res: int | None = None, deficit: bo
             code |= (pairs[f"{capital}_from"].to_numpy(dtype="float64") < deficit_cutoff).astype(np.int64) << i
         combo, n_combo = _combined(combo, n_combo, code, 1 << len(CAPITALS))
     pilot_codes = {}
-    for name in ("pilot_from", "pilot_to"):
+    for name in ("pilot_from", "pilot_to") if pilots else ():
         pilot_codes[name] = pairs[name].cat.codes.to_numpy().astype(np.int64)
         combo, n_combo = _combined(combo, n_combo, pilot_codes[name] + 1, len(pairs[name].cat.categories) + 1)
     # Each row's first pair: its representative for the filter's columns.
@@ -214,16 +237,15 @@ def build_pairs_cube(pairs: pd.DataFrame, *, res: int | None = None, deficit: bo
         "level_from": level_from.astype("Int8"),
         **{f"{c}_from": np.where((code[first] >> i) & 1 == 1, np.float32(deficit_cutoff - 1), np.float32(np.nan))
            for i, c in enumerate(CAPITALS) if deficit},
-        **{name: pd.Categorical.from_codes(pilot_codes[name][first], dtype=pairs[name].dtype)
-           for name in ("pilot_from", "pilot_to")},
+        **{name: pd.Categorical.from_codes(codes[first], dtype=pairs[name].dtype)
+           for name, codes in pilot_codes.items()},
     })
-    fine = PairsCube(
+    return PairsCube(
         rows=rows, place={level: place_codes[level][first] for level in _PLACES},
         categories={level: np.asarray(dtypes[level].categories.astype(str), dtype=object) for level in _PLACES},
         transition=transition[first], measures=measures,
         years={"year_from": pairs.attrs.get("year_from"), "year_to": pairs.attrs.get("year_to")},
         deficit_cutoff=float(deficit_cutoff), deficit=bool(deficit))
-    return _with_coarse(fine)
 
 
 def _summed(fine: PairsCube, *, pilots: bool) -> PairsCube:
@@ -257,12 +279,19 @@ def _with_coarse(fine: PairsCube) -> PairsCube:
     return fine
 
 
-def cube_for_filter(cube: PairsCube, *, deficit: bool, pilots: bool) -> PairsCube | None:
+def cube_for_filter(cube: PairsCube, *, deficit: bool, pilots: bool, by: str | None = None) -> PairsCube | None:
     """The smallest of ``cube``'s sums whose rows a filter on capitals in deficit (``deficit``)
-    and on pilots (``pilots``) can select: the full rows, by pilot, or by leaf × transition;
-    ``None`` for a filter on capitals in deficit when the cube does not keep the deficit code."""
+    and on pilots (``pilots``) can select, for tables ``by`` that level (None: the totals only):
+    the full rows, by pilot, or by leaf × transition; for capitals in deficit, the full rows when
+    they keep the deficit code, else the sums by district × deficit code
+    (:attr:`PairsCube.by_deficit`) for province and district tables without a pilot filter;
+    ``None`` (the plain path) otherwise."""
     if deficit:
-        return cube if cube.deficit else None
+        if cube.deficit:
+            return cube
+        if cube.by_deficit is not None and not pilots and by in (None, "province", "district"):
+            return cube.by_deficit
+        return None
     if cube.coarse is None:
         return cube
     return cube.by_pilot if pilots else cube.coarse

@@ -44,8 +44,9 @@ INDEX_CODES: tuple[str, ...] = ("province_codes", "district_codes", "subdistrict
 
 #: 2: record keys (geo.engine.cellkey) in the index and the cube; 3: exact hexagons (moved_*); 4: TPMAP
 #: deprivations (``deprivation_mask`` and the cube's deprivation sums) only for households in TPMAP;
-#: 5: every round's index (``rounds/``) and the pairs of each earlier round with the latest (``pairs/``).
-INDEX_VERSION = 5
+#: 5: every round's index (``rounds/``) and the pairs of each earlier round with the latest (``pairs/``);
+#: 6: the pairs cube's sums by district × deficit code (``cube/by_deficit/``).
+INDEX_VERSION = 6
 ROUNDS_DIR = "rounds"
 PAIRS_DIR = "pairs"
 
@@ -394,6 +395,10 @@ def _masked(dtype: str, data, mask):
     return cls(data, mask)
 
 
+#: The other sums a pairs cube holds (:class:`geo.engine.mobility_cube.PairsCube`), each saved in a folder of its name.
+_PAIRS_CUBE_SUMS: tuple[str, ...] = ("coarse", "by_pilot", "by_deficit")
+
+
 def write_pairs_cube(cube, folder: Path) -> None:
     """Save a :class:`geo.engine.mobility_cube.PairsCube` (and its coarser sums) into ``folder``."""
     import numpy as np
@@ -406,8 +411,8 @@ def write_pairs_cube(cube, folder: Path) -> None:
     np.save(folder / "measures.npy", cube.measures, allow_pickle=False)
     meta = {"rows": spec, "categories": {level: [str(c) for c in values] for level, values in cube.categories.items()},
             "years": cube.years, "deficit_cutoff": cube.deficit_cutoff, "deficit": cube.deficit, "levels": list(cube.place),
-            "coarse": None, "by_pilot": None}
-    for name in ("coarse", "by_pilot"):
+            "coarse": None, "by_pilot": None, "by_deficit": None}
+    for name in _PAIRS_CUBE_SUMS:
         other = getattr(cube, name)
         if other is cube:
             meta[name] = "self"
@@ -433,10 +438,10 @@ def read_pairs_cube(folder: Path):
                      categories={level: np.asarray(values, dtype=object) for level, values in meta["categories"].items()},
                      transition=load("transition"), measures=load("measures"), years=meta["years"],
                      deficit_cutoff=float(meta["deficit_cutoff"]), deficit=bool(meta["deficit"]))
-    for name in ("coarse", "by_pilot"):
-        if meta[name] == "self":
+    for name in _PAIRS_CUBE_SUMS:
+        if meta.get(name) == "self":
             object.__setattr__(cube, name, cube)
-        elif meta[name] is not None:
+        elif meta.get(name) is not None:
             object.__setattr__(cube, name, read_pairs_cube(folder / meta[name]))
     return cube
 

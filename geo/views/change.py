@@ -122,16 +122,19 @@ def pairs_mask(pairs: pd.DataFrame, view: ViewState, *, area: str | None = None)
     return None if keep.all() else keep
 
 
-def _cube(pairs: pd.DataFrame, view: ViewState, change_threshold: float) -> PairsCube | None:
-    """The pairs cube (:mod:`geo.engine.mobility_cube`) that answers the view's area tables and
-    totals: the smallest of its sums the filter can select (:func:`~geo.engine.mobility_cube.cube_for_filter`);
-    ``None`` (the plain path) for a filter on capitals in deficit, at another threshold or for pairs not made by
+def _cube(pairs: pd.DataFrame, view: ViewState, change_threshold: float, by: str, scope: str) -> PairsCube | None:
+    """The pairs cube (:mod:`geo.engine.mobility_cube`) that answers the view's tables ``by`` that
+    level inside ``scope`` and its totals: the smallest of its sums the filter can select
+    (:func:`~geo.engine.mobility_cube.cube_for_filter`; with capitals in deficit, the sums by
+    district × deficit code: province and district tables, no pilot filter, no subdistrict
+    scope); ``None`` (the plain path) otherwise, at another threshold or for pairs not made by
     :func:`geo.engine.mobility.pair_rounds`."""
     if not answers("province", change_threshold) or not {"capital_classes", "transition"} <= set(pairs.columns):
         return None
-    if view.capitals_in_deficit:  # the app's cube does not keep the deficit code (its size)
+    deficit = bool(view.capitals_in_deficit)
+    if deficit and scope and area_level(scope) == "subdistrict":  # the deficit sums keep no subdistrict
         return None
-    return cube_for_filter(pairs_cube_for(pairs), deficit=False, pilots=bool(view.pilots))
+    return cube_for_filter(pairs_cube_for(pairs), deficit=deficit, pilots=bool(view.pilots), by=by)
 
 
 def _h3_cube(pairs: pd.DataFrame, view: ViewState, change_threshold: float, res: int,
@@ -140,7 +143,7 @@ def _h3_cube(pairs: pd.DataFrame, view: ViewState, change_threshold: float, res:
     answers the view's filters (the same rule as :func:`_cube`: not on capitals in deficit, at the
     default threshold; a scope of a province or a district, the areas it keeps); ``None`` for the
     plain path, also where the cube is not worthwhile (a fine resolution)."""
-    if _cube(pairs, view, change_threshold) is None or (scope and area_level(scope) == "subdistrict"):
+    if _cube(pairs, view, change_threshold, "h3", scope) is None or (scope and area_level(scope) == "subdistrict"):
         return None
     return h3_cube_for(pairs, res)
 
@@ -251,10 +254,10 @@ def change_map(pairs: pd.DataFrame, boundaries: dict, view: ViewState, *, contex
     map_view = MapView.from_viewstate(view, min_count=context.min_count, max_res=context.max_res,
                                       metric=metric or view.change, exact=context.exact)
     k = map_view.min_count
-    cube = _cube(pairs, view, change_threshold)
+    scope = map_view.scope_code
+    cube = _cube(pairs, view, change_threshold, map_view.level, scope)
     plain_totals = None
     provinces = _provinces_held(cube.rows if cube is not None else pairs)
-    scope = map_view.scope_code
     scope_frame = _scope_frame(boundaries, map_view, provinces)
     bounds = tuple(float(b) for b in scope_frame.total_bounds)
     # The cubes answer from their rows (a few thousand to a few million, not every pair); the

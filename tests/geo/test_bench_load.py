@@ -4,6 +4,7 @@ sampling, the summary of sessions, the think-time option. No server and no brows
 from __future__ import annotations
 
 import argparse
+import mmap
 import os
 import time
 
@@ -74,7 +75,10 @@ def test_memory_sampler_tells_own_memory_from_mapped_file_pages(tmp_path):
         time.sleep(0.1)
         memory.sample()
         after_mapping = memory.private_samples[-1]
-        block = np.ones(40_000_000, dtype=np.uint8)
+        # Fresh private pages, whatever the allocator keeps of freed memory (geo.engine.allocator:
+        # an np.ones could reuse pages this process already holds and add nothing to its RSS).
+        block = np.frombuffer(mmap.mmap(-1, 40_000_000, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS), dtype=np.uint8)
+        block[:] = 1
         time.sleep(0.1)
         memory.sample()
         del block, mapped

@@ -73,7 +73,13 @@ def test_the_cube_sums_every_pair_once(pairs, cube):
     assert cube_for_filter(cube, deficit=True, pilots=True) is cube
     kept = build_pairs_cube(pairs)  # the app's: no deficit code, its rows are by leaf x transition x pilots
     assert not kept.deficit and kept.by_pilot is kept and "financial_from" not in kept.rows
-    assert cube_for_filter(kept, deficit=True, pilots=False) is None
+    assert kept.by_deficit.deficit and "pilot_from" not in kept.by_deficit.rows
+    assert (kept.by_deficit.place["subdistrict"] == -1).all() and len(kept.by_deficit.rows) < len(cube.rows)
+    np.testing.assert_allclose(kept.by_deficit.measures.sum(axis=0), cube.measures.sum(axis=0))
+    for by in (None, "province", "district"):
+        assert cube_for_filter(kept, deficit=True, pilots=False, by=by) is kept.by_deficit
+    for by, pilots in (("subdistrict", False), ("h3", False), ("district", True)):
+        assert cube_for_filter(kept, deficit=True, pilots=pilots, by=by) is None
     np.testing.assert_allclose(kept.measures.sum(axis=0), cube.measures.sum(axis=0))
     assert cube_for_filter(cube, deficit=False, pilots=True) is cube.by_pilot
     assert cube_for_filter(cube, deficit=False, pilots=False) is cube.coarse
@@ -108,6 +114,31 @@ def test_random_filters_equal_the_plain_path(pairs, cube, seed):
                                            mask=pairs_mask(smaller.rows, view)))
 
 
+@pytest.mark.parametrize("seed", range(8))
+def test_filters_on_capitals_in_deficit_by_district_equal_the_plain_path(pairs, seed):
+    """The app's cube (no deficit code in its rows) answers a filter on capitals in deficit, with
+    areas and levels, from its sums by district x deficit code: province and district tables and
+    the totals equal the plain path's."""
+    rng = np.random.default_rng(100 + seed)
+    view = replace(_random_view(rng, pairs), pilots=(), capitals_in_deficit=some_capitals(rng))
+    view = replace(view, area=view.area[:4])  # a subdistrict's scope takes the plain path (geo.views.change._cube)
+    by = str(rng.choice(["province", "district"]))
+    exact, k = bool(rng.random() < 0.5), int(rng.choice([1, 5, 10]))
+    sums = cube_for_filter(pairs_cube_for(pairs), deficit=True, pilots=False, by=by)
+    mask, rows = pairs_mask(pairs, view), pairs_mask(sums.rows, view)
+    _same_table(mobility_table(pairs, by=by, exact=exact, min_count=k, mask=mask),
+                cube_mobility_table(sums, by=by, exact=exact, min_count=k, mask=rows))
+    totals = mobility_totals(pairs, exact=exact, min_count=k, mask=mask)
+    from_cube = cube_mobility_totals(sums, exact=exact, min_count=k, mask=rows)
+    counts = [name for name in totals.index if name not in MEANS]
+    assert totals[counts].astype(object).equals(from_cube[counts].astype(object))
+    np.testing.assert_allclose(totals[MEANS].astype(float), from_cube[MEANS].astype(float), rtol=1e-9)
+
+
+def some_capitals(rng) -> tuple[str, ...]:
+    return tuple(str(c) for c in rng.choice(list(CAPITALS), size=int(rng.integers(1, 3)), replace=False))
+
+
 def test_what_the_cube_cannot_answer_is_none(cube):
     assert not answers("h3") and not answers("district", 0.5) and answers("district")
     assert cube_mobility_table(cube, by="h3") is None
@@ -135,6 +166,7 @@ def test_the_cube_is_kept_while_the_pairs_live(pairs):
 @pytest.mark.parametrize("exact", [False, True])
 @pytest.mark.parametrize("view", [ViewState(by="district"), ViewState(by="subdistrict", levels=(1, 2)),
                                   ViewState(by="district", capitals_in_deficit=("financial",), pilots=("none",)),
+                                  ViewState(by="district", capitals_in_deficit=("financial", "natural")),
                                   ViewState(by="province", change="change_social")])
 def test_the_change_map_reads_the_cube_as_the_plain_path(view, exact, monkeypatch):
     from geo.views import change

@@ -142,6 +142,10 @@ def test_earlier_round_and_pairs_are_persisted_too(national):
     assert isinstance(cube.measures.base, np.memmap) or isinstance(cube.measures, np.memmap)
     pd.testing.assert_frame_equal(cube_mobility_table(cube, by="district"),
                                   cube_mobility_table(build_pairs_cube(paired), by="district"))
+    # ... with its sums by district x deficit code (a filter on capitals in deficit)
+    deficit = cube.by_deficit.rows["financial_from"].notna().to_numpy()
+    pd.testing.assert_frame_equal(cube_mobility_table(cube.by_deficit, by="province", mask=deficit),
+                                  cube_mobility_table(build_pairs_cube(paired).by_deficit, by="province", mask=deficit))
     assert read_pairs(path, 2019, 2023) is None
 
 
