@@ -22,7 +22,7 @@ def build_parser():
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    keep_freed_memory()  # as the app's server does (serve.py): the engine's figures are the app's
+    keep_freed_memory()  # as the app's pages do (pages/_shared.py): the engine's figures are the app's
     return run(build_parser(), argv)
 
 
