@@ -55,9 +55,10 @@ def app_path() -> Path:
     return APP_PATH
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def sample_households_path() -> Path:
-    """The generated sample's households file; skipped locally (failed under CI) if missing."""
+    """The generated sample's households file; skipped locally (failed under CI) if missing.
+    Session-wide: module fixtures that read the sample use it too."""
     from geo.data.paths import samples_dir
 
     path = samples_dir() / "households.parquet"

@@ -32,14 +32,10 @@ REGIONS = {
 
 
 @pytest.fixture(scope="module")
-def sample(skip_or_fail) -> pd.DataFrame:
-    from geo.data.paths import samples_dir
-
-    path = samples_dir() / "households.parquet"
-    if not path.is_file():
-        skip_or_fail(f"no sample at {path}; run `make test` or `python -m geo sample`")
+def sample(sample_households_path) -> pd.DataFrame:
     from geo.data.store import latest_round, latest_round_filter
 
+    path = sample_households_path
     return pd.read_parquet(path, filters=latest_round_filter(latest_round(path)))  # the round the app shows
 
 

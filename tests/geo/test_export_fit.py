@@ -25,16 +25,12 @@ PAGES = ("overview", "overview_h3", "overview_subdistricts", "capitals", "capita
 
 
 @pytest.fixture(scope="module")
-def sample(request):
-    from geo.data import paths
+def sample(sample_households_path):
     from geo.data.source import read_pilots
     from geo.views.mapview import load_map_inputs
 
-    path = paths.samples_dir() / "households.parquet"
-    if not path.is_file():
-        request.getfixturevalue("skip_or_fail")(f"no sample at {path}; run `python -m geo sample`")
-    inputs = load_map_inputs(path)
-    return inputs, read_pilots(paths.samples_dir() / "pilots.csv")
+    inputs = load_map_inputs(sample_households_path)
+    return inputs, read_pilots(sample_households_path.parent / "pilots.csv")
 
 
 def _figure(sample, page: str, province: str = "46"):

@@ -24,13 +24,8 @@ MAX_TARGETS = 30
 
 
 @pytest.fixture(scope="module")
-def two_rounds_of_3010(skip_or_fail) -> pd.DataFrame:
-    from geo.data.paths import samples_dir
-
-    path = samples_dir() / "households.parquet"
-    if not path.is_file():
-        skip_or_fail(f"no sample at {path}; run `make test` or `python -m geo sample`")
-    sample = pd.read_parquet(path)
+def two_rounds_of_3010(sample_households_path) -> pd.DataFrame:
+    sample = pd.read_parquet(sample_households_path)
     later = sample[(sample["district_code"] == AREA) & (sample["survey_year"] == sample["survey_year"].max())]
     return with_earlier_round(later.reset_index(drop=True), year_from=2021, year_to=2023, seed=3, moved_share=0.02)
 

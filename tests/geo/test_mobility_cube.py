@@ -242,14 +242,9 @@ def dense_pairs() -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def sample_pairs(skip_or_fail) -> pd.DataFrame:
+def sample_pairs(sample_households_path) -> pd.DataFrame:
     """The generated sample's two rounds, paired."""
-    from geo.data.paths import samples_dir
-
-    path = samples_dir() / "households.parquet"
-    if not path.is_file():
-        skip_or_fail(f"no sample at {path}; run `make test` or `python -m geo sample`")
-    sample = pd.read_parquet(path)
+    sample = pd.read_parquet(sample_households_path)
     years = sorted(sample["survey_year"].dropna().unique())
     return pair_rounds(sample, int(years[0]), int(years[-1]), h3_resolutions=(5, 7))
 
