@@ -543,13 +543,16 @@ def _level_groups(index: HouseholdIndex, cube: ProfileCube, by: str) -> tuple[np
 
 
 def keep_all_rows_sums(index: HouseholdIndex, cube: ProfileCube) -> None:
-    """Compute now the sums :func:`_all_rows_sums` and :func:`_kept_fields_by` otherwise compute on
-    the first answer that needs them (every level; per deficit code at the levels of
-    :data:`_BY_CODE_LEVELS`, per profile for H3), so that :func:`write_cube` saves them with the
-    cube and the first filter change after a start pays no pass over the cube's rows."""
+    """Compute now the sums :func:`_all_rows_sums`, :func:`_kept_fields_by` and :func:`_coarse_rows`
+    otherwise compute on the first answer that needs them (every level; per deficit code and the
+    rows summed by group at the levels of :data:`_BY_CODE_LEVELS`, per profile for H3), so that
+    :func:`write_cube` saves them with the cube and the first filter change after a start pays no
+    pass over the cube's rows."""
     for by in CUBE_LEVELS:
         codes, leaf_group = _level_groups(index, cube, by)
         _all_rows_sums(cube, by, leaf_group, codes.size)
+        if by in _BY_CODE_LEVELS:
+            _coarse_rows(cube, by, leaf_group)
         if by == "h3":
             _kept_fields_by(cube, by, leaf_group, codes.size, "profile")
 
@@ -560,37 +563,43 @@ def _rows_raw(index: HouseholdIndex, cube: ProfileCube, by: str, flt: HouseholdF
     the cube's rows: the selected rows' histograms per group."""
     codes, leaf_group = _level_groups(index, cube, by)
     leaf_ok = _leaf_mask(index, cube, flt, area)
-    ok = leaf_ok[cube.row_leaf]
     codes_kept, profiles = deficit_codes_kept(flt), profiles_kept(flt)
-    for kept, row_code in ((profiles, cube.row_profile), (codes_kept, cube.row_deficit)):
-        if kept is not None:
-            ok &= kept[row_code]
-    selected_total = int(cube.households[ok].sum())
-    group = leaf_group[cube.row_leaf]
-    ok &= group >= 0  # households with no code at this level (or no position) count only in the total
     n = codes.size
     # The 17 fields, the costly part of a pass over rows, are kept per group and deficit code (per
     # profile for H3): when only capitals in deficit (only profiles) restrict the rows of the
     # whole country's map ("natural capital in deficit"; "not in TPMAP", levels), they are the
-    # kept sums of the codes selected, and only the histograms by profile and code come from rows.
+    # kept sums of the codes selected. With capitals in deficit the histograms come from the rows
+    # summed by group (:func:`_coarse_rows`), with profiles from the cube's rows.
     kept_fields = None
     if by in _BY_CODE_LEVELS and codes_kept is not None and profiles is None and leaf_ok.all():
-        by_code = _kept_fields_by(cube, by, leaf_group, n, "deficit")  # (17, n, 32)
-        kept_fields = by_code[:, :, np.flatnonzero(codes_kept)].sum(axis=2)
-    elif by == "h3" and codes_kept is None and profiles is not None and leaf_ok.all():
-        by_profile = _kept_fields_by(cube, by, leaf_group, n, "profile")  # (17, n, 80)
-        kept_fields = by_profile[:, :, np.flatnonzero(profiles)].sum(axis=2)
-    if np.count_nonzero(ok) > _DENSE_SHARE * ok.size:
-        # Most rows selected (a whole-country map, "in no pilot"): every row's sums, kept, minus the
-        # unselected rows', so the work is proportional to the rows left out, not to the cube.
-        left_out = np.flatnonzero(~ok & (group >= 0))
-        sums = _all_rows_sums(cube, by, leaf_group, n)[:7]
-        if left_out.size:
-            less = _group_sums(cube, group[left_out], left_out, n, fields=kept_fields is None)
-            sums = tuple(a if b is None else a - b for a, b in zip(sums, less))
+        codes_picked = np.flatnonzero(codes_kept)
+        kept_fields = _kept_fields_by(cube, by, leaf_group, n, "deficit")[:, :, codes_picked].sum(axis=2)
+        *coarse, households_by_code = _coarse_rows(cube, by, leaf_group)
+        pick = np.flatnonzero(codes_kept[coarse[3]])
+        sums = _histograms(*(array[pick] for array in coarse), n)
+        selected_total = int(households_by_code[codes_picked].sum())
     else:
-        rows = np.flatnonzero(ok)
-        sums = _group_sums(cube, group[rows], rows, n, fields=kept_fields is None)
+        ok = leaf_ok[cube.row_leaf]
+        for kept, row_code in ((profiles, cube.row_profile), (codes_kept, cube.row_deficit)):
+            if kept is not None:
+                ok &= kept[row_code]
+        selected_total = int(cube.households[ok].sum())
+        group = leaf_group[cube.row_leaf]
+        ok &= group >= 0  # households with no code at this level (or no position) count only in the total
+        if by == "h3" and codes_kept is None and profiles is not None and leaf_ok.all():
+            by_profile = _kept_fields_by(cube, by, leaf_group, n, "profile")  # (17, n, 80)
+            kept_fields = by_profile[:, :, np.flatnonzero(profiles)].sum(axis=2)
+        if np.count_nonzero(ok) > _DENSE_SHARE * ok.size:
+            # Most rows selected (a whole-country map, "in no pilot"): every row's sums, kept, minus the
+            # unselected rows', so the work is proportional to the rows left out, not to the cube.
+            left_out = np.flatnonzero(~ok & (group >= 0))
+            sums = _all_rows_sums(cube, by, leaf_group, n)[:7]
+            if left_out.size:
+                less = _group_sums(cube, group[left_out], left_out, n, fields=kept_fields is None)
+                sums = tuple(a if b is None else a - b for a, b in zip(sums, less))
+        else:
+            rows = np.flatnonzero(ok)
+            sums = _group_sums(cube, group[rows], rows, n, fields=kept_fields is None)
     if kept_fields is not None:
         sums = sums[:6] + (kept_fields,)
     counts, hist_households, hist_members, hist_keys, deficit_households, deficit_keys, fields = sums[:7]
@@ -606,28 +615,35 @@ def _rows_raw(index: HouseholdIndex, cube: ProfileCube, by: str, flt: HouseholdF
     return (codes[keep] if by == "h3" else keep), raw, selected_total
 
 
-def _group_sums(cube: ProfileCube, group: np.ndarray, rows: np.ndarray | None, n: int, *,
-                fields: bool = True) -> tuple[np.ndarray, ...]:
-    """Per group (``group``: one of ``n`` per row of ``rows``, every row when None): households (n,),
-    households, members and record keys by profile (n, 80), households and record keys by deficit
-    code (n, 32), and the 17 fields of :attr:`ProfileCube.sums` (17, n; None when not ``fields``)."""
-    def take(values: np.ndarray) -> np.ndarray:
-        return values if rows is None else values[rows]
-
+def _histograms(group: np.ndarray, households: np.ndarray, profile: np.ndarray, deficit: np.ndarray,
+                members: np.ndarray, key: np.ndarray, n: int) -> tuple[np.ndarray, ...]:
+    """Per group (``group``: one of ``n`` per row): households (n,), households, members and record
+    keys by profile (n, 80), households and record keys by deficit code (n, 32)."""
     group = group.astype(np.int64)
-    households = take(cube.households).astype(np.float64)
-    profile = group * N_PROFILES + take(cube.row_profile).astype(np.int64)
-    deficit = group * 32 + take(cube.row_deficit).astype(np.int64)
-    key = take(cube.sums[_KEY])
+    households = households.astype(np.float64)
+    by_profile = group * N_PROFILES + profile.astype(np.int64)
+    by_deficit = group * 32 + deficit.astype(np.int64)
 
     def hist(code: np.ndarray, n_codes: int, weights: np.ndarray) -> np.ndarray:  # -> (groups, n_codes)
         return np.bincount(code, weights=weights, minlength=n * n_codes).reshape(n, n_codes)
 
     return (np.bincount(group, weights=households, minlength=n),
-            hist(profile, N_PROFILES, households), hist(profile, N_PROFILES, take(cube.sums[_MEMBERS])),
-            hist(profile, N_PROFILES, key), hist(deficit, 32, households), hist(deficit, 32, key),
-            np.stack([np.bincount(group, weights=take(cube.sums[j]), minlength=n) for j in range(_N_FIELDS)])
-            if fields else None)
+            hist(by_profile, N_PROFILES, households), hist(by_profile, N_PROFILES, members),
+            hist(by_profile, N_PROFILES, key), hist(by_deficit, 32, households), hist(by_deficit, 32, key))
+
+
+def _group_sums(cube: ProfileCube, group: np.ndarray, rows: np.ndarray | None, n: int, *,
+                fields: bool = True) -> tuple[np.ndarray, ...]:
+    """Per group (``group``: one of ``n`` per row of ``rows``, every row when None): the
+    :func:`_histograms` of those rows and the 17 fields of :attr:`ProfileCube.sums` (17, n; None
+    when not ``fields``)."""
+    def take(values: np.ndarray) -> np.ndarray:
+        return values if rows is None else values[rows]
+
+    return _histograms(group, take(cube.households), take(cube.row_profile), take(cube.row_deficit),
+                       take(cube.sums[_MEMBERS]), take(cube.sums[_KEY]), n) + (
+        np.stack([np.bincount(group, weights=take(cube.sums[j]), minlength=n) for j in range(_N_FIELDS)])
+        if fields else None,)
 
 
 _ALL_ROWS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -682,3 +698,36 @@ def _kept_fields_by(cube: ProfileCube, by: str, leaf_group: np.ndarray, n: int, 
         fields.flags.writeable = False
         kept[(by, code)] = fields
     return kept[(by, code)]
+
+
+def _coarse_rows(cube: ProfileCube, by: str, leaf_group: np.ndarray, *, locked: bool = False) -> tuple[np.ndarray, ...]:
+    """The cube's rows summed by group at level ``by``, profile and deficit code: the combinations
+    that hold households (at 13 million households 443,000 for districts, 68,000 for provinces,
+    against the cube's 2.2 million rows), each with its group, households, profile, deficit code,
+    members and record keys (the arguments of :func:`_histograms`), then the households of every
+    row by deficit code (32, those without a group too: a selection's total). With the fields kept per deficit code (:func:`_kept_fields_by`), a
+    whole-country answer filtered only on capitals in deficit takes its histograms from these
+    instead of the cube's rows. Computed on first use (or by :func:`keep_all_rows_sums`, then
+    saved with the cube) and kept with the cube, read-only."""
+    if not locked:
+        with _LOCK:
+            return _coarse_rows(cube, by, leaf_group, locked=True)
+    kept = _ALL_ROWS.setdefault(cube, {})
+    if (by, "coarse") not in kept:
+        group = leaf_group[cube.row_leaf].astype(np.int64)
+        rows = np.flatnonzero(group >= 0)
+        combined = (group[rows] * N_PROFILES + cube.row_profile[rows]) * 32 + cube.row_deficit[rows]
+        combos, which = np.unique(combined, return_inverse=True)
+
+        def total(values: np.ndarray) -> np.ndarray:
+            return np.bincount(which, weights=values[rows], minlength=combos.size)
+
+        households = cube.households.astype(np.float64)
+        arrays = ((combos // (N_PROFILES * 32)).astype(np.int32), total(households),
+                  ((combos // 32) % N_PROFILES).astype(np.uint8), (combos % 32).astype(np.uint8),
+                  total(cube.sums[_MEMBERS]), total(cube.sums[_KEY]),
+                  np.bincount(cube.row_deficit, weights=households, minlength=32))
+        for array in arrays:
+            array.flags.writeable = False
+        kept[(by, "coarse")] = arrays
+    return kept[(by, "coarse")]

@@ -83,21 +83,23 @@ def _hierarchy(table: pd.DataFrame, by: str | None) -> list[tuple[np.ndarray, np
     return [root]
 
 
-def _withhold(values: pd.Series, hide: np.ndarray):
-    """The column with ``hide`` rows withheld: nullable ``Int64``/``boolean`` for integers and
-    booleans (always, so dtypes do not depend on the data), NaN for floats, <NA> otherwise."""
-    missing = values.isna().to_numpy()
+def _withhold(values, hide: np.ndarray):
+    """A column's values (an array, as :func:`_columns_of` gives them) with ``hide`` rows
+    withheld: nullable ``Int64``/``boolean`` for integers and booleans (always, so dtypes do not
+    depend on the data), NaN for floats, <NA> otherwise."""
+    values = pd.array(values, copy=False) if isinstance(values, np.ndarray) else values
+    missing = np.asarray(pd.isna(values), dtype=bool)
     if pd.api.types.is_bool_dtype(values.dtype):
         return pd.arrays.BooleanArray(values.to_numpy(dtype=bool, na_value=False), hide | missing)
     if pd.api.types.is_integer_dtype(values.dtype):
         return pd.arrays.IntegerArray(values.to_numpy(dtype="int64", na_value=0), hide | missing)
     if pd.api.types.is_float_dtype(values.dtype):
-        if isinstance(values.dtype, np.dtype):
-            return np.where(hide, np.nan, values.to_numpy())
+        if isinstance(values.dtype, np.dtype) or isinstance(values.dtype, pd.core.dtypes.dtypes.NumpyEADtype):
+            return np.where(hide, np.nan, values.to_numpy(dtype="float64"))
         return pd.arrays.FloatingArray(values.to_numpy(dtype="float64", na_value=0.0), hide | missing)
     if isinstance(values.dtype, pd.CategoricalDtype):
-        return pd.Categorical.from_codes(np.where(hide, -1, values.cat.codes.to_numpy()), dtype=values.dtype)
-    return values.mask(hide).array if hide.any() else values.array
+        return pd.Categorical.from_codes(np.where(hide, -1, values.codes), dtype=values.dtype)
+    return pd.Series(values, copy=False).mask(hide).array if hide.any() else values
 
 
 def _complementary(households: np.ndarray, suppressed: np.ndarray, k: int,
@@ -124,9 +126,28 @@ def _complementary(households: np.ndarray, suppressed: np.ndarray, k: int,
     return extra
 
 
+def column_values(table: pd.DataFrame) -> dict[str, object]:
+    """Each column's values (``Series.array``) by name, read once from a shallow copy without
+    ``attrs``: pandas copies a frame's attrs deeply into every column it hands out, which costs
+    more than the sums of a wide table of a few thousand rows."""
+    bare = pd.DataFrame(table, copy=False)
+    bare.attrs = {}
+    return {name: values.array for name, values in bare.items()}
+
+
 def _columns_of(table: pd.DataFrame) -> tuple[dict[str, object], str | None]:
-    geometry_name = getattr(table, "_geometry_column_name", None)
-    return {name: table[name].array for name in table.columns}, geometry_name
+    """:func:`column_values` and the geometry column's name."""
+    return column_values(table), getattr(table, "_geometry_column_name", None)
+
+
+def _floats(values, na_value: float = 0.0) -> np.ndarray:
+    """A column's values (from :func:`_columns_of`) as float64, missing as ``na_value``."""
+    return values.to_numpy(dtype="float64", na_value=na_value)
+
+
+def _ints(values) -> np.ndarray:
+    """A count column's values (from :func:`_columns_of`) rounded to int64, missing as 0."""
+    return np.rint(_floats(values)).astype(np.int64)
 
 
 def _frame(table: pd.DataFrame, columns: dict[str, object], geometry_name: str | None, attrs: dict) -> pd.DataFrame:
@@ -206,12 +227,12 @@ def release_exact(table: pd.DataFrame, *, k: int = DEFAULT_MIN_COUNT) -> pd.Data
     k = check_int(k, "k", minimum=1)
     check_columns(table, "table", ("households",))
     by = table.attrs.get("by")
-    households = table["households"].to_numpy(dtype="float64", na_value=0.0).astype(np.int64)
+    source, geometry_name = _columns_of(table)
+    households = _floats(source["households"]).astype(np.int64)
     small = (households > 0) & (households < k)
     complementary = _complementary(households, small, k, _hierarchy(table, by)) if small.any() else np.zeros_like(small)
     suppressed = small | complementary
 
-    source, geometry_name = _columns_of(table)
     columns: dict[str, object] = {}
     for name in table.columns:
         if name.startswith(KEY_PREFIX):
@@ -219,15 +240,16 @@ def release_exact(table: pd.DataFrame, *, k: int = DEFAULT_MIN_COUNT) -> pd.Data
         if name in AREA_COLUMNS or name == geometry_name:
             columns[name] = source[name]
         else:
-            columns[name] = _withhold(table[name], suppressed)
+            columns[name] = _withhold(source[name], suppressed)
         if name == "households_level_2" and "households_level_1" in table.columns:
-            poor = table["households_level_1"].astype("Int64") + table["households_level_2"].astype("Int64")
+            poor = pd.array(source["households_level_1"], dtype="Int64") + pd.array(source["households_level_2"],
+                                                                                 dtype="Int64")
             columns[POOR_COLUMN] = _withhold(poor, suppressed)
     if by == "pilot" and "in_need_within" in table.columns:
-        need = table["in_need_within"].to_numpy(dtype="float64", na_value=0.0)
+        need = _floats(source["in_need_within"])
         for name in ("in_need_within", "in_need_within_not_enrolled"):
             if name in table.columns:
-                columns[name] = _withhold(table[name], (need > 0) & (need < k))
+                columns[name] = _withhold(source[name], (need > 0) & (need < k))
     shown = households.astype(str).astype(object)
     shown[small] = f"<{k}"
     shown[complementary & ~small] = "suppressed"
@@ -295,14 +317,18 @@ def release_perturbed(table: pd.DataFrame, *, k: int = DEFAULT_MIN_COUNT) -> pd.
             "geo.engine.aggregate.aggregate(..., cell_keys=True); only exact=True may release a table without them")
     by = table.attrs.get("by")
 
+    source, geometry_name = _columns_of(table)
+
     def ints(name: str) -> np.ndarray:
-        return np.rint(table[name].to_numpy(dtype="float64", na_value=0.0)).astype(np.int64)
+        return _ints(source[name])
+
+    def keys(name: str) -> np.ndarray:
+        return _floats(source[name])
 
     n = ints("households")
-    key_n = table["ckey_households"].to_numpy(dtype="float64", na_value=0.0)
+    key_n = keys("ckey_households")
     p_n = perturb(n, key_n)
     row_hidden = (n < k) | (p_n < k)
-    source, geometry_name = _columns_of(table)
     columns: dict[str, object] = {}
     hidden_poor = row_hidden
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -321,9 +347,9 @@ def release_perturbed(table: pd.DataFrame, *, k: int = DEFAULT_MIN_COUNT) -> pd.
                 households_key = key_name.replace("ckey_", "")
                 t_households = ints(households_key) if stream == STREAM_PEOPLE and households_key in table.columns \
                     else t
-                p = perturb(t, table[key_name].to_numpy(dtype="float64", na_value=0.0), stream=stream)
+                p = perturb(t, keys(key_name), stream=stream)
                 p_households = p if stream != STREAM_PEOPLE else perturb(
-                    t_households, table[key_name].to_numpy(dtype="float64", na_value=0.0))
+                    t_households, keys(key_name))
                 hide = row_hidden | (t_households < k) | (p_households < k) | (t < k) | (p < k)
                 if name == "households":
                     hide = row_hidden
@@ -331,21 +357,21 @@ def release_perturbed(table: pd.DataFrame, *, k: int = DEFAULT_MIN_COUNT) -> pd.
                 if name == "households_level_2" and "ckey_households_level_1" in table.columns:
                     # Levels 1-2 ("poor households") are one set with its own cell key (the sum).
                     t12 = ints("households_level_1") + t
-                    p12 = perturb(t12, table["ckey_households_level_1"].to_numpy(dtype="float64", na_value=0.0)
-                                  + table[key_name].to_numpy(dtype="float64", na_value=0.0))
+                    p12 = perturb(t12, keys("ckey_households_level_1")
+                                  + keys(key_name))
                     hide12 = row_hidden | (t12 < k) | (p12 < k)
                     columns[POOR_COLUMN] = _int_array(np.where(hide12, 0, p12), hide12)
             elif name == "share_level_1_2" and {"ckey_households_level_1", "ckey_households_level_2"} <= set(
                     table.columns):
                 t12 = ints("households_level_1") + ints("households_level_2")
-                p12 = perturb(t12, table["ckey_households_level_1"].to_numpy(dtype="float64", na_value=0.0)
-                              + table["ckey_households_level_2"].to_numpy(dtype="float64", na_value=0.0))
+                p12 = perturb(t12, keys("ckey_households_level_1")
+                              + keys("ckey_households_level_2"))
                 hide = row_hidden | (t12 < k) | (p12 < k)
                 columns[name] = np.where(hide, np.nan, p12 * per_household)
             elif name in SHARE_KEYS and SHARE_KEYS[name] in table.columns:
-                share = table[name].to_numpy(dtype="float64", na_value=np.nan)
+                share = _floats(source[name], np.nan)
                 t = np.rint(np.nan_to_num(share) * n).astype(np.int64)
-                p = perturb(t, table[SHARE_KEYS[name]].to_numpy(dtype="float64", na_value=0.0))
+                p = perturb(t, keys(SHARE_KEYS[name]))
                 hide = row_hidden | (t < k) | (p < k) | np.isnan(share)
                 columns[name] = np.where(hide, np.nan, p * per_household)
                 if name == "af_h":
@@ -355,19 +381,19 @@ def release_perturbed(table: pd.DataFrame, *, k: int = DEFAULT_MIN_COUNT) -> pd.
             elif name in _MEAN_STREAMS:
                 # The sum of scores gets its own noise from the households' cell key (one score point
                 # per unit): a mean differenced against nearly the same households tells nothing.
-                mean = table[name].to_numpy(dtype="float64", na_value=np.nan)
+                mean = _floats(source[name], np.nan)
                 noisy = mean * n + SCORE_NOISE_SCALE * noise(key_n, stream=_MEAN_STREAMS[name])
                 columns[name] = np.where(row_hidden, np.nan, np.clip(noisy / np.where(n > 0, n, 1), 1.0, 4.0))
             else:
-                columns[name] = _withhold(table[name], row_hidden)
+                columns[name] = _withhold(source[name], row_hidden)
         if "af_mpi" in columns and "af_h" in columns and "af_a" in table.columns:
             columns["af_mpi"] = np.asarray(columns["af_h"], dtype=np.float64) \
-                * np.where(hidden_poor, np.nan, table["af_a"].to_numpy(dtype="float64", na_value=np.nan))
+                * np.where(hidden_poor, np.nan, _floats(source["af_a"], np.nan))
         for name in _POOR_ONLY:
             if name in columns:
-                columns[name] = _withhold(table[name], hidden_poor)
+                columns[name] = _withhold(source[name], hidden_poor)
         if "enrolled_share_of_target" in columns and "households_target" in table.columns:
-            target = table["households_target"].to_numpy(dtype="float64", na_value=np.nan)
+            target = _floats(source["households_target"], np.nan)
             columns["enrolled_share_of_target"] = np.where(row_hidden | ~(target > 0), np.nan, p_n / target)
     shown = np.where(row_hidden, f"<{k}", p_n.astype(str)).astype(object)
     reason = np.where(row_hidden, 1, 0).astype(np.int8)

@@ -313,7 +313,7 @@ def change_map(pairs: pd.DataFrame, boundaries: dict, view: ViewState, *, contex
         totals=totals.to_frame().T,
         bounds=bounds, notices=drawn.notices, selected=_selected_frame(boundaries, map_view),
         auto_res=drawn.auto_res, **words)
-    return DashboardMap(figure, figure.deck(width_px=size[0], height_px=size[1]))
+    return DashboardMap(figure, size)
 
 
 def shared_legend(maps: Sequence[DashboardMap], *, size: Size = DEFAULT_SIZE) -> tuple[DashboardMap, ...]:
@@ -343,7 +343,7 @@ def shared_legend(maps: Sequence[DashboardMap], *, size: Size = DEFAULT_SIZE) ->
         legend = replace(figure.legend, items=mapstyle.sequential_legend(
             figure.legend.title, edges, spec.legend_formatter(figure.view.lang)).items)
         figure = replace(figure, fill=fill, legend=legend)
-        out.append(DashboardMap(figure, figure.deck(width_px=size[0], height_px=size[1])))
+        out.append(DashboardMap(figure, size))
     return tuple(out)
 
 

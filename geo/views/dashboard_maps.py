@@ -39,10 +39,25 @@ Size = tuple[int, int]
 
 @dataclass(frozen=True, eq=False)
 class DashboardMap:
-    """A page's map: the protected ``figure`` (also what its exports print) and its ``deck``."""
+    """A page's map: the protected ``figure`` (also what its exports print) and its ``deck``,
+    ``size`` pixels, with the area names drawn as ``labels`` says (:meth:`MapFigure.deck`).
+
+    The deck is built when first asked for and kept: a map recoloured before it is shown (the
+    Change page's before and after, :func:`geo.views.change.shared_legend`) never builds the
+    deck it replaces.
+    """
 
     figure: MapFigure
-    deck: pdk.Deck
+    size: Size = DEFAULT_SIZE
+    labels: str | None = "gpu"
+
+    @property
+    def deck(self) -> pdk.Deck:
+        built = self.__dict__.get("_deck")
+        if built is None:  # two sessions asking at once may both build it: the same deck
+            built = self.figure.deck(width_px=self.size[0], height_px=self.size[1], labels=self.labels)
+            object.__setattr__(self, "_deck", built)
+        return built
 
     @property
     def table(self) -> pd.DataFrame:
@@ -115,7 +130,7 @@ def _draw(index: HouseholdIndex, boundaries: dict, view: ViewState, context: Map
 
 
 def _screen(figure: MapFigure, size: Size) -> DashboardMap:
-    return DashboardMap(figure, figure.deck(width_px=size[0], height_px=size[1]))
+    return DashboardMap(figure, size)
 
 
 def metric_map(index: HouseholdIndex, boundaries: dict, view: ViewState, *, size: Size = DEFAULT_SIZE,
@@ -172,7 +187,7 @@ def without_names(page_map: DashboardMap, *, size: Size = DEFAULT_SIZE) -> Dashb
 
     The figure, and so every export of it, is the same; only the screen deck loses its ``labels`` layer.
     """
-    return DashboardMap(page_map.figure, page_map.figure.deck(width_px=size[0], height_px=size[1], labels=None))
+    return DashboardMap(page_map.figure, size, labels=None)
 
 
 def pilot_map(index: HouseholdIndex, boundaries: dict, view: ViewState, pilots: pd.DataFrame, reach: pd.DataFrame,

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from geo.engine.aggregate import COUNT_COLUMNS, KEY_COLUMNS, METRIC_COLUMNS, HouseholdIndex, aggregate
-from geo.engine.protect import DEFAULT_MIN_COUNT, protect
+from geo.engine.protect import DEFAULT_MIN_COUNT, column_values, protect
 from geo.views.text import format_number, text
 
 #: The headline figures, in order: (stable key, label key in :mod:`geo.views.text`, column of the totals).
@@ -79,21 +79,25 @@ def totals_of(by_area: pd.DataFrame, *, k: int = DEFAULT_MIN_COUNT, exact: bool 
     """:func:`selection_totals` from an unprotected :func:`geo.engine.aggregate.aggregate` of the whole
     selection by any admin level (every household of the selection in exactly one row), so a map
     that has aggregated its selection gets its headline without aggregating again."""
-    households = by_area["households"].to_numpy(dtype="float64")
+    source = column_values(by_area)
+
+    def floats(name: str) -> np.ndarray:
+        return source[name].to_numpy(dtype="float64", na_value=np.nan)
+
+    households = floats("households")
     total = float(households.sum())
     row: dict[str, object] = {}
     for name in COUNT_COLUMNS:
-        row[name] = int(by_area[name].sum())
+        row[name] = int(source[name].sum())
     with np.errstate(invalid="ignore", divide="ignore"):
         for name in METRIC_COLUMNS:
             if name in row or name == "dominant_deficit" or name.startswith("af_contribution") or name == "af_a":
                 continue
-            values = by_area[name].to_numpy(dtype="float64", na_value=np.nan)
-            row[name] = float(np.nansum(values * households) / total) if total else np.nan
-    row["helped"] = int(round(float(np.nansum(by_area["assistance_helped_share"].to_numpy(float) * households))))
+            row[name] = float(np.nansum(floats(name) * households) / total) if total else np.nan
+    row["helped"] = int(round(float(np.nansum(floats("assistance_helped_share") * households))))
     for name in KEY_COLUMNS:  # cell keys add up like counts: the selection's key is the sum of its areas'
-        if name in by_area.columns:
-            row[name] = int(by_area[name].sum())
+        if name in source:
+            row[name] = int(source[name].sum())
     table = pd.DataFrame([row])
     table["helped"] = table["helped"].astype("int64")
     table.attrs["by"] = "selection"

@@ -496,7 +496,8 @@ class MapFigure:
             layers.append(pdk.Layer("GeoJsonLayer", data=data, id="context", pickable=False, stroked=True,
                                     filled=True, get_fill_color=[242, 242, 242, 255],
                                     get_line_color=[185, 185, 185, 255], line_width_min_pixels=1))
-        tips = [dict(zip(_TOOLTIP_FIELDS, row)) for row in self.areas[list(_TOOLTIP_FIELDS)].itertuples(index=False)]
+        # Column by column (a list each), not row by row: iterating text columns value by value is slow.
+        tips = [dict(zip(_TOOLTIP_FIELDS, row)) for row in zip(*(self.areas[f].tolist() for f in _TOOLTIP_FIELDS))]
         if self.level == "h3":
             layers.append(maps.h3_layer(self.areas["key"].tolist(), self.fill, tips, layer_id="cells"))
         else:

@@ -225,7 +225,7 @@ def replace_metric(dashboard_map):
     from geo.views.dashboard_maps import DashboardMap
 
     figure = replace(dashboard_map.figure, view=replace(dashboard_map.figure.view, metric="mpi"))
-    return DashboardMap(figure, dashboard_map.deck)
+    return DashboardMap(figure, dashboard_map.size)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -294,12 +294,10 @@ def test_the_kept_answers_are_few_and_small(monkeypatch):
 
 @pytest.mark.parametrize("by", ["province", "district", "h3"])
 @pytest.mark.parametrize("capitals", [("natural",), ("human", "financial"), tuple(CAPITALS)])
-@pytest.mark.parametrize("dense_share", [1.0, 0.0])
-def test_capitals_in_deficit_alone_take_the_fields_from_the_kept_sums_per_code(monkeypatch, by, capitals, dense_share):
+def test_capitals_in_deficit_alone_take_kept_fields_and_the_rows_summed_by_group(monkeypatch, by, capitals):
     """The whole country's map with only capitals in deficit: the 17 fields come from the kept sums
-    per deficit code (no gather of them), whether the histograms come from the rows selected or
-    from every row's less the rows left out (``dense_share`` 0), equal to the engine and to
-    gathering the rows."""
+    per deficit code and the histograms from the cube's rows summed by group, profile and code (no
+    pass over the cube's rows), equal to the engine and to gathering the rows."""
     import geo.engine.cube
 
     res = CUBE_H3_RES if by == "h3" else None
@@ -314,11 +312,12 @@ def test_capitals_in_deficit_alone_take_the_fields_from_the_kept_sums_per_code(m
 
     monkeypatch.setattr(geo.engine.cube, "_group_sums", recording)
     cube_aggregate(INDEX, by, None, res=res)  # the kept sums, as after the first (unfiltered) map
-    monkeypatch.setattr(geo.engine.cube, "_DENSE_SHARE", dense_share)
     geo.engine.cube._MEMO.clear()
     gathered_fields.clear()
     got = cube_aggregate(INDEX, by, flt, res=res)
-    assert not any(gathered_fields) and (dense_share < 1.0 or gathered_fields == [False])
+    assert gathered_fields == []
+    coarse = geo.engine.cube._ALL_ROWS[geo.engine.cube.cube_for(INDEX)][(by, "coarse")]
+    assert coarse[0].size < geo.engine.cube.cube_for(INDEX).row_leaf.size  # fewer than the cube's rows
     _same(got, _engine(by, flt, "", res=res))
     monkeypatch.setattr(geo.engine.cube, "_BY_CODE_LEVELS", ())  # gather every field instead
     geo.engine.cube._MEMO.clear()

@@ -31,12 +31,8 @@ from geo.engine.persist import INDEX_VERSION, read_index, write_index
 
 
 @pytest.fixture(scope="module")
-def sample():
-    from geo.data.paths import samples_dir
-
-    path = samples_dir() / "households.parquet"
-    if not path.is_file():
-        pytest.skip(f"no sample at {path}; run `python -m geo sample`")
+def sample(sample_households_path):
+    path = sample_households_path  # failed under CI when missing, never skipped there
     frame = read_households(path)
     frame = frame[frame["survey_year"] == latest_round(path)].reset_index(drop=True)
     index = index_households(frame)

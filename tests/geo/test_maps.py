@@ -177,6 +177,26 @@ def test_a_deck_is_written_once_and_its_cache_never_reaches_the_json():
     assert tiny_deck().to_json() == first  # a new deck with the same content: the same JSON
 
 
+def test_geometry_text_goes_into_the_json_as_geos_wrote_it_and_nothing_else_is_touched():
+    """Polygons are written into a deck's JSON from GEOS's text (kept per geometry), numbers and
+    all, while every other value is encoded as json does; a string of the data shaped like the
+    placeholder stays a string."""
+    import shapely
+
+    areas = gpd.GeoDataFrame({"code": ["4609"]}, geometry=[box(103.0, 16.0, 103.5, 16.5)], crs="EPSG:4326")
+    tricky = "\x000:0\x00 นามน"
+    layer = maps.area_layer(areas, np.zeros((1, 4), dtype="uint8"), [maps.tooltip_fields(tricky, [])])
+    [geometry] = maps.geojson_geometries(areas.geometry)
+    assert geometry["type"] == "Polygon" and dict(geometry) == shapely.geometry.mapping(areas.geometry[0]) | {
+        "coordinates": json.loads(shapely.to_geojson(areas.geometry[0]))["coordinates"]}
+    assert maps.geojson_geometries(areas.geometry)[0] is geometry  # kept, not written again
+    text = maps.make_deck([layer]).to_json()
+    assert geometry.text in text and "\\u0000" + "0:0" in text
+    [feature] = json.loads(text)["layers"][0]["data"]["features"]
+    assert feature["geometry"] == json.loads(geometry.text)
+    assert feature["properties"]["tt_title"] == tricky
+
+
 def test_thinning_is_done_once_per_polygon_and_tolerance():
     shape, other = _wiggly_polygon(), _wiggly_polygon(1000)
     [first] = maps.geometry_for_zoom([shape], 4.6)

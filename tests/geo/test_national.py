@@ -98,7 +98,7 @@ def test_persisted_index_equals_a_fresh_index(national):
 
 def test_the_cube_comes_back_with_the_sums_of_all_its_rows(national):
     """The sums a first filter change would compute (every row per level, per deficit code, per
-    profile) are saved with the cube and mapped back, and answers from them equal the engine's."""
+    profile, the rows summed by group) are saved with the cube and mapped back, and answers from them equal the engine's."""
     from geo.engine.cube import _ALL_ROWS, _CUBES, CUBE_H3_RES, cube_aggregate
     from geo.engine.filters import HouseholdFilter, filter_mask
 
@@ -106,7 +106,8 @@ def test_the_cube_comes_back_with_the_sums_of_all_its_rows(national):
     path = out / "households.parquet"
     loaded, _ = read_index(path)
     kept = _ALL_ROWS.get(_CUBES[loaded])
-    assert kept and {"province", "district", "subdistrict", "h3", ("h3", "profile")} <= set(kept)
+    assert kept and {"province", "district", "subdistrict", "h3", ("h3", "profile"),
+                     *((by, "coarse") for by in ("province", "district", "h3"))} <= set(kept)
     assert all(isinstance(a, np.memmap) for v in kept.values() for a in (v if isinstance(v, tuple) else (v,)))
     fresh = index_households(pd.read_parquet(path, filters=[("survey_year", "=", 2023)]))
     for by in ("province", "district", "subdistrict", "h3"):
