@@ -87,14 +87,14 @@ def _withhold(values, hide: np.ndarray):
     """A column's values (an array, as :func:`_columns_of` gives them) with ``hide`` rows
     withheld: nullable ``Int64``/``boolean`` for integers and booleans (always, so dtypes do not
     depend on the data), NaN for floats, <NA> otherwise."""
-    values = pd.array(values, copy=False) if isinstance(values, np.ndarray) else values
+    values = pd.arrays.NumpyExtensionArray(values) if isinstance(values, np.ndarray) else values
     missing = np.asarray(pd.isna(values), dtype=bool)
     if pd.api.types.is_bool_dtype(values.dtype):
         return pd.arrays.BooleanArray(values.to_numpy(dtype=bool, na_value=False), hide | missing)
     if pd.api.types.is_integer_dtype(values.dtype):
         return pd.arrays.IntegerArray(values.to_numpy(dtype="int64", na_value=0), hide | missing)
     if pd.api.types.is_float_dtype(values.dtype):
-        if isinstance(values.dtype, np.dtype) or isinstance(values.dtype, pd.core.dtypes.dtypes.NumpyEADtype):
+        if isinstance(values, pd.arrays.NumpyExtensionArray):  # plain float64, NaN for missing
             return np.where(hide, np.nan, values.to_numpy(dtype="float64"))
         return pd.arrays.FloatingArray(values.to_numpy(dtype="float64", na_value=0.0), hide | missing)
     if isinstance(values.dtype, pd.CategoricalDtype):
@@ -357,15 +357,13 @@ def release_perturbed(table: pd.DataFrame, *, k: int = DEFAULT_MIN_COUNT) -> pd.
                 if name == "households_level_2" and "ckey_households_level_1" in table.columns:
                     # Levels 1-2 ("poor households") are one set with its own cell key (the sum).
                     t12 = ints("households_level_1") + t
-                    p12 = perturb(t12, keys("ckey_households_level_1")
-                                  + keys(key_name))
+                    p12 = perturb(t12, keys("ckey_households_level_1") + keys(key_name))
                     hide12 = row_hidden | (t12 < k) | (p12 < k)
                     columns[POOR_COLUMN] = _int_array(np.where(hide12, 0, p12), hide12)
             elif name == "share_level_1_2" and {"ckey_households_level_1", "ckey_households_level_2"} <= set(
                     table.columns):
                 t12 = ints("households_level_1") + ints("households_level_2")
-                p12 = perturb(t12, keys("ckey_households_level_1")
-                              + keys("ckey_households_level_2"))
+                p12 = perturb(t12, keys("ckey_households_level_1") + keys("ckey_households_level_2"))
                 hide = row_hidden | (t12 < k) | (p12 < k)
                 columns[name] = np.where(hide, np.nan, p12 * per_household)
             elif name in SHARE_KEYS and SHARE_KEYS[name] in table.columns:
