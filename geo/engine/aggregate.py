@@ -444,7 +444,7 @@ def _sums_by_histogram(g: _Groups, sel: dict[str, np.ndarray], cutoff: float, k_
         capital_sums = np.column_stack([np.add.reduceat(c, g.starts) for c in sel["capitals"]]) if g.n else np.zeros(
             (0, len(CAPITALS)))
     else:
-        capital_sums = np.column_stack([np.bincount(ids, weights=c, minlength=bins)[:n_groups] for c in sel["capitals"]])
+        capital_sums = _capital_group_sums(sel["capitals"], ids, g).T
     rows = lambda a: np.ascontiguousarray(np.asarray(a).T)  # noqa: E731 - (groups, m) -> (m, groups)
     return {
         "level": rows(as_int(profile[:, :N_LEVELS])),
@@ -529,6 +529,13 @@ def _blocks(starts: np.ndarray, n: int, dropped: np.ndarray | None):
             yield first, stop, lo, hi, none if cuts is None else dropped[cuts[b]:cuts[b + 1]] - lo
 
 
+def _capital_group_sums(capitals: np.ndarray, ids: np.ndarray, g: _Groups) -> np.ndarray:
+    """Per-group sums of each row of ``capitals`` (rows, households) by the households' group
+    ``ids`` (:meth:`_Groups.group_ids`; dropped households in the extra bin, cut off): shape
+    (rows, groups)."""
+    return np.stack([np.bincount(ids, weights=row, minlength=g.bins)[:g.n_groups] for row in capitals])
+
+
 def _capital_run_sums(capitals: np.ndarray, g: _Groups) -> np.ndarray:
     """Per-run sums of each row of ``capitals`` (rows, households): shape (rows, runs). Dropped
     households are left out a block at a time (copied, their scores zeroed), not gathered from
@@ -606,7 +613,6 @@ def _packed_run_sums(codes: np.ndarray, values: np.ndarray, g: _Groups) -> np.nd
 def _sums_by_runs(g: _Groups, sel: dict[str, np.ndarray], cutoff: float, k_dep: int) -> dict[str, np.ndarray]:
     """Raw sums for many groups that are contiguous runs, by packed sums (:func:`_packed_run_sums`)."""
     assert g.starts is not None
-    n_caps = len(CAPITALS)
     table1, names1, table2, names2 = _indicator_tables(k_dep)
     deficit_mask = sel["deficit_mask"] if cutoff == DEFAULT_DEFICIT_CUTOFF else _deficit_mask(sel["capitals"], cutoff)
     j1 = sel["profile"].astype(np.uint16) * np.uint16(32) + deficit_mask
@@ -616,9 +622,7 @@ def _sums_by_runs(g: _Groups, sel: dict[str, np.ndarray], cutoff: float, k_dep: 
     if g.n_groups * 8 <= g.n:
         capital_sum = _capital_run_sums(sel["capitals"], g)
     else:
-        ids = g.group_ids()
-        capital_sum = np.stack([np.bincount(ids, weights=sel["capitals"][j], minlength=g.bins)[:g.n_groups]
-                                for j in range(n_caps)])
+        capital_sum = _capital_group_sums(sel["capitals"], g.group_ids(), g)
     return {
         "level": sums1[0:4],
         "assist": sums1[4:9],

@@ -42,6 +42,7 @@ from __future__ import annotations
 import threading
 import weakref
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -305,7 +306,7 @@ def read_cube(folder, *, mmap: bool = True) -> ProfileCube | None:
 
 
 _CUBES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-_LOCK = threading.Lock()
+_LOCK = threading.RLock()
 
 
 def register_cube(index: HouseholdIndex, cube: ProfileCube) -> None:
@@ -655,79 +656,82 @@ _ALL_ROWS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _BY_CODE_LEVELS = ("province", "district", "h3")
 
 
+def _kept(cube: ProfileCube, key: object, make: Callable[[], object]):
+    """``make()``'s arrays (one, or a tuple), computed once per cube and ``key`` and kept with the
+    cube (read-only; :func:`write_cube` saves them, :func:`read_cube` maps them back)."""
+    with _LOCK:  # re-entrant: one kept sum may be made of another
+        kept = _ALL_ROWS.setdefault(cube, {})
+        if key not in kept:
+            value = make()
+            for array in value if isinstance(value, tuple) else (value,):
+                array.flags.writeable = False
+            kept[key] = value
+        return kept[key]
+
+
+def _grouped_rows(cube: ProfileCube, leaf_group: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """The group (int64) of each of the cube's rows that has one at a level (``leaf_group``: each
+    leaf's, -1 for none), and those rows (None: every row)."""
+    group = leaf_group[cube.row_leaf].astype(np.int64)
+    rows = np.flatnonzero(group >= 0)
+    return (group, None) if rows.size == group.size else (group[rows], rows)
+
+
 def _all_rows_sums(cube: ProfileCube, by: str, leaf_group: np.ndarray, n: int) -> tuple[np.ndarray, ...]:
     """:func:`_group_sums` of every row of ``cube`` that has a group at level ``by``: computed on the
     first answer that selects most rows, then kept with the cube (a few MB per level; read-only).
     At the levels of :data:`_BY_CODE_LEVELS` the fields are those kept per deficit code, summed."""
-    with _LOCK:
-        kept = _ALL_ROWS.setdefault(cube, {})
-        if by not in kept:
-            group = leaf_group[cube.row_leaf]
-            rows = np.flatnonzero(group >= 0)
-            take = None if rows.size == group.size else rows
-            if by in _BY_CODE_LEVELS:
-                by_code = _kept_fields_by(cube, by, leaf_group, n, "deficit", locked=True)
-                sums = _group_sums(cube, group[rows], take, n, fields=False)[:-1] + (by_code.sum(axis=2), by_code)
-            else:
-                sums = _group_sums(cube, group[rows], take, n)
-            for array in sums:
-                array.flags.writeable = False
-            kept[by] = sums
-        return kept[by]
+    def make() -> tuple[np.ndarray, ...]:
+        group, take = _grouped_rows(cube, leaf_group)
+        if by in _BY_CODE_LEVELS:
+            by_code = _kept_fields_by(cube, by, leaf_group, n, "deficit")
+            return _group_sums(cube, group, take, n, fields=False)[:-1] + (by_code.sum(axis=2), by_code)
+        return _group_sums(cube, group, take, n)
+
+    return _kept(cube, by, make)
 
 
-def _kept_fields_by(cube: ProfileCube, by: str, leaf_group: np.ndarray, n: int, code: str, *,
-                   locked: bool = False) -> np.ndarray:
+def _kept_fields_by(cube: ProfileCube, by: str, leaf_group: np.ndarray, n: int, code: str) -> np.ndarray:
     """The 17 fields of every row of ``cube`` per group at level ``by`` and deficit code
     (``code="deficit"``, (17, n, 32)) or profile (``"profile"``, (17, n, 80)): computed on the
     first answer that selects only whole codes or profiles everywhere (one pass over every row, as
     long as gathering half of them), then kept with the cube (read-only; for Thailand's 1,942
-    res-5 hexagons 8 MB by deficit code, 21 MB by profile). ``locked``: the caller holds the lock."""
-    if not locked:
-        with _LOCK:
-            return _kept_fields_by(cube, by, leaf_group, n, code, locked=True)
-    kept = _ALL_ROWS.setdefault(cube, {})
-    if (by, code) not in kept:
-        group = leaf_group[cube.row_leaf].astype(np.int64)
-        rows = np.flatnonzero(group >= 0)
-        take = None if rows.size == group.size else rows
+    res-5 hexagons 8 MB by deficit code, 21 MB by profile)."""
+    def make() -> np.ndarray:
+        group, take = _grouped_rows(cube, leaf_group)
         row_code, n_codes = (cube.row_deficit, 32) if code == "deficit" else (cube.row_profile, N_PROFILES)
-        key = group[rows] * n_codes + (row_code if take is None else row_code[take])
-        fields = np.stack([np.bincount(key, weights=cube.sums[j] if take is None else cube.sums[j][take],
-                                       minlength=n * n_codes).reshape(n, n_codes) for j in range(_N_FIELDS)])
-        fields.flags.writeable = False
-        kept[(by, code)] = fields
-    return kept[(by, code)]
+        key = group * n_codes + (row_code if take is None else row_code[take])
+        return np.stack([np.bincount(key, weights=cube.sums[j] if take is None else cube.sums[j][take],
+                                     minlength=n * n_codes).reshape(n, n_codes) for j in range(_N_FIELDS)])
+
+    return _kept(cube, (by, code), make)
 
 
-def _coarse_rows(cube: ProfileCube, by: str, leaf_group: np.ndarray, *, locked: bool = False) -> tuple[np.ndarray, ...]:
+def _coarse_rows(cube: ProfileCube, by: str, leaf_group: np.ndarray) -> tuple[np.ndarray, ...]:
     """The cube's rows summed by group at level ``by``, profile and deficit code: the combinations
     that hold households (at 13 million households 443,000 for districts, 68,000 for provinces,
     against the cube's 2.2 million rows), each with its group, households, profile, deficit code,
     members and record keys (the arguments of :func:`_histograms`), then the households of every
-    row by deficit code (32, those without a group too: a selection's total). With the fields kept per deficit code (:func:`_kept_fields_by`), a
-    whole-country answer filtered only on capitals in deficit takes its histograms from these
-    instead of the cube's rows. Computed on first use (or by :func:`keep_all_rows_sums`, then
-    saved with the cube) and kept with the cube, read-only."""
-    if not locked:
-        with _LOCK:
-            return _coarse_rows(cube, by, leaf_group, locked=True)
-    kept = _ALL_ROWS.setdefault(cube, {})
-    if (by, "coarse") not in kept:
-        group = leaf_group[cube.row_leaf].astype(np.int64)
-        rows = np.flatnonzero(group >= 0)
-        combined = (group[rows] * N_PROFILES + cube.row_profile[rows]) * 32 + cube.row_deficit[rows]
+    row by deficit code (32, those without a group too: a selection's total). With the fields kept
+    per deficit code (:func:`_kept_fields_by`), a whole-country answer filtered only on capitals
+    in deficit takes its histograms from these instead of the cube's rows. Computed on first use
+    (or by :func:`keep_all_rows_sums`, then saved with the cube) and kept with the cube, read-only."""
+    def make() -> tuple[np.ndarray, ...]:
+        group, take = _grouped_rows(cube, leaf_group)
+
+        def of_rows(values: np.ndarray) -> np.ndarray:
+            return values if take is None else values[take]
+
+        combined = (group * N_PROFILES + of_rows(cube.row_profile)) * 32 + of_rows(cube.row_deficit)
         combos, which = np.unique(combined, return_inverse=True)
 
         def total(values: np.ndarray) -> np.ndarray:
-            return np.bincount(which, weights=values[rows], minlength=combos.size)
+            return np.bincount(which, weights=of_rows(values), minlength=combos.size)
 
         households = cube.households.astype(np.float64)
-        arrays = ((combos // (N_PROFILES * 32)).astype(np.int32), total(households),
-                  ((combos // 32) % N_PROFILES).astype(np.uint8), (combos % 32).astype(np.uint8),
-                  total(cube.sums[_MEMBERS]), total(cube.sums[_KEY]),
-                  np.bincount(cube.row_deficit, weights=households, minlength=32))
-        for array in arrays:
-            array.flags.writeable = False
-        kept[(by, "coarse")] = arrays
-    return kept[(by, "coarse")]
+        return ((combos // (N_PROFILES * 32)).astype(np.int32), total(households),
+                ((combos // 32) % N_PROFILES).astype(np.uint8), (combos % 32).astype(np.uint8),
+                total(cube.sums[_MEMBERS]), total(cube.sums[_KEY]),
+                np.bincount(cube.row_deficit, weights=households, minlength=32))
+
+    return _kept(cube, (by, "coarse"), make)

@@ -84,10 +84,9 @@ def _hierarchy(table: pd.DataFrame, by: str | None) -> list[tuple[np.ndarray, np
 
 
 def _withhold(values, hide: np.ndarray):
-    """A column's values (an array, as :func:`_columns_of` gives them) with ``hide`` rows
+    """A column's values (a pandas array, as :func:`_columns_of` gives them) with ``hide`` rows
     withheld: nullable ``Int64``/``boolean`` for integers and booleans (always, so dtypes do not
     depend on the data), NaN for floats, <NA> otherwise."""
-    values = pd.arrays.NumpyExtensionArray(values) if isinstance(values, np.ndarray) else values
     missing = np.asarray(pd.isna(values), dtype=bool)
     if pd.api.types.is_bool_dtype(values.dtype):
         return pd.arrays.BooleanArray(values.to_numpy(dtype=bool, na_value=False), hide | missing)
